@@ -1,0 +1,12 @@
+"""Actions: the one write gate.
+
+``perform(ctx, action_id, thread_id, **args)`` is the only way anything changes:
+it refuses mutating actions in read-only mode, runs the handler in one
+transaction with its outbox row, and writes an audit row either way.
+"""
+
+from console.actions.gate import Context, Result, check, perform
+from console.actions.registry import REGISTRY, Action, get, mutating_ids, register
+from console.actions import domain as _domain  # noqa: F401  (registers the data-changing actions)
+
+__all__ = ["REGISTRY", "Action", "Context", "Result", "check", "get", "mutating_ids", "perform", "register"]

@@ -1,0 +1,315 @@
+"""The data-changing actions. Each runs inside ``perform``'s transaction.
+
+A change that the remote side should also see writes an outbox row in the same
+transaction as the local change; the dispatcher carries it out later.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+import uuid
+from datetime import datetime, timedelta, timezone
+
+from console import identity
+from console.actions.gate import Context, Result
+from console.actions.registry import Action, register
+from providers.records import PRIORITIES, PRIORITY_BY_NAME
+
+
+def new_key() -> str:
+    return uuid.uuid4().hex
+
+
+def queue_push(ctx: Context, thread_id: int, kind: str, *, text: str = "", args: dict | None = None,
+               draft_started_at: float | None = None) -> int:
+    account_id = ctx.db.execute("SELECT account_id FROM threads WHERE id=?", (thread_id,)).fetchone()[0]
+    return ctx.db.execute(
+        """INSERT INTO outbox(key, thread_id, account_id, kind, text, args, draft_started_at, created_at, author)
+           VALUES (?,?,?,?,?,?,?,?,?)""",
+        (new_key(), thread_id, account_id, kind, text, json.dumps(args or {}), draft_started_at, time.time(),
+         ctx.agent),
+    ).lastrowid
+
+
+def _thread(ctx: Context, thread_id: int):
+    return ctx.db.execute("SELECT * FROM threads WHERE id=?", (thread_id,)).fetchone()
+
+
+def _text_arg(text: str | None, what: str) -> str:
+    if text is None or not text.strip():
+        raise ValueError(f"the {what} is empty — write something first")
+    return text.rstrip() + "\n" if not text.endswith("\n") else text
+
+
+# --------------------------------------------------------------------------- replies and notes
+
+
+def _reply(ctx: Context, thread_id: int, text: str | None = None, kind: str = "reply") -> Result:
+    body = _text_arg(text, "reply").rstrip("\n")
+    draft = ctx.db.execute("SELECT started_at FROM drafts WHERE thread_id=?", (thread_id,)).fetchone()
+    started = draft[0] if draft else time.time()
+    outbox_id = queue_push(ctx, thread_id, kind, text=body, draft_started_at=started)
+    now = time.time()
+    msg_id = ctx.db.execute(
+        """INSERT INTO messages(thread_id, account_id, direction, author, sent_at, text, state, outbox_id, meta)
+           SELECT id, account_id, 'outbound', ?, ?, ?, 'queued', ?, ? FROM threads WHERE id=?""",
+        (ctx.agent, now, body, outbox_id, json.dumps({"via": kind} if kind != "reply" else {}), thread_id),
+    ).lastrowid
+    ctx.db.execute("DELETE FROM drafts WHERE thread_id=?", (thread_id,))
+    ctx.db.execute(
+        """UPDATE threads SET status=CASE WHEN status='open' THEN 'pending' ELSE status END,
+             last_message_at=MAX(last_message_at, ?), preview=?,
+             first_response_at=COALESCE(first_response_at, ?) WHERE id=?""",
+        (now, " ".join(body.split())[:160], now, thread_id),
+    )
+    return Result(True, "reply queued", {"outbox_id": outbox_id, "message_id": msg_id})
+
+
+def _move_private(ctx: Context, thread_id: int, text: str | None = None) -> Result:
+    return _reply(ctx, thread_id, text, kind="move_private")
+
+
+def _note(ctx: Context, thread_id: int, text: str | None = None) -> Result:
+    body = _text_arg(text, "note").rstrip("\n")
+    outbox_id = queue_push(ctx, thread_id, "note", text=body)
+    msg_id = ctx.db.execute(
+        """INSERT INTO messages(thread_id, account_id, direction, author, sent_at, text, state, outbox_id)
+           SELECT id, account_id, 'note', ?, ?, ?, 'local', ? FROM threads WHERE id=?""",
+        (ctx.agent, time.time(), body, outbox_id, thread_id),
+    ).lastrowid
+    ctx.db.execute("DELETE FROM drafts WHERE thread_id=?", (thread_id,))
+    return Result(True, "note added", {"message_id": msg_id})
+
+
+def _save_draft(ctx: Context, thread_id: int, text: str = "", kind: str = "reply") -> Result:
+    now = time.time()
+    if not text.strip():
+        ctx.db.execute("DELETE FROM drafts WHERE thread_id=?", (thread_id,))
+        return Result(True, "draft discarded")
+    ctx.db.execute(
+        """INSERT INTO drafts(thread_id, kind, text, started_at, updated_at) VALUES (?,?,?,?,?)
+           ON CONFLICT(thread_id) DO UPDATE SET kind=excluded.kind, text=excluded.text, updated_at=excluded.updated_at""",
+        (thread_id, kind, text, now, now),
+    )
+    return Result(True, "draft saved")
+
+
+def _discard_draft(ctx: Context, thread_id: int) -> Result:
+    ctx.db.execute("DELETE FROM drafts WHERE thread_id=?", (thread_id,))
+    return Result(True, "draft discarded")
+
+
+def _outbox_row(ctx: Context, thread_id: int, outbox_id: int | None):
+    if outbox_id is None:
+        row = ctx.db.execute(
+            "SELECT * FROM outbox WHERE thread_id=? AND state IN ('failed','held') ORDER BY id DESC LIMIT 1",
+            (thread_id,)).fetchone()
+    else:
+        row = ctx.db.execute("SELECT * FROM outbox WHERE id=? AND thread_id=?", (int(outbox_id), thread_id)).fetchone()
+    if row is None:
+        raise LookupError("nothing failed or held to act on in this conversation")
+    return row
+
+
+def _retry(ctx: Context, thread_id: int, outbox_id: int | None = None) -> Result:
+    row = _outbox_row(ctx, thread_id, outbox_id)
+    if row["state"] not in ("failed", "held"):
+        raise ValueError(f"outbox item {row['id']} is {row['state']}, not failed or held")
+    args = json.loads(row["args"])
+    if row["state"] == "held":
+        args["force"] = True  # the agent has seen the customer's newer message
+    ctx.db.execute("UPDATE outbox SET state='queued', next_try_at=0, last_error='', args=? WHERE id=?",
+                   (json.dumps(args), row["id"]))
+    ctx.db.execute("UPDATE messages SET state='queued' WHERE outbox_id=?", (row["id"],))
+    return Result(True, "queued again", {"outbox_id": row["id"]})
+
+
+def _cancel_send(ctx: Context, thread_id: int, outbox_id: int | None = None) -> Result:
+    """Withdraw a failed or held reply; its text goes back into the draft."""
+    row = _outbox_row(ctx, thread_id, outbox_id)
+    if row["state"] not in ("failed", "held", "queued"):
+        raise ValueError(f"outbox item {row['id']} is {row['state']}: too late to cancel")
+    ctx.db.execute("DELETE FROM messages WHERE outbox_id=?", (row["id"],))
+    ctx.db.execute("UPDATE outbox SET state='cancelled' WHERE id=?", (row["id"],))
+    if row["kind"] in ("reply", "move_private") and row["text"]:
+        now = time.time()
+        ctx.db.execute(
+            """INSERT INTO drafts(thread_id, kind, text, started_at, updated_at) VALUES (?, 'reply', ?, ?, ?)
+               ON CONFLICT(thread_id) DO UPDATE SET text=excluded.text || char(10) || drafts.text""",
+            (thread_id, row["text"], now, now))
+    return Result(True, "sending cancelled; the text is back in the draft")
+
+
+# --------------------------------------------------------------------------- conversation state
+
+
+def _set_status(ctx: Context, thread_id: int, status: str, kind: str) -> Result:
+    t = _thread(ctx, thread_id)
+    if t["status"] == status:
+        return Result(True, f"already {status}")
+    ctx.db.execute("UPDATE threads SET status=?, snoozed_until=NULL WHERE id=?", (status, thread_id))
+    queue_push(ctx, thread_id, kind)
+    return Result(True, f"conversation {status}")
+
+
+def _close(ctx: Context, thread_id: int) -> Result:
+    return _set_status(ctx, thread_id, "closed", "close")
+
+
+def _reopen(ctx: Context, thread_id: int) -> Result:
+    return _set_status(ctx, thread_id, "open", "reopen")
+
+
+def parse_when(value: str | float | int, now: float | None = None) -> float:
+    """'2h', '30m', '3d', '1w', 'tomorrow', 'monday', an ISO date/time, or epoch seconds -> epoch seconds."""
+    now = time.time() if now is None else now
+    if isinstance(value, (int, float)):
+        return float(value)
+    text = str(value).strip().lower()
+    m = re.fullmatch(r"(\d+)\s*([mhdw])", text)
+    if m:
+        n, unit = int(m.group(1)), m.group(2)
+        return now + n * {"m": 60, "h": 3600, "d": 86400, "w": 604800}[unit]
+    local_now = datetime.fromtimestamp(now).astimezone()
+    if text == "tomorrow":
+        day = (local_now + timedelta(days=1)).replace(hour=9, minute=0, second=0, microsecond=0)
+        return day.timestamp()
+    days = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
+    if text in days:
+        ahead = (days.index(text) - local_now.weekday()) % 7 or 7
+        return (local_now + timedelta(days=ahead)).replace(hour=9, minute=0, second=0, microsecond=0).timestamp()
+    try:
+        dt = datetime.fromisoformat(str(value).strip())
+    except ValueError:
+        raise ValueError(f"cannot read the time {value!r} — use 2h, 3d, tomorrow, monday or 2026-12-01T09:00") from None
+    if dt.tzinfo is None:
+        dt = dt.astimezone()
+    return dt.astimezone(timezone.utc).timestamp()
+
+
+def _snooze(ctx: Context, thread_id: int, until: str | float = "tomorrow") -> Result:
+    when = parse_when(until)
+    if when <= time.time():
+        raise ValueError("snooze time is in the past — pick a later time")
+    ctx.db.execute("UPDATE threads SET status='snoozed', snoozed_until=? WHERE id=?", (when, thread_id))
+    queue_push(ctx, thread_id, "snooze", args={"until": when})
+    stamp = datetime.fromtimestamp(when).astimezone().strftime("%a %d %b %H:%M")
+    return Result(True, f"snoozed until {stamp}", {"until": when})
+
+
+def _assign(ctx: Context, thread_id: int, to: str | None = "me") -> Result:
+    name = ctx.agent if to in (None, "", "me") else str(to).strip()
+    if to == "nobody":
+        name = None
+    ctx.db.execute("UPDATE threads SET assignee=? WHERE id=?", (name, thread_id))
+    queue_push(ctx, thread_id, "assign", args={"to": name})
+    return Result(True, f"assigned to {name}" if name else "unassigned")
+
+
+def _tag(ctx: Context, thread_id: int, add: list[str] | str = (), remove: list[str] | str = ()) -> Result:
+    add = [add] if isinstance(add, str) else list(add)
+    remove = [remove] if isinstance(remove, str) else list(remove)
+    add = [t.strip().lower() for t in add if t.strip()]
+    remove = [t.strip().lower() for t in remove if t.strip()]
+    if not add and not remove:
+        raise ValueError("no tags given — name a tag to add or remove")
+    tags = set(json.loads(_thread(ctx, thread_id)["tags"]))
+    tags = (tags | set(add)) - set(remove)
+    ctx.db.execute("UPDATE threads SET tags=? WHERE id=?", (json.dumps(sorted(tags)), thread_id))
+    queue_push(ctx, thread_id, "tag", args={"add": add, "remove": remove})
+    return Result(True, "tags: " + (", ".join(sorted(tags)) or "none"), {"tags": sorted(tags)})
+
+
+def _priority(ctx: Context, thread_id: int, level: str | int = "normal") -> Result:
+    if isinstance(level, str) and not level.isdigit():
+        if level.lower() not in PRIORITY_BY_NAME:
+            raise ValueError(f"unknown priority {level!r} — use low, normal, high or urgent")
+        value = PRIORITY_BY_NAME[level.lower()]
+    else:
+        value = int(level)
+        if value not in PRIORITIES:
+            raise ValueError("priority must be 0-3 (low, normal, high, urgent)")
+    ctx.db.execute("UPDATE threads SET priority=? WHERE id=?", (value, thread_id))
+    queue_push(ctx, thread_id, "priority", args={"level": value})
+    return Result(True, f"priority {PRIORITIES[value]}")
+
+
+def _mark_read(ctx: Context, thread_id: int) -> Result:
+    if not _thread(ctx, thread_id)["unread"]:
+        return Result(True, "already read")
+    ctx.db.execute("UPDATE threads SET unread=0 WHERE id=?", (thread_id,))
+    queue_push(ctx, thread_id, "mark_read")
+    return Result(True, "marked read")
+
+
+def _mark_unread(ctx: Context, thread_id: int) -> Result:
+    ctx.db.execute("UPDATE threads SET unread=1 WHERE id=?", (thread_id,))
+    queue_push(ctx, thread_id, "mark_unread")
+    return Result(True, "marked unread")
+
+
+# --------------------------------------------------------------------------- customers
+
+
+def _link(ctx: Context, thread_id: int | None, identity_id: int, customer_id: int) -> Result:
+    identity.link(ctx.db, int(identity_id), int(customer_id), who=ctx.agent)
+    return Result(True, f"identity {identity_id} linked to customer {customer_id}")
+
+
+def _unlink(ctx: Context, thread_id: int | None, identity_id: int) -> Result:
+    new_id = identity.unlink(ctx.db, int(identity_id), who=ctx.agent)
+    return Result(True, f"identity {identity_id} is now customer {new_id}", {"customer_id": new_id})
+
+
+def _customer_note(ctx: Context, thread_id: int | None, text: str | None = None, customer_id: int | None = None) -> Result:
+    body = _text_arg(text, "note").strip()
+    if customer_id is None:
+        if thread_id is None:
+            raise ValueError("name a conversation or a customer")
+        customer_id = _thread(ctx, thread_id)["customer_id"]
+    ctx.db.execute("INSERT INTO customer_notes(customer_id, author, text, created_at) VALUES (?,?,?,?)",
+                   (int(customer_id), ctx.agent, body, time.time()))
+    return Result(True, "customer note saved")
+
+
+for _action in [
+    Action("reply", "Send a reply on the conversation's channel", mutating=True, context="thread",
+           needs_thread=True, handler=_reply, show_in_palette=False),
+    Action("move_private", "Answer a public post with a private message", mutating=True, context="thread",
+           needs_thread=True, handler=_move_private),
+    Action("note", "Add an internal note (never sent to the customer)", mutating=True, context="thread",
+           needs_thread=True, handler=_note, show_in_palette=False),
+    Action("save_draft", "Keep the draft", mutating=True, context="composer", needs_thread=True,
+           handler=_save_draft, show_in_palette=False),
+    Action("discard_draft", "Throw the draft away", mutating=True, context="composer", needs_thread=True,
+           handler=_discard_draft),
+    Action("retry_send", "Send a failed or held reply again", ("R",), mutating=True, context="thread",
+           needs_thread=True, handler=_retry),
+    Action("cancel_send", "Withdraw a failed or held reply back into the draft", mutating=True, context="thread",
+           needs_thread=True, handler=_cancel_send),
+    Action("close", "Close (resolve) the conversation", ("e",), mutating=True, context="thread", needs_thread=True,
+           handler=_close),
+    Action("reopen", "Reopen the conversation", ("o",), mutating=True, context="thread", needs_thread=True,
+           handler=_reopen),
+    Action("snooze", "Snooze until a time", mutating=True, context="thread", needs_thread=True, handler=_snooze,
+           show_in_palette=False),
+    Action("assign", "Assign to an agent", mutating=True, context="thread", needs_thread=True, handler=_assign,
+           show_in_palette=False),
+    Action("tag", "Add or remove tags", mutating=True, context="thread", needs_thread=True, handler=_tag,
+           show_in_palette=False),
+    Action("priority", "Set the priority", mutating=True, context="thread", needs_thread=True, handler=_priority,
+           show_in_palette=False),
+    Action("mark_read", "Mark as read", mutating=True, context="thread", needs_thread=True, handler=_mark_read,
+           show_in_palette=False),
+    Action("mark_unread", "Mark as unread", ("u",), mutating=True, context="thread", needs_thread=True,
+           handler=_mark_unread),
+    Action("link_identity", "Link an identity to this customer", ("L",), mutating=True, context="customer",
+           handler=_link),
+    Action("unlink_identity", "Split an identity off this customer", ("U",), mutating=True, context="customer",
+           handler=_unlink),
+    Action("customer_note", "Add a note about the customer", ("N",), mutating=True, context="customer",
+           handler=_customer_note),
+]:
+    register(_action)

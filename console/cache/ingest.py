@@ -1,0 +1,223 @@
+"""Applying a provider's :class:`Batch` to the cache, in one transaction.
+
+Everything the provider said is cleaned here (escape sequences, control characters)
+before it is stored, so no later reader has to remember to. Local triage state on a
+thread (queue, priority, tags, assignee) is only overwritten by fields the provider
+actually reports (non-``None``).
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from console import identity
+from console.cache.db import transaction
+from providers.records import Batch, Channel, Direction, Message, Status, Thread
+from providers.text import clean_line, clean_text
+
+PREVIEW_CHARS = 160
+
+
+@dataclass
+class IngestResult:
+    new_threads: list[int] = field(default_factory=list)
+    new_inbound: list[int] = field(default_factory=list)  # message ids, for triage / tone / SLA
+    confirmed: list[int] = field(default_factory=list)  # outbox ids whose sent message came back
+    touched_threads: set[int] = field(default_factory=set)
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.touched_threads or self.new_threads)
+
+
+def ts(value: datetime | float | None) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, (int, float)):
+        return float(value)
+    return value.timestamp()
+
+
+def ensure_account(db: sqlite3.Connection, name: str, provider: str, channel: str) -> int:
+    row = db.execute("SELECT id FROM accounts WHERE name=?", (name,)).fetchone()
+    if row:
+        db.execute("UPDATE accounts SET provider=?, channel=? WHERE id=?", (provider, channel, row[0]))
+        return row[0]
+    return db.execute(
+        "INSERT INTO accounts(name, provider, channel) VALUES (?,?,?)", (name, provider, channel)
+    ).lastrowid
+
+
+def apply_batch(db: sqlite3.Connection, account_id: int, batch: Batch) -> IngestResult:
+    """Store one batch and the account's new cursor atomically."""
+    result = IngestResult()
+    with transaction(db):
+        for customer in batch.customers:
+            identity.upsert_customer(db, customer)
+        for thread in batch.threads:
+            _upsert_thread(db, account_id, thread, result)
+        for message in sorted(batch.messages, key=lambda m: m.sent_at):
+            _upsert_message(db, account_id, message, result)
+        for remote_id in batch.deleted_messages:
+            _remove_message(db, account_id, remote_id, result)
+        for order in batch.orders:
+            ident_id = identity.upsert_identity(db, order.customer)
+            cust = db.execute("SELECT customer_id FROM identities WHERE id=?", (ident_id,)).fetchone()[0]
+            db.execute(
+                """INSERT INTO orders(account_id, remote_id, customer_id, identity_id, number, placed_at, total,
+                                      currency, status, items)
+                   VALUES (?,?,?,?,?,?,?,?,?,?)
+                   ON CONFLICT(account_id, remote_id) DO UPDATE SET
+                     status=excluded.status, total=excluded.total, items=excluded.items""",
+                (account_id, order.remote_id, cust, ident_id, clean_line(order.number), ts(order.placed_at),
+                 float(order.total), clean_line(order.currency), clean_line(order.status),
+                 json.dumps([clean_line(i) for i in order.items])),
+            )
+        source = db.execute("SELECT name FROM accounts WHERE id=?", (account_id,)).fetchone()[0]
+        for art in batch.articles:
+            upsert_article(db, source, art.remote_id, art.title, art.body, art.tags, art.url)
+        db.execute(
+            "UPDATE accounts SET cursor=?, last_sync_at=? WHERE id=?", (batch.cursor, time.time(), account_id)
+        )
+    return result
+
+
+def upsert_article(db, source, remote_id, title, body, tags, url="") -> None:
+    db.execute(
+        """INSERT INTO articles(source, remote_id, title, body, tags, url) VALUES (?,?,?,?,?,?)
+           ON CONFLICT(source, remote_id) DO UPDATE SET title=excluded.title, body=excluded.body,
+             tags=excluded.tags, url=excluded.url
+           WHERE articles.title != excluded.title OR articles.body != excluded.body
+             OR articles.tags != excluded.tags OR articles.url != excluded.url""",
+        (source, remote_id, clean_line(title), clean_text(body), json.dumps([clean_line(t) for t in tags]),
+         clean_line(url)),
+    )
+
+
+def _upsert_thread(db: sqlite3.Connection, account_id: int, t: Thread, result: IngestResult) -> int:
+    ident_id = identity.upsert_identity(db, t.customer)
+    customer_id = db.execute("SELECT customer_id FROM identities WHERE id=?", (ident_id,)).fetchone()[0]
+    channel = t.channel.value if isinstance(t.channel, Channel) else str(t.channel)
+    meta = json.dumps(t.meta, default=str) if t.meta else None
+    row = db.execute("SELECT id, last_message_at FROM threads WHERE account_id=? AND remote_id=?",
+                     (account_id, t.remote_id)).fetchone()
+    if row is None:
+        thread_id = db.execute(
+            """INSERT INTO threads(account_id, remote_id, channel, channel_detail, subject, status, priority, queue,
+                                   assignee, tags, snoozed_until, last_message_at, unread, customer_id, identity_id,
+                                   meta, created_at)
+               VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)""",
+            (account_id, t.remote_id, channel, clean_line(t.channel_detail), clean_line(t.subject),
+             (t.status or Status.OPEN).value, 1 if t.priority is None else int(t.priority), clean_line(t.queue or ""),
+             clean_line(t.assignee) or None if t.assignee else None,
+             json.dumps(sorted({clean_line(x) for x in (t.tags or [])})), ts(t.snoozed_until),
+             ts(t.last_message_at), int(bool(t.unread)), customer_id, ident_id, meta or "{}", time.time()),
+        ).lastrowid
+        result.new_threads.append(thread_id)
+    else:
+        thread_id = row[0]
+        sets = ["subject=?", "channel_detail=CASE WHEN ?!='' THEN ? ELSE channel_detail END",
+                "last_message_at=MAX(last_message_at, ?)"]
+        detail = clean_line(t.channel_detail)
+        params: list = [clean_line(t.subject), detail, detail, ts(t.last_message_at)]
+        for col, value in (("status", t.status.value if t.status else None), ("priority", t.priority),
+                           ("queue", clean_line(t.queue) if t.queue is not None else None),
+                           ("assignee", clean_line(t.assignee) if t.assignee is not None else None),
+                           ("tags", json.dumps(sorted({clean_line(x) for x in t.tags})) if t.tags is not None else None),
+                           ("unread", int(t.unread) if t.unread is not None else None),
+                           ("snoozed_until", ts(t.snoozed_until)), ("meta", meta)):
+            if value is not None:
+                sets.append(f"{col}=?")
+                params.append(value)
+        db.execute(f"UPDATE threads SET {', '.join(sets)} WHERE id=?", (*params, thread_id))
+    result.touched_threads.add(thread_id)
+    return thread_id
+
+
+def _thread_id_for(db, account_id: int, m: Message, result: IngestResult) -> int:
+    row = db.execute("SELECT id FROM threads WHERE account_id=? AND remote_id=?",
+                     (account_id, m.thread_remote_id)).fetchone()
+    if row:
+        return row[0]
+    # An adapter should send the thread with its first message; be forgiving if not.
+    first_line = clean_line(m.text.split("\n", 1)[0])[:80] if m.text else ""
+    return _upsert_thread(db, account_id, Thread(
+        remote_id=m.thread_remote_id, channel=m.author.channel, subject=first_line, customer=m.author,
+        last_message_at=m.sent_at, unread=m.direction == Direction.INBOUND), result)
+
+
+def _upsert_message(db: sqlite3.Connection, account_id: int, m: Message, result: IngestResult) -> None:
+    thread_id = _thread_id_for(db, account_id, m, result)
+    text = clean_text(m.text)
+    meta = json.dumps({k: v for k, v in m.meta.items()}, default=str)
+    attachments = json.dumps([
+        {"name": clean_line(a.name), "content_type": clean_line(a.content_type), "size": int(a.size or 0), "ref": a.ref}
+        for a in m.attachments
+    ])
+    existing = db.execute("SELECT id, text, meta FROM messages WHERE account_id=? AND remote_id=?",
+                          (account_id, m.remote_id)).fetchone()
+    if existing:
+        if existing["text"] != text or existing["meta"] != meta:  # an edit
+            db.execute("UPDATE messages SET text=?, meta=?, attachments=? WHERE id=?",
+                       (text, meta, attachments, existing["id"]))
+            result.touched_threads.add(thread_id)
+        return
+    author_id = identity.upsert_identity(db, m.author) if m.author and m.author.address else None
+    author = clean_line(m.author.display_name or m.author.address) if m.author else ""
+    sent_at = ts(m.sent_at)
+    if m.action_key:
+        # Our own queued message coming back from the provider: confirm, never duplicate.
+        ob = db.execute("SELECT id FROM outbox WHERE key=?", (m.action_key,)).fetchone()
+        if ob:
+            updated = db.execute(
+                "UPDATE messages SET remote_id=?, state='sent', sent_at=? WHERE outbox_id=? AND remote_id IS NULL",
+                (m.remote_id, sent_at, ob[0]),
+            ).rowcount
+            db.execute("UPDATE outbox SET state='sent', sent_at=COALESCE(sent_at, ?), remote_id=COALESCE(remote_id, ?) "
+                       "WHERE id=? AND state != 'sent'", (sent_at, m.remote_id, ob[0]))
+            result.confirmed.append(ob[0])
+            result.touched_threads.add(thread_id)
+            if updated:
+                return
+            if db.execute("SELECT 1 FROM messages WHERE outbox_id=?", (ob[0],)).fetchone():
+                return
+    direction = m.direction.value if isinstance(m.direction, Direction) else str(m.direction)
+    msg_id = db.execute(
+        """INSERT INTO messages(thread_id, account_id, remote_id, direction, author_identity_id, author, sent_at, text,
+                                attachments, meta, state)
+           VALUES (?,?,?,?,?,?,?,?,?,?, 'received')""",
+        (thread_id, account_id, m.remote_id, direction, author_id, author, sent_at, text, attachments, meta),
+    ).lastrowid
+    preview = clean_line(text)[:PREVIEW_CHARS]
+    if direction == "inbound":
+        db.execute(
+            """UPDATE threads SET last_inbound_at=MAX(COALESCE(last_inbound_at, 0), ?),
+                 last_message_at=MAX(last_message_at, ?), preview=?, unread=1,
+                 status=CASE WHEN status IN ('closed','snoozed','pending') THEN 'open' ELSE status END,
+                 snoozed_until=CASE WHEN status IN ('closed','snoozed','pending') THEN NULL ELSE snoozed_until END
+               WHERE id=?""",
+            (sent_at, sent_at, preview, thread_id),
+        )
+        result.new_inbound.append(msg_id)
+    elif direction == "outbound":
+        db.execute(
+            """UPDATE threads SET last_message_at=MAX(last_message_at, ?), preview=?,
+                 first_response_at=COALESCE(first_response_at, ?) WHERE id=?""",
+            (sent_at, preview, sent_at, thread_id),
+        )
+    result.touched_threads.add(thread_id)
+
+
+def _remove_message(db: sqlite3.Connection, account_id: int, remote_id: str, result: IngestResult) -> None:
+    row = db.execute("SELECT id, thread_id, meta FROM messages WHERE account_id=? AND remote_id=?",
+                     (account_id, remote_id)).fetchone()
+    if row is None:
+        return
+    meta = json.loads(row["meta"] or "{}")
+    meta["removed"] = True
+    db.execute("UPDATE messages SET text='', attachments='[]', meta=? WHERE id=?", (json.dumps(meta), row["id"]))
+    result.touched_threads.add(row["thread_id"])

@@ -1,0 +1,268 @@
+"""Read queries written for the screens.
+
+The inbox reads windows of rows by keyset pagination over covering indexes: a
+page at any depth costs the same as the first. A :class:`Filter` describes which
+conversations a view holds; :func:`inbox_page` returns rows after (or before) a
+keyset position.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import dataclass, field, replace
+
+OPEN_STATES = ("open", "pending")
+ALL_STATES = ("open", "pending", "snoozed", "closed")
+
+
+@dataclass(frozen=True)
+class Filter:
+    """Which conversations a view shows. Empty fields do not filter."""
+
+    statuses: tuple[str, ...] = OPEN_STATES
+    channels: tuple[str, ...] = ()
+    queues: tuple[str, ...] = ()
+    assignee: str | None = None  # a name; "" means unassigned
+    tags: tuple[str, ...] = ()
+    tones: tuple[str, ...] = ()
+    accounts: tuple[str, ...] = ()
+    customer_id: int | None = None
+    thread_ids: tuple[int, ...] | None = None  # search results, drill-downs
+    order: str = "due"  # due: by SLA due time, oldest first (fair); recent: newest activity first
+
+    def with_(self, **changes) -> Filter:
+        return replace(self, **changes)
+
+
+@dataclass(frozen=True)
+class InboxRow:
+    id: int
+    key: tuple  # keyset position of this row
+    channel: str
+    channel_detail: str
+    customer: str
+    subject: str
+    preview: str
+    status: str
+    priority: int
+    queue: str
+    assignee: str | None
+    tags: tuple[str, ...]
+    tone: str
+    sla_due_at: float | None
+    last_message_at: float
+    unread: bool
+    followers: int | None
+    rule: str
+    outbox_state: str = ""  # worst state of this thread's outbox rows: failed/held/queued
+
+
+ROW_COLUMNS = """t.id, t.channel, t.channel_detail, COALESCE(c.name, '') AS customer, t.subject, t.preview, t.status,
+    t.priority, t.queue, t.assignee, t.tags, t.tone, t.sla_due_at, t.sort_due, t.last_message_at, t.unread,
+    i.followers, t.rule"""
+
+
+def _where(f: Filter) -> tuple[str, list]:
+    clauses: list[str] = []
+    params: list = []
+
+    def among(column: str, values) -> None:
+        if values:
+            clauses.append(f"{column} IN ({','.join('?' * len(values))})")
+            params.extend(values)
+
+    among("t.status", f.statuses)
+    among("t.channel", f.channels)
+    among("t.queue", f.queues)
+    among("t.tone", f.tones)
+    if f.assignee is not None:
+        if f.assignee == "":
+            clauses.append("t.assignee IS NULL")
+        else:
+            clauses.append("t.assignee = ?")
+            params.append(f.assignee)
+    for tag in f.tags:
+        clauses.append("EXISTS (SELECT 1 FROM json_each(t.tags) WHERE value = ?)")
+        params.append(tag)
+    if f.accounts:
+        clauses.append(f"t.account_id IN (SELECT id FROM accounts WHERE name IN ({','.join('?' * len(f.accounts))}))")
+        params.extend(f.accounts)
+    if f.customer_id is not None:
+        clauses.append("t.customer_id = ?")
+        params.append(f.customer_id)
+    if f.thread_ids is not None:
+        clauses.append(f"t.id IN (SELECT value FROM json_each(?))")
+        params.append(json.dumps(list(f.thread_ids)))
+    return (" AND ".join(clauses) or "1"), params
+
+
+def _order(f: Filter, reverse: bool) -> tuple[str, str, str]:
+    """(key expression, ORDER BY, comparison op) for the view's order, forwards or backwards."""
+    if f.order == "recent":
+        key = "(t.last_message_at, t.id)"
+        return key, ("t.last_message_at ASC, t.id ASC" if reverse else "t.last_message_at DESC, t.id DESC"), (
+            ">" if reverse else "<")
+    key = "(t.sort_due, t.id)"
+    return key, ("t.sort_due DESC, t.id DESC" if reverse else "t.sort_due ASC, t.id ASC"), ("<" if reverse else ">")
+
+
+def inbox_page(db: sqlite3.Connection, f: Filter, *, after: tuple | None = None, before: tuple | None = None,
+               limit: int = 100) -> list[InboxRow]:
+    """Up to ``limit`` rows following ``after`` (or preceding ``before``), in view order."""
+    where, params = _where(f)
+    reverse = before is not None
+    key_expr, order_by, op = _order(f, reverse)
+    anchor = before if reverse else after
+    if anchor is not None:
+        where += f" AND {key_expr} {op} (?, ?)"
+        params.extend(anchor)
+    sql = f"""SELECT {ROW_COLUMNS} FROM threads t
+              LEFT JOIN customers c ON c.id = t.customer_id
+              LEFT JOIN identities i ON i.id = t.identity_id
+              WHERE {where} ORDER BY {order_by} LIMIT ?"""
+    rows = [_row(r, f) for r in db.execute(sql, (*params, limit))]
+    if reverse:
+        rows.reverse()
+    _attach_outbox_states(db, rows)
+    return rows
+
+
+def inbox_at(db: sqlite3.Connection, f: Filter, offset: int, limit: int = 100) -> list[InboxRow]:
+    """Rows from a numeric position: only for jumps (scrollbar drag, G); steps use keysets."""
+    where, params = _where(f)
+    _, order_by, _ = _order(f, False)
+    sql = f"""SELECT {ROW_COLUMNS} FROM threads t
+              LEFT JOIN customers c ON c.id = t.customer_id
+              LEFT JOIN identities i ON i.id = t.identity_id
+              WHERE {where} ORDER BY {order_by} LIMIT ? OFFSET ?"""
+    rows = [_row(r, f) for r in db.execute(sql, (*params, limit, max(0, offset)))]
+    _attach_outbox_states(db, rows)
+    return rows
+
+
+def inbox_count(db: sqlite3.Connection, f: Filter) -> int:
+    where, params = _where(f)
+    return db.execute(f"SELECT COUNT(*) FROM threads t WHERE {where}", params).fetchone()[0]
+
+
+def position_of(db: sqlite3.Connection, f: Filter, thread_id: int) -> int | None:
+    """Index of a thread within a view (to keep the cursor on it after a refresh)."""
+    row = db.execute("SELECT sort_due, last_message_at FROM threads WHERE id=?", (thread_id,)).fetchone()
+    if row is None:
+        return None
+    where, params = _where(f)
+    if f.order == "recent":
+        where += " AND (t.last_message_at, t.id) > (?, ?)"
+        params += [row["last_message_at"], thread_id]
+    else:
+        where += " AND (t.sort_due, t.id) < (?, ?)"
+        params += [row["sort_due"], thread_id]
+    return db.execute(f"SELECT COUNT(*) FROM threads t WHERE {where}", params).fetchone()[0]
+
+
+def _row(r: sqlite3.Row, f: Filter) -> InboxRow:
+    key = (r["last_message_at"], r["id"]) if f.order == "recent" else (r["sort_due"], r["id"])
+    return InboxRow(
+        id=r["id"], key=key, channel=r["channel"], channel_detail=r["channel_detail"], customer=r["customer"],
+        subject=r["subject"], preview=r["preview"], status=r["status"], priority=r["priority"], queue=r["queue"],
+        assignee=r["assignee"], tags=tuple(json.loads(r["tags"] or "[]")), tone=r["tone"],
+        sla_due_at=r["sla_due_at"], last_message_at=r["last_message_at"], unread=bool(r["unread"]),
+        followers=r["followers"], rule=r["rule"],
+    )
+
+
+def _attach_outbox_states(db: sqlite3.Connection, rows: list[InboxRow]) -> None:
+    if not rows:
+        return
+    ids = json.dumps([r.id for r in rows])
+    states = dict(db.execute(
+        """SELECT thread_id, MIN(CASE state WHEN 'failed' THEN 0 WHEN 'held' THEN 1 WHEN 'sending' THEN 2
+                                           WHEN 'queued' THEN 3 END)
+           FROM outbox WHERE state != 'sent' AND thread_id IN (SELECT value FROM json_each(?)) GROUP BY thread_id""",
+        (ids,)).fetchall())
+    names = {0: "failed", 1: "held", 2: "sending", 3: "queued"}
+    for i, r in enumerate(rows):
+        if r.id in states:
+            rows[i] = replace(r, outbox_state=names.get(states[r.id], ""))
+
+
+# --------------------------------------------------------------------------- one conversation
+
+
+def thread(db: sqlite3.Connection, thread_id: int) -> sqlite3.Row | None:
+    return db.execute(
+        """SELECT t.*, a.name AS account, a.provider AS provider, c.name AS customer_name,
+                  i.address AS customer_address, i.display_name AS customer_display, i.followers AS followers
+           FROM threads t JOIN accounts a ON a.id = t.account_id
+           LEFT JOIN customers c ON c.id = t.customer_id
+           LEFT JOIN identities i ON i.id = t.identity_id
+           WHERE t.id=?""",
+        (thread_id,),
+    ).fetchone()
+
+
+def messages(db: sqlite3.Connection, thread_id: int) -> list[sqlite3.Row]:
+    return db.execute(
+        """SELECT m.*, o.state AS outbox_state, o.last_error AS outbox_error, o.next_try_at AS outbox_next_try
+           FROM messages m LEFT JOIN outbox o ON o.id = m.outbox_id
+           WHERE m.thread_id=? ORDER BY m.sent_at, m.id""",
+        (thread_id,),
+    ).fetchall()
+
+
+def draft(db: sqlite3.Connection, thread_id: int) -> sqlite3.Row | None:
+    return db.execute("SELECT * FROM drafts WHERE thread_id=?", (thread_id,)).fetchone()
+
+
+def unsent_drafts(db: sqlite3.Connection) -> int:
+    return db.execute("SELECT COUNT(*) FROM drafts WHERE text != ''").fetchone()[0]
+
+
+def outbox_counts(db: sqlite3.Connection) -> dict[str, int]:
+    return dict(db.execute("SELECT state, COUNT(*) FROM outbox WHERE state != 'sent' GROUP BY state").fetchall())
+
+
+# --------------------------------------------------------------------------- search
+
+
+@dataclass
+class SearchQuery:
+    words: str = ""
+    filter: Filter = field(default_factory=lambda: Filter(statuses=ALL_STATES, order="recent"))
+    author: str = ""
+
+
+def search_threads(db: sqlite3.Connection, words: str, *, author: str = "", limit: int = 200) -> list[int]:
+    """Thread ids whose messages match ``words`` (FTS5), newest matches first.
+
+    Newest-first by rowid is bounded work for any word (see the performance notes);
+    ranking a bounded window is left to callers that want it.
+    """
+    match = fts_query(words, author)
+    if not match:
+        return []
+    seen: dict[int, None] = {}
+    # Over-fetch messages: several may belong to one thread.
+    for (thread_id,) in db.execute(
+        """SELECT m.thread_id FROM messages_fts JOIN messages m ON m.id = messages_fts.rowid
+           WHERE messages_fts MATCH ? ORDER BY messages_fts.rowid DESC LIMIT ?""",
+        (match, limit * 4),
+    ):
+        seen.setdefault(thread_id, None)
+        if len(seen) >= limit:
+            break
+    return list(seen)
+
+
+def fts_query(words: str, author: str = "") -> str:
+    """An FTS5 MATCH expression from free text: each word quoted (no syntax injection), prefix on the last."""
+    terms = [w.replace('"', '""') for w in words.split() if w.strip('"')]
+    parts = [f'"{t}"' for t in terms]
+    if parts and len(terms[-1]) >= 2:
+        parts[-1] += "*"
+    expr = " AND ".join(parts)
+    if author:
+        a = f'author:"{author.replace(chr(34), chr(34) * 2)}"*'
+        expr = f"{expr} AND {a}" if expr else a
+    return expr

@@ -1,0 +1,255 @@
+"""Cache schema as forward migrations, applied in order by ``PRAGMA user_version``.
+
+Rules for whoever adds a migration:
+- append a new function to ``MIGRATIONS``; never edit one that has shipped;
+- data that came from a provider can be pulled again; data born here (drafts,
+  customer notes, outbox, audit, identity links, breaches) cannot: never drop or
+  rewrite those tables destructively. ``tests/test_cache_migrations.py`` checks it.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+
+# Tables whose rows are born locally and must survive every migration.
+LOCAL_TABLES = ("drafts", "customer_notes", "outbox", "audit", "identity_links", "breaches", "triage_log")
+
+
+_V1 = """
+        CREATE TABLE accounts (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            name TEXT NOT NULL UNIQUE,
+            provider TEXT NOT NULL,
+            channel TEXT NOT NULL,
+            cursor TEXT,
+            capabilities TEXT NOT NULL DEFAULT '[]',  -- what the adapter can push, written when it opens
+            last_sync_at REAL
+        );
+
+        CREATE TABLE customers (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            name TEXT NOT NULL DEFAULT '',
+            tags TEXT NOT NULL DEFAULT '[]',
+            created_at REAL NOT NULL
+        );
+
+        -- One address on one channel. customer_id is the (re)linkable part.
+        CREATE TABLE identities (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            channel TEXT NOT NULL,
+            address TEXT NOT NULL,
+            display_name TEXT NOT NULL DEFAULT '',
+            followers INTEGER,
+            verified INTEGER NOT NULL DEFAULT 0,
+            url TEXT NOT NULL DEFAULT '',
+            network TEXT NOT NULL DEFAULT '',
+            email_key TEXT,
+            phone_key TEXT,
+            customer_id INTEGER NOT NULL REFERENCES customers(id),
+            link_locked INTEGER NOT NULL DEFAULT 0, -- 1: linked or unlinked by hand, auto-linking leaves it alone
+            UNIQUE (channel, address)
+        );
+        CREATE INDEX identities_customer ON identities(customer_id);
+        CREATE INDEX identities_email ON identities(email_key) WHERE email_key IS NOT NULL;
+        CREATE INDEX identities_phone ON identities(phone_key) WHERE phone_key IS NOT NULL;
+
+        CREATE TABLE threads (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            account_id INTEGER NOT NULL REFERENCES accounts(id),
+            remote_id TEXT NOT NULL,
+            channel TEXT NOT NULL,
+            channel_detail TEXT NOT NULL DEFAULT '',
+            subject TEXT NOT NULL DEFAULT '',
+            preview TEXT NOT NULL DEFAULT '',
+            status TEXT NOT NULL DEFAULT 'open',
+            priority INTEGER NOT NULL DEFAULT 1,
+            queue TEXT NOT NULL DEFAULT '',
+            assignee TEXT,
+            tags TEXT NOT NULL DEFAULT '[]',
+            tone TEXT NOT NULL DEFAULT '',
+            sla_due_at REAL,
+            sort_due REAL NOT NULL DEFAULT 9e15,  -- sla_due_at, or far future: default inbox order
+            first_response_at REAL,
+            snoozed_until REAL,
+            last_message_at REAL NOT NULL,
+            last_inbound_at REAL,
+            unread INTEGER NOT NULL DEFAULT 0,
+            customer_id INTEGER REFERENCES customers(id),
+            identity_id INTEGER REFERENCES identities(id),
+            rule TEXT NOT NULL DEFAULT '',       -- triage rules that set queue/priority, shown to the agent
+            meta TEXT NOT NULL DEFAULT '{}',
+            created_at REAL NOT NULL,
+            UNIQUE (account_id, remote_id)
+        );
+        -- Covering-ish indexes for the inbox views (keyset on (sort_due, id) or (last_message_at, id)).
+        CREATE INDEX threads_status_due ON threads(status, sort_due, id);
+        CREATE INDEX threads_status_recent ON threads(status, last_message_at, id);
+        CREATE INDEX threads_assignee_due ON threads(assignee, status, sort_due, id);
+        CREATE INDEX threads_channel_due ON threads(channel, status, sort_due, id);
+        CREATE INDEX threads_queue_due ON threads(queue, status, sort_due, id);
+        CREATE INDEX threads_customer ON threads(customer_id, last_message_at);
+        CREATE INDEX threads_counts ON threads(status, channel, queue, assignee);
+
+        CREATE TABLE messages (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            thread_id INTEGER NOT NULL REFERENCES threads(id),
+            account_id INTEGER NOT NULL REFERENCES accounts(id),
+            remote_id TEXT,                      -- NULL while an outbound message is only queued
+            direction TEXT NOT NULL,             -- inbound | outbound | note
+            author_identity_id INTEGER REFERENCES identities(id),
+            author TEXT NOT NULL DEFAULT '',
+            sent_at REAL NOT NULL,
+            text TEXT NOT NULL DEFAULT '',
+            attachments TEXT NOT NULL DEFAULT '[]',
+            meta TEXT NOT NULL DEFAULT '{}',
+            state TEXT NOT NULL DEFAULT 'received', -- received | queued | sending | sent | failed | held | local (notes)
+            outbox_id INTEGER,
+            tone TEXT NOT NULL DEFAULT '',
+            kind TEXT NOT NULL DEFAULT ''          -- question, complaint, praise, refund, auto_reply, bounce ...
+        );
+        CREATE UNIQUE INDEX messages_remote ON messages(account_id, remote_id) WHERE remote_id IS NOT NULL;
+        CREATE INDEX messages_thread ON messages(thread_id, sent_at, id);
+        CREATE INDEX messages_outbox ON messages(outbox_id) WHERE outbox_id IS NOT NULL;
+
+        CREATE VIRTUAL TABLE messages_fts USING fts5(
+            text, author, content='messages', content_rowid='id', tokenize='unicode61 remove_diacritics 2'
+        );
+        CREATE TRIGGER messages_ai AFTER INSERT ON messages BEGIN
+            INSERT INTO messages_fts(rowid, text, author) VALUES (new.id, new.text, new.author);
+        END;
+        CREATE TRIGGER messages_ad AFTER DELETE ON messages BEGIN
+            INSERT INTO messages_fts(messages_fts, rowid, text, author) VALUES ('delete', old.id, old.text, old.author);
+        END;
+        CREATE TRIGGER messages_au AFTER UPDATE OF text, author ON messages BEGIN
+            INSERT INTO messages_fts(messages_fts, rowid, text, author) VALUES ('delete', old.id, old.text, old.author);
+            INSERT INTO messages_fts(rowid, text, author) VALUES (new.id, new.text, new.author);
+        END;
+
+        CREATE TABLE orders (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            account_id INTEGER NOT NULL REFERENCES accounts(id),
+            remote_id TEXT NOT NULL,
+            customer_id INTEGER REFERENCES customers(id),
+            identity_id INTEGER REFERENCES identities(id),
+            number TEXT NOT NULL,
+            placed_at REAL NOT NULL,
+            total REAL NOT NULL,
+            currency TEXT NOT NULL DEFAULT 'USD',
+            status TEXT NOT NULL DEFAULT '',
+            items TEXT NOT NULL DEFAULT '[]',
+            UNIQUE (account_id, remote_id)
+        );
+        CREATE INDEX orders_customer ON orders(customer_id, placed_at);
+        CREATE INDEX orders_identity ON orders(identity_id);
+
+        CREATE TABLE articles (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            source TEXT NOT NULL,                -- account name, or 'folder'
+            remote_id TEXT NOT NULL,
+            title TEXT NOT NULL,
+            body TEXT NOT NULL,
+            tags TEXT NOT NULL DEFAULT '[]',
+            url TEXT NOT NULL DEFAULT '',
+            UNIQUE (source, remote_id)
+        );
+        CREATE VIRTUAL TABLE articles_fts USING fts5(
+            title, body, tags, content='articles', content_rowid='id', tokenize='porter unicode61 remove_diacritics 2'
+        );
+        CREATE TRIGGER articles_ai AFTER INSERT ON articles BEGIN
+            INSERT INTO articles_fts(rowid, title, body, tags) VALUES (new.id, new.title, new.body, new.tags);
+        END;
+        CREATE TRIGGER articles_ad AFTER DELETE ON articles BEGIN
+            INSERT INTO articles_fts(articles_fts, rowid, title, body, tags) VALUES ('delete', old.id, old.title, old.body, old.tags);
+        END;
+        CREATE TRIGGER articles_au AFTER UPDATE ON articles BEGIN
+            INSERT INTO articles_fts(articles_fts, rowid, title, body, tags) VALUES ('delete', old.id, old.title, old.body, old.tags);
+            INSERT INTO articles_fts(rowid, title, body, tags) VALUES (new.id, new.title, new.body, new.tags);
+        END;
+
+        -- ---------------------------------------------------------- born locally: never dropped
+        CREATE TABLE drafts (
+            thread_id INTEGER PRIMARY KEY REFERENCES threads(id),
+            kind TEXT NOT NULL DEFAULT 'reply',   -- reply | note
+            text TEXT NOT NULL DEFAULT '',
+            started_at REAL NOT NULL,
+            updated_at REAL NOT NULL
+        );
+
+        CREATE TABLE customer_notes (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            customer_id INTEGER NOT NULL REFERENCES customers(id),
+            author TEXT NOT NULL,
+            text TEXT NOT NULL,
+            created_at REAL NOT NULL
+        );
+
+        CREATE TABLE outbox (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            key TEXT NOT NULL UNIQUE,             -- idempotency key handed to the provider
+            thread_id INTEGER NOT NULL REFERENCES threads(id),
+            account_id INTEGER NOT NULL REFERENCES accounts(id),
+            kind TEXT NOT NULL,
+            text TEXT NOT NULL DEFAULT '',
+            args TEXT NOT NULL DEFAULT '{}',
+            state TEXT NOT NULL DEFAULT 'queued', -- queued | sending | sent | failed | held | local (nothing remote to do)
+            attempts INTEGER NOT NULL DEFAULT 0,
+            next_try_at REAL NOT NULL DEFAULT 0,
+            last_error TEXT NOT NULL DEFAULT '',
+            draft_started_at REAL,
+            created_at REAL NOT NULL,
+            sent_at REAL,
+            remote_id TEXT,
+            author TEXT NOT NULL DEFAULT ''
+        );
+        CREATE INDEX outbox_pending ON outbox(state, next_try_at, id);
+        CREATE INDEX outbox_thread ON outbox(thread_id, id);
+
+        CREATE TABLE audit (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            at REAL NOT NULL,
+            who TEXT NOT NULL,
+            role TEXT NOT NULL,
+            action TEXT NOT NULL,
+            thread_id INTEGER,
+            args TEXT NOT NULL DEFAULT '{}',
+            result TEXT NOT NULL                  -- ok | refused: ... | error: ...
+        );
+        CREATE INDEX audit_at ON audit(at);
+
+        CREATE TABLE identity_links (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            identity_id INTEGER NOT NULL REFERENCES identities(id),
+            from_customer_id INTEGER,
+            to_customer_id INTEGER NOT NULL,
+            how TEXT NOT NULL,                    -- auto:email | auto:phone | auto:customer | manual | unlink
+            at REAL NOT NULL,
+            who TEXT NOT NULL DEFAULT ''
+        );
+        CREATE INDEX identity_links_identity ON identity_links(identity_id, id);
+
+        CREATE TABLE breaches (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            thread_id INTEGER NOT NULL REFERENCES threads(id),
+            kind TEXT NOT NULL,                   -- first_response | next_response
+            due_at REAL NOT NULL,
+            breached_at REAL NOT NULL,
+            UNIQUE (thread_id, kind, due_at)
+        );
+
+        CREATE TABLE triage_log (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            thread_id INTEGER NOT NULL REFERENCES threads(id),
+            message_id INTEGER,
+            rule TEXT NOT NULL,
+            effects TEXT NOT NULL,
+            at REAL NOT NULL
+        );
+        CREATE INDEX triage_log_thread ON triage_log(thread_id);
+        """
+
+
+# Each migration is SQL run in one transaction with the version bump; a step that
+# needs Python (data rewrites) may be a callable taking the connection instead.
+MIGRATIONS: list[str | Callable[[sqlite3.Connection], None]] = [_V1]
+SCHEMA_VERSION = len(MIGRATIONS)

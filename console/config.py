@@ -1,0 +1,210 @@
+"""config.toml: reading, checking, and one-line errors.
+
+The core reads the sections it owns (role, agent, sync, accounts, keymap, views,
+ui, demo). Sections owned by the service features (triage, sla, agents, macros,
+knowledge) are kept raw in ``Config.raw`` and checked by their own modules, which
+raise :class:`ConfigError` with the key path on a mistake.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from console.errors import ConfigError
+
+KNOWN_TOP = {"role", "agent", "sync", "accounts", "keymap", "views", "ui", "demo", "triage", "sla", "agents",
+             "macros", "knowledge", "business_hours"}
+ACCOUNT_RESERVED = {"name", "provider", "poll_interval", "window_days", "enabled"}
+
+
+@dataclass
+class AccountSettings:
+    name: str
+    provider: str
+    options: dict[str, Any]
+    poll_interval: float = 60.0
+    window_days: int = 90
+    enabled: bool = True
+
+
+@dataclass
+class ViewSettings:
+    name: str
+    query: str  # the search-filter syntax: "status:open channel:email tag:refund"
+    key: str = ""  # letter for the `g` + letter jump
+    order: str = "due"
+
+
+@dataclass
+class Config:
+    path: Path | None = None
+    role: str = "agent"
+    agent_name: str = "agent"
+    agent_email: str = ""
+    poll_interval: float = 60.0
+    window_days: int = 90
+    accounts: list[AccountSettings] = field(default_factory=list)
+    keymap: dict[str, list[str]] = field(default_factory=dict)
+    views: list[ViewSettings] = field(default_factory=list)
+    customer_pane: bool = True
+    demo: dict[str, Any] = field(default_factory=dict)
+    raw: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def read_only(self) -> bool:
+        return self.role == "supervisor"
+
+
+def default_config_path() -> Path:
+    from platformdirs import user_config_dir
+
+    return Path(user_config_dir("switchboard")) / "config.toml"
+
+
+def default_data_dir() -> Path:
+    env = os.environ.get("SWITCHBOARD_DATA_DIR")
+    if env:
+        return Path(env)
+    from platformdirs import user_data_dir
+
+    return Path(user_data_dir("switchboard"))
+
+
+def load(path: Path | str | None, *, required: bool = False) -> Config:
+    """Read config.toml. A missing file at the default place is an empty config."""
+    if path is None:
+        path = default_config_path()
+        if not path.exists():
+            return Config()
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such file", fix="check --config, or copy the example config.toml") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read it ({exc})", fix="check the file's permissions and encoding (UTF-8)") from None
+    return parse(text, path)
+
+
+def parse(text: str, path: Path | str = "config.toml") -> Config:
+    where = Path(path).name if path else "config.toml"
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{where}: {exc}", fix="fix the TOML syntax at that line") from None
+    cfg = Config(path=Path(path) if path else None, raw=data)
+    for key in data:
+        if key not in KNOWN_TOP:
+            raise ConfigError(f"{where}: unknown section or key {key!r}",
+                              fix="known: " + ", ".join(sorted(KNOWN_TOP)))
+    cfg.role = _choice(data, "role", ("agent", "supervisor"), "agent", where)
+    agent = _table(data, "agent", where)
+    cfg.agent_name = _str(agent, "name", os.environ.get("USER", "agent") or "agent", where, "agent.name")
+    cfg.agent_email = _str(agent, "email", "", where, "agent.email")
+    sync = _table(data, "sync", where)
+    cfg.poll_interval = _num(sync, "interval", 60.0, where, "sync.interval", minimum=1)
+    cfg.window_days = int(_num(sync, "window_days", 90, where, "sync.window_days", minimum=1))
+    cfg.accounts = _accounts(data.get("accounts", []), cfg, where)
+    cfg.keymap = _keymap(data.get("keymap", {}), where)
+    cfg.views = _views(data.get("views", []), where)
+    ui = _table(data, "ui", where)
+    cfg.customer_pane = bool(ui.get("customer_pane", True))
+    cfg.demo = _table(data, "demo", where)
+    return cfg
+
+
+def _accounts(value: Any, cfg: Config, where: str) -> list[AccountSettings]:
+    if not isinstance(value, list):
+        raise ConfigError(f"{where}: 'accounts' must be [[accounts]] tables", fix="write each account as [[accounts]]")
+    out: list[AccountSettings] = []
+    seen: set[str] = set()
+    for n, acc in enumerate(value, 1):
+        label = f"[[accounts]] #{n}"
+        if not isinstance(acc, dict):
+            raise ConfigError(f"{where}: {label} is not a table", fix="write it as [[accounts]] with name = ...")
+        name = acc.get("name")
+        if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.@-]*", name or ""):
+            raise ConfigError(f"{where}: {label} needs a name of letters, digits, '-', '_', '.'",
+                              fix='add name = "support-mail"')
+        if name in seen:
+            raise ConfigError(f"{where}: account name {name!r} is used twice", fix="give each account its own name")
+        seen.add(name)
+        provider = acc.get("provider")
+        if not isinstance(provider, str) or not provider:
+            raise ConfigError(f"{where}: account {name!r} has no provider",
+                              fix='add provider = "imap" (or matrix, mastodon, bluesky, demo)')
+        out.append(AccountSettings(
+            name=name, provider=provider,
+            options={k: v for k, v in acc.items() if k not in ACCOUNT_RESERVED},
+            poll_interval=_num(acc, "poll_interval", cfg.poll_interval, where, f"account {name!r} poll_interval", minimum=1),
+            window_days=int(_num(acc, "window_days", cfg.window_days, where, f"account {name!r} window_days", minimum=1)),
+            enabled=bool(acc.get("enabled", True)),
+        ))
+    return out
+
+
+def _keymap(value: Any, where: str) -> dict[str, list[str]]:
+    if not isinstance(value, dict):
+        raise ConfigError(f"{where}: [keymap] must be a table", fix='write: [keymap] then action_id = "key"')
+    out: dict[str, list[str]] = {}
+    for action_id, keys in value.items():
+        if isinstance(keys, str):
+            keys = [k.strip() for k in keys.split(",") if k.strip()]
+        if not isinstance(keys, list) or not all(isinstance(k, str) for k in keys):
+            raise ConfigError(f"{where}: keymap.{action_id} must be a key or a list of keys",
+                              fix=f'write {action_id} = "ctrl+x" or ["x", "ctrl+x"]')
+        out[action_id] = keys
+    return out
+
+
+def _views(value: Any, where: str) -> list[ViewSettings]:
+    if not isinstance(value, list):
+        raise ConfigError(f"{where}: 'views' must be [[views]] tables", fix="write each saved view as [[views]]")
+    out = []
+    for n, v in enumerate(value, 1):
+        if not isinstance(v, dict) or not isinstance(v.get("name"), str) or not isinstance(v.get("query", ""), str):
+            raise ConfigError(f"{where}: [[views]] #{n} needs name and query strings",
+                              fix='e.g. name = "Refunds", query = "status:open tag:refund", key = "r"')
+        key = v.get("key", "")
+        if key and (not isinstance(key, str) or len(key) != 1):
+            raise ConfigError(f"{where}: [[views]] {v['name']!r}: key must be one letter", fix='e.g. key = "r"')
+        order = v.get("order", "due")
+        if order not in ("due", "recent"):
+            raise ConfigError(f"{where}: [[views]] {v['name']!r}: order is {order!r}", fix='use "due" or "recent"')
+        out.append(ViewSettings(name=v["name"], query=v.get("query", ""), key=key, order=order))
+    return out
+
+
+def _table(data: dict, key: str, where: str) -> dict:
+    value = data.get(key, {})
+    if not isinstance(value, dict):
+        raise ConfigError(f"{where}: {key!r} must be a table", fix=f"write it as [{key}]")
+    return value
+
+
+def _str(data: dict, key: str, default: str, where: str, label: str) -> str:
+    value = data.get(key, default)
+    if not isinstance(value, str):
+        raise ConfigError(f"{where}: {label} must be a string", fix=f'write {key} = "..."')
+    return value
+
+
+def _num(data: dict, key: str, default: float, where: str, label: str, minimum: float | None = None) -> float:
+    value = data.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ConfigError(f"{where}: {label} must be a number", fix=f"write {key} = {default}")
+    if minimum is not None and value < minimum:
+        raise ConfigError(f"{where}: {label} is {value}, below {minimum}", fix=f"use {minimum} or more")
+    return float(value)
+
+
+def _choice(data: dict, key: str, choices: tuple, default: str, where: str) -> str:
+    value = data.get(key, default)
+    if value not in choices:
+        raise ConfigError(f"{where}: {key} = {value!r}", fix="use one of: " + ", ".join(choices))
+    return value

@@ -1,0 +1,166 @@
+"""One customer across channels: identities, automatic links, manual link/unlink.
+
+An identity is one address on one channel. Each belongs to exactly one customer.
+New identities join an existing customer automatically when their email address or
+phone number matches exactly (case and punctuation folded), or when a commerce /
+helpdesk customer record lists them together. A person can link or unlink by hand;
+such identities are "locked" and automatic linking leaves them alone. Every move is
+recorded in ``identity_links`` so it can be explained and undone.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+import time
+
+from providers.records import Channel, Customer, Identity
+
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+def email_key(identity: Identity) -> str | None:
+    if identity.channel == Channel.EMAIL or _EMAIL.match(identity.address or ""):
+        addr = (identity.address or "").strip().lower()
+        return addr if _EMAIL.match(addr) else None
+    return None
+
+
+def phone_key(identity: Identity) -> str | None:
+    """Digits of a phone number with at least 7 of them, '+' kept: '+1 (555) 010-2000' -> '+15550102000'."""
+    raw = identity.phone or ""
+    if not raw and re.fullmatch(r"\+?[\d\s().-]{7,}", identity.address or ""):
+        raw = identity.address
+    digits = re.sub(r"\D", "", raw)
+    if len(digits) < 7:
+        return None
+    return "+" + digits
+
+
+def upsert_identity(db: sqlite3.Connection, ident: Identity, *, fallback_name: str = "") -> int:
+    """Insert or refresh an identity; return its id. New identities get a customer
+    (an existing one by email/phone match, else a new one)."""
+    address = ident.address.strip()
+    channel = ident.channel.value if isinstance(ident.channel, Channel) else str(ident.channel)
+    row = db.execute("SELECT id FROM identities WHERE channel=? AND address=?", (channel, address)).fetchone()
+    ekey, pkey = email_key(ident), phone_key(ident)
+    if row:
+        db.execute(
+            """UPDATE identities SET
+                 display_name = CASE WHEN ?1 != '' THEN ?1 ELSE display_name END,
+                 followers = COALESCE(?2, followers),
+                 verified = ?3,
+                 url = CASE WHEN ?4 != '' THEN ?4 ELSE url END,
+                 network = CASE WHEN ?5 != '' THEN ?5 ELSE network END,
+                 email_key = COALESCE(email_key, ?6),
+                 phone_key = COALESCE(phone_key, ?7)
+               WHERE id = ?8""",
+            (ident.display_name, ident.followers, int(ident.verified), ident.url, ident.network, ekey, pkey, row[0]),
+        )
+        return row[0]
+    customer_id, how = _match_customer(db, ekey, pkey)
+    if customer_id is None:
+        name = ident.display_name or fallback_name or address
+        customer_id = db.execute(
+            "INSERT INTO customers(name, created_at) VALUES (?, ?)", (name, time.time())
+        ).lastrowid
+        how = "new"
+    cur = db.execute(
+        """INSERT INTO identities(channel, address, display_name, followers, verified, url, network,
+                                  email_key, phone_key, customer_id)
+           VALUES (?,?,?,?,?,?,?,?,?,?)""",
+        (channel, address, ident.display_name, ident.followers, int(ident.verified), ident.url, ident.network,
+         ekey, pkey, customer_id),
+    )
+    if how != "new":
+        _log(db, cur.lastrowid, None, customer_id, how)
+    return cur.lastrowid
+
+
+def _match_customer(db: sqlite3.Connection, ekey: str | None, pkey: str | None) -> tuple[int | None, str]:
+    if ekey:
+        row = db.execute("SELECT customer_id FROM identities WHERE email_key=? ORDER BY id LIMIT 1", (ekey,)).fetchone()
+        if row:
+            return row[0], "auto:email"
+    if pkey:
+        row = db.execute("SELECT customer_id FROM identities WHERE phone_key=? ORDER BY id LIMIT 1", (pkey,)).fetchone()
+        if row:
+            return row[0], "auto:phone"
+    return None, ""
+
+
+def upsert_customer(db: sqlite3.Connection, customer: Customer) -> int:
+    """A commerce/helpdesk customer record: all its identities belong to one customer."""
+    ids = [upsert_identity(db, ident, fallback_name=customer.name) for ident in customer.identities]
+    if not ids:
+        return 0
+    target = db.execute("SELECT customer_id FROM identities WHERE id=?", (ids[0],)).fetchone()[0]
+    if customer.name:
+        db.execute("UPDATE customers SET name=? WHERE id=? AND (name='' OR name LIKE '%@%')", (customer.name, target))
+    if customer.tags:
+        db.execute("UPDATE customers SET tags=? WHERE id=?", (json.dumps(sorted(set(customer.tags))), target))
+    for ident_id in ids[1:]:
+        row = db.execute("SELECT customer_id, link_locked FROM identities WHERE id=?", (ident_id,)).fetchone()
+        if row["customer_id"] != target and not row["link_locked"]:
+            _move(db, ident_id, row["customer_id"], target, "auto:customer")
+    return target
+
+
+def link(db: sqlite3.Connection, identity_id: int, customer_id: int, who: str = "") -> None:
+    """Move one identity to ``customer_id`` by hand (locked against auto-linking)."""
+    row = db.execute("SELECT customer_id FROM identities WHERE id=?", (identity_id,)).fetchone()
+    if row is None:
+        raise LookupError(f"no identity {identity_id}")
+    if not db.execute("SELECT 1 FROM customers WHERE id=?", (customer_id,)).fetchone():
+        raise LookupError(f"no customer {customer_id}")
+    _move(db, identity_id, row[0], customer_id, "manual", who=who, lock=True)
+
+
+def unlink(db: sqlite3.Connection, identity_id: int, who: str = "") -> int:
+    """Split one identity off into a customer of its own; return the new customer id."""
+    row = db.execute("SELECT customer_id, display_name, address FROM identities WHERE id=?", (identity_id,)).fetchone()
+    if row is None:
+        raise LookupError(f"no identity {identity_id}")
+    new_id = db.execute(
+        "INSERT INTO customers(name, created_at) VALUES (?, ?)", (row["display_name"] or row["address"], time.time())
+    ).lastrowid
+    _move(db, identity_id, row["customer_id"], new_id, "unlink", who=who, lock=True)
+    return new_id
+
+
+def _move(db, identity_id, from_id, to_id, how, who="", lock=False) -> None:
+    db.execute(
+        "UPDATE identities SET customer_id=?, link_locked=MAX(link_locked, ?) WHERE id=?",
+        (to_id, int(lock), identity_id),
+    )
+    # Conversations follow the identity they were opened by; orders likewise.
+    db.execute("UPDATE threads SET customer_id=? WHERE identity_id=?", (to_id, identity_id))
+    db.execute("UPDATE orders SET customer_id=? WHERE identity_id=?", (to_id, identity_id))
+    _log(db, identity_id, from_id, to_id, how, who)
+
+
+def _log(db, identity_id, from_id, to_id, how, who="") -> None:
+    db.execute(
+        "INSERT INTO identity_links(identity_id, from_customer_id, to_customer_id, how, at, who) VALUES (?,?,?,?,?,?)",
+        (identity_id, from_id, to_id, how, time.time(), who),
+    )
+
+
+def customer_history(db: sqlite3.Connection, customer_id: int) -> dict:
+    """Everything known about a customer, for the history pane and export."""
+    cust = db.execute("SELECT * FROM customers WHERE id=?", (customer_id,)).fetchone()
+    if cust is None:
+        raise LookupError(f"no customer {customer_id}")
+    return {
+        "customer": dict(cust),
+        "identities": [dict(r) for r in db.execute(
+            "SELECT * FROM identities WHERE customer_id=? ORDER BY channel, id", (customer_id,))],
+        "threads": [dict(r) for r in db.execute(
+            """SELECT id, channel, channel_detail, subject, status, last_message_at, preview
+               FROM threads WHERE customer_id=? ORDER BY last_message_at DESC""", (customer_id,))],
+        "orders": [dict(r) for r in db.execute(
+            "SELECT * FROM orders WHERE customer_id=? ORDER BY placed_at DESC", (customer_id,))],
+        "notes": [dict(r) for r in db.execute(
+            "SELECT * FROM customer_notes WHERE customer_id=? ORDER BY created_at DESC", (customer_id,))],
+    }

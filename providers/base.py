@@ -1,0 +1,291 @@
+"""The provider contract: one small base class every adapter implements.
+
+An adapter turns one remote system (a mailbox, a chat server, a social account,
+a shop) into neutral records (:mod:`providers.records`) and carries the core's
+changes back out. It never sees the cache or the UI.
+
+Life of an adapter, driven by the core's sync engine::
+
+    p = Adapter(account)            # options validated, nothing touches the network
+    await p.open(read_only=...)     # log in; read-only means nothing remote changes
+    batch = await p.pull(cursor)    # bounded page of changes since the cursor
+    await p.watch(timeout)          # optional: returns when the remote side has news
+    receipt = await p.push(action)  # idempotent by action.key
+    await p.close()
+
+Errors are the classes below; the engine reads them to decide between retrying
+with backoff, waiting for the user (bad password), or failing one outbox row.
+"""
+
+from __future__ import annotations
+
+import abc
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from importlib.metadata import entry_points
+from typing import Any, ClassVar
+
+from providers.records import (  # noqa: F401  (re-exported: adapters import from here)
+    PRIORITIES,
+    PRIORITY_BY_NAME,
+    Article,
+    Attachment,
+    Batch,
+    Capability,
+    Channel,
+    Customer,
+    Direction,
+    Identity,
+    Message,
+    Order,
+    PushAction,
+    Receipt,
+    Status,
+    Thread,
+)
+
+ENTRY_POINT_GROUP = "switchboard.providers"
+
+# --------------------------------------------------------------------------- errors
+
+
+class ProviderError(Exception):
+    """Base of every error an adapter raises on purpose.
+
+    ``str(err)`` is one line for a person: what went wrong and how to fix it.
+    """
+
+    def __init__(self, message: str, *, fix: str = "") -> None:
+        super().__init__(message)
+        self.fix = fix
+
+    def __str__(self) -> str:
+        base = super().__str__()
+        return f"{base} — {self.fix}" if self.fix else base
+
+
+class OptionError(ProviderError):
+    """An account's options in config.toml are wrong (missing, wrong type, bad value)."""
+
+
+class AuthError(ProviderError):
+    """The remote side refused our credentials. Retrying will not help; the user must act."""
+
+
+class TransientError(ProviderError):
+    """Network down, timeout, server busy, rate limited: try again later.
+
+    ``retry_after`` (seconds) is honoured when the server said how long to wait.
+    """
+
+    def __init__(self, message: str, *, fix: str = "", retry_after: float | None = None) -> None:
+        super().__init__(message, fix=fix)
+        self.retry_after = retry_after
+
+
+class PermanentError(ProviderError):
+    """This one push can never succeed (e.g. room is encrypted, post deleted).
+
+    The outbox marks the row failed with this reason and keeps the text.
+    """
+
+
+class Unsupported(PermanentError):
+    """The adapter lacks the capability the action needs."""
+
+
+# --------------------------------------------------------------------------- options
+
+
+@dataclass(frozen=True, slots=True)
+class Option:
+    """One account option an adapter accepts in its ``[[accounts]]`` table."""
+
+    name: str
+    type: type = str
+    default: Any = None
+    required: bool = False
+    help: str = ""
+    choices: tuple[Any, ...] = ()
+
+
+@dataclass(slots=True)
+class AccountConfig:
+    """One ``[[accounts]]`` table: the name, the adapter kind, the adapter's options.
+
+    ``secret`` is a callable so the keyring is read only when the adapter needs it;
+    it returns ``None`` when no secret is stored.
+    """
+
+    name: str
+    provider: str
+    options: dict[str, Any] = field(default_factory=dict)
+    secret: Callable[[], str | None] = lambda: None
+    poll_interval: float = 60.0
+    window_days: int = 90
+
+
+def validate_options(specs: tuple[Option, ...], given: Mapping[str, Any], account: str) -> dict[str, Any]:
+    """Check ``given`` against ``specs``; return the options with defaults filled in."""
+    known = {o.name: o for o in specs}
+    for name in given:
+        if name not in known:
+            names = ", ".join(sorted(known)) or "none"
+            raise OptionError(
+                f"account {account!r}: unknown option {name!r}",
+                fix=f"this provider accepts: {names}",
+            )
+    out: dict[str, Any] = {}
+    for spec in specs:
+        if spec.name not in given:
+            if spec.required:
+                raise OptionError(
+                    f"account {account!r}: option {spec.name!r} is required",
+                    fix=f"add {spec.name} = ... to its [[accounts]] table ({spec.help})".rstrip(" ()"),
+                )
+            out[spec.name] = spec.default
+            continue
+        value = given[spec.name]
+        expected = spec.type
+        ok = isinstance(value, expected) and not (expected is int and isinstance(value, bool))
+        if expected is float and isinstance(value, int) and not isinstance(value, bool):
+            value, ok = float(value), True
+        if not ok:
+            raise OptionError(
+                f"account {account!r}: option {spec.name!r} must be {expected.__name__}, got {type(value).__name__}",
+                fix=f"write it as a TOML {_toml_kind(expected)}",
+            )
+        if spec.choices and value not in spec.choices:
+            raise OptionError(
+                f"account {account!r}: option {spec.name!r} is {value!r}",
+                fix="use one of: " + ", ".join(map(str, spec.choices)),
+            )
+        out[spec.name] = value
+    return out
+
+
+def _toml_kind(t: type) -> str:
+    return {str: 'string ("...")', int: "whole number", float: "number", bool: "true/false", list: "list [...]"}.get(
+        t, t.__name__
+    )
+
+
+# --------------------------------------------------------------------------- the contract
+
+
+class Provider(abc.ABC):
+    """Base class of every adapter.
+
+    Subclasses set the class attributes and implement ``open``, ``pull``, ``push``
+    and ``close``. ``watch`` is optional: adapters that can be told of news (IMAP
+    IDLE, Matrix long-poll, streaming) override it and add ``Capability.WATCH``.
+    """
+
+    kind: ClassVar[str]
+    channel: ClassVar[Channel]
+    capabilities: ClassVar[frozenset[Capability]] = frozenset()
+    options: ClassVar[tuple[Option, ...]] = ()
+    needs_secret: ClassVar[bool] = True
+    secret_label: ClassVar[str] = "password"  # what `accounts add` asks for
+
+    def __init__(self, account: AccountConfig) -> None:
+        self.account = account
+        self.name = account.name
+        self.opts = validate_options(self.options, account.options, account.name)
+        self.read_only = True  # until open() says otherwise: safe by default
+
+    # -- life cycle
+
+    @abc.abstractmethod
+    async def open(self, read_only: bool) -> None:
+        """Connect and log in. Opened read-only, the adapter changes nothing remote."""
+
+    async def close(self) -> None:
+        """Release connections. Must be safe to call twice or after a failed open."""
+
+    # -- reading
+
+    @abc.abstractmethod
+    async def pull(self, cursor: str | None) -> Batch:
+        """Changes since ``cursor`` (``None``: first pull, the configured window)."""
+
+    async def watch(self, timeout: float) -> bool:
+        """Wait up to ``timeout`` seconds for remote news; True if there is some.
+
+        The default has no push channel: it sleeps and says "maybe", so the engine
+        falls back to polling.
+        """
+        import asyncio
+
+        await asyncio.sleep(timeout)
+        return True
+
+    # -- writing
+
+    @abc.abstractmethod
+    async def push(self, action: PushAction) -> Receipt:
+        """Carry out ``action`` remotely, exactly once per ``action.key``."""
+
+    async def fetch_attachment(self, message_remote_id: str, ref: str) -> bytes:
+        """Bytes of one attachment, fetched only when the agent asks."""
+        raise Unsupported("this provider cannot fetch attachments")
+
+    async def check(self) -> str:
+        """Reachability for ``switchboard doctor``: open, pull nothing, close.
+
+        Returns a short line on success; raises a ProviderError otherwise.
+        """
+        await self.open(read_only=True)
+        try:
+            return "reachable"
+        finally:
+            await self.close()
+
+    # -- helpers for subclasses
+
+    def can(self, cap: Capability) -> bool:
+        return cap in self.capabilities
+
+    def require_writable(self, what: str) -> None:
+        if self.read_only:
+            raise PermanentError(f"{self.name}: opened read-only, refusing to {what}")
+
+    def secret(self) -> str:
+        value = self.account.secret()
+        if not value:
+            raise AuthError(
+                f"account {self.name!r}: no {self.secret_label} in the keyring",
+                fix=f"run: switchboard accounts add {self.name}",
+            )
+        return value
+
+
+# --------------------------------------------------------------------------- discovery
+
+
+def available() -> dict[str, Any]:
+    """Adapter classes by entry-point name, loaded lazily (one import per use)."""
+    return {ep.name: ep for ep in entry_points(group=ENTRY_POINT_GROUP)}
+
+
+def load(kind: str) -> type[Provider]:
+    """The adapter class registered as ``kind``; a one-line OptionError if there is none."""
+    eps = available()
+    if kind not in eps:
+        names = ", ".join(sorted(eps)) or "none installed"
+        raise OptionError(f"unknown provider {kind!r}", fix=f"use one of: {names}")
+    cls = eps[kind].load()
+    if not (isinstance(cls, type) and issubclass(cls, Provider)):
+        raise OptionError(f"provider {kind!r} does not implement providers.base.Provider")
+    return cls
+
+
+# --------------------------------------------------------------------------- text helpers
+
+_SUBJECT_PREFIX = re.compile(r"^\s*((re|fw|fwd|aw|sv|antw|vs)\s*(\[\d+\])?\s*:\s*)+", re.IGNORECASE)
+
+
+def normalise_subject(subject: str) -> str:
+    """Subject without Re:/Fwd: prefixes and extra spaces, lower-cased, for threading."""
+    return " ".join(_SUBJECT_PREFIX.sub("", subject or "").split()).lower()

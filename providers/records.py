@@ -1,0 +1,206 @@
+"""Neutral records that cross the provider boundary.
+
+Adapters build these; the core stores them. Nothing here knows about SQLite or
+Textual. Times are timezone-aware UTC ``datetime`` objects. Ids that cross the
+boundary are the adapter's own ``remote_id`` strings; the core pairs them with the
+account name, so they only need to be unique within one account.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+
+class Channel(str, enum.Enum):
+    EMAIL = "email"
+    CHAT = "chat"
+    SOCIAL = "social"
+    HELPDESK = "helpdesk"
+    COMMERCE = "commerce"
+    KNOWLEDGE = "knowledge"
+
+
+class Direction(str, enum.Enum):
+    INBOUND = "inbound"
+    OUTBOUND = "outbound"
+    NOTE = "note"
+
+
+class Status(str, enum.Enum):
+    OPEN = "open"
+    PENDING = "pending"  # waiting on the customer
+    SNOOZED = "snoozed"
+    CLOSED = "closed"
+
+
+# Priorities are small integers so they sort; names are for people.
+PRIORITIES = {0: "low", 1: "normal", 2: "high", 3: "urgent"}
+PRIORITY_BY_NAME = {v: k for k, v in PRIORITIES.items()}
+
+
+class Capability(str, enum.Enum):
+    """What an adapter can do remotely. The core refuses pushes it cannot do."""
+
+    REPLY = "reply"
+    NOTE = "note"  # the remote side can store internal notes
+    CLOSE = "close"
+    REOPEN = "reopen"
+    TAG = "tag"
+    ASSIGN = "assign"
+    SNOOZE = "snooze"
+    MARK_READ = "mark_read"
+    PRIORITY = "priority"
+    MOVE_PRIVATE = "move_private"  # answer a public post privately
+    WATCH = "watch"
+
+
+@dataclass(slots=True)
+class Identity:
+    """A person's address on one channel: an email address, a Matrix id, a handle."""
+
+    channel: Channel
+    address: str
+    display_name: str = ""
+    followers: int | None = None
+    verified: bool = False
+    url: str = ""
+    phone: str = ""
+    network: str = ""  # e.g. "WhatsApp" for a bridged chat, "mastodon.social"
+
+
+@dataclass(slots=True)
+class Attachment:
+    name: str
+    content_type: str = "application/octet-stream"
+    size: int = 0
+    ref: str = ""  # adapter's handle to fetch the bytes later, never fetched eagerly
+
+
+@dataclass(slots=True)
+class Message:
+    remote_id: str
+    thread_remote_id: str
+    direction: Direction
+    author: Identity
+    sent_at: datetime
+    text: str
+    attachments: list[Attachment] = field(default_factory=list)
+    # Free-form facts shown beside the message: visibility, edited, encrypted,
+    # parse_warning, auto_reply, bounce, in_reply_to, ...
+    meta: dict[str, Any] = field(default_factory=dict)
+    # Set when this outbound message is the confirmation of an outbox action.
+    action_key: str | None = None
+
+
+@dataclass(slots=True)
+class Thread:
+    """A conversation as the remote side sees it.
+
+    Fields left as ``None`` are not known remotely and keep their local value; this
+    is how local triage (queue, priority, tags, assignee) survives a re-pull.
+    """
+
+    remote_id: str
+    channel: Channel
+    subject: str
+    customer: Identity
+    last_message_at: datetime
+    channel_detail: str = ""  # "WhatsApp", "mention", "direct", ...
+    status: Status | None = None
+    priority: int | None = None
+    queue: str | None = None
+    assignee: str | None = None
+    tags: list[str] | None = None
+    unread: bool | None = None
+    snoozed_until: datetime | None = None
+    meta: dict[str, Any] = field(default_factory=dict)  # e.g. {"encrypted": True}
+
+
+@dataclass(slots=True)
+class Customer:
+    """What a commerce or helpdesk system knows about a person."""
+
+    remote_id: str
+    name: str
+    identities: list[Identity] = field(default_factory=list)
+    tags: list[str] = field(default_factory=list)
+    note: str = ""
+
+
+@dataclass(slots=True)
+class Order:
+    remote_id: str
+    number: str
+    customer: Identity  # usually the email identity the order was placed with
+    placed_at: datetime
+    total: float
+    currency: str = "USD"
+    status: str = ""
+    items: list[str] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class Article:
+    remote_id: str
+    title: str
+    body: str
+    tags: list[str] = field(default_factory=list)
+    url: str = ""
+
+
+@dataclass(slots=True)
+class Batch:
+    """One bounded page of changes since a cursor.
+
+    ``cursor`` is opaque to the core and handed back on the next pull. ``more`` says
+    another page is waiting right now (the engine pulls again at once).
+    """
+
+    cursor: str | None
+    more: bool = False
+    threads: list[Thread] = field(default_factory=list)
+    messages: list[Message] = field(default_factory=list)
+    customers: list[Customer] = field(default_factory=list)
+    orders: list[Order] = field(default_factory=list)
+    articles: list[Article] = field(default_factory=list)
+    # Remote ids of messages deleted or redacted remotely: the cache blanks their
+    # text and marks them removed. Remote ids must be stable across reconnects (an
+    # IMAP adapter keys by Message-ID, not by UID, so UIDVALIDITY resets are harmless).
+    deleted_messages: list[str] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.threads) + len(self.messages) + len(self.customers) + len(self.orders) + len(self.articles)
+
+
+@dataclass(slots=True)
+class PushAction:
+    """A change the core asks an adapter to make remotely.
+
+    ``key`` is the outbox row's stable idempotency key: a retried push with the
+    same key must never make a second reply (SMTP Message-ID looked up in Sent,
+    Matrix txnId, Mastodon Idempotency-Key).
+    """
+
+    key: str
+    kind: str  # reply, note, close, reopen, tag, untag, assign, snooze, mark_read, priority, move_private
+    thread_remote_id: str
+    text: str = ""
+    args: dict[str, Any] = field(default_factory=dict)
+    # Context the adapter needs to answer in the right place.
+    subject: str = ""
+    reply_to_remote_id: str | None = None  # the customer's message being answered
+    customer: Identity | None = None
+    created_at: datetime | None = None
+
+
+@dataclass(slots=True)
+class Receipt:
+    """What the remote side said when a push succeeded."""
+
+    remote_id: str | None = None  # id of the created message, if any
+    sent_at: datetime | None = None
+    detail: str = ""
+    duplicate: bool = False  # the key had already been pushed; nothing new was sent
