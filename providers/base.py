@@ -214,7 +214,9 @@ class Provider(abc.ABC):
         """Wait up to ``timeout`` seconds for remote news; True if there is some.
 
         The default has no push channel: it sleeps and says "maybe", so the engine
-        falls back to polling.
+        falls back to polling. The engine cancels a pending ``watch`` when it has
+        outbox work for this account, so an override must survive cancellation (the
+        next ``pull``/``push`` still works).
         """
         import asyncio
 
