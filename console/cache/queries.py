@@ -266,3 +266,27 @@ def fts_query(words: str, author: str = "") -> str:
         a = f'author:"{author.replace(chr(34), chr(34) * 2)}"*'
         expr = f"{expr} AND {a}" if expr else a
     return expr
+
+
+# --------------------------------------------------------------------------- identities (link chooser)
+
+
+def identity_candidates(db: sqlite3.Connection, words: str, *, exclude_customer_id: int | None = None,
+                        limit: int = 50) -> list[sqlite3.Row]:
+    """Identities whose address, display name or customer name contains ``words`` (all of them),
+    excluding those already on ``exclude_customer_id``; newest customers first."""
+    clauses, params = ["1"], []
+    if exclude_customer_id is not None:
+        clauses.append("i.customer_id != ?")
+        params.append(exclude_customer_id)
+    for word in words.split():
+        like = "%" + word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        clauses.append("(i.address LIKE ? ESCAPE '\\' OR i.display_name LIKE ? ESCAPE '\\' OR c.name LIKE ? ESCAPE '\\')")
+        params += [like, like, like]
+    return db.execute(
+        f"""SELECT i.id, i.channel, i.address, i.display_name, i.network, i.followers, i.customer_id,
+                   COALESCE(c.name, '') AS customer_name
+            FROM identities i LEFT JOIN customers c ON c.id = i.customer_id
+            WHERE {' AND '.join(clauses)} ORDER BY i.customer_id DESC, i.id LIMIT ?""",
+        (*params, limit),
+    ).fetchall()
