@@ -51,19 +51,27 @@ class Session:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--config", metavar="FILE", help="config file (default: the platform's config folder)")
-    common.add_argument("--data-dir", metavar="DIR", help="where caches live (default: the platform's data folder)")
-    common.add_argument("--profile", metavar="NAME", help="cache profile (default: 'default'; 'demo' with --demo)")
-    common.add_argument("--read-only", action="store_true", default=None,
-                        help="supervisor mode: nothing can be changed, not even read flags")
-    common.add_argument("--demo", action="store_true", default=None,
-                        help="the embedded demo: no config, no accounts, no network")
+    def global_options(parser: argparse.ArgumentParser, default) -> None:
+        # Sub-commands accept the global options too; their default is SUPPRESS so a
+        # value given before the command is not overwritten by the sub-parser.
+        parser.add_argument("--config", metavar="FILE", default=default,
+                            help="config file (default: the platform's config folder)")
+        parser.add_argument("--data-dir", metavar="DIR", default=default,
+                            help="where caches live (default: the platform's data folder)")
+        parser.add_argument("--profile", metavar="NAME", default=default,
+                            help="cache profile (default: 'default'; 'demo' with --demo)")
+        parser.add_argument("--read-only", action="store_true", default=default,
+                            help="supervisor mode: nothing can be changed, not even read flags")
+        parser.add_argument("--demo", action="store_true", default=default,
+                            help="the embedded demo: no config, no accounts, no network")
 
+    common = argparse.ArgumentParser(add_help=False)
+    global_options(common, argparse.SUPPRESS)
     p = argparse.ArgumentParser(
-        prog="switchboard", parents=[common],
+        prog="switchboard",
         description="A keyboard-driven console for customer service: email, chat and social in one inbox.",
     )
+    global_options(p, None)
     p.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
 
