@@ -146,7 +146,7 @@ class Engine:
             except Exception as exc:  # one account's failure never stops the others
                 self._record_failure(state, exc)
             finally:
-                p = self.providers.pop(acc.name, None)
+                p = self.providers.get(acc.name)
                 if p is not None:
                     await self._close(p)
 
@@ -174,8 +174,7 @@ class Engine:
                 raise
             except Exception as exc:
                 delay = self._record_failure(state, exc)
-                if provider is not None:
-                    self.providers.pop(acc.name, None)
+                if provider is not None:  # closed now, opened again (same instance) on the next try
                     await self._close(provider)
                 self._changed(set())
                 await asyncio.sleep(delay)
@@ -189,10 +188,10 @@ class Engine:
             except (ProviderError, UserError) as exc:
                 state.state, state.detail, state.next_try_at = "error", str(exc), None
                 return None
+            self.providers[acc.name] = provider
         state.channel = _channel_name(provider)
         state.state, state.detail = "syncing", "connecting"
         await asyncio.wait_for(provider.open(read_only=self.read_only), timeout=CALL_TIMEOUT)
-        self.providers[acc.name] = provider
         with transaction(self.db):
             account_id = ensure_account(self.db, acc.name, acc.provider, state.channel)
             caps = sorted(c.value for c in provider.capabilities)
