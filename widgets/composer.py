@@ -1,0 +1,253 @@
+"""The composer: a reply (on the conversation's own channel) or an internal note.
+
+ctrl+s queues the text through ``app.perform("reply"|"note", …)`` — the outbox
+does the sending; Esc closes the composer and keeps the draft. Drafts are saved
+through the ``save_draft`` action a moment after typing stops and restored when
+the conversation is opened again, so they survive a restart. A channel with a
+length limit (Mastodon, Bluesky) shows a counter and refuses an over-long reply.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import Callable
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.message import Message
+from textual.reactive import reactive
+from textual.widget import Widget
+from textual.widgets import Static, TextArea
+
+from console.actions import perform as gate_perform
+from console.cache import queries
+from widgets.render import registry_keys, safe_line
+
+try:  # being written by the social engineer; no counter until it exists
+    from console import limits as _limits
+except ImportError:  # pragma: no cover - depends on the checkout
+    _limits = None
+
+DRAFT_SAVE_DELAY = 0.6  # seconds after the last keystroke
+
+
+def reply_limit(provider: str) -> tuple[int, Callable[[str], int]] | None:
+    """The channel's length limit for a reply, or None where there is none (or it is unknown)."""
+    if _limits is None or not provider:
+        return None
+    try:
+        return _limits.reply_limit(provider)
+    except Exception:  # an unknown provider kind has no limit
+        return None
+
+
+class ComposerTextArea(TextArea):
+    """The editing box. ctrl+k belongs to the composer (insert suggestion), not to line deletion."""
+
+    BINDINGS = [Binding("ctrl+shift+k", "delete_line", "Delete line", show=False)]
+
+
+class Composer(Widget):
+    """Reply or note editor for one conversation. Lives inside the ConversationPane."""
+
+    DEFAULT_CSS = """
+    Composer { height: auto; max-height: 60%; border-top: heavy $accent; padding: 0 0; }
+    Composer.-note { border-top: heavy $warning; }
+    Composer #composer-mode { padding: 0 1; text-style: bold; }
+    Composer.-reply #composer-mode { background: $accent 30%; }
+    Composer.-note #composer-mode { background: $warning 30%; }
+    Composer ComposerTextArea { height: auto; min-height: 4; max-height: 16; }
+    Composer #composer-status { padding: 0 1; color: $text-muted; }
+    Composer #composer-status.-over { color: $error; text-style: bold; }
+    """
+
+    BINDINGS = [
+        Binding(registry_keys("send") or "ctrl+s", "send", "Send", id="send", priority=True),
+        Binding(registry_keys("insert_suggestion") or "ctrl+k", "insert_suggestion", "Insert article",
+                id="insert_suggestion", priority=True),
+        Binding("escape", "close", "Close (keeps draft)", id="close_composer"),
+    ]
+
+    kind: reactive[str] = reactive("reply")
+
+    class Sent(Message):
+        """A reply or note was queued (the pane reloads and closes the composer)."""
+
+        def __init__(self, thread_id: int, kind: str) -> None:
+            super().__init__()
+            self.thread_id = thread_id
+            self.kind = kind
+
+    class Closed(Message):
+        """Esc: the composer wants to close; the draft is already saved."""
+
+    class SuggestionWanted(Message):
+        """ctrl+k: the pane inserts its selected suggested article."""
+
+    def __init__(self, *, id: str | None = "composer") -> None:
+        super().__init__(id=id)
+        self.thread_id: int | None = None
+        self.thread_row: sqlite3.Row | None = None
+        self._saved_text = ""
+        self._save_timer = None
+        self._loading = False
+        self._limit: tuple[int, Callable[[str], int]] | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Static(Text(""), id="composer-mode")
+        yield ComposerTextArea(id="composer-text", soft_wrap=True, tab_behavior="focus",
+                               placeholder="Write here · ctrl+s send · Esc close (the draft is kept)")
+        yield Static(Text(""), id="composer-status")
+
+    # ------------------------------------------------------------------ state
+
+    @property
+    def text_area(self) -> ComposerTextArea:
+        return self.query_one(ComposerTextArea)
+
+    @property
+    def text(self) -> str:
+        return self.text_area.text
+
+    def start(self, thread_row: sqlite3.Row, kind: str) -> None:
+        """Open for ``thread_row`` in ``kind`` mode, restoring its saved draft."""
+        self.thread_row = thread_row
+        self.thread_id = thread_row["id"]
+        db = self.app.db
+        draft = queries.draft(db, self.thread_id)
+        text = draft["text"] if draft else ""
+        self._saved_text = text
+        self.kind = kind
+        self._limit = reply_limit(thread_row["provider"]) if kind == "reply" else None
+        self._load(text)
+        self._show_mode()
+        self._update_status()
+        area = self.text_area
+        area.move_cursor(area.document.end)
+        area.focus()
+
+    def _load(self, text: str) -> None:
+        self._loading = True
+        try:
+            self.text_area.load_text(text)
+        finally:
+            self._loading = False
+
+    def insert_text(self, text: str) -> None:
+        """Insert at the cursor (macros, articles) and save the draft soon."""
+        area = self.text_area
+        area.insert(text)
+        area.focus()
+        self._schedule_save()
+
+    def watch_kind(self, kind: str) -> None:
+        self.set_class(kind == "reply", "-reply")
+        self.set_class(kind == "note", "-note")
+
+    def _show_mode(self) -> None:
+        t = self.thread_row
+        line = Text()
+        if self.kind == "note":
+            line.append("NOTE (internal) ", style="bold")
+            line.append("— only agents see this; it is never sent to the customer")
+        else:
+            line.append("REPLY ", style="bold")
+            line.append(f"→ {t['channel']}")
+            if t["channel_detail"]:
+                line.append(" (")
+                line.append_text(safe_line(t["channel_detail"]))
+                line.append(")")
+            line.append(" via ")
+            line.append_text(safe_line(t["account"]))
+            who = t["customer_address"] or t["customer_name"]
+            if who:
+                line.append(" to ")
+                line.append_text(safe_line(who))
+        self.query_one("#composer-mode", Static).update(line)
+
+    def _update_status(self) -> None:
+        status = self.query_one("#composer-status", Static)
+        text = self.text
+        parts = Text()
+        over = False
+        if self._limit is not None:
+            limit, count = self._limit
+            used = count(text)
+            over = used > limit
+            parts.append(f"{used}/{limit}")
+            if over:
+                parts.append(f" — {used - limit} over the channel's limit, shorten it")
+            parts.append("  ·  ")
+        else:
+            parts.append(f"{len(text)} chars  ·  ")
+        parts.append("ctrl+s send · ctrl+k insert article · Esc close (draft kept)")
+        if text and text == self._saved_text:
+            parts.append("  ·  draft saved")
+        status.update(parts)
+        status.set_class(over, "-over")
+
+    # ------------------------------------------------------------------ drafts
+
+    def on_text_area_changed(self, event: TextArea.Changed) -> None:
+        event.stop()
+        if self._loading:
+            return
+        self._update_status()
+        self._schedule_save()
+
+    def _schedule_save(self) -> None:
+        if self._save_timer is not None:
+            self._save_timer.stop()
+        self._save_timer = self.set_timer(DRAFT_SAVE_DELAY, self.save_draft)
+
+    def _cancel_save(self) -> None:
+        if self._save_timer is not None:
+            self._save_timer.stop()
+            self._save_timer = None
+
+    def save_draft(self) -> bool:
+        """Write the draft now if it changed. Quietly: a confirmation per keystroke pause would be noise."""
+        self._cancel_save()
+        if self.thread_id is None or getattr(self.app, "read_only", False):
+            return False
+        text = self.text
+        if text == self._saved_text:
+            return True
+        result = gate_perform(self.app.ctx, "save_draft", self.thread_id, text=text, kind=self.kind)
+        if result.ok:
+            self._saved_text = text
+            self._update_status()
+        else:
+            self.app.notify(result.message, title="Draft not saved", severity="error")
+        return result.ok
+
+    # ------------------------------------------------------------------ actions
+
+    def action_send(self) -> None:
+        if self.thread_id is None:
+            return
+        text = self.text
+        if not text.strip():
+            self.app.notify(f"The {self.kind} is empty — write something first", severity="warning")
+            return
+        if self._limit is not None:
+            limit, count = self._limit
+            if count(text) > limit:
+                self.app.notify(f"Too long for this channel: {count(text)}/{limit} — shorten it before sending",
+                                severity="error")
+                return
+        self._cancel_save()
+        result = self.app.perform(self.kind, self.thread_id, text=text)
+        if result is None or not getattr(result, "ok", False):
+            return  # app.perform already said why; the text stays in the composer
+        self._saved_text = ""
+        self._load("")
+        self.post_message(self.Sent(self.thread_id, self.kind))
+
+    def action_close(self) -> None:
+        self.save_draft()
+        self.post_message(self.Closed())
+
+    def action_insert_suggestion(self) -> None:
+        self.post_message(self.SuggestionWanted())

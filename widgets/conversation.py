@@ -1,0 +1,462 @@
+"""The conversation pane: header, messages, suggested articles, and the composer.
+
+Messages are drawn as one ``Static`` holding a Rich ``Group`` of panels (the
+newest ``PAGE`` of them; ``[`` shows earlier ones), so a conversation with
+hundreds of messages opens at once without building a widget per message.
+Inbound, outbound and internal notes differ in alignment, colour AND a text
+label, so they read apart without colour. All provider text is shown as
+``rich.text.Text`` (see :mod:`widgets.render`), never as markup.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from typing import Any
+
+from rich.box import HEAVY, ROUNDED, SQUARE
+from rich.console import Group, RenderableType
+from rich.padding import Padding
+from rich.panel import Panel
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.widget import Widget
+from textual.widgets import OptionList, Static
+from textual.widgets.option_list import Option
+
+from console.actions import REGISTRY, Action, check, register
+from console.errors import ReadOnlyError
+from console.cache import queries
+from providers.records import PRIORITIES
+from widgets.composer import Composer
+from widgets.render import (
+    CHANNEL_LABELS,
+    CHANNEL_MARKS,
+    attachment_lines,
+    clock,
+    duration,
+    followers,
+    json_field,
+    message_body,
+    meta_marks,
+    registry_keys,
+    relative_time,
+    safe,
+    safe_line,
+)
+
+try:  # service modules, written in parallel: the pane works without them
+    from console import sla as _sla
+except ImportError:  # pragma: no cover - depends on the checkout
+    _sla = None
+try:
+    from console import knowledge as _knowledge
+except ImportError:  # pragma: no cover - depends on the checkout
+    _knowledge = None
+
+PAGE = 60  # messages drawn at once; "[" draws PAGE more
+
+# Pane-local actions: registered so the help screen and palette list them.
+for _action in (
+    Action("toggle_quotes", "Show or fold quoted history in messages", ("z",), context="thread"),
+    Action("earlier_messages", "Show earlier messages of a long conversation", ("left_square_bracket",),
+           context="thread"),
+):
+    if _action.id not in REGISTRY:
+        register(_action)
+
+DIRECTION_STYLE = {
+    "inbound": ("◀ CUSTOMER", "bold cyan", "cyan", ROUNDED, (0, 8, 0, 0)),
+    "outbound": ("AGENT ▶", "bold green", "green", HEAVY, (0, 0, 0, 8)),
+    "note": ("✎ INTERNAL NOTE", "bold black on yellow", "yellow", SQUARE, (0, 4, 0, 4)),
+}
+
+
+def key_label(app: Any, action_id: str) -> str:
+    """The key the agent presses for an action (their [keymap] wins over the default)."""
+    keymap = getattr(getattr(app, "config", None), "keymap", {}) or {}
+    keys = keymap.get(action_id) or list(REGISTRY[action_id].keys if action_id in REGISTRY else ())
+    return keys[0] if keys else action_id
+
+
+def outbox_line(m: sqlite3.Row, retry_key: str, now: float) -> Text | None:
+    """What happened to our own message: queued, sending, sent, held, failed (with the reason)."""
+    state = m["outbox_state"] or m["state"]
+    direction = m["direction"]
+    if direction == "inbound":
+        return None
+    if direction == "note" and state in ("local", "queued", "sending", "sent", "received", None):
+        return Text("internal — never sent to the customer", style="dim")
+    if state == "queued":
+        return Text("⏳ queued — goes out when the account is online", style="yellow")
+    if state == "sending":
+        return Text("↻ sending…", style="yellow")
+    if state in ("sent", "received"):
+        return Text("✓ sent", style="green") if m["outbox_id"] or state == "sent" else None
+    if state == "held":
+        return Text(f"⏸ held: the customer wrote again — review and send again with {retry_key}",
+                    style="bold magenta")
+    if state == "failed":
+        line = Text("✗ failed", style="bold red")
+        if m["outbox_error"]:
+            line.append(": ")
+            line.append_text(safe_line(m["outbox_error"], style="red"))
+        line.append(f" — press {retry_key} to retry", style="bold")
+        return line
+    return Text(str(state), style="dim")
+
+
+def render_message(m: sqlite3.Row, *, expanded: bool, now: float, retry_key: str, fold_key: str) -> RenderableType:
+    direction = m["direction"] if m["direction"] in DIRECTION_STYLE else "inbound"
+    label, label_style, border, box, pad = DIRECTION_STYLE[direction]
+    meta = json_field(m["meta"], {})
+    head = Text()
+    head.append(f" {label} ", style=label_style)
+    head.append("  ")
+    head.append_text(safe_line(m["author"] or "unknown", style="bold"))
+    head.append(f"  ·  {clock(m['sent_at'])} ({relative_time(m['sent_at'], now)})", style="dim")
+    parts: list[RenderableType] = [head]
+    if meta.get("removed"):
+        parts.append(Text("(removed by the sender)", style="dim italic"))
+    else:
+        parts.append(message_body(m["text"], expanded=expanded, fold_hint=f"{fold_key} to show"))
+    for att in attachment_lines(json_field(m["attachments"], [])):
+        parts.append(Text("📎 " + att, style="blue"))
+    marks = [mk for mk in meta_marks(meta, m["kind"] or "") if mk != "removed by the sender"]
+    if marks:
+        parts.append(Text("⚑ " + " · ".join(marks), style="magenta"))
+    state = outbox_line(m, retry_key, now)
+    if state is not None:
+        parts.append(state)
+    return Padding(Panel(Group(*parts), box=box, border_style=border, padding=(0, 1)), pad)
+
+
+class ConversationPane(Widget):
+    """One conversation: who, what state, every message, and the composer."""
+
+    DEFAULT_CSS = """
+    ConversationPane { height: 1fr; width: 1fr; layout: vertical; }
+    ConversationPane #conv-header { padding: 0 1; background: $boost; height: auto; }
+    ConversationPane #conv-scroll { height: 1fr; }
+    ConversationPane #conv-scroll:focus { background-tint: $foreground 3%; }
+    ConversationPane #conv-earlier { color: $text-muted; padding: 0 1; }
+    ConversationPane #conv-suggestions { height: auto; max-height: 6; border-top: solid $secondary; }
+    ConversationPane #conv-suggestions.-empty { display: none; }
+    ConversationPane Composer { display: none; }
+    ConversationPane.-composing Composer { display: block; }
+    """
+
+    BINDINGS = [
+        Binding(registry_keys("retry_send") or "R", "retry_send", "Retry send", id="retry_send"),
+        Binding(registry_keys("toggle_quotes"), "toggle_quotes", "Quotes", id="toggle_quotes"),
+        Binding(registry_keys("earlier_messages"), "earlier_messages", "Earlier", id="earlier_messages"),
+    ]
+
+    def __init__(self, *, id: str | None = "conversation") -> None:
+        super().__init__(id=id)
+        self.thread_id: int | None = None
+        self.thread_row: sqlite3.Row | None = None
+        self.expanded_quotes = False
+        self.shown = PAGE
+        self._message_count = 0
+        self._suggestions: list[tuple[int, str]] = []  # (article id, title)
+
+    def compose(self) -> ComposeResult:
+        yield Static(Text("No conversation open — pick one in the inbox and press Enter", style="dim"),
+                     id="conv-header")
+        with VerticalScroll(id="conv-scroll"):
+            yield Static(Text(""), id="conv-earlier")
+            yield Static(Text(""), id="conv-body")
+        yield OptionList(id="conv-suggestions", classes="-empty")
+        yield Composer()
+
+    def on_mount(self) -> None:
+        self.query_one("#conv-earlier").display = False
+        self.set_interval(15, self._tick)  # the SLA countdown and relative times stay current
+
+    # ------------------------------------------------------------------ public interface
+
+    @property
+    def composing(self) -> bool:
+        return self.has_class("-composing")
+
+    @property
+    def composer(self) -> Composer:
+        return self.query_one(Composer)
+
+    def show(self, thread_id: int | None) -> None:
+        """Open ``thread_id`` (None clears the pane). An open composer for another conversation keeps its draft."""
+        if self.composing and thread_id != self.thread_id:
+            self.close_composer()
+        changed = thread_id != self.thread_id
+        self.thread_id = thread_id
+        if changed:
+            self.shown = PAGE
+            self.expanded_quotes = False
+        self.reload(scroll_end=changed)
+        if changed:
+            self._load_suggestions()
+
+    def reload(self, scroll_end: bool = False) -> None:
+        """Read the conversation again (after sync or an action); keeps the reading position."""
+        header = self.query_one("#conv-header", Static)
+        body = self.query_one("#conv-body", Static)
+        earlier = self.query_one("#conv-earlier", Static)
+        db = self.app.db
+        row = queries.thread(db, self.thread_id) if self.thread_id is not None else None
+        self.thread_row = row
+        if row is None:
+            if self.thread_id is not None:
+                header.update(Text(f"Conversation {self.thread_id} is no longer in the cache", style="dim"))
+            else:
+                header.update(Text("No conversation open — pick one in the inbox and press Enter", style="dim"))
+            body.update(Text(""))
+            earlier.display = False
+            self._message_count = 0
+            return
+        scroll = self.query_one("#conv-scroll", VerticalScroll)
+        at_end = scroll.scroll_y >= scroll.max_scroll_y - 1
+        msgs = queries.messages(db, self.thread_id)
+        grew = len(msgs) > self._message_count
+        self._message_count = len(msgs)
+        now = time.time()
+        header.update(self.render_header(row, now))
+        hidden = max(0, len(msgs) - self.shown)
+        earlier.display = hidden > 0
+        if hidden:
+            earlier.update(Text(f"… {hidden} earlier message{'s' if hidden != 1 else ''} — press "
+                                f"{key_label(self.app, 'earlier_messages')} to show {min(hidden, PAGE)} more"))
+        retry_key = key_label(self.app, "retry_send")
+        fold_key = key_label(self.app, "toggle_quotes")
+        blocks = [render_message(m, expanded=self.expanded_quotes, now=now, retry_key=retry_key, fold_key=fold_key)
+                  for m in msgs[hidden:]]
+        body.update(Group(*blocks) if blocks else Text("No messages yet", style="dim"))
+        if scroll_end or (at_end and grew):
+            self.call_after_refresh(scroll.scroll_end, animate=False)
+
+    def render_header(self, t: sqlite3.Row, now: float) -> Text:
+        out = Text()
+        out.append_text(safe_line(t["subject"] or "(no subject)", style="bold"))
+        out.append("\n")
+        mark = CHANNEL_MARKS.get(t["channel"], "·")
+        out.append(f"{mark} {CHANNEL_LABELS.get(t['channel'], t['channel'].upper())}", style="bold")
+        if t["channel_detail"]:
+            out.append(" · ")
+            out.append_text(safe_line(t["channel_detail"]))
+        out.append(" · ")
+        out.append_text(safe_line(t["account"], style="dim"))
+        out.append(f"   status: {t['status']}", style="bold")
+        if t["status"] == "snoozed" and t["snoozed_until"]:
+            out.append(f" until {clock(t['snoozed_until'])}")
+        out.append(f" · priority: {PRIORITIES.get(t['priority'], t['priority'])}")
+        out.append(" · queue: ")
+        out.append_text(safe_line(t["queue"] or "none"))
+        out.append(" · assignee: ")
+        out.append_text(safe_line(t["assignee"] or "nobody"))
+        out.append("\n")
+        out.append("customer: ")
+        out.append_text(safe_line(t["customer_name"] or t["customer_display"] or "unknown", style="bold"))
+        if t["customer_address"]:
+            out.append(" <")
+            out.append_text(safe_line(t["customer_address"]))
+            out.append(">")
+        if t["followers"] is not None:
+            out.append(f" · {followers(t['followers'])}")
+        tags = json_field(t["tags"], [])
+        if tags:
+            out.append(" · tags: ")
+            out.append_text(safe_line(", ".join(str(x) for x in tags)))
+        if t["tone"]:
+            out.append(" · tone: ")
+            out.append_text(safe_line(t["tone"]))
+        sla = self.sla_text(t, now)
+        if sla is not None:
+            out.append(" · ")
+            out.append_text(sla)
+        if t["rule"]:
+            out.append("\n")
+            out.append("set by rule: ", style="italic")
+            out.append_text(safe_line(t["rule"], style="italic"))
+        meta = json_field(t["meta"], {})
+        if meta.get("encrypted"):
+            out.append("\n")
+            out.append("🔒 end-to-end encrypted room: messages the bridge could not decrypt show as such",
+                       style="yellow")
+        draft = queries.draft(self.app.db, t["id"])
+        if draft and draft["text"].strip() and not self.composing:
+            keys = key_label(self.app, "compose_reply" if draft["kind"] == "reply" else "compose_note")
+            out.append("\n")
+            out.append(f"✎ unsent {draft['kind']} draft — press {keys} to continue it", style="bold yellow")
+        return out
+
+    @staticmethod
+    def sla_text(t: sqlite3.Row, now: float) -> Text | None:
+        """The SLA countdown: from console.sla when present, else straight from the due time."""
+        if t["status"] in ("closed", "snoozed"):
+            return None
+        state, left = "none", None
+        if _sla is not None:
+            try:
+                state, left = _sla.state(t, now)
+            except Exception:  # a service bug must not blank the pane
+                state, left = "none", None
+        elif t["sla_due_at"]:
+            left = t["sla_due_at"] - now
+            state = "breached" if left < 0 else "ok"
+        if state == "none" or left is None:
+            return None
+        if state == "breached":
+            return Text(f"SLA BREACHED {duration(-left)} ago", style="bold white on red")
+        if state == "warning":
+            return Text(f"SLA warning: {duration(left)} left", style="bold black on yellow")
+        return Text(f"SLA: {duration(left)} left", style="green")
+
+    def open_composer(self, kind: str = "reply") -> bool:
+        """Open the composer in ``reply`` or ``note`` mode (refused with a notice in read-only)."""
+        if kind not in ("reply", "note"):
+            raise ValueError(f"kind must be reply or note, not {kind!r}")
+        if self.thread_id is None or self.thread_row is None:
+            self.app.notify("Open a conversation first (Enter in the inbox)", severity="warning")
+            return False
+        ctx = getattr(self.app, "ctx", None)
+        try:
+            if getattr(self.app, "read_only", False):
+                raise ReadOnlyError("read-only: composing is not allowed",
+                                    fix="supervisor mode can watch but not change anything")
+            if ctx is not None:
+                check(ctx, kind)
+        except ReadOnlyError as exc:
+            self.app.notify(str(exc), title="Read-only", severity="warning")
+            return False
+        draft = queries.draft(self.app.db, self.thread_id)
+        if draft and draft["text"].strip() and draft["kind"] != kind:
+            self.app.notify(f"Your unsent {draft['kind']} draft is now a {kind}", severity="information")
+        self.add_class("-composing")
+        self.composer.start(self.thread_row, kind)
+        self.reload()
+        return True
+
+    def close_composer(self) -> None:
+        """Hide the composer; the draft is saved first."""
+        if not self.composing:
+            return
+        self.composer.save_draft()
+        self.remove_class("-composing")
+        self.query_one("#conv-scroll").focus()
+        self.reload()
+
+    def insert_text(self, text: str) -> bool:
+        """Insert into the open composer (a reply is opened if none is)."""
+        if not self.composing and not self.open_composer("reply"):
+            return False
+        self.composer.insert_text(text)
+        return True
+
+    # ------------------------------------------------------------------ suggestions
+
+    def _load_suggestions(self) -> None:
+        lst = self.query_one("#conv-suggestions", OptionList)
+        lst.clear_options()
+        self._suggestions = []
+        if _knowledge is not None and self.thread_id is not None:
+            try:
+                found = list(_knowledge.suggest(self.app.db, self.thread_id, limit=3) or [])
+            except Exception as exc:  # the pane must open even if the suggester trips
+                self.log.warning(f"knowledge.suggest failed: {exc!r}")
+                found = []
+            for n, art in enumerate(found[:3]):
+                article_id, title, snippet = _article_fields(art)
+                if article_id is None:
+                    continue
+                label = Text(f"{n + 1}. ", style="bold")
+                label.append_text(safe_line(title, style="bold"))
+                if snippet:
+                    label.append(" — ")
+                    label.append_text(safe_line(snippet, style="dim"))
+                label.truncate(400)
+                lst.add_option(Option(label, id=f"a{article_id}"))
+                self._suggestions.append((article_id, title))
+        if self._suggestions:
+            lst.highlighted = 0
+        lst.set_class(not self._suggestions, "-empty")
+        lst.border_title = (f"Suggested articles · {key_label(self.app, 'insert_suggestion')} inserts the selected one"
+                            if self._suggestions else None)
+
+    def insert_selected_suggestion(self) -> bool:
+        lst = self.query_one("#conv-suggestions", OptionList)
+        if not self._suggestions or lst.highlighted is None:
+            self.app.notify("No suggested article for this conversation", severity="warning")
+            return False
+        article_id, _ = self._suggestions[lst.highlighted]
+        try:
+            text = _knowledge.insert_text(self.app.db, article_id, footer=_knowledge.current().footer)
+        except Exception as exc:
+            self.app.notify(f"Cannot insert the article: {exc}", severity="error")
+            return False
+        return self.insert_text(text)
+
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        if event.option_list.id == "conv-suggestions":
+            event.stop()
+            self.insert_selected_suggestion()
+
+    # ------------------------------------------------------------------ composer messages
+
+    def on_composer_sent(self, event: Composer.Sent) -> None:
+        event.stop()
+        self.remove_class("-composing")
+        self.query_one("#conv-scroll").focus()
+        self.reload(scroll_end=True)
+
+    def on_composer_closed(self, event: Composer.Closed) -> None:
+        event.stop()
+        self.remove_class("-composing")
+        self.query_one("#conv-scroll").focus()
+        self.reload()
+
+    def on_composer_suggestion_wanted(self, event: Composer.SuggestionWanted) -> None:
+        event.stop()
+        self.insert_selected_suggestion()
+
+    # ------------------------------------------------------------------ keys
+
+    def action_retry_send(self) -> None:
+        if self.thread_id is None:
+            return
+        self.app.perform("retry_send", self.thread_id)
+        self.reload()
+
+    def action_toggle_quotes(self) -> None:
+        self.expanded_quotes = not self.expanded_quotes
+        self.reload()
+
+    def action_earlier_messages(self) -> None:
+        if self._message_count > self.shown:
+            self.shown += PAGE
+            self.reload()
+
+    def _tick(self) -> None:
+        if self.thread_row is not None:
+            self.query_one("#conv-header", Static).update(self.render_header(self.thread_row, time.time()))
+
+
+def _article_fields(art: Any) -> tuple[int | None, str, str]:
+    """(id, title, snippet) from whatever record shape the suggester returns."""
+    def get(name: str, default: Any = "") -> Any:
+        if isinstance(art, dict):
+            return art.get(name, default)
+        try:
+            return art[name]
+        except (KeyError, IndexError, TypeError):
+            return getattr(art, name, default)
+
+    article_id = get("article_id", None)
+    if article_id is None:
+        article_id = get("id", None)
+    try:
+        article_id = int(article_id) if article_id is not None else None
+    except (TypeError, ValueError):
+        article_id = None
+    return article_id, str(get("title", "") or ""), str(get("snippet", "") or "")

@@ -1,0 +1,282 @@
+"""The customer pane: one person across every channel.
+
+Name and tags, every linked identity (with follower counts, verified, network),
+orders, earlier and open conversations on every channel (Enter posts
+:class:`CustomerPane.OpenThread`), and notes. ``L`` links another identity to this
+customer, ``U`` splits the selected identity off, ``N`` adds a note — all through
+``app.perform`` (refused with a notice in read-only mode).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.message import Message
+from textual.widget import Widget
+from textual.widgets import OptionList, Static
+from textual.widgets.option_list import Option
+
+from console import identity
+from console.errors import ReadOnlyError
+from console.actions import check
+from widgets.choosers import LinkChooser, TextPrompt
+from widgets.render import (
+    CHANNEL_MARKS,
+    followers,
+    json_field,
+    money,
+    registry_keys,
+    relative_time,
+    safe,
+    safe_line,
+)
+
+
+def _date(ts: float | None) -> str:
+    return datetime.fromtimestamp(ts).strftime("%d %b %Y") if ts else ""
+
+
+class CustomerPane(Widget):
+    """Who the customer is, everywhere, and what they bought."""
+
+    DEFAULT_CSS = """
+    CustomerPane { height: 1fr; width: 1fr; }
+    CustomerPane #cust-scroll { height: 1fr; }
+    CustomerPane .cust-section { text-style: bold; color: $accent; margin-top: 1; padding: 0 1; }
+    CustomerPane #cust-header { padding: 0 1; }
+    CustomerPane #cust-orders, CustomerPane #cust-notes { padding: 0 1; }
+    CustomerPane OptionList { height: auto; max-height: 12; border: none; padding: 0; }
+    """
+
+    BINDINGS = [
+        Binding(registry_keys("link_identity") or "L", "link_identity", "Link identity", id="link_identity"),
+        Binding(registry_keys("unlink_identity") or "U", "unlink_identity", "Unlink identity", id="unlink_identity"),
+        Binding(registry_keys("customer_note") or "N", "customer_note", "Customer note", id="customer_note"),
+    ]
+
+    class OpenThread(Message):
+        """The agent pressed Enter on one of the customer's conversations."""
+
+        def __init__(self, thread_id: int) -> None:
+            super().__init__()
+            self.thread_id = thread_id
+
+    def __init__(self, *, id: str | None = "customer") -> None:
+        super().__init__(id=id)
+        self.thread_id: int | None = None
+        self.customer_id: int | None = None
+        self.history: dict | None = None
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll(id="cust-scroll", can_focus=False):
+            yield Static(Text("No customer — open a conversation", style="dim"), id="cust-header")
+            yield Static(Text("Identities"), classes="cust-section", id="cust-identities-title")
+            yield OptionList(id="cust-identities")
+            yield Static(Text("Orders"), classes="cust-section")
+            yield Static(Text(""), id="cust-orders")
+            yield Static(Text("Conversations"), classes="cust-section")
+            yield OptionList(id="cust-threads")
+            yield Static(Text("Notes"), classes="cust-section")
+            yield Static(Text(""), id="cust-notes")
+
+    # ------------------------------------------------------------------ public interface
+
+    def show(self, thread_id: int | None) -> None:
+        self.thread_id = thread_id
+        self.reload()
+
+    def reload(self) -> None:
+        """Read the customer of the current conversation again (links may have moved it)."""
+        db = self.app.db
+        self.customer_id = None
+        if self.thread_id is not None:
+            row = db.execute("SELECT customer_id FROM threads WHERE id=?", (self.thread_id,)).fetchone()
+            self.customer_id = row[0] if row else None
+        if self.customer_id is None:
+            self.history = None
+            self._draw_empty()
+            return
+        try:
+            self.history = identity.customer_history(db, self.customer_id)
+        except LookupError:
+            self.history = None
+            self._draw_empty()
+            return
+        self._draw(self.history)
+
+    # ------------------------------------------------------------------ drawing
+
+    def _draw_empty(self) -> None:
+        self.query_one("#cust-header", Static).update(Text("No customer — open a conversation", style="dim"))
+        self.query_one("#cust-identities", OptionList).clear_options()
+        self.query_one("#cust-threads", OptionList).clear_options()
+        self.query_one("#cust-orders", Static).update(Text(""))
+        self.query_one("#cust-notes", Static).update(Text(""))
+
+    def _draw(self, h: dict) -> None:
+        cust = h["customer"]
+        header = Text()
+        header.append_text(safe_line(cust["name"] or f"Customer {cust['id']}", style="bold"))
+        tags = json_field(cust.get("tags"), [])
+        if tags:
+            header.append("\ntags: ")
+            header.append_text(safe_line(", ".join(str(t) for t in tags)))
+        channels = sorted({i["channel"] for i in h["identities"]})
+        header.append(f"\n{len(h['identities'])} identit{'y' if len(h['identities']) == 1 else 'ies'}"
+                      f" on {', '.join(channels) or 'no channel'} · customer since {_date(cust['created_at'])}",
+                      style="dim")
+        self.query_one("#cust-header", Static).update(header)
+
+        ident_list = self.query_one("#cust-identities", OptionList)
+        keep = ident_list.highlighted
+        ident_list.clear_options()
+        for i in h["identities"]:
+            ident_list.add_option(Option(self._identity_label(i), id=f"i{i['id']}"))
+        if h["identities"]:
+            ident_list.highlighted = min(keep or 0, len(h["identities"]) - 1)
+        self.query_one("#cust-identities-title", Static).update(
+            Text(f"Identities ({len(h['identities'])}) · L link · U unlink"))
+
+        orders = Text()
+        for n, o in enumerate(h["orders"]):
+            if n:
+                orders.append("\n")
+            orders.append("#")
+            orders.append_text(safe_line(o["number"], style="bold"))
+            orders.append(f"  {_date(o['placed_at'])}  ")
+            orders.append(money(o["total"], o["currency"]))
+            if o["status"]:
+                orders.append("  ")
+                orders.append_text(safe_line(o["status"], style="italic"))
+        if not h["orders"]:
+            orders.append("no orders", style="dim")
+        self.query_one("#cust-orders", Static).update(orders)
+
+        thread_list = self.query_one("#cust-threads", OptionList)
+        thread_list.clear_options()
+        current_index = None
+        for n, t in enumerate(h["threads"]):
+            thread_list.add_option(Option(self._thread_label(t), id=f"t{t['id']}"))
+            if t["id"] == self.thread_id:
+                current_index = n
+        if h["threads"]:
+            thread_list.highlighted = current_index or 0
+
+        notes = Text()
+        for n, note in enumerate(h["notes"]):
+            if n:
+                notes.append("\n")
+            notes.append(f"{_date(note['created_at'])} ", style="dim")
+            notes.append_text(safe_line(note["author"], style="bold"))
+            notes.append(": ")
+            notes.append_text(safe(note["text"]))
+        if not h["notes"]:
+            notes.append(f"no notes — {registry_keys('customer_note') or 'N'} adds one", style="dim")
+        self.query_one("#cust-notes", Static).update(notes)
+
+    @staticmethod
+    def _identity_label(i: dict) -> Text:
+        label = Text()
+        label.append(f"{CHANNEL_MARKS.get(i['channel'], '·')} {i['channel']:<6} ")
+        label.append_text(safe_line(i["address"]))
+        if i["display_name"] and i["display_name"] != i["address"]:
+            label.append(" (")
+            label.append_text(safe_line(i["display_name"]))
+            label.append(")")
+        if i["verified"]:
+            label.append(" ✓ verified", style="green")
+        if i["network"]:
+            label.append(" · ")
+            label.append_text(safe_line(i["network"]))
+        if i["followers"] is not None:
+            label.append(f" · {followers(i['followers'])}", style="bold")
+        if i["link_locked"]:
+            label.append(" · linked by hand", style="dim")
+        return label
+
+    def _thread_label(self, t: dict) -> Text:
+        label = Text()
+        current = t["id"] == self.thread_id
+        label.append("▶ " if current else "  ", style="bold")
+        label.append(f"{CHANNEL_MARKS.get(t['channel'], '·')} {t['channel']:<6} ")
+        label.append(f"{t['status']:<7} ", style="bold" if t["status"] in ("open", "pending") else "dim")
+        label.append_text(safe_line(t["subject"] or t["preview"] or "(no subject)"))
+        label.append(f"  {relative_time(t['last_message_at'])}", style="dim")
+        if current:
+            label.append("  (this one)", style="italic")
+        return label
+
+    # ------------------------------------------------------------------ choosing and acting
+
+    def selected_identity_id(self) -> int | None:
+        lst = self.query_one("#cust-identities", OptionList)
+        if lst.highlighted is None or not self.history or not self.history["identities"]:
+            return None
+        return int(lst.get_option_at_index(lst.highlighted).id[1:])
+
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        if event.option_list.id == "cust-threads":
+            event.stop()
+            self.post_message(self.OpenThread(int(event.option.id[1:])))
+        elif event.option_list.id == "cust-identities":
+            event.stop()
+
+    def _allowed(self, action_id: str) -> bool:
+        ctx = getattr(self.app, "ctx", None)
+        try:
+            if getattr(self.app, "read_only", False):
+                raise ReadOnlyError(f"read-only: {action_id.replace('_', ' ')} is not allowed",
+                                    fix="supervisor mode can watch but not change anything")
+            if ctx is not None:
+                check(ctx, action_id)
+        except ReadOnlyError as exc:
+            self.app.notify(str(exc), title="Read-only", severity="warning")
+            return False
+        if self.customer_id is None:
+            self.app.notify("Open a conversation first — the pane shows its customer", severity="warning")
+            return False
+        return True
+
+    def action_link_identity(self) -> None:
+        if not self._allowed("link_identity"):
+            return
+        customer_id = self.customer_id
+
+        def done(choice: tuple[int, int] | None) -> None:
+            if choice is None:
+                return
+            identity_id, target = choice
+            self.app.perform("link_identity", None, identity_id=identity_id, customer_id=target)
+            self.reload()
+
+        self.app.push_screen(LinkChooser(self.app.db, customer_id), done)
+
+    def action_unlink_identity(self) -> None:
+        if not self._allowed("unlink_identity"):
+            return
+        identity_id = self.selected_identity_id()
+        if identity_id is None:
+            self.app.notify("Select an identity first (↑↓ in the Identities list)", severity="warning")
+            return
+        if len(self.history["identities"]) < 2:
+            self.app.notify("This customer has only one identity — there is nothing to split off",
+                            severity="warning")
+            return
+        self.app.perform("unlink_identity", None, identity_id=identity_id)
+        self.reload()
+
+    def action_customer_note(self) -> None:
+        if not self._allowed("customer_note"):
+            return
+        customer_id = self.customer_id
+
+        def done(text: str | None) -> None:
+            if text:
+                self.app.perform("customer_note", self.thread_id, text=text, customer_id=customer_id)
+                self.reload()
+
+        self.app.push_screen(TextPrompt("Note about this customer", "what should the next agent know?"), done)

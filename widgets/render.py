@@ -1,0 +1,292 @@
+"""Pure helpers for the panes: sizes, times, quote folding, safe text.
+
+Nothing here touches the screen or the database. Every string that came from a
+provider goes through :func:`safe` before it is shown: escape sequences and
+control characters are stripped again (the cache already did it on ingest, but a
+row written by anything else must not be trusted either) and the result is a
+``rich.text.Text`` — never a markup string — so ``[@click=app.quit]`` or
+``[bold]`` stay literal characters.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from dataclasses import dataclass
+from datetime import datetime
+
+from rich.text import Text
+
+from providers.text import clean_text
+
+CHANNEL_MARKS = {"email": "✉", "chat": "💬", "social": "@", "helpdesk": "☎", "commerce": "$", "knowledge": "?"}
+CHANNEL_LABELS = {"email": "EMAIL", "chat": "CHAT", "social": "SOCIAL", "helpdesk": "DESK"}
+
+
+def safe(value: object, style: str = "") -> Text:
+    """Provider text as an inert ``Text``: no markup, no escapes, no control characters."""
+    return Text(clean_text("" if value is None else str(value)), style=style, no_wrap=False)
+
+
+def safe_line(value: object, style: str = "") -> Text:
+    """Like :func:`safe` but folded onto one line (names, subjects, addresses)."""
+    return Text(" ".join(clean_text("" if value is None else str(value)).split()), style=style)
+
+
+def human_size(size: int | float | None) -> str:
+    """1234 -> '1.2 KB'; bytes below 1 KB are exact."""
+    if size is None or size < 0:
+        return "? B"
+    size = float(size)
+    if size < 1024:
+        return f"{int(size)} B"
+    for unit in ("KB", "MB", "GB", "TB"):
+        size /= 1024
+        if size < 1024 or unit == "TB":
+            return f"{size:.1f} {unit}" if size < 100 else f"{size:.0f} {unit}"
+    return f"{size:.0f} TB"  # pragma: no cover
+
+
+def relative_time(when: float | None, now: float | None = None) -> str:
+    """'just now', '5m ago', '3h ago', 'yesterday', '4d ago', else the date; future times 'in 5m'."""
+    if when is None:
+        return ""
+    now = time.time() if now is None else now
+    delta = now - when
+    if delta < 0:
+        return "in " + duration(-delta)
+    if delta < 45:
+        return "just now"
+    if delta < 3600:
+        return f"{int(delta // 60) or 1}m ago"
+    if delta < 86400:
+        return f"{int(delta // 3600)}h ago"
+    if delta < 2 * 86400:
+        return "yesterday"
+    if delta < 7 * 86400:
+        return f"{int(delta // 86400)}d ago"
+    return datetime.fromtimestamp(when).strftime("%d %b %Y")
+
+
+def duration(seconds: float) -> str:
+    """A compact duration: '45s', '12m', '3h 05m', '2d 4h'."""
+    seconds = int(abs(seconds))
+    if seconds < 60:
+        return f"{seconds}s"
+    if seconds < 3600:
+        return f"{seconds // 60}m"
+    if seconds < 86400:
+        return f"{seconds // 3600}h {seconds % 3600 // 60:02d}m"
+    return f"{seconds // 86400}d {seconds % 86400 // 3600}h"
+
+
+def clock(when: float | None) -> str:
+    """Local date and time of a message, short."""
+    if when is None:
+        return ""
+    return datetime.fromtimestamp(when).strftime("%a %d %b %H:%M")
+
+
+# --------------------------------------------------------------------------- quote folding
+
+_ATTRIBUTION = re.compile(r"^\s*(On\b.{0,300}\bwrote:|Le\b.{0,300}\ba écrit\s*:|Am\b.{0,300}\bschrieb\b.*:)\s*$",
+                          re.IGNORECASE)
+_ORIGINAL = re.compile(r"^\s*-{2,}\s*(Original Message|Forwarded message)\s*-{2,}\s*$", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Segment:
+    """A run of lines: the message's own words, or quoted history."""
+
+    quoted: bool
+    lines: tuple[str, ...]
+
+
+def fold_quotes(text: str) -> list[Segment]:
+    """Split a message into own text and quoted history.
+
+    Quoted history is a run of lines starting with ``>`` (blank lines inside the
+    run belong to it), an attribution line such as "On Mon, Ann wrote:" directly
+    followed by such lines (or wrapped over two lines), and everything below an
+    "----- Original Message -----" separator.
+    """
+    lines = text.split("\n")
+    segments: list[Segment] = []
+    own: list[str] = []
+    quoted: list[str] = []
+
+    def flush_own() -> None:
+        if own:
+            segments.append(Segment(False, tuple(own)))
+            own.clear()
+
+    def flush_quoted() -> None:
+        if quoted:
+            # Trailing blank lines are not history.
+            tail = []
+            while quoted and not quoted[-1].strip():
+                tail.append(quoted.pop())
+            if quoted:
+                segments.append(Segment(True, tuple(quoted)))
+            quoted.clear()
+            own.extend(tail)
+
+    i = 0
+    n = len(lines)
+    while i < n:
+        line = lines[i]
+        if _ORIGINAL.match(line):
+            flush_own()
+            flush_quoted()
+            segments.append(Segment(True, tuple(lines[i:])))
+            return _merge(segments)
+        attribution = _attribution_length(lines, i)
+        if attribution:
+            flush_own()
+            quoted.extend(lines[i:i + attribution])
+            i += attribution
+            continue
+        if line.lstrip().startswith(">"):
+            flush_own()
+            quoted.append(line)
+        elif not line.strip() and quoted and _next_nonblank_quoted(lines, i):
+            quoted.append(line)
+        else:
+            flush_quoted()
+            own.append(line)
+        i += 1
+    flush_quoted()
+    flush_own()
+    return _merge(segments)
+
+
+def _attribution_length(lines: list[str], i: int) -> int:
+    """How many lines an attribution starting at ``i`` spans (0: none). It must lead into quoted lines."""
+    for span in (1, 2):
+        if i + span > len(lines):
+            break
+        candidate = " ".join(part.strip() for part in lines[i:i + span])
+        if _ATTRIBUTION.match(candidate) and _next_nonblank_quoted(lines, i + span - 1):
+            return span
+    return 0
+
+
+def _next_nonblank_quoted(lines: list[str], i: int) -> bool:
+    for later in lines[i + 1:]:
+        if later.strip():
+            return later.lstrip().startswith(">")
+    return False
+
+
+def _merge(segments: list[Segment]) -> list[Segment]:
+    out: list[Segment] = []
+    for seg in segments:
+        if out and out[-1].quoted == seg.quoted:
+            out[-1] = Segment(seg.quoted, out[-1].lines + seg.lines)
+        else:
+            out.append(seg)
+    # Drop own segments that are only blank lines at the edges.
+    while out and not out[-1].quoted and not any(l.strip() for l in out[-1].lines):
+        out.pop()
+    while out and not out[0].quoted and not any(l.strip() for l in out[0].lines):
+        out.pop(0)
+    return out
+
+
+def quoted_line_count(text: str) -> int:
+    return sum(len(s.lines) for s in fold_quotes(text) if s.quoted)
+
+
+def message_body(text: str, *, expanded: bool = False, fold_hint: str = "z to show") -> Text:
+    """A message's text as an inert ``Text`` with quoted history folded to one line (or shown dimmed)."""
+    body = Text()
+    segments = fold_quotes(clean_text(text or ""))
+    for n, seg in enumerate(segments):
+        if n:
+            body.append("\n")
+        if not seg.quoted:
+            body.append("\n".join(seg.lines))
+        elif expanded:
+            body.append("\n".join(seg.lines), style="dim italic")
+        else:
+            count = len(seg.lines)
+            body.append(f"… {count} quoted line{'s' if count != 1 else ''} ({fold_hint})", style="dim italic")
+    return body
+
+
+# --------------------------------------------------------------------------- message facts
+
+
+def json_field(value: str | None, default):
+    try:
+        out = json.loads(value) if value else default
+    except (TypeError, ValueError):
+        return default
+    return out if isinstance(out, type(default)) else default
+
+
+def meta_marks(meta: dict, kind: str = "") -> list[str]:
+    """Short labels for the facts a provider reported about a message."""
+    marks: list[str] = []
+    if meta.get("removed"):
+        marks.append("removed by the sender")
+    if meta.get("edited"):
+        marks.append("edited")
+    if meta.get("auto_reply") or kind == "auto_reply":
+        marks.append("auto-reply")
+    if meta.get("bounce") or kind == "bounce":
+        marks.append("bounce: not delivered")
+    if meta.get("encrypted"):
+        marks.append("encrypted")
+    if meta.get("undecryptable"):
+        marks.append("could not be decrypted")
+    visibility = meta.get("visibility")
+    if visibility:
+        marks.append(f"visibility: {' '.join(clean_text(str(visibility)).split())}")
+    if meta.get("via") == "move_private":
+        marks.append("sent privately")
+    warning = meta.get("parse_warning")
+    if warning:
+        marks.append(f"parse warning: {' '.join(clean_text(str(warning)).split())}")
+    return marks
+
+
+def attachment_lines(attachments: list) -> list[str]:
+    out = []
+    for a in attachments:
+        if not isinstance(a, dict):
+            continue
+        name = " ".join(clean_text(str(a.get("name") or "unnamed")).split())
+        out.append(f"{name} ({human_size(a.get('size'))})")
+    return out
+
+
+def money(total: float | None, currency: str = "") -> str:
+    if total is None:
+        return ""
+    cur = " ".join(clean_text(currency or "").split())
+    symbol = {"USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥"}.get(cur.upper())
+    if symbol:
+        return f"{symbol}{total:,.2f} {cur.upper()}"
+    return f"{total:,.2f} {cur}".strip()
+
+
+def followers(count: int | None) -> str:
+    if count is None:
+        return ""
+    if count >= 1_000_000:
+        return f"{count / 1_000_000:.1f}M followers"
+    if count >= 10_000:
+        return f"{count / 1000:.0f}k followers"
+    if count >= 1000:
+        return f"{count / 1000:.1f}k followers"
+    return f"{count} follower{'s' if count != 1 else ''}"
+
+
+def registry_keys(action_id: str) -> str:
+    """The registry's default keys for an action, comma-joined for a Textual ``Binding``."""
+    from console.actions import REGISTRY
+
+    action = REGISTRY.get(action_id)
+    return ",".join(k for k in action.keys if "," not in k) if action else ""
