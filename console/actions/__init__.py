@@ -10,3 +10,4 @@ from console.actions.registry import REGISTRY, Action, get, mutating_ids, regist
 from console.actions import domain as _domain  # noqa: F401  (registers the data-changing actions)
 
 __all__ = ["REGISTRY", "Action", "Context", "Result", "check", "get", "mutating_ids", "perform", "register"]
+from console import macros as _macros  # noqa: F401

@@ -1,0 +1,213 @@
+"""The service features wired to the cache: tone, triage, SLA, auto-assignment, knowledge.
+
+The sync engine builds one :class:`Service` from the config, calls ``start`` once,
+``process`` after each applied batch and ``tick`` every ~15 s. All changes go to
+the cache with plain SQL in one transaction each; triage state is local (no
+outbox rows): the agent sees it on the conversation, the remote side does not.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from pathlib import Path
+from typing import Any
+
+from console import knowledge, macros, sla, tone, triage
+from console.cache.db import transaction
+from console.config import Config
+
+WAKE_RULE = "snooze ended"
+RR_PREFIX = "round-robin "
+MAX_RULE_NAMES = 4  # the row's rule column keeps the latest few
+
+
+class Service:
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        path = getattr(config, "path", None)
+        where = Path(path).name if path else "config.toml"
+        base = Path(path).parent if path else None
+        raw = config.raw or {}
+        self.sla = sla.parse(raw, where)
+        self.triage = triage.parse(raw, where, tuple(p.name for p in self.sla.policies))
+        self.knowledge = knowledge.parse(raw, where, base)
+        self.macros = macros.parse(raw, where, base)  # checked now so a mistake shows at start-up
+        sla.configure(self.sla)
+        knowledge.configure(self.knowledge)
+        self._last_agent: dict[str, str] = {}  # queue -> agent who got the latest auto-assignment
+        self._basis: dict[int, tuple] = {}  # thread id -> the facts its due time was computed from
+
+    # ------------------------------------------------------------------ engine hooks
+
+    def start(self, db: sqlite3.Connection) -> None:
+        """Index the knowledge folder, reload rule-set SLA policies, recompute every open due time."""
+        if self.knowledge.folder is not None:
+            knowledge.index_folder(db, self.knowledge.folder)
+        self.sla.overrides.clear()
+        for thread_id, effects in db.execute(
+                "SELECT thread_id, effects FROM triage_log WHERE effects LIKE '%\"sla\"%' ORDER BY id"):
+            policy = json.loads(effects).get("sla")
+            if policy:
+                self.sla.overrides[thread_id] = policy
+        for rule, effects in db.execute(
+                "SELECT rule, effects FROM triage_log WHERE rule LIKE ? ORDER BY id", (RR_PREFIX + "%",)):
+            self._last_agent[rule[len(RR_PREFIX):]] = json.loads(effects).get("assignee", "")
+        ids = [r[0] for r in db.execute(
+            "SELECT id FROM threads WHERE status='open' OR sla_due_at IS NOT NULL OR sort_due < ?", (sla.FAR,))]
+        with transaction(db):
+            self._recompute(db, ids)
+
+    def process(self, db: sqlite3.Connection, result: Any) -> None:
+        """Tone, kind and triage for new inbound messages; queue, assignment and due times for their threads."""
+        now = time.time()
+        with transaction(db):
+            msgs = []
+            if result.new_inbound:
+                msgs = db.execute(
+                    """SELECT id, thread_id, text, meta FROM messages WHERE id IN (SELECT value FROM json_each(?))
+                       ORDER BY sent_at, id""", (json.dumps(list(result.new_inbound)),)).fetchall()
+            for m in msgs:
+                t = tone.classify(m["text"], _json(m["meta"]))
+                db.execute("UPDATE messages SET tone=?, kind=? WHERE id=?", (t.tone, t.kind, m["id"]))
+            for thread_id in {m["thread_id"] for m in msgs}:
+                db.execute(
+                    """UPDATE threads SET tone=COALESCE((SELECT tone FROM messages WHERE thread_id=?1 AND
+                         direction='inbound' ORDER BY sent_at DESC, id DESC LIMIT 1), tone) WHERE id=?1""",
+                    (thread_id,))
+            for m in msgs:
+                self._triage(db, m["id"], now)
+            new = sorted(result.new_threads)
+            if new and self.triage.default_queue:
+                db.execute("UPDATE threads SET queue=? WHERE queue='' AND id IN (SELECT value FROM json_each(?))",
+                           (self.triage.default_queue, json.dumps(new)))
+            for thread_id in new:
+                self._auto_assign(db, thread_id, now)
+            touched = set(result.touched_threads) | set(result.new_threads) | {m["thread_id"] for m in msgs}
+            self._recompute(db, sorted(touched))
+
+    def tick(self, db: sqlite3.Connection, now: float) -> None:
+        """Wake snoozed conversations, record breaches, recompute due times of conversations that changed."""
+        with transaction(db):
+            woken = [r[0] for r in db.execute(
+                "SELECT id FROM threads WHERE status='snoozed' AND snoozed_until IS NOT NULL AND snoozed_until <= ?",
+                (now,))]
+            for thread_id in woken:
+                db.execute("UPDATE threads SET status='open', snoozed_until=NULL WHERE id=?", (thread_id,))
+                db.execute("INSERT INTO triage_log(thread_id, message_id, rule, effects, at) VALUES (?,?,?,?,?)",
+                           (thread_id, None, WAKE_RULE, json.dumps({"status": "open"}), now))
+            changed = set(woken)
+            # Due times that no longer hold: not open any more, or still open but changed since computed.
+            changed.update(r[0] for r in db.execute(
+                "SELECT id FROM threads WHERE status IN ('pending','snoozed','closed') AND sort_due < ?", (sla.FAR,)))
+            for r in db.execute(
+                    """SELECT id, status, priority, last_message_at, last_inbound_at FROM threads
+                       WHERE status='open' AND (sort_due < ?1 OR last_inbound_at IS NOT NULL)""", (sla.FAR,)):
+                if self._basis.get(r[0]) != tuple(r):
+                    changed.add(r[0])
+            self._recompute(db, sorted(changed), now)
+            for r in db.execute(
+                    "SELECT id, sla_due_at, first_response_at FROM threads WHERE status='open' AND sort_due <= ?",
+                    (now,)):
+                kind = "first_response" if r["first_response_at"] is None else "next_response"
+                db.execute("INSERT OR IGNORE INTO breaches(thread_id, kind, due_at, breached_at) VALUES (?,?,?,?)",
+                           (r["id"], kind, r["sla_due_at"], now))
+
+    # ------------------------------------------------------------------ triage
+
+    def _triage(self, db: sqlite3.Connection, message_id: int, now: float) -> None:
+        found = triage.facts_for(db, message_id)
+        if found is None or not self.triage.rules:
+            return
+        thread_id, facts = found
+        outcome = triage.evaluate(self.triage.rules, facts)
+        if not outcome.rules:
+            return
+        row = db.execute("SELECT tags, rule FROM threads WHERE id=?", (thread_id,)).fetchone()
+        sets, params = [], []
+        e = outcome.effects
+        for key in ("queue", "priority", "assignee"):
+            if key in e:
+                sets.append(f"{key}=?")
+                params.append(e[key])
+        if "tags" in e:
+            sets.append("tags=?")
+            params.append(json.dumps(sorted(set(json.loads(row["tags"] or "[]")) | set(e["tags"]))))
+        names = [n for n in (row["rule"] or "").split(", ") if n and n not in outcome.rules] + outcome.rules
+        sets.append("rule=?")
+        params.append(", ".join(names[-MAX_RULE_NAMES:]))
+        db.execute(f"UPDATE threads SET {', '.join(sets)} WHERE id=?", (*params, thread_id))
+        if "sla" in e:
+            self.sla.overrides[thread_id] = e["sla"]
+        for name, effects in outcome.log:
+            db.execute("INSERT INTO triage_log(thread_id, message_id, rule, effects, at) VALUES (?,?,?,?,?)",
+                       (thread_id, message_id, name, json.dumps(effects), now))
+
+    def _auto_assign(self, db: sqlite3.Connection, thread_id: int, now: float) -> str | None:
+        row = db.execute("SELECT status, queue, assignee FROM threads WHERE id=?", (thread_id,)).fetchone()
+        if row is None or row["assignee"] or row["status"] != "open":
+            return None
+        queue = self.triage.queue(row["queue"])
+        if queue is None or not queue.auto_assign:
+            return None
+        pool = list(queue.agents) or [a.name for a in self.triage.agents]
+        last = self._last_agent.get(queue.name)
+        start = pool.index(last) + 1 if last in pool else 0
+        load = dict(db.execute(
+            "SELECT assignee, COUNT(*) FROM threads WHERE status IN ('open','pending') AND assignee IS NOT NULL "
+            "GROUP BY assignee").fetchall())
+        for i in range(len(pool)):
+            name = pool[(start + i) % len(pool)]
+            agent = self.triage.agent(name)
+            if agent and agent.capacity and load.get(name, 0) >= agent.capacity:
+                continue  # at capacity: the next one gets it
+            db.execute("UPDATE threads SET assignee=? WHERE id=?", (name, thread_id))
+            db.execute("INSERT INTO triage_log(thread_id, message_id, rule, effects, at) VALUES (?,?,?,?,?)",
+                       (thread_id, None, RR_PREFIX + queue.name, json.dumps({"assignee": name}), now))
+            self._last_agent[queue.name] = name
+            return name
+        return None  # everyone is at capacity: it waits in the queue
+
+    # ------------------------------------------------------------------ SLA
+
+    def due_at(self, db: sqlite3.Connection, thread_id: int) -> float | None:
+        """When the next answer is due for one conversation, or None when nothing is due."""
+        t = db.execute("SELECT id, status, channel, priority FROM threads WHERE id=?", (thread_id,)).fetchone()
+        if t is None or t["status"] != "open":
+            return None
+        policy = self.sla.policy_for(t["channel"], t["priority"], thread_id)
+        if policy is None:
+            return None
+        last_out = db.execute("SELECT MAX(sent_at) FROM messages WHERE thread_id=? AND direction='outbound'",
+                              (thread_id,)).fetchone()[0]
+        start = db.execute(
+            """SELECT MIN(sent_at) FROM messages WHERE thread_id=? AND direction='inbound'
+                 AND kind NOT IN ('auto_reply', 'bounce') AND sent_at > ?""",
+            (thread_id, -1e18 if last_out is None else last_out)).fetchone()[0]
+        if start is None:
+            woke = db.execute("SELECT MAX(at) FROM triage_log WHERE thread_id=? AND rule=?",
+                              (thread_id, WAKE_RULE)).fetchone()[0]
+            if woke is None or (last_out is not None and woke <= last_out):
+                return None  # the last word is ours
+            start = woke
+        return policy.due(start, first=last_out is None)
+
+    def _recompute(self, db: sqlite3.Connection, thread_ids: list[int], now: float | None = None) -> None:
+        for thread_id in thread_ids:
+            due = self.due_at(db, thread_id)
+            db.execute(
+                "UPDATE threads SET sla_due_at=?, sort_due=? WHERE id=? AND (sla_due_at IS NOT ? OR sort_due != ?)",
+                (due, sla.FAR if due is None else due, thread_id, due, sla.FAR if due is None else due))
+            basis = db.execute("SELECT id, status, priority, last_message_at, last_inbound_at FROM threads WHERE id=?",
+                               (thread_id,)).fetchone()
+            if basis is not None:
+                self._basis[thread_id] = tuple(basis)
+
+
+def _json(text: str | None) -> dict:
+    try:
+        value = json.loads(text or "{}")
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
