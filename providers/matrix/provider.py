@@ -1,0 +1,394 @@
+"""The Matrix adapter: support chats (and every bridged network) as conversations.
+
+Each room the support account is in is one conversation (``Thread.remote_id`` is
+the room id); each customer member is an identity. ``pull`` runs ``/sync`` from
+the cursor (the sync token), accepts invites, back-fills gaps with
+``/rooms/{id}/messages``; ``watch`` long-polls ``/sync`` and keeps the answer for
+the next ``pull``; ``push`` sends with the outbox key as transaction id, so a
+retried send is de-duplicated by the homeserver.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from datetime import UTC, datetime
+from urllib.parse import urlsplit
+
+from providers.base import (
+    AccountConfig,
+    Batch,
+    Capability,
+    Channel,
+    Customer,
+    Identity,
+    Message,
+    Option,
+    OptionError,
+    PermanentError,
+    Provider,
+    PushAction,
+    Receipt,
+    Thread,
+    TransientError,
+    Unsupported,
+)
+from providers.matrix.client import MatrixClient, MatrixError, path
+from providers.matrix.events import ENCRYPTED_NOTICE, Converted, EventConverter, when
+from providers.matrix.filters import has_news, messages_filter, sync_filter
+from providers.matrix.rooms import Room
+from providers.matrix.session import SessionStore
+
+ENCRYPTED_FIX = "ask the customer to write in an unencrypted support room, or reach them through a bridge"
+
+
+class MatrixProvider(Provider):
+    kind = "matrix"
+    channel = Channel.CHAT
+    capabilities = frozenset({Capability.REPLY, Capability.MARK_READ, Capability.WATCH})
+    options = (
+        Option("homeserver", str, required=True, help="the homeserver's URL, e.g. https://matrix.example.com"),
+        Option("user_id", str, required=True, help="the support account, e.g. @support:example.com"),
+        Option("auto_join", bool, True, help="accept customers' invites at once"),
+        Option("device_name", str, "Switchboard", help="how this session is named in the account's device list"),
+        Option("timeout", float, 30.0, help="seconds to wait for the homeserver"),
+        Option("state_dir", str, "", help="folder for the access token and device id (empty: keep them in memory)"),
+    )
+    secret_label = "password"
+
+    TIMELINE_LIMIT = 50  # events per room in one /sync answer; older ones come by back-fill
+    BACKFILL_PAGE = 100
+    BACKFILL_LIMIT = 1000  # events per room and pull: bounds one page
+    MAX_INLINE_WAIT = 5.0  # a rate limit shorter than this is waited out inside push
+
+    def __init__(self, account: AccountConfig) -> None:
+        super().__init__(account)
+        hs = self.opts["homeserver"].strip()
+        parts = urlsplit(hs)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise OptionError(f"account {self.name!r}: homeserver {hs!r} is not an http(s) URL",
+                              fix='write it like homeserver = "https://matrix.example.com"')
+        uid = self.opts["user_id"].strip()
+        if not (uid.startswith("@") and ":" in uid[2:] and len(uid) > 3):
+            raise OptionError(f"account {self.name!r}: user_id {uid!r} is not a Matrix id",
+                              fix='write the full id, like user_id = "@support:example.com"')
+        if self.opts["timeout"] <= 0:
+            raise OptionError(f"account {self.name!r}: timeout must be more than 0 seconds",
+                              fix="e.g. timeout = 30")
+        self.homeserver = hs.rstrip("/")
+        self.user_id = uid
+        self._client: MatrixClient | None = None
+        self._rooms: dict[str, Room] = {}
+        self._since: str | None = None
+        self._prefetched: tuple[str, dict] | None = None  # (since, answer) kept by watch()
+        self._sync_lock = asyncio.Lock()
+
+    # ------------------------------------------------------------------ life cycle
+
+    async def open(self, read_only: bool) -> None:
+        self.read_only = read_only
+        if read_only:  # no receipts when opened read-only
+            self.capabilities = frozenset({Capability.WATCH})
+        else:
+            self.capabilities = type(self).capabilities
+        store = SessionStore(self.opts["state_dir"], self.name, self.homeserver, self.user_id)
+        self._client = MatrixClient(account=self.name, homeserver=self.homeserver, user_id=self.user_id,
+                                    device_name=self.opts["device_name"], timeout=self.opts["timeout"],
+                                    store=store, password=self.secret)
+        await self._client.open()
+        try:
+            if not store.session.access_token:
+                await self._client.login()
+        except BaseException:
+            await self.close()
+            raise
+
+    async def close(self) -> None:
+        client, self._client = self._client, None
+        self._prefetched = None
+        if client is not None:
+            await client.close()
+
+    @property
+    def client(self) -> MatrixClient:
+        if self._client is None:
+            raise PermanentError(f"{self.name}: the account is not open", fix="call open() first")
+        return self._client
+
+    async def check(self) -> str:
+        await self.open(read_only=True)
+        try:
+            versions = await self.client.request("GET", "/_matrix/client/versions", auth=False)
+            who = await self.client.request("GET", path("account", "whoami"))
+            spec = (versions.get("versions") or ["?"])[-1]
+            return (f"Matrix {spec} at {self.homeserver}, signed in as {who.get('user_id', self.user_id)} "
+                    f"(device {who.get('device_id') or self.client.device_id})")
+        finally:
+            await self.close()
+
+    # ------------------------------------------------------------------ reading
+
+    async def pull(self, cursor: str | None) -> Batch:
+        async with self._sync_lock:
+            kept, self._prefetched = self._prefetched, None
+            if kept is not None and kept[0] == cursor:
+                answer = kept[1]
+            else:
+                answer = await self._sync(cursor, 0)
+            batch = await self._assemble(answer, cursor)
+            self._since = batch.cursor
+            return batch
+
+    async def watch(self, timeout: float) -> bool:
+        """Long-poll ``/sync``; the answer is kept for the next ``pull`` from the same cursor."""
+        if self._prefetched is not None:
+            return has_news(self._prefetched[1])
+        since = self._since
+        if since is None:
+            return True  # nothing synced yet: the engine should pull
+        async with self._sync_lock:
+            answer = await self._sync(since, max(0.0, timeout))
+            self._prefetched = (since, answer)
+        return has_news(answer)
+
+    async def _sync(self, since: str | None, wait: float) -> dict:
+        params = {"filter": sync_filter(self.TIMELINE_LIMIT), "timeout": str(int(wait * 1000))}
+        if since:
+            params["since"] = since
+        if self.read_only:
+            params["set_presence"] = "offline"
+        return await self.client.request("GET", path("sync"), params=params, timeout=wait + self.opts["timeout"])
+
+    def _room(self, room_id: str) -> Room:
+        room = self._rooms.get(room_id)
+        if room is None:
+            room = self._rooms[room_id] = Room(room_id)
+        return room
+
+    async def _load_state(self, room: Room) -> None:
+        """Full current state of a room met for the first time (deltas alone are not enough)."""
+        try:
+            events = (await self.client.request("GET", path("rooms", room.room_id, "state"))).get("value", [])
+        except MatrixError:
+            events = []  # left or forbidden: work with what the sync said
+        for event in events if isinstance(events, list) else []:
+            if isinstance(event, dict):
+                room.apply(event, self.user_id)
+        room.state_loaded = True
+
+    async def _assemble(self, answer: dict, since: str | None) -> Batch:
+        next_batch = answer.get("next_batch")
+        batch = Batch(cursor=next_batch if isinstance(next_batch, str) and next_batch else since)
+        rooms = answer.get("rooms") if isinstance(answer.get("rooms"), dict) else {}
+        seen_customers: set[str] = set()
+
+        for room_id, data in _items(rooms.get("invite")):
+            room = self._room(room_id)
+            for event in (data.get("invite_state") or {}).get("events") or []:
+                if isinstance(event, dict):
+                    room.apply(event, self.user_id)
+            joined = await self._accept_invite(room_id)
+            batch.more = batch.more or joined  # its messages follow in the next page at once
+            meta = {} if joined else {"invite": True}
+            self._add_thread(batch, room, room.last_ts, meta, seen_customers)
+
+        for room_id, data in _items(rooms.get("join")):
+            room = self._room(room_id)
+            new_here = not room.state_loaded
+            if new_here:
+                await self._load_state(room)
+            timeline = data.get("timeline") if isinstance(data.get("timeline"), dict) else {}
+            events = [e for e in timeline.get("events") or [] if isinstance(e, dict)]
+            state_events = [e for e in (data.get("state") or {}).get("events") or [] if isinstance(e, dict)]
+            converter = EventConverter(room, self.user_id)
+            conv = Converted()
+            if timeline.get("limited") and isinstance(timeline.get("prev_batch"), str):
+                older = await self._backfill(room_id, timeline["prev_batch"], since)
+                known = {e.get("event_id") for e in events}
+                converter.convert([e for e in older if e.get("event_id") not in known], conv)
+            for event in state_events:
+                room.apply(event, self.user_id)
+            converter.convert(events, conv)
+            await self._resolve_edits(room, converter, conv)
+            if not (conv.messages or conv.deleted or state_events or events or new_here):
+                continue
+            if room.encrypted and room.encryption_event[0] not in conv.messages:
+                event_id, ts, sender = room.encryption_event
+                conv.messages[event_id] = converter.message(
+                    {"event_id": event_id, "sender": sender, "origin_server_ts": ts},
+                    ENCRYPTED_NOTICE, [], {"encrypted": True, "system": True})
+            last = max([room.last_ts, conv.last_ts] + [int(m.sent_at.timestamp() * 1000) for m in conv.messages.values()])
+            self._add_thread(batch, room, last, {}, seen_customers)
+            batch.messages.extend(conv.messages.values())
+            batch.deleted_messages.extend(conv.deleted)
+        return batch
+
+    def _add_thread(self, batch: Batch, room: Room, last_ts: int, meta: dict, seen: set[str]) -> None:
+        who = room.customer(self.user_id)
+        customer = room.identity(who) if who else Identity(channel=Channel.CHAT, address=room.room_id,
+                                                           display_name=room.subject(self.user_id))
+        if room.encrypted:
+            meta = {**meta, "encrypted": True}
+        if room.network:
+            meta = {**meta, "network": room.network}
+        batch.threads.append(Thread(
+            remote_id=room.room_id, channel=Channel.CHAT, subject=room.subject(self.user_id), customer=customer,
+            last_message_at=when(last_ts or None), channel_detail=room.network, meta=meta,
+        ))
+        for mxid in room.customers(self.user_id):
+            if mxid not in seen:
+                seen.add(mxid)
+                ident = room.identity(mxid)
+                batch.customers.append(Customer(remote_id=mxid, name=ident.display_name, identities=[ident]))
+
+    async def _accept_invite(self, room_id: str) -> bool:
+        """Join a customer's room unless told not to (auto_join = false) or read-only."""
+        if self.read_only or not self.opts["auto_join"]:
+            return False
+        try:
+            await self.client.request("POST", path("join", room_id), json={})
+        except MatrixError:
+            return False  # the invite was withdrawn or the room is gone: it stays an invite
+        return True
+
+    async def _backfill(self, room_id: str, start: str, stop: str | None) -> list[dict]:
+        """Events missing before a limited timeline, oldest first, back to ``stop``
+        (the previous sync token) or, on a first pull, to the account's window."""
+        window_start = None if stop else (time.time() - self.account.window_days * 86400) * 1000
+        out: list[dict] = []
+        token = start
+        while len(out) < self.BACKFILL_LIMIT:
+            params = {"dir": "b", "from": token, "filter": messages_filter(),
+                      "limit": str(min(self.BACKFILL_PAGE, self.BACKFILL_LIMIT - len(out)))}
+            if stop:
+                params["to"] = stop
+            page = await self.client.request("GET", path("rooms", room_id, "messages"), params=params)
+            chunk = [e for e in page.get("chunk") or [] if isinstance(e, dict)]
+            done = False
+            for event in chunk:  # newest first
+                ts = event.get("origin_server_ts")
+                if window_start is not None and isinstance(ts, int) and ts < window_start:
+                    done = True
+                    break
+                out.append(event)
+            end = page.get("end")
+            if done or not chunk or not isinstance(end, str) or end == token:
+                break
+            token = end
+        out.reverse()
+        return out
+
+    async def _resolve_edits(self, room: Room, converter: EventConverter, conv: Converted) -> None:
+        for edit in sorted(conv.edits, key=lambda e: e.ts):
+            original = conv.messages.get(edit.original_id)
+            if original is None and edit.original_id not in conv.deleted:
+                original = await self._fetch_message(room, converter, edit.original_id, conv)
+            if original is None or conv.senders.get(edit.original_id) != edit.sender:
+                continue  # gone, or an "edit" by someone else: ignored as the spec says
+            converter.apply_edit(original, edit)
+
+    async def _fetch_message(self, room: Room, converter: EventConverter, event_id: str,
+                             conv: Converted) -> Message | None:
+        """The original of an edit that is not in this page (sent before the cursor)."""
+        try:
+            event = await self.client.request("GET", path("rooms", room.room_id, "event", event_id))
+        except MatrixError:
+            return None
+        if event.get("type") != "m.room.message" or "redacted_because" in (event.get("unsigned") or {}):
+            return None
+        single = Converted()
+        converter.convert([event], single)
+        message = single.messages.get(event_id)
+        if message is not None:
+            conv.messages[event_id] = message
+            conv.senders[event_id] = event.get("sender", "")
+        return message
+
+    # ------------------------------------------------------------------ writing
+
+    async def push(self, action: PushAction) -> Receipt:
+        self.require_writable(f"{action.kind} in {action.thread_remote_id}")
+        if action.kind == "reply":
+            return await self._reply(action)
+        if action.kind == "mark_read":
+            return await self._mark_read(action)
+        raise Unsupported(f"{self.name}: Matrix has no remote {action.kind!r}; it stays in Switchboard")
+
+    async def _room_for_push(self, room_id: str) -> Room:
+        room = self._room(room_id)
+        if not room.state_loaded and not room.encrypted:
+            try:
+                event = await self.client.request("GET", path("rooms", room_id, "state", "m.room.encryption", ""))
+                if event.get("algorithm"):
+                    room.apply({"type": "m.room.encryption", "state_key": "", "content": event}, self.user_id)
+            except MatrixError as err:
+                if getattr(err, "errcode", "") != "M_NOT_FOUND":
+                    raise PermanentError(f"{self.name}: cannot send into room {room_id}: the support account is "
+                                         "not in it any more", fix="ask the customer to invite it again") from None
+        return room
+
+    async def _reply(self, action: PushAction) -> Receipt:
+        if not action.text.strip():
+            raise PermanentError(f"{self.name}: refusing to send an empty reply")
+        room = await self._room_for_push(action.thread_remote_id)
+        if room.encrypted:
+            raise PermanentError(f"{self.name}: this conversation is end-to-end encrypted and Switchboard cannot "
+                                 "send into it yet", fix=ENCRYPTED_FIX)
+        url = path("rooms", action.thread_remote_id, "send", "m.room.message", action.key)
+        content = {"msgtype": "m.text", "body": action.text}
+        data = await self._send_once(url, content)
+        event_id = data.get("event_id") if isinstance(data.get("event_id"), str) else None
+        return Receipt(remote_id=event_id, sent_at=datetime.now(UTC), detail="sent")
+
+    async def _send_once(self, url: str, content: dict) -> dict:
+        """PUT with the outbox key as txnId; a short rate limit is waited out once."""
+        for attempt in (1, 2):
+            try:
+                return await self.client.request("PUT", url, json=content)
+            except TransientError as err:
+                wait = err.retry_after
+                if attempt == 2 or wait is None or wait > self.MAX_INLINE_WAIT:
+                    raise
+                await asyncio.sleep(wait + 0.05)
+            except MatrixError as err:
+                raise PermanentError(f"{self.name}: the homeserver refused the reply ({err})",
+                                     fix="the support account may have left the room") from None
+        raise AssertionError("unreachable")
+
+    async def _mark_read(self, action: PushAction) -> Receipt:
+        room_id = action.thread_remote_id
+        event_id = action.args.get("event_id") or action.reply_to_remote_id
+        if not event_id:
+            page = await self.client.request("GET", path("rooms", room_id, "messages"),
+                                             params={"dir": "b", "limit": "1"})
+            chunk = page.get("chunk") or []
+            event_id = chunk[0].get("event_id") if chunk and isinstance(chunk[0], dict) else None
+        if not event_id:
+            return Receipt(detail="nothing to mark read")
+        try:
+            await self.client.request("POST", path("rooms", room_id, "receipt", "m.read", event_id), json={})
+        except MatrixError as err:
+            raise PermanentError(f"{self.name}: could not mark the conversation read ({err})") from None
+        return Receipt(remote_id=event_id, sent_at=datetime.now(UTC), detail="read receipt sent")
+
+    async def fetch_attachment(self, message_remote_id: str, ref: str) -> bytes:
+        if not ref.startswith("mxc://"):
+            raise PermanentError(f"{self.name}: attachment reference {ref!r} is not an mxc:// URL")
+        server, _, media_id = ref[len("mxc://"):].partition("/")
+        http = self.client._http
+        assert http is not None
+        url = path("media", "download", server, media_id, prefix="/_matrix/client/v1")
+        headers = {"Authorization": f"Bearer {self.client.store.session.access_token}"}
+        try:
+            resp = await http.get(url, headers=headers)
+        except Exception as exc:  # network trouble: transient, one line
+            raise TransientError(f"{self.name}: could not download the attachment ({type(exc).__name__})") from None
+        if resp.status_code >= 400:
+            raise PermanentError(f"{self.name}: the homeserver refused the attachment (HTTP {resp.status_code})")
+        return resp.content
+
+
+def _items(section) -> list[tuple[str, dict]]:
+    if not isinstance(section, dict):
+        return []
+    return [(k, v) for k, v in section.items() if isinstance(k, str) and isinstance(v, dict)]
