@@ -436,6 +436,8 @@ class ConversationPane(Widget):
         if self._message_count > self.shown:
             self.shown += PAGE
             self.reload()
+            scroll = self.query_one("#conv-scroll", VerticalScroll)
+            self.call_after_refresh(scroll.scroll_home, animate=False)
 
     def _tick(self) -> None:
         if self.thread_row is not None:

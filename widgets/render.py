@@ -163,6 +163,8 @@ def fold_quotes(text: str) -> list[Segment]:
 
 def _attribution_length(lines: list[str], i: int) -> int:
     """How many lines an attribution starting at ``i`` spans (0: none). It must lead into quoted lines."""
+    if not lines[i].strip():
+        return 0
     for span in (1, 2):
         if i + span > len(lines):
             break
@@ -206,7 +208,7 @@ def message_body(text: str, *, expanded: bool = False, fold_hint: str = "z to sh
         if n:
             body.append("\n")
         if not seg.quoted:
-            body.append("\n".join(seg.lines))
+            body.append("\n".join(seg.lines).strip("\n"))
         elif expanded:
             body.append("\n".join(seg.lines), style="dim italic")
         else:
