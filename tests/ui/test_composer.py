@@ -1,0 +1,208 @@
+"""The composer: reply vs note, drafts that survive a restart, Esc keeps, read-only refuses."""
+
+from __future__ import annotations
+
+import pytest
+
+from console.cache import connect
+from tests.ui.test_conversation_harness import PaneApp, notices, screen_text, seed, static_text
+from widgets.composer import DRAFT_SAVE_DELAY, Composer
+from widgets.conversation import ConversationPane
+
+
+@pytest.fixture
+def cache_path(tmp_path):
+    path = tmp_path / "cache.sqlite3"
+    db = connect(path)
+    ids = seed(db)
+    db.close()
+    return path, ids
+
+
+def mode_line(app) -> str:
+    return static_text(app.query_one("#composer-mode"), width=200)
+
+
+async def wait_for_draft_save(pilot) -> None:
+    await pilot.pause(DRAFT_SAVE_DELAY + 0.3)
+
+
+async def test_reply_shows_channel_and_queues_through_the_outbox(cache_path):
+    path, ids = cache_path
+    db = connect(path)
+    app = PaneApp(db, thread_id=ids["refund"])
+    async with app.run_test(size=(140, 45)) as pilot:
+        pane = app.query_one(ConversationPane)
+        assert pane.open_composer("reply")
+        await pilot.pause()
+        assert pane.composing
+        assert "REPLY → email via support-mail to alice@example.com" in mode_line(app)
+        await pilot.press(*"Your refund is on its way")
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert not pane.composing
+        row = db.execute("SELECT kind, text, state FROM outbox WHERE thread_id=? AND kind='reply'",
+                         (ids["refund"],)).fetchone()
+        assert tuple(row) == ("reply", "Your refund is on its way", "queued")
+        assert db.execute("SELECT COUNT(*) FROM drafts").fetchone()[0] == 0
+        assert "Your refund is on its way" in screen_text(app)
+        # A pending debounce must not bring the sent text back as a draft.
+        await wait_for_draft_save(pilot)
+        assert db.execute("SELECT COUNT(*) FROM drafts").fetchone()[0] == 0
+
+
+async def test_note_is_internal_and_labelled(cache_path):
+    path, ids = cache_path
+    db = connect(path)
+    app = PaneApp(db, thread_id=ids["refund"])
+    async with app.run_test(size=(140, 45)) as pilot:
+        pane = app.query_one(ConversationPane)
+        pane.open_composer("note")
+        await pilot.pause()
+        assert "NOTE (internal) — only agents see this; it is never sent to the customer" in mode_line(app)
+        assert pane.composer.has_class("-note")
+        await pilot.press(*"Customer is VIP, refund ok")
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        msg = db.execute("SELECT direction, text FROM messages WHERE thread_id=? ORDER BY id DESC LIMIT 1",
+                         (ids["refund"],)).fetchone()
+        assert tuple(msg) == ("note", "Customer is VIP, refund ok")
+        text = static_text(app.query_one("#conv-body"))
+        assert "✎ INTERNAL NOTE" in text and "internal — never sent to the customer" in text
+
+
+async def test_escape_keeps_the_draft_and_it_survives_a_restart(cache_path):
+    path, ids = cache_path
+    db = connect(path)
+    app = PaneApp(db, thread_id=ids["refund"])
+    async with app.run_test(size=(140, 45)) as pilot:
+        pane = app.query_one(ConversationPane)
+        pane.open_composer("reply")
+        await pilot.pause()
+        await pilot.press(*"Half written")
+        await wait_for_draft_save(pilot)
+        row = db.execute("SELECT kind, text FROM drafts WHERE thread_id=?", (ids["refund"],)).fetchone()
+        assert tuple(row) == ("reply", "Half written")
+        await pilot.press(*" answer")
+        await pilot.press("escape")  # saves at once, no wait
+        await pilot.pause()
+        assert not pane.composing
+        assert db.execute("SELECT text FROM drafts WHERE thread_id=?", (ids["refund"],)).fetchone()[0] \
+            == "Half written answer"
+        assert "unsent reply draft — press r to continue it" in static_text(app.query_one("#conv-header"), 200)
+        # Opening it again in the same session restores the text.
+        pane.open_composer("reply")
+        await pilot.pause()
+        assert pane.composer.text == "Half written answer"
+    db.close()
+
+    # A new process on the same cache: the draft is still there.
+    db2 = connect(path)
+    app2 = PaneApp(db2, thread_id=ids["refund"])
+    async with app2.run_test(size=(140, 45)) as pilot:
+        pane = app2.query_one(ConversationPane)
+        pane.open_composer("reply")
+        await pilot.pause()
+        assert pane.composer.text == "Half written answer"
+        await pilot.press(*" - done")
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert db2.execute("SELECT text FROM outbox WHERE kind='reply'").fetchone()[0] == "Half written answer - done"
+    db2.close()
+
+
+async def test_switching_threads_keeps_each_draft(cache_path):
+    path, ids = cache_path
+    db = connect(path)
+    app = PaneApp(db, thread_id=ids["refund"])
+    async with app.run_test(size=(140, 45)) as pilot:
+        pane = app.query_one(ConversationPane)
+        pane.open_composer("reply")
+        await pilot.pause()
+        await pilot.press(*"for alice")
+        app.open_thread(ids["chat"])  # before the debounce fires
+        await pilot.pause()
+        assert not pane.composing
+        assert db.execute("SELECT text FROM drafts WHERE thread_id=?", (ids["refund"],)).fetchone()[0] == "for alice"
+        pane.open_composer("reply")
+        await pilot.pause()
+        assert pane.composer.text == ""
+        assert "REPLY → chat (WhatsApp) via live-chat to @bob:matrix.example" in mode_line(app)
+
+
+async def test_empty_send_is_refused_with_a_notice(cache_path):
+    path, ids = cache_path
+    db = connect(path)
+    app = PaneApp(db, thread_id=ids["refund"])
+    async with app.run_test(size=(140, 45)) as pilot:
+        pane = app.query_one(ConversationPane)
+        pane.open_composer("reply")
+        await pilot.pause()
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert pane.composing
+        assert any("empty" in n for n in notices(app))
+        assert db.execute("SELECT COUNT(*) FROM outbox WHERE kind='reply'").fetchone()[0] == 0
+
+
+async def test_read_only_cannot_compose(cache_path):
+    path, ids = cache_path
+    db = connect(path)
+    db.execute("INSERT INTO drafts(thread_id, kind, text, started_at, updated_at) VALUES (?, 'reply', 'x', 0, 0)",
+               (ids["refund"],))
+    app = PaneApp(db, thread_id=ids["refund"], read_only=True)
+    async with app.run_test(size=(140, 45)) as pilot:
+        pane = app.query_one(ConversationPane)
+        assert not pane.open_composer("reply")
+        assert not pane.open_composer("note")
+        assert not pane.insert_text("macro text")
+        await pilot.pause()
+        assert not pane.composing
+        assert not pane.composer.display or not pane.composer.region.height
+        assert any("read-only" in n for n in notices(app))
+        assert db.execute("SELECT COUNT(*) FROM outbox").fetchone()[0] == 0
+        assert db.execute("SELECT text FROM drafts").fetchone()[0] == "x"
+
+
+async def test_insert_text_opens_a_reply(cache_path):
+    path, ids = cache_path
+    db = connect(path)
+    app = PaneApp(db, thread_id=ids["refund"])
+    async with app.run_test(size=(140, 45)) as pilot:
+        pane = app.query_one(ConversationPane)
+        assert pane.insert_text("Hello Alice,\n")
+        await pilot.pause()
+        assert pane.composing and pane.composer.kind == "reply"
+        assert pane.composer.text == "Hello Alice,\n"
+        await wait_for_draft_save(pilot)
+        assert db.execute("SELECT text FROM drafts").fetchone()[0] == "Hello Alice,\n"
+
+
+async def test_channel_limit_counter_and_refusal(cache_path):
+    limits = pytest.importorskip("console.limits")
+    path, ids = cache_path
+    db = connect(path)
+    if limits.reply_limit("mastodon") is None:
+        pytest.skip("console.limits has no limit for mastodon")
+    limit, _ = limits.reply_limit("mastodon")
+    app = PaneApp(db, thread_id=ids["social"])
+    async with app.run_test(size=(140, 45)) as pilot:
+        pane = app.query_one(ConversationPane)
+        pane.open_composer("reply")
+        await pilot.pause()
+        pane.composer.insert_text("x" * (limit + 5))
+        await pilot.pause()
+        status = static_text(app.query_one("#composer-status"), 200)
+        assert f"{limit + 5}/{limit}" in status and "5 over" in status
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert pane.composing
+        assert db.execute("SELECT COUNT(*) FROM outbox WHERE kind='reply'").fetchone()[0] == 0
+        assert any("Too long" in n for n in notices(app))
+
+
+async def test_composer_binds_send_from_the_registry():
+    from console.actions import REGISTRY
+
+    keys = {b.key for b in Composer.BINDINGS if b.action == "send"}
+    assert keys == {k for k in REGISTRY["send"].keys}
