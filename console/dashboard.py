@@ -1,0 +1,269 @@
+"""Supervisor figures, live from the cache. Each figure carries the conversation ids
+behind it so a supervisor can drill down.
+
+Definitions (what each figure counts):
+- *open*: status ``open`` (waiting for us); pending/snoozed/closed are not queue depth;
+- *unassigned*: open with no assignee;
+- *at risk* / *breached*: open conversations whose SLA countdown is in warning / past due;
+- *breaches in period*: rows recorded in ``breaches`` since the period start;
+- *oldest waiting*: the open conversation whose customer has waited longest since our last reply;
+- *first response*: for conversations first answered in the period, first answer minus the
+  customer's first message; median and p90 by nearest rank, per channel;
+- *load*: open + pending conversations per assignee, against ``capacity`` from ``[[agents]]``;
+- *top tags*: tags on conversations active in the period (each conversation counts once);
+- *complaint words*: words (stop-words removed) in complaints or angry messages in the period,
+  each conversation counting a word once;
+- *CSAT*: ``csat`` (1–5) in conversation meta, for conversations active in the period.
+
+Periods: with ``since`` given, every period figure starts there; without it, first
+response covers today (local midnight) and tags, words and CSAT the last 7 days.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sqlite3
+from collections import Counter, defaultdict
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from typing import Any
+
+from console import sla
+from console.knowledge import terms
+
+WEEK = 7 * 86400
+TOP = 10
+
+
+@dataclass
+class Figure:
+    label: str
+    value: float | int | None
+    thread_ids: list[int] = field(default_factory=list)
+    display: str = ""  # the value as a person reads it
+    detail: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.display:
+            self.display = "—" if self.value is None else f"{self.value:g}" if isinstance(self.value, float) else str(self.value)
+
+
+@dataclass
+class Figures:
+    now: float
+    today_start: float
+    week_start: float
+    open_by_queue: list[Figure] = field(default_factory=list)
+    open_by_channel: list[Figure] = field(default_factory=list)
+    open_total: Figure = None  # type: ignore[assignment]
+    unassigned: Figure = None  # type: ignore[assignment]
+    at_risk: Figure = None  # type: ignore[assignment]
+    breached: Figure = None  # type: ignore[assignment]
+    breaches_in_period: Figure = None  # type: ignore[assignment]
+    oldest_waiting: Figure = None  # type: ignore[assignment]
+    first_response: list[Figure] = field(default_factory=list)  # per channel: value = median seconds
+    agent_load: list[Figure] = field(default_factory=list)
+    top_tags: list[Figure] = field(default_factory=list)
+    complaint_words: list[Figure] = field(default_factory=list)
+    csat: Figure | None = None
+
+    def sections(self) -> list[tuple[str, list[Figure]]]:
+        """The figures grouped for a screen or a report, in reading order."""
+        out = [
+            ("Service levels", [self.open_total, self.unassigned, self.at_risk, self.breached, self.breaches_in_period,
+                                self.oldest_waiting]),
+            ("Open by queue", self.open_by_queue),
+            ("Open by channel", self.open_by_channel),
+            ("First response (median · p90)", self.first_response),
+            ("Load per agent", self.agent_load),
+            ("Top tags", self.top_tags),
+            ("Words in complaints", self.complaint_words),
+        ]
+        if self.csat is not None:
+            out.append(("Customer satisfaction", [self.csat]))
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _ids(rows) -> list[int]:
+    return [r[0] for r in rows]
+
+
+def nearest_rank(values: list[float], pct: float) -> float | None:
+    """The pct-th percentile by nearest rank (the smallest value with pct% at or below it)."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    rank = max(1, math.ceil(pct / 100 * len(ordered)))
+    return ordered[rank - 1]
+
+
+def _start_of_day(now: float) -> float:
+    local = datetime.fromtimestamp(now).astimezone()
+    return local.replace(hour=0, minute=0, second=0, microsecond=0).timestamp()
+
+
+def _agents(config: Any) -> list[tuple[str, int]]:
+    raw = getattr(config, "raw", {}) or {}
+    out = []
+    for a in raw.get("agents", []) if isinstance(raw.get("agents", []), list) else []:
+        if isinstance(a, dict) and isinstance(a.get("name"), str):
+            cap = a.get("capacity", 0)
+            out.append((a["name"], cap if isinstance(cap, int) and not isinstance(cap, bool) else 0))
+    return out
+
+
+def sla_settings(db: sqlite3.Connection, config: Any) -> sla.Settings:
+    """The config's SLA policies, with the policies triage rules set on conversations."""
+    if config is None or not getattr(config, "raw", None):
+        settings = sla.current()
+    else:
+        path = getattr(config, "path", None)
+        settings = sla.parse(config.raw, path.name if path else "config.toml")
+    for thread_id, effects in db.execute(
+            "SELECT thread_id, effects FROM triage_log WHERE effects LIKE '%\"sla\"%' ORDER BY id"):
+        policy = json.loads(effects).get("sla")
+        if policy:
+            settings.overrides[thread_id] = policy
+    return settings
+
+
+def figures(db: sqlite3.Connection, config: Any, now: float, since: float | None = None) -> Figures:
+    today = since if since is not None else _start_of_day(now)
+    week = since if since is not None else now - WEEK
+    f = Figures(now=now, today_start=today, week_start=week)
+
+    open_rows = db.execute(
+        "SELECT id, channel, queue, assignee, sla_due_at, priority, first_response_at FROM threads "
+        "WHERE status='open' ORDER BY sort_due, id").fetchall()
+    f.open_total = Figure("Open conversations", len(open_rows), [r["id"] for r in open_rows])
+    by_queue: dict[str, list[int]] = defaultdict(list)
+    by_channel: dict[str, list[int]] = defaultdict(list)
+    for r in open_rows:
+        by_queue[r["queue"] or "(no queue)"].append(r["id"])
+        by_channel[r["channel"]].append(r["id"])
+    f.open_by_queue = [Figure(q, len(ids), ids) for q, ids in sorted(by_queue.items(), key=lambda kv: (-len(kv[1]), kv[0]))]
+    f.open_by_channel = [Figure(c, len(ids), ids) for c, ids in sorted(by_channel.items(), key=lambda kv: (-len(kv[1]), kv[0]))]
+    unassigned = [r["id"] for r in open_rows if not r["assignee"]]
+    f.unassigned = Figure("Unassigned", len(unassigned), unassigned)
+
+    settings = sla_settings(db, config)
+    risk, breached = [], []
+    for r in open_rows:
+        state, _ = sla.state(r, now, settings)
+        if state == "warning":
+            risk.append(r["id"])
+        elif state == "breached":
+            breached.append(r["id"])
+    f.at_risk = Figure("SLA at risk", len(risk), risk)
+    f.breached = Figure("SLA breached now", len(breached), breached)
+    rows = db.execute("SELECT DISTINCT thread_id FROM breaches WHERE breached_at >= ? ORDER BY thread_id",
+                      (today,)).fetchall()
+    f.breaches_in_period = Figure("Breaches in period", len(rows), _ids(rows),
+                                  detail=f"since {datetime.fromtimestamp(today).astimezone():%Y-%m-%d %H:%M}")
+
+    f.oldest_waiting = _oldest_waiting(db, now)
+    f.first_response = _first_response(db, today)
+    f.agent_load = _load(db, config)
+    f.top_tags = _top_tags(db, week)
+    f.complaint_words = _complaint_words(db, week)
+    f.csat = _csat(db, week)
+    return f
+
+
+def _oldest_waiting(db: sqlite3.Connection, now: float) -> Figure:
+    row = db.execute(
+        """SELECT t.id, (SELECT MIN(m.sent_at) FROM messages m WHERE m.thread_id = t.id AND m.direction = 'inbound'
+                          AND m.sent_at > COALESCE((SELECT MAX(o.sent_at) FROM messages o
+                                                   WHERE o.thread_id = t.id AND o.direction = 'outbound'), -1e18)
+                        ) AS since
+           FROM threads t WHERE t.status = 'open' AND t.last_inbound_at IS NOT NULL
+           ORDER BY since IS NULL, since, t.id LIMIT 1""").fetchone()
+    if row is None or row["since"] is None:
+        return Figure("Oldest waiting", None, [], display="nobody waiting")
+    waited = now - row["since"]
+    return Figure("Oldest waiting", round(waited), [row["id"]], display=sla.short_duration(waited),
+                  detail=f"conversation {row['id']}")
+
+
+def _first_response(db: sqlite3.Connection, start: float) -> list[Figure]:
+    rows = db.execute(
+        """SELECT t.id, t.channel, t.first_response_at - MIN(m.sent_at) AS frt
+           FROM threads t JOIN messages m ON m.thread_id = t.id AND m.direction = 'inbound'
+           WHERE t.first_response_at IS NOT NULL AND t.first_response_at >= ?
+           GROUP BY t.id ORDER BY t.id""", (start,)).fetchall()
+    per: dict[str, list[tuple[int, float]]] = defaultdict(list)
+    for r in rows:
+        if r["frt"] is not None and r["frt"] >= 0:
+            per[r["channel"]].append((r["id"], r["frt"]))
+    out = []
+    for channel in sorted(per):
+        values = [v for _, v in per[channel]]
+        med, p90 = nearest_rank(values, 50), nearest_rank(values, 90)
+        out.append(Figure(channel, med, [i for i, _ in per[channel]],
+                          display=f"{sla.short_duration(med)} · {sla.short_duration(p90)}",
+                          detail=f"{len(values)} answered; p90 {round(p90)} s"))
+    return out
+
+
+def _load(db: sqlite3.Connection, config: Any) -> list[Figure]:
+    held: dict[str, list[int]] = defaultdict(list)
+    for r in db.execute("SELECT id, assignee FROM threads WHERE status IN ('open','pending') AND assignee IS NOT NULL "
+                        "ORDER BY id"):
+        held[r["assignee"]].append(r["id"])
+    out = []
+    known = _agents(config)
+    for name, cap in known:
+        ids = held.pop(name, [])
+        out.append(Figure(name, len(ids), ids, display=f"{len(ids)}/{cap}" if cap else str(len(ids)),
+                          detail="at capacity" if cap and len(ids) >= cap else ""))
+    for name in sorted(held):  # assignees not in [[agents]]
+        ids = held[name]
+        out.append(Figure(name, len(ids), ids, detail="not in [[agents]]"))
+    return out
+
+
+def _top_tags(db: sqlite3.Connection, start: float) -> list[Figure]:
+    per: dict[str, list[int]] = defaultdict(list)
+    for r in db.execute("SELECT t.id, j.value FROM threads t, json_each(t.tags) j WHERE t.last_message_at >= ? "
+                        "ORDER BY t.id", (start,)):
+        if r[0] not in per[r[1]]:
+            per[r[1]].append(r[0])
+    ranked = sorted(per.items(), key=lambda kv: (-len(kv[1]), kv[0]))[:TOP]
+    return [Figure(tag, len(ids), ids) for tag, ids in ranked]
+
+
+def _complaint_words(db: sqlite3.Connection, start: float) -> list[Figure]:
+    per: dict[str, set[int]] = defaultdict(set)
+    for r in db.execute(
+            """SELECT thread_id, text FROM messages WHERE direction='inbound' AND sent_at >= ?
+                 AND (kind='complaint' OR tone='angry') ORDER BY id""", (start,)):
+        for word in terms(r["text"], limit=50):
+            per[word].add(r["thread_id"])
+    counts = Counter({w: len(ids) for w, ids in per.items()})
+    ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:TOP]
+    return [Figure(w, n, sorted(per[w])) for w, n in ranked if n >= 1]
+
+
+def _csat(db: sqlite3.Connection, start: float) -> Figure | None:
+    scores = []
+    for r in db.execute("SELECT id, meta FROM threads WHERE last_message_at >= ? AND meta LIKE '%csat%' ORDER BY id",
+                        (start,)):
+        try:
+            value = json.loads(r["meta"]).get("csat")
+        except (ValueError, AttributeError):
+            continue
+        if isinstance(value, dict):
+            value = value.get("score")
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            scores.append((r["id"], float(value)))
+    if not scores:
+        return None
+    avg = sum(v for _, v in scores) / len(scores)
+    happy = sum(1 for _, v in scores if v >= 4)
+    return Figure("CSAT (1–5)", round(avg, 2), [i for i, _ in scores],
+                  display=f"{avg:.2f} · {round(100 * happy / len(scores))}% satisfied",
+                  detail=f"{len(scores)} ratings")
