@@ -1,0 +1,755 @@
+"""The email adapter: a shared IMAP mailbox for reading and team state, SMTP for replies.
+
+IMAPClient is synchronous. Each connection (one for sync and pushes, one for
+IDLE) is used from worker threads only, one call at a time (a threading lock
+guards it even when the awaiting task was cancelled), so the event loop never
+blocks on the network.
+
+Sync (see README.md): a first pull walks the account's window newest first in
+pages of :attr:`ImapProvider.page_size`; later pulls fetch UIDs from UIDNEXT on,
+read flag changes with CONDSTORE (``SEARCH MODSEQ``), notice expunges from the
+message count, and start a folder over (without duplicates: messages are keyed by
+Message-ID) when its UIDVALIDITY changes. Team state (closed, assignee, tags,
+read) is reported in a page after the messages it concerns, because the cache
+re-opens a conversation whenever it stores a new inbound message.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+import time
+from collections.abc import Callable
+from datetime import date, datetime, timedelta, timezone
+from typing import Any, TypeVar
+
+from imapclient import IMAPClient
+from imapclient.exceptions import IMAPClientError
+
+from providers.base import (
+    AccountConfig,
+    Attachment,
+    AuthError,
+    Batch,
+    Capability,
+    Channel,
+    Direction,
+    Identity,
+    Message,
+    Option,
+    OptionError,
+    PermanentError,
+    Provider,
+    ProviderError,
+    PushAction,
+    Receipt,
+    Status,
+    Thread,
+    TransientError,
+    Unsupported,
+)
+from providers.imap import keywords, send, threads
+from providers.imap.connection import (
+    DEFAULT_PORTS,
+    SMTP_PORTS,
+    Login,
+    close_quietly,
+    connect,
+    network_error,
+    oauth_token,
+)
+from providers.imap.parse import ParsedMail, attachment_bytes, message_ids, parse_mail
+from providers.imap.state import FolderState, SyncState, ThreadInfo
+
+T = TypeVar("T")
+SECURITY = ("tls", "starttls", "none")
+FETCH_CHUNK = 50  # messages per FETCH command
+BIG_MESSAGE = 2 * 1024 * 1024  # larger messages are read only up to this many bytes
+IDLE_STEP = 1.0  # seconds between checks for cancellation while idling
+IDLE_RENEW = 25 * 60.0  # re-issue IDLE well before the 30-minute server timeout
+
+
+class ImapProvider(Provider):
+    kind = "imap"
+    channel = Channel.EMAIL
+    capabilities = frozenset({Capability.REPLY, Capability.CLOSE, Capability.REOPEN, Capability.TAG,
+                              Capability.ASSIGN, Capability.MARK_READ, Capability.WATCH})
+    options = (
+        Option("host", str, required=True, help="IMAP server, e.g. imap.example.com"),
+        Option("port", int, None, help="IMAP port; default 993 for tls, 143 for starttls/none"),
+        Option("security", str, "tls", choices=SECURITY, help="tls, starttls or none"),
+        Option("username", str, required=True, help="IMAP login name"),
+        Option("folders", list, ["INBOX"], help="folders to read customer mail from"),
+        Option("sent_folder", str, "Sent", help="where replies are saved and looked up"),
+        Option("smtp_host", str, None, help="SMTP server; default: the IMAP host"),
+        Option("smtp_port", int, None, help="SMTP port; default 465 for tls, 587 for starttls, 25 for none"),
+        Option("smtp_security", str, "tls", choices=SECURITY, help="tls, starttls or none"),
+        Option("smtp_username", str, None, help="SMTP login; default: username"),
+        Option("from", str, None, help='sender of replies, e.g. "Support <support@example.com>"'),
+        Option("oauth_token_command", str, "", help="command printing an OAuth2 access token (XOAUTH2)"),
+        Option("timeout", float, 30.0, help="seconds to wait for the server"),
+    )
+    page_size = 250
+
+    def __init__(self, account: AccountConfig) -> None:
+        super().__init__(account)
+        o = self.opts
+        self.host: str = o["host"]
+        self.security: str = o["security"]
+        self.port: int = o["port"] or DEFAULT_PORTS[self.security]
+        self.username: str = o["username"]
+        self.timeout: float = float(o["timeout"])
+        if self.timeout <= 0:
+            raise OptionError(f"account {self.name!r}: timeout must be positive", fix="e.g. timeout = 30")
+        folders = o["folders"]
+        if not folders or not all(isinstance(f, str) and f for f in folders):
+            raise OptionError(f"account {self.name!r}: folders must be a list of folder names",
+                              fix='e.g. folders = ["INBOX"]')
+        self.folders: list[str] = list(dict.fromkeys(folders))
+        self.sent_folder: str = o["sent_folder"]
+        self.smtp_host: str = o["smtp_host"] or self.host
+        self.smtp_security: str = o["smtp_security"]
+        self.smtp_port: int = o["smtp_port"] or SMTP_PORTS[self.smtp_security]
+        self.smtp_username: str = o["smtp_username"] or self.username
+        sender = o["from"] or (self.username if "@" in self.username else "")
+        if sender:
+            self.from_name, self.from_addr = send.parse_from(sender, self.name)
+        else:
+            self.from_name, self.from_addr = "", ""
+        self.our_addresses = {a.lower() for a in (self.from_addr, self.username) if a and "@" in a}
+        self.token_command: str = o["oauth_token_command"]
+
+        self._client: IMAPClient | None = None
+        self._idle: IMAPClient | None = None
+        self._lock = asyncio.Lock()
+        self._tlock = threading.Lock()  # the sync connection, held by the worker thread
+        self._idle_tlock = threading.Lock()
+        self._selected: tuple[str, bool] | None = None
+        self._caps: set[str] = set()
+        self._state = SyncState()  # last state pulled: UID maps for pushes
+        self._watch_mark: tuple[int, int, int] | None = None  # INBOX (uidnext, exists, modseq) at last pull
+        self._token: str | None = None
+
+    # ------------------------------------------------------------------ life cycle
+
+    async def open(self, read_only: bool) -> None:
+        self.read_only = read_only
+        await self._call(lambda: self._ensure())
+
+    async def close(self) -> None:
+        def shut() -> None:
+            with self._tlock:
+                client, self._client, self._selected = self._client, None, None
+                close_quietly(client)
+        await asyncio.to_thread(shut)
+        # The IDLE thread notices within IDLE_STEP that it should stop; do not wait on it.
+        idle, self._idle = self._idle, None
+        if idle is not None and self._idle_tlock.acquire(blocking=False):
+            try:
+                await asyncio.to_thread(close_quietly, idle)
+            finally:
+                self._idle_tlock.release()
+
+    async def check(self) -> str:
+        await self.open(read_only=True)
+        try:
+            count = await self._call(lambda: len(self._client.list_folders()))
+            if not self.from_addr and not self.opts["smtp_host"]:
+                return f"IMAP ok ({count} folders), SMTP not configured"
+            await asyncio.to_thread(send.smtp_check, host=self.smtp_host, port=self.smtp_port,
+                                    security=self.smtp_security, login=self._login(smtp=True),
+                                    timeout=self.timeout, account=self.name)
+            return f"IMAP ok ({count} folders), SMTP ok"
+        finally:
+            await self.close()
+
+    # ------------------------------------------------------------------ connection plumbing
+
+    def _login(self, smtp: bool = False) -> Login:
+        user = self.smtp_username if smtp else self.username
+        if self.token_command:
+            if self._token is None:
+                self._token = oauth_token(self.token_command, self.name, self.timeout)
+            return Login(user, token=self._token)
+        return Login(user, password=self.secret())
+
+    def _ensure(self) -> IMAPClient:
+        """The sync connection, (re)connected and checked. Caller holds ``_tlock``."""
+        if self._client is not None:
+            return self._client
+        try:
+            client = connect(self.host, self.port, self.security, self._login(), timeout=self.timeout,
+                             account=self.name)
+        except AuthError:
+            self._token = None  # a fresh token next time
+            raise
+        try:
+            caps = {c.decode() if isinstance(c, bytes) else str(c) for c in client.capabilities()}
+            if "CONDSTORE" in caps and "ENABLE" in caps:
+                client.enable("CONDSTORE")
+            existing = {self._folder_name(f[2]) for f in client.list_folders()}
+        except BaseException as exc:  # noqa: BLE001
+            close_quietly(client)
+            raise network_error(exc, "IMAP", self.host, self.port, self.timeout) from None
+        for folder in self.folders:
+            if folder not in existing and not (folder.upper() == "INBOX" and "INBOX" in {e.upper() for e in existing}):
+                close_quietly(client)
+                shown = ", ".join(sorted(existing)[:12])
+                raise OptionError(f"account {self.name!r}: folder {folder!r} does not exist on {self.host}",
+                                  fix=f"fix `folders` in config.toml; the server has: {shown}")
+        if self.sent_folder not in existing:
+            special = None
+            try:
+                special = client.find_special_folder(b"\\Sent")
+            except Exception:
+                pass
+            if special:
+                self.sent_folder = self._folder_name(special)
+            else:
+                close_quietly(client)
+                raise OptionError(f"account {self.name!r}: sent folder {self.sent_folder!r} does not exist on "
+                                  f"{self.host}", fix="set sent_folder to the server's Sent folder "
+                                  f"(it has: {', '.join(sorted(existing)[:12])})")
+        self._caps = caps
+        self._client = client
+        self._selected = None
+        return client
+
+    @staticmethod
+    def _folder_name(name: Any) -> str:
+        return name.decode("utf-8", "replace") if isinstance(name, bytes) else str(name)
+
+    def _drop(self) -> None:
+        client, self._client, self._selected = self._client, None, None
+        if client is not None:
+            try:
+                client.shutdown()
+            except Exception:
+                pass
+
+    async def _call(self, fn: Callable[[], T]) -> T:
+        """Run ``fn`` in a worker thread with the sync connection ready; map failures."""
+
+        def work() -> T:
+            with self._tlock:
+                try:
+                    self._ensure()
+                    return fn()
+                except ProviderError:
+                    raise
+                except IMAPClientError as exc:
+                    if "doesn't exist" in str(exc) or "NONEXISTENT" in str(exc):
+                        raise PermanentError(f"account {self.name!r}: a folder is missing on {self.host} ({exc})",
+                                             fix="check `folders` and `sent_folder` in config.toml") from None
+                    self._drop()
+                    raise network_error(exc, "IMAP", self.host, self.port, self.timeout) from None
+                except BaseException as exc:  # noqa: BLE001 - every network failure becomes one line
+                    self._drop()
+                    raise network_error(exc, "IMAP", self.host, self.port, self.timeout) from None
+
+        async with self._lock:
+            return await asyncio.to_thread(work)
+
+    def _select(self, folder: str, writable: bool = False) -> dict:
+        """SELECT (writable) or EXAMINE ``folder`` and return its status."""
+        client = self._client
+        info = client.select_folder(folder, readonly=not writable)
+        self._selected = (folder, writable)
+        return info
+
+    # ------------------------------------------------------------------ pull
+
+    async def pull(self, cursor: str | None) -> Batch:
+        state = SyncState.loads(cursor)
+        batch = await self._call(lambda: self._pull(state))
+        self._state = state
+        return batch
+
+    def _pull(self, state: SyncState) -> Batch:
+        budget = self.page_size
+        restate_now, state.restate = list(dict.fromkeys(state.restate)), []
+        restate_uids: dict[str, set[int]] = {}
+        if restate_now:
+            wanted = set(restate_now)
+            for name, fs in state.folders.items():
+                uids = {uid for uid, entry in fs.uids.items() if state.thread_of.get(entry[0]) in wanted}
+                if uids:
+                    restate_uids[name] = uids
+        flags: dict[tuple[str, int], tuple[str, ...]] = {}
+        messages: list[Message] = []
+        thread_records: dict[str, Thread] = {}
+        deleted: list[str] = []
+        more = False
+        emitted: set[str] = set()
+
+        for folder in [*self.folders, *([self.sent_folder] if self.sent_folder not in self.folders else [])]:
+            outbound_folder = folder == self.sent_folder
+            info = self._select(folder)
+            uidvalidity = int(info.get(b"UIDVALIDITY", 0))
+            uidnext = int(info.get(b"UIDNEXT", 0))
+            exists = int(info.get(b"EXISTS", 0))
+            modseq = int(info.get(b"HIGHESTMODSEQ", 0))
+            fs = state.folders.get(folder)
+            if fs is None or fs.uidvalidity != uidvalidity:
+                # First sync, or the server renumbered the folder: start over. Messages keep their
+                # Message-ID keys, so nothing is duplicated; nothing is reported deleted.
+                since = (datetime.now(timezone.utc) - timedelta(days=self.account.window_days)).date()
+                fs = FolderState(uidvalidity=uidvalidity, uidnext=uidnext, modseq=modseq, exists=exists,
+                                 backfill_below=uidnext, since=since.isoformat())
+                state.folders[folder] = fs
+                new_uids: list[int] = []
+            else:
+                new_uids = []
+                if uidnext > fs.uidnext:
+                    new_uids = sorted(u for u in self._client.search(["UID", f"{fs.uidnext}:*"]) if u >= fs.uidnext)
+                # Expunges: fewer old messages than last time.
+                present_old = exists - len(new_uids)
+                if present_old != fs.exists:
+                    alive = set(self._client.search(["UID", f"1:{max(fs.uidnext - 1, 1)}"])) if fs.uidnext > 1 \
+                        else set()
+                    for uid in [u for u in fs.uids if u not in alive]:
+                        entry = fs.uids.pop(uid)
+                        if not self._still_elsewhere(state, folder, entry[0]):
+                            deleted.append(entry[0])
+                            thread = state.thread_of.get(entry[0])
+                            if thread:
+                                state.restate.append(thread)
+                    fs.exists = len(alive)
+                # Flag changes (CONDSTORE): conversations whose state may have changed.
+                if fs.modseq and modseq > fs.modseq:
+                    changed = self._client.search(["MODSEQ", fs.modseq])
+                    for uid in changed:
+                        entry = fs.uids.get(uid)
+                        if entry and state.thread_of.get(entry[0]):
+                            state.restate.append(state.thread_of[entry[0]])
+                fs.modseq = modseq
+            # Team state of conversations touched in the previous page.
+            wanted = sorted(restate_uids.get(folder, ()))
+            if wanted:
+                for uid, data in self._fetch_chunks(wanted, ["FLAGS"]).items():
+                    flags[(folder, uid)] = keywords.normalise(data.get(b"FLAGS", ()))
+            # New mail first, oldest of the new first.
+            take = new_uids[:budget]
+            if take:
+                self._ingest(state, folder, fs, take, outbound_folder, messages, thread_records, emitted)
+                budget -= len(take)
+                fs.uidnext = take[-1] + 1 if len(take) < len(new_uids) else uidnext
+                fs.exists += len(take)
+                more = more or len(take) < len(new_uids)
+            elif not new_uids and uidnext > fs.uidnext:
+                fs.uidnext = uidnext
+            # Then the window, newest first.
+            if fs.backfill_below > 1:
+                if budget > 0:
+                    older = sorted(self._client.search(["SINCE", date.fromisoformat(fs.since), "UID",
+                                                        f"1:{fs.backfill_below - 1}"]), reverse=True)
+                    page = older[:budget]
+                    if page:
+                        self._ingest(state, folder, fs, sorted(page), outbound_folder, messages, thread_records,
+                                     emitted)
+                        budget -= len(page)
+                    if len(page) < len(older):
+                        fs.backfill_below = page[-1]
+                        more = True
+                    else:
+                        fs.backfill_below = 0
+                else:
+                    more = True
+            if folder == self.folders[0]:
+                self._watch_mark = (fs.uidnext, exists, modseq)
+
+        touched = set(thread_records)
+        stated = self._team_threads(state, [t for t in restate_now if t not in touched], restate_uids, flags)
+        thread_list = list(thread_records.values()) + stated
+        state.restate = list(dict.fromkeys([*state.restate, *touched]))
+        more = more or bool(state.restate)
+        return Batch(cursor=state.dumps(), more=more, threads=thread_list, messages=messages,
+                     deleted_messages=deleted)
+
+    def _still_elsewhere(self, state: SyncState, folder: str, message_id: str) -> bool:
+        return any(name != folder and any(e[0] == message_id for e in fs.uids.values())
+                   for name, fs in state.folders.items())
+
+    def _fetch_chunks(self, uids: list[int], items: list[str]) -> dict[int, dict]:
+        out: dict[int, dict] = {}
+        for i in range(0, len(uids), FETCH_CHUNK * 4):
+            out.update(self._client.fetch(uids[i:i + FETCH_CHUNK * 4], items))
+        return out
+
+    def _ingest(self, state: SyncState, folder: str, fs: FolderState, uids: list[int], outbound_folder: bool,
+                messages: list[Message], thread_records: dict[str, Thread], emitted: set[str]) -> None:
+        """Fetch, parse and thread ``uids`` of the selected folder."""
+        for i in range(0, len(uids), FETCH_CHUNK):
+            chunk = uids[i:i + FETCH_CHUNK]
+            sizes = self._client.fetch(chunk, ["RFC822.SIZE"])
+            small = [u for u in chunk if int(sizes.get(u, {}).get(b"RFC822.SIZE", 0)) <= BIG_MESSAGE]
+            big = [u for u in chunk if u not in small and u in sizes]
+            data: dict[int, dict] = {}
+            if small:
+                data.update(self._client.fetch(small, ["BODY.PEEK[]", "FLAGS", "INTERNALDATE"]))
+            if big:
+                data.update(self._client.fetch(big, [f"BODY.PEEK[]<0.{BIG_MESSAGE}>", "FLAGS", "INTERNALDATE"]))
+            for uid in chunk:
+                item = data.get(uid)
+                if item is None:
+                    continue  # expunged between SEARCH and FETCH
+                raw = item.get(b"BODY[]") or item.get(b"BODY[]<0>") or b""
+                internal = _aware(item.get(b"INTERNALDATE"))
+                parsed = parse_mail(raw, fallback_date=internal)
+                if uid in big:
+                    size = int(sizes[uid].get(b"RFC822.SIZE", 0))
+                    parsed.warnings.append(f"message is {size // (1024 * 1024)} MB; only the first "
+                                           f"{BIG_MESSAGE // (1024 * 1024)} MB were read")
+                self._one(state, folder, fs, uid, parsed, internal, outbound_folder, messages, thread_records,
+                          emitted)
+
+    def _one(self, state: SyncState, folder: str, fs: FolderState, uid: int, parsed: ParsedMail,
+             internal: datetime | None, outbound_folder: bool, messages: list[Message],
+             thread_records: dict[str, Thread], emitted: set[str]) -> None:
+        sent_at = parsed.date or internal or datetime.now(timezone.utc)
+        if internal is not None and sent_at > internal + timedelta(days=1):
+            sent_at = internal  # a Date header from the future: trust the server's arrival time
+        sender = parsed.sender
+        outbound = outbound_folder or (sender is not None and sender.address in self.our_addresses)
+        if outbound:
+            peer = next((a for a in [*parsed.to, *parsed.cc] if a.address not in self.our_addresses), None)
+        else:
+            peer = sender
+        customer_addr = peer.address if peer else "unknown@invalid"
+        customer_name = peer.name if peer else ""
+        mid = parsed.message_id
+        seen_before = mid in state.thread_of
+        hint = parsed.headers.get("x-switchboard-thread", "") if outbound and send.key_from_message_id(mid) else ""
+        thread_id = threads.place(state, message_id=mid, in_reply_to=parsed.in_reply_to,
+                                  references=parsed.references, subject=parsed.subject, customer=customer_addr,
+                                  when=sent_at.timestamp(), hint=hint)
+        fs.uids[uid] = [mid, int(sent_at.timestamp()), 0 if outbound else 1]
+        info = state.threads.get(thread_id)
+        if info is None:
+            info = ThreadInfo(subject=_bare_subject(parsed.subject), address=customer_addr, name=customer_name,
+                              last=sent_at.timestamp())
+            state.threads[thread_id] = info
+        else:
+            if not outbound and info.address != customer_addr and info.address == "unknown@invalid":
+                info.address, info.name = customer_addr, customer_name
+            info.last = max(info.last, sent_at.timestamp())
+            if not info.subject:
+                info.subject = _bare_subject(parsed.subject)
+        if seen_before or mid in emitted:
+            return  # the same mail in a second folder, or a folder renumbered: already in the cache
+        emitted.add(mid)
+        author = sender or peer
+        meta: dict[str, Any] = {"message_id": mid, "folder": folder, "subject": parsed.subject}
+        if parsed.in_reply_to:
+            meta["in_reply_to"] = parsed.in_reply_to[0]
+        if parsed.to:
+            meta["to"] = ", ".join(a.address for a in parsed.to)
+        if parsed.cc:
+            meta["cc"] = ", ".join(a.address for a in parsed.cc)
+        if parsed.auto_reply:
+            meta["auto_reply"] = True
+        if parsed.bounce:
+            meta["bounce"] = True
+        if parsed.warnings:
+            meta["parse_warning"] = "; ".join(parsed.warnings)[:500]
+        ref_base = [folder, fs.uidvalidity, uid]
+        messages.append(Message(
+            remote_id=mid,
+            thread_remote_id=thread_id,
+            direction=Direction.OUTBOUND if outbound else Direction.INBOUND,
+            author=Identity(Channel.EMAIL, author.address if author else "unknown@invalid",
+                            author.name if author else ""),
+            sent_at=sent_at,
+            text=parsed.text,
+            attachments=[Attachment(name=a.name, content_type=a.content_type, size=a.size,
+                                    ref=json.dumps([*ref_base, a.part])) for a in parsed.attachments],
+            meta=meta,
+            action_key=send.key_from_message_id(mid) if outbound else None,
+        ))
+        thread_records[thread_id] = Thread(
+            remote_id=thread_id, channel=Channel.EMAIL, subject=info.subject,
+            customer=Identity(Channel.EMAIL, info.address, info.name),
+            last_message_at=datetime.fromtimestamp(info.last, timezone.utc))
+
+    def _team_threads(self, state: SyncState, thread_ids: list[str], restate_uids: dict[str, set[int]],
+                      flags: dict[tuple[str, int], tuple[str, ...]]) -> list[Thread]:
+        """Thread records carrying the team state read from keywords."""
+        per_thread: dict[str, list[keywords.MessageFlags]] = {t: [] for t in thread_ids}
+        for folder, uids in restate_uids.items():
+            fs = state.folders.get(folder)
+            if fs is None:
+                continue
+            for uid in uids:
+                entry = fs.uids.get(uid)
+                if entry is None or (folder, uid) not in flags:
+                    continue
+                thread = state.thread_of.get(entry[0])
+                if thread in per_thread:
+                    per_thread[thread].append(keywords.MessageFlags(when=float(entry[1]), inbound=bool(entry[2]),
+                                                                    flags=flags[(folder, uid)]))
+        out = []
+        for thread_id, items in per_thread.items():
+            info = state.threads.get(thread_id)
+            if info is None or not items:
+                continue
+            team = keywords.team_state(items)
+            status = None
+            if team.closed:
+                status = Status.CLOSED
+            elif info.closed:
+                status = Status.OPEN  # someone re-opened it on the server
+            assignee = team.assignee if team.assignee or info.assignee else None
+            tags = team.tags if team.tags or info.tags else None
+            info.closed, info.assignee, info.tags = team.closed, team.assignee, team.tags
+            out.append(Thread(remote_id=thread_id, channel=Channel.EMAIL, subject=info.subject,
+                              customer=Identity(Channel.EMAIL, info.address, info.name),
+                              last_message_at=datetime.fromtimestamp(info.last, timezone.utc),
+                              status=status, assignee=assignee, tags=tags, unread=team.unread))
+        return out
+
+    # ------------------------------------------------------------------ watch (IDLE)
+
+    async def watch(self, timeout: float) -> bool:
+        stop = threading.Event()
+        try:
+            return await asyncio.to_thread(self._idle_wait, timeout, stop)
+        except asyncio.CancelledError:
+            stop.set()
+            raise
+
+    def _idle_wait(self, timeout: float, stop: threading.Event) -> bool:
+        deadline = time.monotonic() + timeout
+        while not self._idle_tlock.acquire(timeout=IDLE_STEP):  # an earlier, cancelled watch is finishing
+            if stop.is_set() or time.monotonic() >= deadline:
+                return False
+        try:
+            folder = self.folders[0]
+            try:
+                if self._idle is None:
+                    client = connect(self.host, self.port, self.security, self._login(), timeout=self.timeout,
+                                     account=self.name)
+                    if b"IDLE" not in client.capabilities():
+                        close_quietly(client)
+                        time.sleep(max(0.0, min(timeout, deadline - time.monotonic())))
+                        return True  # no IDLE: behave like polling
+                    self._idle = client
+                info = self._idle.select_folder(folder, readonly=True)
+                mark = (int(info.get(b"UIDNEXT", 0)), int(info.get(b"EXISTS", 0)), int(info.get(b"HIGHESTMODSEQ", 0)))
+                if self._watch_mark is not None and (mark[0], mark[1]) != self._watch_mark[:2]:
+                    return True  # news arrived between the last pull and now
+                return self._idle_loop(deadline, stop)
+            except ProviderError:
+                raise
+            except BaseException as exc:  # noqa: BLE001
+                idle, self._idle = self._idle, None
+                if idle is not None:
+                    try:
+                        idle.shutdown()
+                    except Exception:
+                        pass
+                raise network_error(exc, "IMAP IDLE", self.host, self.port, self.timeout) from None
+        finally:
+            self._idle_tlock.release()
+
+    def _idle_loop(self, deadline: float, stop: threading.Event) -> bool:
+        client = self._idle
+        client.idle()
+        started = time.monotonic()
+        news = False
+        try:
+            while not stop.is_set():
+                now = time.monotonic()
+                if now >= deadline:
+                    break
+                if now - started > IDLE_RENEW:  # keepalive: end and restart IDLE
+                    client.idle_done()
+                    client.idle()
+                    started = now
+                for resp in client.idle_check(timeout=min(IDLE_STEP, deadline - now)):
+                    if len(resp) >= 2 and resp[1] in (b"EXISTS", b"EXPUNGE", b"FETCH", b"VANISHED"):
+                        news = True
+                if news:
+                    break
+        finally:
+            client.idle_done()
+        return news
+
+    # ------------------------------------------------------------------ push
+
+    async def push(self, action: PushAction) -> Receipt:
+        self.require_writable(f"{action.kind} (no change is made on the server)")
+        if action.kind in ("reply", "move_private"):
+            return await self._call(lambda: self._reply(action))
+        if action.kind in ("close", "reopen", "assign", "tag", "mark_read", "mark_unread"):
+            return await self._call(lambda: self._team_push(action))
+        raise Unsupported(f"email cannot {action.kind} on the server", fix="it stays in this console only")
+
+    def _find(self, message_id: str, folders: list[str]) -> tuple[str, int] | None:
+        """(folder, uid) of a message by Message-ID, from the sync map or by searching."""
+        for name, fs in self._state.folders.items():
+            for uid, entry in fs.uids.items():
+                if entry[0] == message_id and name in folders:
+                    return name, uid
+        if message_id.startswith("sb-synthetic-"):
+            return None
+        for folder in folders:
+            self._select(folder)
+            found = self._client.search(["HEADER", "Message-ID", f"<{message_id}>"])
+            if found:
+                return folder, max(found)
+        return None
+
+    def _reply(self, action: PushAction) -> Receipt:
+        if not self.from_addr:
+            raise PermanentError(f"account {self.name!r}: no sender address for replies",
+                                 fix='set from = "Support <support@example.com>" in its [[accounts]] table')
+        mid = send.message_id_for_key(action.key, self.from_addr.rsplit("@", 1)[-1])
+        self._select(self.sent_folder)
+        if self._client.search(["HEADER", "Message-ID", f"<{mid}>"]):
+            return Receipt(remote_id=mid, duplicate=True, detail=f"already in {self.sent_folder}; not sent again")
+        parent_id = action.reply_to_remote_id
+        refs: list[str] = []
+        to_addr = action.customer.address if action.customer else ""
+        to_name = action.customer.display_name if action.customer else ""
+        subject = action.subject
+        if parent_id:
+            found = self._find(parent_id, [*self.folders, self.sent_folder])
+            if found:
+                folder, uid = found
+                self._select(folder)
+                head = self._client.fetch([uid], ["BODY.PEEK[HEADER]"]).get(uid, {}).get(b"BODY[HEADER]", b"")
+                parsed = parse_mail(head)
+                refs = parsed.references or parsed.in_reply_to
+                subject = subject or parsed.subject
+                reply_to = _header_addr(head, "Reply-To") or (parsed.sender.address if parsed.sender else "")
+                if reply_to and reply_to not in self.our_addresses and not to_addr:
+                    to_addr = reply_to
+                if not to_addr and parsed.sender:
+                    to_addr, to_name = parsed.sender.address, parsed.sender.name
+        if not to_addr:
+            raise PermanentError("no customer address to reply to", fix="open the conversation and check its customer")
+        msg, mid = send.build_reply(key=action.key, from_name=self.from_name, from_addr=self.from_addr,
+                                    to_addr=to_addr, to_name=to_name, subject=subject, text=action.text,
+                                    parent_id=parent_id, parent_refs=refs, thread_id=action.thread_remote_id)
+        send.smtp_send(msg, host=self.smtp_host, port=self.smtp_port, security=self.smtp_security,
+                       login=self._login(smtp=True), timeout=self.timeout, account=self.name)
+        now = datetime.now(timezone.utc)
+        detail = f"sent to {to_addr}"
+        try:
+            self._client.append(self.sent_folder, msg.as_bytes(), flags=(keywords.SEEN,), msg_time=now)
+        except Exception as exc:  # the mail is out: never report failure (a retry would send it twice)
+            self._drop()
+            detail += f"; could not save a copy in {self.sent_folder} ({type(exc).__name__})"
+        return Receipt(remote_id=mid, sent_at=now, detail=detail)
+
+    def _thread_uids(self, action: PushAction) -> dict[str, list[int]]:
+        found = self._state.uids_of_thread(action.thread_remote_id)
+        if found or not action.reply_to_remote_id:
+            return found
+        # Not synced on this connection yet (a push right after start): find it by headers.
+        anchor = self._find(action.reply_to_remote_id, [*self.folders, self.sent_folder])
+        if anchor is None:
+            return {}
+        folder, uid = anchor
+        self._select(folder)
+        head = self._client.fetch([uid], ["BODY.PEEK[HEADER]"]).get(uid, {}).get(b"BODY[HEADER]", b"")
+        parsed = parse_mail(head)
+        root = (parsed.references or parsed.in_reply_to or [parsed.message_id])[0]
+        out: dict[str, list[int]] = {}
+        for name in [*self.folders, self.sent_folder]:
+            self._select(name)
+            uids = self._client.search(["OR", "HEADER", "Message-ID", f"<{root}>", "HEADER", "References",
+                                        f"<{root}>"])
+            if uids:
+                out[name] = sorted(uids)
+        return out
+
+    def _team_push(self, action: PushAction) -> Receipt:
+        where = self._thread_uids(action)
+        if not where:
+            return Receipt(detail="no messages of this conversation on the server; kept locally")
+        kind, args = action.kind, action.args
+        for folder, uids in where.items():
+            self._select(folder, writable=True)
+            if kind == "close":
+                self._client.add_flags(uids, [keywords.CLOSED], silent=True)
+            elif kind == "reopen":
+                self._client.remove_flags(uids, [keywords.CLOSED], silent=True)
+            elif kind == "assign":
+                current = self._client.get_flags(uids)
+                old = {f for fl in current.values() for f in keywords.normalise(fl)
+                       if f.lower().startswith(keywords.ASSIGNED.lower())}
+                if old:
+                    self._client.remove_flags(uids, sorted(old), silent=True)
+                if args.get("to"):
+                    self._client.add_flags(uids, [keywords.assigned(str(args["to"]))], silent=True)
+            elif kind == "tag":
+                add = [keywords.tag(t) for t in args.get("add", []) if t]
+                remove = [keywords.tag(t) for t in args.get("remove", []) if t]
+                if add:
+                    self._client.add_flags(uids, add, silent=True)
+                if remove:
+                    self._client.remove_flags(uids, remove, silent=True)
+            elif kind == "mark_read":
+                self._client.add_flags(uids, [keywords.SEEN], silent=True)
+            elif kind == "mark_unread" and folder != self.sent_folder:
+                self._client.remove_flags([max(uids)], [keywords.SEEN], silent=True)
+        return Receipt(detail=f"{kind} stored as IMAP keywords")
+
+    # ------------------------------------------------------------------ attachments
+
+    async def fetch_attachment(self, message_remote_id: str, ref: str) -> bytes:
+        try:
+            folder, uidvalidity, uid, part = json.loads(ref)
+        except (ValueError, TypeError):
+            raise PermanentError(f"attachment reference {ref!r} is not one this adapter made") from None
+
+        def get() -> bytes:
+            info = self._select(folder)
+            target = uid if int(info.get(b"UIDVALIDITY", 0)) == int(uidvalidity) else None
+            if target is None:
+                found = self._find(message_remote_id, [folder, *self.folders, self.sent_folder])
+                if found is None:
+                    raise PermanentError("the message with this attachment is no longer on the server")
+                self._select(found[0])
+                target = found[1]
+            raw = self._client.fetch([target], ["BODY.PEEK[]"]).get(target, {}).get(b"BODY[]")
+            if raw is None:
+                raise PermanentError("the message with this attachment is no longer on the server")
+            data = attachment_bytes(raw, str(part))
+            if data is None:
+                raise PermanentError(f"no part {part} in that message")
+            return data
+
+        return await self._call(get)
+
+
+def _aware(value: Any) -> datetime | None:
+    if not isinstance(value, datetime):
+        return None
+    if value.tzinfo is None:
+        return value.astimezone(timezone.utc)  # IMAPClient gives local naive times
+    return value.astimezone(timezone.utc)
+
+
+def _bare_subject(subject: str) -> str:
+    import re
+
+    return re.sub(r"^\s*((re|fw|fwd|aw|sv|antw|vs)\s*(\[\d+\])?\s*:\s*)+", "", subject or "",
+                  flags=re.IGNORECASE).strip() or "(no subject)"
+
+
+def _header_addr(head: bytes, name: str) -> str:
+    import email
+    import email.utils
+    from email import policy
+
+    try:
+        value = email.message_from_bytes(head, policy=policy.compat32).get(name, "")
+        return email.utils.parseaddr(str(value))[1].lower()
+    except Exception:
+        return ""
+
+
+__all__ = ["ImapProvider", "message_ids"]

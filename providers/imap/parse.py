@@ -1,0 +1,305 @@
+"""Turning raw RFC 5322 bytes into the facts the adapter needs.
+
+Mail is hostile and often broken: wrong charsets, missing boundaries, no
+Message-ID, HTML only, nested forwards. :func:`parse_mail` never raises; whatever
+it could not read is reported in ``warnings`` and the rest is kept.
+"""
+
+from __future__ import annotations
+
+import email
+import email.utils
+import hashlib
+import re
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from email import policy
+from email.message import EmailMessage, Message
+
+from providers.text import clean_line, clean_text, html_to_text
+
+MAX_TEXT_CHARS = 200_000  # a message body longer than this is cut, with a warning
+_MSGID = re.compile(r"<([^<>\s]+)>")
+
+
+@dataclass(slots=True)
+class Address:
+    address: str
+    name: str = ""
+
+
+@dataclass(slots=True)
+class AttachmentInfo:
+    name: str
+    content_type: str
+    size: int
+    part: str  # part path in this module's numbering (see :func:`find_part`)
+
+
+@dataclass(slots=True)
+class ParsedMail:
+    message_id: str  # without angle brackets; synthetic when the mail has none
+    synthetic_id: bool
+    subject: str
+    sender: Address | None
+    to: list[Address]
+    cc: list[Address]
+    date: datetime | None
+    in_reply_to: list[str]
+    references: list[str]
+    text: str
+    attachments: list[AttachmentInfo] = field(default_factory=list)
+    auto_reply: bool = False
+    bounce: bool = False
+    headers: dict[str, str] = field(default_factory=dict)  # a few raw-ish headers the adapter reads
+    warnings: list[str] = field(default_factory=list)
+
+
+# --------------------------------------------------------------------------- headers
+
+
+def _header(msg: Message, name: str, warnings: list[str]) -> str:
+    try:
+        value = msg.get(name)
+    except Exception as exc:  # malformed header the policy could not fold
+        warnings.append(f"unreadable {name} header ({type(exc).__name__})")
+        try:
+            raw = msg.get_all(name, failobj=[])
+            return str(raw[0]) if raw else ""
+        except Exception:
+            return ""
+    if value is None:
+        return ""
+    try:
+        return str(value)
+    except Exception:
+        warnings.append(f"unreadable {name} header")
+        return ""
+
+
+def message_ids(value: str) -> list[str]:
+    """Every ``<id>`` in a Message-ID / In-Reply-To / References header, in order."""
+    out: list[str] = []
+    for mid in _MSGID.findall(value or ""):
+        if mid not in out:
+            out.append(mid)
+    return out
+
+
+def _addresses(value: str) -> list[Address]:
+    out = []
+    try:
+        pairs = email.utils.getaddresses([value]) if value else []
+    except Exception:
+        pairs = []
+    for name, addr in pairs:
+        addr = clean_line(addr).lower()
+        if addr and "@" in addr:
+            out.append(Address(addr, clean_line(name)))
+    return out
+
+
+def _date(value: str) -> datetime | None:
+    if not value:
+        return None
+    try:
+        dt = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+    if dt is None:
+        return None
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=timezone.utc)
+    return dt.astimezone(timezone.utc)
+
+
+def synthetic_message_id(raw_head: bytes) -> str:
+    """A stable id for mail without a Message-ID: a hash of its identifying headers."""
+    return f"sb-synthetic-{hashlib.sha1(raw_head).hexdigest()[:24]}@switchboard.invalid"
+
+
+# --------------------------------------------------------------------------- body
+
+
+def _decoded_text(part: Message, warnings: list[str]) -> str:
+    """A text part's content as str, whatever its declared charset and encoding."""
+    try:
+        payload = part.get_payload(decode=True)
+    except Exception as exc:
+        warnings.append(f"undecodable part ({type(exc).__name__})")
+        payload = None
+    if payload is None:
+        raw = part.get_payload()
+        return raw if isinstance(raw, str) else ""
+    charset = part.get_content_charset() or "utf-8"
+    for candidate in (charset, "utf-8", "windows-1252"):
+        try:
+            return payload.decode(candidate)
+        except (LookupError, UnicodeDecodeError):
+            if candidate == charset:
+                warnings.append(f"text in unknown or wrong charset {charset!r}; decoded leniently")
+            continue
+    return payload.decode("utf-8", errors="replace")
+
+
+def _filename(part: Message) -> str:
+    try:
+        name = part.get_filename()
+    except Exception:
+        name = None
+    return clean_line(name or "")
+
+
+def _is_body_text(part: Message) -> bool:
+    """A leaf shown as the message's text (not offered as an attachment)."""
+    ctype = part.get_content_type()
+    if ctype not in ("text/plain", "text/html", "message/delivery-status"):
+        return False
+    try:
+        disp = (part.get_content_disposition() or "").lower()
+    except Exception:
+        disp = ""
+    return disp != "attachment" and not _filename(part)
+
+
+def _walk(part: Message, path: str, out: dict, warnings: list[str], depth: int = 0) -> None:
+    """Collect text/plain, text/html and attachments, numbering parts like IMAP."""
+    if depth > 20:
+        warnings.append("MIME nesting deeper than 20 levels; the rest was skipped")
+        return
+    ctype = part.get_content_type()
+    if part.is_multipart():
+        children = part.get_payload()
+        if not isinstance(children, list):
+            return
+        if ctype == "message/rfc822":  # the policy keeps the inner message as its one child
+            for child in children:
+                _walk(child, path, out, warnings, depth + 1)
+            return
+        for i, child in enumerate(children, 1):
+            _walk(child, f"{path}.{i}" if path else str(i), out, warnings, depth + 1)
+        return
+    path = path or "1"
+    if _is_body_text(part):
+        out["html" if ctype == "text/html" else "plain"].append(_decoded_text(part, warnings))
+        return
+    try:
+        payload = part.get_payload(decode=True) or b""
+    except Exception:
+        payload = b""
+    name = _filename(part) or f"part-{path}.{ctype.split('/')[-1] or 'bin'}"
+    out["attachments"].append(AttachmentInfo(name=name, content_type=ctype, size=len(payload), part=path))
+
+
+def find_part(msg: Message, path: str) -> Message | None:
+    """The part at ``path`` (as numbered by :func:`parse_mail`), or None."""
+    part: Message = msg
+    for step in [s for s in path.split(".") if s]:
+        while part.get_content_type() == "message/rfc822" and part.is_multipart():
+            part = part.get_payload()[0]
+        if not part.is_multipart():
+            return part if step == "1" else None
+        children = part.get_payload()
+        index = int(step) - 1
+        if not isinstance(children, list) or not 0 <= index < len(children):
+            return None
+        part = children[index]
+    return part
+
+
+def attachment_bytes(raw: bytes, path: str) -> bytes | None:
+    msg = email.message_from_bytes(raw, policy=policy.default)
+    part = find_part(msg, path)
+    if part is None:
+        return None
+    return part.get_payload(decode=True) or b""
+
+
+# --------------------------------------------------------------------------- classification
+
+
+def _auto_reply(msg: Message, sender: Address | None, warnings: list[str]) -> bool:
+    auto = _header(msg, "Auto-Submitted", warnings).strip().lower()
+    if auto and auto != "no":
+        return True
+    if _header(msg, "X-Autoreply", warnings) or _header(msg, "X-Autorespond", warnings):
+        return True
+    if _header(msg, "Precedence", warnings).strip().lower() in ("auto_reply", "bulk", "junk", "list"):
+        return True
+    return False
+
+
+def _bounce(msg: Message, sender: Address | None) -> bool:
+    ctype = msg.get_content_type()
+    if ctype == "multipart/report":
+        report = (msg.get_param("report-type") or "").lower()
+        return report in ("delivery-status", "")
+    if sender and sender.address.split("@", 1)[0] in ("mailer-daemon", "postmaster"):
+        return True
+    return False
+
+
+# --------------------------------------------------------------------------- entry point
+
+
+def parse_mail(raw: bytes, *, fallback_date: datetime | None = None) -> ParsedMail:
+    """Everything the adapter needs from one message. Never raises."""
+    warnings: list[str] = []
+    try:
+        msg = email.message_from_bytes(raw, policy=policy.default)
+    except Exception as exc:  # pragma: no cover - the parser is lenient; be safe anyway
+        warnings.append(f"unparseable message ({type(exc).__name__})")
+        msg = EmailMessage()
+    for defect in getattr(msg, "defects", [])[:3]:
+        warnings.append(f"malformed: {type(defect).__name__}")
+
+    mid_list = message_ids(_header(msg, "Message-ID", warnings))
+    subject = clean_line(_header(msg, "Subject", warnings))
+    senders = _addresses(_header(msg, "From", warnings))
+    sender = senders[0] if senders else None
+    date = _date(_header(msg, "Date", warnings)) or fallback_date
+    if mid_list:
+        message_id, synthetic = mid_list[0], False
+    else:
+        head = "\n".join([_header(msg, h, warnings) for h in ("Date", "From", "To", "Subject")]).encode()
+        message_id, synthetic = synthetic_message_id(head + raw[:4096]), True
+
+    parts = {"plain": [], "html": [], "attachments": [], "forwarded": 0}
+    try:
+        _walk(msg, "", parts, warnings)
+    except Exception as exc:
+        warnings.append(f"body could not be read fully ({type(exc).__name__})")
+    if parts["plain"]:
+        text = "\n\n".join(clean_text(p).strip() for p in parts["plain"] if p.strip())
+    elif parts["html"]:
+        text = "\n\n".join(html_to_text(h) for h in parts["html"])
+    else:
+        text = ""
+    if len(text) > MAX_TEXT_CHARS:
+        text = text[:MAX_TEXT_CHARS]
+        warnings.append(f"text cut at {MAX_TEXT_CHARS} characters")
+    if not mid_list:
+        warnings.append("no Message-ID; a synthetic id was made from the headers")
+
+    for defect in [d for p in msg.walk() for d in getattr(p, "defects", [])][:3]:
+        note = f"malformed: {type(defect).__name__}"
+        if note not in warnings:
+            warnings.append(note)
+
+    return ParsedMail(
+        message_id=message_id,
+        synthetic_id=synthetic,
+        subject=subject,
+        sender=sender,
+        to=_addresses(_header(msg, "To", warnings)),
+        cc=_addresses(_header(msg, "Cc", warnings)),
+        date=date,
+        in_reply_to=message_ids(_header(msg, "In-Reply-To", warnings)),
+        references=message_ids(_header(msg, "References", warnings)),
+        text=text.strip(),
+        attachments=parts["attachments"],
+        auto_reply=_auto_reply(msg, sender, warnings),
+        bounce=_bounce(msg, sender),
+        headers={"x-switchboard-thread": clean_line(_header(msg, "X-Switchboard-Thread", warnings))},
+        warnings=warnings,
+    )
