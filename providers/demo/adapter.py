@@ -1,0 +1,346 @@
+"""``DemoProvider``: one account of the demo world, behaving like a real remote system.
+
+It goes through the same engine, cache and outbox as a real adapter: bounded pages
+on the first pull, a live stream of new customer messages afterwards, pushes that are
+exactly-once per key (across processes when ``state_dir`` is set), read-only refusal,
+optional latency and failures to show how the console copes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+import time
+from datetime import datetime, timedelta, timezone
+from typing import ClassVar
+
+from providers.base import (
+    AccountConfig,
+    Batch,
+    Capability,
+    Channel,
+    Direction,
+    Identity,
+    Message,
+    Option,
+    OptionError,
+    PermanentError,
+    Provider,
+    PushAction,
+    Receipt,
+    Status,
+    Thread,
+    TransientError,
+    Unsupported,
+)
+from providers.demo import names as N
+from providers.demo.remote import DemoRemote, identity_from_json, message_from_json, thread_from_json, utcnow
+from providers.demo.world import World, build_world, live_event
+
+PAGE_THREADS = 150
+PAGE_CUSTOMERS = 150
+
+CONVERSATION_CAPS = frozenset({Capability.REPLY, Capability.CLOSE, Capability.REOPEN, Capability.TAG,
+                               Capability.ASSIGN, Capability.SNOOZE, Capability.MARK_READ, Capability.PRIORITY,
+                               Capability.WATCH})
+CAPABILITIES = {
+    Channel.EMAIL: CONVERSATION_CAPS,
+    Channel.CHAT: CONVERSATION_CAPS,
+    Channel.SOCIAL: CONVERSATION_CAPS | {Capability.MOVE_PRIVATE},
+    Channel.COMMERCE: frozenset(),
+    Channel.KNOWLEDGE: frozenset(),
+}
+# Which capability each push kind needs (None: always accepted on a conversation channel).
+NEEDS = {"reply": Capability.REPLY, "move_private": Capability.MOVE_PRIVATE, "note": None,
+         "close": Capability.CLOSE, "reopen": Capability.REOPEN, "tag": Capability.TAG, "untag": Capability.TAG,
+         "assign": Capability.ASSIGN, "snooze": Capability.SNOOZE, "mark_read": Capability.MARK_READ,
+         "mark_unread": Capability.MARK_READ, "priority": Capability.PRIORITY}
+SUPPORT_ADDRESS = {Channel.EMAIL: N.SUPPORT_EMAIL, Channel.CHAT: N.SUPPORT_MATRIX,
+                   Channel.SOCIAL: N.SHOP_HANDLE_MASTODON}
+
+
+class DemoProvider(Provider):
+    kind: ClassVar[str] = "demo"
+    channel = Channel.EMAIL  # replaced per instance by the ``channel`` option
+    capabilities = CONVERSATION_CAPS
+    needs_secret = False
+    options = (
+        Option("channel", str, required=True, choices=("email", "chat", "social", "commerce", "knowledge"),
+               help="which remote system this account simulates"),
+        Option("seed", int, 7, help="same seed, same world"),
+        Option("customers", int, 320, help="how many customers the shop has"),
+        Option("conversations", int, 1200, help="conversations spread over email, chat and social"),
+        Option("latency", float, 0.0, help="seconds added to every pull and push"),
+        Option("failure_rate", float, 0.0, help="share of pulls and pushes that fail (0..1)"),
+        Option("interval", float, 4.0, help="seconds between new live customer messages; 0 = none"),
+        Option("state_dir", str, "", help="folder keeping the simulated remote side between runs; empty = memory"),
+    )
+
+    def __init__(self, account: AccountConfig) -> None:
+        super().__init__(account)
+        o = self.opts
+        for name in ("customers", "conversations"):
+            if o[name] < 1:
+                raise OptionError(f"account {self.name!r}: option {name!r} must be at least 1",
+                                    fix=f"set {name} to a positive whole number")
+        if not 0.0 <= o["failure_rate"] <= 1.0:
+            raise OptionError(f"account {self.name!r}: option 'failure_rate' is {o['failure_rate']}",
+                                fix="use a number from 0 (never fails) to 1 (always fails)")
+        if o["latency"] < 0 or o["interval"] < 0:
+            raise OptionError(f"account {self.name!r}: latency and interval cannot be negative",
+                                fix="use 0 or a positive number of seconds")
+        self.channel = Channel(o["channel"])
+        self.capabilities = CAPABILITIES[self.channel]
+        self.seed: int = o["seed"]
+        self.interval: float = o["interval"]
+        self.remote: DemoRemote | None = None
+        self.world: World | None = None
+        self._failures = random.Random(f"{self.seed}/{self.name}/failures")
+        self._opened_at = 0.0  # monotonic
+        self._opened_wall: datetime | None = None
+        self._live_base = 0
+
+    # -- life cycle
+
+    async def open(self, read_only: bool) -> None:
+        self.read_only = read_only
+        self.world = build_world(self.seed, self.opts["customers"], self.opts["conversations"])
+        try:
+            self.remote = DemoRemote(self.opts["state_dir"] or None, self.name, self.channel)
+        except OSError as exc:
+            raise PermanentError(f"account {self.name!r}: {exc}", fix="set state_dir to a writable folder") from None
+        self._opened_at = time.monotonic()
+        self._opened_wall = utcnow()
+        self._live_base = self.remote.live_count
+
+    async def close(self) -> None:
+        self.remote = None
+
+    def _require_open(self) -> DemoRemote:
+        if self.remote is None or self.world is None:
+            raise PermanentError(f"account {self.name!r}: the demo provider is not open", fix="call open() first")
+        return self.remote
+
+    async def _simulate_network(self, what: str) -> None:
+        if self.opts["latency"] > 0:
+            await asyncio.sleep(self.opts["latency"])
+        rate = self.opts["failure_rate"]
+        if rate > 0 and self._failures.random() < rate:
+            raise TransientError(f"{self.name}: simulated network failure during {what}",
+                                 fix="the demo's failure_rate option is set; the engine retries by itself",
+                                 retry_after=0.5)
+
+    # -- reading
+
+    async def pull(self, cursor: str | None) -> Batch:
+        remote = self._require_open()
+        await self._simulate_network("pull")
+        state = _parse_cursor(cursor)
+        if state["phase"] == "init":
+            return self._initial_page(state["page"])
+        self._generate_due_live()
+        return self._live_batch(remote, state["seq"])
+
+    def _initial_page(self, page: int) -> Batch:
+        w = self.world
+        assert w is not None
+        if self.channel == Channel.KNOWLEDGE:
+            return Batch(cursor=_cursor("live", 0), articles=list(w.articles))
+        if self.channel == Channel.COMMERCE:
+            chunk = w.customers[page * PAGE_CUSTOMERS:(page + 1) * PAGE_CUSTOMERS]
+            addrs = {c.identities[0].address for c in chunk}
+            orders = [o for o in w.orders if o.customer.address in addrs]
+            done = (page + 1) * PAGE_CUSTOMERS >= len(w.customers)
+            return Batch(cursor=_cursor("live", 0) if done else _cursor("init", page + 1), more=not done,
+                         customers=list(chunk), orders=orders)
+        threads = sorted(w.threads[self.channel], key=lambda t: t.last_message_at, reverse=True)
+        pages = (len(threads) + PAGE_THREADS - 1) // PAGE_THREADS
+        if page < pages:
+            chunk = threads[page * PAGE_THREADS:(page + 1) * PAGE_THREADS]
+            return Batch(cursor=_cursor("init", page + 1), more=True, threads=list(chunk),
+                         messages=[m for t in chunk for m in w.messages[t.remote_id]])
+        # The last initial page restates each conversation's remote state (status, unread,
+        # snooze, assignee). It comes after the messages because the cache reopens a thread
+        # and marks it unread when it stores an inbound message.
+        return Batch(cursor=_cursor("live", 0), more=True, threads=list(threads))
+
+    def _generate_due_live(self) -> None:
+        remote = self.remote
+        if self.interval <= 0 or self.channel not in (Channel.EMAIL, Channel.CHAT, Channel.SOCIAL):
+            return
+        elapsed = time.monotonic() - self._opened_at
+        due = self._live_base + int(elapsed / self.interval)
+        for k in range(remote.live_count, due):
+            at = self._opened_wall + timedelta(seconds=(k - self._live_base + 1) * self.interval)
+            thread, msg = live_event(self.world, self.channel, k, min(at, utcnow()))
+            remote.record_live(k, thread, msg)
+
+    def _live_batch(self, remote: DemoRemote, seq: int) -> Batch:
+        events = remote.events_since(seq)
+        batch = Batch(cursor=_cursor("live", seq + len(events)))
+        for ev in events:
+            kind = ev["e"]
+            if kind == "live":
+                batch.threads.append(thread_from_json(ev["thread"]))
+                batch.messages.append(message_from_json(ev["msg"]))
+            elif kind == "customer":
+                self._customer_records(ev, batch)
+            elif kind == "push":
+                self._push_records(ev, batch)
+        return batch
+
+    def _known_thread(self, remote_id: str) -> Thread | None:
+        t = self.world.thread(remote_id) if self.world else None
+        if t is not None and t.channel == self.channel:
+            return t
+        return self.remote.threads.get(remote_id) if self.remote else None
+
+    def _customer_records(self, ev: dict, batch: Batch) -> None:
+        at = datetime.fromisoformat(ev["at"])
+        base = self._known_thread(ev["thread"])
+        if base is None:
+            return  # written into a conversation this account does not hold
+        author = identity_from_json(ev["author"]) if ev.get("author") else base.customer
+        batch.threads.append(Thread(remote_id=base.remote_id, channel=self.channel, subject=base.subject,
+                                    customer=base.customer, last_message_at=at, channel_detail=base.channel_detail,
+                                    meta=dict(base.meta)))
+        meta = {"visibility": "public" if base.channel_detail == "mention" else "direct"} \
+            if self.channel == Channel.SOCIAL else {}
+        batch.messages.append(Message(remote_id=ev["id"], thread_remote_id=base.remote_id,
+                                      direction=Direction.INBOUND, author=author, sent_at=at, text=ev["text"],
+                                      meta=meta))
+
+    def _push_records(self, ev: dict, batch: Batch) -> None:
+        base = self._known_thread(ev["thread"])
+        at = datetime.fromisoformat(ev["at"])
+        kind = ev["kind"]
+        if kind in ("reply", "move_private", "note"):
+            author = Identity(self.channel, SUPPORT_ADDRESS.get(self.channel, N.SUPPORT_EMAIL),
+                              display_name=ev.get("author") or "Support")
+            meta: dict = {}
+            if self.channel == Channel.SOCIAL:
+                meta["visibility"] = "direct" if kind == "move_private" or (
+                    base and base.channel_detail == "direct") else "public"
+            if kind == "move_private":
+                meta["via"] = "move_private"
+            batch.messages.append(Message(
+                remote_id=ev["msg_id"], thread_remote_id=ev["thread"],
+                direction=Direction.NOTE if kind == "note" else Direction.OUTBOUND, author=author, sent_at=at,
+                text=ev.get("text", ""), meta=meta, action_key=ev["key"]))
+            return
+        if base is None:
+            return
+        st = self.remote.state.get(ev["thread"], {})
+        t = Thread(remote_id=base.remote_id, channel=self.channel, subject=base.subject, customer=base.customer,
+                   last_message_at=base.last_message_at, channel_detail=base.channel_detail, meta=dict(base.meta))
+        if kind in ("close", "reopen", "snooze"):
+            t.status = Status(st.get("status") or "open")
+            t.snoozed_until = _when(st.get("snoozed_until"))
+        elif kind == "assign":
+            t.assignee = st.get("assignee", "")
+        elif kind in ("tag", "untag"):
+            t.tags = list(st.get("tags") or [])
+        elif kind == "priority" and st.get("priority") is not None:
+            t.priority = int(st["priority"])
+        elif kind in ("mark_read", "mark_unread"):
+            t.unread = bool(st.get("unread"))
+        batch.threads.append(t)
+
+    async def watch(self, timeout: float) -> bool:
+        """Sleep until the next live message is due or the journal grows (or ``timeout``)."""
+        remote = self._require_open()
+        deadline = time.monotonic() + max(0.0, timeout)
+        while True:
+            if self._live_due() or remote.has_news():
+                return True
+            now = time.monotonic()
+            if now >= deadline:
+                return False
+            wait = deadline - now
+            if self.interval > 0 and self.channel in (Channel.EMAIL, Channel.CHAT, Channel.SOCIAL):
+                next_k = remote.live_count - self._live_base + 1
+                wait = min(wait, max(0.0, self._opened_at + next_k * self.interval - now) + 0.001)
+            if remote.path is not None:
+                wait = min(wait, 0.25)
+            await asyncio.sleep(wait)
+
+    def _live_due(self) -> bool:
+        if self.interval <= 0 or self.channel not in (Channel.EMAIL, Channel.CHAT, Channel.SOCIAL):
+            return False
+        due = self._live_base + int((time.monotonic() - self._opened_at) / self.interval)
+        return due > self.remote.live_count
+
+    # -- writing
+
+    async def push(self, action: PushAction) -> Receipt:
+        remote = self._require_open()
+        self.require_writable(f"{action.kind} on {action.thread_remote_id!r}")
+        if action.kind not in NEEDS:
+            raise Unsupported(f"{self.name}: the demo {self.channel.value} account cannot {action.kind!r}")
+        need = NEEDS[action.kind]
+        if not self.capabilities or (need is not None and need not in self.capabilities):
+            raise Unsupported(f"{self.name}: the demo {self.channel.value} account cannot {action.kind}")
+        await self._simulate_network(action.kind)
+        earlier = remote.pushed.get(action.key)
+        if earlier is None and self._known_thread(action.thread_remote_id) is None:
+            remote.refresh()
+            if self._known_thread(action.thread_remote_id) is None and action.key not in remote.pushed:
+                raise PermanentError(
+                    f"{self.name}: no conversation {action.thread_remote_id!r} on the demo {self.channel.value} server",
+                    fix="it may belong to another account; pull again to refresh")
+        if action.kind in ("reply", "move_private", "note") and not action.text.strip():
+            raise PermanentError(f"{self.name}: refusing to send an empty {action.kind}", fix="write the text first")
+        now = utcnow()
+        event = {"e": "push", "key": action.key, "kind": action.kind, "thread": action.thread_remote_id,
+                 "text": action.text, "args": _jsonable(action.args), "at": now.isoformat(),
+                 "author": str(action.args.get("author") or action.args.get("agent") or ""),
+                 "msg_id": f"sent-{action.key}" if action.kind in ("reply", "move_private", "note") else None}
+        recorded, fresh = remote.record_push(event)
+        return Receipt(remote_id=recorded.get("msg_id"), sent_at=datetime.fromisoformat(recorded["at"]),
+                       detail="sent" if fresh else "already sent with this key; nothing new was sent",
+                       duplicate=not fresh)
+
+    async def check(self) -> str:
+        await self.open(read_only=True)
+        try:
+            return f"demo {self.channel.value} account (seed {self.seed}), no network needed"
+        finally:
+            await self.close()
+
+
+# ----------------------------------------------------------------------------- helpers
+
+
+def _cursor(phase: str, n: int) -> str:
+    return json.dumps({"v": 1, "phase": phase, ("page" if phase == "init" else "seq"): n})
+
+
+def _parse_cursor(cursor: str | None) -> dict:
+    """Our own cursor; anything unreadable starts over (a re-pull is harmless: ingest is idempotent)."""
+    if cursor:
+        try:
+            d = json.loads(cursor)
+            if d.get("v") == 1 and d.get("phase") == "init" and int(d["page"]) >= 0:
+                return {"phase": "init", "page": int(d["page"])}
+            if d.get("v") == 1 and d.get("phase") == "live" and int(d["seq"]) >= 0:
+                return {"phase": "live", "seq": int(d["seq"])}
+        except (ValueError, TypeError, KeyError, AttributeError):
+            pass
+    return {"phase": "init", "page": 0}
+
+
+def _when(value) -> datetime | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, (int, float)):
+        return datetime.fromtimestamp(float(value), timezone.utc)
+    try:
+        d = datetime.fromisoformat(str(value))
+    except ValueError:
+        return None
+    return d if d.tzinfo else d.replace(tzinfo=timezone.utc)
+
+
+def _jsonable(args: dict) -> dict:
+    return json.loads(json.dumps(args, default=str))
