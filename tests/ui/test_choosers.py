@@ -1,0 +1,122 @@
+"""Each chooser returns what the agent picked, or None on Esc."""
+
+from __future__ import annotations
+
+import pytest
+from textual.app import App
+from textual.widgets import Input, OptionList
+
+from console.cache import connect
+from tests.ui.test_conversation_harness import screen_text, seed
+from widgets.choosers import (
+    AssignChooser,
+    LinkChooser,
+    MacroChooser,
+    PriorityChooser,
+    SnoozeChooser,
+    TagChooser,
+    TextPrompt,
+)
+
+MISSING = object()
+
+
+class Host(App):
+    def __init__(self, make_screen) -> None:
+        super().__init__()
+        self.make_screen = make_screen
+        self.result = MISSING
+
+    def on_mount(self) -> None:
+        self.push_screen(self.make_screen(), self._done)
+
+    def _done(self, value) -> None:
+        self.result = value
+
+
+async def choose(make_screen, *keys: str, size=(100, 30)):
+    app = Host(make_screen)
+    async with app.run_test(size=size) as pilot:
+        await pilot.pause()
+        for key in keys:
+            await pilot.press(key)
+        await pilot.pause()
+        return app.result, screen_text(app)
+
+
+async def test_snooze_presets_typed_times_and_bad_input():
+    assert (await choose(SnoozeChooser, "enter"))[0] == "1h"
+    assert (await choose(SnoozeChooser, "down", "down", "enter"))[0] == "tomorrow"
+    assert (await choose(SnoozeChooser, "tab", *"3d", "enter"))[0] == "3d"
+    value, screen = await choose(SnoozeChooser, "tab", *"soonish", "enter")
+    assert value is MISSING  # still open
+    assert "cannot read the time 'soonish'" in screen
+    assert (await choose(SnoozeChooser, "escape"))[0] is None
+
+
+async def test_assign_me_agent_nobody_or_typed():
+    make = lambda: AssignChooser(["Lee", "Sam", "Ana"], "Sam")  # noqa: E731
+    assert "me (Sam)" in (await choose(make))[1]
+    assert (await choose(make, "enter"))[0] == "Sam"
+    assert (await choose(make, "down", "enter"))[0] == "Lee"
+    assert (await choose(make, "end", "enter"))[0] == "nobody"
+    assert (await choose(make, "tab", *"Kim Li", "enter"))[0] == "Kim Li"
+    assert (await choose(make, "escape"))[0] is None
+
+
+async def test_tags_tick_untick_and_type():
+    make = lambda: TagChooser(["refund", "vip"], ["refund", "shipping", "vip"])  # noqa: E731
+    # List: refund (on), shipping (off), vip (on). Untick refund, tick shipping.
+    value, _ = await choose(make, "space", "down", "space", "ctrl+s")
+    assert value == {"add": ["shipping"], "remove": ["refund"]}
+    value, _ = await choose(make, "tab", *"Urgent, late", "enter")
+    assert value == {"add": ["late", "urgent"], "remove": []}
+    assert (await choose(make, "ctrl+s"))[0] is None  # nothing changed
+    assert (await choose(make, "escape"))[0] is None
+
+
+async def test_priority_by_digit_or_list():
+    assert (await choose(lambda: PriorityChooser(1), "3"))[0] == 3
+    assert "2  high   (current)" in (await choose(lambda: PriorityChooser(2)))[1]
+    assert (await choose(lambda: PriorityChooser(2), "enter"))[0] == 2
+    assert (await choose(lambda: PriorityChooser(1), "up", "enter"))[0] == 0
+    assert (await choose(lambda: PriorityChooser(1), "escape"))[0] is None
+
+
+async def test_macro_filter_and_pick():
+    make = lambda: MacroChooser(["Refund approved", "Shipping delay", "Greeting [bold]"])  # noqa: E731
+    assert (await choose(make, *"ship", "enter"))[0] == "Shipping delay"
+    assert (await choose(make, "down", "enter"))[0] == "Shipping delay"
+    value, screen = await choose(make, "escape")
+    assert value is None
+    value, screen = await choose(make, *"zzz", "enter")
+    assert value is MISSING and "no macro matches" in screen
+    value, screen = await choose(lambda: MacroChooser([]), "enter")
+    assert value is MISSING and "no macros yet" in screen
+    _, screen = await choose(make)
+    assert "Greeting [bold]" in screen
+
+
+async def test_link_chooser_searches_other_customers_identities(tmp_path):
+    db = connect(tmp_path / "c.sqlite3")
+    ids = seed(db)
+    alice = db.execute("SELECT customer_id FROM threads WHERE id=?", (ids["refund"],)).fetchone()[0]
+    make = lambda: LinkChooser(db, alice)  # noqa: E731
+    value, screen = await choose(make, size=(120, 30))
+    assert "alice@example.com" not in screen  # already hers
+    assert "@bob:matrix.example" in screen and "@alice@mastodon.example" in screen
+    value, _ = await choose(make, *"alice", "enter", size=(120, 30))
+    social = db.execute("SELECT id FROM identities WHERE address='@alice@mastodon.example'").fetchone()[0]
+    assert value == (social, alice)
+    value, screen = await choose(make, *"nobody-like-this", "enter", size=(120, 30))
+    assert value is MISSING and "no other identity matches" in screen
+    assert (await choose(make, "escape"))[0] is None
+    db.close()
+
+
+async def test_text_prompt():
+    make = lambda: TextPrompt("Note about this customer")  # noqa: E731
+    assert (await choose(make, *"hello", "enter"))[0] == "hello"
+    value, screen = await choose(make, "enter")
+    assert value is MISSING and "write something first" in screen
+    assert (await choose(make, "escape"))[0] is None
