@@ -41,6 +41,14 @@ def phone_key(identity: Identity) -> str | None:
 def upsert_identity(db: sqlite3.Connection, ident: Identity, *, fallback_name: str = "") -> int:
     """Insert or refresh an identity; return its id. New identities get a customer
     (an existing one by email/phone match, else a new one)."""
+    # Provider text is hostile: names and addresses are stored cleaned, like message text.
+    from dataclasses import replace as _replace
+
+    from providers.text import clean_line
+
+    ident = _replace(ident, address=clean_line(ident.address), display_name=clean_line(ident.display_name),
+                     url=clean_line(ident.url), network=clean_line(ident.network), phone=clean_line(ident.phone))
+    fallback_name = clean_line(fallback_name)
     address = ident.address.strip()
     channel = ident.channel.value if isinstance(ident.channel, Channel) else str(ident.channel)
     row = db.execute("SELECT id FROM identities WHERE channel=? AND address=?", (channel, address)).fetchone()
@@ -92,12 +100,14 @@ def _match_customer(db: sqlite3.Connection, ekey: str | None, pkey: str | None) 
 
 def upsert_customer(db: sqlite3.Connection, customer: Customer) -> int:
     """A commerce/helpdesk customer record: all its identities belong to one customer."""
+    from providers.text import clean_line
+
     ids = [upsert_identity(db, ident, fallback_name=customer.name) for ident in customer.identities]
     if not ids:
         return 0
     target = db.execute("SELECT customer_id FROM identities WHERE id=?", (ids[0],)).fetchone()[0]
     if customer.name:
-        db.execute("UPDATE customers SET name=? WHERE id=? AND (name='' OR name LIKE '%@%')", (customer.name, target))
+        db.execute("UPDATE customers SET name=? WHERE id=? AND (name='' OR name LIKE '%@%')", (clean_line(customer.name), target))
     if customer.tags:
         db.execute("UPDATE customers SET tags=? WHERE id=?", (json.dumps(sorted(set(customer.tags))), target))
     for ident_id in ids[1:]:
