@@ -369,3 +369,11 @@ async def test_appview_reads_go_to_the_appview_when_configured(fake):
     finally:
         await p.close()
     assert any(r.url.path == "/appview-prefix/xrpc/app.bsky.notification.listNotifications" for r in fake.requests)
+
+
+def test_the_composer_limit_for_bluesky_counts_graphemes():
+    from console.limits import reply_limit
+
+    limit, count = reply_limit("bluesky")
+    assert limit == 300 and count("👋🏽👋🏽") == 2
+    assert reply_limit("matrix") is None

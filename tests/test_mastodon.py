@@ -411,3 +411,12 @@ def test_status_fixture_follows_the_documented_entity():
                   "media_attachments", "spoiler_text", "emojis"):
         assert field in status
     assert json.loads(json.dumps(load("instance_v2.json")))["configuration"]["statuses"]["max_characters"] == 500
+
+
+def test_the_composer_limit_for_mastodon_counts_urls_as_23():
+    from console.limits import reply_limit
+
+    limit, count = reply_limit("mastodon")
+    assert limit == 500
+    assert count("see https://example.com/" + "a" * 100) == 4 + 23
+    assert reply_limit("imap") is None
