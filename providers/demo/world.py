@@ -341,7 +341,7 @@ class _Builder:
         ident = person.on(channel)
         agent = rng.choice(N.AGENTS)
         v = self.values(person, topic, agent, channel)
-        age = WINDOW_DAYS * (rng.random() ** 1.7)
+        age = max(WINDOW_DAYS * (rng.random() ** 1.7), 0.03)  # at least ~45 minutes ago
         start = self.now - timedelta(days=age)
         status = self.status_for(age)
         visibility = ""
@@ -469,7 +469,7 @@ class _Builder:
             same_side = turns[k][0] == turns[k - 1][0]
             times.append(times[-1] + (rng.uniform(5, 40) if same_side and channel != Channel.EMAIL
                                       else rng.uniform(*gaps)))
-        room = max(60.0, (self.now - start).total_seconds() - 120)
+        room = (self.now - start).total_seconds() - 120
         if times[-1] > room:
             times = [t * room / times[-1] for t in times]
         msgs: list[Message] = []
