@@ -377,3 +377,23 @@ def test_the_composer_limit_for_bluesky_counts_graphemes():
     limit, count = reply_limit("bluesky")
     assert limit == 300 and count("👋🏽👋🏽") == 2
     assert reply_limit("matrix") is None
+
+
+async def test_pulled_conversations_land_in_the_cache(fake, provider, db):
+    from console.cache.ingest import apply_batch, ensure_account
+
+    root = fake.customer_writes("lid \x1b[2J broken")
+    fake.customer_writes("still broken", reply_to=root["uri"])
+    fake.customer_dms("private note")
+    account_id = ensure_account(db, "acme-sky", "bluesky", "social")
+    batches, _ = await pull_all(provider, None)
+    for batch in batches:
+        apply_batch(db, account_id, batch)
+    rows = db.execute("SELECT remote_id, channel_detail FROM threads ORDER BY channel_detail").fetchall()
+    assert [r["channel_detail"] for r in rows] == ["direct", "mention"]
+    counts = dict(db.execute("SELECT t.channel_detail, COUNT(*) FROM messages m JOIN threads t ON t.id=m.thread_id "
+                             "GROUP BY t.channel_detail").fetchall())
+    assert counts == {"direct": 1, "mention": 2}
+    assert all("\x1b" not in r[0] for r in db.execute("SELECT text FROM messages"))
+    ident = db.execute("SELECT * FROM identities WHERE address='dana.bsky.social'").fetchone()
+    assert ident["followers"] == 2417

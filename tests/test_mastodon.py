@@ -420,3 +420,20 @@ def test_the_composer_limit_for_mastodon_counts_urls_as_23():
     assert limit == 500
     assert count("see https://example.com/" + "a" * 100) == 4 + 23
     assert reply_limit("imap") is None
+
+
+async def test_pulled_conversations_land_in_the_cache_clean(fake, provider, db):
+    from console.cache.ingest import apply_batch, ensure_account
+
+    root = fake.customer_writes("", html_content="<p>Help \x1b]0;pwned\x07 [@click=app.quit]me</p>")
+    fake.customer_writes("second", in_reply_to=root["id"])
+    account_id = ensure_account(db, "acme-social", "mastodon", "social")
+    batches, _ = await pull_all(provider, None)
+    for batch in batches:
+        apply_batch(db, account_id, batch)
+    [thread] = db.execute("SELECT * FROM threads").fetchall()
+    texts = [r["text"] for r in db.execute("SELECT text FROM messages WHERE thread_id=? ORDER BY sent_at",
+                                           (thread["id"],))]
+    assert len(texts) == 2 and "\x1b" not in texts[0] and "[@click=app.quit]" in texts[0]  # stored as plain text
+    ident = db.execute("SELECT * FROM identities WHERE id=?", (thread["identity_id"],)).fetchone()
+    assert ident["address"] == "dana@mastodon.example" and ident["followers"] == 1873
