@@ -80,8 +80,11 @@ def network_error(exc: BaseException, what: str, host: str, port: int, timeout: 
 
 def _short(exc: BaseException) -> str:
     text = str(exc)
-    if isinstance(exc.args[0] if exc.args else None, bytes):
-        text = exc.args[0].decode("utf-8", "replace")
+    first = exc.args[0] if exc.args else None
+    if isinstance(first, bytes):
+        text = first.decode("utf-8", "replace")
+    elif text.startswith(("b'", 'b"')):
+        text = text[2:-1]
     return " ".join(text.split())[:200] or type(exc).__name__
 
 

@@ -132,14 +132,15 @@ def _decoded_text(part: Message, warnings: list[str]) -> str:
         raw = part.get_payload()
         return raw if isinstance(raw, str) else ""
     charset = part.get_content_charset() or "utf-8"
-    for candidate in (charset, "utf-8", "windows-1252"):
-        try:
-            return payload.decode(candidate)
-        except (LookupError, UnicodeDecodeError):
-            if candidate == charset:
-                warnings.append(f"text in unknown or wrong charset {charset!r}; decoded leniently")
-            continue
-    return payload.decode("utf-8", errors="replace")
+    try:
+        return payload.decode(charset)
+    except (LookupError, UnicodeDecodeError):
+        warnings.append(f"text in unknown or wrong charset {charset!r}; decoded leniently")
+    # Mostly valid UTF-8 with a stray byte reads better as UTF-8; anything else as Windows-1252.
+    lenient = payload.decode("utf-8", errors="replace")
+    if lenient.count("\ufffd") <= max(1, len(lenient) // 100):
+        return lenient
+    return payload.decode("windows-1252", errors="replace")
 
 
 def _filename(part: Message) -> str:
@@ -208,7 +209,7 @@ def find_part(msg: Message, path: str) -> Message | None:
 
 
 def attachment_bytes(raw: bytes, path: str) -> bytes | None:
-    msg = email.message_from_bytes(raw, policy=policy.default)
+    msg = _repair_boundary(email.message_from_bytes(raw, policy=policy.default), [])
     part = find_part(msg, path)
     if part is None:
         return None
@@ -239,6 +240,29 @@ def _bounce(msg: Message, sender: Address | None) -> bool:
     return False
 
 
+_BOUNDARY_LINE = re.compile(r"^--([^\s-][^\s]{0,69}?)\s*$", re.MULTILINE)
+
+
+def _repair_boundary(msg: Message, warnings: list[str]) -> Message:
+    """A multipart whose declared boundary never occurs: retry with the one the body uses."""
+    if not msg.get_content_maintype() == "multipart" or msg.is_multipart():
+        return msg
+    body = msg.get_payload()
+    found = _BOUNDARY_LINE.search(body) if isinstance(body, str) else None
+    if not found:
+        return msg
+    try:
+        msg.set_param("boundary", found.group(1))
+        repaired = email.message_from_bytes(msg.as_bytes(policy=policy.default.clone(max_line_length=0)),
+                                            policy=policy.default)
+    except Exception:
+        return msg
+    if repaired.is_multipart():
+        warnings.append("MIME boundary did not match the declared one; read with the boundary the body uses")
+        return repaired
+    return msg
+
+
 # --------------------------------------------------------------------------- entry point
 
 
@@ -264,7 +288,8 @@ def parse_mail(raw: bytes, *, fallback_date: datetime | None = None) -> ParsedMa
         head = "\n".join([_header(msg, h, warnings) for h in ("Date", "From", "To", "Subject")]).encode()
         message_id, synthetic = synthetic_message_id(head + raw[:4096]), True
 
-    parts = {"plain": [], "html": [], "attachments": [], "forwarded": 0}
+    msg = _repair_boundary(msg, warnings)
+    parts = {"plain": [], "html": [], "attachments": []}
     try:
         _walk(msg, "", parts, warnings)
     except Exception as exc:

@@ -1,7 +1,7 @@
 """Real mail servers on 127.0.0.1 for the email adapter's tests.
 
 - ``dovecot`` (session): an unprivileged dovecot instance (IMAP + LMTP) in its own
-  folder, with users added per test (:meth:`MailServers.add_user`).
+  folder, with users added per test (:meth:`Dovecot.add_user`).
 - ``smtp_server`` (session): an aiosmtpd server with AUTH PLAIN/LOGIN, run as its
   own process (``python -m tests.servers.mail smtp ...``), that delivers every
   accepted message into dovecot over LMTP, so a reply really lands in the
@@ -46,12 +46,12 @@ disable_plaintext_auth = no
 auth_mechanisms = plain login
 mail_max_userip_connections = 200
 passdb {{
-  driver = passwd-file
-  args = scheme=PLAIN username_format=%u {dir}/users
+  driver = static
+  args = password={password}
 }}
 userdb {{
   driver = static
-  args = uid=nobody gid=nogroup home={dir}/mail/%d/%n
+  args = uid=nobody gid=nogroup home={dir}/mail/%d/%n allow_all_users=yes
 }}
 mail_location = maildir:~/Maildir
 namespace inbox {{
@@ -121,10 +121,11 @@ class Dovecot:
                 proc.wait(timeout=5)
 
     def add_user(self, prefix: str = "user") -> str:
-        """A new mailbox ``prefix-xxxx@example.test`` with :data:`PASSWORD`; returns the address."""
+        """A new, empty mailbox ``prefix-xxxx@example.test``; returns the address.
+
+        Every address logs in with :data:`PASSWORD` (a static passdb: dovecot's
+        passwd-file does not notice additions made within the same second)."""
         address = f"{prefix}-{uuid.uuid4().hex[:8]}@example.test"
-        with open(self.dir / "users", "a") as f:
-            f.write(f"{address}:{{PLAIN}}{PASSWORD}::::::\n")
         self.users[address] = PASSWORD
         return address
 
@@ -157,10 +158,9 @@ def start_dovecot(folder: Path | None = None) -> Dovecot:
         except PermissionError:
             pass
     shutil.chown(base / "mail", "nobody", "nogroup")
-    (base / "users").touch()
     dv = Dovecot(dir=base, imap_port=free_port(), lmtp_port=free_port())
     dv.conf.write_text(_CONF.format(instance=f"sbtest-{uuid.uuid4().hex[:8]}", dir=base,
-                                    imap_port=dv.imap_port, lmtp_port=dv.lmtp_port))
+                                    imap_port=dv.imap_port, lmtp_port=dv.lmtp_port, password=PASSWORD))
     dv.start()
     return dv
 
@@ -194,8 +194,7 @@ def smtp_server(dovecot):
     port = free_port()
     log = open(dovecot.dir / "log" / "smtp.log", "ab")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "tests.servers.mail", "smtp", str(port), str(dovecot.lmtp_port),
-         str(dovecot.dir / "users")],
+        [sys.executable, "-m", "tests.servers.mail", "smtp", str(port), str(dovecot.lmtp_port), PASSWORD],
         cwd=str(ROOT), stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True)
     log.close()
     try:
@@ -214,25 +213,16 @@ def smtp_server(dovecot):
 # --------------------------------------------------------------------------- the SMTP process
 
 
-def _serve_smtp(port: int, lmtp_port: int, users_file: str) -> None:
+def _serve_smtp(port: int, lmtp_port: int, password: str) -> None:
     import asyncio
 
     from aiosmtpd.controller import Controller
     from aiosmtpd.smtp import AuthResult, LoginPassword
 
-    def passwords() -> dict[str, str]:
-        out = {}
-        for line in Path(users_file).read_text().splitlines():
-            name, _, rest = line.partition(":")
-            if rest.startswith("{PLAIN}"):
-                out[name] = rest[len("{PLAIN}"):].split(":", 1)[0]
-        return out
-
     def authenticator(server, session, envelope, mechanism, auth_data):
         if not isinstance(auth_data, LoginPassword):
             return AuthResult(success=False, handled=False)
-        user = auth_data.login.decode()
-        ok = passwords().get(user) == auth_data.password.decode()
+        ok = bool(auth_data.login) and auth_data.password.decode() == password
         return AuthResult(success=ok, handled=False)
 
     class Relay:
@@ -264,8 +254,8 @@ def _serve_smtp(port: int, lmtp_port: int, users_file: str) -> None:
     controller.stop()
 
 
-if __name__ == "__main__":  # python -m tests.servers.mail smtp PORT LMTP_PORT USERS_FILE
+if __name__ == "__main__":  # python -m tests.servers.mail smtp PORT LMTP_PORT PASSWORD
     if len(sys.argv) == 5 and sys.argv[1] == "smtp":
         _serve_smtp(int(sys.argv[2]), int(sys.argv[3]), sys.argv[4])
     else:
-        sys.exit("usage: python -m tests.servers.mail smtp PORT LMTP_PORT USERS_FILE")
+        sys.exit("usage: python -m tests.servers.mail smtp PORT LMTP_PORT PASSWORD")
