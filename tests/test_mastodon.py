@@ -123,7 +123,7 @@ async def test_a_mention_becomes_a_thread_with_the_authors_identity(fake, provid
     [thread] = [t for b in batches for t in b.threads]
     assert msg.direction == Direction.INBOUND
     assert "my order 1234 has not arrived" in msg.text
-    assert msg.text.endswith("has not arrived :blobcat:")  # custom emoji shortcodes stay text
+    assert msg.text == "@acmehelp my order 1234 has not arrived :blobcat:"  # emoji shortcodes stay text
     assert msg.author.address == "dana@mastodon.example"
     assert msg.author.followers == 1873
     assert msg.author.display_name == "Dana :blobcat:"
@@ -154,7 +154,8 @@ async def test_html_content_arrives_as_inert_text(fake, provider):
     [msg] = messages_of(batches)
     assert "<" not in msg.text and "alert(1)" not in msg.text
     assert "\x1b" not in msg.text and "\x07" not in msg.text
-    assert "click" in msg.text and "https://evil.example/x" in msg.text  # links shown as text
+    assert "https://evil.example/x" in msg.text  # a link is shown as its address, never followed
+    assert "[@click=app.quit]" in msg.text  # kept as plain text; the UI never renders it as markup
     assert "bold" in msg.text and ":blobcat:" in msg.text
 
 
@@ -202,6 +203,17 @@ async def test_replies_join_the_conversation_of_their_root(fake, provider):
     batches, _ = await pull_all(provider, cursor)
     [late] = messages_of(batches)
     assert late.remote_id == more["id"] and late.thread_remote_id == root["id"]
+
+
+async def test_mastodon_markup_reads_like_the_post(fake, provider):
+    fake.customer_writes("", html_content=(
+        '<p><span class="h-card" translate="no"><a href="https://social.example/@acmehelp" class="u-url mention">'
+        '@<span>acmehelp</span></a></span> see <a href="https://shop.example/o/1?a=1&amp;b=2" rel="nofollow noopener" '
+        'target="_blank"><span class="invisible">https://</span><span class="">shop.example/o/1</span>'
+        '<span class="invisible"></span></a> <a href="https://social.example/tags/help" class="mention hashtag" '
+        'rel="tag">#<span>help</span></a></p><p>thanks</p>'))
+    [msg] = messages_of((await pull_all(provider, None))[0])
+    assert msg.text == "@acmehelp see https://shop.example/o/1?a=1&b=2 #help\n\nthanks"
 
 
 async def test_direct_conversations_arrive_as_direct_threads(fake, provider):

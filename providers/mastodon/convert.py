@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timezone
+import re
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -46,9 +47,29 @@ def identity_of(account: dict[str, Any], instance_host: str) -> Identity:
     )
 
 
+_ANCHOR = re.compile(r"<a\b([^>]*)>(.*?)</a\s*>", re.IGNORECASE | re.DOTALL)
+_HREF = re.compile(r"""\bhref\s*=\s*(?:"([^"]*)"|'([^']*)')""", re.IGNORECASE)
+_CLASS = re.compile(r"""\bclass\s*=\s*(?:"([^"]*)"|'([^']*)')""", re.IGNORECASE)
+_TAG = re.compile(r"<[^>]*>")
+
+
+def _plain_anchor(match: re.Match) -> str:
+    """Mastodon wraps mentions, hashtags and links in nested spans: keep ``@user``,
+    ``#tag`` as written and show other links as their full address."""
+    attrs, inner = match.group(1), match.group(2)
+    cls = _CLASS.search(attrs)
+    classes = (cls.group(1) or cls.group(2) or "") if cls else ""
+    label = _TAG.sub("", inner).strip()
+    if "mention" in classes or "hashtag" in classes or label.startswith(("@", "#")):
+        return label
+    href = _HREF.search(attrs)
+    url = (href.group(1) or href.group(2) or "") if href else ""
+    return url if url.startswith(("http://", "https://")) else label
+
+
 def status_text(status: dict[str, Any]) -> str:
     """Readable text of a status: content warning first, HTML turned into inert text."""
-    text = html_to_text(status.get("content") or "")
+    text = html_to_text(_ANCHOR.sub(_plain_anchor, status.get("content") or ""))
     spoiler = clean_line(status.get("spoiler_text") or "")
     if spoiler:
         text = f"CW: {spoiler}\n{text}"
