@@ -28,6 +28,9 @@ from urllib.parse import quote
 import httpx
 import pytest
 
+from providers.base import AccountConfig
+from providers.matrix import MatrixProvider
+
 from tests.servers.common import TOOLS, free_port, missing, stop
 
 SYNAPSE_VENV = TOOLS / "synapse-venv"
@@ -87,6 +90,7 @@ def write_config(folder: Path, port: int, shared_secret: str) -> Path:
         "presence": {"enabled": False},
         "report_stats": False,
         "url_preview_enabled": False,
+        "bcrypt_rounds": 4,  # test server: cheap password hashing keeps registration fast
         "rc_message": _fast(),
         "rc_registration": _fast(),
         "rc_login": {"address": _fast(), "account": _fast(), "failed_attempts": _fast()},
@@ -252,31 +256,117 @@ def _wait_healthy(url: str, proc: subprocess.Popen, timeout: float = 60.0) -> No
     raise TimeoutError(f"synapse did not answer /health within {timeout}s")
 
 
+class _Running:
+    """The one Synapse of this test run, shared by every module that imports the fixture.
+
+    Each test module that imports ``synapse`` gets its own session-scoped fixture
+    definition from pytest; without this they would start one server each.
+    """
+
+    server: SynapseServer | None = None
+    proc: subprocess.Popen | None = None
+    users = 0
+
+    @classmethod
+    def start(cls, tmp_path_factory) -> SynapseServer:
+        if cls.server is not None:
+            return cls.server
+        if not SYNAPSE_PY.exists():
+            missing(f"Synapse is not installed: {INSTALL_HINT}")
+        check = subprocess.run([str(SYNAPSE_PY), "-c", "import synapse.app.homeserver"], capture_output=True,
+                               timeout=60)
+        if check.returncode != 0:
+            missing(f"Synapse in {SYNAPSE_VENV} does not import: {INSTALL_HINT}")
+        folder = tmp_path_factory.mktemp("synapse")
+        port = free_port()
+        secret = uuid.uuid4().hex
+        config = write_config(folder, port, secret)
+        base = [str(SYNAPSE_PY), "-m", "synapse.app.homeserver", "-c", str(config)]
+        keys = subprocess.run([*base, "--generate-keys"], cwd=folder, capture_output=True, text=True, timeout=120)
+        if keys.returncode != 0:
+            pytest.fail(f"synapse --generate-keys failed: {keys.stderr.strip()[-500:]}", pytrace=False)
+        with open(folder / "stderr.log", "wb") as err:
+            proc = subprocess.Popen(base, cwd=folder, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err)
+        url = f"http://127.0.0.1:{port}"
+        try:
+            _wait_healthy(url, proc)
+        except BaseException:
+            stop(proc)
+            raise
+        cls.proc = proc
+        cls.server = SynapseServer(url=url, folder=folder, shared_secret=secret, pid=proc.pid)
+        return cls.server
+
+    @classmethod
+    def release(cls) -> None:
+        cls.users -= 1
+        if cls.users <= 0 and cls.proc is not None:
+            stop(cls.proc)
+            cls.proc = cls.server = None
+
+
 @pytest.fixture(scope="session")
 def synapse(tmp_path_factory):
     """A running Synapse for the whole test session; stopped by pid at the end."""
-    if not SYNAPSE_PY.exists():
-        missing(f"Synapse is not installed: {INSTALL_HINT}")
-    check = subprocess.run([str(SYNAPSE_PY), "-c", "import synapse.app.homeserver"], capture_output=True, timeout=60)
-    if check.returncode != 0:
-        missing(f"Synapse in {SYNAPSE_VENV} does not import: {INSTALL_HINT}")
-    folder = tmp_path_factory.mktemp("synapse")
-    port = free_port()
-    secret = uuid.uuid4().hex
-    config = write_config(folder, port, secret)
-    base = [str(SYNAPSE_PY), "-m", "synapse.app.homeserver", "-c", str(config)]
-    keys = subprocess.run([*base, "--generate-keys"], cwd=folder, capture_output=True, text=True, timeout=120)
-    if keys.returncode != 0:
-        pytest.fail(f"synapse --generate-keys failed: {keys.stderr.strip()[-500:]}", pytrace=False)
-    err = open(folder / "stderr.log", "wb")
-    proc = subprocess.Popen(base, cwd=folder, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err)
-    url = f"http://127.0.0.1:{port}"
+    server = _Running.start(tmp_path_factory)
+    _Running.users += 1
     try:
-        _wait_healthy(url, proc)
-        yield SynapseServer(url=url, folder=folder, shared_secret=secret, pid=proc.pid)
+        yield server
     finally:
-        stop(proc)
-        err.close()
+        _Running.release()
 
 
-__all__ = ["synapse", "SynapseServer", "MatrixUser", "write_config"]
+# --------------------------------------------------------------------------- the adapter's side
+
+
+def matrix_account(server: SynapseServer, agent: MatrixUser, state_dir: Path | str = "", name: str = "support",
+                   password: str | None = None, **options) -> AccountConfig:
+    """An ``[[accounts]]`` entry for the Matrix adapter, signed in as ``agent``."""
+    secret = agent.password if password is None else password
+    opts = {"homeserver": server.url, "user_id": agent.user_id, "state_dir": str(state_dir), "timeout": 20.0,
+            **options}
+    return AccountConfig(name=name, provider="matrix", options=opts, secret=lambda: secret)
+
+
+class MatrixHarness:
+    """The contract suite's harness: a fresh support account per test and a customer.
+
+    ``customer_writes`` creates the customer's room on first use, invites the support
+    account and writes there. When the adapter under test is read-only (a supervisor),
+    the support account has already joined the room from another client of its own:
+    a read-only adapter never accepts invites, so without that it could read nothing.
+    """
+
+    def __init__(self, server: SynapseServer, state_dir: Path) -> None:
+        self.server = server
+        self.state_dir = state_dir
+        self.agent: MatrixUser | None = None
+        self.customer: MatrixUser | None = None
+        self.room: str | None = None
+        self.agent_prejoined = False
+
+    async def start(self) -> "MatrixHarness":
+        self.agent = await self.server.register()
+        self.customer = await self.server.register()
+        return self
+
+    async def make(self, read_only: bool) -> MatrixProvider:
+        self.agent_prejoined = read_only
+        return MatrixProvider(matrix_account(self.server, self.agent, self.state_dir))
+
+    async def customer_writes(self, text: str) -> None:
+        if self.room is None:
+            self.room = await self.customer.create_room(invite=[self.agent.user_id])
+            if self.agent_prejoined:
+                await self.agent.join(self.room)
+        await self.customer.send(self.room, text)
+
+    async def delivered(self, text: str) -> int:
+        return len(await self.customer.messages_from(self.agent.user_id, text))
+
+    async def remote_state(self) -> object:
+        joined = await self.agent.call("GET", f"{API}/joined_rooms")
+        return await self.customer.receipts(), sorted(joined.get("joined_rooms", []))
+
+
+__all__ = ["synapse", "SynapseServer", "MatrixUser", "MatrixHarness", "matrix_account", "write_config"]
