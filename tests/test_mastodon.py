@@ -449,3 +449,18 @@ async def test_pulled_conversations_land_in_the_cache_clean(fake, provider, db):
     assert len(texts) == 2 and "\x1b" not in texts[0] and "[@click=app.quit]" in texts[0]  # stored as plain text
     ident = db.execute("SELECT * FROM identities WHERE id=?", (thread["identity_id"],)).fetchone()
     assert ident["address"] == "dana@mastodon.example" and ident["followers"] == 1873
+
+
+async def test_a_stream_that_ends_without_news_waits_like_polling(fake, provider, monkeypatch):
+    # Only a heartbeat, then the connection closes: watch must wait out its time (no busy loop).
+    waits: list[float] = []
+    real_sleep = asyncio.sleep
+
+    async def recording_sleep(delay, *a, **kw):
+        waits.append(delay)
+        await real_sleep(0)
+
+    monkeypatch.setattr(asyncio, "sleep", recording_sleep)
+    assert await asyncio.wait_for(provider.watch(30), timeout=10) is True
+    assert waits and waits[-1] > 25, "the rest of the watch time is waited, not skipped"
+    assert provider._streaming_ok is True

@@ -294,13 +294,15 @@ class MastodonProvider(Provider):
         deadline = loop.time() + timeout
         try:
             async with asyncio.timeout(timeout):
-                return await self._wait_for_stream_event()
+                if await self._wait_for_stream_event():
+                    return True
         except TimeoutError:
             return False
         except (httpx.HTTPError, PermanentError):
             # The instance does not offer streaming to us: poll instead from now on.
             self._streaming_ok = False
-            return await super().watch(max(0.0, deadline - loop.time()))
+        # The stream ended without news (a restart, a proxy cut it): wait out the rest like polling.
+        return await super().watch(max(0.0, deadline - loop.time()))
 
     async def _wait_for_stream_event(self) -> bool:
         url = f"{self._streaming_url}/api/v1/streaming/user"
@@ -323,7 +325,7 @@ class MastodonProvider(Provider):
                         return True
                 elif not line:
                     event = ""
-        return True  # the stream ended: something changed (or a restart); a pull will tell
+        return False
 
     # ------------------------------------------------------------------ push
 
