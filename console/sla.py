@@ -56,7 +56,7 @@ def human_duration(seconds: float) -> str:
     seconds = int(round(seconds))
     parts = []
     for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60), ("second", 1)):
-        if unit == "day" and seconds % 86400:  # "36 hours" reads better than "1 day 12 hours"
+        if unit == "day" and (seconds % 86400 or seconds < 2 * 86400):  # "24 hours", "36 hours", "2 days"
             continue
         n, seconds = divmod(seconds, size)
         if n:
@@ -367,7 +367,10 @@ def promises_text(config: Any) -> str:
             continue
         text = f"{labels[channel]} within {human_duration(policy.first_response)}"
         if policy.business_hours:
-            text = f"{labels[channel]} within {human_duration(policy.first_response)} of business time"
+            human = human_duration(policy.first_response)
+            amount, unit = human.split(" ", 1)
+            text = (f"{labels[channel]} within {amount} business {unit}" if " " not in unit
+                    else f"{labels[channel]} within {human} of business time")
             hours = policy.business_hours
         parts.append(text)
     if not parts:

@@ -87,7 +87,8 @@ def test_durations():
     assert sla.parse_duration(90) == 90
     with pytest.raises(ValueError):
         sla.parse_duration("2 weeks")
-    assert sla.human_duration(86400) == "1 day"
+    assert sla.human_duration(86400) == "24 hours"
+    assert sla.human_duration(3 * 86400) == "3 days"
     assert sla.human_duration(120) == "2 minutes"
     assert sla.short_duration(3 * 3600 + 5 * 60) == "3h05m"
 
@@ -182,7 +183,7 @@ channel = "social"
 first_response = "1h"
 """)
     text = sla.promises_text(cfg)
-    assert text == ("We answer email within 1 day of business time, chat within 2 minutes and social media "
+    assert text == ("We answer email within 24 business hours, chat within 2 minutes and social media "
                     "messages within 1 hour. Our business hours: Monday to Friday, 09:00–17:00 (Europe/Berlin).")
     assert sla.promises_text(parse_config('[sla]\npromise = "Fast."')) == "Fast."
 
