@@ -14,6 +14,7 @@ from datetime import datetime, timedelta, timezone
 
 import httpx
 import pytest
+import respx
 
 from providers.base import (
     AccountConfig,
@@ -361,14 +362,20 @@ async def test_a_server_error_is_transient(fake, provider):
 
 
 async def test_appview_reads_go_to_the_appview_when_configured(fake):
-    p = make_provider(appview="https://pds.example/appview-prefix")
-    await p.open(read_only=True)
-    try:
-        with pytest.raises(Exception):
-            await p.pull(None)
-    finally:
-        await p.close()
-    assert any(r.url.path == "/appview-prefix/xrpc/app.bsky.notification.listNotifications" for r in fake.requests)
+    with respx.mock(assert_all_called=False) as appview:
+        appview.route(host="appview.example").mock(side_effect=fake._dispatch)
+        fake.customer_writes("via the appview")
+        p = make_provider(appview="https://appview.example")
+        await p.open(read_only=True)
+        try:
+            batches, _ = await pull_all(p, None)
+        finally:
+            await p.close()
+    assert [m.text for m in messages_of(batches)] == ["@acme.bsky.social via the appview"]
+    hosts = {r.url.path.rsplit("/", 1)[-1]: r.url.host for r in fake.requests}
+    assert hosts["app.bsky.notification.listNotifications"] == "appview.example"
+    assert hosts["com.atproto.server.createSession"] == "pds.example"
+    assert hosts["chat.bsky.convo.listConvos"] == "pds.example"
 
 
 def test_the_composer_limit_for_bluesky_counts_graphemes():
