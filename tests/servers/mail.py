@@ -14,6 +14,7 @@ Install it with ``tests/servers/install_mail.sh``.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
 import signal
@@ -24,6 +25,7 @@ import tempfile
 import time
 import uuid
 from dataclasses import dataclass, field
+from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
@@ -119,6 +121,11 @@ class Dovecot:
             except subprocess.TimeoutExpired:
                 os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait(timeout=5)
+        # Sessions already open (imap processes) outlive the master: end them too, by their group.
+        try:
+            os.killpg(proc.pid, signal.SIGTERM)
+        except (ProcessLookupError, PermissionError):
+            pass
 
     def add_user(self, prefix: str = "user") -> str:
         """A new, empty mailbox ``prefix-xxxx@example.test``; returns the address.
@@ -208,6 +215,90 @@ def smtp_server(dovecot):
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait(timeout=5)
+
+
+# --------------------------------------------------------------------------- playing both sides
+
+
+class ImapHarness:
+    """A fresh agent mailbox and a fresh customer mailbox in the same dovecot."""
+
+    def __init__(self, dv, smtp) -> None:
+        self.dv, self.smtp = dv, smtp
+        self.agent = dv.add_user("agent")
+        self.customer = dv.add_user("cust")
+
+    def account(self, window_days: int = 90, **extra):
+        from providers.base import AccountConfig
+
+        options = {"host": "127.0.0.1", "port": self.dv.imap_port, "security": "none", "username": self.agent,
+                   "smtp_host": "127.0.0.1", "smtp_port": self.smtp.port, "smtp_security": "none",
+                   "from": f"Support Team <{self.agent}>", "timeout": 10.0, **extra}
+        return AccountConfig(name=f"mail-{uuid.uuid4().hex[:6]}", provider="imap", options=options,
+                             secret=lambda: PASSWORD, window_days=window_days)
+
+    async def make(self, read_only: bool = False, **extra):
+        from providers.imap import ImapProvider
+
+        return ImapProvider(self.account(**extra))
+
+    def append(self, raw: bytes, folder: str = "INBOX", when=None, flags=(), user: str | None = None) -> None:
+        """Put a message straight into a mailbox (the agent's by default)."""
+        client = self.dv.imap(user or self.agent)
+        try:
+            if folder.upper() != "INBOX" and not client.folder_exists(folder):
+                client.create_folder(folder)
+            client.append(folder, raw, flags=flags, msg_time=when)
+        finally:
+            client.logout()
+
+    def agent_imap(self):
+        return self.dv.imap(self.agent)
+
+    def _customer_mail(self, text: str, subject: str = "Help please", **headers) -> EmailMessage:
+        msg = EmailMessage()
+        msg["From"] = f"Casey Customer <{self.customer}>"
+        msg["To"] = self.agent
+        msg["Subject"] = subject
+        msg["Message-ID"] = f"<{uuid.uuid4().hex}@customer.example>"
+        for name, value in headers.items():
+            msg[name.replace("_", "-")] = value
+        msg.set_content(text)
+        return msg
+
+    def send_as_customer(self, msg: EmailMessage) -> None:
+        with smtplib.SMTP("127.0.0.1", self.smtp.port, timeout=10) as s:
+            s.login(self.customer, PASSWORD)
+            s.send_message(msg)
+
+    async def customer_writes(self, text: str, **kw) -> EmailMessage:
+        msg = self._customer_mail(text, **kw)
+        await asyncio.to_thread(self.send_as_customer, msg)
+        return msg
+
+    async def delivered(self, text: str) -> int:
+        def count() -> int:
+            client = self.dv.imap(self.customer)
+            try:
+                client.select_folder("INBOX", readonly=True)
+                return len(client.search(["BODY", text]))
+            finally:
+                client.logout()
+        return await asyncio.to_thread(count)
+
+    async def remote_state(self) -> dict:
+        def flags() -> dict:
+            client = self.dv.imap(self.agent)
+            try:
+                out = {}
+                for folder in ("INBOX", "Sent"):
+                    client.select_folder(folder, readonly=True)
+                    for uid, data in client.fetch(client.search("ALL"), ["FLAGS"]).items():
+                        out[(folder, uid)] = sorted(f for f in data[b"FLAGS"] if f != b"\\Recent")
+                return out
+            finally:
+                client.logout()
+        return await asyncio.to_thread(flags)
 
 
 # --------------------------------------------------------------------------- the SMTP process
