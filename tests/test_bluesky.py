@@ -311,6 +311,17 @@ async def test_a_reply_over_300_graphemes_is_refused(fake, provider):
     assert len(fake.create_requests) == 1
 
 
+async def test_without_an_appview_the_reply_target_is_read_from_its_repository(fake, provider):
+    post = fake.customer_writes("is anyone there")
+    [msg] = messages_of((await pull_all(provider, None))[0])
+    fake.inject("app.bsky.feed.getPosts", httpx.Response(
+        501, json={"error": "MethodNotImplemented", "message": "Method Not Implemented"}))
+    await provider.push(reply(msg, "Yes, we are!"))
+    [body] = fake.create_requests
+    assert body["record"]["reply"]["parent"] == {"uri": post["uri"], "cid": post["cid"]}
+    assert body["record"]["reply"]["root"] == {"uri": post["uri"], "cid": post["cid"]}
+
+
 async def test_a_deleted_reply_target_is_a_permanent_error(fake, provider):
     post = fake.customer_writes("oops")
     [msg] = messages_of((await pull_all(provider, None))[0])

@@ -316,16 +316,26 @@ class BlueskyProvider(Provider):
         return await self._post_reply(action)
 
     async def _target_post(self, action: PushAction) -> dict[str, Any]:
+        """The post being answered (uri, cid, record, author), from the AppView or, where it cannot
+        answer, straight from the author's repository."""
         target = action.reply_to_remote_id or action.thread_remote_id
         try:
             res = await self.session.query("app.bsky.feed.getPosts", {"uris": [target]})
-        except XrpcError as e:
-            raise PermanentError(f"{self.name}: cannot find the post being answered ({e.error or e.status})",
-                                 fix="it was probably deleted") from e
-        posts = res.get("posts") or []
-        if not posts:
-            raise PermanentError(f"{self.name}: the post being answered is gone", fix="it was probably deleted")
-        return posts[0]
+            posts = res.get("posts") or []
+        except (XrpcError, TransientError):
+            posts = []
+        if posts:
+            return posts[0]
+        parts = target.removeprefix("at://").split("/")
+        if len(parts) == 3:
+            try:
+                rec = await self.session.call("GET", "com.atproto.repo.getRecord",
+                                              params={"repo": parts[0], "collection": parts[1], "rkey": parts[2]})
+                return {"uri": rec["uri"], "cid": rec["cid"], "record": rec.get("value") or {},
+                        "author": {"did": parts[0]}}
+            except XrpcError:
+                pass
+        raise PermanentError(f"{self.name}: the post being answered is gone", fix="it was probably deleted")
 
     async def _post_reply(self, action: PushAction) -> Receipt:
         text = action.text.strip()

@@ -295,7 +295,8 @@ class FakeBluesky:
 
     def _x_com_atproto_repo_getRecord(self, request):
         q = request.url.params
-        uri = f"at://{self.session['did']}/{q['collection']}/{q['rkey']}"
+        repo = self.session["did"] if q["repo"] == self.session["handle"] else q["repo"]
+        uri = f"at://{repo}/{q['collection']}/{q['rkey']}"
         if uri not in self.posts:
             return self._err(400, "record_not_found")
         post = self.posts[uri]
