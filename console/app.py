@@ -20,6 +20,7 @@ from textual import events
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingsMap
 from textual.containers import Horizontal, Vertical
+from textual.css.query import NoMatches
 from textual.screen import ModalScreen
 from textual.widgets import Button, Static
 
@@ -409,8 +410,12 @@ class SwitchboardApp(App):
     def _show_panes(self, thread_id: int | None) -> None:
         self._pane_timer = None
         self._shown_thread = thread_id
-        self._call(self.conversation, "show", thread_id)
-        self._call(self.customer, "show", thread_id)
+        try:
+            conversation, customer = self.conversation, self.customer
+        except NoMatches:  # quitting, or another screen is on top of the default one
+            return
+        self._call(conversation, "show", thread_id)
+        self._call(customer, "show", thread_id)
 
     def on_customer_pane_open_thread(self, event) -> None:
         self.open_thread(event.thread_id)

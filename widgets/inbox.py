@@ -348,7 +348,7 @@ class InboxList(ScrollView, can_focus=True):
     def _segments(self, row: InboxRow, width: int, sla: str, left: float) -> list[Segment]:
         show_status = width >= 50
         show_assignee = width >= 62
-        name_w = 14 if width >= 62 else 12 if width >= 50 else 10
+        name_w = 13 if width >= 62 else 12 if width >= 50 else 10
         base = UNREAD if row.unread else Style()
         segs: list[Segment] = []
         add = segs.append
@@ -358,7 +358,7 @@ class InboxList(ScrollView, can_focus=True):
         add(Segment(fit(clean(row.customer) or "(unknown)", name_w), base))
         add(Segment(" "))
         used = 1 + 4 + 1 + name_w + 1
-        tail_w = 3 + 6 + (6 if show_status else 0) + (10 if show_assignee else 0)
+        tail_w = 3 + 6 + (6 if show_status else 0) + (9 if show_assignee else 0)
         subject = clean(row.subject) or clean(row.preview)
         subject_w = max(4, width - used - tail_w)
         add(Segment(fit(" ".join(subject.split()), subject_w), base))
@@ -376,5 +376,5 @@ class InboxList(ScrollView, can_focus=True):
                 label, style = row.outbox_state[:4], FAILED
             add(Segment(" " + fit(label, 5), style))
         if show_assignee:
-            add(Segment(" " + fit(clean(row.assignee) if row.assignee else "—", 9), DIM if not row.assignee else Style()))
+            add(Segment(" " + fit(clean(row.assignee) if row.assignee else "—", 8), DIM if not row.assignee else Style()))
         return segs

@@ -87,10 +87,10 @@ def fill_cache(db, threads: int = THREADS) -> dict[str, int]:
         assignee = AGENT if n % 3 == 0 else (None if n % 3 == 1 else "Kim Lee")
         db.execute(
             """UPDATE threads SET sla_due_at=?, sort_due=?, tone=?, queue=?, assignee=?, status=?,
-                 snoozed_until=?, tags=? WHERE id=?""",
+                 snoozed_until=?, tags=?, unread=? WHERE id=?""",
             (due if status == "open" else None, due if status == "open" else 9e15, TONES[n % len(TONES)],
              QUEUES[n % 3], assignee, status, FIXED_NOW + 86400 if status == "snoozed" else None,
-             json.dumps(["refund"] if n % 10 == 0 else []), tid))
+             json.dumps(["refund"] if n % 10 == 0 else []), int(n % 4 != 0), tid))
     return ids
 
 

@@ -1,0 +1,180 @@
+"""The Line-API inbox: windows of rows, the right row everywhere, live updates that keep the cursor, inert text."""
+
+from __future__ import annotations
+
+import time
+
+from console.cache import connect
+from console.cache.ingest import apply_batch
+from providers.records import Batch, Channel, Direction, Identity, Message, Thread
+from tests.ui.conftest import FIXED_NOW, at
+from widgets.inbox import MAX_WINDOW, countdown
+
+SIZE = (160, 50)
+
+
+def big_cache(path, n=5000):
+    """n open threads inserted with SQL (fast), one account, sort_due = position."""
+    db = connect(path)
+    acc = db.execute("INSERT INTO accounts(name, provider, channel) VALUES ('mail','demo','email')").lastrowid
+    cust = db.execute("INSERT INTO customers(name, created_at) VALUES ('Big Customer', 0)").lastrowid
+    ident = db.execute("INSERT INTO identities(channel, address, customer_id) VALUES ('email','big@x.example',?)",
+                       (cust,)).lastrowid
+    db.execute("BEGIN")
+    db.executemany(
+        """INSERT INTO threads(account_id, remote_id, channel, subject, status, last_message_at, unread, customer_id,
+                               identity_id, created_at, sla_due_at, sort_due)
+           VALUES (?, ?, 'email', ?, 'open', ?, 1, ?, ?, 0, ?, ?)""",
+        [(acc, f"r{i}", f"S{i:05d}", FIXED_NOW - i, cust, ident, FIXED_NOW + 60 * i,
+          FIXED_NOW + 60 * i) for i in range(n)])
+    db.execute("COMMIT")
+    db.close()
+
+
+def row_text(inbox, y):
+    return "".join(seg.text for seg in inbox.render_line(y))
+
+
+async def test_only_a_window_of_rows_is_held_and_every_depth_shows_the_right_row(make_app, tmp_path):
+    path = tmp_path / "big.sqlite3"
+    big_cache(path)
+    app = make_app(path=path)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause(0.1)
+        inbox = app.inbox
+        assert inbox.total == 5000
+        assert len(inbox._rows) <= MAX_WINDOW
+        assert "S00000" in row_text(inbox, 0)
+        await pilot.press("G")
+        await pilot.pause(0.05)
+        assert inbox.cursor == 4999
+        assert inbox.current_row.subject == "S04999"
+        assert "S04999" in row_text(inbox, inbox.cursor - int(inbox.scroll_offset.y))
+        # Walk up from the bottom across a page boundary: keyset pages, same rows as SQL says.
+        for _ in range(130):
+            inbox.move(-1)
+        assert inbox.current_row.subject == "S04869"
+        assert len(inbox._rows) <= MAX_WINDOW
+        # Page down through the middle.
+        await pilot.press("g", "g")
+        for _ in range(10):
+            await pilot.press("ctrl+d")
+        assert inbox.current_row.subject == f"S{inbox.cursor:05d}"
+
+
+async def test_row_shows_channel_name_subject_tone_sla_status_assignee_unread(make_app, thread_ids):
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause(0.1)
+        inbox = app.inbox
+        lines = [row_text(inbox, y) for y in range(inbox.total)]
+        first = lines[0]  # t0: email, Alice Moreau, SLA breached 2h30 ago, assigned to the agent, read
+        assert first.startswith(" mail Alice Moreau")
+        assert "Refund for order #1000" in first
+        assert "✗-2h30" in first
+        assert "open" in first and "Sam Riv" in first
+        second = lines[1]  # t1: chat, unread, unassigned
+        assert second.startswith("●chat Bob Okafor")
+        assert "—" in second
+        warning = [ln for ln in lines if "!" in ln.split("#")[-1]]
+        assert warning, "some countdowns are in the warning band"
+        assert any(" soc " in ln for ln in lines)
+
+
+def test_countdown_format():
+    assert countdown(3 * 3600 + 5 * 60) == "3h05"
+    assert countdown(12 * 60 + 3) == "12m"
+    assert countdown(-25 * 60) == "-25m"
+    assert countdown(3 * 86400) == "3d"
+
+
+async def test_hostile_subject_renders_inert(make_app, thread_ids):
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause(0.1)
+        inbox = app.inbox
+        assert inbox.select_thread(thread_ids["t7"])
+        await pilot.pause(0.1)
+        text = row_text(inbox, inbox.cursor - int(inbox.scroll_offset.y))
+        assert "[@click=app.quit]" in text  # literal characters, not a link
+        assert "\x1b" not in text and "\x07" not in text
+        for seg in inbox.render_line(inbox.cursor - int(inbox.scroll_offset.y)):
+            assert seg.style is None or seg.style.link is None and not seg.style.meta
+        # Clicking the row selects it and nothing quits.
+        await pilot.click("#inbox", offset=(20, inbox.cursor - int(inbox.scroll_offset.y)))
+        await pilot.pause(0.1)
+        assert app.is_running
+
+
+async def test_live_update_keeps_the_cursor_on_the_same_conversation(make_app, cache_path):
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause(0.1)
+        await pilot.press("j", "j", "j", "j", "j")
+        await pilot.pause(0.1)
+        inbox = app.inbox
+        tid = inbox.current_thread_id
+        total = inbox.total
+        # Sync brings three new conversations that sort above the cursor (earlier SLA due time).
+        acc = app.db.execute("SELECT id FROM accounts WHERE name='support-mail'").fetchone()[0]
+        who = Identity(Channel.EMAIL, "new@example.com", display_name="New Person")
+        batch = Batch(cursor="2")
+        for i in range(3):
+            batch.threads.append(Thread(remote_id=f"new{i}", channel=Channel.EMAIL, subject=f"Fresh {i}",
+                                        customer=who, last_message_at=at(-60), unread=True))
+            batch.messages.append(Message(remote_id=f"newm{i}", thread_remote_id=f"new{i}",
+                                          direction=Direction.INBOUND, author=who, sent_at=at(-60), text="hi"))
+        result = apply_batch(app.db, acc, batch)
+        app.db.execute("UPDATE threads SET sla_due_at=?, sort_due=? WHERE remote_id LIKE 'new%'",
+                       (FIXED_NOW - 99999, FIXED_NOW - 99999))
+        app.on_engine_change(set(result.touched_threads))
+        await pilot.pause(0.2)
+        assert inbox.total == total + 3
+        assert inbox.current_thread_id == tid  # same conversation under the cursor
+        assert inbox.cursor == 8
+        assert 0 <= inbox.cursor - int(inbox.scroll_offset.y) < 49  # still on screen
+        assert inbox.row_at(0).subject.startswith("Fresh")
+        assert app.statusbar.view_count == total + 3
+
+
+async def test_cursor_thread_leaving_the_view_keeps_the_position(make_app):
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause(0.1)
+        await pilot.press("j", "j")
+        inbox = app.inbox
+        tid = inbox.current_thread_id
+        other = app.db.execute("SELECT id FROM threads WHERE id != ? LIMIT 1", (tid,)).fetchone()[0]
+        app.db.execute("UPDATE threads SET status='closed' WHERE id=?", (tid,))
+        app.on_engine_change({tid, other})
+        await pilot.pause(0.2)
+        assert inbox.cursor == 2 and inbox.current_thread_id != tid
+
+
+async def test_empty_view_says_what_to_do(make_app, tmp_path):
+    path = tmp_path / "empty.sqlite3"
+    connect(path).close()
+    app = make_app(path=path)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause(0.1)
+        assert app.inbox.total == 0
+        assert "Nothing here" in row_text(app.inbox, 0)
+        await pilot.press("j", "G", "enter", "e")  # nothing to act on: no crash, a notice
+        await pilot.pause(0.1)
+        assert app.is_running
+
+
+async def test_countdowns_follow_the_clock(make_app, monkeypatch):
+    import console.app as app_module
+
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause(0.1)
+        inbox = app.inbox
+        before = row_text(inbox, 10)
+        monkeypatch.setattr(app_module, "now", lambda: FIXED_NOW + 3600)
+        inbox.refresh()
+        await pilot.pause(0.05)
+        after = row_text(inbox, 10)
+        assert before != after
+        assert time.time()  # the real clock is untouched
