@@ -342,3 +342,19 @@ async def test_state_changes_pushed_come_back_on_the_next_pull(db, tmp_path):
     assert row["status"] == "closed"
     assert json.loads(row["tags"]) == ["refund", "vip"]
     assert row["assignee"] == "Priya Natarajan"
+
+
+async def test_in_memory_demo_restarted_keeps_streaming_new_messages():
+    """`switchboard --demo` keeps its cache but not the in-memory remote: the old cursor must still work."""
+    p = await opened("email", interval=0.02)
+    _, cursor = await pull_all(p, None)
+    await asyncio.sleep(0.1)
+    batch = await p.pull(cursor)
+    before = {m.remote_id for m in batch.messages}
+    assert before
+    restarted = await opened("email", interval=0.02)
+    await asyncio.sleep(0.1)
+    after = await restarted.pull(batch.cursor)
+    ids = {m.remote_id for m in after.messages}
+    assert ids, "the restarted demo delivered nothing from the old cursor"
+    assert not ids & before, "live messages of two runs must not share remote ids"

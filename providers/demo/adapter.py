@@ -140,19 +140,22 @@ class DemoProvider(Provider):
         if state["phase"] == "init":
             return self._initial_page(state["page"])
         self._generate_due_live()
-        return self._live_batch(remote, state["seq"])
+        seq = state["seq"]
+        if state.get("epoch") != remote.epoch or seq > len(remote.events):
+            seq = 0  # the remote side started afresh (in-memory demo restarted): replay what it has
+        return self._live_batch(remote, seq)
 
     def _initial_page(self, page: int) -> Batch:
         w = self.world
         assert w is not None
         if self.channel == Channel.KNOWLEDGE:
-            return Batch(cursor=_cursor("live", 0), articles=list(w.articles))
+            return Batch(cursor=self._live_cursor(0), articles=list(w.articles))
         if self.channel == Channel.COMMERCE:
             chunk = w.customers[page * PAGE_CUSTOMERS:(page + 1) * PAGE_CUSTOMERS]
             addrs = {c.identities[0].address for c in chunk}
             orders = [o for o in w.orders if o.customer.address in addrs]
             done = (page + 1) * PAGE_CUSTOMERS >= len(w.customers)
-            return Batch(cursor=_cursor("live", 0) if done else _cursor("init", page + 1), more=not done,
+            return Batch(cursor=self._live_cursor(0) if done else _cursor("init", page + 1), more=not done,
                          customers=list(chunk), orders=orders)
         threads = sorted(w.threads[self.channel], key=lambda t: t.last_message_at, reverse=True)
         pages = (len(threads) + PAGE_THREADS - 1) // PAGE_THREADS
@@ -163,7 +166,10 @@ class DemoProvider(Provider):
         # The last initial page restates each conversation's remote state (status, unread,
         # snooze, assignee). It comes after the messages because the cache reopens a thread
         # and marks it unread when it stores an inbound message.
-        return Batch(cursor=_cursor("live", 0), more=True, threads=list(threads))
+        return Batch(cursor=self._live_cursor(0), more=True, threads=list(threads))
+
+    def _live_cursor(self, seq: int) -> str:
+        return json.dumps({"v": 1, "phase": "live", "seq": seq, "epoch": self.remote.epoch})
 
     def _generate_due_live(self) -> None:
         remote = self.remote
@@ -173,12 +179,13 @@ class DemoProvider(Provider):
         due = self._live_base + int(elapsed / self.interval)
         for k in range(remote.live_count, due):
             at = self._opened_wall + timedelta(seconds=(k - self._live_base + 1) * self.interval)
-            thread, msg = live_event(self.world, self.channel, k, min(at, utcnow()))
+            tag = "" if remote.epoch == "journal" else remote.epoch
+            thread, msg = live_event(self.world, self.channel, k, min(at, utcnow()), tag=tag)
             remote.record_live(k, thread, msg)
 
     def _live_batch(self, remote: DemoRemote, seq: int) -> Batch:
         events = remote.events_since(seq)
-        batch = Batch(cursor=_cursor("live", seq + len(events)))
+        batch = Batch(cursor=self._live_cursor(seq + len(events)))
         for ev in events:
             kind = ev["e"]
             if kind == "live":
@@ -313,7 +320,7 @@ class DemoProvider(Provider):
 
 
 def _cursor(phase: str, n: int) -> str:
-    return json.dumps({"v": 1, "phase": phase, ("page" if phase == "init" else "seq"): n})
+    return json.dumps({"v": 1, "phase": phase, "page": n})
 
 
 def _parse_cursor(cursor: str | None) -> dict:
@@ -324,7 +331,7 @@ def _parse_cursor(cursor: str | None) -> dict:
             if d.get("v") == 1 and d.get("phase") == "init" and int(d["page"]) >= 0:
                 return {"phase": "init", "page": int(d["page"])}
             if d.get("v") == 1 and d.get("phase") == "live" and int(d["seq"]) >= 0:
-                return {"phase": "live", "seq": int(d["seq"])}
+                return {"phase": "live", "seq": int(d["seq"]), "epoch": d.get("epoch")}
         except (ValueError, TypeError, KeyError, AttributeError):
             pass
     return {"phase": "init", "page": 0}

@@ -98,6 +98,9 @@ class DemoRemote:
             except OSError as exc:
                 raise OSError(f"demo state_dir {folder} cannot be created: {exc.strerror}") from None
             self.path = folder / (re.sub(r"[^A-Za-z0-9_.-]", "_", account) + ".jsonl")
+        # Names this remote's event sequence. A journal keeps one across runs; a remote in
+        # memory starts afresh each run, so cursors and live message ids carry this tag.
+        self.epoch = "journal" if self.path is not None else f"mem{uuid.uuid4().hex[:8]}"
         self.events: list[dict] = []  # de-duplicated, in journal order; positions are cursor sequence numbers
         self.pushed: dict[str, dict] = {}  # action key -> its push event
         self.live_seen: set[int] = set()

@@ -498,8 +498,10 @@ class _Builder:
 # --------------------------------------------------------------------------- the live stream
 
 
-def live_event(world: World, channel: Channel, k: int, at: datetime) -> tuple[Thread, Message]:
+def live_event(world: World, channel: Channel, k: int, at: datetime, tag: str = "") -> tuple[Thread, Message]:
     """The ``k``-th live inbound message on ``channel`` (deterministic content, sent at ``at``).
+
+    ``tag`` goes into the remote ids so the streams of separate in-memory runs never collide.
 
     Either a follow-up on one of the world's open conversations or a new conversation
     from an existing customer or a new one.
@@ -513,7 +515,7 @@ def live_event(world: World, channel: Channel, k: int, at: datetime) -> tuple[Th
         text = rng.choice(C.FOLLOWUP_NUDGES)
         meta = {"visibility": "public" if base.channel_detail == "mention" else "direct"} \
             if channel == Channel.SOCIAL else {}
-        msg = Message(remote_id=f"live-{k}", thread_remote_id=base.remote_id, direction=Direction.INBOUND,
+        msg = Message(remote_id=f"live-{tag}{k}", thread_remote_id=base.remote_id, direction=Direction.INBOUND,
                       author=base.customer, sent_at=at, text=text, meta=meta)
         return thread, msg
     candidates = [p for p in world.people if p.on(channel)]
@@ -525,7 +527,7 @@ def live_event(world: World, channel: Channel, k: int, at: datetime) -> tuple[Th
          "item": order.items[0].split(" × ", 1)[-1] if order else rng.choice(N.PRODUCTS)[0],
          "days": rng.randint(5, 15), "amount": money(order.total, order.currency) if order else "",
          "handle": N.SHOP_HANDLE_MASTODON}
-    rid = f"live-{PREFIX[channel]}-{k}"
+    rid = f"live-{PREFIX[channel]}-{tag}{k}"
     meta: dict = {}
     detail = ""
     if channel == Channel.EMAIL:
@@ -539,6 +541,6 @@ def live_event(world: World, channel: Channel, k: int, at: datetime) -> tuple[Th
     thread = Thread(remote_id=rid, channel=channel, subject=subject, customer=ident, last_message_at=at,
                     channel_detail=detail, status=Status.OPEN, unread=True,
                     meta={"network": ident.network} if ident.network else {})
-    msg = Message(remote_id=f"live-{k}", thread_remote_id=rid, direction=Direction.INBOUND, author=ident,
+    msg = Message(remote_id=f"live-{tag}{k}", thread_remote_id=rid, direction=Direction.INBOUND, author=ident,
                   sent_at=at, text=text, meta=meta)
     return thread, msg
