@@ -31,9 +31,13 @@ from typing import Any
 
 from console import sla
 from console.knowledge import terms
+from console.tone import strip_quoted
 
 WEEK = 7 * 86400
 TOP = 10
+# Words every support message carries: they say nothing about what went wrong.
+ROUTINE_WORDS = frozenset("order orders ordered email emails message messages customer service support reply "
+                          "replied answer number account nothing anyone someone time times".split())
 
 
 @dataclass
@@ -241,8 +245,9 @@ def _complaint_words(db: sqlite3.Connection, start: float) -> list[Figure]:
     for r in db.execute(
             """SELECT thread_id, text FROM messages WHERE direction='inbound' AND sent_at >= ?
                  AND (kind='complaint' OR tone='angry') ORDER BY id""", (start,)):
-        for word in terms(r["text"], limit=50):
-            per[word].add(r["thread_id"])
+        for word in terms(strip_quoted(r["text"]), limit=50):
+            if word not in ROUTINE_WORDS:
+                per[word].add(r["thread_id"])
     counts = Counter({w: len(ids) for w, ids in per.items()})
     ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:TOP]
     return [Figure(w, n, sorted(per[w])) for w, n in ranked if n >= 1]

@@ -47,6 +47,9 @@ hi hello hey dear thanks thank please regards best kind cheers sincerely team su
 im ive dont cant wont didnt doesnt isnt wasnt youre thats whats theres still yet already would like want need
 know think just really also one two get got getting make made way back today yesterday tomorrow week day days
 thing things anything something everything someone anyone everyone ok okay yes yeah sure via
+ago since tell told said say says ask asked lot much many even ever every monday tuesday wednesday thursday
+friday saturday sunday january february march april may june july august september october november december
+jan feb mar apr jun jul aug sep sept oct nov dec
 """.split())
 
 _TOKEN = re.compile(r"[^\W_]+(?:'[^\W_]+)?", re.UNICODE)
@@ -213,21 +216,26 @@ def search(db: sqlite3.Connection, text: str, limit: int = 3) -> list[Suggestion
 
 
 def suggest(db: sqlite3.Connection, thread_id: int, limit: int = 3) -> list[Suggestion]:
-    """Articles for the customer's latest inbound message (the subject too, if it is the first one)."""
+    """Articles for the conversation's subject and the customer's latest inbound message.
+
+    When the latest message says nothing searchable ("Still waiting!"), the subject and
+    the customer's earlier messages are searched instead.
+    """
+    from console.tone import strip_quoted  # quoted history and signatures are noise for the search
+
     rows = db.execute(
         """SELECT text FROM messages WHERE thread_id=? AND direction='inbound' AND text != ''
-           ORDER BY sent_at DESC, id DESC LIMIT 2""", (thread_id,)).fetchall()
+           ORDER BY sent_at DESC, id DESC LIMIT 5""", (thread_id,)).fetchall()
     if not rows:
         return []
-    text = rows[0]["text"]
-    if len(rows) == 1:
-        subject = db.execute("SELECT subject FROM threads WHERE id=?", (thread_id,)).fetchone()
-        if subject:
-            text = f"{subject[0]}\n{text}"
-    # Quoted history and signatures are noise for the search.
-    from console.tone import _strip_quoted
-
-    return search(db, _strip_quoted(text), limit)
+    subject_row = db.execute("SELECT subject FROM threads WHERE id=?", (thread_id,)).fetchone()
+    subject = subject_row[0] if subject_row else ""
+    latest = strip_quoted(rows[0]["text"])
+    found = search(db, f"{subject}\n{latest}", limit)
+    if found or len(rows) == 1:
+        return found
+    earlier = "\n".join(strip_quoted(r["text"]) for r in rows)
+    return search(db, f"{subject}\n{earlier}", limit)
 
 
 def insert_text(db: sqlite3.Connection, article_id: int, footer: bool, footer_text: str | None = None) -> str:

@@ -75,7 +75,7 @@ def _shouting(text: str) -> bool:
     return len(caps) >= 2 and len(caps) >= 0.3 * len(words)
 
 
-def _strip_quoted(text: str) -> str:
+def strip_quoted(text: str) -> str:
     """Drop quoted reply lines ("> …") and everything after a signature or 'On … wrote:' marker."""
     out = []
     for line in text.splitlines():
@@ -90,7 +90,7 @@ def _strip_quoted(text: str) -> str:
 
 def classify(text: str, meta: dict[str, Any] | None = None) -> Tone:
     """Tone and kind of one message (``meta`` may flag auto_reply / bounce)."""
-    body = _strip_quoted(text or "")[:4000]
+    body = strip_quoted(text or "")[:4000]
     compound = _analyser().polarity_scores(body)["compound"] if body.strip() else 0.0
     anger = len(_ANGER.findall(body))
     if "!!" in body:
@@ -156,3 +156,6 @@ def language(text: str) -> str:
     if hits < 2 or hits == ranked[1][1]:
         return ""
     return best
+
+
+_strip_quoted = strip_quoted  # old name

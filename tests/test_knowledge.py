@@ -134,3 +134,13 @@ def test_knowledge_config_errors():
         Service(parse_config('[knowledge]\nfolders = "x"'))
     with pytest.raises(ConfigError, match="knowledge.suggestions = 0"):
         Service(parse_config("[knowledge]\nsuggestions = 0"))
+
+
+def test_unsearchable_latest_message_falls_back_to_the_conversation(kb):
+    t, m1 = conversation(1, text="I forgot my password and the reset link never arrives", subject="Login")
+    load(kb, [(t, m1)])
+    acc = kb.execute("SELECT id FROM accounts WHERE name='mail'").fetchone()[0]
+    _, m2 = conversation(1, text="Hello??? Anyone?", at=T0 + timedelta(hours=1))
+    m2.remote_id = "m1b"
+    apply_batch(kb, acc, Batch(cursor="c2", messages=[m2]))
+    assert knowledge.suggest(kb, thread_id(kb, "t1"))[0].title == "Resetting your password"
