@@ -277,3 +277,41 @@ def test_customer_tags_from_commerce_records(db):
     _, result = load(db, [conversation(1, who=alice, text="Hi there")])
     service.process(db, result)
     assert json.loads(db.execute("SELECT tags FROM threads").fetchone()[0]) == ["vip"]
+
+
+# --------------------------------------------------------------------------- the demo profile, end to end
+
+
+async def test_demo_profile_triage_is_visible_and_fair(db, tmp_path):
+    """The embedded demo world through the real engine and the demo config's rules."""
+    pytest.importorskip("providers.demo")
+    from importlib import resources
+
+    from console.engine import Engine
+
+    cfg = parse_config(resources.files("console").joinpath("demo_config.toml").read_text(encoding="utf-8"),
+                       "demo_config.toml")
+    service = Service(cfg)
+    engine = Engine(db, cfg, read_only=False, service=service, data_dir=tmp_path)
+    await engine.run_once()
+    assert db.execute("SELECT COUNT(*) FROM messages WHERE direction='inbound' AND tone=''").fetchone()[0] == 0
+    # Followers move a conversation only through the visible rule.
+    escalated = db.execute(
+        """SELECT t.rule, i.followers FROM threads t JOIN identities i ON i.id = t.identity_id
+           WHERE t.queue='social-escalations'""").fetchall()
+    assert escalated, "the demo has big accounts on social"
+    assert all("big-audience" in r["rule"] and r["followers"] >= 10000 for r in escalated)
+    # Every rule named on a row is one the config defines, and the log says what it set.
+    names = {r.name for r in service.triage.rules}
+    for (rule,) in db.execute("SELECT DISTINCT rule FROM threads WHERE rule != ''"):
+        assert set(rule.split(", ")) <= names
+    assert db.execute("SELECT COUNT(*) FROM triage_log WHERE rule='whatsapp'").fetchone()[0] > 0
+    whatsapp = db.execute(
+        """SELECT DISTINCT i.network FROM triage_log l JOIN threads t ON t.id = l.thread_id
+           JOIN messages m ON m.id = l.message_id JOIN identities i ON i.id = m.author_identity_id
+           WHERE l.rule='whatsapp'""").fetchall()
+    assert [r[0] for r in whatsapp] == ["WhatsApp"]
+    # Open conversations waiting for us have a due time; the default order follows it.
+    open_due = db.execute("SELECT COUNT(*) FROM threads WHERE status='open' AND sla_due_at IS NOT NULL").fetchone()[0]
+    assert open_due > 0
+    assert db.execute("SELECT COUNT(*) FROM threads WHERE status!='open' AND sla_due_at IS NOT NULL").fetchone()[0] == 0
