@@ -16,7 +16,6 @@ import os
 import sys
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from importlib import resources
 from pathlib import Path
 
 from console import config as config_mod
@@ -144,7 +143,7 @@ def make_session(args: argparse.Namespace) -> Session:
     demo = bool(args.demo)
     data_dir = Path(args.data_dir).expanduser() if args.data_dir else config_mod.default_data_dir()
     if demo:
-        text = resources.files("console").joinpath("demo_config.toml").read_text(encoding="utf-8")
+        text = (Path(__file__).parent / "demo_config.toml").read_text(encoding="utf-8")
         cfg = config_mod.parse(text, "demo_config.toml")
         profile = args.profile or DEMO_PROFILE
     else:
@@ -418,6 +417,7 @@ COMMANDS = {
 
 
 def main(argv: list[str] | None = None) -> int:
+    os.umask(0o077)  # caches, logs and adapter state hold customer data: private to the user
     parser = build_parser()
     args = parser.parse_args(argv)
     try:

@@ -148,6 +148,22 @@ def _move(db, identity_id, from_id, to_id, how, who="", lock=False) -> None:
     db.execute("UPDATE threads SET customer_id=? WHERE identity_id=?", (to_id, identity_id))
     db.execute("UPDATE orders SET customer_id=? WHERE identity_id=?", (to_id, identity_id))
     _log(db, identity_id, from_id, to_id, how, who)
+    if from_id is not None and from_id != to_id:
+        _drop_if_empty(db, from_id, into=to_id)
+
+
+def _drop_if_empty(db, customer_id: int, into: int) -> None:
+    """A customer left with no identity, conversation, order or note was only a
+    placeholder: fold its tags into the one that absorbed it and remove it."""
+    for table in ("identities", "threads", "orders", "customer_notes"):
+        if db.execute(f"SELECT 1 FROM {table} WHERE customer_id=? LIMIT 1", (customer_id,)).fetchone():
+            return
+    old = db.execute("SELECT tags FROM customers WHERE id=?", (customer_id,)).fetchone()
+    new = db.execute("SELECT tags FROM customers WHERE id=?", (into,)).fetchone()
+    if old is not None and new is not None and old[0] not in ("", "[]"):
+        merged = sorted(set(json.loads(old[0])) | set(json.loads(new[0] or "[]")))
+        db.execute("UPDATE customers SET tags=? WHERE id=?", (json.dumps(merged), into))
+    db.execute("DELETE FROM customers WHERE id=?", (customer_id,))
 
 
 def _log(db, identity_id, from_id, to_id, how, who="") -> None:
