@@ -84,6 +84,10 @@ class _FilterInput(Input):
 
     BINDINGS = [Binding("down", "screen.list_down", show=False), Binding("up", "screen.list_up", show=False)]
 
+    def __init__(self, *args, **kwargs) -> None:
+        kwargs.setdefault("select_on_focus", False)  # a letter typed in the list must not be replaced
+        super().__init__(*args, **kwargs)
+
 
 def _chosen(option_list: OptionList) -> str | None:
     index = option_list.highlighted
@@ -208,6 +212,16 @@ class TagChooser(ChooserScreen):
             self.query_one(SelectionList).focus()
         else:
             self.query_one(Input).focus()
+
+    def on_key(self, event) -> None:
+        """Typing a letter in the list starts a new tag in the box below."""
+        if (event.character and event.is_printable and not event.character.isspace()
+                and isinstance(self.focused, SelectionList)):
+            box = self.query_one(Input)
+            box.focus()
+            box.insert_text_at_cursor(event.character)
+            event.stop()
+            event.prevent_default()
 
     def result(self) -> dict[str, list[str]] | None:
         ticked = set(self.query_one(SelectionList).selected)

@@ -207,19 +207,23 @@ class Composer(Widget):
             self._save_timer = None
 
     def save_draft(self) -> bool:
-        """Write the draft now if it changed. Quietly: a confirmation per keystroke pause would be noise."""
+        """Write the draft now if it changed (``save_draft`` is one of the app's quiet actions)."""
         self._cancel_save()
         if self.thread_id is None or getattr(self.app, "read_only", False):
             return False
         text = self.text
         if text == self._saved_text:
             return True
-        result = gate_perform(self.app.ctx, "save_draft", self.thread_id, text=text, kind=self.kind)
+        perform = getattr(self.app, "perform", None)
+        if perform is not None:  # the app keeps save_draft quiet and reports failures itself
+            result = perform("save_draft", self.thread_id, text=text, kind=self.kind)
+        else:
+            result = gate_perform(self.app.ctx, "save_draft", self.thread_id, text=text, kind=self.kind)
+            if not result.ok:
+                self.app.notify(result.message, title="Draft not saved", severity="error")
         if result.ok:
             self._saved_text = text
             self._update_status()
-        else:
-            self.app.notify(result.message, title="Draft not saved", severity="error")
         return result.ok
 
     # ------------------------------------------------------------------ actions

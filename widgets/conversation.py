@@ -58,11 +58,12 @@ except ImportError:  # pragma: no cover - depends on the checkout
 
 PAGE = 60  # messages drawn at once; "[" draws PAGE more
 
-# Pane-local actions: registered so the help screen and palette list them.
+# Pane-local actions: registered so the help screen, the palette and [keymap] know them. Their
+# context is the pane's own, so the pane binds them (remappable through Textual's keymap by id).
 for _action in (
-    Action("toggle_quotes", "Show or fold quoted history in messages", ("z",), context="thread"),
+    Action("toggle_quotes", "Show or fold quoted history in messages", ("z",), context="conversation"),
     Action("earlier_messages", "Show earlier messages of a long conversation", ("left_square_bracket",),
-           context="thread"),
+           context="conversation"),
 ):
     if _action.id not in REGISTRY:
         register(_action)
@@ -108,9 +109,12 @@ def outbox_line(m: sqlite3.Row, retry_key: str, now: float) -> Text | None:
     return Text(str(state), style="dim")
 
 
-def render_message(m: sqlite3.Row, *, expanded: bool, now: float, retry_key: str, fold_key: str) -> RenderableType:
+def render_message(m: sqlite3.Row, *, expanded: bool, now: float, retry_key: str, fold_key: str,
+                   width: int = 100) -> RenderableType:
     direction = m["direction"] if m["direction"] in DIRECTION_STYLE else "inbound"
     label, label_style, border, box, pad = DIRECTION_STYLE[direction]
+    if width < 90:  # narrow panes: keep the sides apart with less space lost
+        pad = tuple(min(p, 4 if width >= 50 else 2) for p in pad)
     meta = json_field(m["meta"], {})
     head = Text()
     head.append(f" {label} ", style=label_style)
@@ -142,14 +146,13 @@ class ConversationPane(Widget):
     ConversationPane #conv-scroll { height: 1fr; }
     ConversationPane #conv-scroll:focus { background-tint: $foreground 3%; }
     ConversationPane #conv-earlier { color: $text-muted; padding: 0 1; }
-    ConversationPane #conv-suggestions { height: auto; max-height: 6; border-top: solid $secondary; }
+    ConversationPane #conv-suggestions { height: auto; max-height: 6; border: none; border-top: solid $secondary; }
     ConversationPane #conv-suggestions.-empty { display: none; }
     ConversationPane Composer { display: none; }
     ConversationPane.-composing Composer { display: block; }
     """
 
     BINDINGS = [
-        Binding(registry_keys("retry_send") or "R", "retry_send", "Retry send", id="retry_send"),
         Binding(registry_keys("toggle_quotes"), "toggle_quotes", "Quotes", id="toggle_quotes"),
         Binding(registry_keys("earlier_messages"), "earlier_messages", "Earlier", id="earlier_messages"),
     ]
@@ -230,8 +233,9 @@ class ConversationPane(Widget):
                                 f"{key_label(self.app, 'earlier_messages')} to show {min(hidden, PAGE)} more"))
         retry_key = key_label(self.app, "retry_send")
         fold_key = key_label(self.app, "toggle_quotes")
-        blocks = [render_message(m, expanded=self.expanded_quotes, now=now, retry_key=retry_key, fold_key=fold_key)
-                  for m in msgs[hidden:]]
+        width = scroll.size.width or 100
+        blocks = [render_message(m, expanded=self.expanded_quotes, now=now, retry_key=retry_key, fold_key=fold_key,
+                                 width=width) for m in msgs[hidden:]]
         body.update(Group(*blocks) if blocks else Text("No messages yet", style="dim"))
         if scroll_end or (at_end and grew):
             self.call_after_refresh(scroll.scroll_end, animate=False)
@@ -422,7 +426,8 @@ class ConversationPane(Widget):
 
     # ------------------------------------------------------------------ keys
 
-    def action_retry_send(self) -> None:
+    def retry_send(self) -> None:
+        """Queue the failed or held reply again (the app binds R to the retry_send action)."""
         if self.thread_id is None:
             return
         self.app.perform("retry_send", self.thread_id)
@@ -438,6 +443,10 @@ class ConversationPane(Widget):
             self.reload()
             scroll = self.query_one("#conv-scroll", VerticalScroll)
             self.call_after_refresh(scroll.scroll_home, animate=False)
+
+    def on_resize(self, event) -> None:
+        if self.thread_row is not None:
+            self.reload()
 
     def _tick(self) -> None:
         if self.thread_row is not None:

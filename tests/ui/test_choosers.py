@@ -71,6 +71,8 @@ async def test_tags_tick_untick_and_type():
     assert value == {"add": ["shipping"], "remove": ["refund"]}
     value, _ = await choose(make, "tab", *"Urgent, late", "enter")
     assert value == {"add": ["late", "urgent"], "remove": []}
+    value, _ = await choose(make, *"new", "enter")  # typing in the list starts a new tag
+    assert value == {"add": ["new"], "remove": []}
     assert (await choose(make, "ctrl+s"))[0] is None  # nothing changed
     assert (await choose(make, "escape"))[0] is None
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 
 from textual.app import App, ComposeResult
+from textual.binding import Binding
 from textual.containers import Horizontal
 
 from console.actions import Context, perform
@@ -110,6 +111,8 @@ class PaneApp(App):
     """Hosts the two panes with the attributes and methods the real app provides."""
 
     CSS = "Horizontal { height: 1fr; } #conversation { width: 2fr; } #customer { width: 1fr; }"
+    # The real app binds R (retry_send) from the registry; the host does the same.
+    BINDINGS = [Binding("R", "retry", "Retry", id="retry_send")]
 
     def __init__(self, db, *, read_only: bool = False, thread_id: int | None = None) -> None:
         super().__init__()
@@ -136,10 +139,15 @@ class PaneApp(App):
         return self.query_one(ConversationPane).thread_id
 
     def perform(self, action_id: str, thread_id: int | None = None, **args):
+        """Like the real app: the gate, then a notice (save_draft is quiet unless it fails)."""
         self.performed.append((action_id, thread_id, args))
         result = perform(self.ctx, action_id, thread_id, **args)
-        self.notify(result.message or action_id, severity="information" if result.ok else "error")
+        if not result.ok or action_id != "save_draft":
+            self.notify(result.message or action_id, severity="information" if result.ok else "error")
         return result
+
+    def action_retry(self) -> None:
+        self.query_one(ConversationPane).retry_send()
 
     def open_thread(self, thread_id: int) -> None:
         self.opened.append(thread_id)

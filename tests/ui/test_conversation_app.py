@@ -1,0 +1,133 @@
+"""The panes inside the real SwitchboardApp: keys from the registry, the app's perform, refreshes."""
+
+from __future__ import annotations
+
+import pytest
+
+from console.cache import connect
+from tests.ui.test_conversation_harness import notices, screen_text, seed, static_text
+
+SIZE = (180, 50)
+
+
+@pytest.fixture
+def seeded(tmp_path):
+    path = tmp_path / "panes.sqlite3"
+    db = connect(path)
+    ids = seed(db)
+    db.close()
+    return path, ids
+
+
+async def open_in(app, pilot, tid):
+    await pilot.pause()
+    app.open_thread(tid)
+    await pilot.pause(0.1)
+
+
+async def test_r_composes_ctrl_s_queues_failed_shows_reason_R_retries(make_app, seeded):
+    path, ids = seeded
+    app = make_app(path=path)
+    async with app.run_test(size=SIZE) as pilot:
+        tid = ids["refund"]
+        await open_in(app, pilot, tid)
+        await pilot.press("r")
+        await pilot.pause()
+        assert app.conversation.composing
+        # Letters that are keys elsewhere (r, n, j, k, q, e, s) go into the text, not to the app.
+        await pilot.press(*"Thanks, your refund is queued and sent soon. jk")
+        await pilot.pause()
+        assert app.conversation.composer.text == "Thanks, your refund is queued and sent soon. jk"
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert not app.conversation.composing
+        row = app.db.execute("SELECT id, state FROM outbox WHERE thread_id=? AND kind='reply'", (tid,)).fetchone()
+        assert row["state"] == "queued"
+        assert "⏳ queued" in screen_text(app)
+        app.db.execute("UPDATE outbox SET state='failed', last_error='550 mailbox unavailable' WHERE id=?",
+                       (row["id"],))
+        app.db.execute("UPDATE messages SET state='failed' WHERE outbox_id=?", (row["id"],))
+        app.refresh_data({tid})
+        await pilot.pause()
+        assert "✗ failed: 550 mailbox unavailable" in screen_text(app)
+        assert "✗ failed: 550 mailbox unavailable — press R to retry" in static_text(app.query_one("#conv-body"))
+        await pilot.press("R")
+        await pilot.pause()
+        assert app.db.execute("SELECT state FROM outbox WHERE id=?", (row["id"],)).fetchone()[0] == "queued"
+        assert "⏳ queued" in screen_text(app)
+
+
+async def test_n_note_and_escape_keeps_the_draft(make_app, seeded):
+    path, ids = seeded
+    app = make_app(path=path)
+    async with app.run_test(size=SIZE) as pilot:
+        tid = ids["chat"]
+        await open_in(app, pilot, tid)
+        await pilot.press("n")
+        await pilot.pause()
+        assert app.conversation.composing and app.conversation.composer.kind == "note"
+        assert "NOTE (internal)" in screen_text(app)
+        await pilot.press(*"check the parcel")
+        await pilot.press("escape")
+        await pilot.pause()
+        assert not app.conversation.composing
+        draft = app.db.execute("SELECT kind, text FROM drafts WHERE thread_id=?", (tid,)).fetchone()
+        assert tuple(draft) == ("note", "check the parcel")
+        assert "unsent note draft" in screen_text(app)
+        await pilot.press("n")
+        await pilot.pause()
+        assert app.conversation.composer.text == "check the parcel"
+
+
+async def test_read_only_refuses_composing_and_customer_changes(make_app, seeded):
+    path, ids = seeded
+    app = make_app(path=path, read_only=True)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        while len(app.screen_stack) > 1:  # the dashboard opens first in read-only mode
+            app.pop_screen()
+        await open_in(app, pilot, ids["refund"])
+        await pilot.press("r")
+        await pilot.pause()
+        assert not app.conversation.composing
+        assert app.conversation.open_composer("note") is False
+        app.query_one("#cust-identities").focus()
+        await pilot.press("L")
+        await pilot.pause()
+        assert len(app.screen_stack) == 1
+        assert any("read-only" in n for n in notices(app))
+        assert app.db.execute("SELECT COUNT(*) FROM outbox").fetchone()[0] == 0
+
+
+async def test_customer_pane_enter_opens_the_conversation_in_the_app(make_app, seeded):
+    path, ids = seeded
+    app = make_app(path=path)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_in(app, pilot, ids["refund"])
+        # Link Alice's social identity by hand, then open her social post from the pane.
+        app.query_one("#cust-identities").focus()
+        await pilot.press("L")
+        await pilot.pause()
+        await pilot.press(*"mastodon", "enter")
+        await pilot.pause()
+        threads = app.query_one("#cust-threads")
+        threads.focus()
+        index = next(i for i in range(threads.option_count)
+                     if threads.get_option_at_index(i).id == f"t{ids['social']}")
+        threads.highlighted = index
+        await pilot.press("enter")
+        await pilot.pause(0.1)
+        assert app.conversation.thread_id == ids["social"]
+        assert "@shop my kettle leaks" in static_text(app.query_one("#conv-body"))
+
+
+async def test_z_folds_quotes_when_the_pane_has_focus(make_app, seeded):
+    path, ids = seeded
+    app = make_app(path=path)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_in(app, pilot, ids["refund"])
+        app.query_one("#conv-scroll").focus()
+        assert "quoted lines (z to show)" in static_text(app.query_one("#conv-body"))
+        await pilot.press("z")
+        await pilot.pause()
+        assert "> Kind regards" in static_text(app.query_one("#conv-body"))
