@@ -204,7 +204,7 @@ def _split(rng: random.Random, total: int, n: int) -> list[int]:
     """``total`` messages over ``n`` threads, at least one each, a long tail of big threads."""
     counts = [1] * n
     extra = total - n
-    weights = [rng.paretovariate(1.6) for _ in range(n)]
+    weights = [min(rng.paretovariate(1.6), 40.0) for _ in range(n)]  # long tail, capped (~150 max)
     scale = extra / sum(weights)
     given = 0
     for i, w in enumerate(weights):

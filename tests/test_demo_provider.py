@@ -142,14 +142,11 @@ async def test_failures_raise_transient_errors_and_record_nothing(tmp_path):
     assert remote.delivered("flaky-network reply") == 1
 
 
-async def test_latency_is_added_to_pulls(tmp_path):
-    p = await opened("knowledge", latency=0.2)
-    loop = asyncio.get_running_loop()
-    start = loop.time()
-    with pytest.raises(asyncio.TimeoutError):
+async def test_latency_is_added_to_pulls():
+    p = await opened("knowledge", latency=0.5)
+    with pytest.raises(asyncio.TimeoutError):  # a pull cannot finish before its simulated latency
         await asyncio.wait_for(p.pull(None), timeout=0.05)
-    assert loop.time() - start < 5
-    assert len(await asyncio.wait_for(p.pull(None), timeout=5)) > 0
+    assert len(await asyncio.wait_for(p.pull(None), timeout=30)) > 0
 
 
 # --------------------------------------------------------------------------- refusals
