@@ -196,6 +196,22 @@ class Composer(Widget):
         self._update_status()
         self._schedule_save()
 
+    def on_mount(self) -> None:
+        self.app.screen_change_signal.subscribe(self, self._on_screen_change)
+
+    def _on_screen_change(self, screen) -> None:
+        if screen is not self.screen:
+            self._save_if_changed()
+
+    def on_descendant_blur(self, event) -> None:
+        self._save_if_changed()
+
+    def _save_if_changed(self) -> None:
+        """Leaving the box (a chooser, the palette, another pane) saves at once: a macro or a
+        restart then starts from every character typed."""
+        if self.thread_id is not None and self.text != self._saved_text:
+            self.save_draft()
+
     def _schedule_save(self) -> None:
         if self._save_timer is not None:
             self._save_timer.stop()

@@ -36,6 +36,9 @@ from widgets.render import (
 )
 
 
+MAX_THREADS = 30  # conversations listed in the pane; the rest are one Enter away in the inbox
+
+
 def _date(ts: float | None) -> str:
     return datetime.fromtimestamp(ts).strftime("%d %b %Y") if ts else ""
 
@@ -159,11 +162,19 @@ class CustomerPane(Widget):
         thread_list = self.query_one("#cust-threads", OptionList)
         thread_list.clear_options()
         current_index = None
-        for n, t in enumerate(h["threads"]):
+        threads = h["threads"]
+        shown = threads[:MAX_THREADS]
+        current = next((t for t in threads[MAX_THREADS:] if t["id"] == self.thread_id), None)
+        if current is not None:
+            shown = [*shown[:-1], current]  # the open conversation is always listed
+        for n, t in enumerate(shown):
             thread_list.add_option(Option(self._thread_label(t), id=f"t{t['id']}"))
             if t["id"] == self.thread_id:
                 current_index = n
-        if h["threads"]:
+        if len(threads) > len(shown):
+            more = Text(f"  … all {len(threads)} conversations — Enter lists them in the inbox", style="italic")
+            thread_list.add_option(Option(more, id="more"))
+        if threads:
             thread_list.highlighted = current_index or 0
 
         notes = Text()
@@ -221,9 +232,19 @@ class CustomerPane(Widget):
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         if event.option_list.id == "cust-threads":
             event.stop()
-            self.post_message(self.OpenThread(int(event.option.id[1:])))
+            if event.option.id == "more":
+                self.show_all_threads()
+            else:
+                self.post_message(self.OpenThread(int(event.option.id[1:])))
         elif event.option_list.id == "cust-identities":
             event.stop()
+
+    def show_all_threads(self) -> None:
+        """Every conversation of this customer, in the inbox (through the app's show_threads)."""
+        if not self.history:
+            return
+        name = self.history["customer"]["name"] or f"customer {self.customer_id}"
+        self.app.show_threads([t["id"] for t in self.history["threads"]], f"{' '.join(name.split())}: all conversations")
 
     def _allowed(self, action_id: str) -> bool:
         ctx = getattr(self.app, "ctx", None)

@@ -111,6 +111,23 @@ async def test_escape_keeps_the_draft_and_it_survives_a_restart(cache_path):
     db2.close()
 
 
+async def test_leaving_the_box_saves_the_draft_at_once(cache_path):
+    from widgets.choosers import TextPrompt
+
+    path, ids = cache_path
+    db = connect(path)
+    app = PaneApp(db, thread_id=ids["refund"])
+    async with app.run_test(size=(140, 45)) as pilot:
+        pane = app.query_one(ConversationPane)
+        pane.open_composer("reply")
+        await pilot.pause()
+        await pilot.press(*"typed just now")
+        app.push_screen(TextPrompt("anything modal, e.g. the palette"))
+        await pilot.pause()
+        assert db.execute("SELECT text FROM drafts WHERE thread_id=?", (ids["refund"],)).fetchone()[0] \
+            == "typed just now"
+
+
 async def test_switching_threads_keeps_each_draft(cache_path):
     path, ids = cache_path
     db = connect(path)

@@ -172,3 +172,28 @@ async def test_customer_pane_text_is_inert(cache):
         assert "[@click=app.quit]Evil" in text and "\x1b" not in text
         header = static_text(app.query_one("#cust-header"))
         assert "[@click=app.quit]Evil" in header
+
+
+async def test_many_conversations_are_capped_and_listed_in_the_inbox_on_demand(cache):
+    from widgets.customer import MAX_THREADS
+
+    db, ids = cache
+    mail = db.execute("SELECT id FROM accounts WHERE name='support-mail'").fetchone()[0]
+    apply_batch(db, mail, Batch(cursor="m10", threads=[
+        Thread(f"bulk{n}", Channel.EMAIL, f"Bulk question {n}", ALICE_MAIL, ago(days=40 + n)) for n in range(40)]))
+    total = db.execute("SELECT COUNT(*) FROM threads WHERE customer_id="
+                       "(SELECT customer_id FROM threads WHERE id=?)", (ids["refund"],)).fetchone()[0]
+    app = PaneApp(db, thread_id=ids["refund"])
+    async with app.run_test(size=(200, 50)) as pilot:
+        await pilot.pause()
+        threads = app.query_one("#cust-threads", OptionList)
+        assert threads.option_count == MAX_THREADS + 1
+        last = threads.get_option_at_index(threads.option_count - 1)
+        assert f"all {total} conversations" in str(last.prompt)
+        threads.focus()
+        threads.highlighted = threads.option_count - 1
+        await pilot.press("enter")
+        await pilot.pause()
+        listed, title = app.shown_threads[-1]
+        assert len(listed) == total and ids["refund"] in listed
+        assert title == "Alice Moreau: all conversations"
