@@ -172,3 +172,10 @@ def test_articles_answer_the_questions_customers_ask(world):
                   "warranty", "address", "invoice", "gift card"):
         assert topic in titles, topic
     assert len({a.remote_id for a in world.articles}) == len(world.articles)
+
+
+@pytest.mark.parametrize("customers, conversations", [(1, 1), (2, 40), (30, 5)])
+def test_tiny_worlds_still_build(customers, conversations):
+    w = _Builder(5, customers, conversations, NOW).build()
+    assert len(w.customers) == customers
+    assert sum(len(w.threads[ch]) for ch in CONVERSATIONS) == conversations

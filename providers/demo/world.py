@@ -298,6 +298,8 @@ class _Builder:
         specials = {"html": 0, "auto_reply": 0, "bounce": 0}
         for i in range(self.n_conversations):
             channel = rng.choices(CONVERSATION_CHANNELS, CHANNEL_WEIGHTS)[0]
+            if not pools[channel]:  # a tiny world may have nobody on chat or social
+                channel = Channel.EMAIL
             person = rng.choice(pools[channel])
             topic = rng.choices(topics, weights)[0]
             while topic.needs_order and not person.orders:
@@ -519,6 +521,9 @@ def live_event(world: World, channel: Channel, k: int, at: datetime, tag: str = 
                       author=base.customer, sent_at=at, text=text, meta=meta)
         return thread, msg
     candidates = [p for p in world.people if p.on(channel)]
+    if not candidates:
+        candidates = [p for p in world.people if p.shop_customer]
+        channel = Channel.EMAIL if not candidates[0].on(channel) else channel
     person = rng.choice(candidates)
     ident = person.on(channel)
     topic = rng.choice([t for t in C.TOPICS if person.orders or not t.needs_order])
