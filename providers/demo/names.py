@@ -74,7 +74,7 @@ PRODUCTS = [
     ("Headlamp 400 lm", 45.00), ("Hiking backpack 38 L", 159.00), ("Fleece pullover", 79.00),
     ("Rain trousers", 89.00), ("Camping stove", 64.00), ("Titanium mug", 29.00), ("Trekking poles (pair)", 99.00),
     ("Wool beanie", 28.00), ("Cycling gloves", 35.00), ("Packable daypack", 49.00), ("Thermal base layer top", 59.00),
-    ("Gift card", 50.00), ("Dry bag set", 39.00), ("Compact binoculars", 149.00), ("Solar power bank", 69.00),
+("Dry bag set", 39.00), ("Compact binoculars", 149.00), ("Solar power bank", 69.00),
     ("Softshell trousers", 109.00), ("Camp chair", 74.00), ("First-aid kit", 34.00),
 ]
 

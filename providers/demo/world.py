@@ -414,9 +414,10 @@ class _Builder:
                 if rng.random() < 0.6:
                     outbound(chat_line(reply), base_meta)
                     inbound(next_follow(), base_meta)
-            subject = turns[0][1].split("\n")[0][:80]
+            subject = shorten(turns[0][1].split("\n")[0], 80)
         if channel == Channel.CHAT:
-            subject = turns[0][1][:80]
+            burst = [t[1] for t in turns if t[0] == Direction.INBOUND][:3]
+            subject = shorten(next((b for b in burst if len(b) > 14), " · ".join(burst)), 80)
 
         if hostile:
             d, text, meta, atts, who = turns[0]
