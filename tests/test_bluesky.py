@@ -415,3 +415,21 @@ async def test_pulled_conversations_land_in_the_cache(fake, provider, db):
     assert all("\x1b" not in r[0] for r in db.execute("SELECT text FROM messages"))
     ident = db.execute("SELECT * FROM identities WHERE address='dana.bsky.social'").fetchone()
     assert ident["followers"] == 2417
+
+
+async def test_our_reply_after_a_restart_keeps_the_threads_subject(fake):
+    root = fake.customer_writes("the toaster sparks")
+    first = make_provider()
+    await first.open(read_only=False)
+    batches, cursor = await pull_all(first, None)
+    [msg] = messages_of(batches)
+    await first.close()
+    fresh = make_provider()  # a restart: nothing remembered but the cursor
+    await fresh.open(read_only=False)
+    try:
+        await fresh.push(reply(msg, "Unplug it, please."))
+        batches, _ = await pull_all(fresh, cursor)
+    finally:
+        await fresh.close()
+    [thread] = [t for b in batches for t in b.threads if t.channel_detail == "mention"]
+    assert thread.remote_id == root["uri"] and thread.subject.endswith("the toaster sparks")

@@ -464,3 +464,21 @@ async def test_a_stream_that_ends_without_news_waits_like_polling(fake, provider
     assert await asyncio.wait_for(provider.watch(30), timeout=10) is True
     assert waits and waits[-1] > 25, "the rest of the watch time is waited, not skipped"
     assert provider._streaming_ok is True
+
+
+async def test_our_reply_after_a_restart_keeps_the_threads_subject(fake):
+    root = fake.customer_writes("the toaster sparks")
+    first = make_provider()
+    await first.open(read_only=False)
+    [msg] = messages_of((await pull_all(first, None))[0])
+    _, cursor = await pull_all(first, None)
+    await first.close()
+    fresh = make_provider()  # a restart: nothing remembered but the cursor
+    await fresh.open(read_only=False)
+    try:
+        await fresh.push(reply(msg, "Unplug it, please."))
+        batches, _ = await pull_all(fresh, cursor)
+    finally:
+        await fresh.close()
+    [thread] = [t for b in batches for t in b.threads]
+    assert thread.remote_id == root["id"] and thread.subject.endswith("the toaster sparks")

@@ -368,7 +368,6 @@ class BlueskyProvider(Provider):
             self._key_of[existing["uri"]] = action.key
             return Receipt(remote_id=existing["uri"], duplicate=True, detail="reply was already posted")
         self._key_of[res["uri"]] = action.key
-        self._roots.setdefault(root["uri"], {"text": "", "author": parent_post.get("author")})
         self._posted.append({"uri": res["uri"], "cid": res.get("cid", ""), "record": record,
                              "author": {"did": self.did, "handle": self.session.handle}})
         return Receipt(remote_id=res["uri"], sent_at=parse_time(record["createdAt"]), detail="reply on Bluesky")

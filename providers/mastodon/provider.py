@@ -248,6 +248,12 @@ class MastodonProvider(Provider):
                     by_root.setdefault(root, []).append(item)
             if self._conv_unread.get(sid) or str((status.get("account") or {}).get("id")) != own_id:
                 unread_roots.add(root)
+        for root in by_root:
+            if root not in self._roots and fetches < MAX_CONTEXT_FETCHES:  # for the subject and the customer
+                fetches += 1
+                resp = await self.client.request("GET", f"/api/v1/statuses/{root}", not_found_ok=True)
+                if resp.status_code == 200:
+                    self._roots[root] = resp.json()
         for root, items in by_root.items():
             messages = [message_of(s, root, own_id, self.host, self._key_of.get(str(s["id"]))) for s in items]
             batch.messages.extend(messages)
