@@ -11,8 +11,8 @@ Definitions (what each figure counts):
   customer's first message; median and p90 by nearest rank, per channel;
 - *load*: open + pending conversations per assignee, against ``capacity`` from ``[[agents]]``;
 - *top tags*: tags on conversations active in the period (each conversation counts once);
-- *complaint words*: words (stop-words removed) in complaints or angry messages in the period,
-  each conversation counting a word once;
+- *complaint words*: words (stop-words removed) in complaints or angry messages in the period
+  (the newest 3,000 at most), each conversation counting a word once;
 - *CSAT*: ``csat`` (1–5) in conversation meta, for conversations active in the period.
 
 Periods: with ``since`` given, every period figure starts there; without it, first
@@ -34,7 +34,10 @@ from console.knowledge import terms
 from console.tone import strip_quoted
 
 WEEK = 7 * 86400
+# Conversations with activity since ?1, written so SQLite can use the (status, last_message_at) index.
+ACTIVE = "t.status IN ('open','pending','snoozed','closed') AND t.last_message_at >= ?1"
 TOP = 10
+MAX_COMPLAINTS = 3000  # complaint words come from at most this many of the newest complaints
 # Words every support message carries: they say nothing about what went wrong.
 ROUTINE_WORDS = frozenset("order orders ordered email emails message messages customer service support reply "
                           "replied answer number account nothing anyone someone time times".split())
@@ -197,8 +200,8 @@ def _first_response(db: sqlite3.Connection, start: float) -> list[Figure]:
     rows = db.execute(
         """SELECT t.id, t.channel, t.first_response_at - MIN(m.sent_at) AS frt
            FROM threads t JOIN messages m ON m.thread_id = t.id AND m.direction = 'inbound'
-           WHERE t.first_response_at IS NOT NULL AND t.first_response_at >= ?
-           GROUP BY t.id ORDER BY t.id""", (start,)).fetchall()
+           WHERE {ACTIVE} AND t.first_response_at IS NOT NULL AND t.first_response_at >= ?1
+           GROUP BY t.id ORDER BY t.id""".replace("{ACTIVE}", ACTIVE), (start,)).fetchall()
     per: dict[str, list[tuple[int, float]]] = defaultdict(list)
     for r in rows:
         if r["frt"] is not None and r["frt"] >= 0:
@@ -231,20 +234,21 @@ def _load(db: sqlite3.Connection, config: Any) -> list[Figure]:
 
 
 def _top_tags(db: sqlite3.Connection, start: float) -> list[Figure]:
-    per: dict[str, list[int]] = defaultdict(list)
-    for r in db.execute("SELECT t.id, j.value FROM threads t, json_each(t.tags) j WHERE t.last_message_at >= ? "
-                        "ORDER BY t.id", (start,)):
-        if r[0] not in per[r[1]]:
-            per[r[1]].append(r[0])
+    per: dict[str, dict[int, None]] = defaultdict(dict)  # tag -> thread ids in order, once each
+    for r in db.execute(f"SELECT t.id, j.value FROM threads t, json_each(t.tags) j WHERE {ACTIVE} ORDER BY t.id",
+                        (start,)):
+        per[r[1]][r[0]] = None
     ranked = sorted(per.items(), key=lambda kv: (-len(kv[1]), kv[0]))[:TOP]
-    return [Figure(tag, len(ids), ids) for tag, ids in ranked]
+    return [Figure(tag, len(ids), list(ids)) for tag, ids in ranked]
 
 
 def _complaint_words(db: sqlite3.Connection, start: float) -> list[Figure]:
     per: dict[str, set[int]] = defaultdict(set)
     for r in db.execute(
-            """SELECT thread_id, text FROM messages WHERE direction='inbound' AND sent_at >= ?
-                 AND (kind='complaint' OR tone='angry') ORDER BY id""", (start,)):
+            f"""SELECT m.thread_id, m.text FROM threads t JOIN messages m ON m.thread_id = t.id
+                WHERE {ACTIVE} AND m.direction='inbound' AND m.sent_at >= ?1
+                  AND (m.kind='complaint' OR m.tone='angry') ORDER BY m.id DESC LIMIT ?2""",
+            (start, MAX_COMPLAINTS)):
         for word in terms(strip_quoted(r["text"]), limit=50):
             if word not in ROUTINE_WORDS:
                 per[word].add(r["thread_id"])
@@ -255,7 +259,7 @@ def _complaint_words(db: sqlite3.Connection, start: float) -> list[Figure]:
 
 def _csat(db: sqlite3.Connection, start: float) -> Figure | None:
     scores = []
-    for r in db.execute("SELECT id, meta FROM threads WHERE last_message_at >= ? AND meta LIKE '%csat%' ORDER BY id",
+    for r in db.execute(f"SELECT t.id, t.meta FROM threads t WHERE {ACTIVE} AND t.meta LIKE '%csat%' ORDER BY t.id",
                         (start,)):
         try:
             value = json.loads(r["meta"]).get("csat")

@@ -38,6 +38,7 @@ class Service:
         knowledge.configure(self.knowledge)
         self._last_agent: dict[str, str] = {}  # queue -> agent who got the latest auto-assignment
         self._basis: dict[int, tuple] = {}  # thread id -> the facts its due time was computed from
+        self._breaches_checked_to = -1e18  # due times up to here have been checked for breaches
 
     # ------------------------------------------------------------------ engine hooks
 
@@ -85,7 +86,7 @@ class Service:
             for thread_id in new:
                 self._auto_assign(db, thread_id, now)
             touched = set(result.touched_threads) | set(result.new_threads) | {m["thread_id"] for m in msgs}
-            self._recompute(db, sorted(touched))
+            self._recompute(db, sorted(touched), now)
 
     def tick(self, db: sqlite3.Connection, now: float) -> None:
         """Wake snoozed conversations, record breaches, recompute due times of conversations that changed."""
@@ -107,12 +108,18 @@ class Service:
                 if self._basis.get(r[0]) != tuple(r):
                     changed.add(r[0])
             self._recompute(db, sorted(changed), now)
+            # Due times that passed since the last tick (recomputed ones already past were recorded above).
             for r in db.execute(
-                    "SELECT id, sla_due_at, first_response_at FROM threads WHERE status='open' AND sort_due <= ?",
-                    (now,)):
-                kind = "first_response" if r["first_response_at"] is None else "next_response"
-                db.execute("INSERT OR IGNORE INTO breaches(thread_id, kind, due_at, breached_at) VALUES (?,?,?,?)",
-                           (r["id"], kind, r["sla_due_at"], now))
+                    """SELECT id, sla_due_at, first_response_at FROM threads
+                       WHERE status='open' AND sort_due > ? AND sort_due <= ?""", (self._breaches_checked_to, now)):
+                self._record_breach(db, r, now)
+            self._breaches_checked_to = max(self._breaches_checked_to, now)
+
+    @staticmethod
+    def _record_breach(db: sqlite3.Connection, row: Any, now: float) -> None:
+        kind = "first_response" if row["first_response_at"] is None else "next_response"
+        db.execute("INSERT OR IGNORE INTO breaches(thread_id, kind, due_at, breached_at) VALUES (?,?,?,?)",
+                   (row["id"], kind, row["sla_due_at"], now))
 
     # ------------------------------------------------------------------ triage
 
@@ -194,15 +201,21 @@ class Service:
         return policy.due(start, first=last_out is None)
 
     def _recompute(self, db: sqlite3.Connection, thread_ids: list[int], now: float | None = None) -> None:
+        """New due times for these conversations. One already past at ``now`` and older than the
+        last tick's check is recorded as a breach here (the next tick would not look that far back)."""
         for thread_id in thread_ids:
             due = self.due_at(db, thread_id)
             db.execute(
                 "UPDATE threads SET sla_due_at=?, sort_due=? WHERE id=? AND (sla_due_at IS NOT ? OR sort_due != ?)",
                 (due, sla.FAR if due is None else due, thread_id, due, sla.FAR if due is None else due))
-            basis = db.execute("SELECT id, status, priority, last_message_at, last_inbound_at FROM threads WHERE id=?",
-                               (thread_id,)).fetchone()
-            if basis is not None:
-                self._basis[thread_id] = tuple(basis)
+            basis = db.execute(
+                "SELECT id, status, priority, last_message_at, last_inbound_at, sla_due_at, first_response_at "
+                "FROM threads WHERE id=?", (thread_id,)).fetchone()
+            if basis is None:
+                continue
+            self._basis[thread_id] = tuple(basis)[:5]
+            if now is not None and due is not None and due <= now and due <= self._breaches_checked_to:
+                self._record_breach(db, basis, now)
 
 
 def _json(text: str | None) -> dict:

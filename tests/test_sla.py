@@ -315,3 +315,16 @@ def test_start_recomputes_after_a_config_change(db):
     faster = Service(parse_config(CHAT_CONFIG.replace('"5m"', '"3m"')))
     faster.start(db)
     assert db.execute("SELECT sla_due_at FROM threads WHERE id=?", (tid,)).fetchone()[0] == start + 180
+
+
+def test_due_time_already_past_when_computed_is_a_breach(db):
+    service = Service(parse_config(CHAT_CONFIG))
+    now = datetime.now(timezone.utc).timestamp()
+    service.tick(db, now)  # the ticker is running
+    old = datetime.now(timezone.utc) - timedelta(hours=2)  # a late-synced message: its 5 min passed long ago
+    _, result = _chat(db, when=old)
+    service.process(db, result)
+    rows = db.execute("SELECT kind, due_at FROM breaches").fetchall()
+    assert [(r["kind"], r["due_at"]) for r in rows] == [("first_response", pytest.approx(old.timestamp() + 300))]
+    service.tick(db, now + 30)
+    assert db.execute("SELECT COUNT(*) FROM breaches").fetchone()[0] == 1
