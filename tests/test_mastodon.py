@@ -482,3 +482,13 @@ async def test_our_reply_after_a_restart_keeps_the_threads_subject(fake):
         await fresh.close()
     [thread] = [t for b in batches for t in b.threads]
     assert thread.remote_id == root["id"] and thread.subject.endswith("the toaster sparks")
+
+
+def test_the_counter_does_not_load_the_http_client():
+    import subprocess
+    import sys
+
+    code = ("import sys; from console.limits import reply_limit; reply_limit('mastodon')[1]('x'); "
+            "reply_limit('bluesky')[1]('x'); print('httpx' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.stdout.strip() == "False", out.stderr
