@@ -13,7 +13,6 @@ from __future__ import annotations
 import secrets
 import subprocess
 from dataclasses import dataclass
-from pathlib import Path
 
 import httpx
 import pytest
