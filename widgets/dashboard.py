@@ -4,13 +4,20 @@ It reads ``self.app.db`` and ``self.app.config`` through :mod:`console.dashboard
 refreshes every few seconds, and never acts: no mutating action is bound here.
 Enter on a figure asks the app to show the conversations behind it
 (``self.app.show_threads(ids, title)``); Escape or ``q`` goes back.
+
+The first paint and F5 read on the UI thread; the periodic refresh reads in a
+worker thread through its own read-only SQLite connection (WAL lets it read while
+the sync engine writes), so a large cache never stalls the keys.
 """
 
 from __future__ import annotations
 
+import sqlite3
+import threading
 import time
 
 from rich.text import Text
+from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
@@ -45,6 +52,8 @@ class DashboardScreen(Screen):
         self.refresh_seconds = refresh_seconds
         self.rows: list[tuple[str, list[int]]] = []  # per table row: drill-down title and thread ids
         self.figures: Figures | None = None
+        self._reader: sqlite3.Connection | None = None
+        self._reader_lock = threading.Lock()
 
     def compose(self) -> ComposeResult:
         with Vertical():
@@ -58,12 +67,57 @@ class DashboardScreen(Screen):
 
     def on_mount(self) -> None:
         self.reload()
-        self.set_interval(self.refresh_seconds, self.reload)
+        self.set_interval(self.refresh_seconds, self.refresh_in_background)
         self.query_one(DataTable).focus()
 
+    def on_unmount(self) -> None:
+        with self._reader_lock:
+            if self._reader is not None:
+                self._reader.close()
+                self._reader = None
+
     def reload(self) -> None:
-        """Read the figures again and redraw, keeping the cursor on the same row."""
-        figs = figures(self.app.db, self.app.config, time.time(), self.since)
+        """Read the figures now (UI thread) and redraw."""
+        self.show(figures(self.app.db, self.app.config, time.time(), self.since))
+
+    def refresh_in_background(self) -> None:
+        if self._open_reader() is None:
+            self.reload()  # an in-memory cache has no second door
+        else:
+            self._read_in_thread()
+
+    def _open_reader(self) -> sqlite3.Connection | None:
+        with self._reader_lock:
+            if self._reader is None:
+                try:
+                    path = self.app.db.execute("PRAGMA database_list").fetchone()[2]
+                except (sqlite3.Error, TypeError, IndexError):
+                    path = ""
+                if not path:
+                    return None
+                try:
+                    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5.0, check_same_thread=False)
+                except sqlite3.Error:
+                    return None
+                conn.row_factory = sqlite3.Row
+                self._reader = conn
+            return self._reader
+
+    @work(thread=True, exclusive=True, group="dashboard-refresh")
+    def _read_in_thread(self) -> None:
+        with self._reader_lock:
+            if self._reader is None:
+                return
+            try:
+                figs = figures(self._reader, self.app.config, time.time(), self.since)
+            except sqlite3.Error:
+                return  # busy or gone: the next refresh tries again
+        self.app.call_from_thread(self.show, figs)
+
+    def show(self, figs: Figures) -> None:
+        """Redraw from ``figs``, keeping the cursor on the same row."""
+        if not self.is_attached:
+            return
         self.figures = figs
         table = self.query_one(DataTable)
         row = table.cursor_row

@@ -45,8 +45,9 @@ def _restore_settings():
 class Host(App):
     """What the real app offers the dashboard: db, config and show_threads."""
 
-    def __init__(self, db, config) -> None:
+    def __init__(self, db, config, refresh_seconds: float = 5.0) -> None:
         super().__init__()
+        self.refresh_seconds = refresh_seconds
         self.db = db
         self.config = config
         self.shown: list[tuple[list[int], str]] = []
@@ -54,7 +55,7 @@ class Host(App):
 
     def on_mount(self) -> None:
         self.push_screen(Screen(id="inbox"))
-        self.push_screen(DashboardScreen())
+        self.push_screen(DashboardScreen(refresh_seconds=self.refresh_seconds))
 
     def show_threads(self, thread_ids, title) -> None:
         self.shown.append((list(thread_ids), title))
@@ -152,3 +153,22 @@ async def test_refresh_picks_up_new_data_and_escape_goes_back(world):
         assert load_rows == {"Sam Rivera": "1/2", "Priya Natarajan": "2/3"}
         await pilot.press("escape")
         assert app.screen.id == "inbox"
+
+
+async def test_background_refresh_reads_through_its_own_connection(world):
+    db, cfg = world
+
+    app = Host(db, cfg, refresh_seconds=0.1)
+    async with app.run_test(size=(100, 50)) as pilot:
+        await pilot.pause()
+        screen = app.screen
+        assert screen.figures.unassigned.value == 2
+        db.execute("UPDATE threads SET assignee='Tom Becker' WHERE assignee IS NULL")
+        for _ in range(40):
+            await pilot.pause(0.05)
+            if screen.figures.unassigned.value == 0:
+                break
+        assert screen.figures.unassigned.value == 0
+        assert screen._reader is not None  # read through the read-only connection
+        with pytest.raises(Exception, match="readonly"):
+            screen._reader.execute("UPDATE threads SET assignee=NULL")
