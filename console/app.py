@@ -166,25 +166,32 @@ class SwitchboardApp(App):
                 yield Static("The customer pane is not installed.", id="customer")
         yield StatusBar(clock=lambda: now())
 
+    def _main_query(self, selector):
+        """Widgets of the main screen, even while a chooser, help or the dashboard is on top."""
+        stack = self.screen_stack
+        if not stack:
+            raise NoMatches("no screen")
+        return stack[0].query_one(selector)
+
     @property
     def inbox(self) -> InboxList:
-        return self.query_one(InboxList)
+        return self._main_query(InboxList)
 
     @property
     def search_bar(self) -> SearchBar:
-        return self.query_one(SearchBar)
+        return self._main_query(SearchBar)
 
     @property
     def statusbar(self) -> StatusBar:
-        return self.query_one(StatusBar)
+        return self._main_query(StatusBar)
 
     @property
     def conversation(self):
-        return self.query_one("#conversation")
+        return self._main_query("#conversation")
 
     @property
     def customer(self):
-        return self.query_one("#customer")
+        return self._main_query("#customer")
 
     def on_mount(self) -> None:
         bar = self.statusbar
@@ -231,7 +238,7 @@ class SwitchboardApp(App):
         except Exception:  # noqa: BLE001  (before compose)
             return
         pane.display = show
-        self.screen.set_class(width < WIDE, "-narrow")
+        self.screen_stack[0].set_class(width < WIDE, "-narrow")
 
     # ------------------------------------------------------------------ the engine (after the first frame)
 
@@ -277,8 +284,18 @@ class SwitchboardApp(App):
         changed, self._changed = self._changed, set()
         self.refresh_data(changed)
 
+    def _main_mounted(self) -> bool:
+        """False while quitting (the main screen's widgets are gone)."""
+        try:
+            self._main_query(StatusBar)
+        except NoMatches:
+            return False
+        return True
+
     def refresh_data(self, thread_ids: set[int] | None = None) -> None:
         """Re-read the inbox (cursor kept) and the panes showing a changed conversation."""
+        if not self._main_mounted():
+            return
         self.inbox.reload()
         tid = self._shown_thread
         if thread_ids is None or tid in thread_ids or not thread_ids:
@@ -300,6 +317,8 @@ class SwitchboardApp(App):
     # ------------------------------------------------------------------ status bar
 
     def _update_status(self) -> None:
+        if not self._main_mounted():
+            return
         accounts = list(self.engine.states.values()) if self.engine is not None else []
         self.statusbar.set_state(view_title=self.view.name, view_count=self.inbox.total, accounts=accounts,
                                  outbox=queries.outbox_counts(self.db), engine_note=self.engine_note)
@@ -308,7 +327,8 @@ class SwitchboardApp(App):
         self._update_status()
 
     def _tick_countdowns(self) -> None:
-        self.inbox.refresh()
+        if self._main_mounted():
+            self.inbox.refresh()
 
     # ------------------------------------------------------------------ the public interface for the panes
 
@@ -439,7 +459,7 @@ class SwitchboardApp(App):
     # ------------------------------------------------------------------ search
 
     def on_search_bar_results(self, event: SearchBar.Results) -> None:
-        if not self.search_bar.is_open:
+        if not self._main_mounted() or not self.search_bar.is_open:
             return
         if self._view_before_search is None:
             self._view_before_search = self.view

@@ -119,7 +119,7 @@ def parse_query(text: str, *, agent: str = "agent", default_statuses: tuple[str,
     order = "recent" if default_statuses == ALL_STATES else "due"
     for tok in tokens:
         key, sep, value = tok.partition(":")
-        if not sep or not key or " " in key:
+        if not sep or not key or " " in key or value.startswith("//"):
             words.append(tok)
             continue
         key = key.lower()

@@ -40,7 +40,7 @@ def normalize_key(key: str) -> str:
     parts = key.split("+")
     mods, last = [p.lower() for p in parts[:-1]], parts[-1]
     if len(last) == 1:
-        last = _character_to_key(last)
+        last = _character_to_key(last.lower() if mods else last)
     elif last.lower() in _NAMED_KEYS or last.lower().startswith("f") and last[1:].isdigit():
         last = last.lower()
     return "+".join([*mods, last])

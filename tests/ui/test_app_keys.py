@@ -239,6 +239,8 @@ async def test_question_mark_help_lists_every_key(make_app):
         await pilot.press("question_mark")
         await settle(pilot)
         assert type(app.screen).__name__ == "HelpScreen"
+        await pilot.pause(1.2)  # the status bar ticks underneath without trouble
+        assert app.is_running
         from console.actions import REGISTRY
         from widgets.help import help_tables
 
