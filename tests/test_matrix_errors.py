@@ -178,3 +178,18 @@ def test_bad_options_are_one_line_errors(options, expected):
     with pytest.raises(OptionError) as err:
         MatrixProvider(AccountConfig(name="support", provider="matrix", options=options))
     assert expected in one_line(err.value)
+
+
+async def test_a_cursor_the_server_no_longer_knows_starts_over(synapse, tmp_path):  # noqa: F811
+    agent, customer = await synapse.register(), await synapse.register()
+    room = await customer.create_room(invite=[agent.user_id])
+    await agent.join(room)
+    await customer.send(room, "hello again (reset)")
+    p = MatrixProvider(matrix_account(synapse, agent, tmp_path))
+    await p.open(read_only=False)
+    try:
+        batches, cursor = await pull_all(p, "not-a-token-this-server-issued")
+        assert any("(reset)" in m.text for b in batches for m in b.messages)
+        assert cursor and cursor != "not-a-token-this-server-issued"
+    finally:
+        await p.close()

@@ -80,7 +80,7 @@ class MatrixProvider(Provider):
         self._client: MatrixClient | None = None
         self._rooms: dict[str, Room] = {}
         self._since: str | None = None
-        self._prefetched: tuple[str, dict] | None = None  # (since, answer) kept by watch()
+        self._prefetched: tuple[str, dict, str | None] | None = None  # kept by watch(): cursor, answer, since
         self._sync_lock = asyncio.Lock()
 
     # ------------------------------------------------------------------ life cycle
@@ -132,10 +132,10 @@ class MatrixProvider(Provider):
         async with self._sync_lock:
             kept, self._prefetched = self._prefetched, None
             if kept is not None and kept[0] == cursor:
-                answer = kept[1]
+                _, answer, since = kept
             else:
-                answer = await self._sync(cursor, 0)
-            batch = await self._assemble(answer, cursor)
+                answer, since = await self._sync(cursor, 0)
+            batch = await self._assemble(answer, since)
             self._since = batch.cursor
             return batch
 
@@ -147,17 +147,28 @@ class MatrixProvider(Provider):
         if since is None:
             return True  # nothing synced yet: the engine should pull
         async with self._sync_lock:
-            answer = await self._sync(since, max(0.0, timeout))
-            self._prefetched = (since, answer)
+            answer, effective = await self._sync(since, max(0.0, timeout))
+            self._prefetched = (since, answer, effective)
         return has_news(answer)
 
-    async def _sync(self, since: str | None, wait: float) -> dict:
+    async def _sync(self, since: str | None, wait: float) -> tuple[dict, str | None]:
+        """One ``/sync`` answer and the token it really started from.
+
+        A cursor the homeserver no longer understands (its database was reset, the
+        token is corrupt) starts over like a first pull; the cache de-duplicates by
+        event id, so nothing appears twice."""
         params = {"filter": sync_filter(self.TIMELINE_LIMIT), "timeout": str(int(wait * 1000))}
         if since:
             params["since"] = since
         if self.read_only:
             params["set_presence"] = "offline"
-        return await self.client.request("GET", path("sync"), params=params, timeout=wait + self.opts["timeout"])
+        try:
+            answer = await self.client.request("GET", path("sync"), params=params, timeout=wait + self.opts["timeout"])
+        except MatrixError as err:
+            if not since or getattr(err, "status", 0) != 400:
+                raise
+            return await self._sync(None, 0)
+        return answer, since
 
     def _room(self, room_id: str) -> Room:
         room = self._rooms.get(room_id)
@@ -195,7 +206,9 @@ class MatrixProvider(Provider):
         for room_id, data in _items(rooms.get("join")):
             room = self._room(room_id)
             new_here = not room.state_loaded
-            if new_here:
+            if new_here and since is None:
+                room.state_loaded = True  # a first sync carries each room's full state
+            elif new_here:
                 await self._load_state(room)
             timeline = data.get("timeline") if isinstance(data.get("timeline"), dict) else {}
             events = [e for e in timeline.get("events") or [] if isinstance(e, dict)]
