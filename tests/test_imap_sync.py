@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import email
 import json
+import shutil
 import uuid
 from datetime import datetime, timedelta, timezone
 from email import policy
@@ -360,8 +361,8 @@ async def test_check_logs_in_to_imap_and_smtp(h):
     assert line.startswith("IMAP ok (") and line.endswith("SMTP ok")
 
 
-async def test_server_killed_mid_sync_then_back_recovers_without_loss(h, tmp_path):
-    dv = start_dovecot(tmp_path / "dv")
+async def test_server_killed_mid_sync_then_back_recovers_without_loss(h):
+    dv = start_dovecot()  # its own server, in /tmp (pytest keeps tmp_path's parent at 0700: dovecot can't enter)
     try:
         own = ImapHarness(dv, h.smtp)
         for i in range(30):
@@ -382,3 +383,4 @@ async def test_server_killed_mid_sync_then_back_recovers_without_loss(h, tmp_pat
         await p.close()
     finally:
         dv.stop()
+        shutil.rmtree(dv.dir, ignore_errors=True)

@@ -64,10 +64,11 @@ from providers.imap.state import FolderState, SyncState, ThreadInfo
 
 T = TypeVar("T")
 SECURITY = ("tls", "starttls", "none")
-FETCH_CHUNK = 50  # messages per FETCH command
+FETCH_CHUNK = 200  # messages per FETCH command
 BIG_MESSAGE = 2 * 1024 * 1024  # larger messages are read only up to this many bytes
 IDLE_STEP = 1.0  # seconds between checks for cancellation while idling
 IDLE_RENEW = 25 * 60.0  # re-issue IDLE well before the 30-minute server timeout
+TOKEN_REUSE = 10 * 60.0  # ask oauth_token_command again after this long (access tokens last ~1 h)
 
 
 class ImapProvider(Provider):
@@ -128,26 +129,34 @@ class ImapProvider(Provider):
         self._selected: tuple[str, bool] | None = None
         self._caps: set[str] = set()
         self._state = SyncState()  # last state pulled: UID maps for pushes
+        self._state_cursor: str | None = None  # the cursor ``_state`` was dumped to
+        self._shutdown = threading.Event()  # tells a running IDLE to end
         self._watch_mark: tuple[int, int, int] | None = None  # INBOX (uidnext, exists, modseq) at last pull
         self._token: str | None = None
+        self._token_at = 0.0
+        self.needs_secret = not self.token_command  # type: ignore[misc]  # a token command replaces the password
 
     # ------------------------------------------------------------------ life cycle
 
     async def open(self, read_only: bool) -> None:
         self.read_only = read_only
+        self._shutdown.clear()
         await self._call(lambda: self._ensure())
 
     async def close(self) -> None:
+        self._shutdown.set()
+
         def shut() -> None:
             with self._tlock:
                 client, self._client, self._selected = self._client, None, None
                 close_quietly(client)
         await asyncio.to_thread(shut)
-        # The IDLE thread notices within IDLE_STEP that it should stop; do not wait on it.
-        idle, self._idle = self._idle, None
-        if idle is not None and self._idle_tlock.acquire(blocking=False):
+        # A running IDLE notices the shutdown within IDLE_STEP and closes its own connection.
+        if self._idle_tlock.acquire(blocking=False):
             try:
-                await asyncio.to_thread(close_quietly, idle)
+                idle, self._idle = self._idle, None
+                if idle is not None:
+                    await asyncio.to_thread(close_quietly, idle)
             finally:
                 self._idle_tlock.release()
 
@@ -169,8 +178,9 @@ class ImapProvider(Provider):
     def _login(self, smtp: bool = False) -> Login:
         user = self.smtp_username if smtp else self.username
         if self.token_command:
-            if self._token is None:
+            if self._token is None or time.monotonic() - self._token_at > TOKEN_REUSE:
                 self._token = oauth_token(self.token_command, self.name, self.timeout)
+                self._token_at = time.monotonic()
             return Login(user, token=self._token)
         return Login(user, password=self.secret())
 
@@ -261,9 +271,12 @@ class ImapProvider(Provider):
     # ------------------------------------------------------------------ pull
 
     async def pull(self, cursor: str | None) -> Batch:
-        state = SyncState.loads(cursor)
+        # The state we returned last time is reused when the core hands its cursor back
+        # (parsing a large cursor on every page costs); any other cursor is read afresh.
+        cached, self._state_cursor = self._state_cursor, None
+        state = self._state if cached is not None and cached == cursor else SyncState.loads(cursor)
         batch = await self._call(lambda: self._pull(state))
-        self._state = state
+        self._state, self._state_cursor = state, batch.cursor
         return batch
 
     def _pull(self, state: SyncState) -> Batch:
@@ -308,9 +321,12 @@ class ImapProvider(Provider):
                 if present_old != fs.exists:
                     alive = set(self._client.search(["UID", f"1:{max(fs.uidnext - 1, 1)}"])) if fs.uidnext > 1 \
                         else set()
-                    for uid in [u for u in fs.uids if u not in alive]:
+                    gone = [u for u in fs.uids if u not in alive]
+                    elsewhere = {e[0] for name, other in state.folders.items() if name != folder
+                                 for e in other.uids.values()} if gone else set()
+                    for uid in gone:
                         entry = fs.uids.pop(uid)
-                        if not self._still_elsewhere(state, folder, entry[0]):
+                        if entry[0] not in elsewhere:
                             deleted.append(entry[0])
                             thread = state.thread_of.get(entry[0])
                             if thread:
@@ -357,7 +373,7 @@ class ImapProvider(Provider):
                 else:
                     more = True
             if folder == self.folders[0]:
-                self._watch_mark = (fs.uidnext, exists, modseq)
+                self._watch_mark = (fs.uidnext, exists, fs.modseq)
 
         touched = set(thread_records)
         stated = self._team_threads(state, [t for t in restate_now if t not in touched], restate_uids, flags)
@@ -366,10 +382,6 @@ class ImapProvider(Provider):
         more = more or bool(state.restate)
         return Batch(cursor=state.dumps(), more=more, threads=thread_list, messages=messages,
                      deleted_messages=deleted)
-
-    def _still_elsewhere(self, state: SyncState, folder: str, message_id: str) -> bool:
-        return any(name != folder and any(e[0] == message_id for e in fs.uids.values())
-                   for name, fs in state.folders.items())
 
     def _fetch_chunks(self, uids: list[int], items: list[str]) -> dict[int, dict]:
         out: dict[int, dict] = {}
@@ -382,23 +394,17 @@ class ImapProvider(Provider):
         """Fetch, parse and thread ``uids`` of the selected folder."""
         for i in range(0, len(uids), FETCH_CHUNK):
             chunk = uids[i:i + FETCH_CHUNK]
-            sizes = self._client.fetch(chunk, ["RFC822.SIZE"])
-            small = [u for u in chunk if int(sizes.get(u, {}).get(b"RFC822.SIZE", 0)) <= BIG_MESSAGE]
-            big = [u for u in chunk if u not in small and u in sizes]
-            data: dict[int, dict] = {}
-            if small:
-                data.update(self._client.fetch(small, ["BODY.PEEK[]", "FLAGS", "INTERNALDATE"]))
-            if big:
-                data.update(self._client.fetch(big, [f"BODY.PEEK[]<0.{BIG_MESSAGE}>", "FLAGS", "INTERNALDATE"]))
+            # A partial fetch: whole messages up to BIG_MESSAGE bytes, the start of bigger ones.
+            data = self._client.fetch(chunk, [f"BODY.PEEK[]<0.{BIG_MESSAGE}>", "RFC822.SIZE", "INTERNALDATE"])
             for uid in chunk:
                 item = data.get(uid)
                 if item is None:
                     continue  # expunged between SEARCH and FETCH
-                raw = item.get(b"BODY[]") or item.get(b"BODY[]<0>") or b""
+                raw = item.get(b"BODY[]<0>") or item.get(b"BODY[]") or b""
                 internal = _aware(item.get(b"INTERNALDATE"))
                 parsed = parse_mail(raw, fallback_date=internal)
-                if uid in big:
-                    size = int(sizes[uid].get(b"RFC822.SIZE", 0))
+                size = int(item.get(b"RFC822.SIZE", 0) or 0)
+                if size > BIG_MESSAGE:
                     parsed.warnings.append(f"message is {size // (1024 * 1024)} MB; only the first "
                                            f"{BIG_MESSAGE // (1024 * 1024)} MB were read")
                 self._one(state, folder, fs, uid, parsed, internal, outbound_folder, messages, thread_records,
@@ -536,7 +542,7 @@ class ImapProvider(Provider):
                     self._idle = client
                 info = self._idle.select_folder(folder, readonly=True)
                 mark = (int(info.get(b"UIDNEXT", 0)), int(info.get(b"EXISTS", 0)), int(info.get(b"HIGHESTMODSEQ", 0)))
-                if self._watch_mark is not None and (mark[0], mark[1]) != self._watch_mark[:2]:
+                if self._watch_mark is not None and mark != self._watch_mark:
                     return True  # news arrived between the last pull and now
                 return self._idle_loop(deadline, stop)
             except ProviderError:
@@ -550,6 +556,9 @@ class ImapProvider(Provider):
                         pass
                 raise network_error(exc, "IMAP IDLE", self.host, self.port, self.timeout) from None
         finally:
+            if self._shutdown.is_set() and self._idle is not None:
+                idle, self._idle = self._idle, None
+                close_quietly(idle)
             self._idle_tlock.release()
 
     def _idle_loop(self, deadline: float, stop: threading.Event) -> bool:
@@ -558,7 +567,7 @@ class ImapProvider(Provider):
         started = time.monotonic()
         news = False
         try:
-            while not stop.is_set():
+            while not (stop.is_set() or self._shutdown.is_set()):
                 now = time.monotonic()
                 if now >= deadline:
                     break
@@ -632,8 +641,12 @@ class ImapProvider(Provider):
         msg, mid = send.build_reply(key=action.key, from_name=self.from_name, from_addr=self.from_addr,
                                     to_addr=to_addr, to_name=to_name, subject=subject, text=action.text,
                                     parent_id=parent_id, parent_refs=refs, thread_id=action.thread_remote_id)
-        send.smtp_send(msg, host=self.smtp_host, port=self.smtp_port, security=self.smtp_security,
-                       login=self._login(smtp=True), timeout=self.timeout, account=self.name)
+        try:
+            send.smtp_send(msg, host=self.smtp_host, port=self.smtp_port, security=self.smtp_security,
+                           login=self._login(smtp=True), timeout=self.timeout, account=self.name)
+        except AuthError:
+            self._token = None  # an expired OAuth2 token: ask for a fresh one next time
+            raise
         now = datetime.now(timezone.utc)
         detail = f"sent to {to_addr}"
         try:

@@ -47,6 +47,7 @@ ssl = no
 disable_plaintext_auth = no
 auth_mechanisms = plain login
 mail_max_userip_connections = 200
+mail_fsync = never
 passdb {{
   driver = static
   args = password={password}
@@ -150,7 +151,10 @@ class Dovecot:
 
 
 def start_dovecot(folder: Path | None = None) -> Dovecot:
-    """A running dovecot in ``folder`` (a fresh temporary folder by default)."""
+    """A running dovecot in ``folder`` (a fresh folder in /tmp by default).
+
+    Not under pytest's ``tmp_path``: pytest resets its parent to mode 0700, which the
+    unprivileged mail processes cannot enter."""
     need_binary("dovecot", HINT)
     base = Path(folder) if folder else Path(tempfile.mkdtemp(prefix="sb-dovecot-"))
     for sub in ("run", "state", "log", "mail"):
