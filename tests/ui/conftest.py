@@ -91,6 +91,7 @@ def fill_cache(db, threads: int = THREADS) -> dict[str, int]:
             (due if status == "open" else None, due if status == "open" else 9e15, TONES[n % len(TONES)],
              QUEUES[n % 3], assignee, status, FIXED_NOW + 86400 if status == "snoozed" else None,
              json.dumps(["refund"] if n % 10 == 0 else []), int(n % 4 != 0), tid))
+    db.execute("UPDATE customers SET created_at=?", (FIXED_NOW - 400 * 86400,))
     return ids
 
 
