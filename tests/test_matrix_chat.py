@@ -83,6 +83,26 @@ async def test_auto_join_off_leaves_the_invite_waiting(synapse, people, tmp_path
         await p.close()
 
 
+async def test_a_withdrawn_invite_or_a_kick_marks_the_conversation_left(synapse, people, tmp_path):
+    agent, customer = people
+    p = await opened(synapse, agent, tmp_path)
+    try:
+        _, cursor = await pull_all(p, None)
+        room = await customer.create_room(invite=[agent.user_id])
+        batches, cursor = await pull_all(p, cursor)
+        await customer.send(room, "never mind, solved it (left)")
+        await customer.call("POST", f"{API}/rooms/{customer.q(room)}/kick",
+                            {"user_id": agent.user_id, "reason": "solved"})
+        batches, cursor = await pull_all(p, cursor)
+        threads = [t for b in batches for t in b.threads if t.remote_id == room]
+        assert threads and threads[-1].meta.get("left") is True
+        assert any("(left)" in m.text for m in messages_of(batches)), "what was said before the kick was lost"
+        with pytest.raises(PermanentError):
+            await p.push(reply(room, "hello? (after-kick)"))
+    finally:
+        await p.close()
+
+
 async def test_reply_reaches_the_customer_once_also_after_a_crash_before_confirming(synapse, people, tmp_path):
     agent, customer = people
     state = tmp_path / "state"
@@ -394,16 +414,20 @@ async def test_a_cancelled_watch_leaves_the_adapter_working(synapse, people, tmp
         await p.close()
 
 
-async def test_mark_read_sends_a_receipt_the_customer_sees(synapse, people, tmp_path):
+async def test_mark_read_sends_a_receipt_the_customer_sees_and_mark_unread_flags_the_room(synapse, people, tmp_path):
     agent, customer = people
     room = await customer.create_room(invite=[agent.user_id])
     await agent.join(room)
     event = await customer.send(room, "please read me")
+    flag_url = f"{API}/user/{agent.q(agent.user_id)}/rooms/{agent.q(room)}/account_data/m.marked_unread"
     p = await opened(synapse, agent, tmp_path)
     try:
         await pull_all(p, None)
+        await p.push(PushAction(key=uuid.uuid4().hex, kind="mark_unread", thread_remote_id=room))
+        assert (await agent.call("GET", flag_url)) == {"unread": True}
         await p.push(PushAction(key=uuid.uuid4().hex, kind="mark_read", thread_remote_id=room,
                                 reply_to_remote_id=event))
+        assert (await agent.call("GET", flag_url)) == {"unread": False}
     finally:
         await p.close()
     receipts = (await customer.receipts()).get(room, {})

@@ -234,6 +234,24 @@ class MatrixProvider(Provider):
             self._add_thread(batch, room, last, {}, seen_customers)
             batch.messages.extend(conv.messages.values())
             batch.deleted_messages.extend(conv.deleted)
+
+        for room_id, data in _items(rooms.get("leave")):
+            # We are out of the room (kicked, invite withdrawn, left from another client):
+            # keep what was said until then and mark the conversation as left.
+            room = self._room(room_id)
+            for event in (data.get("state") or {}).get("events") or []:
+                if isinstance(event, dict):
+                    room.apply(event, self.user_id)
+            converter = EventConverter(room, self.user_id)
+            conv = Converted()
+            converter.convert([e for e in (data.get("timeline") or {}).get("events") or [] if isinstance(e, dict)],
+                              conv)
+            if not (conv.messages or room.customer(self.user_id)):
+                continue
+            self._add_thread(batch, room, max(room.last_ts, conv.last_ts), {"left": True}, seen_customers)
+            batch.messages.extend(conv.messages.values())
+            batch.deleted_messages.extend(conv.deleted)
+            self._rooms.pop(room_id, None)  # a later re-invite starts from fresh state
         return batch
 
     def _add_thread(self, batch: Batch, room: Room, last_ts: int, meta: dict, seen: set[str]) -> None:
@@ -325,6 +343,9 @@ class MatrixProvider(Provider):
             return await self._reply(action)
         if action.kind == "mark_read":
             return await self._mark_read(action)
+        if action.kind == "mark_unread":
+            await self._set_marked_unread(action.thread_remote_id, True)
+            return Receipt(sent_at=datetime.now(UTC), detail="marked unread")
         raise Unsupported(f"{self.name}: Matrix has no remote {action.kind!r}; it stays in Switchboard")
 
     async def _room_for_push(self, room_id: str) -> Room:
@@ -382,7 +403,16 @@ class MatrixProvider(Provider):
             await self.client.request("POST", path("rooms", room_id, "receipt", "m.read", event_id), json={})
         except MatrixError as err:
             raise PermanentError(f"{self.name}: could not mark the conversation read ({err})") from None
+        await self._set_marked_unread(room_id, False)
         return Receipt(remote_id=event_id, sent_at=datetime.now(UTC), detail="read receipt sent")
+
+    async def _set_marked_unread(self, room_id: str, unread: bool) -> None:
+        """The room's ``m.marked_unread`` flag (Matrix 1.12), which other clients of the account show."""
+        url = path("user", self.user_id, "rooms", room_id, "account_data", "m.marked_unread")
+        try:
+            await self.client.request("PUT", url, json={"unread": unread})
+        except MatrixError as err:
+            raise PermanentError(f"{self.name}: could not change the conversation's unread flag ({err})") from None
 
     async def fetch_attachment(self, message_remote_id: str, ref: str) -> bytes:
         if not ref.startswith("mxc://"):
