@@ -14,10 +14,9 @@ import sqlite3
 import time
 from typing import Any
 
-from rich.box import HEAVY, ROUNDED, SQUARE
-from rich.console import Group, RenderableType
-from rich.padding import Padding
-from rich.panel import Panel
+import io
+
+from rich.console import Console
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -56,7 +55,7 @@ try:
 except ImportError:  # pragma: no cover - depends on the checkout
     _knowledge = None
 
-PAGE = 60  # messages drawn at once; "[" draws PAGE more
+PAGE = 30  # messages drawn at once (more than a screen holds); "[" draws PAGE more
 
 # Pane-local actions: registered so the help screen, the palette and [keymap] know them. Their
 # context is the pane's own, so the pane binds them (remappable through Textual's keymap by id).
@@ -68,11 +67,16 @@ for _action in (
     if _action.id not in REGISTRY:
         register(_action)
 
+# label, label style, gutter glyph, gutter style, (left, right) indent: inbound sits left, our
+# replies sit right, notes in the middle — and each has its own label and gutter glyph.
 DIRECTION_STYLE = {
-    "inbound": ("◀ CUSTOMER", "bold cyan", "cyan", ROUNDED, (0, 8, 0, 0)),
-    "outbound": ("AGENT ▶", "bold green", "green", HEAVY, (0, 0, 0, 8)),
-    "note": ("✎ INTERNAL NOTE", "bold black on yellow", "yellow", SQUARE, (0, 4, 0, 4)),
+    "inbound": ("◀ CUSTOMER", "bold cyan", "▌", "cyan", (0, 8)),
+    "outbound": ("AGENT ▶", "bold green", "┃", "green", (8, 0)),
+    "note": ("✎ INTERNAL NOTE", "bold black on yellow", "┆", "yellow", (4, 4)),
 }
+
+# Only used to measure and wrap text (cell widths); it never writes anywhere.
+_MEASURE = Console(file=io.StringIO(), width=200, color_system=None, legacy_windows=False)
 
 
 def key_label(app: Any, action_id: str) -> str:
@@ -110,18 +114,20 @@ def outbox_line(m: sqlite3.Row, retry_key: str, now: float) -> Text | None:
 
 
 def render_message(m: sqlite3.Row, *, expanded: bool, now: float, retry_key: str, fold_key: str,
-                   width: int = 100) -> RenderableType:
+                   width: int = 100) -> Text:
+    """One message as pre-wrapped lines with its gutter: cheap to lay out, even by the hundred."""
     direction = m["direction"] if m["direction"] in DIRECTION_STYLE else "inbound"
-    label, label_style, border, box, pad = DIRECTION_STYLE[direction]
+    label, label_style, gutter, gutter_style, (left, right) = DIRECTION_STYLE[direction]
     if width < 90:  # narrow panes: keep the sides apart with less space lost
-        pad = tuple(min(p, 4 if width >= 50 else 2) for p in pad)
+        cap = 4 if width >= 50 else 2
+        left, right = min(left, cap), min(right, cap)
     meta = json_field(m["meta"], {})
     head = Text()
     head.append(f" {label} ", style=label_style)
     head.append("  ")
     head.append_text(safe_line(m["author"] or "unknown", style="bold"))
     head.append(f"  ·  {clock(m['sent_at'])} ({relative_time(m['sent_at'], now)})", style="dim")
-    parts: list[RenderableType] = [head]
+    parts: list[Text] = [head]
     if meta.get("removed"):
         parts.append(Text("(removed by the sender)", style="dim italic"))
     else:
@@ -134,7 +140,16 @@ def render_message(m: sqlite3.Row, *, expanded: bool, now: float, retry_key: str
     state = outbox_line(m, retry_key, now)
     if state is not None:
         parts.append(state)
-    return Padding(Panel(Group(*parts), box=box, border_style=border, padding=(0, 1)), pad)
+    inner = max(10, width - left - right - 2)
+    out = Text()
+    for part in parts:
+        for line in part.wrap(_MEASURE, inner, overflow="fold"):
+            out.append(" " * left)
+            out.append(gutter, style=gutter_style)
+            out.append(" ")
+            out.append_text(line)
+            out.append("\n")
+    return out
 
 
 class ConversationPane(Widget):
@@ -146,8 +161,8 @@ class ConversationPane(Widget):
     ConversationPane #conv-scroll { height: 1fr; }
     ConversationPane #conv-scroll:focus { background-tint: $foreground 3%; }
     ConversationPane #conv-earlier { color: $text-muted; padding: 0 1; }
+    ConversationPane #conv-body { text-wrap: nowrap; text-overflow: clip; }
     ConversationPane #conv-suggestions { height: auto; max-height: 6; border: none; border-top: solid $secondary; }
-    ConversationPane #conv-suggestions.-empty { display: none; }
     ConversationPane Composer { display: none; }
     ConversationPane.-composing Composer { display: block; }
     """
@@ -165,6 +180,7 @@ class ConversationPane(Widget):
         self.shown = PAGE
         self._message_count = 0
         self._suggestions: list[tuple[int, str]] = []  # (article id, title)
+        self._rendered: dict[tuple, Text] = {}
 
     def compose(self) -> ComposeResult:
         yield Static(Text("No conversation open — pick one in the inbox and press Enter", style="dim"),
@@ -172,11 +188,12 @@ class ConversationPane(Widget):
         with VerticalScroll(id="conv-scroll"):
             yield Static(Text(""), id="conv-earlier")
             yield Static(Text(""), id="conv-body")
-        yield OptionList(id="conv-suggestions", classes="-empty")
+        yield OptionList(id="conv-suggestions")
         yield Composer()
 
     def on_mount(self) -> None:
         self.query_one("#conv-earlier").display = False
+        self.query_one("#conv-suggestions").display = False
         self.set_interval(15, self._tick)  # the SLA countdown and relative times stay current
 
     # ------------------------------------------------------------------ public interface
@@ -233,12 +250,24 @@ class ConversationPane(Widget):
                                 f"{key_label(self.app, 'earlier_messages')} to show {min(hidden, PAGE)} more"))
         retry_key = key_label(self.app, "retry_send")
         fold_key = key_label(self.app, "toggle_quotes")
-        width = scroll.size.width or 100
-        blocks = [render_message(m, expanded=self.expanded_quotes, now=now, retry_key=retry_key, fold_key=fold_key,
-                                 width=width) for m in msgs[hidden:]]
-        body.update(Group(*blocks) if blocks else Text("No messages yet", style="dim"))
+        width = max(20, (scroll.size.width or 102) - 2)  # the scrollbar takes two columns
+        text = Text("\n").join(self._message_text(m, now, retry_key, fold_key, width) for m in msgs[hidden:])
+        text.no_wrap = True  # already wrapped to the pane's width
+        body.update(text if msgs else Text("No messages yet", style="dim"))
         if scroll_end or (at_end and grew):
             self.call_after_refresh(scroll.scroll_end, animate=False)
+
+    def _message_text(self, m: sqlite3.Row, now: float, retry_key: str, fold_key: str, width: int) -> Text:
+        """render_message, remembered while nothing the agent would see has changed (live refreshes are cheap)."""
+        key = (m["id"], width, self.expanded_quotes, m["state"], m["outbox_state"], m["outbox_error"], m["text"],
+               m["meta"], relative_time(m["sent_at"], now), retry_key, fold_key)
+        cached = self._rendered.get(key)
+        if cached is None:
+            if len(self._rendered) > 2000:
+                self._rendered.clear()
+            cached = self._rendered[key] = render_message(
+                m, expanded=self.expanded_quotes, now=now, retry_key=retry_key, fold_key=fold_key, width=width)
+        return cached
 
     def render_header(self, t: sqlite3.Row, now: float) -> Text:
         out = Text()
@@ -384,7 +413,7 @@ class ConversationPane(Widget):
                 self._suggestions.append((article_id, title))
         if self._suggestions:
             lst.highlighted = 0
-        lst.set_class(not self._suggestions, "-empty")
+        lst.display = bool(self._suggestions)  # cheaper than a class: no style recalculation
         lst.border_title = (f"Suggested articles · {key_label(self.app, 'insert_suggestion')} inserts the selected one"
                             if self._suggestions else None)
 

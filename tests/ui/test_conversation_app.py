@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from console.cache import connect
-from tests.ui.test_conversation_harness import notices, screen_text, seed, static_text
+from tests.ui.test_conversation_harness import flat, notices, screen_text, seed, static_text
 
 SIZE = (180, 50)
 
@@ -50,7 +50,7 @@ async def test_r_composes_ctrl_s_queues_failed_shows_reason_R_retries(make_app, 
         app.refresh_data({tid})
         await pilot.pause()
         assert "✗ failed: 550 mailbox unavailable" in screen_text(app)
-        assert "✗ failed: 550 mailbox unavailable — press R to retry" in static_text(app.query_one("#conv-body"))
+        assert "✗ failed: 550 mailbox unavailable — press R to retry" in flat(static_text(app.query_one("#conv-body")))
         await pilot.press("R")
         await pilot.pause()
         assert app.db.execute("SELECT state FROM outbox WHERE id=?", (row["id"],)).fetchone()[0] == "queued"

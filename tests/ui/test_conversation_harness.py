@@ -181,3 +181,10 @@ def static_text(static, width: int = 120) -> str:
     console = Console(width=width, record=True, file=open("/dev/null", "w"), color_system=None)
     console.print(content)
     return console.export_text()
+
+
+def flat(text: str) -> str:
+    """Text with the message gutters and line wrapping taken out: for phrases a narrow pane wraps."""
+    for glyph in "▌┃┆":
+        text = text.replace(glyph, " ")
+    return " ".join(text.split())
