@@ -204,55 +204,62 @@ class MatrixProvider(Provider):
             self._add_thread(batch, room, room.last_ts, meta, seen_customers)
 
         for room_id, data in _items(rooms.get("join")):
-            room = self._room(room_id)
-            new_here = not room.state_loaded
-            if new_here and since is None:
-                room.state_loaded = True  # a first sync carries each room's full state
-            elif new_here:
-                await self._load_state(room)
-            timeline = data.get("timeline") if isinstance(data.get("timeline"), dict) else {}
-            events = [e for e in timeline.get("events") or [] if isinstance(e, dict)]
-            state_events = [e for e in (data.get("state") or {}).get("events") or [] if isinstance(e, dict)]
-            converter = EventConverter(room, self.user_id)
-            conv = Converted()
-            if timeline.get("limited") and isinstance(timeline.get("prev_batch"), str):
-                older = await self._backfill(room_id, timeline["prev_batch"], since)
-                known = {e.get("event_id") for e in events}
-                converter.convert([e for e in older if e.get("event_id") not in known], conv)
-            for event in state_events:
-                room.apply(event, self.user_id)
-            converter.convert(events, conv)
-            await self._resolve_edits(room, converter, conv)
-            if not (conv.messages or conv.deleted or state_events or events or new_here):
-                continue
-            if room.encrypted and room.encryption_event[0] not in conv.messages:
-                event_id, ts, sender = room.encryption_event
-                conv.messages[event_id] = converter.message(
-                    {"event_id": event_id, "sender": sender, "origin_server_ts": ts},
-                    ENCRYPTED_NOTICE, [], {"encrypted": True, "system": True})
-            last = max([room.last_ts, conv.last_ts] + [int(m.sent_at.timestamp() * 1000) for m in conv.messages.values()])
-            self._add_thread(batch, room, last, {}, seen_customers)
-            batch.messages.extend(conv.messages.values())
-            batch.deleted_messages.extend(conv.deleted)
-
+            await self._joined_room(room_id, data, since, batch, seen_customers)
         for room_id, data in _items(rooms.get("leave")):
-            # We are out of the room (kicked, invite withdrawn, left from another client):
-            # keep what was said until then and mark the conversation as left.
-            room = self._room(room_id)
-            for event in (data.get("state") or {}).get("events") or []:
-                if isinstance(event, dict):
-                    room.apply(event, self.user_id)
-            converter = EventConverter(room, self.user_id)
-            conv = Converted()
-            converter.convert([e for e in (data.get("timeline") or {}).get("events") or [] if isinstance(e, dict)],
-                              conv)
-            if not (conv.messages or room.customer(self.user_id)):
-                continue
-            self._add_thread(batch, room, max(room.last_ts, conv.last_ts), {"left": True}, seen_customers)
-            batch.messages.extend(conv.messages.values())
-            batch.deleted_messages.extend(conv.deleted)
-            self._rooms.pop(room_id, None)  # a later re-invite starts from fresh state
+            self._left_room(room_id, data, batch, seen_customers)
         return batch
+
+    async def _joined_room(self, room_id: str, data: dict, since: str | None, batch: Batch, seen: set[str]) -> None:
+        room = self._room(room_id)
+        new_here = not room.state_loaded
+        if new_here and since is None:
+            room.state_loaded = True  # a first sync carries each room's full state
+        elif new_here:
+            await self._load_state(room)
+        timeline = data.get("timeline") if isinstance(data.get("timeline"), dict) else {}
+        events = [e for e in timeline.get("events") or [] if isinstance(e, dict)]
+        state_events = [e for e in (data.get("state") or {}).get("events") or [] if isinstance(e, dict)]
+        converter = EventConverter(room, self.user_id)
+        conv = Converted()
+        meta: dict = {}
+        if timeline.get("limited") and isinstance(timeline.get("prev_batch"), str):
+            older, complete = await self._backfill(room_id, timeline["prev_batch"], since)
+            known = {e.get("event_id") for e in events}
+            converter.convert([e for e in older if e.get("event_id") not in known], conv)
+            if not complete:
+                meta["history_gap"] = True  # said plainly rather than hidden
+        for event in state_events:  # state at the start of the timeline, after the older events
+            room.apply(event, self.user_id)
+        converter.convert(events, conv)
+        await self._resolve_edits(room, converter, conv)
+        if not (conv.messages or conv.deleted or state_events or events or new_here):
+            return
+        if room.encryption_event and room.encryption_event[0] not in conv.messages:
+            event_id, ts, sender = room.encryption_event
+            conv.messages[event_id] = converter.message(
+                {"event_id": event_id, "sender": sender, "origin_server_ts": ts},
+                ENCRYPTED_NOTICE, [], {"encrypted": True, "system": True})
+        last = max([room.last_ts, conv.last_ts] + [int(m.sent_at.timestamp() * 1000) for m in conv.messages.values()])
+        self._add_thread(batch, room, last, meta, seen)
+        batch.messages.extend(conv.messages.values())
+        batch.deleted_messages.extend(conv.deleted)
+
+    def _left_room(self, room_id: str, data: dict, batch: Batch, seen: set[str]) -> None:
+        """We are out of the room (kicked, invite withdrawn, left from another client):
+        keep what was said until then and mark the conversation as left."""
+        room = self._room(room_id)
+        for event in (data.get("state") or {}).get("events") or []:
+            if isinstance(event, dict):
+                room.apply(event, self.user_id)
+        converter = EventConverter(room, self.user_id)
+        conv = Converted()
+        converter.convert([e for e in (data.get("timeline") or {}).get("events") or [] if isinstance(e, dict)], conv)
+        self._rooms.pop(room_id, None)  # a later re-invite starts from fresh state
+        if not (conv.messages or room.customer(self.user_id)):
+            return
+        self._add_thread(batch, room, max(room.last_ts, conv.last_ts), {"left": True}, seen)
+        batch.messages.extend(conv.messages.values())
+        batch.deleted_messages.extend(conv.deleted)
 
     def _add_thread(self, batch: Batch, room: Room, last_ts: int, meta: dict, seen: set[str]) -> None:
         who = room.customer(self.user_id)
@@ -282,32 +289,36 @@ class MatrixProvider(Provider):
             return False  # the invite was withdrawn or the room is gone: it stays an invite
         return True
 
-    async def _backfill(self, room_id: str, start: str, stop: str | None) -> list[dict]:
+    async def _backfill(self, room_id: str, start: str, stop: str | None) -> tuple[list[dict], bool]:
         """Events missing before a limited timeline, oldest first, back to ``stop``
-        (the previous sync token) or, on a first pull, to the account's window."""
+        (the previous sync token) or, on a first pull, to the account's window.
+        The flag says whether the gap was closed within ``BACKFILL_LIMIT``."""
         window_start = None if stop else (time.time() - self.account.window_days * 86400) * 1000
         out: list[dict] = []
         token = start
-        while len(out) < self.BACKFILL_LIMIT:
+        for _ in range(2 * self.BACKFILL_LIMIT // self.BACKFILL_PAGE + 2):  # pages may come back filtered empty
+            if len(out) >= self.BACKFILL_LIMIT:
+                break
             params = {"dir": "b", "from": token, "filter": messages_filter(),
                       "limit": str(min(self.BACKFILL_PAGE, self.BACKFILL_LIMIT - len(out)))}
             if stop:
                 params["to"] = stop
             page = await self.client.request("GET", path("rooms", room_id, "messages"), params=params)
-            chunk = [e for e in page.get("chunk") or [] if isinstance(e, dict)]
-            done = False
-            for event in chunk:  # newest first
+            for event in page.get("chunk") or []:  # newest first
+                if not isinstance(event, dict):
+                    continue
                 ts = event.get("origin_server_ts")
                 if window_start is not None and isinstance(ts, int) and ts < window_start:
-                    done = True
-                    break
+                    out.reverse()
+                    return out, True  # reached the start of the window
                 out.append(event)
             end = page.get("end")
-            if done or not chunk or not isinstance(end, str) or end == token:
-                break
+            if not isinstance(end, str) or end == token:
+                out.reverse()
+                return out, True  # reached the cursor or the start of the room
             token = end
         out.reverse()
-        return out
+        return out, False
 
     async def _resolve_edits(self, room: Room, converter: EventConverter, conv: Converted) -> None:
         for edit in sorted(conv.edits, key=lambda e: e.ts):
