@@ -24,7 +24,7 @@ class FolderState:
     exists: int = 0  # message count when last synced, to notice expunges cheaply
     backfill_below: int = 0  # first sync: UIDs below this inside the window are still to fetch
     since: str = ""  # first sync window start, IMAP date (01-Jan-2026)
-    uids: dict[int, list] = field(default_factory=dict)  # uid -> [message id, epoch seconds, 1 if inbound]
+    uids: dict[int, tuple] = field(default_factory=dict)  # uid -> (message id, epoch seconds, 1 if inbound)
 
     def to_json(self) -> dict[str, Any]:
         return {"uv": self.uidvalidity, "next": self.uidnext, "modseq": self.modseq, "exists": self.exists,
@@ -34,7 +34,7 @@ class FolderState:
     def from_json(cls, d: dict[str, Any]) -> FolderState:
         return cls(uidvalidity=int(d["uv"]), uidnext=int(d["next"]), modseq=int(d.get("modseq", 0)),
                    exists=int(d.get("exists", 0)), backfill_below=int(d.get("below", 0)), since=d.get("since", ""),
-                   uids={int(k): v for k, v in d.get("uids", {}).items()})
+                   uids={int(k): tuple(v) for k, v in d.get("uids", {}).items()})
 
 
 @dataclass(slots=True)
