@@ -22,7 +22,7 @@ from textual.widgets import Static, TextArea
 
 from console.actions import perform as gate_perform
 from console.cache import queries
-from widgets.render import registry_keys, safe_line
+from widgets.render import key_label, registry_keys, safe_line
 
 try:  # being written by the social engineer; no counter until it exists
     from console import limits as _limits
@@ -181,9 +181,10 @@ class Composer(Widget):
             parts.append("  ·  ")
         else:
             parts.append(f"{len(text)} chars  ·  ")
-        parts.append("ctrl+s send · ctrl+k insert article · Esc close (draft kept)")
+        parts.append(f"{key_label(self.app, 'send')} send · {key_label(self.app, 'insert_suggestion')} article · "
+                     "Esc close")
         if text and text == self._saved_text:
-            parts.append("  ·  draft saved")
+            parts.append(" · draft saved")
         status.update(parts)
         status.set_class(over, "-over")
 

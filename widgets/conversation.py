@@ -10,11 +10,10 @@ label, so they read apart without colour. All provider text is shown as
 
 from __future__ import annotations
 
+import io
 import sqlite3
 import time
 from typing import Any
-
-import io
 
 from rich.console import Console
 from rich.text import Text
@@ -26,8 +25,8 @@ from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
 from console.actions import REGISTRY, Action, check, register
-from console.errors import ReadOnlyError
 from console.cache import queries
+from console.errors import ReadOnlyError
 from providers.records import PRIORITIES
 from widgets.composer import Composer
 from widgets.render import (
@@ -39,10 +38,10 @@ from widgets.render import (
     followers,
     json_field,
     message_body,
+    key_label,
     meta_marks,
     registry_keys,
     relative_time,
-    safe,
     safe_line,
 )
 
@@ -77,13 +76,6 @@ DIRECTION_STYLE = {
 
 # Only used to measure and wrap text (cell widths); it never writes anywhere.
 _MEASURE = Console(file=io.StringIO(), width=200, color_system=None, legacy_windows=False)
-
-
-def key_label(app: Any, action_id: str) -> str:
-    """The key the agent presses for an action (their [keymap] wins over the default)."""
-    keymap = getattr(getattr(app, "config", None), "keymap", {}) or {}
-    keys = keymap.get(action_id) or list(REGISTRY[action_id].keys if action_id in REGISTRY else ())
-    return keys[0] if keys else action_id
 
 
 def outbox_line(m: sqlite3.Row, retry_key: str, now: float) -> Text | None:
@@ -126,7 +118,9 @@ def render_message(m: sqlite3.Row, *, expanded: bool, now: float, retry_key: str
     head.append(f" {label} ", style=label_style)
     head.append("  ")
     head.append_text(safe_line(m["author"] or "unknown", style="bold"))
-    head.append(f"  ·  {clock(m['sent_at'])} ({relative_time(m['sent_at'], now)})", style="dim")
+    when = relative_time(m["sent_at"], now)
+    stamp = clock(m["sent_at"]) if when[-4:].isdigit() else f"{clock(m['sent_at'])} ({when})"
+    head.append(f"  ·  {stamp}", style="dim")
     parts: list[Text] = [head]
     if meta.get("removed"):
         parts.append(Text("(removed by the sender)", style="dim italic"))
@@ -162,7 +156,8 @@ class ConversationPane(Widget):
     ConversationPane #conv-scroll:focus { background-tint: $foreground 3%; }
     ConversationPane #conv-earlier { color: $text-muted; padding: 0 1; }
     ConversationPane #conv-body { text-wrap: nowrap; text-overflow: clip; }
-    ConversationPane #conv-suggestions { height: auto; max-height: 6; border: none; border-top: solid $secondary; }
+    ConversationPane #conv-suggestions { height: auto; max-height: 4; border: none; border-top: solid $secondary;
+                                         scrollbar-size-vertical: 1; }
     ConversationPane Composer { display: none; }
     ConversationPane.-composing Composer { display: block; }
     """
@@ -408,7 +403,8 @@ class ConversationPane(Widget):
                 if snippet:
                     label.append(" — ")
                     label.append_text(safe_line(snippet, style="dim"))
-                label.truncate(400)
+                label.no_wrap = True
+                label.overflow = "ellipsis"  # one line each: the composer needs the room
                 lst.add_option(Option(label, id=f"a{article_id}"))
                 self._suggestions.append((article_id, title))
         if self._suggestions:

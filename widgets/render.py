@@ -85,7 +85,10 @@ def clock(when: float | None) -> str:
     """Local date and time of a message, short."""
     if when is None:
         return ""
-    return datetime.fromtimestamp(when).strftime("%a %d %b %H:%M")
+    stamp = datetime.fromtimestamp(when)
+    if abs(time.time() - when) > 180 * 86400:
+        return stamp.strftime("%d %b %Y %H:%M")
+    return stamp.strftime("%a %d %b %H:%M")
 
 
 # --------------------------------------------------------------------------- quote folding
@@ -292,3 +295,13 @@ def registry_keys(action_id: str) -> str:
 
     action = REGISTRY.get(action_id)
     return ",".join(k for k in action.keys if "," not in k) if action else ""
+
+
+def key_label(app, action_id: str) -> str:
+    """The key the agent presses for an action: their [keymap] wins over the registry default."""
+    from console.actions import REGISTRY
+
+    keymap = getattr(getattr(app, "config", None), "keymap", {}) or {}
+    keys = keymap.get(action_id) or list(REGISTRY[action_id].keys if action_id in REGISTRY else ())
+    keys = [k for k in keys if "," not in k] or keys
+    return keys[0] if keys else action_id

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import pytest
 from textual.app import App
-from textual.widgets import Input, OptionList
 
 from console.cache import connect
 from tests.ui.test_conversation_harness import screen_text, seed

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from textual.widgets import Input, OptionList
+from textual.widgets import OptionList
 
 from console.cache import connect
 from console.cache.ingest import apply_batch
