@@ -94,6 +94,9 @@ def parse(raw: dict, where: str = "config.toml", base: Path | None = None) -> Se
         path = Path(folder).expanduser()
         if not path.is_absolute() and base is not None:
             path = base / path
+        if not path.is_dir():
+            raise ConfigError(f"{where}: knowledge.folder {str(path)!r} is not a folder",
+                              fix="create it, fix the path (relative paths start at the config file), or remove the line")
         s.folder = path
     footer = section.get("footer", True)
     if not isinstance(footer, bool):

@@ -144,3 +144,8 @@ def test_unsearchable_latest_message_falls_back_to_the_conversation(kb):
     m2.remote_id = "m1b"
     apply_batch(kb, acc, Batch(cursor="c2", messages=[m2]))
     assert knowledge.suggest(kb, thread_id(kb, "t1"))[0].title == "Resetting your password"
+
+
+def test_missing_folder_is_a_startup_error(tmp_path):
+    with pytest.raises(ConfigError, match=r"knowledge.folder '.*nowhere' is not a folder"):
+        Service(parse_config(f'[knowledge]\nfolder = "{tmp_path / "nowhere"}"'))
