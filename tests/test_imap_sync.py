@@ -7,6 +7,7 @@ import asyncio
 import email
 import json
 import shutil
+import socket
 import uuid
 from datetime import datetime, timedelta, timezone
 from email import policy
@@ -17,7 +18,7 @@ from console.cache.ingest import apply_batch, ensure_account
 from providers.base import AuthError, Direction, OptionError, PermanentError, PushAction, Status, TransientError
 from tests.contract import messages_of, pull_all
 from tests.servers.common import free_port
-from tests.servers.mail import PASSWORD, ImapHarness, dovecot, smtp_server, start_dovecot  # noqa: F401
+from tests.servers.mail import ImapHarness, dovecot, smtp_server, start_dovecot  # noqa: F401
 
 pytestmark = pytest.mark.server
 
@@ -355,6 +356,28 @@ async def test_unreachable_server_and_missing_folder_are_clear_errors(h):
     assert "'Nope'" in str(err.value) and "INBOX" in str(err.value)
 
 
+async def test_tls_mismatch_and_silent_server_are_transient_errors(h):
+    p = await h.make(security="tls")  # dovecot's port here speaks plain IMAP
+    with pytest.raises(TransientError) as err:
+        await p.open(read_only=True)
+    assert "TLS" in str(err.value) and "security" in str(err.value)
+
+    with socket.socket() as silent:  # accepts connections, never says a word
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(1)
+        p = await h.make(port=silent.getsockname()[1], timeout=1.0)
+        with pytest.raises(TransientError) as err:
+            await asyncio.wait_for(p.open(read_only=True), timeout=20)
+    assert "did not answer within 1 s" in str(err.value)
+
+
+async def test_failing_oauth_token_command_is_an_auth_error(h):
+    p = await h.make(oauth_token_command="echo 'refresh token revoked' >&2; exit 3")
+    with pytest.raises(AuthError) as err:
+        await p.open(read_only=True)
+    assert "refresh token revoked" in str(err.value) and "\n" not in str(err.value)
+
+
 async def test_check_logs_in_to_imap_and_smtp(h):
     p = await h.make()
     line = await p.check()
@@ -376,10 +399,17 @@ async def test_server_killed_mid_sync_then_back_recovers_without_loss(h):
         with pytest.raises(TransientError) as err:
             await p.pull(first.cursor)
         assert "\n" not in str(err.value)
+        with pytest.raises(TransientError):
+            await p.watch(5)  # IDLE cannot connect either
         dv.start()
         batches, _ = await pull_all(p, first.cursor)
         texts = [m.text for m in first.messages] + [m.text for m in messages_of(batches)]
         assert sorted(texts) == sorted(f"bulk body {i}" for i in range(30))
+        # IDLE reconnects too.
+        waiting = asyncio.create_task(p.watch(30))
+        await asyncio.sleep(0.5)
+        await asyncio.to_thread(own.append, mail("After restart", "after restart body"))
+        assert await asyncio.wait_for(waiting, timeout=10) is True
         await p.close()
     finally:
         dv.stop()

@@ -47,7 +47,6 @@ from providers.base import (
     Receipt,
     Status,
     Thread,
-    TransientError,
     Unsupported,
 )
 from providers.imap import keywords, send, threads
@@ -337,7 +336,7 @@ class ImapProvider(Provider):
                     fs.exists = len(alive)
                 # Flag changes (CONDSTORE): conversations whose state may have changed.
                 if fs.modseq and modseq > fs.modseq:
-                    changed = self._client.search(["MODSEQ", fs.modseq])
+                    changed = self._client.search(["MODSEQ", fs.modseq + 1])  # RFC 7162: ">= n"
                     for uid in changed:
                         entry = fs.uids.get(uid)
                         if entry and state.thread_of.get(entry[0]):
