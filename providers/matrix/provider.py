@@ -34,6 +34,9 @@ from providers.base import (
     Unsupported,
 )
 from providers.matrix.client import MatrixClient, MatrixError, path
+from providers.matrix.cursor import Cursor, Job
+from providers.matrix.cursor import dump as dump_cursor
+from providers.matrix.cursor import parse as parse_cursor
 from providers.matrix.events import ENCRYPTED_NOTICE, Converted, EventConverter, when
 from providers.matrix.filters import has_news, messages_filter, sync_filter
 from providers.matrix.rooms import Room
@@ -58,7 +61,7 @@ class MatrixProvider(Provider):
 
     TIMELINE_LIMIT = 50  # events per room in one /sync answer; older ones come by back-fill
     BACKFILL_PAGE = 100
-    BACKFILL_LIMIT = 1000  # events per room and pull: bounds one page
+    BACKFILL_BUDGET = 2000  # back-filled events per pull; the rest of a long gap follows in the next pulls
     MAX_INLINE_WAIT = 5.0  # a rate limit shorter than this is waited out inside push
 
     def __init__(self, account: AccountConfig) -> None:
@@ -130,12 +133,17 @@ class MatrixProvider(Provider):
 
     async def pull(self, cursor: str | None) -> Batch:
         async with self._sync_lock:
-            kept, self._prefetched = self._prefetched, None
-            if kept is not None and kept[0] == cursor:
-                _, answer, since = kept
+            state = parse_cursor(cursor)
+            budget = _Budget(self.BACKFILL_BUDGET)
+            if state.jobs:  # back-fill still owed from an earlier pull comes first
+                batch = await self._continue_backfill(state, budget)
             else:
-                answer, since = await self._sync(cursor, 0)
-            batch = await self._assemble(answer, since)
+                kept, self._prefetched = self._prefetched, None
+                if kept is not None and kept[0] == state.since:
+                    _, answer, since = kept
+                else:
+                    answer, since = await self._sync(state.since, 0)
+                batch = await self._assemble(answer, since, budget)
             self._since = batch.cursor
             return batch
 
@@ -143,12 +151,12 @@ class MatrixProvider(Provider):
         """Long-poll ``/sync``; the answer is kept for the next ``pull`` from the same cursor."""
         if self._prefetched is not None:
             return has_news(self._prefetched[1])
-        since = self._since
-        if since is None:
-            return True  # nothing synced yet: the engine should pull
+        state = parse_cursor(self._since)
+        if state.since is None or state.jobs:
+            return True  # nothing synced yet, or back-fill owed: the engine should pull
         async with self._sync_lock:
-            answer, effective = await self._sync(since, max(0.0, timeout))
-            self._prefetched = (since, answer, effective)
+            answer, effective = await self._sync(state.since, max(0.0, timeout))
+            self._prefetched = (state.since, answer, effective)
         return has_news(answer)
 
     async def _sync(self, since: str | None, wait: float) -> tuple[dict, str | None]:
@@ -187,9 +195,10 @@ class MatrixProvider(Provider):
                 room.apply(event, self.user_id)
         room.state_loaded = True
 
-    async def _assemble(self, answer: dict, since: str | None) -> Batch:
+    async def _assemble(self, answer: dict, since: str | None, budget: _Budget) -> Batch:
         next_batch = answer.get("next_batch")
         batch = Batch(cursor=next_batch if isinstance(next_batch, str) and next_batch else since)
+        owed: list[Job] = []
         rooms = answer.get("rooms") if isinstance(answer.get("rooms"), dict) else {}
         seen_customers: set[str] = set()
 
@@ -204,12 +213,44 @@ class MatrixProvider(Provider):
             self._add_thread(batch, room, room.last_ts, meta, seen_customers)
 
         for room_id, data in _items(rooms.get("join")):
-            await self._joined_room(room_id, data, since, batch, seen_customers)
+            await self._joined_room(room_id, data, since, batch, seen_customers, budget, owed)
         for room_id, data in _items(rooms.get("leave")):
             self._left_room(room_id, data, batch, seen_customers)
+        if owed:
+            batch.cursor = dump_cursor(Cursor(batch.cursor, owed))
+            batch.more = True
         return batch
 
-    async def _joined_room(self, room_id: str, data: dict, since: str | None, batch: Batch, seen: set[str]) -> None:
+    async def _continue_backfill(self, state: Cursor, budget: _Budget) -> Batch:
+        """One bounded page of back-fill owed by earlier pulls (no /sync meanwhile)."""
+        batch = Batch(cursor=None)
+        seen: set[str] = set()
+        owed: list[Job] = []
+        for job in state.jobs:
+            if budget.left <= 0:
+                owed.append(job)
+                continue
+            room = self._room(job.room_id)
+            if not room.state_loaded:
+                await self._load_state(room)
+            converter = EventConverter(room, self.user_id)
+            conv = Converted()
+            meta: dict = {}
+            events, rest = await self._backfill(job, budget, meta)
+            if rest is not None:
+                owed.append(rest)
+            converter.convert(events, conv)
+            await self._resolve_edits(room, converter, conv)
+            if conv.messages or conv.deleted or meta:
+                self._add_thread(batch, room, conv.last_ts, meta, seen)
+                batch.messages.extend(conv.messages.values())
+                batch.deleted_messages.extend(conv.deleted)
+        batch.cursor = dump_cursor(Cursor(state.since, owed))
+        batch.more = bool(owed)
+        return batch
+
+    async def _joined_room(self, room_id: str, data: dict, since: str | None, batch: Batch, seen: set[str],
+                           budget: _Budget, owed: list[Job]) -> None:
         room = self._room(room_id)
         new_here = not room.state_loaded
         if new_here and since is None:
@@ -223,11 +264,12 @@ class MatrixProvider(Provider):
         conv = Converted()
         meta: dict = {}
         if timeline.get("limited") and isinstance(timeline.get("prev_batch"), str):
-            older, complete = await self._backfill(room_id, timeline["prev_batch"], since)
+            window_start = None if since else int((time.time() - self.account.window_days * 86400) * 1000)
+            older, rest = await self._backfill(Job(room_id, timeline["prev_batch"], since, window_start), budget, meta)
+            if rest is not None:
+                owed.append(rest)  # the rest of this gap follows in the next pulls
             known = {e.get("event_id") for e in events}
             converter.convert([e for e in older if e.get("event_id") not in known], conv)
-            if not complete:
-                meta["history_gap"] = True  # said plainly rather than hidden
         for event in state_events:  # state at the start of the timeline, after the older events
             room.apply(event, self.user_id)
         converter.convert(events, conv)
@@ -289,36 +331,40 @@ class MatrixProvider(Provider):
             return False  # the invite was withdrawn or the room is gone: it stays an invite
         return True
 
-    async def _backfill(self, room_id: str, start: str, stop: str | None) -> tuple[list[dict], bool]:
-        """Events missing before a limited timeline, oldest first, back to ``stop``
-        (the previous sync token) or, on a first pull, to the account's window.
-        The flag says whether the gap was closed within ``BACKFILL_LIMIT``."""
-        window_start = None if stop else (time.time() - self.account.window_days * 86400) * 1000
+    async def _backfill(self, job: Job, budget: _Budget, meta: dict) -> tuple[list[dict], Job | None]:
+        """Events of one gap, oldest first, fetched with ``/messages`` (dir=b) from
+        ``job.start`` down to ``job.stop`` (the previous sync token) or, on a first
+        pull, to the account's window; at most what ``budget`` allows. Returns the
+        events and the job for the rest of the gap (``None`` when it is closed)."""
         out: list[dict] = []
-        token = start
-        for _ in range(2 * self.BACKFILL_LIMIT // self.BACKFILL_PAGE + 2):  # pages may come back filtered empty
-            if len(out) >= self.BACKFILL_LIMIT:
-                break
+        token = job.start
+        while True:
+            if budget.left <= 0:
+                out.reverse()
+                return out, Job(job.room_id, token, job.stop, job.window_start)
             params = {"dir": "b", "from": token, "filter": messages_filter(),
-                      "limit": str(min(self.BACKFILL_PAGE, self.BACKFILL_LIMIT - len(out)))}
-            if stop:
-                params["to"] = stop
-            page = await self.client.request("GET", path("rooms", room_id, "messages"), params=params)
-            for event in page.get("chunk") or []:  # newest first
-                if not isinstance(event, dict):
-                    continue
+                      "limit": str(min(self.BACKFILL_PAGE, budget.left))}
+            if job.stop:
+                params["to"] = job.stop
+            try:
+                page = await self.client.request("GET", path("rooms", job.room_id, "messages"), params=params)
+            except MatrixError:
+                meta["history_gap"] = True  # no longer allowed to read back: said plainly, not hidden
+                break
+            chunk = [e for e in page.get("chunk") or [] if isinstance(e, dict)]
+            budget.left -= max(1, len(chunk))  # an empty (filtered) page still costs a request
+            for event in chunk:  # newest first
                 ts = event.get("origin_server_ts")
-                if window_start is not None and isinstance(ts, int) and ts < window_start:
+                if job.window_start is not None and isinstance(ts, int) and ts < job.window_start:
                     out.reverse()
-                    return out, True  # reached the start of the window
+                    return out, None  # reached the start of the window
                 out.append(event)
             end = page.get("end")
             if not isinstance(end, str) or end == token:
-                out.reverse()
-                return out, True  # reached the cursor or the start of the room
+                break  # reached the previous cursor or the start of the room
             token = end
         out.reverse()
-        return out, False
+        return out, None
 
     async def _resolve_edits(self, room: Room, converter: EventConverter, conv: Converted) -> None:
         for edit in sorted(conv.edits, key=lambda e: e.ts):
@@ -440,6 +486,13 @@ class MatrixProvider(Provider):
         if resp.status_code >= 400:
             raise PermanentError(f"{self.name}: the homeserver refused the attachment (HTTP {resp.status_code})")
         return resp.content
+
+
+class _Budget:
+    """How many more events this pull may back-fill."""
+
+    def __init__(self, left: int) -> None:
+        self.left = left
 
 
 def _items(section) -> list[tuple[str, dict]]:
