@@ -195,3 +195,11 @@ def test_search_is_newest_first_and_safe_against_fts_syntax(db):
     assert q.search_threads(db, "NEAR(") == []
     assert q.search_threads(db, "") == []
     assert q.search_threads(db, "reset", author="Customer 3") == [thread_id(db, "t3")]
+
+
+def test_a_new_conversation_keeps_the_state_its_provider_reported(db):
+    t, m = conversation(1, status=Status.CLOSED, unread=False)
+    t2, m2 = conversation(2)  # state not reported: a new customer message is open and unread
+    load(db, [(t, m), (t2, m2)])
+    rows = dict(db.execute("SELECT remote_id, status || '/' || unread FROM threads").fetchall())
+    assert rows == {"t1": "closed/0", "t2": "open/1"}

@@ -28,6 +28,7 @@ class IngestResult:
     new_inbound: list[int] = field(default_factory=list)  # message ids, for triage / tone / SLA
     confirmed: list[int] = field(default_factory=list)  # outbox ids whose sent message came back
     touched_threads: set[int] = field(default_factory=set)
+    created: dict[str, int] = field(default_factory=dict)  # remote id -> local id of threads new in this batch
 
     @property
     def changed(self) -> bool:
@@ -62,6 +63,7 @@ def apply_batch(db: sqlite3.Connection, account_id: int, batch: Batch) -> Ingest
             _upsert_thread(db, account_id, thread, result)
         for message in sorted(batch.messages, key=lambda m: m.sent_at):
             _upsert_message(db, account_id, message, result)
+        _restore_reported_state(db, batch, result)
         for remote_id in batch.deleted_messages:
             _remove_message(db, account_id, remote_id, result)
         for order in batch.orders:
@@ -118,6 +120,7 @@ def _upsert_thread(db: sqlite3.Connection, account_id: int, t: Thread, result: I
              ts(t.last_message_at), int(bool(t.unread)), customer_id, ident_id, meta or "{}", time.time()),
         ).lastrowid
         result.new_threads.append(thread_id)
+        result.created[t.remote_id] = thread_id
     else:
         thread_id = row[0]
         sets = ["subject=?", "channel_detail=CASE WHEN ?!='' THEN ? ELSE channel_detail END",
@@ -136,6 +139,21 @@ def _upsert_thread(db: sqlite3.Connection, account_id: int, t: Thread, result: I
         db.execute(f"UPDATE threads SET {', '.join(sets)} WHERE id=?", (*params, thread_id))
     result.touched_threads.add(thread_id)
     return thread_id
+
+
+def _restore_reported_state(db: sqlite3.Connection, batch: Batch, result: IngestResult) -> None:
+    """A conversation seen for the first time arrives with its history; its earlier
+    inbound messages must not reopen it or mark it unread when the provider said
+    what its state is (a closed ticket from last month stays closed)."""
+    for t in batch.threads:
+        thread_id = result.created.get(t.remote_id)
+        if thread_id is None:
+            continue
+        if t.status is not None:
+            db.execute("UPDATE threads SET status=?, snoozed_until=? WHERE id=?",
+                       (t.status.value, ts(t.snoozed_until), thread_id))
+        if t.unread is not None:
+            db.execute("UPDATE threads SET unread=? WHERE id=?", (int(t.unread), thread_id))
 
 
 def _thread_id_for(db, account_id: int, m: Message, result: IngestResult) -> int:

@@ -63,7 +63,14 @@ ROW_COLUMNS = """t.id, t.channel, t.channel_detail, COALESCE(c.name, '') AS cust
     i.followers, t.rule"""
 
 
-def _where(f: Filter) -> tuple[str, list]:
+def _where(f: Filter, *, ordered: bool = False) -> tuple[str, list]:
+    """SQL condition and parameters for a view.
+
+    ``ordered``: the query walks the view in order with a LIMIT. Several statuses
+    (``IN``) would let SQLite pick the status index and sort every matching row;
+    the unary ``+`` steers it to walk the order index instead and stop after LIMIT
+    rows, which keeps page one and page 1000 equally cheap.
+    """
     clauses: list[str] = []
     params: list = []
 
@@ -72,7 +79,7 @@ def _where(f: Filter) -> tuple[str, list]:
             clauses.append(f"{column} IN ({','.join('?' * len(values))})")
             params.extend(values)
 
-    among("t.status", f.statuses)
+    among("+t.status" if ordered and len(f.statuses) > 1 else "t.status", f.statuses)
     among("t.channel", f.channels)
     among("t.queue", f.queues)
     among("t.tone", f.tones)
@@ -110,7 +117,7 @@ def _order(f: Filter, reverse: bool) -> tuple[str, str, str]:
 def inbox_page(db: sqlite3.Connection, f: Filter, *, after: tuple | None = None, before: tuple | None = None,
                limit: int = 100) -> list[InboxRow]:
     """Up to ``limit`` rows following ``after`` (or preceding ``before``), in view order."""
-    where, params = _where(f)
+    where, params = _where(f, ordered=True)
     reverse = before is not None
     key_expr, order_by, op = _order(f, reverse)
     anchor = before if reverse else after
@@ -130,7 +137,7 @@ def inbox_page(db: sqlite3.Connection, f: Filter, *, after: tuple | None = None,
 
 def inbox_at(db: sqlite3.Connection, f: Filter, offset: int, limit: int = 100) -> list[InboxRow]:
     """Rows from a numeric position: only for jumps (scrollbar drag, G); steps use keysets."""
-    where, params = _where(f)
+    where, params = _where(f, ordered=True)
     _, order_by, _ = _order(f, False)
     sql = f"""SELECT {ROW_COLUMNS} FROM threads t
               LEFT JOIN customers c ON c.id = t.customer_id
@@ -236,30 +243,34 @@ class SearchQuery:
 def search_threads(db: sqlite3.Connection, words: str, *, author: str = "", limit: int = 200) -> list[int]:
     """Thread ids whose messages match ``words`` (FTS5), newest matches first.
 
-    Newest-first by rowid is bounded work for any word (see the performance notes);
-    ranking a bounded window is left to callers that want it.
+    Newest-first by rowid is bounded work for any word (see the performance notes).
+    The last word is first matched whole, which is cheap even for a word in every
+    message; only when that finds fewer than ``limit`` conversations is it widened
+    to a prefix ("refu" finds "refund"), whose cost grows with the words it covers.
     """
-    match = fts_query(words, author)
-    if not match:
-        return []
     seen: dict[int, None] = {}
-    # Over-fetch messages: several may belong to one thread.
-    for (thread_id,) in db.execute(
-        """SELECT m.thread_id FROM messages_fts JOIN messages m ON m.id = messages_fts.rowid
-           WHERE messages_fts MATCH ? ORDER BY messages_fts.rowid DESC LIMIT ?""",
-        (match, limit * 4),
-    ):
-        seen.setdefault(thread_id, None)
-        if len(seen) >= limit:
+    for prefix in (False, True):
+        match = fts_query(words, author, prefix=prefix)
+        if not match or (prefix and match == fts_query(words, author, prefix=False)):
             break
+        # Over-fetch messages: several may belong to one thread.
+        for (thread_id,) in db.execute(
+            """SELECT m.thread_id FROM messages_fts JOIN messages m ON m.id = messages_fts.rowid
+               WHERE messages_fts MATCH ? ORDER BY messages_fts.rowid DESC LIMIT ?""",
+            (match, limit * 4),
+        ):
+            seen.setdefault(thread_id, None)
+            if len(seen) >= limit:
+                return list(seen)
     return list(seen)
 
 
-def fts_query(words: str, author: str = "") -> str:
-    """An FTS5 MATCH expression from free text: each word quoted (no syntax injection), prefix on the last."""
+def fts_query(words: str, author: str = "", *, prefix: bool = True) -> str:
+    """An FTS5 MATCH expression from free text: each word quoted (no syntax injection),
+    and with ``prefix`` the last word (2+ characters) as a prefix."""
     terms = [w.replace('"', '""') for w in words.split() if w.strip('"')]
     parts = [f'"{t}"' for t in terms]
-    if parts and len(terms[-1]) >= 2:
+    if prefix and parts and len(terms[-1]) >= 2:
         parts[-1] += "*"
     expr = " AND ".join(parts)
     if author:
@@ -290,3 +301,23 @@ def identity_candidates(db: sqlite3.Connection, words: str, *, exclude_customer_
             WHERE {' AND '.join(clauses)} ORDER BY i.customer_id DESC, i.id LIMIT ?""",
         (*params, limit),
     ).fetchall()
+
+
+def inbox_by_ids(db: sqlite3.Connection, f: Filter) -> list[InboxRow]:
+    """Every row of a view given by ``f.thread_ids`` (search results, drill-downs), in view order.
+
+    Driven by the id list (one rowid lookup per id) instead of scanning the view's
+    index and testing each row against the list, which costs a full scan on a big cache.
+    """
+    ids = list(f.thread_ids or ())
+    if not ids:
+        return []
+    where, params = _where(f.with_(thread_ids=None))
+    _, order_by, _ = _order(f, False)
+    sql = f"""SELECT {ROW_COLUMNS} FROM json_each(?) j CROSS JOIN threads t ON t.id = j.value
+              LEFT JOIN customers c ON c.id = t.customer_id
+              LEFT JOIN identities i ON i.id = t.identity_id
+              WHERE {where} ORDER BY {order_by}"""
+    rows = [_row(r, f) for r in db.execute(sql, (json.dumps(ids), *params))]
+    _attach_outbox_states(db, rows)
+    return rows
