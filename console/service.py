@@ -34,6 +34,9 @@ class Service:
         self.triage = triage.parse(raw, where, tuple(p.name for p in self.sla.policies))
         self.knowledge = knowledge.parse(raw, where, base)
         self.macros = macros.parse(raw, where, base)  # checked now so a mistake shows at start-up
+        self._needs_language = self.triage.needs("language")
+        self._needs_orders = self.triage.needs("orders_total_min", "orders_total_max", "latest_order_min",
+                                               "latest_order_max")
         sla.configure(self.sla)
         knowledge.configure(self.knowledge)
         self._last_agent: dict[str, str] = {}  # queue -> agent who got the latest auto-assignment
@@ -124,8 +127,10 @@ class Service:
     # ------------------------------------------------------------------ triage
 
     def _triage(self, db: sqlite3.Connection, message_id: int, now: float) -> None:
-        found = triage.facts_for(db, message_id)
-        if found is None or not self.triage.rules:
+        if not self.triage.rules:
+            return
+        found = triage.facts_for(db, message_id, with_language=self._needs_language, with_orders=self._needs_orders)
+        if found is None:
             return
         thread_id, facts = found
         outcome = triage.evaluate(self.triage.rules, facts)

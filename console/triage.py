@@ -152,6 +152,10 @@ class Settings:
     default_queue: str = ""
     agents: list[Agent] = field(default_factory=list)
 
+    def needs(self, *conditions: str) -> bool:
+        """Whether any rule looks at one of these conditions."""
+        return any(c in r.when for r in self.rules for c in conditions)
+
     def queue(self, name: str) -> Queue | None:
         return next((q for q in self.queues if q.name == name), None)
 
@@ -266,8 +270,9 @@ def _rule(r: Any, n: int, where: str, sla_policies: tuple[str, ...] | None) -> R
         if key not in CONDITIONS:
             raise ConfigError(f"{label}: unknown condition {key!r}", fix="use one of: " + ", ".join(CONDITIONS))
         rule.when[key] = _condition(key, value, label)
-    for pattern in rule.when.get("words", []):
-        rule.words.append(re.compile(r"(?<!\w)" + r"\s+".join(map(re.escape, pattern.split())) + r"(?!\w)", re.I))
+    if rule.when.get("words"):  # one pattern for all of a rule's words: whole words, any spacing
+        alternatives = "|".join(r"\s+".join(map(re.escape, w.split())) for w in rule.when["words"])
+        rule.words.append(re.compile(rf"(?<!\w)(?:{alternatives})(?!\w)", re.I))
     for pattern in rule.when.get("regex", []):
         try:
             rule.regexes.append(re.compile(pattern, re.I))
@@ -329,8 +334,9 @@ def _effect(key: str, value: Any, label: str, sla_policies: tuple[str, ...] | No
 # --------------------------------------------------------------------------- facts from the cache
 
 
-def facts_for(db: sqlite3.Connection, message_id: int) -> tuple[int, Facts] | None:
-    """(thread id, Facts) for one stored message."""
+def facts_for(db: sqlite3.Connection, message_id: int, *, with_language: bool = True,
+              with_orders: bool = True) -> tuple[int, Facts] | None:
+    """(thread id, Facts) for one stored message; language and orders only when some rule needs them."""
     row = db.execute(
         """SELECT m.thread_id, m.text, m.tone, m.kind, t.channel, t.channel_detail, t.subject, t.customer_id,
                   a.name AS account, i.followers, i.network, c.tags AS customer_tags
@@ -343,7 +349,7 @@ def facts_for(db: sqlite3.Connection, message_id: int) -> tuple[int, Facts] | No
     from console.tone import language
 
     total, latest = 0.0, None
-    if row["customer_id"] is not None:
+    if with_orders and row["customer_id"] is not None:
         agg = db.execute("SELECT COALESCE(SUM(total), 0) FROM orders WHERE customer_id=?", (row["customer_id"],)).fetchone()
         total = float(agg[0])
         last = db.execute("SELECT total FROM orders WHERE customer_id=? ORDER BY placed_at DESC, id DESC LIMIT 1",
@@ -353,6 +359,7 @@ def facts_for(db: sqlite3.Connection, message_id: int) -> tuple[int, Facts] | No
     return row["thread_id"], Facts(
         channel=row["channel"], account=row["account"], network=network, subject=row["subject"], body=row["text"],
         customer_tags=tuple(json.loads(row["customer_tags"] or "[]")), orders_total=total, latest_order=latest,
-        tone=row["tone"], kind=row["kind"], language=language(f"{row['subject']}\n{row['text']}"),
+        tone=row["tone"], kind=row["kind"],
+        language=language(f"{row['subject']}\n{row['text']}") if with_language else "",
         followers=row["followers"],
     )

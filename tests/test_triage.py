@@ -315,3 +315,14 @@ async def test_demo_profile_triage_is_visible_and_fair(db, tmp_path):
     open_due = db.execute("SELECT COUNT(*) FROM threads WHERE status='open' AND sla_due_at IS NOT NULL").fetchone()[0]
     assert open_due > 0
     assert db.execute("SELECT COUNT(*) FROM threads WHERE status!='open' AND sla_due_at IS NOT NULL").fetchone()[0] == 0
+
+
+def test_language_rule_on_the_cache(db):
+    service = Service(parse_config('[[triage.rules]]\nname = "german"\nwhen = { language = "de" }\n'
+                                   'then = { queue = "dach" }\n'))
+    pairs = [conversation(1, text="Hallo, ich habe meine Bestellung noch nicht bekommen. Wann kommt sie?"),
+             conversation(2, text="Hello, I have not received my order yet. When will it arrive?")]
+    _, result = load(db, pairs)
+    service.process(db, result)
+    assert [tuple(r) for r in db.execute("SELECT remote_id, queue, rule FROM threads ORDER BY id")] == [
+        ("t1", "dach", "german"), ("t2", "", "")]
