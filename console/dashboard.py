@@ -212,7 +212,7 @@ def _first_response(db: sqlite3.Connection, start: float) -> list[Figure]:
         med, p90 = nearest_rank(values, 50), nearest_rank(values, 90)
         out.append(Figure(channel, med, [i for i, _ in per[channel]],
                           display=f"{sla.short_duration(med)} · {sla.short_duration(p90)}",
-                          detail=f"{len(values)} answered; p90 {round(p90)} s"))
+                          detail=f"{len(values)} answered"))
     return out
 
 
