@@ -193,6 +193,10 @@ def parse(raw: dict, where: str = "config.toml", sla_policies: tuple[str, ...] |
             raise ConfigError(f'{where}: [[triage.rules]] #{n} "{rule.name}": the name is used twice',
                               fix="give each rule its own name (it is shown on the conversation)")
         names.add(rule.name)
+        who = rule.then.get("assignee")
+        if who and agent_names and who not in agent_names:
+            raise ConfigError(f'{where}: [[triage.rules]] #{n} "{rule.name}": assignee {who!r} is not in [[agents]]',
+                              fix="use one of: " + ", ".join(sorted(agent_names)))
         settings.rules.append(rule)
     return settings
 

@@ -135,6 +135,8 @@ def test_bad_rule_names_its_position(rule, message):
     ('[[agents]]\nname = "Sam"\ncapacity = -1', "[[agents]] #1 \"Sam\": capacity = -1"),
     ('[[triage.queues]]\nname = "billing"\nauto_assign = true', "auto_assign needs agents"),
     ('[triage]\nfirst_match = true', "[triage]: unknown setting 'first_match'"),
+    ('[[agents]]\nname = "Sam"\n[[triage.rules]]\nname = "x"\nthen = { assignee = "Sma" }',
+     "[[triage.rules]] #1 \"x\": assignee 'Sma' is not in [[agents]] — use one of: Sam"),
 ])
 def test_bad_queue_or_agent(text, message):
     with pytest.raises(ConfigError) as err:
