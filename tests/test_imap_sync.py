@@ -243,6 +243,24 @@ async def test_reply_round_trip_threads_everything_into_one_conversation(h, db):
         await p.close()
 
 
+async def test_web_form_mail_is_answered_at_its_reply_to_address(h):
+    h.append(mail("Contact form", "Question from the form", sender="noreply@shop.example",
+                  Reply_To=f"Casey Customer <{h.customer}>"))
+    p = await h.make()
+    await p.open(read_only=False)
+    try:
+        batches, _ = await pull_all(p, None)
+        (thread,) = [t for b in batches for t in b.threads][:1]
+        assert thread.customer.address == h.customer
+        (msg,) = messages_of(batches)
+        await p.push(PushAction(key=uuid.uuid4().hex, kind="reply", thread_remote_id=msg.thread_remote_id,
+                                text="Answer to the form (form-reply)", reply_to_remote_id=msg.remote_id,
+                                customer=thread.customer))
+        assert await h.delivered("form-reply") == 1
+    finally:
+        await p.close()
+
+
 async def test_exactly_once_after_a_crash_between_send_and_confirmation(h):
     await h.customer_writes("Where is parcel 42?")
     p1 = await h.make()

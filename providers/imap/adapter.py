@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import threading
 import time
 from collections.abc import Callable
@@ -59,7 +60,7 @@ from providers.imap.connection import (
     network_error,
     oauth_token,
 )
-from providers.imap.parse import ParsedMail, attachment_bytes, message_ids, parse_mail
+from providers.imap.parse import ParsedMail, attachment_bytes, parse_mail
 from providers.imap.state import FolderState, SyncState, ThreadInfo
 
 T = TypeVar("T")
@@ -422,8 +423,8 @@ class ImapProvider(Provider):
         outbound = outbound_folder or (sender is not None and sender.address in self.our_addresses)
         if outbound:
             peer = next((a for a in [*parsed.to, *parsed.cc] if a.address not in self.our_addresses), None)
-        else:
-            peer = sender
+        else:  # a web form's mail comes From the form, with the customer in Reply-To
+            peer = next((a for a in parsed.reply_to if a.address not in self.our_addresses), sender)
         customer_addr = peer.address if peer else "unknown@invalid"
         customer_name = peer.name if peer else ""
         mid = parsed.message_id
@@ -633,11 +634,11 @@ class ImapProvider(Provider):
                 parsed = parse_mail(head)
                 refs = parsed.references or parsed.in_reply_to
                 subject = subject or parsed.subject
-                reply_to = _header_addr(head, "Reply-To") or (parsed.sender.address if parsed.sender else "")
-                if reply_to and reply_to not in self.our_addresses and not to_addr:
-                    to_addr = reply_to
-                if not to_addr and parsed.sender:
-                    to_addr, to_name = parsed.sender.address, parsed.sender.name
+                # The mail itself says where answers go: Reply-To, else From (unless that is us).
+                for cand in [*parsed.reply_to, *([parsed.sender] if parsed.sender else [])]:
+                    if cand.address not in self.our_addresses:
+                        to_addr, to_name = cand.address, cand.name or to_name
+                        break
         if not to_addr:
             raise PermanentError("no customer address to reply to", fix="open the conversation and check its customer")
         msg, mid = send.build_reply(key=action.key, from_name=self.from_name, from_addr=self.from_addr,
@@ -749,22 +750,8 @@ def _aware(value: Any) -> datetime | None:
 
 
 def _bare_subject(subject: str) -> str:
-    import re
-
     return re.sub(r"^\s*((re|fw|fwd|aw|sv|antw|vs)\s*(\[\d+\])?\s*:\s*)+", "", subject or "",
                   flags=re.IGNORECASE).strip() or "(no subject)"
 
 
-def _header_addr(head: bytes, name: str) -> str:
-    import email
-    import email.utils
-    from email import policy
-
-    try:
-        value = email.message_from_bytes(head, policy=policy.compat32).get(name, "")
-        return email.utils.parseaddr(str(value))[1].lower()
-    except Exception:
-        return ""
-
-
-__all__ = ["ImapProvider", "message_ids"]
+__all__ = ["ImapProvider"]

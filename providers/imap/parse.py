@@ -49,6 +49,7 @@ class ParsedMail:
     sender: Address | None
     to: list[Address]
     cc: list[Address]
+    reply_to: list[Address]
     date: datetime | None
     in_reply_to: list[str]
     references: list[str]
@@ -355,6 +356,7 @@ def parse_mail(raw: bytes, *, fallback_date: datetime | None = None) -> ParsedMa
         sender=sender,
         to=_addresses(_raw_header(msg, "To")),
         cc=_addresses(_raw_header(msg, "Cc")),
+        reply_to=_addresses(_raw_header(msg, "Reply-To")),
         date=date,
         in_reply_to=message_ids(_header(msg, "In-Reply-To", warnings)),
         references=message_ids(_header(msg, "References", warnings)),
