@@ -116,11 +116,11 @@ def render_message(m: sqlite3.Row, *, expanded: bool, now: float, retry_key: str
     meta = json_field(m["meta"], {})
     head = Text()
     head.append(f" {label} ", style=label_style)
-    head.append("  ")
+    head.append(" ")
     head.append_text(safe_line(m["author"] or "unknown", style="bold"))
     when = relative_time(m["sent_at"], now)
     stamp = clock(m["sent_at"]) if when[-4:].isdigit() else f"{clock(m['sent_at'])} ({when})"
-    head.append(f"  ·  {stamp}", style="dim")
+    head.append(f" · {stamp}", style="dim")
     parts: list[Text] = [head]
     if meta.get("removed"):
         parts.append(Text("(removed by the sender)", style="dim italic"))
@@ -176,6 +176,7 @@ class ConversationPane(Widget):
         self._message_count = 0
         self._suggestions: list[tuple[int, str]] = []  # (article id, title)
         self._rendered: dict[tuple, Text] = {}
+        self._suggestion_labels: list[Text] = []
 
     def compose(self) -> ComposeResult:
         yield Static(Text("No conversation open — pick one in the inbox and press Enter", style="dim"),
@@ -265,6 +266,8 @@ class ConversationPane(Widget):
         return cached
 
     def render_header(self, t: sqlite3.Row, now: float) -> Text:
+        """Subject; channel and state; who; SLA and the rule that triaged it; notices. Terser when narrow."""
+        wide = (self.size.width or 100) >= 70
         out = Text()
         out.append_text(safe_line(t["subject"] or "(no subject)", style="bold"))
         out.append("\n")
@@ -273,20 +276,23 @@ class ConversationPane(Widget):
         if t["channel_detail"]:
             out.append(" · ")
             out.append_text(safe_line(t["channel_detail"]))
-        out.append(" · ")
-        out.append_text(safe_line(t["account"], style="dim"))
-        out.append(f"   status: {t['status']}", style="bold")
+        if wide:
+            out.append(" · ")
+            out.append_text(safe_line(t["account"], style="dim"))
+        priority = PRIORITIES.get(t["priority"], t["priority"])
+        out.append(f"   status: {t['status']}" if wide else f" · {t['status']}", style="bold")
         if t["status"] == "snoozed" and t["snoozed_until"]:
             out.append(f" until {clock(t['snoozed_until'])}")
-        out.append(f" · priority: {PRIORITIES.get(t['priority'], t['priority'])}")
-        out.append(" · queue: ")
-        out.append_text(safe_line(t["queue"] or "none"))
-        out.append(" · assignee: ")
-        out.append_text(safe_line(t["assignee"] or "nobody"))
+        out.append(f" · priority: {priority}" if wide else f" · {priority}")
+        out.append(" · queue: " if wide else " · ")
+        out.append_text(safe_line(t["queue"] or ("none" if wide else "no queue")))
+        out.append(" · assignee: " if wide else " · ")
+        out.append_text(safe_line(t["assignee"] or ("nobody" if wide else "unassigned")))
         out.append("\n")
-        out.append("customer: ")
+        if wide:
+            out.append("customer: ")
         out.append_text(safe_line(t["customer_name"] or t["customer_display"] or "unknown", style="bold"))
-        if t["customer_address"]:
+        if t["customer_address"] and wide:
             out.append(" <")
             out.append_text(safe_line(t["customer_address"]))
             out.append(">")
@@ -300,18 +306,19 @@ class ConversationPane(Widget):
             out.append(" · tone: ")
             out.append_text(safe_line(t["tone"]))
         sla = self.sla_text(t, now)
-        if sla is not None:
-            out.append(" · ")
-            out.append_text(sla)
-        if t["rule"]:
+        if sla is not None or t["rule"]:
             out.append("\n")
-            out.append("set by rule: ", style="italic")
-            out.append_text(safe_line(t["rule"], style="italic"))
+            if sla is not None:
+                out.append_text(sla)
+            if t["rule"]:
+                out.append(" · " if sla is not None else "")
+                out.append("set by rule: ", style="italic")
+                out.append_text(safe_line(t["rule"], style="italic"))
         meta = json_field(t["meta"], {})
         if meta.get("encrypted"):
             out.append("\n")
-            out.append("🔒 end-to-end encrypted room: messages the bridge could not decrypt show as such",
-                       style="yellow")
+            out.append("🔒 end-to-end encrypted room: messages the bridge could not decrypt show as such"
+                       if wide else "🔒 encrypted room", style="yellow")
         draft = queries.draft(self.app.db, t["id"])
         if draft and draft["text"].strip() and not self.composing:
             keys = key_label(self.app, "compose_reply" if draft["kind"] == "reply" else "compose_note")
@@ -388,6 +395,7 @@ class ConversationPane(Widget):
         lst = self.query_one("#conv-suggestions", OptionList)
         lst.clear_options()
         self._suggestions = []
+        self._suggestion_labels = []
         if _knowledge is not None and self.thread_id is not None:
             try:
                 found = list(_knowledge.suggest(self.app.db, self.thread_id, limit=3) or [])
@@ -403,15 +411,27 @@ class ConversationPane(Widget):
                 if snippet:
                     label.append(" — ")
                     label.append_text(safe_line(snippet, style="dim"))
-                label.no_wrap = True
-                label.overflow = "ellipsis"  # one line each: the composer needs the room
-                lst.add_option(Option(label, id=f"a{article_id}"))
                 self._suggestions.append((article_id, title))
+                self._suggestion_labels.append(label)
+        self._fit_suggestions()
         if self._suggestions:
             lst.highlighted = 0
         lst.display = bool(self._suggestions)  # cheaper than a class: no style recalculation
-        lst.border_title = (f"Suggested articles · {key_label(self.app, 'insert_suggestion')} inserts the selected one"
+        lst.border_title = (f"Suggested articles ({key_label(self.app, 'insert_suggestion')} inserts)"
                             if self._suggestions else None)
+
+    def _fit_suggestions(self) -> None:
+        """One line per article (the composer needs the room): cut to the pane's width."""
+        lst = self.query_one("#conv-suggestions", OptionList)
+        keep = lst.highlighted
+        lst.clear_options()
+        width = max(20, (self.size.width or 80) - 4)
+        for (article_id, _), label in zip(self._suggestions, self._suggestion_labels):
+            line = label.copy()
+            line.truncate(width, overflow="ellipsis")
+            lst.add_option(Option(line, id=f"a{article_id}"))
+        if self._suggestions:
+            lst.highlighted = keep if keep is not None and keep < len(self._suggestions) else 0
 
     def insert_selected_suggestion(self) -> bool:
         lst = self.query_one("#conv-suggestions", OptionList)
@@ -472,6 +492,8 @@ class ConversationPane(Widget):
     def on_resize(self, event) -> None:
         if self.thread_row is not None:
             self.reload()
+            if self._suggestions:
+                self._fit_suggestions()
 
     def _tick(self) -> None:
         if self.thread_row is not None:
