@@ -254,14 +254,18 @@ def search_threads(db: sqlite3.Connection, words: str, *, author: str = "", limi
         if not match or (prefix and match == fts_query(words, author, prefix=False)):
             break
         # Over-fetch messages: several may belong to one thread.
+        hits = 0
         for (thread_id,) in db.execute(
             """SELECT m.thread_id FROM messages_fts JOIN messages m ON m.id = messages_fts.rowid
                WHERE messages_fts MATCH ? ORDER BY messages_fts.rowid DESC LIMIT ?""",
             (match, limit * 4),
         ):
+            hits += 1
             seen.setdefault(thread_id, None)
             if len(seen) >= limit:
                 return list(seen)
+        if hits >= limit * 4:
+            break  # a common word: the whole-word matches already fill the window
     return list(seen)
 
 
