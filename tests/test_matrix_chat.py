@@ -10,6 +10,7 @@ import asyncio
 import json
 import uuid
 
+import httpx
 import pytest
 
 from console.cache.ingest import apply_batch, ensure_account
@@ -376,22 +377,29 @@ async def test_encrypted_room_is_marked_and_sending_is_refused(synapse, people, 
     assert await customer.messages_from(agent.user_id, "(e2e)") == []
 
 
-async def test_attachments_come_as_metadata(synapse, people, tmp_path):
+async def test_attachments_come_as_metadata_and_are_fetched_only_on_request(synapse, people, tmp_path):
     agent, customer = people
     room = await customer.create_room(invite=[agent.user_id])
     await agent.join(room)
+    pdf = b"%PDF-1.4 receipt for order 1142\n"
+    async with httpx.AsyncClient(base_url=synapse.url, timeout=20) as http:
+        up = await http.post("/_matrix/media/v3/upload", params={"filename": "receipt.pdf"}, content=pdf,
+                             headers={"Authorization": f"Bearer {customer.token}", "Content-Type": "application/pdf"})
+    mxc = up.json()["content_uri"]
     event = await customer.send_event(room, "m.room.message", {
-        "msgtype": "m.file", "body": "receipt.pdf", "url": "mxc://localhost/abcdef",
-        "info": {"mimetype": "application/pdf", "size": 48213}})
+        "msgtype": "m.file", "body": "receipt.pdf", "url": mxc,
+        "info": {"mimetype": "application/pdf", "size": len(pdf)}})
     p = await opened(synapse, agent, tmp_path)
     try:
         batches, _ = await pull_all(p, None)
+        msg = {m.remote_id: m for m in messages_of(batches)}[event]
+        (att,) = msg.attachments
+        assert (att.name, att.content_type, att.size, att.ref) == ("receipt.pdf", "application/pdf", len(pdf), mxc)
+        assert await p.fetch_attachment(msg.remote_id, att.ref) == pdf
+        with pytest.raises(PermanentError):
+            await p.fetch_attachment(msg.remote_id, "https://example.com/not-matrix-media")
     finally:
         await p.close()
-    msg = {m.remote_id: m for m in messages_of(batches)}[event]
-    (att,) = msg.attachments
-    assert (att.name, att.content_type, att.size, att.ref) == ("receipt.pdf", "application/pdf", 48213,
-                                                             "mxc://localhost/abcdef")
 
 
 async def test_watch_wakes_on_a_new_message_and_the_next_pull_does_not_fetch_twice(synapse, people, tmp_path):

@@ -15,7 +15,7 @@ from urllib.parse import quote
 
 import httpx
 
-from providers.base import AuthError, PermanentError, ProviderError, TransientError
+from providers.base import AuthError, PermanentError, TransientError
 from providers.matrix.session import SessionStore
 from providers.text import clean_line
 
@@ -123,6 +123,20 @@ class MatrixClient:
         err.errcode = code  # type: ignore[attr-defined]
         err.status = resp.status_code  # type: ignore[attr-defined]
         raise err
+
+    async def download(self, mxc: str) -> bytes:
+        """Bytes of an ``mxc://server/id`` media file (authenticated media, Matrix 1.11)."""
+        server, _, media_id = mxc.removeprefix("mxc://").partition("/")
+        if not mxc.startswith("mxc://") or not server or not media_id:
+            raise PermanentError(f"{self.account}: {mxc!r} is not an mxc:// media address")
+        url = path("media", "download", server, media_id, prefix="/_matrix/client/v1")
+        resp = await self._send("GET", url, params=None, json=None, auth=True, timeout=None)
+        if resp.status_code == 401 and _errcode(resp) == "M_UNKNOWN_TOKEN":
+            await self.login(stale=self.store.session.access_token)
+            resp = await self._send("GET", url, params=None, json=None, auth=True, timeout=None)
+        if resp.status_code >= 400:
+            self._decode(resp, "GET", url)  # raises the mapped error
+        return resp.content
 
     # ------------------------------------------------------------------ login
 

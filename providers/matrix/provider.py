@@ -472,20 +472,7 @@ class MatrixProvider(Provider):
             raise PermanentError(f"{self.name}: could not change the conversation's unread flag ({err})") from None
 
     async def fetch_attachment(self, message_remote_id: str, ref: str) -> bytes:
-        if not ref.startswith("mxc://"):
-            raise PermanentError(f"{self.name}: attachment reference {ref!r} is not an mxc:// URL")
-        server, _, media_id = ref[len("mxc://"):].partition("/")
-        http = self.client._http
-        assert http is not None
-        url = path("media", "download", server, media_id, prefix="/_matrix/client/v1")
-        headers = {"Authorization": f"Bearer {self.client.store.session.access_token}"}
-        try:
-            resp = await http.get(url, headers=headers)
-        except Exception as exc:  # network trouble: transient, one line
-            raise TransientError(f"{self.name}: could not download the attachment ({type(exc).__name__})") from None
-        if resp.status_code >= 400:
-            raise PermanentError(f"{self.name}: the homeserver refused the attachment (HTTP {resp.status_code})")
-        return resp.content
+        return await self.client.download(ref)
 
 
 class _Budget:
