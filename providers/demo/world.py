@@ -329,11 +329,12 @@ class _Builder:
 
     def status_for(self, age_days: float) -> Status:
         r = self.rng.random()
+        # Like a healthy team's queue: old work is mostly done, a little backlog remains.
         if age_days > 14:
-            return Status.CLOSED if r < 0.8 else Status.PENDING if r < 0.9 else Status.OPEN
+            return Status.CLOSED if r < 0.93 else Status.PENDING if r < 0.98 else Status.OPEN
         if age_days > 3:
-            return (Status.CLOSED if r < 0.4 else Status.PENDING if r < 0.65 else
-                    Status.SNOOZED if r < 0.75 else Status.OPEN)
+            return (Status.CLOSED if r < 0.55 else Status.PENDING if r < 0.8 else
+                    Status.SNOOZED if r < 0.9 else Status.OPEN)
         return (Status.OPEN if r < 0.55 else Status.PENDING if r < 0.75 else
                 Status.SNOOZED if r < 0.85 else Status.CLOSED)
 
