@@ -85,6 +85,27 @@ async def test_first_sync_takes_the_window_newest_first_then_only_new_mail(h):
         await p.close()
 
 
+async def test_a_restarted_console_continues_from_the_stored_cursor(h):
+    await h.customer_writes("before the restart")
+    p1 = await h.make()
+    await p1.open(read_only=True)
+    batches, cursor = await pull_all(p1, None)
+    await p1.close()
+    (first,) = messages_of(batches)
+
+    await h.customer_writes("after the restart", In_Reply_To=f"<{first.remote_id}>")
+    p2 = await h.make()  # a new process: only the cursor string survives
+    await p2.open(read_only=True)
+    try:
+        batches, _ = await pull_all(p2, cursor)
+        (second,) = messages_of(batches)
+        assert second.text == "after the restart"
+        assert second.thread_remote_id == first.thread_remote_id
+        assert (await pull_all(p2, "not json at all"))[0], "a foreign cursor starts over instead of crashing"
+    finally:
+        await p2.close()
+
+
 async def test_idle_wakes_watch_and_survives_cancellation(h):
     p = await h.make()
     await p.open(read_only=False)

@@ -168,9 +168,9 @@ class ImapProvider(Provider):
             count = await self._call(lambda: len(self._client.list_folders()))
             if not self.from_addr and not self.opts["smtp_host"]:
                 return f"IMAP ok ({count} folders), SMTP not configured"
-            await asyncio.to_thread(send.smtp_check, host=self.smtp_host, port=self.smtp_port,
-                                    security=self.smtp_security, login=self._login(smtp=True),
-                                    timeout=self.timeout, account=self.name)
+            await asyncio.to_thread(lambda: send.smtp_check(
+                host=self.smtp_host, port=self.smtp_port, security=self.smtp_security, login=self._login(smtp=True),
+                timeout=self.timeout, account=self.name))
             return f"IMAP ok ({count} folders), SMTP ok"
         finally:
             await self.close()
@@ -314,6 +314,7 @@ class ImapProvider(Provider):
                 fs = FolderState(uidvalidity=uidvalidity, uidnext=uidnext, modseq=modseq, exists=exists,
                                  backfill_below=uidnext, since=since.isoformat())
                 state.folders[folder] = fs
+                restate_uids.pop(folder, None)  # old UIDs mean nothing in the new numbering
                 new_uids: list[int] = []
             else:
                 new_uids = []

@@ -17,18 +17,27 @@ from email.utils import format_datetime, formataddr, parseaddr
 from providers.base import AuthError, OptionError, PermanentError, TransientError
 from providers.imap.connection import Login, network_error
 
-_KEY_SAFE = re.compile(r"[^A-Za-z0-9_.-]")
-_OUR_ID = re.compile(r"^sb-([A-Za-z0-9_.-]+)@")
+_KEY_SAFE = re.compile(r"^[A-Za-z0-9_.-]{1,120}$")
+_OUR_ID = re.compile(r"^sb(x?)-([A-Za-z0-9_.-]+)@")
 
 
 def message_id_for_key(key: str, domain: str) -> str:
-    """Our Message-ID (without brackets) for an outbox key."""
-    return f"sb-{_KEY_SAFE.sub('_', key)}@{domain}"
+    """Our Message-ID (without brackets) for an outbox key; reversible by :func:`key_from_message_id`."""
+    if _KEY_SAFE.match(key):
+        return f"sb-{key}@{domain}"
+    return f"sbx-{key.encode('utf-8').hex()}@{domain}"  # keys with other characters travel hex-encoded
 
 
 def key_from_message_id(message_id: str) -> str | None:
     m = _OUR_ID.match(message_id or "")
-    return m.group(1) if m and not message_id.startswith("sb-synthetic-") else None
+    if not m or message_id.startswith("sb-synthetic-"):
+        return None
+    if m.group(1):
+        try:
+            return bytes.fromhex(m.group(2)).decode("utf-8")
+        except ValueError:
+            return None
+    return m.group(2)
 
 
 def reply_subject(subject: str) -> str:

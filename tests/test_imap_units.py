@@ -1,0 +1,75 @@
+"""Pure parts of the email adapter: keywords <-> team state, threading rules, the cursor."""
+
+from __future__ import annotations
+
+from providers.imap import keywords, threads
+from providers.imap.send import build_reply, key_from_message_id, message_id_for_key
+from providers.imap.state import FolderState, SyncState, ThreadInfo
+
+
+def flags(when, inbound, *names):
+    return keywords.MessageFlags(when=when, inbound=inbound, flags=tuple(names))
+
+
+def test_keyword_names_are_imap_atoms():
+    assert keywords.assigned("Jo Smith") == "$Assigned-Jo_Smith"
+    assert keywords.assigned("zoë (night) %*") == "$Assigned-zo_night"
+    assert keywords.tag("Refund Request") == "$Tag-refund_request"
+    assert all(ch not in keywords.tag('a(b)c{d} e%f*g"h\\\\i]j') for ch in '(){ %*"\\\\]')
+
+
+def test_closed_follows_the_newest_customer_message():
+    closed = [flags(1, True, keywords.CLOSED, "\\\\Seen"), flags(2, False, keywords.CLOSED, "\\\\Seen")]
+    assert keywords.team_state(closed).closed
+    customer_wrote_again = [*closed, flags(3, True)]
+    state = keywords.team_state(customer_wrote_again)
+    assert not state.closed and state.unread
+
+
+def test_assignee_and_tags_survive_a_new_message_without_keywords():
+    msgs = [flags(1, True, "$Assigned-jo", "$Tag-vip", "\\\\Seen"), flags(2, True, "$Tag-refund")]
+    state = keywords.team_state(msgs)
+    assert state.assignee == "jo" and state.tags == ["refund", "vip"] and state.unread
+
+
+def test_threading_prefers_known_parents_then_roots_then_subject():
+    st = SyncState()
+    root = threads.place(st, message_id="a@x", in_reply_to=[], references=[], subject="Help", customer="c@x",
+                         when=0)
+    st.threads[root] = ThreadInfo("Help", "c@x", "", 0)
+    reply = threads.place(st, message_id="b@x", in_reply_to=["a@x"], references=[], subject="Re: Help",
+                          customer="c@x", when=10)
+    unknown_parent = threads.place(st, message_id="c@x", in_reply_to=["zz@x"], references=["a@x", "zz@x"],
+                                   subject="whatever", customer="c@x", when=20)
+    by_subject = threads.place(st, message_id="d@x", in_reply_to=[], references=[], subject="RE: help",
+                               customer="C@X", when=30)
+    other_customer = threads.place(st, message_id="e@x", in_reply_to=[], references=[], subject="Help",
+                                   customer="someone@else", when=40)
+    too_late = threads.place(st, message_id="f@x", in_reply_to=[], references=[], subject="Help", customer="c@x",
+                             when=threads.SUBJECT_WINDOW + 100)
+    assert reply == unknown_parent == by_subject == root
+    assert other_customer != root and too_late != root
+
+
+def test_cursor_round_trips():
+    st = SyncState()
+    st.folders["INBOX"] = FolderState(uidvalidity=7, uidnext=12, modseq=99, exists=3, backfill_below=4,
+                                      since="2026-08-25", uids={5: ("a@x", 100, 1)})
+    st.thread_of["a@x"] = "t-1"
+    st.threads["t-1"] = ThreadInfo("Help", "c@x", "Casey", 100.0, True, "jo", ["vip"])
+    st.restate = ["t-1"]
+    again = SyncState.loads(st.dumps())
+    assert again.dumps() == st.dumps()
+    assert again.uids_of_thread("t-1") == {"INBOX": [5]}
+    assert SyncState.loads('{"v": 0}').folders == {} and SyncState.loads("garbage").folders == {}
+
+
+def test_our_message_ids_carry_the_outbox_key():
+    for key in ("k/1 2", "0f3a9c", "ключ"):
+        assert key_from_message_id(message_id_for_key(key, "example.com")) == key
+    assert key_from_message_id("abc@customer.example") is None
+    msg, made = build_reply(key="abc", from_name="Support", from_addr="s@example.com", to_addr="c@x.org",
+                            to_name="Casey", subject="Re: Re: Help", text="Hi", parent_id="p@x",
+                            parent_refs=["r@x"], thread_id="t-1")
+    assert made == "sb-abc@example.com" and key_from_message_id(made) == "abc"
+    assert msg["Subject"] == "Re: Help" and msg["In-Reply-To"] == "<p@x>" and msg["References"] == "<r@x> <p@x>"
