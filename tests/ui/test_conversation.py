@@ -143,10 +143,14 @@ async def test_hostile_text_is_literal_and_clicking_it_does_nothing(cache):
     db.execute("""INSERT INTO messages(thread_id, account_id, remote_id, direction, author, sent_at, text, state)
                   VALUES (?, ?, 'raw1', 'inbound', ?, ?, ?, 'received')""",
                (ids["chat"], account, "[@click=app.quit]Bob[/]\x1b]0;evil\x07", time.time(), "RAW " + HOSTILE))
+    db.execute("UPDATE threads SET subject=?, rule=?, tags=? WHERE id=?",
+               ("[@click=app.quit]Subject[/] \x1b]0;t\x07", "[bold]rule", '["[red]tag"]', ids["chat"]))
     app = PaneApp(db, thread_id=ids["chat"])
     async with app.run_test(size=(160, 50)) as pilot:
         await pilot.pause()
         screen = screen_text(app)
+        assert "[@click=app.quit]Subject[/]" in screen and "set by rule: [bold]rule" in screen
+        assert "tags: [red]tag" in screen
         assert "Hi [@click=app.quit]click me[/] and [bold red]x and [link=https://evil.example]l[/link]" in screen
         assert "RAW Hi [@click=app.quit]click me[/]" in screen
         assert "[@click=app.quit]Bob[/]" in screen
@@ -297,3 +301,14 @@ async def test_empty_pane_says_what_to_do(cache):
         assert not app.query_one(ConversationPane).open_composer("reply")
         await pilot.pause()
         assert any("Open a conversation first" in n for n in notices(app))
+
+
+async def test_header_is_terse_in_a_narrow_pane(cache):
+    db, ids = cache
+    app = PaneApp(db, thread_id=ids["refund"])
+    async with app.run_test(size=(90, 30)) as pilot:  # the pane gets about 60 columns
+        await pilot.pause()
+        head = header_text(app)
+        assert "open · high · billing · unassigned" in head
+        assert "support-mail" not in head and "<alice@example.com>" not in head
+        assert "set by rule: refund keywords → billing, high" in head
