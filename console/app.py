@@ -36,15 +36,6 @@ from widgets.keys import MAIN_CONTEXTS, Keymap, app_bindings, build_keymap
 from widgets.search import SearchBar
 from widgets.statusbar import StatusBar
 
-try:
-    from widgets.conversation import ConversationPane
-except ImportError:  # the pane is being written in parallel
-    ConversationPane = None
-try:
-    from widgets.customer import CustomerPane
-except ImportError:
-    CustomerPane = None
-
 CSS_FILE = Path(__file__).resolve().parent.parent / "widgets" / "app.tcss"
 WIDE = 110  # columns from which the customer pane shows by default
 PANE_DELAY = 0.06  # s: the panes follow the cursor once it rests (holding j stays fast)
@@ -148,6 +139,7 @@ class SwitchboardApp(App):
         self._refresh_timer = None
         self._changed: set[int] | None = set()
         self._customer_override: bool | None = None
+        self._panes_ready = False
 
     # ------------------------------------------------------------------ layout
 
@@ -156,14 +148,9 @@ class SwitchboardApp(App):
             with Vertical(id="inbox-column"):
                 yield SearchBar(self.db, db_path=self.db_path, agent=self.config.agent_name)
                 yield InboxList(self.db, clock=lambda: now())
-            if ConversationPane is not None:
-                yield ConversationPane()
-            else:
-                yield Static("The conversation pane is not installed.", id="conversation")
-            if CustomerPane is not None:
-                yield CustomerPane()
-            else:
-                yield Static("The customer pane is not installed.", id="customer")
+            # The panes load right after the first frame (their imports and widgets cost first paint).
+            yield Vertical(id="conversation-slot")
+            yield Vertical(id="customer-slot")
         yield StatusBar(clock=lambda: now())
 
     def _main_query(self, selector):
@@ -187,11 +174,35 @@ class SwitchboardApp(App):
 
     @property
     def conversation(self):
+        """The ConversationPane (a placeholder until it has loaded)."""
         return self._main_query("#conversation")
 
     @property
     def customer(self):
+        """The CustomerPane (a placeholder until it has loaded)."""
         return self._main_query("#customer")
+
+    @property
+    def customer_visible(self) -> bool:
+        return bool(self._main_query("#customer-slot").display)
+
+    async def _mount_panes(self) -> None:
+        """Mount the conversation and customer panes (after the first frame) and show the current thread."""
+        try:
+            from widgets.conversation import ConversationPane
+            conversation = ConversationPane()
+        except ImportError as exc:  # pragma: no cover - the panes ship with the app
+            conversation = Static(f"The conversation pane is not installed ({exc}).", id="conversation")
+        try:
+            from widgets.customer import CustomerPane
+            customer = CustomerPane()
+        except ImportError as exc:  # pragma: no cover
+            customer = Static(f"The customer pane is not installed ({exc}).", id="customer")
+        await self._main_query("#conversation-slot").mount(conversation)
+        await self._main_query("#customer-slot").mount(customer)
+        self._panes_ready = True
+        if self._pane_timer is None:
+            self._show_panes(self._shown_thread or self.inbox.current_thread_id)
 
     def on_mount(self) -> None:
         bar = self.statusbar
@@ -204,19 +215,24 @@ class SwitchboardApp(App):
                          if a in REGISTRY and REGISTRY[a].context not in MAIN_CONTEXTS and keys}
         if widget_keymap:
             self.set_keymap(widget_keymap)
-        self._configure_sla()
         self.inbox.set_filter(self.view.filter)
         self.inbox.focus()
         self._layout_customer(self.size.width)
         self._update_status()
         for line in self.startup_problems:
             self.notify(line, title="config.toml", severity="warning", timeout=12)
+        self.call_after_refresh(self._after_first_frame)
         self.set_interval(1.0, self._tick_status)
         self.set_interval(30.0, self._tick_countdowns)
         if self.start_engine:
             self.call_after_refresh(self._boot_engine)
         if self.read_only:
             self.call_after_refresh(self._open_dashboard_if_available)
+
+    async def _after_first_frame(self) -> None:
+        self._configure_sla()
+        await self._mount_panes()
+        self.inbox.refresh()  # countdowns with the configured SLA policies
 
     def _configure_sla(self) -> None:
         try:
@@ -234,8 +250,8 @@ class SwitchboardApp(App):
         auto = width >= WIDE and bool(getattr(self.config, "customer_pane", True))
         show = self._customer_override if self._customer_override is not None else auto
         try:
-            pane = self.customer
-        except Exception:  # noqa: BLE001  (before compose)
+            pane = self._main_query("#customer-slot")
+        except NoMatches:  # before compose
             return
         pane.display = show
         self.screen_stack[0].set_class(width < WIDE, "-narrow")
@@ -298,9 +314,12 @@ class SwitchboardApp(App):
             return
         self.inbox.reload()
         tid = self._shown_thread
-        if thread_ids is None or tid in thread_ids or not thread_ids:
-            self._call(self.conversation, "reload")
-            self._call(self.customer, "reload")
+        if self._panes_ready and (thread_ids is None or tid in thread_ids or not thread_ids):
+            for name in ("#conversation", "#customer"):
+                try:
+                    self._call(self._main_query(name), "reload")
+                except NoMatches:
+                    pass
         self._update_status()
 
     async def on_unmount(self) -> None:
@@ -430,9 +449,11 @@ class SwitchboardApp(App):
     def _show_panes(self, thread_id: int | None) -> None:
         self._pane_timer = None
         self._shown_thread = thread_id
+        if not self._panes_ready:
+            return  # _mount_panes shows the cursor's thread once they have loaded
         try:
             conversation, customer = self.conversation, self.customer
-        except NoMatches:  # quitting, or another screen is on top of the default one
+        except NoMatches:  # not loaded yet (they show the cursor's thread when they are), or quitting
             return
         self._call(conversation, "show", thread_id)
         self._call(customer, "show", thread_id)
@@ -441,7 +462,9 @@ class SwitchboardApp(App):
         self.open_thread(event.thread_id)
 
     def _focus_conversation(self) -> None:
-        pane = self.conversation
+        pane = self._pane("#conversation")
+        if pane is None:
+            return
         try:
             target = pane.query_one("#conv-scroll")
         except Exception:  # noqa: BLE001
@@ -450,6 +473,13 @@ class SwitchboardApp(App):
             target.focus()
         elif pane.focusable:
             pane.focus()
+
+    def _pane(self, selector: str):
+        """A pane, or None before it has loaded (or while quitting)."""
+        try:
+            return self._main_query(selector)
+        except NoMatches:
+            return None
 
     @staticmethod
     def _call(widget, method: str, *args):
@@ -553,7 +583,7 @@ class SwitchboardApp(App):
             self.notify("No conversation selected", severity="warning")
             return
         if action.context == "customer":
-            pane = self.customer
+            pane = self._pane("#customer")
             fn = getattr(pane, f"action_{action_id}", None)
             if fn is not None:
                 fn()
@@ -619,9 +649,9 @@ class SwitchboardApp(App):
         self.push_screen(ViewSwitcher(self.views_list(), self.view_letters(), self.view.id), chosen)
 
     def do_toggle_customer(self) -> None:
-        pane = self.customer
-        self._customer_override = not pane.display
-        pane.display = self._customer_override
+        slot = self._main_query("#customer-slot")
+        self._customer_override = not slot.display
+        slot.display = self._customer_override
 
     def do_help(self) -> None:
         from widgets.help import HelpScreen
@@ -654,8 +684,8 @@ class SwitchboardApp(App):
         except (ImportError, UserError) as exc:
             self.notify(f"no response-time promises: {exc}", severity="warning")
             return
-        if getattr(self.conversation, "composing", False):
-            self._call(self.conversation, "insert_text", text)
+        if getattr(self._pane("#conversation"), "composing", False):
+            self._call(self._pane("#conversation"), "insert_text", text)
         else:
             self.notify(text, title="Our promises", timeout=10)
 
@@ -688,7 +718,7 @@ class SwitchboardApp(App):
             return
         if self._shown_thread != tid:
             self._show_panes(tid)
-        self._call(self.conversation, "open_composer", kind)
+        self._call(self._pane("#conversation"), "open_composer", kind)
 
     def do_compose_reply(self) -> None:
         self._compose("reply")
@@ -760,7 +790,7 @@ class SwitchboardApp(App):
         result = self.perform("apply_macro", thread_id, name=name)
         if result.ok:
             self._show_panes(thread_id)
-            self._call(self.conversation, "open_composer", "reply")
+            self._call(self._pane("#conversation"), "open_composer", "reply")
 
     def _agents(self) -> list[str]:
         names: list[str] = []

@@ -138,6 +138,7 @@ class InboxList(ScrollView, can_focus=True):
         self.cursor = 0
         self._rows: list[InboxRow] = []
         self._start = 0  # view index of self._rows[0]
+        self._all: list[InboxRow] | None = None  # list mode: a view given by thread ids, read whole
         self._strip_cache: dict[tuple, Strip] = {}
         self._last_highlight: int | None = None
         self.fetches = 0  # queries run (for tests and the bench)
@@ -148,7 +149,7 @@ class InboxList(ScrollView, can_focus=True):
         """Show another view; the cursor goes to ``keep_thread`` if it is in it, else to the top."""
         self.filter = flt
         self._reset_window()
-        self.total = queries.inbox_count(self.db, flt)
+        self.total = self._count()
         pos = self._index_of(keep_thread) if keep_thread is not None else None
         self.cursor = pos if pos is not None else 0
         self._apply_size()
@@ -161,7 +162,7 @@ class InboxList(ScrollView, can_focus=True):
         tid = self.current_thread_id
         screen_row = self.cursor - int(self.scroll_offset.y)
         self._reset_window()
-        self.total = queries.inbox_count(self.db, self.filter)
+        self.total = self._count()
         pos = self._index_of(tid) if tid is not None else None
         if pos is None:
             pos = min(self.cursor, max(0, self.total - 1))
@@ -173,10 +174,20 @@ class InboxList(ScrollView, can_focus=True):
         self.refresh()
         self._highlight()
 
+    def _count(self) -> int:
+        """The view's size; a view given by ids (search results, drill-downs) is read whole, by id."""
+        if self.filter.thread_ids is not None:
+            self._all = queries.inbox_by_ids(self.db, self.filter)
+            return len(self._all)
+        self._all = None
+        return queries.inbox_count(self.db, self.filter)
+
     def _index_of(self, thread_id: int) -> int | None:
         """Position of a thread in this view, or None when it is not in the view."""
         if thread_id is None:
             return None
+        if self._all is not None:
+            return next((n for n, r in enumerate(self._all) if r.id == thread_id), None)
         if self.filter.thread_ids is not None and thread_id not in self.filter.thread_ids:
             return None
         if not queries.inbox_count(self.db, self.filter.with_(thread_ids=(thread_id,))):
@@ -198,6 +209,8 @@ class InboxList(ScrollView, can_focus=True):
         """The row at a view position, reading a page from SQLite if it is outside the window."""
         if index < 0 or index >= self.total:
             return None
+        if self._all is not None:
+            return self._all[index]
         rel = index - self._start
         if 0 <= rel < len(self._rows):
             return self._rows[rel]

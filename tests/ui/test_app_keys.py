@@ -219,17 +219,17 @@ async def test_c_toggles_the_customer_pane_and_narrow_hides_it(make_app):
     app = make_app()
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
-        assert not app.customer.display  # collapsed at 80 columns
+        assert not app.customer_visible  # collapsed at 80 columns
         await pilot.press("c")
-        assert app.customer.display
+        assert app.customer_visible
         await pilot.press("c")
-        assert not app.customer.display
+        assert not app.customer_visible
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        assert app.customer.display
+        assert app.customer_visible
         await pilot.press("c")
-        assert not app.customer.display
+        assert not app.customer_visible
 
 
 async def test_question_mark_help_lists_every_key(make_app):

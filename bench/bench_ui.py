@@ -1,0 +1,319 @@
+"""UI benchmark: first paint, steps, pages, search and memory with a big cache.
+
+    .venv/bin/python -m bench.bench_ui                       # 100k conversations / 1M messages
+    .venv/bin/python -m bench.bench_ui --path /tmp/big.sqlite3 # reuse a cache (built if missing)
+    .venv/bin/python -m bench.bench_ui --small               # 10k / 100k, quick
+    .venv/bin/python -m bench.bench_ui --no-tmux             # headless figures only
+
+Prints figures (it asserts nothing) to compare with shared/notes/performance.md:
+
+- first paint: a fresh process (``python -m bench.bench_ui --child paint``) builds the
+  app on the cache and reports when its first frame has been painted (headless);
+  the parent times from just before spawning the process to that report. Median of
+  ``--runs``.
+- step / half page / jump to the bottom: inside a headless app, from calling the bound
+  action to the end of the next screen refresh (``call_after_refresh``). p50 / p95.
+- search: from the debounced start of a search to the refreshed inbox showing the
+  results (thread worker, its own read-only connection). p50 / p95 over several words.
+- peak RSS: ``ru_maxrss`` of the child that did the session above.
+- real terminal: ``switchboard --data-dir DIR --profile NAME`` in a tmux pane; time
+  until the inbox rows appear in ``tmux capture-pane``, and a step (``j``) until the
+  pane's contents change (polling adds ~1-3 ms).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SEARCH_WORDS = ["parcel", "refund", "warranty", "norway", "invoice", "tracking", "password", "titanium", "ref",
+                "refu", "damaged tent", "from:Emma", "channel:chat refund", "status:closed thank", "zzzqx"]
+
+
+def pct(values: list[float], p: float) -> float:
+    values = sorted(values)
+    if not values:
+        return float("nan")
+    k = min(len(values) - 1, max(0, round(p / 100 * (len(values) - 1))))
+    return values[k]
+
+
+def fmt(values: list[float]) -> str:
+    return f"p50 {pct(values, 50):7.2f} ms  p95 {pct(values, 95):7.2f} ms  (n={len(values)})"
+
+
+# --------------------------------------------------------------------------- children (one process each)
+
+
+def _config():
+    from console.config import Config
+
+    return Config(agent_name="Sam Rivera")
+
+
+def child_paint(path: str) -> None:
+    """Build the app, paint once, print 'painted', exit."""
+    from console.app import SwitchboardApp
+
+    class PaintOnce(SwitchboardApp):
+        def on_mount(self) -> None:
+            super().on_mount()
+            self.call_after_refresh(self._painted)
+
+        def _painted(self) -> None:
+            rows = self.inbox.total
+            sys.stdout.write(f"painted {rows} {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}\n")
+            sys.stdout.flush()
+            self.exit(0)
+
+    PaintOnce(db_path=path, config=_config(), start_engine=False).run(headless=True, size=(160, 50))
+
+
+def child_session(path: str, steps: int, pages: int, repeats: int) -> None:
+    """Steps, pages, jumps and searches in one headless app; prints JSON figures."""
+    from console.app import SwitchboardApp
+    from widgets.search import SearchBar
+
+    figures: dict[str, list[float]] = {k: [] for k in (
+        "step", "page", "jump", "pane", "search", "step_cpu", "page_cpu", "jump_cpu", "pane_cpu", "search_cpu")}
+
+    class Bench(SwitchboardApp):
+        search_done: asyncio.Future | None = None
+
+        def on_search_bar_results(self, event: SearchBar.Results) -> None:
+            super().on_search_bar_results(event)
+            fut = self.search_done
+            if fut is not None and not fut.done():
+                waiting.append(fut)
+
+    app = Bench(db_path=path, config=_config(), start_engine=False)
+
+    waiting: list[asyncio.Future] = []
+
+    def watch_frames(screen) -> None:
+        """Resolve waiters when the screen has written its next frame to the (headless) driver."""
+        original = screen._compositor_refresh
+
+        def refresh_and_report() -> None:
+            original()
+            now = (time.perf_counter(), time.process_time())
+            while waiting:
+                fut = waiting.pop()
+                if not fut.done():
+                    fut.set_result(now)
+
+        screen._compositor_refresh = refresh_and_report
+
+    async def next_frame() -> tuple[float, float]:
+        fut = asyncio.get_running_loop().create_future()
+        waiting.append(fut)
+        try:
+            return await asyncio.wait_for(fut, 1.0)
+        except asyncio.TimeoutError:  # nothing changed on screen
+            return time.perf_counter(), time.process_time()
+
+    async def timed(name: str, fn) -> None:
+        """Wall time to the end of the next frame, and the CPU time spent on it (no frame-timer wait)."""
+        t0, c0 = time.perf_counter(), time.process_time()
+        fn()
+        t1, c1 = await next_frame()
+        figures[name].append((t1 - t0) * 1000)
+        figures[name + "_cpu"].append((c1 - c0) * 1000)
+
+    async def run() -> None:
+        async with app.run_test(headless=True, size=(160, 50)) as pilot:
+            await pilot.pause(0.2)
+            watch_frames(app.screen)
+            for _ in range(steps):
+                await timed("step", app.do_cursor_down)
+            for _ in range(pages):
+                await timed("page", app.do_half_page_down)
+            for _ in range(10):
+                await timed("jump", app.do_cursor_bottom)
+                await timed("jump", app.do_cursor_top)
+            for _ in range(20):
+                app.do_cursor_down()
+                await timed("pane", lambda: app._show_panes(app.inbox.current_thread_id))
+            bar = app.search_bar
+            bar.open()
+            await pilot.pause(0.05)
+            for _ in range(repeats):
+                for words in SEARCH_WORDS:
+                    app.search_done = asyncio.get_running_loop().create_future()
+                    t0, c0 = time.perf_counter(), time.process_time()
+                    bar.start_search(words)
+                    try:
+                        t1, _ = await asyncio.wait_for(app.search_done, 10)
+                    except asyncio.TimeoutError:
+                        continue
+                    figures["search"].append((t1 - t0) * 1000)
+                    figures["search_cpu"].append((time.process_time() - c0) * 1000)
+            app.exit(0)
+
+    asyncio.run(run())
+    figures["rss_kb"] = [resource.getrusage(resource.RUSAGE_SELF).ru_maxrss]
+    figures["rows"] = [0]
+    print(json.dumps(figures))
+
+
+# --------------------------------------------------------------------------- parent
+
+
+def child_env() -> dict[str, str]:
+    """As an installed program runs: byte-code caches allowed (a dev shell may forbid writing them)."""
+    env = dict(os.environ)
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    return env
+
+
+def spawn(args: list[str]) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "bench.bench_ui", *args], cwd=ROOT, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env=child_env())
+
+
+def first_paint(path: Path, runs: int) -> tuple[list[float], int, int]:
+    times, rows, rss = [], 0, 0
+    for n in range(runs + 1):  # run 0 warms the OS file cache and writes byte-code caches; not counted
+        t0 = time.perf_counter()
+        proc = spawn(["--child", "paint", "--path", str(path)])
+        line = proc.stdout.readline()
+        t1 = time.perf_counter()
+        proc.wait(timeout=60)
+        if not line.startswith("painted"):
+            raise SystemExit(f"the paint child failed: {line!r} {proc.stderr.read()[-2000:]}")
+        _, count, kb = line.split()
+        if n == 0:
+            continue
+        rows, rss = int(count), max(rss, int(kb))
+        times.append((t1 - t0) * 1000)
+    return times, rows, rss
+
+
+def session(path: Path, repeats: int) -> dict:
+    proc = spawn(["--child", "session", "--path", str(path), "--repeats", str(repeats)])
+    out, err = proc.communicate(timeout=600)
+    if proc.returncode != 0:
+        raise SystemExit(f"the session child failed: {err[-3000:]}")
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def tmux_figures(path: Path, runs: int) -> dict | None:
+    if shutil.which("tmux") is None:
+        print("tmux: not installed (apt-get install -y tmux) — real-terminal figures skipped")
+        return None
+    exe = ROOT / ".venv" / "bin" / "switchboard"
+    if not exe.exists():
+        exe = Path(shutil.which("switchboard") or "switchboard")
+    data_dir, profile = path.parent, path.name.removesuffix(".sqlite3")
+    xdg = tempfile.mkdtemp(prefix="sb-bench-xdg-")
+    session_name = f"sbbench{os.getpid()}"
+    paint, step = [], []
+
+    def capture(color: bool = False) -> str:
+        cmd = ["tmux", "capture-pane", "-p", "-t", session_name] + (["-e"] if color else [])
+        return subprocess.run(cmd, capture_output=True, text=True).stdout
+
+    try:
+        for _ in range(runs):
+            env = f"XDG_CONFIG_HOME={xdg} SWITCHBOARD_DATA_DIR={data_dir}"
+            t0 = time.perf_counter()
+            subprocess.run(["tmux", "new-session", "-d", "-s", session_name, "-x", "160", "-y", "50",
+                            f"env {env} {exe} --data-dir {data_dir} --profile {profile}"], check=True)
+            seen = None
+            while time.perf_counter() - t0 < 20:
+                screen = capture()
+                if "outbox" in screen and ("●" in screen or "mail " in screen or "chat " in screen):
+                    seen = time.perf_counter()
+                    break
+                time.sleep(0.002)
+            if seen is not None:
+                paint.append((seen - t0) * 1000)
+                time.sleep(0.5)
+                for _ in range(20):
+                    before = capture(color=True)
+                    t1 = time.perf_counter()
+                    subprocess.run(["tmux", "send-keys", "-t", session_name, "j"], check=True)
+                    while time.perf_counter() - t1 < 2:
+                        if capture(color=True) != before:
+                            step.append((time.perf_counter() - t1) * 1000)
+                            break
+                    time.sleep(0.1)
+            else:
+                print("tmux: the inbox did not appear within 20 s:\n" + capture()[-800:])
+            subprocess.run(["tmux", "kill-session", "-t", session_name], capture_output=True)
+            time.sleep(0.3)
+    finally:
+        subprocess.run(["tmux", "kill-session", "-t", session_name], capture_output=True)
+        shutil.rmtree(xdg, ignore_errors=True)
+    return {"paint": paint, "step": step}
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--path", type=Path, help="cache file to use (built if missing)")
+    ap.add_argument("--small", action="store_true", help="10k conversations / 100k messages")
+    ap.add_argument("--runs", type=int, default=7, help="first-paint runs (median)")
+    ap.add_argument("--repeats", type=int, default=5, help="search repeats over the word list")
+    ap.add_argument("--no-tmux", action="store_true")
+    ap.add_argument("--child", choices=["paint", "session"], help=argparse.SUPPRESS)
+    args = ap.parse_args(argv)
+
+    if args.child == "paint":
+        child_paint(str(args.path))
+        return 0
+    if args.child == "session":
+        child_session(str(args.path), steps=200, pages=60, repeats=args.repeats)
+        return 0
+
+    conversations, messages = (10_000, 100_000) if args.small else (100_000, 1_000_000)
+    path = args.path or Path(tempfile.gettempdir()) / f"switchboard-bench-{conversations}.sqlite3"
+    if not path.exists():
+        from bench.bigcache import build
+
+        print(f"building {path} ({conversations:,} conversations / {messages:,} messages)…", flush=True)
+        stats = build(path, conversations=conversations, messages=messages)
+        print(f"  rows {stats['load_seconds']:.1f} s, FTS {stats['fts_seconds']:.1f} s")
+    import sqlite3
+
+    with sqlite3.connect(path) as db:
+        n_threads = db.execute("SELECT COUNT(*) FROM threads").fetchone()[0]
+        n_messages = db.execute("SELECT MAX(id) FROM messages").fetchone()[0]
+    print(f"cache {path}: {n_threads:,} conversations, ~{n_messages:,} messages, "
+          f"{path.stat().st_size / 1e6:.0f} MB")
+
+    paint, rows, paint_rss = first_paint(path, args.runs)
+    print(f"first paint (headless, process start → first frame): median {statistics.median(paint):.0f} ms "
+          f"(min {min(paint):.0f}, max {max(paint):.0f}, runs {len(paint)}); inbox view holds {rows:,} rows; "
+          f"peak RSS {paint_rss / 1024:.0f} MB")
+    figs = session(path, args.repeats)
+    print("(work = CPU time of the action and the frame it causes; wall = until that frame is written,")
+    print(" which includes waiting for Textual's 60 Hz frame timer)")
+    for key, label in (("step", "step down (j)"), ("page", "half page (ctrl+d)"), ("jump", "jump G / g g"),
+                       ("pane", "panes follow the cursor"), ("search", "search first results")):
+        print(f"{label:26} work {fmt(figs[key + '_cpu'])}")
+        print(f"{'':26} wall {fmt(figs[key])}")
+    print(f"peak RSS of the session process:    {figs['rss_kb'][0] / 1024:.0f} MB")
+    if not args.no_tmux:
+        t = tmux_figures(path, max(3, args.runs // 2))
+        if t:
+            if t["paint"]:
+                print(f"tmux: start → inbox rows visible:   median {statistics.median(t['paint']):.0f} ms "
+                      f"(min {min(t['paint']):.0f}, max {max(t['paint']):.0f}, runs {len(t['paint'])})")
+            if t["step"]:
+                print(f"tmux: j → pane changed:             {fmt(t['step'])}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
