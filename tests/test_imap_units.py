@@ -73,3 +73,15 @@ def test_our_message_ids_carry_the_outbox_key():
                             parent_refs=["r@x"], thread_id="t-1")
     assert made == "sb-abc@example.com" and key_from_message_id(made) == "abc"
     assert msg["Subject"] == "Re: Help" and msg["In-Reply-To"] == "<p@x>" and msg["References"] == "<r@x> <p@x>"
+
+
+def test_prune_forgets_only_quiet_conversations():
+    st = SyncState()
+    st.folders["INBOX"] = FolderState(uidvalidity=1, uidnext=3, uids={1: ("old@x", 10, 1), 2: ("new@x", 1000, 1)})
+    st.thread_of = {"old@x": "t-old", "new@x": "t-new"}
+    st.threads = {"t-old": ThreadInfo("Old", "c@x", "", 10.0), "t-new": ThreadInfo("New", "c@x", "", 1000.0)}
+    st.by_subject = {"old|c@x": "t-old", "new|c@x": "t-new"}
+    st.prune(before=500)
+    assert st.folders["INBOX"].uids == {2: ("new@x", 1000, 1)}
+    assert st.thread_of == {"new@x": "t-new"} and set(st.threads) == {"t-new"}
+    assert st.by_subject == {"new|c@x": "t-new"}

@@ -66,6 +66,7 @@ from providers.imap.state import FolderState, SyncState, ThreadInfo
 T = TypeVar("T")
 SECURITY = ("tls", "starttls", "none")
 FETCH_CHUNK = 200  # messages per FETCH command
+MAX_PAGE = 5000  # messages per pull at most
 BIG_MESSAGE = 2 * 1024 * 1024  # larger messages are read only up to this many bytes
 IDLE_STEP = 1.0  # seconds between checks for cancellation while idling
 IDLE_RENEW = 25 * 60.0  # re-issue IDLE well before the 30-minute server timeout
@@ -283,7 +284,9 @@ class ImapProvider(Provider):
 
     def _pull(self, state: SyncState) -> Batch:
         first_page = not state.folders
-        budget = self.page_size if first_page else self.page_size * self.later_pages
+        known = sum(len(fs.uids) for fs in state.folders.values())
+        # Pages grow with the mailbox so the cursor (which grows too) is written fewer times.
+        budget = self.page_size if first_page else min(MAX_PAGE, max(self.page_size * self.later_pages, known // 8))
         restate_now, state.restate = list(dict.fromkeys(state.restate)), []
         restate_uids: dict[str, set[int]] = {}
         if restate_now:
@@ -384,6 +387,8 @@ class ImapProvider(Provider):
         thread_list = list(thread_records.values()) + stated
         state.restate = list(dict.fromkeys([*state.restate, *touched]))
         more = more or bool(state.restate)
+        if not more:
+            state.prune(time.time() - 2 * self.account.window_days * 86400.0)
         return Batch(cursor=state.dumps(), more=more, threads=thread_list, messages=messages,
                      deleted_messages=deleted)
 

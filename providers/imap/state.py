@@ -102,3 +102,20 @@ class SyncState:
             if uids:
                 out[name] = sorted(uids)
         return out
+
+    def prune(self, before: float) -> None:
+        """Forget conversations quiet since ``before`` (epoch seconds) and their messages'
+        UIDs, so the cursor stays bounded on a mailbox that keeps growing. A forgotten
+        message is not reported if it is expunged later; a late reply to a forgotten
+        conversation still finds it through its References root."""
+        old_threads = {tid for tid, info in self.threads.items() if info.last < before}
+        if not old_threads:
+            return
+        for fs in self.folders.values():
+            for uid in [u for u, e in fs.uids.items() if e[1] < before and self.thread_of.get(e[0]) in old_threads]:
+                del fs.uids[uid]
+        kept = {e[0] for fs in self.folders.values() for e in fs.uids.values()}
+        self.thread_of = {m: t for m, t in self.thread_of.items() if t not in old_threads or m in kept}
+        self.threads = {t: i for t, i in self.threads.items() if t not in old_threads}
+        self.by_subject = {k: t for k, t in self.by_subject.items() if t not in old_threads}
+
