@@ -134,6 +134,7 @@ class ImapProvider(Provider):
         self._state = SyncState()  # last state pulled: UID maps for pushes
         self._state_cursor: str | None = None  # the cursor ``_state`` was dumped to
         self._shutdown = threading.Event()  # tells a running IDLE to end
+        self._no_idle = False  # the server lacks IDLE: watch() just waits
         self._watch_mark: tuple[int, int, int] | None = None  # INBOX (uidnext, exists, modseq) at last pull
         self._token: str | None = None
         self._token_at = 0.0
@@ -541,13 +542,17 @@ class ImapProvider(Provider):
         try:
             folder = self.folders[0]
             try:
+                if self._no_idle:  # the server cannot push: wait, then let the engine poll
+                    stop.wait(max(0.0, deadline - time.monotonic()))
+                    return not stop.is_set()
                 if self._idle is None:
                     client = connect(self.host, self.port, self.security, self._login(), timeout=self.timeout,
                                      account=self.name)
                     if b"IDLE" not in client.capabilities():
                         close_quietly(client)
-                        time.sleep(max(0.0, min(timeout, deadline - time.monotonic())))
-                        return True  # no IDLE: behave like polling
+                        self._no_idle = True
+                        stop.wait(max(0.0, deadline - time.monotonic()))
+                        return not stop.is_set()
                     self._idle = client
                 info = self._idle.select_folder(folder, readonly=True)
                 mark = (int(info.get(b"UIDNEXT", 0)), int(info.get(b"EXISTS", 0)), int(info.get(b"HIGHESTMODSEQ", 0)))
