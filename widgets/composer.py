@@ -9,6 +9,7 @@ length limit (Mastodon, Bluesky) shows a counter and refuses an over-long reply.
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from typing import Callable
 
@@ -20,6 +21,7 @@ from textual.reactive import reactive
 from textual.widget import Widget
 from textual.widgets import Static, TextArea
 
+from console.actions import REGISTRY, Action, register
 from console.actions import perform as gate_perform
 from console.cache import queries
 from widgets.render import key_label, registry_keys, safe_line
@@ -31,6 +33,15 @@ except ImportError:  # pragma: no cover - depends on the checkout
 
 DRAFT_SAVE_DELAY = 0.6  # seconds after the last keystroke
 
+# Composer kinds and the action that queues each. "private" answers a public post with a
+# direct message (offered only where the account can: the ``move_private`` capability).
+SEND_ACTION = {"reply": "reply", "private": "move_private", "note": "note"}
+KIND_ORDER = ("reply", "private", "note")
+
+if "switch_compose_mode" not in REGISTRY:
+    register(Action("switch_compose_mode", "Switch the composer: reply, private reply (social), internal note",
+                    ("ctrl+t",), context="composer"))
+
 
 def reply_limit(provider: str) -> tuple[int, Callable[[str], int]] | None:
     """The channel's length limit for a reply, or None where there is none (or it is unknown)."""
@@ -40,6 +51,16 @@ def reply_limit(provider: str) -> tuple[int, Callable[[str], int]] | None:
         return _limits.reply_limit(provider)
     except Exception:  # an unknown provider kind has no limit
         return None
+
+
+def allowed_kinds(db: sqlite3.Connection, thread_row: sqlite3.Row) -> tuple[str, ...]:
+    """reply and note always; private where the account says it can move a public post to a direct message."""
+    row = db.execute("SELECT capabilities FROM accounts WHERE name=?", (thread_row["account"],)).fetchone()
+    try:
+        caps = set(json.loads(row["capabilities"] or "[]")) if row else set()
+    except ValueError:
+        caps = set()
+    return KIND_ORDER if "move_private" in caps else ("reply", "note")
 
 
 class ComposerTextArea(TextArea):
@@ -66,6 +87,8 @@ class Composer(Widget):
         Binding(registry_keys("send") or "ctrl+s", "send", "Send", id="send", priority=True),
         Binding(registry_keys("insert_suggestion") or "ctrl+k", "insert_suggestion", "Insert article",
                 id="insert_suggestion", priority=True),
+        Binding(registry_keys("switch_compose_mode") or "ctrl+t", "switch_mode", "Reply / private / note",
+                id="switch_compose_mode", priority=True),
         Binding("escape", "close", "Close (keeps draft)", id="close_composer"),
     ]
 
@@ -93,6 +116,7 @@ class Composer(Widget):
         self._save_timer = None
         self._loading = False
         self._limit: tuple[int, Callable[[str], int]] | None = None
+        self._kinds: tuple[str, ...] = ("reply", "note")
 
     def compose(self) -> ComposeResult:
         yield Static(Text(""), id="composer-mode")
@@ -118,8 +142,9 @@ class Composer(Widget):
         draft = queries.draft(db, self.thread_id)
         text = draft["text"] if draft else ""
         self._saved_text = text
-        self.kind = kind
-        self._limit = reply_limit(thread_row["provider"]) if kind == "reply" else None
+        self._kinds = allowed_kinds(db, thread_row)
+        self.kind = kind if kind in self._kinds else "reply"
+        self._limit = reply_limit(thread_row["provider"]) if self.kind != "note" else None
         self._load(text)
         self._show_mode()
         self._update_status()
@@ -142,8 +167,22 @@ class Composer(Widget):
         self._schedule_save()
 
     def watch_kind(self, kind: str) -> None:
-        self.set_class(kind == "reply", "-reply")
+        self.set_class(kind in ("reply", "private"), "-reply")
         self.set_class(kind == "note", "-note")
+
+    def action_switch_mode(self) -> None:
+        """Cycle reply → private reply (where the channel has one) → note; the text stays."""
+        if self.thread_row is None:
+            return
+        kinds = self._kinds
+        new = kinds[(kinds.index(self.kind) + 1) % len(kinds)] if self.kind in kinds else "reply"
+        if new == "note" or self.kind == "note":
+            self._limit = reply_limit(self.thread_row["provider"]) if new != "note" else None
+        self.kind = new
+        self._saved_text = None  # the draft's kind changed: save it again
+        self._show_mode()
+        self._update_status()
+        self._schedule_save()
 
     def _show_mode(self) -> None:
         t = self.thread_row
@@ -151,6 +190,14 @@ class Composer(Widget):
         if self.kind == "note":
             line.append("NOTE (internal) ", style="bold")
             line.append("— only agents see this; it is never sent to the customer")
+        elif self.kind == "private":
+            line.append("PRIVATE REPLY ", style="bold")
+            line.append("→ a direct message, not a public answer, via ")
+            line.append_text(safe_line(t["account"]))
+            who = t["customer_address"] or t["customer_name"]
+            if who:
+                line.append(" to ")
+                line.append_text(safe_line(who))
         else:
             line.append("REPLY ", style="bold")
             line.append(f"→ {t['channel']}")
@@ -181,8 +228,10 @@ class Composer(Widget):
             parts.append("  ·  ")
         else:
             parts.append(f"{len(text)} chars  ·  ")
-        parts.append(f"{key_label(self.app, 'send')} send · {key_label(self.app, 'insert_suggestion')} article · "
-                     "Esc close")
+        parts.append(f"{key_label(self.app, 'send')} send · {key_label(self.app, 'insert_suggestion')} article · ")
+        if len(self._kinds) > 1:
+            parts.append(f"{key_label(self.app, 'switch_compose_mode')} {'/'.join(self._kinds)} · ")
+        parts.append("Esc close")
         if text and text == self._saved_text:
             parts.append(" · draft saved")
         status.update(parts)
@@ -250,7 +299,8 @@ class Composer(Widget):
             return
         text = self.text
         if not text.strip():
-            self.app.notify(f"The {self.kind} is empty — write something first", severity="warning")
+            what = {"note": "note", "private": "private reply"}.get(self.kind, "reply")
+            self.app.notify(f"The {what} is empty — write something first", severity="warning")
             return
         if self._limit is not None:
             limit, count = self._limit
@@ -259,7 +309,7 @@ class Composer(Widget):
                                 severity="error")
                 return
         self._cancel_save()
-        result = self.app.perform(self.kind, self.thread_id, text=text)
+        result = self.app.perform(SEND_ACTION.get(self.kind, "reply"), self.thread_id, text=text)
         if result is None or not getattr(result, "ok", False):
             return  # app.perform already said why; the text stays in the composer
         self._saved_text = ""

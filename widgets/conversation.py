@@ -28,7 +28,7 @@ from console.actions import REGISTRY, Action, check, register
 from console.cache import queries
 from console.errors import ReadOnlyError
 from providers.records import PRIORITIES
-from widgets.composer import Composer
+from widgets.composer import SEND_ACTION, Composer
 from widgets.render import (
     CHANNEL_LABELS,
     CHANNEL_MARKS,
@@ -321,7 +321,7 @@ class ConversationPane(Widget):
                        if wide else "🔒 encrypted room", style="yellow")
         draft = queries.draft(self.app.db, t["id"])
         if draft and draft["text"].strip() and not self.composing:
-            keys = key_label(self.app, "compose_reply" if draft["kind"] == "reply" else "compose_note")
+            keys = key_label(self.app, "compose_note" if draft["kind"] == "note" else "compose_reply")
             out.append("\n")
             out.append(f"✎ unsent {draft['kind']} draft — press {keys} to continue it", style="bold yellow")
         return out
@@ -349,9 +349,9 @@ class ConversationPane(Widget):
         return Text(f"SLA: {duration(left)} left", style="green")
 
     def open_composer(self, kind: str = "reply") -> bool:
-        """Open the composer in ``reply`` or ``note`` mode (refused with a notice in read-only)."""
-        if kind not in ("reply", "note"):
-            raise ValueError(f"kind must be reply or note, not {kind!r}")
+        """Open the composer in ``reply``, ``note`` or ``private`` mode (refused with a notice in read-only)."""
+        if kind not in SEND_ACTION:
+            raise ValueError(f"kind must be reply, private or note, not {kind!r}")
         if self.thread_id is None or self.thread_row is None:
             self.app.notify("Open a conversation first (Enter in the inbox)", severity="warning")
             return False
@@ -361,13 +361,16 @@ class ConversationPane(Widget):
                 raise ReadOnlyError("read-only: composing is not allowed",
                                     fix="supervisor mode can watch but not change anything")
             if ctx is not None:
-                check(ctx, kind)
+                check(ctx, SEND_ACTION[kind])
         except ReadOnlyError as exc:
             self.app.notify(str(exc), title="Read-only", severity="warning")
             return False
         draft = queries.draft(self.app.db, self.thread_id)
         if draft and draft["text"].strip() and draft["kind"] != kind:
-            self.app.notify(f"Your unsent {draft['kind']} draft is now a {kind}", severity="information")
+            if kind == "reply" and draft["kind"] == "private":
+                kind = "private"  # still a reply, as the agent left it
+            else:
+                self.app.notify(f"Your unsent {draft['kind']} draft is now a {kind}", severity="information")
         self.add_class("-composing")
         self.composer.start(self.thread_row, kind)
         self.reload()

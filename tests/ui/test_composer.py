@@ -223,3 +223,53 @@ async def test_composer_binds_send_from_the_registry():
 
     keys = {b.key for b in Composer.BINDINGS if b.action == "send"}
     assert keys == {k for k in REGISTRY["send"].keys}
+
+
+async def test_ctrl_t_switches_reply_private_note_where_the_channel_can(cache_path):
+    path, ids = cache_path
+    db = connect(path)
+    db.execute("UPDATE accounts SET capabilities='[\"reply\",\"move_private\"]' WHERE name='social'")
+    app = PaneApp(db, thread_id=ids["social"])
+    async with app.run_test(size=(140, 45)) as pilot:
+        pane = app.query_one(ConversationPane)
+        pane.open_composer("reply")
+        await pilot.pause()
+        assert "reply/private/note" in static_text(app.query_one("#composer-status"), 200)
+        await pilot.press(*"Sent you a DM")
+        await pilot.press("ctrl+t")
+        await pilot.pause()
+        assert pane.composer.kind == "private"
+        assert "PRIVATE REPLY → a direct message, not a public answer" in mode_line(app)
+        await wait_for_draft_save(pilot)
+        assert tuple(db.execute("SELECT kind, text FROM drafts").fetchone()) == ("private", "Sent you a DM")
+        await pilot.press("escape")
+        pane.open_composer("reply")  # r again: the private draft stays private
+        await pilot.pause()
+        assert pane.composer.kind == "private" and pane.composer.text == "Sent you a DM"
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert db.execute("SELECT kind FROM outbox WHERE thread_id=? ORDER BY id DESC", (ids["social"],)).fetchone()[0] \
+            == "move_private"
+        assert "sent privately" in static_text(app.query_one("#conv-body"))
+
+
+async def test_ctrl_t_on_email_is_reply_and_note_only(cache_path):
+    path, ids = cache_path
+    db = connect(path)
+    app = PaneApp(db, thread_id=ids["refund"])
+    async with app.run_test(size=(140, 45)) as pilot:
+        pane = app.query_one(ConversationPane)
+        pane.open_composer("reply")
+        await pilot.pause()
+        await pilot.press(*"internal after all")
+        await pilot.press("ctrl+t")
+        await pilot.pause()
+        assert pane.composer.kind == "note" and "NOTE (internal)" in mode_line(app)
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        row = db.execute("SELECT direction, text FROM messages ORDER BY id DESC LIMIT 1").fetchone()
+        assert tuple(row) == ("note", "internal after all")
+        pane.open_composer("note")
+        await pilot.pause()
+        await pilot.press("ctrl+t")
+        assert pane.composer.kind == "reply"
