@@ -85,3 +85,15 @@ def test_prune_forgets_only_quiet_conversations():
     assert st.folders["INBOX"].uids == {2: ("new@x", 1000, 1)}
     assert st.thread_of == {"new@x": "t-new"} and set(st.threads) == {"t-new"}
     assert st.by_subject == {"new|c@x": "t-new"}
+
+
+def test_a_parser_failure_still_yields_a_message(monkeypatch):
+    from providers.imap import parse
+
+    def explode(*a, **k):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(parse, "_walk", explode)
+    monkeypatch.setattr(parse, "_repair_boundary", explode)
+    got = parse.parse_mail(b"Subject: x\r\n\r\nstill readable body\r\n")
+    assert got.text == "still readable body" and "could not be parsed" in got.warnings[0]

@@ -306,6 +306,19 @@ def _repair_boundary(msg: Message, warnings: list[str]) -> Message:
 
 def parse_mail(raw: bytes, *, fallback_date: datetime | None = None) -> ParsedMail:
     """Everything the adapter needs from one message. Never raises."""
+    try:
+        return _parse(raw, fallback_date)
+    except Exception as exc:  # a parser bug must not stop the sync: keep what the bytes say
+        whole = raw.decode("utf-8", errors="replace")
+        parts = re.split(r"\r?\n\r?\n", whole, maxsplit=1)
+        text = parts[1] if len(parts) == 2 else whole
+        return ParsedMail(message_id=synthetic_message_id(raw[:8192]), synthetic_id=True, subject="", sender=None,
+                          to=[], cc=[], reply_to=[], date=fallback_date, in_reply_to=[], references=[],
+                          text=clean_text(text)[:MAX_TEXT_CHARS],
+                          warnings=[f"could not be parsed ({type(exc).__name__}); shown as raw text"])
+
+
+def _parse(raw: bytes, fallback_date: datetime | None) -> ParsedMail:
     warnings: list[str] = []
     try:
         msg = email.message_from_bytes(raw, policy=PARSE_POLICY)
