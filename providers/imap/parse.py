@@ -314,7 +314,7 @@ def parse_mail(raw: bytes, *, fallback_date: datetime | None = None) -> ParsedMa
         text = parts[1] if len(parts) == 2 else whole
         return ParsedMail(message_id=synthetic_message_id(raw[:8192]), synthetic_id=True, subject="", sender=None,
                           to=[], cc=[], reply_to=[], date=fallback_date, in_reply_to=[], references=[],
-                          text=clean_text(text)[:MAX_TEXT_CHARS],
+                          text=clean_text(text).strip()[:MAX_TEXT_CHARS],
                           warnings=[f"could not be parsed ({type(exc).__name__}); shown as raw text"])
 
 
