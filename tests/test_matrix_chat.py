@@ -79,6 +79,7 @@ async def test_auto_join_off_leaves_the_invite_waiting(synapse, people, tmp_path
         batches, _ = await pull_all(p, cursor)
         threads = {t.remote_id: t for b in batches for t in b.threads}
         assert threads[room].meta.get("invite") is True
+        assert threads[room].unread is True, "a waiting customer must show as unread"
         assert agent.user_id not in await joined_members(customer, room)
     finally:
         await p.close()

@@ -210,7 +210,7 @@ class MatrixProvider(Provider):
             joined = await self._accept_invite(room_id)
             batch.more = batch.more or joined  # its messages follow in the next page at once
             meta = {} if joined else {"invite": True}
-            self._add_thread(batch, room, room.last_ts, meta, seen_customers)
+            self._add_thread(batch, room, room.last_ts, meta, seen_customers, unread=True)  # someone is waiting
 
         for room_id, data in _items(rooms.get("join")):
             await self._joined_room(room_id, data, since, batch, seen_customers, budget, owed)
@@ -303,7 +303,8 @@ class MatrixProvider(Provider):
         batch.messages.extend(conv.messages.values())
         batch.deleted_messages.extend(conv.deleted)
 
-    def _add_thread(self, batch: Batch, room: Room, last_ts: int, meta: dict, seen: set[str]) -> None:
+    def _add_thread(self, batch: Batch, room: Room, last_ts: int, meta: dict, seen: set[str],
+                    unread: bool | None = None) -> None:
         who = room.customer(self.user_id)
         customer = room.identity(who) if who else Identity(channel=Channel.CHAT, address=room.room_id,
                                                            display_name=room.subject(self.user_id))
@@ -313,7 +314,7 @@ class MatrixProvider(Provider):
             meta = {**meta, "network": room.network}
         batch.threads.append(Thread(
             remote_id=room.room_id, channel=Channel.CHAT, subject=room.subject(self.user_id), customer=customer,
-            last_message_at=when(last_ts or None), channel_detail=room.network, meta=meta,
+            last_message_at=when(last_ts or None), channel_detail=room.network, meta=meta, unread=unread,
         ))
         for mxid in room.customers(self.user_id):
             if mxid not in seen:

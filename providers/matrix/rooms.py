@@ -48,7 +48,6 @@ def bot_network(mxid: str) -> str:
 class Member:
     membership: str
     display_name: str = ""
-    inviter: str = ""
 
 
 @dataclass(slots=True)
@@ -83,7 +82,7 @@ class Room:
             membership = content.get("membership", "")
             name = content.get("displayname")
             self.members[key] = Member(membership if isinstance(membership, str) else "",
-                                       name if isinstance(name, str) else "", event.get("sender", ""))
+                                       name if isinstance(name, str) else "")
             if key == own_user_id and membership == "invite":
                 self.inviter = event.get("sender", "") or self.inviter
         elif etype == "m.room.name":
