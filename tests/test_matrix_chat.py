@@ -304,10 +304,11 @@ async def test_hostile_formatted_body_is_inert_after_ingest(synapse, people, tmp
     assert "[@click=app.quit]" in text
 
 
-async def test_bridged_whatsapp_room_shows_its_network(synapse, tmp_path, db):  # noqa: F811
+@pytest.mark.parametrize("state_type", ["m.bridge", "uk.half-shot.bridge"])
+async def test_bridged_whatsapp_room_shows_its_network(synapse, tmp_path, db, state_type):  # noqa: F811
     agent = await synapse.register()
     puppet = await synapse.register(f"whatsapp_4915{uuid.uuid4().int % 10**8:08d}")
-    bridge_state = {"type": "m.bridge", "state_key": "net.maunium.whatsapp://whatsapp/4915",
+    bridge_state = {"type": state_type, "state_key": "net.maunium.whatsapp://whatsapp/4915",
                     "content": {"bridgebot": "@whatsappbot:localhost",
                                 "protocol": {"id": "whatsapp", "displayname": "WhatsApp"},
                                 "channel": {"id": "4915", "displayname": "Dana"}}}
