@@ -219,29 +219,43 @@ class InboxList(ScrollView, can_focus=True):
         return self._rows[rel] if 0 <= rel < len(self._rows) else None
 
     def _fetch_around(self, index: int) -> None:
+        """Make the window cover ``index``: extend it by a keyset page, or jump to a new window.
+
+        Page sizes never exceed the rows left in that direction, so a page near either
+        end of the view stops as soon as it has them (no scan past the last row).
+        """
         rows, start = self._rows, self._start
         end = start + len(rows)
         page = max(PAGE, 2 * self._viewport_height())
         self.fetches += 1
         if rows and end <= index < end + page:
-            more = queries.inbox_page(self.db, self.filter, after=rows[-1].key, limit=page)
+            more = queries.inbox_page(self.db, self.filter, after=rows[-1].key, limit=max(1, min(page, self.total - end)))
             rows = rows + more
             if len(rows) > MAX_WINDOW:
                 cut = len(rows) - MAX_WINDOW
                 rows, start = rows[cut:], start + cut
         elif rows and start - page <= index < start:
-            more = queries.inbox_page(self.db, self.filter, before=rows[0].key, limit=page)
+            more = queries.inbox_page(self.db, self.filter, before=rows[0].key, limit=max(1, min(page, start)))
             rows, start = more + rows, start - len(more)
             if len(rows) > MAX_WINDOW:
                 rows = rows[:MAX_WINDOW]
         else:
-            start = max(0, index - page // 2)
-            rows = queries.inbox_at(self.db, self.filter, start, limit=page)
+            rows, start = self._jump(index, page)
         self._rows, self._start = rows, start
         if not (start <= index < start + len(rows)) and rows:
             # The view changed under us (rows removed): fall back to one positional read.
             start = max(0, index - page // 2)
             self._rows, self._start = queries.inbox_at(self.db, self.filter, start, limit=page), start
+
+    def _jump(self, index: int, page: int) -> tuple[list[InboxRow], int]:
+        """A new window around ``index``: the key before it from the index alone, then one keyset page."""
+        start = max(0, min(index - page // 2, self.total - page))
+        if start == 0:
+            return queries.inbox_page(self.db, self.filter, limit=max(1, min(page, self.total))), 0
+        anchor = queries.inbox_key_at(self.db, self.filter, start - 1)
+        if anchor is None:
+            return queries.inbox_at(self.db, self.filter, start, limit=page), start
+        return queries.inbox_page(self.db, self.filter, after=anchor, limit=max(1, min(page, self.total - start))), start
 
     @property
     def current_row(self) -> InboxRow | None:

@@ -325,3 +325,16 @@ def inbox_by_ids(db: sqlite3.Connection, f: Filter) -> list[InboxRow]:
     rows = [_row(r, f) for r in db.execute(sql, (json.dumps(ids), *params))]
     _attach_outbox_states(db, rows)
     return rows
+
+
+def inbox_key_at(db: sqlite3.Connection, f: Filter, offset: int) -> tuple | None:
+    """The keyset position of the row at ``offset`` in a view (for jumps: G, scrollbar drags).
+
+    Reads only the covering status/order indexes (no joins), so a jump deep into a
+    view costs a few milliseconds; the rows then come from ``inbox_page(after=...)``.
+    """
+    where, params = _where(f)
+    key_expr, order_by, _ = _order(f, False)
+    row = db.execute(f"SELECT {key_expr[1:-1]} FROM threads t WHERE {where} ORDER BY {order_by} LIMIT 1 OFFSET ?",
+                     (*params, max(0, offset))).fetchone()
+    return tuple(row) if row is not None else None
