@@ -63,19 +63,27 @@ def _config():
 
 
 def child_paint(path: str) -> None:
-    """Build the app, paint once, print 'painted', exit."""
+    """Build the app; when the screen has written its first frame with inbox rows, print 'painted' and exit."""
     from console.app import SwitchboardApp
 
     class PaintOnce(SwitchboardApp):
         def on_mount(self) -> None:
-            super().on_mount()
-            self.call_after_refresh(self._painted)
+            screen = self.screen
+            original = screen._compositor_refresh
+            reported = False
 
-        def _painted(self) -> None:
-            rows = self.inbox.total
-            sys.stdout.write(f"painted {rows} {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}\n")
-            sys.stdout.flush()
-            self.exit(0)
+            def refresh_and_report() -> None:
+                nonlocal reported
+                original()
+                if not reported and self.inbox._strip_cache:  # rows were rendered into this frame
+                    reported = True
+                    rows = self.inbox.total
+                    sys.stdout.write(f"painted {rows} {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}\n")
+                    sys.stdout.flush()
+                    self.exit(0)
+
+            screen._compositor_refresh = refresh_and_report
+            super().on_mount()
 
     PaintOnce(db_path=path, config=_config(), start_engine=False).run(headless=True, size=(160, 50))
 

@@ -21,6 +21,7 @@ from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingsMap
 from textual.containers import Horizontal, Vertical
 from textual.css.query import NoMatches
+from textual.widget import MountError
 from textual.screen import ModalScreen
 from textual.widgets import Button, Static
 
@@ -231,7 +232,10 @@ class SwitchboardApp(App):
 
     async def _after_first_frame(self) -> None:
         self._configure_sla()
-        await self._mount_panes()
+        try:
+            await self._mount_panes()
+        except (MountError, NoMatches):  # quitting already
+            return
         self.inbox.refresh()  # countdowns with the configured SLA policies
 
     def _configure_sla(self) -> None:
