@@ -538,9 +538,14 @@ class SwitchboardApp(App):
                 return
         await super().on_event(event)
 
+    SCREEN_WIDE_ACTIONS = {"help", "palette", "quit", "dashboard"}
+
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in ("run", "sequence_prefix") and len(self.screen_stack) > 1:
-            return False  # a modal (chooser, help, quit) has the keys
+            if isinstance(self.screen, ModalScreen) or action == "sequence_prefix":
+                return False  # a chooser, help or the quit question has the keys
+            # Another full screen (the dashboard): only help, palette, quit and D itself.
+            return bool(parameters) and parameters[0] in self.SCREEN_WIDE_ACTIONS
         return True
 
     def action_sequence_prefix(self, key: str) -> None:
@@ -671,6 +676,9 @@ class SwitchboardApp(App):
             from widgets.dashboard import DashboardScreen
         except ImportError:
             self.notify("The supervisor dashboard is not installed", severity="warning")
+            return
+        if isinstance(self.screen, DashboardScreen):
+            self.pop_screen()  # D again: back to the inbox
             return
         self.push_screen(DashboardScreen())
 

@@ -95,11 +95,13 @@ def sla_state(row: InboxRow, now: float) -> tuple[str, float]:
 
 
 def countdown(seconds: float) -> str:
-    """3h05, 12m, 2d; negative (overdue) values keep their minus sign."""
+    """3h05, 12m, 14h, 2d (at most 4 cells); negative (overdue) values keep their minus sign."""
     sign = "-" if seconds < 0 else ""
     s = abs(int(seconds))
     if s >= 2 * 86400:
         body = f"{s // 86400}d"
+    elif s >= 10 * 3600:
+        body = f"{s // 3600}h"
     elif s >= 3600:
         body = f"{s // 3600}h{(s % 3600) // 60:02d}"
     else:

@@ -86,6 +86,7 @@ def test_countdown_format():
     assert countdown(12 * 60 + 3) == "12m"
     assert countdown(-25 * 60) == "-25m"
     assert countdown(3 * 86400) == "3d"
+    assert countdown(-47 * 3600 - 600) == "-47h"
 
 
 async def test_hostile_subject_renders_inert(make_app, thread_ids):

@@ -1,0 +1,158 @@
+"""Status bar (account states, outbox, badges) and the app's interface for the panes and the dashboard."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from tests.ui.conftest import FIXED_NOW
+
+SIZE = (160, 50)
+
+
+@dataclass
+class FakeState:
+    name: str
+    provider: str = "demo"
+    channel: str = ""
+    state: str = "online"
+    detail: str = ""
+    next_try_at: float | None = None
+    last_sync_at: float | None = None
+
+
+class FakeEngine:
+    """What the app reads from the sync engine: per-account states and wake_outbox()."""
+
+    def __init__(self, states):
+        self.states = {s.name: s for s in states}
+        self.woken = 0
+
+    def wake_outbox(self, account=None):
+        self.woken += 1
+
+    async def stop(self):
+        pass
+
+
+async def test_status_bar_shows_each_account_state_and_retry_countdown(make_app):
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause(0.1)
+        app.engine = FakeEngine([
+            FakeState("support-mail", state="online"),
+            FakeState("live-chat", state="syncing"),
+            FakeState("social", state="offline", next_try_at=FIXED_NOW + 12),
+            FakeState("bluesky", state="auth_failed"),
+        ])
+        app._update_status()
+        text = app.statusbar.render().plain
+        assert "support-mail online" in text
+        assert "live-chat syncing" in text
+        assert "social offline — next retry in 12 s" in text
+        assert "bluesky auth failed" in text
+        assert "outbox 0 queued" in text
+        assert "All open 48" in text
+
+
+async def test_outbox_count_follows_actions_and_wakes_the_dispatcher(make_app):
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause(0.1)
+        engine = FakeEngine([FakeState("support-mail")])
+        app.engine = engine
+        tid = app.inbox.current_thread_id
+        result = app.perform("reply", tid, text="Thanks, on it.")
+        assert result.ok
+        await pilot.pause(0.05)
+        assert "outbox 1 queued" in app.statusbar.render().plain
+        assert engine.woken == 1
+        app.db.execute("UPDATE outbox SET state='failed', last_error='550 mailbox full'")
+        app._update_status()
+        assert "1 failed" in app.statusbar.render().plain
+
+
+async def test_without_an_engine_the_bar_says_sync_is_off(make_app):
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause(0.1)
+        assert "sync off" in app.statusbar.render().plain
+
+
+async def test_show_threads_filters_the_inbox_and_pops_screens(make_app, thread_ids):
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause(0.1)
+        await pilot.press("question_mark")
+        await pilot.pause(0.05)
+        wanted = [thread_ids["t9"], thread_ids["t3"], thread_ids["t8"]]  # closed, open, snoozed
+        app.show_threads(wanted, "Breached this week")
+        await pilot.pause(0.1)
+        assert len(app.screen_stack) == 1
+        assert app.inbox.total == 3
+        assert {app.inbox.row_at(i).id for i in range(3)} == set(wanted)
+        assert "Breached this week 3" in app.statusbar.render().plain
+        await pilot.press("escape")  # back from a drill-down goes to a normal view
+        await pilot.pause(0.05)
+        assert app.view.id == "all_open"
+
+
+async def test_customer_pane_open_thread_opens_it(make_app, thread_ids):
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause(0.2)
+        from widgets.customer import CustomerPane
+
+        target = thread_ids["t4"]
+        app.customer.post_message(CustomerPane.OpenThread(target))
+        await pilot.pause(0.2)
+        assert app.current_thread_id == target
+        assert app.inbox.current_thread_id == target
+        assert app.conversation.thread_id == target
+
+
+async def test_open_thread_outside_the_view_still_shows_it(make_app, thread_ids):
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause(0.2)
+        closed = thread_ids["t9"]
+        app.open_thread(closed)
+        await pilot.pause(0.1)
+        assert app.conversation.thread_id == closed
+        assert app.current_thread_id == closed
+
+
+async def test_narrow_terminal_layout_and_resize(make_app):
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause(0.1)
+        assert not app.customer_visible
+        assert app.inbox.size.width >= 30
+        await pilot.resize_terminal(160, 50)
+        await pilot.pause(0.1)
+        assert app.customer_visible
+        await pilot.resize_terminal(100, 30)
+        await pilot.pause(0.1)
+        assert not app.customer_visible
+
+
+async def test_dashboard_keeps_help_and_d_toggles_back(make_app):
+    app = make_app(read_only=True)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause(0.3)
+        from widgets.dashboard import DashboardScreen
+
+        assert isinstance(app.screen, DashboardScreen)  # the supervisor's first screen
+        cursor = app.inbox.cursor
+        await pilot.press("j")  # inbox keys do nothing under the dashboard
+        assert app.inbox.cursor == cursor
+        await pilot.press("question_mark")
+        await pilot.pause(0.1)
+        assert type(app.screen).__name__ == "HelpScreen"
+        await pilot.press("escape")
+        await pilot.pause(0.05)
+        await pilot.press("D")
+        await pilot.pause(0.1)
+        assert len(app.screen_stack) == 1
+        await pilot.press("D")
+        await pilot.pause(0.1)
+        assert isinstance(app.screen, DashboardScreen)
