@@ -117,6 +117,7 @@ class Composer(Widget):
         self._loading = False
         self._limit: tuple[int, Callable[[str], int]] | None = None
         self._kinds: tuple[str, ...] = ("reply", "note")
+        self._typed = ""  # the text as of the last change (kept for saving on exit)
 
     def compose(self) -> ComposeResult:
         yield Static(Text(""), id="composer-mode")
@@ -241,6 +242,7 @@ class Composer(Widget):
 
     def on_text_area_changed(self, event: TextArea.Changed) -> None:
         event.stop()
+        self._typed = event.text_area.text
         if self._loading:
             return
         self._update_status()
@@ -248,6 +250,18 @@ class Composer(Widget):
 
     def on_mount(self) -> None:
         self.app.screen_change_signal.subscribe(self, self._on_screen_change)
+
+    def on_unmount(self) -> None:
+        """Quitting with the composer open keeps the last words typed (straight through the gate:
+        the screen is going away, so no notices)."""
+        self._cancel_save()
+        text = self._typed  # the text box is already gone
+        if self.thread_id is None or getattr(self.app, "read_only", False) or text == self._saved_text:
+            return
+        try:
+            gate_perform(self.app.ctx, "save_draft", self.thread_id, text=text, kind=self.kind)
+        except Exception:  # noqa: BLE001  (the cache may already be closed; nothing to tell anyone)
+            pass
 
     def _on_screen_change(self, screen) -> None:
         if screen is not self.screen:

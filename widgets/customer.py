@@ -73,6 +73,11 @@ class CustomerPane(Widget):
         self.thread_id: int | None = None
         self.customer_id: int | None = None
         self.history: dict | None = None
+        self._stale = False
+
+    def on_show(self) -> None:
+        if self._stale:
+            self.reload()
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="cust-scroll", can_focus=False):
@@ -93,7 +98,13 @@ class CustomerPane(Widget):
         self.reload()
 
     def reload(self) -> None:
-        """Read the customer of the current conversation again (links may have moved it)."""
+        """Read the customer of the current conversation again (links may have moved it).
+
+        While the pane is hidden (narrow terminal, ``c``) nothing is read; it catches up when shown."""
+        if not self.display:
+            self._stale = True
+            return
+        self._stale = False
         db = self.app.db
         self.customer_id = None
         if self.thread_id is not None:

@@ -273,3 +273,15 @@ async def test_ctrl_t_on_email_is_reply_and_note_only(cache_path):
         await pilot.pause()
         await pilot.press("ctrl+t")
         assert pane.composer.kind == "reply"
+
+
+async def test_quitting_with_the_composer_open_keeps_the_text(cache_path):
+    path, ids = cache_path
+    db = connect(path)
+    app = PaneApp(db, thread_id=ids["refund"])
+    async with app.run_test(size=(140, 45)) as pilot:
+        app.query_one(ConversationPane).open_composer("reply")
+        await pilot.pause()
+        await pilot.press(*"last words")
+        app.exit()  # before the debounce fires
+    assert db.execute("SELECT text FROM drafts WHERE thread_id=?", (ids["refund"],)).fetchone()[0] == "last words"

@@ -197,3 +197,19 @@ async def test_many_conversations_are_capped_and_listed_in_the_inbox_on_demand(c
         listed, title = app.shown_threads[-1]
         assert len(listed) == total and ids["refund"] in listed
         assert title == "Alice Moreau: all conversations"
+
+
+async def test_hidden_pane_catches_up_when_shown(cache):
+    db, ids = cache
+    app = PaneApp(db, thread_id=ids["refund"])
+    async with app.run_test(size=(200, 50)) as pilot:
+        await pilot.pause()
+        pane = app.query_one(CustomerPane)
+        pane.display = False
+        app.open_thread(ids["chat"])
+        await pilot.pause()
+        assert pane.history["customer"]["name"] == "Alice Moreau"  # not re-read while hidden
+        pane.display = True
+        await pilot.pause()
+        assert pane.history["customer"]["name"] == "Bob Okafor"
+        assert "Bob Okafor" in screen_text(app)
