@@ -21,7 +21,6 @@ from textual.reactive import reactive
 from textual.widget import Widget
 from textual.widgets import Static, TextArea
 
-from console.actions import REGISTRY, Action, register
 from console.actions import perform as gate_perform
 from console.cache import queries
 from widgets.render import key_label, registry_keys, safe_line
@@ -37,10 +36,6 @@ DRAFT_SAVE_DELAY = 0.6  # seconds after the last keystroke
 # direct message (offered only where the account can: the ``move_private`` capability).
 SEND_ACTION = {"reply": "reply", "private": "move_private", "note": "note"}
 KIND_ORDER = ("reply", "private", "note")
-
-if "switch_compose_mode" not in REGISTRY:
-    register(Action("switch_compose_mode", "Switch the composer: reply, private reply (social), internal note",
-                    ("ctrl+t",), context="composer"))
 
 
 def reply_limit(provider: str) -> tuple[int, Callable[[str], int]] | None:

@@ -24,7 +24,7 @@ from textual.widget import Widget
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
-from console.actions import REGISTRY, Action, check, register
+from console.actions import check
 from console.cache import queries
 from console.errors import ReadOnlyError
 from providers.records import PRIORITIES
@@ -55,16 +55,6 @@ except ImportError:  # pragma: no cover - depends on the checkout
     _knowledge = None
 
 PAGE = 30  # messages drawn at once (more than a screen holds); "[" draws PAGE more
-
-# Pane-local actions: registered so the help screen, the palette and [keymap] know them. Their
-# context is the pane's own, so the pane binds them (remappable through Textual's keymap by id).
-for _action in (
-    Action("toggle_quotes", "Show or fold quoted history in messages", ("z",), context="conversation"),
-    Action("earlier_messages", "Show earlier messages of a long conversation", ("left_square_bracket",),
-           context="conversation"),
-):
-    if _action.id not in REGISTRY:
-        register(_action)
 
 # label, label style, gutter glyph, gutter style, (left, right) indent: inbound sits left, our
 # replies sit right, notes in the middle — and each has its own label and gutter glyph.
