@@ -132,3 +132,30 @@ async def test_z_folds_quotes_when_the_pane_has_focus(make_app, seeded):
         await pilot.press("z")
         await pilot.pause()
         assert "> Kind regards" in static_text(app.query_one("#conv-body"))
+
+
+async def test_pane_keys_follow_the_keymap(make_app, seeded):
+    from console.config import parse as parse_config
+
+    path, ids = seeded
+    config = parse_config('[agent]\nname = "Sam Rivera"\n[keymap]\ntoggle_quotes = "Q"\nsend = "ctrl+g"\n',
+                          "config.toml")
+    app = make_app(path=path, config=config)
+    async with app.run_test(size=SIZE) as pilot:
+        assert not app.startup_problems
+        await open_in(app, pilot, ids["refund"])
+        app.query_one("#conv-scroll").focus()
+        assert "quoted lines (Q to show)" in static_text(app.query_one("#conv-body"))
+        await pilot.press("z")
+        await pilot.pause()
+        assert "> Kind regards" not in static_text(app.query_one("#conv-body"))
+        await pilot.press("Q")
+        await pilot.pause()
+        assert "> Kind regards" in static_text(app.query_one("#conv-body"))
+        await pilot.press("r")
+        await pilot.pause()
+        await pilot.press(*"via remapped send")
+        assert "ctrl+g send" in static_text(app.query_one("#composer-status"), 200)
+        await pilot.press("ctrl+g")
+        await pilot.pause()
+        assert app.db.execute("SELECT text FROM outbox WHERE kind='reply'").fetchone()[0] == "via remapped send"
