@@ -58,3 +58,21 @@ def test_a_broken_config_on_the_command_line_is_one_line_and_exit_2(tmp_path):
     assert proc.returncode == 2
     assert proc.stderr.strip().count("\n") == 0 and "has no provider" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def test_every_example_account_is_valid_for_its_adapter(tmp_path):
+    from console.engine import build_provider
+
+    cfg = config.parse((ROOT / "config.toml").read_text(), ROOT / "config.toml")
+    assert {a.provider for a in cfg.accounts} >= {"imap", "matrix", "mastodon", "bluesky"}
+    for acc in cfg.accounts:
+        build_provider(acc, tmp_path)  # raises OptionError on an unknown or ill-typed option
+
+
+def test_the_demo_profile_config_is_valid(tmp_path):
+    from console.engine import build_provider
+
+    cfg = config.parse((ROOT / "console" / "demo_config.toml").read_text(), "demo_config.toml")
+    assert [a.provider for a in cfg.accounts] == ["demo"] * 5
+    for acc in cfg.accounts:
+        build_provider(acc, tmp_path)
