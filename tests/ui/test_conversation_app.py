@@ -159,3 +159,23 @@ async def test_pane_keys_follow_the_keymap(make_app, seeded):
         await pilot.press("ctrl+g")
         await pilot.pause()
         assert app.db.execute("SELECT text FROM outbox WHERE kind='reply'").fetchone()[0] == "via remapped send"
+
+
+async def test_macro_while_composing_keeps_what_was_typed(make_app, seeded):
+    path, ids = seeded
+    app = make_app(path=path)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_in(app, pilot, ids["refund"])
+        await pilot.press("r")
+        await pilot.pause()
+        await pilot.press(*"Hi Alice")
+        if not app.macro_names():
+            pytest.skip("console.macros is not available")
+        await app.run_action("run('choose_macro')")  # what the palette does while the composer has focus
+        await pilot.pause()
+        assert type(app.screen).__name__ == "MacroChooser"
+        await pilot.press("enter")
+        await pilot.pause(0.2)
+        assert app.conversation.composing
+        text = app.conversation.composer.text
+        assert text.startswith("Hi Alice") and "we are on it" in text
