@@ -77,6 +77,13 @@ def outbox_line(m: sqlite3.Row, retry_key: str, now: float) -> Text | None:
     if direction == "note" and state in ("local", "queued", "sending", "sent", "received", None):
         return Text("internal — never sent to the customer", style="dim")
     if state == "queued":
+        if m["outbox_error"]:  # a transient failure: the dispatcher tries again by itself
+            line = Text("⏳ queued — last try failed: ", style="yellow")
+            line.append_text(safe_line(m["outbox_error"], style="yellow"))
+            next_try = m["outbox_next_try"] or 0
+            line.append(f"; next try in {duration(next_try - now)}" if next_try > now else "; trying again soon",
+                        style="yellow")
+            return line
         return Text("⏳ queued — goes out when the account is online", style="yellow")
     if state == "sending":
         return Text("↻ sending…", style="yellow")
@@ -245,7 +252,8 @@ class ConversationPane(Widget):
 
     def _message_text(self, m: sqlite3.Row, now: float, retry_key: str, fold_key: str, width: int) -> Text:
         """render_message, remembered while nothing the agent would see has changed (live refreshes are cheap)."""
-        key = (m["id"], width, self.expanded_quotes, m["state"], m["outbox_state"], m["outbox_error"], m["text"],
+        key = (m["id"], width, self.expanded_quotes, m["state"], m["outbox_state"], m["outbox_error"],
+               m["outbox_next_try"] and int((m["outbox_next_try"] - now) // 10), m["text"],
                m["meta"], relative_time(m["sent_at"], now), retry_key, fold_key)
         cached = self._rendered.get(key)
         if cached is None:

@@ -231,6 +231,11 @@ async def test_outbox_states_queued_sent_failed_held_and_retry(cache):
         assert "Refund approved" in text
         assert "⏳ queued — goes out when the account is online" in text
         outbox_id = db.execute("SELECT id FROM outbox WHERE thread_id=? AND kind='reply'", (tid,)).fetchone()[0]
+        # A transient failure: still queued, with the reason and the next try.
+        db.execute("UPDATE outbox SET last_error='connection refused', next_try_at=? WHERE id=?",
+                   (time.time() + 125, outbox_id))
+        pane.reload()
+        assert "⏳ queued — last try failed: connection refused; next try in 2m" in body_text(app)
         # The dispatcher sends it.
         db.execute("UPDATE outbox SET state='sent' WHERE id=?", (outbox_id,))
         db.execute("UPDATE messages SET state='sent' WHERE outbox_id=?", (outbox_id,))
