@@ -338,3 +338,18 @@ def inbox_key_at(db: sqlite3.Connection, f: Filter, offset: int) -> tuple | None
     row = db.execute(f"SELECT {key_expr[1:-1]} FROM threads t WHERE {where} ORDER BY {order_by} LIMIT 1 OFFSET ?",
                      (*params, max(0, offset))).fetchone()
     return tuple(row) if row is not None else None
+
+
+def messages_tail(db: sqlite3.Connection, thread_id: int, limit: int) -> tuple[list[sqlite3.Row], int]:
+    """The newest ``limit`` messages of a conversation in reading order, and how many it has in all
+    (a long chat room opens without reading every message)."""
+    total = db.execute("SELECT COUNT(*) FROM messages WHERE thread_id=?", (thread_id,)).fetchone()[0]
+    rows = db.execute(
+        """SELECT * FROM (
+             SELECT m.*, o.state AS outbox_state, o.last_error AS outbox_error, o.next_try_at AS outbox_next_try
+             FROM messages m LEFT JOIN outbox o ON o.id = m.outbox_id
+             WHERE m.thread_id=? ORDER BY m.sent_at DESC, m.id DESC LIMIT ?)
+           ORDER BY sent_at, id""",
+        (thread_id, limit),
+    ).fetchall()
+    return rows, total
