@@ -94,7 +94,8 @@ def child_session(path: str, steps: int, pages: int, repeats: int) -> None:
     from widgets.search import SearchBar
 
     figures: dict[str, list[float]] = {k: [] for k in (
-        "step", "page", "jump", "pane", "search", "step_cpu", "page_cpu", "jump_cpu", "pane_cpu", "search_cpu")}
+        "step", "page", "jump", "pane", "search", "step_cpu", "page_cpu", "jump_cpu", "pane_cpu", "search_cpu",
+        "inbox_step", "inbox_page", "inbox_jump")}
 
     class Bench(SwitchboardApp):
         search_done: asyncio.Future | None = None
@@ -153,6 +154,35 @@ def child_session(path: str, steps: int, pages: int, repeats: int) -> None:
             for _ in range(20):
                 app.do_cursor_down()
                 await timed("pane", lambda: app._show_panes(app.inbox.current_thread_id))
+            # The inbox's own work, without Textual's frame machinery: the action plus the
+            # render_line calls for the lines it changed (every visible line after a page or jump).
+            inbox = app.inbox
+            height = inbox.scrollable_content_region.height
+
+            def lines(ys) -> None:
+                for y in ys:
+                    inbox.render_line(y)
+
+            inbox.go_top()
+            for _ in range(steps):
+                t0 = time.perf_counter()
+                old = inbox.cursor - int(inbox.scroll_offset.y)
+                inbox.move(1)
+                new = inbox.cursor - int(inbox.scroll_offset.y)
+                lines(range(height) if new == old else (old, new))
+                figures["inbox_step"].append((time.perf_counter() - t0) * 1000)
+            for _ in range(pages):
+                t0 = time.perf_counter()
+                inbox.half_page(1)
+                lines(range(height))
+                figures["inbox_page"].append((time.perf_counter() - t0) * 1000)
+            for _ in range(10):
+                for jump in (inbox.go_bottom, inbox.go_top):
+                    t0 = time.perf_counter()
+                    jump()
+                    lines(range(height))
+                    figures["inbox_jump"].append((time.perf_counter() - t0) * 1000)
+            await pilot.pause(0.1)
             bar = app.search_bar
             bar.open()
             await pilot.pause(0.05)
@@ -237,7 +267,8 @@ def tmux_figures(path: Path, runs: int) -> dict | None:
             env = f"XDG_CONFIG_HOME={xdg} SWITCHBOARD_DATA_DIR={data_dir}"
             t0 = time.perf_counter()
             subprocess.run(["tmux", "new-session", "-d", "-s", session_name, "-x", "160", "-y", "50",
-                            f"env {env} {exe} --data-dir {data_dir} --profile {profile}"], check=True)
+                            f"env {env} {exe} --data-dir {data_dir} --profile {profile}; echo exit=$?; sleep 30"],
+                           check=True, env=child_env())
             seen = None
             while time.perf_counter() - t0 < 20:
                 screen = capture()
@@ -250,6 +281,9 @@ def tmux_figures(path: Path, runs: int) -> dict | None:
                 time.sleep(0.5)
                 for _ in range(20):
                     before = capture(color=True)
+                    if "exit=" in before:
+                        print("tmux: switchboard exited:\n" + capture()[-1500:])
+                        break
                     t1 = time.perf_counter()
                     subprocess.run(["tmux", "send-keys", "-t", session_name, "j"], check=True)
                     while time.perf_counter() - t1 < 2:
@@ -305,6 +339,10 @@ def main(argv: list[str] | None = None) -> int:
           f"(min {min(paint):.0f}, max {max(paint):.0f}, runs {len(paint)}); inbox view holds {rows:,} rows; "
           f"peak RSS {paint_rss / 1024:.0f} MB")
     figs = session(path, args.repeats)
+    print(f"inbox widget only — step:      {fmt(figs['inbox_step'])}")
+    print(f"inbox widget only — half page: {fmt(figs['inbox_page'])}")
+    print(f"inbox widget only — G / g g:   {fmt(figs['inbox_jump'])}")
+    print("whole app, through Textual's frame:")
     print("(work = CPU time of the action and the frame it causes; wall = until that frame is written,")
     print(" which includes waiting for Textual's 60 Hz frame timer)")
     for key, label in (("step", "step down (j)"), ("page", "half page (ctrl+d)"), ("jump", "jump G / g g"),
