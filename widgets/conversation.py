@@ -231,12 +231,12 @@ class ConversationPane(Widget):
             return
         scroll = self.query_one("#conv-scroll", VerticalScroll)
         at_end = scroll.scroll_y >= scroll.max_scroll_y - 1
-        msgs = queries.messages(db, self.thread_id)
-        grew = len(msgs) > self._message_count
-        self._message_count = len(msgs)
+        msgs, total = queries.messages_tail(db, self.thread_id, self.shown)
+        grew = total > self._message_count
+        self._message_count = total
         now = time.time()
         header.update(self.render_header(row, now))
-        hidden = max(0, len(msgs) - self.shown)
+        hidden = total - len(msgs)
         earlier.display = hidden > 0
         if hidden:
             earlier.update(Text(f"… {hidden} earlier message{'s' if hidden != 1 else ''} — press "
@@ -244,7 +244,7 @@ class ConversationPane(Widget):
         retry_key = key_label(self.app, "retry_send")
         fold_key = key_label(self.app, "toggle_quotes")
         width = max(20, (scroll.size.width or 102) - 2)  # the scrollbar takes two columns
-        text = Text("\n").join(self._message_text(m, now, retry_key, fold_key, width) for m in msgs[hidden:])
+        text = Text("\n").join(self._message_text(m, now, retry_key, fold_key, width) for m in msgs)
         text.no_wrap = True  # already wrapped to the pane's width
         body.update(text if msgs else Text("No messages yet", style="dim"))
         if scroll_end or (at_end and grew):
