@@ -1,11 +1,12 @@
 """The conversation pane: header, messages, suggested articles, and the composer.
 
-Messages are drawn as one ``Static`` holding a Rich ``Group`` of panels (the
-newest ``PAGE`` of them; ``[`` shows earlier ones), so a conversation with
-hundreds of messages opens at once without building a widget per message.
-Inbound, outbound and internal notes differ in alignment, colour AND a text
-label, so they read apart without colour. All provider text is shown as
-``rich.text.Text`` (see :mod:`widgets.render`), never as markup.
+Messages are drawn as one ``Static`` holding one pre-wrapped ``Text`` (only the
+newest ``PAGE`` are read and drawn; ``[`` shows earlier ones; each message's lines
+are cached), so a conversation with thousands of messages opens as fast as a short
+one and no widget is built per message. Inbound, outbound and internal notes
+differ in indentation, gutter glyph, colour AND a text label, so they read apart
+without colour. All provider text is shown as ``rich.text.Text`` (see
+:mod:`widgets.render`), never as markup.
 """
 
 from __future__ import annotations
@@ -37,8 +38,8 @@ from widgets.render import (
     duration,
     followers,
     json_field,
-    message_body,
     key_label,
+    message_body,
     meta_marks,
     registry_keys,
     relative_time,
@@ -497,8 +498,9 @@ class ConversationPane(Widget):
                 self._fit_suggestions()
 
     def _tick(self) -> None:
+        """Every 15 s: the SLA countdown and "5m ago" stay true (cached message lines make it cheap)."""
         if self.thread_row is not None:
-            self.query_one("#conv-header", Static).update(self.render_header(self.thread_row, time.time()))
+            self.reload()
 
 
 def _article_fields(art: Any) -> tuple[int | None, str, str]:
