@@ -97,11 +97,12 @@ class CustomerPane(Widget):
         self.thread_id = thread_id
         self.reload()
 
-    def reload(self) -> None:
+    def reload(self, *, force: bool = False) -> None:
         """Read the customer of the current conversation again (links may have moved it).
 
-        While the pane is hidden (narrow terminal, ``c``) nothing is read; it catches up when shown."""
-        if not self.display:
+        While the pane is hidden (narrow terminal, ``c``) nothing is read; it catches up when shown,
+        or when one of its actions runs from the palette (``force``)."""
+        if not self.display and not force:
             self._stale = True
             return
         self._stale = False
@@ -258,6 +259,8 @@ class CustomerPane(Widget):
         self.app.show_threads([t["id"] for t in self.history["threads"]], f"{' '.join(name.split())}: all conversations")
 
     def _allowed(self, action_id: str) -> bool:
+        if self._stale:  # hidden while the agent moved on: act on the customer of the open conversation
+            self.reload(force=True)
         ctx = getattr(self.app, "ctx", None)
         try:
             if getattr(self.app, "read_only", False):

@@ -213,3 +213,20 @@ async def test_hidden_pane_catches_up_when_shown(cache):
         await pilot.pause()
         assert pane.history["customer"]["name"] == "Bob Okafor"
         assert "Bob Okafor" in screen_text(app)
+
+
+async def test_actions_on_a_hidden_pane_use_the_open_conversations_customer(cache):
+    db, ids = cache
+    app = PaneApp(db, thread_id=ids["refund"])
+    async with app.run_test(size=(200, 50)) as pilot:
+        await pilot.pause()
+        pane = app.query_one(CustomerPane)
+        pane.display = False
+        app.open_thread(ids["chat"])
+        await pilot.pause()
+        pane.action_customer_note()  # as the palette does while the pane is hidden
+        await pilot.pause()
+        await pilot.press(*"bob note", "enter")
+        await pilot.pause()
+        bob = db.execute("SELECT customer_id FROM threads WHERE id=?", (ids["chat"],)).fetchone()[0]
+        assert tuple(db.execute("SELECT customer_id, text FROM customer_notes").fetchone()) == (bob, "bob note")
