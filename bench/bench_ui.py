@@ -13,8 +13,9 @@ Prints figures (it asserts nothing) to compare with shared/notes/performance.md:
   ``--runs``.
 - step / half page / jump to the bottom: inside a headless app, from calling the bound
   action to the end of the next screen refresh (``call_after_refresh``). p50 / p95.
-- search: from the debounced start of a search to the refreshed inbox showing the
-  results (thread worker, its own read-only connection). p50 / p95 over several words.
+- search: from the debounced start of a search to the frame showing the results in
+  the inbox (thread worker, its own read-only connection). p50 / p95 over several
+  words; the panes then follow the new cursor outside the timing (as between keystrokes).
 - peak RSS: ``ru_maxrss`` of the child that did the session above.
 - real terminal: ``switchboard --data-dir DIR --profile NAME`` in a tmux pane; time
   until the inbox rows appear in ``tmux capture-pane``, and a step (``j``) until the
@@ -142,7 +143,7 @@ def child_session(path: str, steps: int, pages: int, repeats: int) -> None:
 
     async def run() -> None:
         async with app.run_test(headless=True, size=(160, 50)) as pilot:
-            await pilot.pause(0.2)
+            await pilot.pause(1.0)  # panes loaded, first suggestions fetched
             watch_frames(app.screen)
             for _ in range(steps):
                 await timed("step", app.do_cursor_down)
@@ -188,6 +189,7 @@ def child_session(path: str, steps: int, pages: int, repeats: int) -> None:
             await pilot.pause(0.05)
             for _ in range(repeats):
                 for words in SEARCH_WORDS:
+                    await asyncio.sleep(0.3)  # let the panes follow the previous results outside the timing
                     app.search_done = asyncio.get_running_loop().create_future()
                     t0, c0 = time.perf_counter(), time.process_time()
                     bar.start_search(words)

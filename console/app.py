@@ -39,7 +39,7 @@ from widgets.statusbar import StatusBar
 
 CSS_FILE = Path(__file__).resolve().parent.parent / "widgets" / "app.tcss"
 WIDE = 110  # columns from which the customer pane shows by default
-PANE_DELAY = 0.06  # s: the panes follow the cursor once it rests (holding j stays fast)
+PANE_DELAY = 0.1  # s: the panes follow the cursor once it rests (holding j stays fast)
 PREFIX_TIMEOUT = 1.5  # s to type the second key of a sequence (g g, g m, ...)
 QUIET_ACTIONS = {"save_draft", "mark_read"}
 
