@@ -20,14 +20,31 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.message import Message
 from textual.widget import Widget
-from textual.widgets import Input, Static
+from textual.widgets import Input
 from textual.worker import get_current_worker
 
 from console.cache import queries
 from console.views import ViewQueryError, parse_query
 
 DEBOUNCE = 0.12  # seconds of quiet typing before a search starts
-RESULT_LIMIT = 500
+RESULT_LIMIT = 200  # newest matching conversations shown at once (the hint says "200+")
+
+
+class SearchHint(Widget):
+    """One line under the search box. Updating it repaints one line, never the screen's layout."""
+
+    DEFAULT_CSS = "SearchHint { height: 1; }"
+
+    def __init__(self, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.text = Text()
+
+    def update(self, text: Text) -> None:
+        self.text = text
+        self.refresh()
+
+    def render(self) -> Text:
+        return self.text
 
 
 class SearchInput(Input):
@@ -78,7 +95,7 @@ class SearchBar(Widget):
     def compose(self) -> ComposeResult:
         yield SearchInput(placeholder="search: words  from:  channel:  status:  tag:  queue:  assignee:  tone:",
                           id="search-input")
-        yield Static("", id="search-hint")
+        yield SearchHint(id="search-hint")
 
     @property
     def input(self) -> SearchInput:
@@ -116,7 +133,7 @@ class SearchBar(Widget):
         self.post_message(self.Submitted())
 
     def hint(self, text: str, error: bool = False) -> None:
-        hint = self.query_one("#search-hint", Static)
+        hint = self.query_one("#search-hint", SearchHint)
         hint.update(Text(text))
         hint.set_class(error, "-error")
 
