@@ -343,3 +343,22 @@ async def test_capital_d_opens_the_dashboard_or_says_it_is_missing(make_app):
             assert any("dashboard" in n.message for n in app._notifications)
         else:
             assert type(app.screen).__name__ == "DashboardScreen"
+
+
+async def test_u_marks_unread_and_capital_r_retries_a_failed_reply(make_app):
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        tid = app.inbox.current_thread_id  # t0 is read
+        assert thread_row(app, tid)["unread"] == 0
+        await pilot.press("u")
+        await settle(pilot)
+        assert thread_row(app, tid)["unread"] == 1
+        result = app.perform("reply", tid, text="We are on it.")
+        app.db.execute("UPDATE outbox SET state='failed', last_error='550 mailbox full' WHERE id=?",
+                       (result.data["outbox_id"],))
+        app.refresh_data({tid})
+        await pilot.press("R")
+        await settle(pilot)
+        state = app.db.execute("SELECT state FROM outbox WHERE id=?", (result.data["outbox_id"],)).fetchone()[0]
+        assert state == "queued"
