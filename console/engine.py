@@ -71,7 +71,7 @@ def build_provider(acc: AccountSettings, data_dir: Path | None) -> Provider:
     names = {o.name for o in cls.options}
     if "state_dir" in names and not options.get("state_dir") and data_dir is not None:
         # Adapters that keep remote-session state (tokens, the demo's simulated remote) keep it per account.
-        options["state_dir"] = str(Path(data_dir) / "state" / acc.name)
+        options["state_dir"] = str(Path(data_dir) / "state" / (cls.kind if cls.shared_state else acc.name))
     return cls(AccountConfig(name=acc.name, provider=acc.provider, options=options, secret=secrets.reader(acc.name),
                              poll_interval=acc.poll_interval, window_days=acc.window_days))
 

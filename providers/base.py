@@ -187,6 +187,9 @@ class Provider(abc.ABC):
     capabilities: ClassVar[frozenset[Capability]] = frozenset()
     options: ClassVar[tuple[Option, ...]] = ()
     needs_secret: ClassVar[bool] = True
+    # Adapters with a ``state_dir`` option get one folder per account from the engine;
+    # with ``shared_state`` every account of this kind shares one folder instead.
+    shared_state: ClassVar[bool] = False
     secret_label: ClassVar[str] = "password"  # what `accounts add` asks for
 
     def __init__(self, account: AccountConfig) -> None:

@@ -355,3 +355,27 @@ async def test_in_memory_demo_restarted_keeps_streaming_new_messages():
     ids = {m.remote_id for m in after.messages}
     assert ids, "the restarted demo delivered nothing from the old cursor"
     assert not ids & before, "live messages of two runs must not share remote ids"
+
+
+async def test_a_restart_hours_later_shows_the_same_world(tmp_path, monkeypatch):
+    """The world is anchored in the state folder: replies to yesterday's conversations still work."""
+    from datetime import timedelta
+
+    from console.config import AccountSettings
+    from console.engine import build_provider
+    from providers.demo import world as world_mod
+
+    def provider():
+        return build_provider(AccountSettings("support-mail", "demo", {"channel": "email", "interval": 0.0}), tmp_path)
+
+    first = provider()
+    assert first.opts["state_dir"].endswith("state/demo"), "demo accounts share one state folder"
+    await first.open(read_only=False)
+    before = {t.remote_id: t.last_message_at for t in first.world.threads[first.channel]}
+    await first.close()
+    later = world_mod.default_now() + timedelta(hours=5)
+    monkeypatch.setattr(world_mod, "default_now", lambda: later)
+    second = provider()
+    await second.open(read_only=False)
+    after = {t.remote_id: t.last_message_at for t in second.world.threads[second.channel]}
+    assert after == before

@@ -65,6 +65,7 @@ class DemoProvider(Provider):
     channel = Channel.EMAIL  # replaced per instance by the ``channel`` option
     capabilities = CONVERSATION_CAPS
     needs_secret = False
+    shared_state = True  # the demo accounts of one profile share one world anchor
     options = (
         Option("channel", str, required=True, choices=("email", "chat", "social", "commerce", "knowledge"),
                help="which remote system this account simulates"),
@@ -105,11 +106,12 @@ class DemoProvider(Provider):
 
     async def open(self, read_only: bool) -> None:
         self.read_only = read_only
-        self.world = build_world(self.seed, self.opts["customers"], self.opts["conversations"])
         try:
             self.remote = DemoRemote(self.opts["state_dir"] or None, self.name, self.channel)
+            anchor = self.remote.world_anchor()
         except OSError as exc:
             raise PermanentError(f"account {self.name!r}: {exc}", fix="set state_dir to a writable folder") from None
+        self.world = build_world(self.seed, self.opts["customers"], self.opts["conversations"], now=anchor)
         self._opened_at = time.monotonic()
         self._opened_wall = utcnow()
         self._live_base = self.remote.live_count

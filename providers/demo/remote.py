@@ -110,6 +110,28 @@ class DemoRemote:
         self._partial = b""
         self.refresh()
 
+    def world_anchor(self) -> datetime:
+        """The "now" the demo world is built around. Kept in the state folder the first
+        time, so a restart hours later shows the same conversations (same ids), and
+        every account sharing the folder shows the same world."""
+        from providers.demo.world import default_now
+
+        if self.path is None:
+            return default_now()
+        anchor = self.path.parent / "world-anchor"
+        try:
+            fd = os.open(anchor, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            try:
+                return datetime.fromisoformat(anchor.read_text().strip())
+            except ValueError:
+                return default_now()  # unreadable: a fresh world rather than a crash
+        with os.fdopen(fd, "w") as fh:
+            fh.write(default_now().isoformat())
+            fh.flush()
+            os.fsync(fh.fileno())
+        return datetime.fromisoformat(anchor.read_text().strip())
+
     # -- journal
 
     def refresh(self) -> None:
