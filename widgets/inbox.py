@@ -155,7 +155,7 @@ class InboxList(ScrollView, can_focus=True):
         pos = self._index_of(keep_thread) if keep_thread is not None else None
         self.cursor = pos if pos is not None else 0
         self._apply_size()
-        self.set_scroll(None, max(0, self.cursor - self._viewport_height() // 2) if pos else 0)
+        self._set_top(max(0, self.cursor - self._viewport_height() // 2) if pos else 0)
         self.refresh()
         self._highlight()
 
@@ -172,7 +172,7 @@ class InboxList(ScrollView, can_focus=True):
         self._apply_size()
         height = self._viewport_height()
         screen_row = min(max(0, screen_row), max(0, height - 1))
-        self.set_scroll(None, max(0, min(self.cursor - screen_row, self.total - height)))
+        self._set_top(max(0, min(self.cursor - screen_row, self.total - height)))
         self.refresh()
         self._highlight()
 
@@ -203,6 +203,16 @@ class InboxList(ScrollView, can_focus=True):
 
     def _apply_size(self) -> None:
         self.virtual_size = Size(0, self.total)
+
+    def _set_top(self, y: int) -> None:
+        """Scroll so view row ``y`` is the first visible one, and repaint (set_scroll alone repaints nothing)."""
+        y = max(0, int(y))
+        if y == int(self.scroll_offset.y):
+            return
+        self.set_scroll(None, y)
+        if self.show_vertical_scrollbar:
+            self.vertical_scrollbar.position = y
+        self.refresh()
 
     def _viewport_height(self) -> int:
         return max(1, self.scrollable_content_region.height or self.size.height or 1)
@@ -281,9 +291,9 @@ class InboxList(ScrollView, can_focus=True):
         top = int(self.scroll_offset.y)
         height = self._viewport_height()
         if index < top:
-            self.set_scroll(None, index)
+            self._set_top(index)
         elif index >= top + height:
-            self.set_scroll(None, index - height + 1)
+            self._set_top(index - height + 1)
         else:
             self.refresh_line(old)
             self.refresh_line(index)
@@ -300,9 +310,9 @@ class InboxList(ScrollView, can_focus=True):
         new = max(0, min(self.total - 1, self.cursor + direction * step))
         top = max(0, min(int(self.scroll_offset.y) + direction * step, self.total - self._viewport_height()))
         self.cursor = new
-        self.set_scroll(None, top)
+        self._set_top(top)
         if not (top <= new < top + self._viewport_height()):
-            self.set_scroll(None, max(0, new - self._viewport_height() // 2))
+            self._set_top(max(0, new - self._viewport_height() // 2))
         self.refresh()
         self._highlight()
 

@@ -179,3 +179,21 @@ async def test_countdowns_follow_the_clock(make_app, monkeypatch):
         after = row_text(inbox, 10)
         assert before != after
         assert time.time()  # the real clock is untouched
+
+
+async def test_moving_past_the_last_visible_row_scrolls_and_repaints(make_app):
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause(0.1)
+        inbox = app.inbox
+        height = inbox.scrollable_content_region.height
+        inbox.move_to(height - 1)
+        await pilot.pause(0.05)
+        inbox._dirty_regions.clear()
+        inbox.move(1)  # one row past the bottom: the view scrolls by one
+        assert int(inbox.scroll_offset.y) == 1
+        assert inbox._dirty_regions, "the scrolled rows must be repainted in the next frame"
+        assert inbox.vertical_scrollbar.position == 1
+        await pilot.pause(0.05)
+        bottom = "".join(seg.text for seg in inbox.render_line(height - 1))
+        assert inbox.current_row.customer.split()[0] in bottom
