@@ -115,3 +115,25 @@ sys.exit(a.run_app(db_path={str(tmp_path / 'c.sqlite3')!r}, config=load({str(cfg
     lines = [ln for ln in proc.stderr.splitlines() if ln.startswith("switchboard: keymap")]
     assert len(lines) == 2
     assert "nope" in lines[0] and "clash" in lines[1]
+
+
+async def test_composer_keys_are_remapped_too(make_app):
+    """[keymap] also reaches the bindings a focused widget owns (the composer's send)."""
+    cfg = parse_config(CONFIG_TOML + '\n[keymap]\nsend = "ctrl+o"\n', "config.toml")
+    app = make_app(config=cfg)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause(0.2)
+        tid = app.inbox.current_thread_id
+        await pilot.press("r")
+        await pilot.pause(0.1)
+        assert app.conversation.composing
+        for ch in "Hello":
+            await pilot.press(ch)
+        await pilot.press("ctrl+s")  # the old key no longer sends
+        await pilot.pause(0.1)
+        assert app.db.execute("SELECT COUNT(*) FROM outbox WHERE thread_id=? AND kind='reply'",
+                              (tid,)).fetchone()[0] == 0
+        await pilot.press("ctrl+o")
+        await pilot.pause(0.2)
+        assert app.db.execute("SELECT COUNT(*) FROM outbox WHERE thread_id=? AND kind='reply'",
+                              (tid,)).fetchone()[0] == 1
