@@ -221,7 +221,7 @@ class SwitchboardApp(App):
         self._layout_customer(self.size.width)
         self._update_status()
         for line in self.startup_problems:
-            self.notify(line, title="config.toml", severity="warning", timeout=12)
+            self.notify(line, title="config.toml", severity="warning", timeout=12, markup=False)
         self.call_after_refresh(self._after_first_frame)
         self.set_interval(1.0, self._tick_status)
         self.set_interval(30.0, self._tick_countdowns)
@@ -279,7 +279,7 @@ class SwitchboardApp(App):
         except ImportError:
             pass
         except UserError as exc:
-            self.notify(str(exc), title="config.toml", severity="warning", timeout=12)
+            self.notify(str(exc), title="config.toml", severity="warning", timeout=12, markup=False)
         self.engine = Engine(self.db, self.config, read_only=self.read_only, service=service,
                              on_change=self.on_engine_change, data_dir=self.data_dir)
         await self.engine.start()
@@ -370,11 +370,11 @@ class SwitchboardApp(App):
         if not result.ok:
             refused = result.message.startswith("read-only")
             self.notify(result.message, title="Read-only" if refused else None,
-                        severity="warning" if refused else "error", timeout=6)
+                        severity="warning" if refused else "error", timeout=6, markup=False)
             return result
         action = REGISTRY.get(action_id)
         if result.message and action_id not in QUIET_ACTIONS:
-            self.notify(result.message, timeout=3)
+            self.notify(result.message, timeout=3, markup=False)
         if action is not None and action.mutating and action_id != "save_draft":
             self.refresh_data({thread_id} if thread_id is not None else None)
             if self.engine is not None:
@@ -425,7 +425,7 @@ class SwitchboardApp(App):
         if isinstance(view, str):
             found = [v for v in self.views_list() if v.id == view]
             if not found:
-                self.notify(f"no view {view!r}", severity="error")
+                self.notify(f"no view {view!r}", severity="error", markup=False)
                 return
             view = found[0]
         if self.search_bar.is_open:
@@ -524,7 +524,6 @@ class SwitchboardApp(App):
             if self._prefix_timer is not None:
                 self._prefix_timer.stop()
                 self._prefix_timer = None
-            self.clear_notifications()
             target = self._sequences.get(prefix, {}).get(event.key)
             if target is not None:
                 event.stop()
@@ -555,7 +554,7 @@ class SwitchboardApp(App):
         self._prefix_timer = self.set_timer(PREFIX_TIMEOUT, self._clear_prefix)
         options = self._sequences.get(key, {})
         hint = "  ".join(f"{key} {k}: {self._sequence_label(t)}" for k, t in options.items())
-        self.notify(hint or f"{key} …", title=f"{key} …", timeout=PREFIX_TIMEOUT)
+        self.notify(hint or f"{key} …", title=f"{key} …", timeout=PREFIX_TIMEOUT, markup=False)
 
     def _sequence_label(self, target: str) -> str:
         if target.startswith("view:"):
@@ -589,7 +588,7 @@ class SwitchboardApp(App):
         action = REGISTRY[action_id]
         tid = self.current_thread_id
         if action.needs_thread and tid is None:
-            self.notify("No conversation selected", severity="warning")
+            self.notify("No conversation selected", severity="warning", markup=False)
             return
         if action.context == "customer":
             pane = self._pane("#customer")
@@ -598,7 +597,7 @@ class SwitchboardApp(App):
                 fn()
                 return
         if action.context == "composer":
-            self.notify("Open the composer first (r to reply, n for a note)", severity="warning")
+            self.notify("Open the composer first (r to reply, n for a note)", severity="warning", markup=False)
             return
         self.perform(action_id, tid)
 
@@ -675,7 +674,7 @@ class SwitchboardApp(App):
         try:
             from widgets.dashboard import DashboardScreen
         except ImportError:
-            self.notify("The supervisor dashboard is not installed", severity="warning")
+            self.notify("The supervisor dashboard is not installed", severity="warning", markup=False)
             return
         if isinstance(self.screen, DashboardScreen):
             self.pop_screen()  # D again: back to the inbox
@@ -694,12 +693,12 @@ class SwitchboardApp(App):
             from console import sla
             text = sla.promises_text(self.config)
         except (ImportError, UserError) as exc:
-            self.notify(f"no response-time promises: {exc}", severity="warning")
+            self.notify(f"no response-time promises: {exc}", severity="warning", markup=False)
             return
         if getattr(self._pane("#conversation"), "composing", False):
             self._call(self._pane("#conversation"), "insert_text", text)
         else:
-            self.notify(text, title="Our promises", timeout=10)
+            self.notify(text, title="Our promises", timeout=10, markup=False)
 
     async def do_quit(self) -> None:
         await self.action_quit()
@@ -721,7 +720,7 @@ class SwitchboardApp(App):
     def _need_thread(self) -> int | None:
         tid = self.current_thread_id
         if tid is None:
-            self.notify("No conversation selected", severity="warning")
+            self.notify("No conversation selected", severity="warning", markup=False)
         return tid
 
     def _compose(self, kind: str) -> None:
@@ -739,10 +738,10 @@ class SwitchboardApp(App):
         self._compose("note")
 
     def do_send(self) -> None:
-        self.notify("Open the composer first (r to reply, n for a note)", severity="warning")
+        self.notify("Open the composer first (r to reply, n for a note)", severity="warning", markup=False)
 
     def do_insert_suggestion(self) -> None:
-        self.notify("Open the composer first (r to reply)", severity="warning")
+        self.notify("Open the composer first (r to reply)", severity="warning", markup=False)
 
     def _choose(self, screen, then) -> None:
         tid = self._need_thread()
@@ -793,7 +792,7 @@ class SwitchboardApp(App):
 
         names = self.macro_names()
         if not names:
-            self.notify("No macros configured — add [[macros]] to config.toml", severity="warning")
+            self.notify("No macros configured — add [[macros]] to config.toml", severity="warning", markup=False)
             return
         self._choose(MacroChooser(names), self.apply_macro)
 

@@ -156,3 +156,17 @@ async def test_dashboard_keeps_help_and_d_toggles_back(make_app):
         await pilot.press("D")
         await pilot.pause(0.1)
         assert isinstance(app.screen, DashboardScreen)
+
+
+async def test_notifications_never_interpret_markup(make_app):
+    """Action messages can carry typed or provider text: they are shown literally."""
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause(0.1)
+        tid = app.inbox.current_thread_id
+        result = app.perform("snooze", tid, until="[@click=app.quit]soon[/]")
+        assert not result.ok
+        await pilot.pause(0.1)
+        shown = [n for n in app._notifications if "[@click=app.quit]" in n.message]
+        assert shown and all(n.markup is False for n in shown)
+        assert app.is_running
