@@ -16,6 +16,7 @@ import sys
 import time
 from pathlib import Path
 
+from rich.text import Text
 from textual import events
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingsMap
@@ -67,8 +68,8 @@ class QuitScreen(ModalScreen[bool]):
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Static(f"{self.drafts} unsent draft{'s' if self.drafts != 1 else ''} — they are kept and will be "
-                         "here next time. Quit anyway? (y / n)")
+            yield Static(Text(f"{self.drafts} unsent draft{'s' if self.drafts != 1 else ''} — they are kept and "
+                              "will be here next time. Quit anyway? (y / n)"))
             with Horizontal():
                 yield Button("Quit (y)", id="leave", variant="warning")
                 yield Button("Stay (n)", id="stay", variant="primary")

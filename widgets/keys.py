@@ -1,10 +1,10 @@
 """Key bindings built from the action registry plus ``[keymap]`` overrides.
 
 Every binding carries its action id as the Textual binding ``id``; nothing here
-lists keys of its own. A key written ``"g,g"`` in the registry or the keymap is a
-two-key sequence (a prefix key, then a key); any other comma in a keymap string
-separates alternatives, as in ``cursor_down = "j,down"``... except that a list is
-clearer: ``cursor_down = ["j", "down"]``.
+lists keys of its own. Two single keys joined by one comma (``"g,g"``) are a
+two-key sequence (a prefix key, then a key); otherwise a comma separates
+alternatives (``cursor_down = "j,down"``). A list is clearer and always means
+alternatives: ``cursor_down = ["j", "down"]``; ``cursor_top = ["g,g", "home"]``.
 
 Problems in ``[keymap]`` are collected as one line per kind (unknown ids, clashes,
 bad key names) so the app can show them at start-up and the CLI can print them.
@@ -23,7 +23,6 @@ from console.actions import REGISTRY, Action
 MAIN_CONTEXTS = ("global", "inbox", "thread")
 # Actions whose keys a focused widget binds itself (composer, customer pane, dashboard).
 WIDGET_CONTEXTS = ("composer", "customer", "dashboard")
-# Screen actions with no key of their own that the app still knows how to run.
 SEQUENCE_SEPARATOR = ","
 
 _NAMED_KEYS = {
