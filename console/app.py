@@ -388,6 +388,8 @@ class SwitchboardApp(App):
     def open_thread(self, thread_id: int, *, focus: bool = True) -> None:
         """Select a conversation: in the inbox if it is in the view, and in the panes; mark it read."""
         self.inbox.select_thread(thread_id)
+        if self._pane_timer is not None:  # an explicit open wins over a cursor move still settling
+            self._pane_timer.stop()
         self._show_panes(thread_id)
         if focus:
             self._focus_conversation()
@@ -443,9 +445,11 @@ class SwitchboardApp(App):
     # ------------------------------------------------------------------ panes follow the cursor
 
     def on_inbox_list_highlighted(self, event: InboxList.Highlighted) -> None:
+        tid = event.thread_id
+        if tid != self.inbox.current_thread_id:
+            return  # stale: the cursor moved on (or a conversation was opened) after this was posted
         if self._pane_timer is not None:
             self._pane_timer.stop()
-        tid = event.thread_id
         self._pane_timer = self.set_timer(PANE_DELAY, lambda: self._show_panes(tid))
 
     def on_inbox_list_opened(self, event: InboxList.Opened) -> None:

@@ -22,7 +22,12 @@ def seeded(tmp_path):
 async def open_in(app, pilot, tid):
     await pilot.pause()
     app.open_thread(tid)
-    await pilot.pause(0.1)
+    for _ in range(60):  # the panes load after the first frame; on a loaded machine that takes a while
+        await pilot.pause(0.05)
+        pane = app.conversation if app._panes_ready else None
+        if pane is not None and pane.thread_id == tid:
+            break
+    assert app.conversation.thread_id == tid
 
 
 async def test_r_composes_ctrl_s_queues_failed_shows_reason_R_retries(make_app, seeded):

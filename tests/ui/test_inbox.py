@@ -148,7 +148,10 @@ async def test_cursor_thread_leaving_the_view_keeps_the_position(make_app):
         other = app.db.execute("SELECT id FROM threads WHERE id != ? LIMIT 1", (tid,)).fetchone()[0]
         app.db.execute("UPDATE threads SET status='closed' WHERE id=?", (tid,))
         app.on_engine_change({tid, other})
-        await pilot.pause(0.2)
+        for _ in range(50):  # the refresh lands within a few frames; a loaded CI machine may need more
+            await pilot.pause(0.05)
+            if inbox.current_thread_id != tid:
+                break
         assert inbox.cursor == 2 and inbox.current_thread_id != tid
 
 
