@@ -364,6 +364,7 @@ class SwitchboardApp(App):
         return self._shown_thread
 
     _shown_thread: int | None = None
+    _pinned: tuple[int, int | None] | None = None  # (opened thread, inbox cursor's thread at that moment)
 
     def perform(self, action_id: str, thread_id: int | None = None, **args) -> Result:
         """Run an action through the one write gate; tell the agent how it went; refresh what changed."""
@@ -388,6 +389,7 @@ class SwitchboardApp(App):
     def open_thread(self, thread_id: int, *, focus: bool = True) -> None:
         """Select a conversation: in the inbox if it is in the view, and in the panes; mark it read."""
         self.inbox.select_thread(thread_id)
+        self._pinned = (thread_id, self.inbox.current_thread_id)
         if self._pane_timer is not None:  # an explicit open wins over a cursor move still settling
             self._pane_timer.stop()
         self._show_panes(thread_id)
@@ -448,6 +450,11 @@ class SwitchboardApp(App):
         tid = event.thread_id
         if tid != self.inbox.current_thread_id:
             return  # stale: the cursor moved on (or a conversation was opened) after this was posted
+        if self._pinned is not None:
+            opened, cursor_then = self._pinned
+            if tid == cursor_then and tid != opened:
+                return  # posted before an explicit open of a conversation outside the view: keep that one
+            self._pinned = None
         if self._pane_timer is not None:
             self._pane_timer.stop()
         self._pane_timer = self.set_timer(PANE_DELAY, lambda: self._show_panes(tid))

@@ -116,7 +116,16 @@ async def test_open_thread_outside_the_view_still_shows_it(make_app, thread_ids)
         await pilot.pause(0.2)
         closed = thread_ids["t9"]
         app.open_thread(closed)
-        await pilot.pause(0.1)
+        for _ in range(40):  # panes load after the first frame; give a loaded machine time
+            await pilot.pause(0.05)
+            if app._panes_ready and app.conversation.thread_id == closed:
+                break
+        # A highlight of the cursor's row posted before the open and delivered after it (a
+        # loaded machine) must not replace the conversation the agent asked for.
+        from widgets.inbox import InboxList
+
+        app.inbox.post_message(InboxList.Highlighted(app.inbox.current_thread_id))
+        await pilot.pause(0.4)  # longer than the cursor's settle delay
         assert app.conversation.thread_id == closed
         assert app.current_thread_id == closed
 
