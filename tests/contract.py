@@ -153,3 +153,25 @@ class ProviderContract:
         await p.open(read_only=True)
         await p.close()
         await p.close()
+
+
+class RecordedRemoteHarness:
+    """The harness for adapters tested against an in-test fake of their API (recorded
+    HTTP): the fake plays the customer (``customer_writes``), counts what it received
+    (``delivered``) and reports its state (``remote_state``)."""
+
+    def __init__(self, fake, make_provider) -> None:
+        self.fake = fake
+        self._make = make_provider
+
+    async def make(self, read_only: bool) -> Provider:
+        return self._make()
+
+    async def customer_writes(self, text: str) -> None:
+        self.fake.customer_writes(text)
+
+    async def delivered(self, text: str) -> int:
+        return self.fake.delivered(text)
+
+    async def remote_state(self):
+        return self.fake.remote_state()

@@ -27,7 +27,7 @@ from providers.base import (
 )
 from providers.bluesky import BlueskyProvider, count_graphemes
 from providers.bluesky.richtext import build_facets, tid_for
-from tests.contract import ProviderContract, messages_of, pull_all
+from tests.contract import ProviderContract, RecordedRemoteHarness, messages_of, pull_all
 from tests.recorded.bluesky_fake import CHAT_PROXY, ERRORS, PASSWORD, SERVICE, TID, FakeBluesky
 
 
@@ -61,27 +61,10 @@ def reply(msg, text: str, kind: str = "reply", key: str | None = None) -> PushAc
 # ---------------------------------------------------------------------- the shared contract
 
 
-class BlueskyHarness:
-    def __init__(self, fake: FakeBluesky) -> None:
-        self.fake = fake
-
-    async def make(self, read_only: bool) -> BlueskyProvider:
-        return make_provider()
-
-    async def customer_writes(self, text: str) -> None:
-        self.fake.customer_writes(text)
-
-    async def delivered(self, text: str) -> int:
-        return self.fake.delivered(text)
-
-    async def remote_state(self):
-        return self.fake.remote_state()
-
-
 class TestBlueskyContract(ProviderContract):
     @pytest.fixture
     async def harness(self, fake):
-        return BlueskyHarness(fake)
+        return RecordedRemoteHarness(fake, make_provider)
 
 
 # ---------------------------------------------------------------------- options and session

@@ -28,7 +28,7 @@ from providers.base import (
 )
 from providers.mastodon import MastodonProvider, count_characters
 from providers.mastodon import oauth
-from tests.contract import ProviderContract, messages_of, pull_all
+from tests.contract import ProviderContract, RecordedRemoteHarness, messages_of, pull_all
 from tests.recorded.mastodon_fake import BASE, ERRORS, TOKEN, FakeMastodon
 
 
@@ -65,27 +65,10 @@ def posts(fake) -> list[dict]:
 # ---------------------------------------------------------------------- the shared contract
 
 
-class MastodonHarness:
-    def __init__(self, fake: FakeMastodon) -> None:
-        self.fake = fake
-
-    async def make(self, read_only: bool) -> MastodonProvider:
-        return make_provider()
-
-    async def customer_writes(self, text: str) -> None:
-        self.fake.customer_writes(text)
-
-    async def delivered(self, text: str) -> int:
-        return self.fake.delivered(text)
-
-    async def remote_state(self):
-        return self.fake.remote_state()
-
-
 class TestMastodonContract(ProviderContract):
     @pytest.fixture
     async def harness(self, fake):
-        return MastodonHarness(fake)
+        return RecordedRemoteHarness(fake, make_provider)
 
 
 # ---------------------------------------------------------------------- options and auth
