@@ -141,7 +141,39 @@ def make_app(cache_path, ui_config, monkeypatch):
     monkeypatch.setattr(app_module, "now", lambda: FIXED_NOW)
 
     def factory(*, read_only: bool = False, config=None, path: Path | None = None):
-        return app_module.SwitchboardApp(db_path=path or cache_path, config=config or ui_config,
-                                         read_only=read_only, start_engine=False)
+        return PanesReadyApp(db_path=path or cache_path, config=config or ui_config,
+                             read_only=read_only, start_engine=False)
 
     return factory
+
+
+def _panes_ready_app():
+    from console.app import SwitchboardApp
+
+    class PanesReadyApp(SwitchboardApp):
+        """The real app; ``run_test`` hands over the pilot once the panes (mounted after the
+        first frame) are in place, so tests do not race them on a loaded machine."""
+
+        def run_test(self, *args, **kwargs):
+            inner = super().run_test(*args, **kwargs)
+            app = self
+
+            class _Ready:
+                async def __aenter__(self):
+                    pilot = await inner.__aenter__()
+                    for _ in range(500):
+                        if app._panes_ready:
+                            break
+                        await pilot.pause(0.01)
+                    await pilot.pause()
+                    return pilot
+
+                async def __aexit__(self, *exc):
+                    return await inner.__aexit__(*exc)
+
+            return _Ready()
+
+    return PanesReadyApp
+
+
+PanesReadyApp = _panes_ready_app()
