@@ -359,7 +359,9 @@ class SwitchboardApp(App):
     @property
     def current_thread_id(self) -> int | None:
         """The conversation the agent is on: the one in the panes, or the inbox cursor's while it moves."""
-        if self._pane_timer is not None or self._shown_thread is None:
+        if self._pane_timer is not None or self._shown_thread is None or self.inbox.has_focus:
+            # Keys typed in the inbox act on the cursor's row, even when they arrive in one
+            # burst ahead of the cursor's own highlight message (e.g. "j j r" pasted fast).
             return self.inbox.current_thread_id
         return self._shown_thread
 
@@ -463,6 +465,8 @@ class SwitchboardApp(App):
         self.open_thread(event.thread_id)
 
     def _show_panes(self, thread_id: int | None) -> None:
+        if self._pane_timer is not None:
+            self._pane_timer.stop()
         self._pane_timer = None
         self._shown_thread = thread_id
         if not self._panes_ready:

@@ -179,3 +179,18 @@ async def test_notifications_never_interpret_markup(make_app):
         shown = [n for n in app._notifications if "[@click=app.quit]" in n.message]
         assert shown and all(n.markup is False for n in shown)
         assert app.is_running
+
+
+async def test_keys_typed_in_one_burst_act_on_the_cursor_row(make_app):
+    """"j j r" arriving together: the reply opens on the row the cursor reached, and stays open
+    when the cursor's own highlight message is handled afterwards."""
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        before = app.conversation.thread_id
+        app.inbox.move_to(2)  # posts Highlighted; not handled yet
+        app.do_compose_reply()  # the next key of the burst, handled first
+        target = app.inbox.current_thread_id
+        assert target != before
+        await pilot.pause(0.5)  # the highlight and the panes' settle timer run now
+        assert app.conversation.composing
+        assert app.conversation.thread_id == target
