@@ -3,7 +3,7 @@
     .venv/bin/python bench/bench_imap.py [--messages 10000] [--page 250]
 
 Starts a private dovecot on 127.0.0.1 (like the test fixture; needs
-tests/servers/install_mail.sh), APPENDs realistic support mail (conversations of
+tests/support/servers/install_mail.sh), APPENDs realistic support mail (conversations of
 1-6 messages, customer replies with threading headers, some HTML, some
 attachments, a few charsets), then syncs it with the imap adapter into a fresh
 cache (``console.cache.connect`` + ``apply_batch``, FTS triggers on) and prints:
@@ -32,7 +32,7 @@ from console.cache import connect  # noqa: E402
 from console.cache.ingest import apply_batch, ensure_account  # noqa: E402
 from providers.base import AccountConfig  # noqa: E402
 from providers.imap import ImapProvider  # noqa: E402
-from tests.servers.mail import PASSWORD, start_dovecot  # noqa: E402
+from tests.support.servers.mail import PASSWORD, start_dovecot  # noqa: E402
 
 WORDS = ("order parcel refund delivery invoice broken lamp colour size exchange account password login "
          "charge card address tracking late damaged missing thanks please help urgent week today store "

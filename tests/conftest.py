@@ -9,14 +9,14 @@ import pytest
 
 @pytest.fixture(autouse=True)
 def _private_environment(tmp_path, monkeypatch):
-    monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "tests.keyring_backend.FileKeyring")
+    monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "tests.support.keyring_backend.FileKeyring")
     monkeypatch.setenv("SWITCHBOARD_TEST_KEYRING", str(tmp_path / "keyring.json"))
     monkeypatch.setenv("SWITCHBOARD_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg-config"))
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg-data"))
     import keyring
 
-    keyring.set_keyring(keyring.core.load_keyring("tests.keyring_backend.FileKeyring"))
+    keyring.set_keyring(keyring.core.load_keyring("tests.support.keyring_backend.FileKeyring"))
     yield
 
 

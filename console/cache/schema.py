@@ -4,7 +4,7 @@ Rules for whoever adds a migration:
 - append a new function to ``MIGRATIONS``; never edit one that has shipped;
 - data that came from a provider can be pulled again; data born here (drafts,
   customer notes, outbox, audit, identity links, breaches) cannot: never drop or
-  rewrite those tables destructively. ``tests/test_cache_migrations.py`` checks it.
+  rewrite those tables destructively. ``tests/core/test_cache.py`` checks it.
 """
 
 from __future__ import annotations

@@ -15,7 +15,7 @@ from console import sla
 from console.config import parse as parse_config
 from console.service import Service
 from providers.records import Channel, Identity
-from tests.factories import conversation, load
+from tests.support.factories import conversation, load
 from widgets.dashboard import DashboardScreen
 
 CONFIG = """

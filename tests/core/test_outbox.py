@@ -1,0 +1,132 @@
+"""The outbox: order per conversation, retries with backoff, permanent failures keep
+the text, the stale-reply guard, and exactly once across a crash between push and confirm."""
+
+from __future__ import annotations
+
+import pytest
+
+from console import actions
+from console.backoff import backoff_delay
+from console.cache import connect
+from console.cache.ingest import apply_batch, ensure_account
+from console.outbox import STALE_REASON, Dispatcher
+from providers.base import AccountConfig, PermanentError, TransientError
+from tests.support.remote_double import RemoteDouble
+
+
+@pytest.fixture
+def world(tmp_path):
+    path = tmp_path / "cache.sqlite3"
+    db = connect(path)
+    remote = RemoteDouble(AccountConfig("mail", "double"))
+    account_id = ensure_account(db, "mail", "double", "email")
+    import asyncio
+
+    asyncio.run(remote.open(read_only=False))
+    apply_batch(db, account_id, asyncio.run(remote.pull(None)))
+    ctx = actions.Context(db=db, agent="Sam")
+    ids = [r[0] for r in db.execute("SELECT id FROM threads ORDER BY remote_id")]
+    return path, db, remote, ctx, ids
+
+
+def outbox(db):
+    return [tuple(r) for r in db.execute("SELECT kind, state, attempts, last_error FROM outbox ORDER BY id")]
+
+
+async def test_replies_go_out_once_and_are_marked_sent(world):
+    _, db, remote, ctx, ids = world
+    r = actions.perform(ctx, "reply", ids[0], text="It ships today.")
+    await Dispatcher(db).flush("mail", remote)
+    assert [a.text for a in remote.delivered.values()] == ["It ships today."]
+    assert outbox(db) == [("reply", "sent", 1, "")]
+    assert db.execute("SELECT state, remote_id FROM messages WHERE id=?", (r.data["message_id"],)).fetchone()[:] == (
+        "sent", f"sent-{remote.delivered and next(iter(remote.delivered))}")
+    await Dispatcher(db).flush("mail", remote)
+    assert remote.attempts == 1, "a sent row is never pushed again"
+
+
+async def test_a_crash_between_push_and_confirm_never_sends_twice(world, monkeypatch):
+    path, db, remote, ctx, ids = world
+    actions.perform(ctx, "reply", ids[0], text="Refund issued.")
+
+    class Crash(BaseException):
+        pass
+
+    def die(*a, **kw):
+        raise Crash()
+
+    monkeypatch.setattr(Dispatcher, "_sent", die)  # the process dies right after the provider accepted it
+    with pytest.raises(Crash):
+        await Dispatcher(db).flush("mail", remote)
+    db.close()
+    monkeypatch.undo()
+    db2 = connect(path)  # restart: a new connection, the row is still 'sending'
+    assert outbox(db2)[0][:2] == ("reply", "sending")
+    await Dispatcher(db2).flush("mail", remote)
+    assert len(remote.delivered) == 1 and remote.attempts == 2
+    assert outbox(db2)[0][:2] == ("reply", "sent")
+
+
+async def test_transient_failure_backs_off_and_keeps_later_replies_of_that_conversation_waiting(world):
+    _, db, remote, ctx, ids = world
+    actions.perform(ctx, "reply", ids[0], text="first")
+    actions.perform(ctx, "reply", ids[0], text="second")
+    actions.perform(ctx, "reply", ids[1], text="other conversation")
+    remote.fail_next = [TransientError("connection reset", retry_after=30)]
+    await Dispatcher(db).flush("mail", remote)
+    rows = db.execute("SELECT text, state, next_try_at, last_error FROM outbox ORDER BY id").fetchall()
+    assert rows[0]["state"] == "queued" and "connection reset" in rows[0]["last_error"] and rows[0]["next_try_at"] > 0
+    assert rows[1]["state"] == "queued", "the second reply must not overtake the first"
+    assert rows[2]["state"] == "sent", "another conversation is not held up"
+    await Dispatcher(db, clock=lambda: rows[0]["next_try_at"] + 1).flush("mail", remote)
+    assert [a.text for a in remote.delivered.values()] == ["other conversation", "first", "second"]
+
+
+async def test_permanent_failure_keeps_the_text_and_the_reason_and_can_be_retried(world):
+    _, db, remote, ctx, ids = world
+    r = actions.perform(ctx, "reply", ids[0], text="Here is your invoice.")
+    remote.fail_next = [PermanentError("mailbox full at recipient")]
+    await Dispatcher(db).flush("mail", remote)
+    row = db.execute("SELECT state, last_error, text FROM outbox").fetchone()
+    assert tuple(row) == ("failed", "mailbox full at recipient", "Here is your invoice.")
+    assert db.execute("SELECT state FROM messages WHERE id=?", (r.data["message_id"],)).fetchone()[0] == "failed"
+    assert actions.perform(ctx, "retry_send", ids[0]).ok
+    await Dispatcher(db).flush("mail", remote)
+    assert outbox(db)[0][1] == "sent"
+
+
+async def test_stale_reply_guard_holds_a_reply_when_the_customer_wrote_again(world):
+    _, db, remote, ctx, ids = world
+    actions.perform(ctx, "save_draft", ids[0], text="Let me check")
+    # The customer writes again while the agent is typing.
+    remote.customer_writes("t0", "Actually I found it, never mind")
+    account_id = db.execute("SELECT id FROM accounts WHERE name='mail'").fetchone()[0]
+    apply_batch(db, account_id, await remote.pull("live"))
+    actions.perform(ctx, "reply", ids[0], text="Let me check, one moment")
+    await Dispatcher(db).flush("mail", remote)
+    assert remote.delivered == {}
+    row = db.execute("SELECT state, last_error FROM outbox").fetchone()
+    assert tuple(row) == ("held", STALE_REASON)
+    assert actions.perform(ctx, "retry_send", ids[0]).ok  # the agent read it and sends anyway
+    await Dispatcher(db).flush("mail", remote)
+    assert len(remote.delivered) == 1
+
+
+async def test_actions_the_provider_cannot_do_stay_local(world):
+    _, db, remote, ctx, ids = world
+    actions.perform(ctx, "note", ids[0], text="customer is a reseller")
+    actions.perform(ctx, "snooze", ids[1], until="2h")  # RemoteDouble has no SNOOZE
+    actions.perform(ctx, "close", ids[2])  # it has CLOSE
+    await Dispatcher(db).flush("mail", remote)
+    assert [r[:2] for r in outbox(db)] == [("note", "local"), ("snooze", "local"), ("close", "sent")]
+    assert [a.kind for a in remote.delivered.values()] == ["close"]
+    assert db.execute("SELECT state FROM messages WHERE direction='note'").fetchone()[0] == "local"
+
+
+def test_backoff_grows_exponentially_with_jitter_and_a_cap():
+    lows = [backoff_delay(n, rand=lambda: 0.0) for n in range(12)]
+    highs = [backoff_delay(n, rand=lambda: 1.0) for n in range(12)]
+    assert lows[:4] == [1.0, 2.0, 4.0, 8.0]
+    assert highs[:4] == [2.0, 4.0, 8.0, 16.0]
+    assert max(highs) == 300.0 and max(lows) == 150.0
+    assert all(lo <= backoff_delay(n) <= hi for n, (lo, hi) in enumerate(zip(lows, highs)))

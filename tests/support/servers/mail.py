@@ -1,0 +1,356 @@
+"""Real mail servers on 127.0.0.1 for the email adapter's tests.
+
+- ``dovecot`` (session): an unprivileged dovecot instance (IMAP + LMTP) in its own
+  folder, with users added per test (:meth:`Dovecot.add_user`).
+- ``smtp_server`` (session): an aiosmtpd server with AUTH PLAIN/LOGIN, run as its
+  own process (``python -m tests.support.servers.mail smtp ...``), that delivers every
+  accepted message into dovecot over LMTP, so a reply really lands in the
+  customer's mailbox.
+- :func:`start_dovecot` for a test that needs a server of its own (to kill it).
+
+Outside CI a missing dovecot skips with the reason; with CI=true it fails.
+Install it with ``tests/support/servers/install_mail.sh``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import signal
+import smtplib
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from dataclasses import dataclass, field
+from email.message import EmailMessage
+from pathlib import Path
+
+import pytest
+
+from tests.support.servers.common import ROOT, free_port, missing, need_binary, wait_for_port
+
+HINT = "run tests/support/servers/install_mail.sh (apt: dovecot-imapd dovecot-lmtpd)"
+PASSWORD = "s3cret-pw"
+
+_CONF = """\
+instance_name = {instance}
+base_dir = {dir}/run
+state_dir = {dir}/state
+log_path = {dir}/log/dovecot.log
+info_log_path = {dir}/log/info.log
+listen = 127.0.0.1
+protocols = imap lmtp
+ssl = no
+disable_plaintext_auth = no
+auth_mechanisms = plain login
+mail_max_userip_connections = 200
+mail_fsync = never
+passdb {{
+  driver = static
+  args = password={password}
+}}
+userdb {{
+  driver = static
+  args = uid=nobody gid=nogroup home={dir}/mail/%d/%n allow_all_users=yes
+}}
+mail_location = maildir:~/Maildir
+namespace inbox {{
+  inbox = yes
+  separator = /
+  mailbox Sent {{
+    special_use = \\Sent
+    auto = subscribe
+  }}
+}}
+service imap-login {{
+  inet_listener imap {{
+    address = 127.0.0.1
+    port = {imap_port}
+  }}
+  inet_listener imaps {{
+    port = 0
+  }}
+}}
+service lmtp {{
+  inet_listener lmtp {{
+    address = 127.0.0.1
+    port = {lmtp_port}
+  }}
+}}
+"""
+
+
+@dataclass
+class Dovecot:
+    dir: Path
+    imap_port: int
+    lmtp_port: int
+    proc: subprocess.Popen | None = None
+    users: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def conf(self) -> Path:
+        return self.dir / "dovecot.conf"
+
+    def start(self) -> None:
+        binary = need_binary("dovecot", HINT)
+        err = open(self.dir / "log" / "stderr", "ab")
+        self.proc = subprocess.Popen([binary, "-F", "-c", str(self.conf)], stdin=subprocess.DEVNULL,
+                                     stdout=subprocess.DEVNULL, stderr=err, start_new_session=True)
+        err.close()
+        try:
+            wait_for_port(self.imap_port, proc=self.proc)
+            wait_for_port(self.lmtp_port, proc=self.proc)
+        except Exception as exc:
+            log = (self.dir / "log" / "dovecot.log").read_text(errors="replace")[-2000:] if \
+                (self.dir / "log" / "dovecot.log").exists() else ""
+            self.stop()
+            raise RuntimeError(f"dovecot did not start: {exc}\n{log}") from None
+
+    def stop(self) -> None:
+        """SIGTERM to the master (its children follow); SIGKILL only if it lingers."""
+        if self.proc is None:
+            return
+        proc, self.proc = self.proc, None
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait(timeout=5)
+        # Sessions already open (imap processes) outlive the master: end them too, by their group.
+        try:
+            os.killpg(proc.pid, signal.SIGTERM)
+        except (ProcessLookupError, PermissionError):
+            pass
+
+    def add_user(self, prefix: str = "user") -> str:
+        """A new, empty mailbox ``prefix-xxxx@example.test``; returns the address.
+
+        Every address logs in with :data:`PASSWORD` (a static passdb: dovecot's
+        passwd-file does not notice additions made within the same second)."""
+        address = f"{prefix}-{uuid.uuid4().hex[:8]}@example.test"
+        self.users[address] = PASSWORD
+        return address
+
+    def deliver(self, sender: str, recipients: list[str], raw: bytes) -> None:
+        with smtplib.LMTP("127.0.0.1", self.lmtp_port, timeout=10) as lmtp:
+            lmtp.sendmail(sender, recipients, raw)
+
+    def imap(self, user: str):
+        """A logged-in IMAPClient for ``user`` (the caller logs out)."""
+        from imapclient import IMAPClient
+
+        client = IMAPClient("127.0.0.1", port=self.imap_port, ssl=False, timeout=10)
+        client.login(user, PASSWORD)
+        return client
+
+
+def start_dovecot(folder: Path | None = None) -> Dovecot:
+    """A running dovecot in ``folder`` (a fresh folder in /tmp by default).
+
+    Not under pytest's ``tmp_path``: pytest resets its parent to mode 0700, which the
+    unprivileged mail processes cannot enter."""
+    need_binary("dovecot", HINT)
+    base = Path(folder) if folder else Path(tempfile.mkdtemp(prefix="sb-dovecot-"))
+    for sub in ("run", "state", "log", "mail"):
+        (base / sub).mkdir(parents=True, exist_ok=True)
+    # dovecot's login processes must traverse every folder on the path (mkdtemp makes 0700).
+    for p in [base, *base.parents]:
+        if p == Path("/"):
+            break
+        try:
+            if (p.stat().st_mode & 0o111) != 0o111:
+                p.chmod(p.stat().st_mode | 0o755)
+        except PermissionError:
+            pass
+    shutil.chown(base / "mail", "nobody", "nogroup")
+    dv = Dovecot(dir=base, imap_port=free_port(), lmtp_port=free_port())
+    dv.conf.write_text(_CONF.format(instance=f"sbtest-{uuid.uuid4().hex[:8]}", dir=base,
+                                    imap_port=dv.imap_port, lmtp_port=dv.lmtp_port, password=PASSWORD))
+    dv.start()
+    return dv
+
+
+@pytest.fixture(scope="session")
+def dovecot():
+    if not (shutil.which("dovecot") or Path("/usr/sbin/dovecot").exists()):
+        missing(f"dovecot is not installed: {HINT}")
+    if not Path("/usr/lib/dovecot/lmtp").exists():
+        missing(f"dovecot-lmtpd is not installed: {HINT}")
+    dv = start_dovecot()
+    try:
+        yield dv
+    finally:
+        dv.stop()
+        shutil.rmtree(dv.dir, ignore_errors=True)
+
+
+@dataclass
+class SmtpServer:
+    port: int
+    proc: subprocess.Popen
+
+
+@pytest.fixture(scope="session")
+def smtp_server(dovecot):
+    try:
+        import aiosmtpd  # noqa: F401
+    except ImportError:
+        missing("aiosmtpd is not installed: pip install 'aiosmtpd>=1.4'")
+    port = free_port()
+    log = open(dovecot.dir / "log" / "smtp.log", "ab")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tests.support.servers.mail", "smtp", str(port), str(dovecot.lmtp_port), PASSWORD],
+        cwd=str(ROOT), stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True)
+    log.close()
+    try:
+        wait_for_port(port, proc=proc)
+        yield SmtpServer(port=port, proc=proc)
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(timeout=5)
+
+
+# --------------------------------------------------------------------------- playing both sides
+
+
+class ImapHarness:
+    """A fresh agent mailbox and a fresh customer mailbox in the same dovecot."""
+
+    def __init__(self, dv, smtp) -> None:
+        self.dv, self.smtp = dv, smtp
+        self.agent = dv.add_user("agent")
+        self.customer = dv.add_user("cust")
+
+    def account(self, window_days: int = 90, **extra):
+        from providers.base import AccountConfig
+
+        options = {"host": "127.0.0.1", "port": self.dv.imap_port, "security": "none", "username": self.agent,
+                   "smtp_host": "127.0.0.1", "smtp_port": self.smtp.port, "smtp_security": "none",
+                   "from": f"Support Team <{self.agent}>", "timeout": 10.0, **extra}
+        return AccountConfig(name=f"mail-{uuid.uuid4().hex[:6]}", provider="imap", options=options,
+                             secret=lambda: PASSWORD, window_days=window_days)
+
+    async def make(self, read_only: bool = False, **extra):
+        from providers.imap import ImapProvider
+
+        return ImapProvider(self.account(**extra))
+
+    def append(self, raw: bytes, folder: str = "INBOX", when=None, flags=(), user: str | None = None) -> None:
+        """Put a message straight into a mailbox (the agent's by default)."""
+        client = self.dv.imap(user or self.agent)
+        try:
+            if folder.upper() != "INBOX" and not client.folder_exists(folder):
+                client.create_folder(folder)
+            client.append(folder, raw, flags=flags, msg_time=when)
+        finally:
+            client.logout()
+
+    def agent_imap(self):
+        return self.dv.imap(self.agent)
+
+    def _customer_mail(self, text: str, subject: str = "Help please", **headers) -> EmailMessage:
+        msg = EmailMessage()
+        msg["From"] = f"Casey Customer <{self.customer}>"
+        msg["To"] = self.agent
+        msg["Subject"] = subject
+        msg["Message-ID"] = f"<{uuid.uuid4().hex}@customer.example>"
+        for name, value in headers.items():
+            msg[name.replace("_", "-")] = value
+        msg.set_content(text)
+        return msg
+
+    def send_as_customer(self, msg: EmailMessage) -> None:
+        with smtplib.SMTP("127.0.0.1", self.smtp.port, timeout=10) as s:
+            s.login(self.customer, PASSWORD)
+            s.send_message(msg)
+
+    async def customer_writes(self, text: str, **kw) -> EmailMessage:
+        msg = self._customer_mail(text, **kw)
+        await asyncio.to_thread(self.send_as_customer, msg)
+        return msg
+
+    async def delivered(self, text: str) -> int:
+        def count() -> int:
+            client = self.dv.imap(self.customer)
+            try:
+                client.select_folder("INBOX", readonly=True)
+                return len(client.search(["BODY", text]))
+            finally:
+                client.logout()
+        return await asyncio.to_thread(count)
+
+    async def remote_state(self) -> dict:
+        def flags() -> dict:
+            client = self.dv.imap(self.agent)
+            try:
+                out = {}
+                for folder in ("INBOX", "Sent"):
+                    client.select_folder(folder, readonly=True)
+                    for uid, data in client.fetch(client.search("ALL"), ["FLAGS"]).items():
+                        out[(folder, uid)] = sorted(f for f in data[b"FLAGS"] if f != b"\\Recent")
+                return out
+            finally:
+                client.logout()
+        return await asyncio.to_thread(flags)
+
+
+# --------------------------------------------------------------------------- the SMTP process
+
+
+def _serve_smtp(port: int, lmtp_port: int, password: str) -> None:
+    import asyncio
+
+    from aiosmtpd.controller import Controller
+    from aiosmtpd.smtp import AuthResult, LoginPassword
+
+    def authenticator(server, session, envelope, mechanism, auth_data):
+        if not isinstance(auth_data, LoginPassword):
+            return AuthResult(success=False, handled=False)
+        ok = bool(auth_data.login) and auth_data.password.decode() == password
+        return AuthResult(success=ok, handled=False)
+
+    class Relay:
+        async def handle_DATA(self, server, session, envelope):
+            def deliver() -> None:
+                with smtplib.LMTP("127.0.0.1", lmtp_port, timeout=10) as lmtp:
+                    lmtp.sendmail(envelope.mail_from, envelope.rcpt_tos, envelope.original_content)
+
+            try:
+                await asyncio.get_running_loop().run_in_executor(None, deliver)
+            except smtplib.SMTPRecipientsRefused as exc:
+                return f"550 unknown recipient(s) {', '.join(exc.recipients)}"
+            except (smtplib.SMTPException, OSError) as exc:
+                return f"451 delivery failed: {exc}"
+            return "250 OK delivered"
+
+    controller = Controller(Relay(), hostname="127.0.0.1", port=port, authenticator=authenticator,
+                            auth_required=True, auth_require_tls=False)
+    controller.start()
+    stopped = False
+
+    def on_term(signum, frame):
+        nonlocal stopped
+        stopped = True
+
+    signal.signal(signal.SIGTERM, on_term)
+    while not stopped:
+        time.sleep(0.2)
+    controller.stop()
+
+
+if __name__ == "__main__":  # python -m tests.support.servers.mail smtp PORT LMTP_PORT PASSWORD
+    if len(sys.argv) == 5 and sys.argv[1] == "smtp":
+        _serve_smtp(int(sys.argv[2]), int(sys.argv[3]), sys.argv[4])
+    else:
+        sys.exit("usage: python -m tests.support.servers.mail smtp PORT LMTP_PORT PASSWORD")

@@ -1,0 +1,372 @@
+"""A real Synapse homeserver on 127.0.0.1 for the Matrix adapter's tests.
+
+``synapse`` (session scope) writes its own ``homeserver.yaml`` into a temporary
+folder, generates the signing key once, starts Synapse from ``.cache/synapse-venv``
+(installed by ``tests/support/servers/install_synapse.sh``), waits for ``/health`` and
+stops it by pid at the end. Rate limits are raised out of the way; a test that
+needs a real one sets a per-user override through the admin API
+(:meth:`SynapseServer.limit_messages`).
+
+:class:`MatrixUser` plays the other side of a support chat: a customer who
+creates a room, invites the support account, writes, edits, redacts, and looks
+at what arrived and which read receipts it can see.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import subprocess
+
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import quote
+
+import httpx
+import pytest
+
+from providers.base import AccountConfig
+from providers.matrix import MatrixProvider
+
+from tests.support.servers.common import TOOLS, free_port, missing, stop
+
+SYNAPSE_VENV = TOOLS / "synapse-venv"
+SYNAPSE_PY = SYNAPSE_VENV / "bin" / "python"
+INSTALL_HINT = "run tests/support/servers/install_synapse.sh"
+API = "/_matrix/client/v3"
+REQUEST_TIMEOUT = 20.0
+
+_LOG_CONFIG = """\
+version: 1
+formatters:
+  plain:
+    format: '%(asctime)s %(levelname)s %(name)s %(request)s %(message)s'
+filters:
+  context:
+    (): synapse.logging.context.LoggingContextFilter
+    request: ""
+handlers:
+  file:
+    class: logging.FileHandler
+    formatter: plain
+    filters: [context]
+    filename: {log}
+root:
+  level: WARNING
+  handlers: [file]
+disable_existing_loggers: false
+"""
+
+
+def _fast(rate: int = 1000) -> dict:
+    return {"per_second": rate, "burst_count": rate}
+
+
+def write_config(folder: Path, port: int, shared_secret: str) -> Path:
+    """homeserver.yaml (JSON is valid YAML) with every path inside ``folder``."""
+    (folder / "media").mkdir(exist_ok=True)
+    (folder / "log.config").write_text(_LOG_CONFIG.format(log=folder / "homeserver.log"))
+    config = {
+        "server_name": "localhost",
+        "pid_file": str(folder / "homeserver.pid"),
+        "public_baseurl": f"http://127.0.0.1:{port}/",
+        "listeners": [{"port": port, "bind_addresses": ["127.0.0.1"], "type": "http", "tls": False,
+                       "x_forwarded": False, "resources": [{"names": ["client"], "compress": False}]}],
+        "database": {"name": "sqlite3", "args": {"database": str(folder / "homeserver.db")}},
+        "log_config": str(folder / "log.config"),
+        "media_store_path": str(folder / "media"),
+        "signing_key_path": str(folder / "localhost.signing.key"),
+        "registration_shared_secret": shared_secret,
+        "macaroon_secret_key": uuid.uuid4().hex,
+        "form_secret": uuid.uuid4().hex,
+        "enable_registration": True,
+        "enable_registration_without_verification": True,
+        "trusted_key_servers": [],
+        "suppress_key_server_warning": True,
+        "federation_domain_whitelist": [],
+        "presence": {"enabled": False},
+        "report_stats": False,
+        "url_preview_enabled": False,
+        "bcrypt_rounds": 4,  # test server: cheap password hashing keeps registration fast
+        "rc_message": _fast(),
+        "rc_registration": _fast(),
+        "rc_login": {"address": _fast(), "account": _fast(), "failed_attempts": _fast()},
+        "rc_joins": {"local": _fast(), "remote": _fast()},
+        "rc_joins_per_room": _fast(),
+        "rc_invites": {"per_room": _fast(), "per_user": _fast(), "per_issuer": _fast()},
+        "rc_admin_redaction": _fast(),
+        "rc_3pid_validation": _fast(),
+        "rc_presence": {"per_user": _fast()},
+        "rc_delayed_event_mgmt": _fast(),
+        "rc_reports": _fast(),
+        "rc_room_creation": _fast(),
+    }
+    path = folder / "homeserver.yaml"
+    path.write_text(json.dumps(config, indent=1))
+    return path
+
+
+@dataclass
+class SynapseServer:
+    url: str
+    folder: Path
+    shared_secret: str
+    pid: int
+    _admin: MatrixUser | None = field(default=None, repr=False)
+
+    def register_sync(self, localpart: str | None = None, password: str = "secret-pw", admin: bool = False
+                      ) -> MatrixUser:
+        """A new user through the shared-secret admin API (works for admins too)."""
+        localpart = localpart or f"user{uuid.uuid4().hex[:10]}"
+        with httpx.Client(base_url=self.url, timeout=REQUEST_TIMEOUT) as http:
+            nonce = http.get("/_synapse/admin/v1/register").json()["nonce"]
+            mac = hmac.new(self.shared_secret.encode(), digestmod=hashlib.sha1)
+            mac.update(b"\x00".join([nonce.encode(), localpart.encode(), password.encode(),
+                                     b"admin" if admin else b"notadmin"]))
+            resp = http.post("/_synapse/admin/v1/register", json={
+                "nonce": nonce, "username": localpart, "password": password, "admin": admin,
+                "mac": mac.hexdigest()})
+            resp.raise_for_status()
+            data = resp.json()
+        return MatrixUser(self.url, data["user_id"], data["access_token"], password)
+
+    async def register(self, localpart: str | None = None, password: str = "secret-pw") -> MatrixUser:
+        """A new user through ``/register`` with an ``m.login.dummy`` step (open registration)."""
+        localpart = localpart or f"user{uuid.uuid4().hex[:10]}"
+        async with httpx.AsyncClient(base_url=self.url, timeout=REQUEST_TIMEOUT) as http:
+            resp = await http.post(f"{API}/register", json={
+                "username": localpart, "password": password, "auth": {"type": "m.login.dummy"},
+                "initial_device_display_name": "test"})
+            resp.raise_for_status()
+            data = resp.json()
+        return MatrixUser(self.url, data["user_id"], data["access_token"], password)
+
+    @property
+    def admin(self) -> MatrixUser:
+        if self._admin is None:
+            self._admin = self.register_sync(f"admin{uuid.uuid4().hex[:6]}", admin=True)
+        return self._admin
+
+    async def limit_messages(self, user_id: str, per_second: int = 1, burst: int = 1) -> None:
+        """A real rate limit on one user's sends (Synapse's per-user override)."""
+        await self.admin.call("POST", f"/_synapse/admin/v1/users/{quote(user_id, safe='')}/override_ratelimit",
+                              {"messages_per_second": per_second, "burst_count": burst})
+
+
+@dataclass
+class MatrixUser:
+    """Someone on the homeserver, driven through the client-server API."""
+
+    url: str
+    user_id: str
+    token: str
+    password: str
+
+    async def call(self, method: str, url: str, body: dict | None = None, params: dict | None = None) -> dict:
+        async with httpx.AsyncClient(base_url=self.url, timeout=REQUEST_TIMEOUT) as http:
+            resp = await http.request(method, url, json=body, params=params,
+                                      headers={"Authorization": f"Bearer {self.token}"})
+            if resp.status_code >= 400:
+                raise AssertionError(f"{method} {url} -> {resp.status_code} {resp.text}")
+            return resp.json()
+
+    @staticmethod
+    def q(value: str) -> str:
+        return quote(value, safe="")
+
+    async def create_room(self, invite: list[str] = (), name: str | None = None,
+                          initial_state: list[dict] = ()) -> str:
+        body: dict = {"preset": "private_chat", "invite": list(invite), "is_direct": True,
+                      "initial_state": list(initial_state)}
+        if name:
+            body["name"] = name
+        return (await self.call("POST", f"{API}/createRoom", body))["room_id"]
+
+    async def invite(self, room_id: str, user_id: str) -> None:
+        await self.call("POST", f"{API}/rooms/{self.q(room_id)}/invite", {"user_id": user_id})
+
+    async def join(self, room_id: str) -> None:
+        await self.call("POST", f"{API}/join/{self.q(room_id)}", {})
+
+    async def send_event(self, room_id: str, event_type: str, content: dict) -> str:
+        txn = uuid.uuid4().hex
+        return (await self.call("PUT", f"{API}/rooms/{self.q(room_id)}/send/{event_type}/{txn}", content))["event_id"]
+
+    async def send(self, room_id: str, text: str, html: str | None = None, msgtype: str = "m.text") -> str:
+        content = {"msgtype": msgtype, "body": text}
+        if html is not None:
+            content.update(format="org.matrix.custom.html", formatted_body=html)
+        return await self.send_event(room_id, "m.room.message", content)
+
+    async def edit(self, room_id: str, event_id: str, text: str) -> str:
+        return await self.send_event(room_id, "m.room.message", {
+            "msgtype": "m.text", "body": f"* {text}", "m.new_content": {"msgtype": "m.text", "body": text},
+            "m.relates_to": {"rel_type": "m.replace", "event_id": event_id}})
+
+    async def redact(self, room_id: str, event_id: str) -> None:
+        txn = uuid.uuid4().hex
+        await self.call("PUT", f"{API}/rooms/{self.q(room_id)}/redact/{self.q(event_id)}/{txn}", {"reason": "test"})
+
+    async def set_display_name(self, name: str) -> None:
+        await self.call("PUT", f"{API}/profile/{self.q(self.user_id)}/displayname", {"displayname": name})
+
+    async def full_sync(self, timeline_limit: int = 500) -> dict:
+        flt = {"room": {"timeline": {"limit": timeline_limit}}, "presence": {"not_types": ["*"]}}
+        return await self.call("GET", f"{API}/sync", params={"filter": json.dumps(flt), "timeout": "0"})
+
+    async def messages_from(self, sender: str, containing: str = "") -> list[dict]:
+        """Messages from ``sender`` the customer's own /sync shows, in every joined room."""
+        rooms = (await self.full_sync()).get("rooms", {}).get("join", {})
+        return [e for room in rooms.values() for e in room.get("timeline", {}).get("events", [])
+                if e.get("type") == "m.room.message" and e.get("sender") == sender
+                and containing in str(e.get("content", {}).get("body", ""))]
+
+    async def receipts(self) -> dict:
+        """Read receipts the customer can see, per room: {room: {event: {user: ts}}}."""
+        out: dict = {}
+        rooms = (await self.full_sync()).get("rooms", {}).get("join", {})
+        for room_id, room in rooms.items():
+            for event in room.get("ephemeral", {}).get("events", []):
+                if event.get("type") == "m.receipt":
+                    for event_id, kinds in event.get("content", {}).items():
+                        for kind, users in kinds.items():
+                            for user, info in users.items():
+                                out.setdefault(room_id, {}).setdefault(event_id, {})[f"{kind}:{user}"] = info.get("ts")
+        return out
+
+    async def room_messages(self, room_id: str, limit: int = 200) -> list[dict]:
+        page = await self.call("GET", f"{API}/rooms/{self.q(room_id)}/messages", params={"dir": "b", "limit": str(limit)})
+        return [e for e in reversed(page.get("chunk", [])) if e.get("type") == "m.room.message"]
+
+
+def _wait_healthy(url: str, proc: subprocess.Popen, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"synapse exited with code {proc.returncode} before it was ready")
+        try:
+            if httpx.get(f"{url}/health", timeout=1.0).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.05)
+    raise TimeoutError(f"synapse did not answer /health within {timeout}s")
+
+
+class _Running:
+    """The one Synapse of this test run, shared by every module that imports the fixture.
+
+    Each test module that imports ``synapse`` gets its own session-scoped fixture
+    definition from pytest; without this they would start one server each.
+    """
+
+    server: SynapseServer | None = None
+    proc: subprocess.Popen | None = None
+    users = 0
+
+    @classmethod
+    def start(cls, tmp_path_factory) -> SynapseServer:
+        if cls.server is not None:
+            return cls.server
+        if not SYNAPSE_PY.exists():
+            missing(f"Synapse is not installed: {INSTALL_HINT}")
+        check = subprocess.run([str(SYNAPSE_PY), "-c", "import synapse.app.homeserver"], capture_output=True,
+                               timeout=60)
+        if check.returncode != 0:
+            missing(f"Synapse in {SYNAPSE_VENV} does not import: {INSTALL_HINT}")
+        folder = tmp_path_factory.mktemp("synapse")
+        port = free_port()
+        secret = uuid.uuid4().hex
+        config = write_config(folder, port, secret)
+        base = [str(SYNAPSE_PY), "-m", "synapse.app.homeserver", "-c", str(config)]
+        keys = subprocess.run([*base, "--generate-keys"], cwd=folder, capture_output=True, text=True, timeout=120)
+        if keys.returncode != 0:
+            pytest.fail(f"synapse --generate-keys failed: {keys.stderr.strip()[-500:]}", pytrace=False)
+        with open(folder / "stderr.log", "wb") as err:
+            proc = subprocess.Popen(base, cwd=folder, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err)
+        url = f"http://127.0.0.1:{port}"
+        try:
+            _wait_healthy(url, proc)
+        except BaseException:
+            stop(proc)
+            raise
+        cls.proc = proc
+        cls.server = SynapseServer(url=url, folder=folder, shared_secret=secret, pid=proc.pid)
+        return cls.server
+
+    @classmethod
+    def release(cls) -> None:
+        cls.users -= 1
+        if cls.users <= 0 and cls.proc is not None:
+            stop(cls.proc)
+            cls.proc = cls.server = None
+
+
+@pytest.fixture(scope="session")
+def synapse(tmp_path_factory):
+    """A running Synapse for the whole test session; stopped by pid at the end."""
+    server = _Running.start(tmp_path_factory)
+    _Running.users += 1
+    try:
+        yield server
+    finally:
+        _Running.release()
+
+
+# --------------------------------------------------------------------------- the adapter's side
+
+
+def matrix_account(server: SynapseServer, agent: MatrixUser, state_dir: Path | str = "", name: str = "support",
+                   password: str | None = None, **options) -> AccountConfig:
+    """An ``[[accounts]]`` entry for the Matrix adapter, signed in as ``agent``."""
+    secret = agent.password if password is None else password
+    opts = {"homeserver": server.url, "user_id": agent.user_id, "state_dir": str(state_dir), "timeout": 20.0,
+            **options}
+    return AccountConfig(name=name, provider="matrix", options=opts, secret=lambda: secret)
+
+
+class MatrixHarness:
+    """The contract suite's harness: a fresh support account per test and a customer.
+
+    ``customer_writes`` creates the customer's room on first use, invites the support
+    account and writes there. When the adapter under test is read-only (a supervisor),
+    the support account has already joined the room from another client of its own:
+    a read-only adapter never accepts invites, so without that it could read nothing.
+    """
+
+    def __init__(self, server: SynapseServer, state_dir: Path) -> None:
+        self.server = server
+        self.state_dir = state_dir
+        self.agent: MatrixUser | None = None
+        self.customer: MatrixUser | None = None
+        self.room: str | None = None
+        self.agent_prejoined = False
+
+    async def start(self) -> "MatrixHarness":
+        self.agent = await self.server.register()
+        self.customer = await self.server.register()
+        return self
+
+    async def make(self, read_only: bool) -> MatrixProvider:
+        self.agent_prejoined = read_only
+        return MatrixProvider(matrix_account(self.server, self.agent, self.state_dir))
+
+    async def customer_writes(self, text: str) -> None:
+        if self.room is None:
+            self.room = await self.customer.create_room(invite=[self.agent.user_id])
+            if self.agent_prejoined:
+                await self.agent.join(self.room)
+        await self.customer.send(self.room, text)
+
+    async def delivered(self, text: str) -> int:
+        return len(await self.customer.messages_from(self.agent.user_id, text))
+
+    async def remote_state(self) -> object:
+        joined = await self.agent.call("GET", f"{API}/joined_rooms")
+        return await self.customer.receipts(), sorted(joined.get("joined_rooms", []))
+
+
+__all__ = ["synapse", "SynapseServer", "MatrixUser", "MatrixHarness", "matrix_account", "write_config"]
