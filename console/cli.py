@@ -235,7 +235,10 @@ def cmd_sync(session: Session, args) -> int:
             states = asyncio.run(engine.run_once(progress=show))
             for name, st in states.items():
                 progress.update(tasks[name], description=st.line(), total=1, completed=1)
-            failed = [s for s in states.values() if s.state not in ("online", "disabled")]
+            for st in states.values():
+                for line in st.send_problems:
+                    print(f"{st.name}: {line}", file=sys.stderr)
+            failed = [s for s in states.values() if s.state not in ("online", "disabled") or s.send_problems]
             return 1 if failed else 0
 
         async def forever() -> None:
