@@ -186,7 +186,7 @@ class Dispatcher:
         action = self._action(claimed, thread, args)
         try:
             receipt = None
-            if claimed["attempts"] > 1:  # pushed before: the remote may have it already
+            if row["state"] == "sending" or claimed["attempts"] > 1:  # pushed before: the remote may have it
                 receipt = await self._leased(outbox_id, provider.find_delivery(action))
             if receipt is None:
                 receipt = await self._leased(outbox_id, provider.push(action))

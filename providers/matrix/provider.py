@@ -43,6 +43,7 @@ from providers.matrix.rooms import Room
 from providers.matrix.session import SessionStore
 
 ENCRYPTED_FIX = "ask the customer to write in an unencrypted support room, or reach them through a bridge"
+MAX_LOOKBACK_PAGES = 20  # pages of 100 events searched for an earlier delivery
 
 
 class MatrixProvider(Provider):
@@ -405,6 +406,26 @@ class MatrixProvider(Provider):
             await self._set_marked_unread(action.thread_remote_id, True)
             return Receipt(sent_at=datetime.now(UTC), detail="marked unread")
         raise Unsupported(f"{self.name}: Matrix has no remote {action.kind!r}; it stays in Switchboard")
+
+    async def find_delivery(self, action: PushAction) -> Receipt | None:
+        """A reply is delivered if the room's timeline holds our event with its txnId
+        (the outbox key), looking back to when the reply was queued."""
+        if action.kind != "reply":
+            return None  # read markers: setting them again is harmless
+        since_ms = (action.created_at.timestamp() - 60) * 1000 if action.created_at else None
+        params = {"dir": "b", "limit": "100"}
+        for _ in range(MAX_LOOKBACK_PAGES):
+            page = await self.client.request("GET", path("rooms", action.thread_remote_id, "messages"), params=params)
+            chunk = [e for e in page.get("chunk") or [] if isinstance(e, dict)]
+            for event in chunk:
+                if event.get("sender") == self.user_id and \
+                        (event.get("unsigned") or {}).get("transaction_id") == action.key:
+                    return Receipt(remote_id=event.get("event_id"), duplicate=True, detail="already in the room")
+            oldest = chunk[-1].get("origin_server_ts") if chunk else None
+            if not page.get("end") or not chunk or (since_ms and isinstance(oldest, int) and oldest < since_ms):
+                return None
+            params = {**params, "from": page["end"]}
+        return None
 
     async def _room_for_push(self, room_id: str) -> Room:
         room = self._room(room_id)
