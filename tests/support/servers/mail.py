@@ -231,6 +231,7 @@ class ImapHarness:
         self.dv, self.smtp = dv, smtp
         self.agent = dv.add_user("agent")
         self.customer = dv.add_user("cust")
+        self.name = f"mail-{uuid.uuid4().hex[:6]}"  # one account, however many adapters a test makes
 
     def account(self, window_days: int = 90, **extra):
         from providers.base import AccountConfig
@@ -238,7 +239,7 @@ class ImapHarness:
         options = {"host": "127.0.0.1", "port": self.dv.imap_port, "security": "none", "username": self.agent,
                    "smtp_host": "127.0.0.1", "smtp_port": self.smtp.port, "smtp_security": "none",
                    "from": f"Support Team <{self.agent}>", "timeout": 10.0, **extra}
-        return AccountConfig(name=f"mail-{uuid.uuid4().hex[:6]}", provider="imap", options=options,
+        return AccountConfig(name=self.name, provider="imap", options=options,
                              secret=lambda: PASSWORD, window_days=window_days)
 
     async def make(self, read_only: bool = False, **extra):
