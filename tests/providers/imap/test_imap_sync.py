@@ -253,7 +253,7 @@ async def test_reply_round_trip_threads_everything_into_one_conversation(h, db):
         assert ours.thread_remote_id == msg.thread_remote_id
 
         # The customer answers our reply: same conversation.
-        answer = h._customer_mail("Thanks, but which colour?", subject="Re: Help please",
+        answer = h.customer_mail("Thanks, but which colour?", subject="Re: Help please",
                                   In_Reply_To=got["Message-ID"], References=f"{first['Message-ID']} {got['Message-ID']}")
         await asyncio.to_thread(h.send_as_customer, answer)
         # And writes once more from a client that drops the threading headers: subject + sender match.
