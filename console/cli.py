@@ -329,8 +329,8 @@ def _send_now(session: Session, db, thread_id: int) -> None:
     st = states.get(account)
     if st is not None:
         print(st.line(), file=sys.stderr)
-    row = db.execute("SELECT state, last_error FROM outbox WHERE thread_id=? ORDER BY id DESC LIMIT 1",
-                     (thread_id,)).fetchone()
+    row = db.execute("SELECT state, last_error FROM outbox WHERE thread_id=? AND kind != 'save_copy' "
+                     "ORDER BY id DESC LIMIT 1", (thread_id,)).fetchone()
     if row is not None:
         print(f"outbox: {row['state']}" + (f" — {row['last_error']}" if row["last_error"] else ""))
 
