@@ -76,6 +76,23 @@ def messages_of(batches: list[Batch]) -> list[Message]:
     return [m for b in batches for m in b.messages]
 
 
+async def replying(harness) -> Provider:
+    """A new writable adapter (not opened yet); the test is skipped if it cannot reply."""
+    p = await harness.make(read_only=False)
+    if Capability.REPLY not in p.capabilities:
+        pytest.skip(f"{p.kind} cannot reply")
+    return p
+
+
+async def new_customer_message(harness, p: Provider, words: str) -> tuple[Message, str]:
+    """The customer writes ``words`` (with a fresh marker in its ``{}``); its message as pulled."""
+    _, cursor = await pull_all(p, None)
+    marker = f"contract-{uuid.uuid4().hex[:8]}"
+    await harness.customer_writes(words.format(marker))
+    msg, _, _ = await wait_for_message(p, cursor, marker)
+    return msg, marker
+
+
 class CacheWorld:
     """A cache file holding the customer's conversations, as the core would have pulled them."""
 
@@ -179,15 +196,10 @@ class ProviderContract:
             await p.close()
 
     async def test_reply_is_delivered_exactly_once_per_key(self, harness):
-        p = await harness.make(read_only=False)
-        if Capability.REPLY not in p.capabilities:
-            pytest.skip(f"{p.kind} cannot reply")
+        p = await replying(harness)
         await p.open(read_only=False)
         try:
-            _, cursor = await pull_all(p, None)
-            marker = f"contract-{uuid.uuid4().hex[:8]}"
-            await harness.customer_writes(f"Where is parcel {marker}?")
-            msg, _, cursor = await wait_for_message(p, cursor, marker)
+            msg, marker = await new_customer_message(harness, p, "Where is parcel {}?")
             answer = f"answer-{marker}"
             action = PushAction(key=uuid.uuid4().hex, kind="reply", thread_remote_id=msg.thread_remote_id,
                                 text=f"Your parcel is on its way ({answer}).", subject="Re: parcel",
@@ -220,15 +232,10 @@ class ProviderContract:
             await p.close()
 
     async def test_find_delivery_answers_from_the_remote_even_for_a_restarted_adapter(self, harness):
-        p = await harness.make(read_only=False)
-        if Capability.REPLY not in p.capabilities:
-            pytest.skip(f"{p.kind} cannot reply")
+        p = await replying(harness)
         await p.open(read_only=False)
         try:
-            _, cursor = await pull_all(p, None)
-            marker = f"contract-{uuid.uuid4().hex[:8]}"
-            await harness.customer_writes(f"Did my refund {marker} go through?")
-            msg, _, _ = await wait_for_message(p, cursor, marker)
+            msg, marker = await new_customer_message(harness, p, "Did my refund {} go through?")
             action = PushAction(key=uuid.uuid4().hex, kind="reply", thread_remote_id=msg.thread_remote_id,
                                 text=f"Yes, refunded ({marker}-fd).", reply_to_remote_id=msg.remote_id,
                                 customer=msg.author, created_at=datetime.now(timezone.utc))
@@ -248,9 +255,7 @@ class ProviderContract:
 
     @pytest.mark.parametrize("racers", [2, 4])
     async def test_dispatchers_racing_on_one_cache_deliver_every_reply_exactly_once(self, harness, tmp_path, racers):
-        probe = await harness.make(read_only=False)
-        if Capability.REPLY not in probe.capabilities:
-            pytest.skip(f"{probe.kind} cannot reply")
+        await replying(harness)
         world, threads = await CacheWorld.with_conversations(harness, tmp_path / "cache.sqlite3", 2)
         texts = []
         for n, tid in enumerate([*threads, *threads]):  # two replies in each conversation
@@ -274,9 +279,7 @@ class ProviderContract:
         assert [await harness.delivered(t) for t in texts] == [1] * len(texts), "counted at the customer's side"
 
     async def test_a_reply_whose_process_died_after_delivering_is_not_sent_again(self, harness, tmp_path):
-        probe = await harness.make(read_only=False)
-        if Capability.REPLY not in probe.capabilities:
-            pytest.skip(f"{probe.kind} cannot reply")
+        await replying(harness)
         world, (tid,) = await CacheWorld.with_conversations(harness, tmp_path / "cache.sqlite3", 1)
         marker = f"died-{uuid.uuid4().hex[:8]}"
         outbox_id = world.reply(tid, f"Your replacement ships today ({marker}).")

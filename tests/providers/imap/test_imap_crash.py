@@ -76,14 +76,6 @@ async def queued_reply(h: ImapHarness, cache: Path, marker: str) -> None:
     db.close()
 
 
-def sent_copies(h: ImapHarness, text: str) -> int:
-    client = h.agent_imap()
-    try:
-        client.select_folder("Sent", readonly=True)
-        return len(client.search(["BODY", text]))
-    finally:
-        client.logout()
-
 
 async def kill_at(step: str, dv, tmp_path: Path) -> tuple[ImapHarness, Path, str]:
     """Queue a reply, start a sender, kill -9 it while the server waits at ``step``, restart it."""
@@ -113,10 +105,10 @@ async def kill_at(step: str, dv, tmp_path: Path) -> tuple[ImapHarness, Path, str
 async def test_kill_9_at_a_step_of_the_smtp_send_then_restart_delivers_exactly_once(dovecot, tmp_path, step):  # noqa: F811
     h, _, answer = await kill_at(step, dovecot, tmp_path)
     assert await h.delivered(answer) == 1, f"killed at {step}: the customer must get the reply exactly once"
-    assert sent_copies(h, answer) == 1, "and one copy of it in Sent"
+    assert h.sent_copies(answer) == 1, "and one copy of it in Sent"
 
 
 async def test_kill_9_between_delivery_and_the_servers_250_never_loses_the_reply(dovecot, tmp_path):  # noqa: F811
     h, _, answer = await kill_at("accepted", dovecot, tmp_path)
     assert await h.delivered(answer) >= 1, "never lost (a second copy here is the window SMTP cannot close)"
-    assert sent_copies(h, answer) == 1
+    assert h.sent_copies(answer) == 1

@@ -302,6 +302,15 @@ class ImapHarness:
         await asyncio.to_thread(self.send_as_customer, msg)
         return msg
 
+    def sent_copies(self, text: str) -> int:
+        """How many mails containing ``text`` the agent's Sent folder holds."""
+        client = self.dv.imap(self.agent)
+        try:
+            client.select_folder("Sent", readonly=True)
+            return len(client.search(["BODY", text]))
+        finally:
+            client.logout()
+
     async def delivered(self, text: str) -> int:
         def count() -> int:
             client = self.dv.imap(self.customer)
