@@ -619,8 +619,10 @@ class ImapProvider(Provider):
         """A reply (or its saved copy) is delivered if its Message-ID is in the Sent folder."""
         if action.kind not in ("reply", "move_private", "save_copy"):
             return None  # keywords: setting them again is harmless
-        mid = action.args.get("message_id") or self._reply_id(action)
-        return await self._call(lambda: self._sent_copy(action.key, mid))
+        if action.kind == "save_copy":
+            return await self._call(lambda: self._in_sent(action.args["message_id"]))
+        mid = self._reply_id(action)
+        return await self._call(lambda: self._earlier_reply(action.key, mid))
 
     def _reply_id(self, action: PushAction) -> str:
         if not self.from_addr:
@@ -628,13 +630,16 @@ class ImapProvider(Provider):
                                  fix='set from = "Support <support@example.com>" in its [[accounts]] table')
         return send.message_id_for_key(action.key, self.from_addr.rsplit("@", 1)[-1])
 
-    def _sent_copy(self, key: str, mid: str) -> Receipt | None:
-        """A receipt if this connection delivered ``key`` or Sent holds ``mid``."""
+    def _earlier_reply(self, key: str, mid: str) -> Receipt | None:
+        """A receipt if this adapter already handed ``key`` to SMTP or Sent holds ``mid``."""
         if key in self._delivered:
             return Receipt(remote_id=mid, duplicate=True, detail="already sent; not sent again")
+        return self._in_sent(mid)
+
+    def _in_sent(self, mid: str) -> Receipt | None:
         self._select(self.sent_folder)
         if self._client.search(["HEADER", "Message-ID", f"<{mid}>"]):
-            return Receipt(remote_id=mid, duplicate=True, detail=f"already in {self.sent_folder}; not sent again")
+            return Receipt(remote_id=mid, duplicate=True, detail=f"already in {self.sent_folder}")
         return None
 
     def _find(self, message_id: str, folders: list[str]) -> tuple[str, int] | None:
@@ -655,7 +660,7 @@ class ImapProvider(Provider):
     def _reply(self, action: PushAction) -> Receipt:
         mid = self._reply_id(action)
         self._end_smtp()
-        earlier = self._sent_copy(action.key, mid)
+        earlier = self._earlier_reply(action.key, mid)
         if earlier is not None:
             return earlier
         parent_id = action.reply_to_remote_id
@@ -701,9 +706,9 @@ class ImapProvider(Provider):
         """End the reply's SMTP session, then put its copy in Sent unless it is there already."""
         self._end_smtp()
         mid = action.args["message_id"]
-        self._select(self.sent_folder)
-        if self._client.search(["HEADER", "Message-ID", f"<{mid}>"]):
-            return Receipt(remote_id=mid, duplicate=True, detail=f"copy already in {self.sent_folder}")
+        earlier = self._in_sent(mid)
+        if earlier is not None:
+            return earlier
         raw = base64.b64decode(action.args["raw"])
         self._client.append(self.sent_folder, raw, flags=(keywords.SEEN,),
                             msg_time=datetime.fromisoformat(action.args["at"]))

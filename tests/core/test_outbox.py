@@ -109,6 +109,24 @@ async def test_a_row_claimed_by_a_live_process_is_left_alone_and_its_conversatio
     assert [a.text for a in remote.delivered.values()] == ["first", "second"] and remote.attempts == 2
 
 
+async def test_a_live_owner_renews_its_lease_so_a_slow_push_is_never_taken_over(world):
+    _, db, remote, ctx, ids = world
+    actions.perform(ctx, "reply", ids[0], text="This one takes a while.")
+    slow_push = remote.push
+
+    async def push(action):
+        await asyncio.sleep(2.0)  # several leases long
+        return await slow_push(action)
+
+    remote.push = push
+    owner = asyncio.create_task(Dispatcher(db, lease=0.3).flush("mail", remote))
+    for _ in range(5):
+        await asyncio.sleep(0.25)
+        assert (await Dispatcher(db, lease=0.3).flush("mail", remote)).busy == 1, "renewed: still the owner's"
+    assert (await owner).finished == 1
+    assert remote.attempts == 1 and remote.lookups == 0
+
+
 @pytest.mark.parametrize("racers", [2, 4])
 async def test_dispatchers_racing_on_one_cache_push_every_row_once(tmp_path, racers):
     path = tmp_path / "cache.sqlite3"

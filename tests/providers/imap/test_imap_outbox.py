@@ -13,6 +13,7 @@ from console.actions import perform
 from console.actions.gate import Context
 from console.cache.ingest import apply_batch, ensure_account
 from console.outbox import LEASE, Dispatcher
+from providers.base import TransientError
 from providers.imap import ImapProvider
 from tests.support.servers.mail import ImapHarness, dovecot, smtp_server  # noqa: F401
 
@@ -100,3 +101,31 @@ async def test_a_crash_after_smtp_accepted_the_reply_saves_its_copy_once_and_nev
     finally:
         await p2.close()
 
+
+
+async def test_a_sent_copy_that_could_not_be_saved_is_saved_later_and_the_reply_not_sent_again(h, db, monkeypatch):
+    await h.customer_writes("Wrong size delivered")
+    p = await h.make()
+    await p.open(read_only=False)
+    try:
+        await sync(db, p)
+        thread_id = db.execute("SELECT id FROM threads").fetchone()[0]
+        assert perform(Context(db=db, agent="jo"), "reply", thread_id, text="Swapping it (copy-later).").ok
+        real_save = ImapProvider._save_copy
+
+        def refused_once(self, action):
+            monkeypatch.setattr(ImapProvider, "_save_copy", real_save)
+            raise TransientError("IMAP: Sent is over quota", fix="it will be retried")
+
+        monkeypatch.setattr(ImapProvider, "_save_copy", refused_once)
+        result = await Dispatcher(db).flush(ACCOUNT, p)
+        assert [(x.kind, x.retrying) for x in result.problems] == [("save_copy", True)]
+        assert [tuple(r) for r in db.execute("SELECT kind, state FROM outbox ORDER BY id")] == [
+            ("reply", "sent"), ("save_copy", "queued")]
+        assert h.sent_copies("copy-later") == 0
+        await Dispatcher(db, clock=lambda: time.time() + 600).flush(ACCOUNT, p)  # the same process, later
+        assert [r[0] for r in db.execute("SELECT state FROM outbox ORDER BY id")] == ["sent", "sent"]
+        assert h.sent_copies("copy-later") == 1
+        assert await h.delivered("copy-later") == 1
+    finally:
+        await p.close()
