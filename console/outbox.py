@@ -24,7 +24,6 @@ import asyncio
 import json
 import logging
 import os
-import secrets
 import socket
 import sqlite3
 import time
@@ -73,7 +72,7 @@ STALE_REASON = "held: the customer wrote again after this reply was started — 
 
 def process_identity() -> str:
     """``host:pid:token`` — the token tells apart two dispatchers of one process."""
-    return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
+    return f"{socket.gethostname()}:{os.getpid()}:{os.urandom(4).hex()}"
 
 
 def owner_is_dead(owner: str | None) -> bool:
