@@ -140,7 +140,7 @@ class ImapProvider(Provider):
         self._watch_mark: tuple[int, int, int] | None = None  # INBOX (uidnext, exists, modseq) at last pull
         self._token: str | None = None
         self._smtp: smtplib.SMTP | None = None  # a reply's session, accepted but not yet ended (QUIT)
-        self._delivered: dict[str, str] = {}  # outbox key -> Message-ID, accepted by SMTP on this instance
+        self._accepted: set[str] = set()  # outbox keys whose reply SMTP accepted on this instance
         self._token_at = 0.0
         self.needs_secret = not self.token_command  # type: ignore[misc]  # a token command replaces the password
 
@@ -617,10 +617,10 @@ class ImapProvider(Provider):
 
     async def find_delivery(self, action: PushAction) -> Receipt | None:
         """A reply (or its saved copy) is delivered if its Message-ID is in the Sent folder."""
-        if action.kind not in ("reply", "move_private", "save_copy"):
-            return None  # keywords: setting them again is harmless
         if action.kind == "save_copy":
             return await self._call(lambda: self._in_sent(action.args["message_id"]))
+        if action.kind not in ("reply", "move_private"):
+            return None  # keywords: setting them again is harmless
         mid = self._reply_id(action)
         return await self._call(lambda: self._earlier_reply(action.key, mid))
 
@@ -632,7 +632,7 @@ class ImapProvider(Provider):
 
     def _earlier_reply(self, key: str, mid: str) -> Receipt | None:
         """A receipt if this adapter already handed ``key`` to SMTP or Sent holds ``mid``."""
-        if key in self._delivered:
+        if key in self._accepted:
             return Receipt(remote_id=mid, duplicate=True, detail="already sent; not sent again")
         return self._in_sent(mid)
 
@@ -695,7 +695,7 @@ class ImapProvider(Provider):
             raise
         # Accepted: from here on it counts as delivered. QUIT and the copy in Sent are a
         # follow-up step of their own that the core retries but that never sends again.
-        self._delivered[action.key] = mid
+        self._accepted.add(action.key)
         now = datetime.now(timezone.utc)
         copy = PushAction(key=action.key, kind="save_copy", thread_remote_id=action.thread_remote_id,
                           args={"message_id": mid, "raw": base64.b64encode(msg.as_bytes()).decode("ascii"),
