@@ -28,7 +28,7 @@ from providers.text import clean_line
 _KEY_SAFE = re.compile(r"^[A-Za-z0-9_.-]{1,120}$")
 _OUR_ID = re.compile(r"^sb(x?)-([A-Za-z0-9_.-]+)@")
 # A msg-id as RFC 5322 allows it: printable ASCII without brackets or spaces, one "@".
-_MSG_ID = re.compile(r"[!-;=?-~]{1,250}@[!-;=?-~]{1,250}")
+_MSG_ID = re.compile(r"[!-;=?A-~]{1,250}@[!-;=?A-~]{1,250}")
 
 
 def message_id_for_key(key: str, domain: str) -> str:

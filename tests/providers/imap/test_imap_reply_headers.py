@@ -61,7 +61,8 @@ def test_msg_ids_as_rfc_5322_writes_them_pass(value):
     assert safe_msg_id(f"<{value}>") == value
 
 
-@pytest.mark.parametrize("value", ["", "no-at-sign", "a@b c", f"a@b{ESC}", "a@b\u200b", "ä@b", "a<b@c", "a@b\nBcc: x@evil.example"])
+@pytest.mark.parametrize("value", ["", "no-at-sign", "a@b c", f"a@b{ESC}", "a@b\u200b", "ä@b", "a<b@c", "a@b@c",
+                                   "a@b\nBcc: x@evil.example"])
 def test_anything_else_is_not_a_msg_id(value):
     assert safe_msg_id(value) is None
 
