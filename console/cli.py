@@ -235,7 +235,10 @@ def cmd_sync(session: Session, args) -> int:
             states = asyncio.run(engine.run_once(progress=show))
             for name, st in states.items():
                 progress.update(tasks[name], description=st.line(), total=1, completed=1)
-            failed = [s for s in states.values() if s.state not in ("online", "disabled")]
+            for st in states.values():
+                for line in st.send_problems:
+                    print(f"{st.name}: {line}", file=sys.stderr)
+            failed = [s for s in states.values() if s.state not in ("online", "disabled") or s.send_problems]
             return 1 if failed else 0
 
         async def forever() -> None:
@@ -326,8 +329,8 @@ def _send_now(session: Session, db, thread_id: int) -> None:
     st = states.get(account)
     if st is not None:
         print(st.line(), file=sys.stderr)
-    row = db.execute("SELECT state, last_error FROM outbox WHERE thread_id=? ORDER BY id DESC LIMIT 1",
-                     (thread_id,)).fetchone()
+    row = db.execute("SELECT state, last_error FROM outbox WHERE thread_id=? AND kind != 'save_copy' "
+                     "ORDER BY id DESC LIMIT 1", (thread_id,)).fetchone()
     if row is not None:
         print(f"outbox: {row['state']}" + (f" — {row['last_error']}" if row["last_error"] else ""))
 

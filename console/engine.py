@@ -15,7 +15,7 @@ import logging
 import sqlite3
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from console import secrets
@@ -52,6 +52,7 @@ class AccountState:
     next_try_at: float | None = None
     last_sync_at: float | None = None
     failures: int = 0
+    send_problems: list[str] = field(default_factory=list)  # outbox rows the last flush could not push
 
     def line(self, now: float | None = None) -> str:
         """One line for people: 'support-mail: offline — retry in 12 s (connection refused)'."""
@@ -227,7 +228,8 @@ class Engine:
     async def _flush_outbox(self, account: str, provider: Provider) -> None:
         if self.read_only:
             return
-        await self.dispatcher.flush(account, provider)
+        result = await self.dispatcher.flush(account, provider)
+        self.states[account].send_problems = [p.line() for p in result.problems]
 
     async def _wait_for_news(self, acc: AccountSettings, provider: Provider) -> None:
         """Wait for the adapter's watch (or the poll interval) or outbox work, whichever is first."""

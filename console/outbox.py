@@ -2,24 +2,33 @@
 
 States of an outbox row::
 
-    queued ──push──▶ sending ──receipt──▶ sent
-       ▲               │  transient error: back to queued with next_try_at
-       │               └─ permanent error: failed (reason kept, text kept)
+    queued ──claim──▶ sending ──receipt──▶ sent ──▶ (follow-up row, e.g. save the Sent copy)
+       ▲                │  transient error: back to queued with next_try_at
+       │                └─ permanent error: failed (reason kept, text kept)
        └── retry_send ◀── failed / held (stale-reply guard)
     local: nothing remote to do (the adapter lacks the capability, e.g. notes)
 
-The row is marked ``sending`` and committed *before* the push. After a crash
-(kill -9 anywhere) a ``sending`` row is pushed again with the same key; adapters
-are idempotent by key, so the customer still gets one reply.
+Any number of processes may push one cache's outbox (the console, `sync`, `sync
+--once`, `do`). A process pushes a row only after claiming it with one conditional
+UPDATE (``state='queued'``, or ``sending`` with an expired lease) whose rowcount says
+who won; the owner renews its lease while the push runs, so a row claimed by a live
+process is left alone. A row whose owner died (its lease ran out, or its pid is gone
+on this host) may have reached the remote already: before pushing it again the
+dispatcher asks the adapter (:meth:`Provider.find_delivery`), and a delivery found
+there is recorded instead of sent twice.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
+import os
+import socket
 import sqlite3
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
 from console.backoff import backoff_delay
@@ -32,8 +41,10 @@ from providers.base import (
     Provider,
     ProviderError,
     PushAction,
+    Receipt,
     TransientError,
 )
+from providers.text import clean_line
 
 log = logging.getLogger("switchboard.outbox")
 
@@ -50,35 +61,85 @@ NEEDS = {
     "mark_read": Capability.MARK_READ,
     "mark_unread": Capability.MARK_READ,
     "priority": Capability.PRIORITY,
+    "save_copy": Capability.REPLY,  # a follow-up of a sent reply (the copy in Sent)
 }
 CARRIES_TEXT = ("reply", "move_private", "note")
+FOLLOW_UPS = ("save_copy",)  # steps after a delivery: they never hold up later rows of a conversation
 MAX_UNEXPECTED = 5  # an adapter bug gets this many tries before the row is failed
+LEASE = 30.0  # seconds a claim lasts unless its owner renews it
 STALE_REASON = "held: the customer wrote again after this reply was started — read it, then send again (R) or cancel"
+
+
+def process_identity() -> str:
+    """``host:pid:token`` — the token tells apart two dispatchers of one process."""
+    return f"{socket.gethostname()}:{os.getpid()}:{os.urandom(4).hex()}"
+
+
+def owner_is_dead(owner: str | None) -> bool:
+    """True only when ``owner`` ran on this host and its process is gone."""
+    host, _, rest = (owner or "").partition(":")
+    pid = rest.partition(":")[0]
+    if host != socket.gethostname() or not pid.isdigit():
+        return False  # another machine's process (or unknown): only its lease can tell
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
+@dataclass(slots=True)
+class SendProblem:
+    """One outbox row this pass could not push."""
+
+    outbox_id: int
+    thread_id: int
+    kind: str
+    reason: str
+    retrying: bool  # True: queued again for later; False: failed, the agent must act
+
+    def line(self) -> str:
+        what = "will retry" if self.retrying else "failed"
+        return f"outbox {self.outbox_id} ({self.kind}, conversation {self.thread_id}) {what}: {clean_line(self.reason)}"
+
+
+@dataclass(slots=True)
+class FlushResult:
+    """What one :meth:`Dispatcher.flush` did: rows finished, rows it could not push,
+    rows left alone because another live process is pushing them."""
+
+    finished: int = 0
+    problems: list[SendProblem] = field(default_factory=list)
+    busy: int = 0
 
 
 class Dispatcher:
     def __init__(self, db: sqlite3.Connection, notify: Callable[[set[int]], None] | None = None,
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] = time.time, lease: float = LEASE) -> None:
         self.db = db
         self.notify = notify or (lambda ids: None)
         self.clock = clock
-
-    def recover(self) -> int:
-        """Rows left ``sending`` by a crash go back to ``queued`` (same key: no double send)."""
-        with transaction(self.db):
-            return self.db.execute("UPDATE outbox SET state='queued', next_try_at=0 WHERE state='sending'").rowcount
+        self.lease = lease
+        self.owner = process_identity()
 
     def next_due(self, account: str | None = None) -> float | None:
-        sql = "SELECT MIN(o.next_try_at) FROM outbox o"
+        """When the next row may be pushed: the first pending row of each conversation counts
+        (a row another process holds: when its lease ends)."""
+        sql = "SELECT MIN(CASE o.state WHEN 'sending' THEN o.lease_until ELSE o.next_try_at END) FROM outbox o"
         params: tuple = ()
         if account is not None:
             sql += " JOIN accounts a ON a.id=o.account_id AND a.name=?"
             params = (account,)
-        sql += " WHERE o.state IN ('queued','sending')"
-        return self.db.execute(sql, params).fetchone()[0]
+        sql += f""" WHERE o.state IN ('queued','sending') AND NOT EXISTS (
+                      SELECT 1 FROM outbox p WHERE p.thread_id=o.thread_id AND p.id<o.id
+                      AND p.state IN ('queued','sending') AND p.kind NOT IN ({",".join("?" * len(FOLLOW_UPS))}))"""
+        return self.db.execute(sql, (*params, *FOLLOW_UPS)).fetchone()[0]
 
-    async def flush(self, account: str, provider: Provider) -> int:
-        """Push every due row of one account, in order per conversation. Returns rows finished."""
+    async def flush(self, account: str, provider: Provider) -> FlushResult:
+        """Push every due row of one account, in order per conversation."""
+        result = FlushResult()
         now = self.clock()
         rows = self.db.execute(
             """SELECT o.* FROM outbox o JOIN accounts a ON a.id = o.account_id
@@ -86,65 +147,110 @@ class Dispatcher:
             (account,),
         ).fetchall()
         blocked: set[int] = set()
-        finished = 0
         for row in rows:
             if row["thread_id"] in blocked:
                 continue
-            if row["next_try_at"] > now:
-                blocked.add(row["thread_id"])  # later rows of this conversation wait for it
+            if row["state"] == "queued" and row["next_try_at"] > now:
+                if row["kind"] not in FOLLOW_UPS:
+                    blocked.add(row["thread_id"])  # later rows of this conversation wait for it
                 continue
-            outcome = await self._push_one(row, provider)
-            if outcome == "auth":
-                break
-            if outcome in ("retry", "held"):
+            outcome = await self._push_one(row, provider, result)
+            if outcome in ("retry", "held", "busy") and row["kind"] not in FOLLOW_UPS:
                 blocked.add(row["thread_id"])
-            else:
-                finished += 1
-        return finished
+        return result
 
-    async def _push_one(self, row: sqlite3.Row, provider: Provider) -> str:
+    # ------------------------------------------------------------------ one row
+
+    async def _push_one(self, row: sqlite3.Row, provider: Provider, result: FlushResult) -> str:
         kind, thread_id, outbox_id = row["kind"], row["thread_id"], row["id"]
         need = NEEDS.get(kind)
         if need is None or need not in provider.capabilities:
-            self._finish(outbox_id, thread_id, "local")
+            self._finish(outbox_id, "local")
+            result.finished += 1
             return "local"
-        args = json.loads(row["args"] or "{}")
+        claimed = self._claim(row)
+        if claimed is None:
+            result.busy += 1
+            return "busy"
+        args = json.loads(claimed["args"] or "{}")
         thread = self.db.execute("SELECT * FROM threads WHERE id=?", (thread_id,)).fetchone()
-        if kind in ("reply", "move_private") and not args.get("force") and self._customer_wrote_since(row, thread):
+        if kind in ("reply", "move_private") and not args.get("force") and self._customer_wrote_since(claimed, thread):
             with transaction(self.db):
-                self.db.execute("UPDATE outbox SET state='held', last_error=? WHERE id=?", (STALE_REASON, outbox_id))
+                self.db.execute("UPDATE outbox SET state='held', last_error=?, claimed_by=NULL, lease_until=0 "
+                                "WHERE id=?", (STALE_REASON, outbox_id))
                 self.db.execute("UPDATE messages SET state='held' WHERE outbox_id=?", (outbox_id,))
             self.notify({thread_id})
             return "held"
-        with transaction(self.db):  # committed before the push: a crash from here on retries with the same key
-            self.db.execute("UPDATE outbox SET state='sending', attempts=attempts+1 WHERE id=?", (outbox_id,))
-            if kind in CARRIES_TEXT:
-                self.db.execute("UPDATE messages SET state='sending' WHERE outbox_id=? AND state!='sent'", (outbox_id,))
         self.notify({thread_id})
-        action = self._action(row, thread, args)
+        action = self._action(claimed, thread, args)
         try:
-            receipt = await provider.push(action)
+            receipt = None
+            if row["state"] == "sending" or claimed["attempts"] > 1:  # pushed before: the remote may have it
+                receipt = await self._leased(outbox_id, provider.find_delivery(action))
+            if receipt is None:
+                receipt = await self._leased(outbox_id, provider.push(action))
         except AuthError as exc:
-            self._requeue(row, str(exc), delay=60.0)
+            self._requeue(claimed, str(exc), delay=60.0, result=result)
             raise
         except TransientError as exc:
-            self._requeue(row, str(exc), delay=exc.retry_after or backoff_delay(row["attempts"]))
+            self._requeue(claimed, str(exc), delay=exc.retry_after or backoff_delay(claimed["attempts"] - 1),
+                          result=result)
             return "retry"
         except (PermanentError, ProviderError) as exc:
-            self._fail(row, str(exc))
+            self._fail(claimed, str(exc), result)
             return "failed"
         except (OSError, TimeoutError) as exc:
-            self._requeue(row, f"network: {exc}", delay=backoff_delay(row["attempts"]))
+            self._requeue(claimed, f"network: {exc}", delay=backoff_delay(claimed["attempts"] - 1), result=result)
             return "retry"
         except Exception as exc:  # adapter bug: retry a few times, then give the agent the reason
             log.exception("push of outbox %s failed unexpectedly", outbox_id)
-            if row["attempts"] + 1 >= MAX_UNEXPECTED:
-                self._fail(row, f"{type(exc).__name__}: {exc}")
+            if claimed["attempts"] >= MAX_UNEXPECTED:
+                self._fail(claimed, f"{type(exc).__name__}: {exc}", result)
                 return "failed"
-            self._requeue(row, f"{type(exc).__name__}: {exc}", delay=backoff_delay(row["attempts"]))
+            self._requeue(claimed, f"{type(exc).__name__}: {exc}", delay=backoff_delay(claimed["attempts"] - 1),
+                          result=result)
             return "retry"
-        self._sent(row, receipt)
+        follow_up = self._sent(claimed, receipt)
+        result.finished += 1
+        if follow_up is not None:  # e.g. the Sent copy of a mail: its own step, right away
+            await self._push_one(follow_up, provider, result)
         return "sent"
+
+    def _claim(self, row: sqlite3.Row) -> sqlite3.Row | None:
+        """Take the row for this process, or None if another live process holds it."""
+        now = self.clock()
+        if row["state"] == "sending" and row["lease_until"] >= now and owner_is_dead(row["claimed_by"]):
+            # Its owner was killed on this machine: no need to wait for the lease to run out.
+            with transaction(self.db):
+                self.db.execute("UPDATE outbox SET lease_until=0 WHERE id=? AND state='sending' AND claimed_by=?",
+                                (row["id"], row["claimed_by"]))
+        with transaction(self.db):
+            won = self.db.execute(
+                """UPDATE outbox SET state='sending', claimed_by=?, lease_until=?, attempts=attempts+1
+                   WHERE id=? AND ((state='queued' AND next_try_at <= ?) OR (state='sending' AND lease_until < ?))""",
+                (self.owner, now + self.lease, row["id"], now, now)).rowcount
+            if won != 1:
+                return None
+            if row["kind"] in CARRIES_TEXT:
+                self.db.execute("UPDATE messages SET state='sending' WHERE outbox_id=? AND state!='sent'", (row["id"],))
+            return self.db.execute("SELECT * FROM outbox WHERE id=?", (row["id"],)).fetchone()
+
+    async def _leased(self, outbox_id: int, call):
+        """Await ``call`` while renewing this process's lease on the row."""
+        task = asyncio.ensure_future(call)
+        try:
+            while True:
+                done, _ = await asyncio.wait({task}, timeout=self.lease / 3)
+                if done:
+                    return task.result()
+                with transaction(self.db):
+                    kept = self.db.execute("UPDATE outbox SET lease_until=? WHERE id=? AND claimed_by=?",
+                                           (self.clock() + self.lease, outbox_id, self.owner)).rowcount
+                if not kept:
+                    log.warning("outbox %s: lease lost while its push was still running", outbox_id)
+        finally:
+            if not task.done():
+                task.cancel()
 
     def _customer_wrote_since(self, row: sqlite3.Row, thread: sqlite3.Row) -> bool:
         started = row["draft_started_at"]
@@ -166,12 +272,16 @@ class Dispatcher:
             created_at=datetime.fromtimestamp(row["created_at"], timezone.utc),
         )
 
-    def _sent(self, row: sqlite3.Row, receipt) -> None:
+    # ------------------------------------------------------------------ outcomes
+
+    def _sent(self, row: sqlite3.Row, receipt: Receipt) -> sqlite3.Row | None:
+        """Record the delivery (and queue its follow-up step, in the same transaction)."""
         sent_at = receipt.sent_at.timestamp() if receipt.sent_at else self.clock()
         remote_id = receipt.remote_id
+        follow_up = None
         with transaction(self.db):
-            self.db.execute("UPDATE outbox SET state='sent', sent_at=?, remote_id=COALESCE(remote_id, ?), last_error='' "
-                            "WHERE id=?", (sent_at, remote_id, row["id"]))
+            self.db.execute("UPDATE outbox SET state='sent', sent_at=?, remote_id=COALESCE(remote_id, ?), last_error='', "
+                            "claimed_by=NULL, lease_until=0 WHERE id=?", (sent_at, remote_id, row["id"]))
             if row["kind"] in CARRIES_TEXT:
                 msg = self.db.execute("SELECT id, remote_id FROM messages WHERE outbox_id=?", (row["id"],)).fetchone()
                 if msg is not None and msg["remote_id"] is None and remote_id:
@@ -187,23 +297,38 @@ class Dispatcher:
                 if msg is not None:
                     new_state = "local" if row["kind"] == "note" else "sent"
                     self.db.execute("UPDATE messages SET state=? WHERE id=?", (new_state, msg["id"]))
+            step = receipt.follow_up
+            if step is not None and not receipt.duplicate:
+                key = f"{row['key']}/{step.kind}"
+                self.db.execute(
+                    """INSERT OR IGNORE INTO outbox(key, thread_id, account_id, kind, args, created_at, author)
+                       VALUES (?, ?, ?, ?, ?, ?, ?)""",
+                    (key, row["thread_id"], row["account_id"], step.kind, json.dumps(step.args), self.clock(),
+                     row["author"]))
+                follow_up = self.db.execute("SELECT * FROM outbox WHERE key=? AND state='queued'", (key,)).fetchone()
         self.notify({row["thread_id"]})
+        return follow_up
 
-    def _requeue(self, row: sqlite3.Row, reason: str, *, delay: float) -> None:
+    def _requeue(self, row: sqlite3.Row, reason: str, *, delay: float, result: FlushResult) -> None:
+        reason = " ".join(reason.split())[:300]
         with transaction(self.db):
-            self.db.execute("UPDATE outbox SET state='queued', next_try_at=?, last_error=? WHERE id=?",
-                            (self.clock() + delay, " ".join(reason.split())[:300], row["id"]))
+            self.db.execute("UPDATE outbox SET state='queued', next_try_at=?, last_error=?, claimed_by=NULL, "
+                            "lease_until=0 WHERE id=? AND claimed_by=?",
+                            (self.clock() + delay, reason, row["id"], self.owner))
             self.db.execute("UPDATE messages SET state='queued' WHERE outbox_id=? AND state='sending'", (row["id"],))
+        result.problems.append(SendProblem(row["id"], row["thread_id"], row["kind"], reason, retrying=True))
         self.notify({row["thread_id"]})
 
-    def _fail(self, row: sqlite3.Row, reason: str) -> None:
+    def _fail(self, row: sqlite3.Row, reason: str, result: FlushResult) -> None:
+        reason = " ".join(reason.split())[:500]
         with transaction(self.db):
-            self.db.execute("UPDATE outbox SET state='failed', last_error=? WHERE id=?",
-                            (" ".join(reason.split())[:500], row["id"]))
+            self.db.execute("UPDATE outbox SET state='failed', last_error=?, claimed_by=NULL, lease_until=0 "
+                            "WHERE id=? AND claimed_by=?", (reason, row["id"], self.owner))
             self.db.execute("UPDATE messages SET state='failed' WHERE outbox_id=? AND direction!='note'", (row["id"],))
+        result.problems.append(SendProblem(row["id"], row["thread_id"], row["kind"], reason, retrying=False))
         self.notify({row["thread_id"]})
 
-    def _finish(self, outbox_id: int, thread_id: int, state: str) -> None:
+    def _finish(self, outbox_id: int, state: str) -> None:
         with transaction(self.db):
-            self.db.execute("UPDATE outbox SET state=?, sent_at=? WHERE id=?", (state, self.clock(), outbox_id))
-
+            self.db.execute("UPDATE outbox SET state=?, sent_at=? WHERE id=? AND state='queued'",
+                            (state, self.clock(), outbox_id))

@@ -11,6 +11,7 @@ Life of an adapter, driven by the core's sync engine::
     batch = await p.pull(cursor)    # bounded page of changes since the cursor
     await p.watch(timeout)          # optional: returns when the remote side has news
     receipt = await p.push(action)  # idempotent by action.key
+    earlier = await p.find_delivery(action)  # was it already carried out? (a retry after a crash)
     await p.close()
 
 Errors are the classes below; the engine reads them to decide between retrying
@@ -231,6 +232,25 @@ class Provider(abc.ABC):
     @abc.abstractmethod
     async def push(self, action: PushAction) -> Receipt:
         """Carry out ``action`` remotely, exactly once per ``action.key``."""
+
+    async def find_delivery(self, action: PushAction) -> Receipt | None:
+        """The remote side's own evidence that ``action`` was already carried out.
+
+        The outbox asks this before it pushes a row again whose earlier push may have
+        reached the remote (its owner process died, or the answer was lost): found in
+        Sent by Message-ID, in the room's timeline by transaction id, among our posts.
+
+        Returns:
+            a ``Receipt`` (``duplicate=True``) of the earlier delivery, or ``None`` when
+            the remote has no trace of it and a push is safe.
+        Raises:
+            TransientError: the remote cannot be asked now; the row waits and asks again.
+
+        Every adapter that sends messages must answer it from the remote. The default
+        (``None``) is right only for actions that are harmless to repeat (set a flag,
+        close, tag) or whose push the remote itself de-duplicates by key for ever.
+        """
+        return None
 
     async def fetch_attachment(self, message_remote_id: str, ref: str) -> bytes:
         """Bytes of one attachment, fetched only when the agent asks."""

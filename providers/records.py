@@ -204,3 +204,6 @@ class Receipt:
     sent_at: datetime | None = None
     detail: str = ""
     duplicate: bool = False  # the key had already been pushed; nothing new was sent
+    # A further step the core must carry out as its own outbox row, retried on its own, once
+    # this push counts as done (e.g. saving the copy of a sent mail in the Sent folder).
+    follow_up: PushAction | None = None

@@ -257,7 +257,16 @@ _V2 = """
         CREATE INDEX threads_recent ON threads(last_message_at, id);
         """
 
+# Outbox claims: several processes on one data folder (console, `sync`, `sync --once`, `do`)
+# share the outbox. A process owns a row it pushes (claimed_by: host, pid and a random
+# token) until lease_until, which it renews while the push runs; a row whose lease ran
+# out belongs to a process that died and is re-checked against the remote before a retry.
+_OUTBOX_CLAIMS = """
+        ALTER TABLE outbox ADD COLUMN claimed_by TEXT;
+        ALTER TABLE outbox ADD COLUMN lease_until REAL NOT NULL DEFAULT 0;
+        """
+
 # Each migration is SQL run in one transaction with the version bump; a step that
 # needs Python (data rewrites) may be a callable taking the connection instead.
-MIGRATIONS: list[str | Callable[[sqlite3.Connection], None]] = [_V1, _V2]
+MIGRATIONS: list[str | Callable[[sqlite3.Connection], None]] = [_V1, _V2, _OUTBOX_CLAIMS]
 SCHEMA_VERSION = len(MIGRATIONS)

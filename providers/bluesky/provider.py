@@ -392,7 +392,21 @@ class BlueskyProvider(Provider):
                 dids[handle] = res["did"]
         return dids
 
-    async def _move_private(self, action: PushAction) -> Receipt:
+    async def find_delivery(self, action: PushAction) -> Receipt | None:
+        """A post is delivered if our repository holds its record key (derived from the
+        outbox key); a direct message if the conversation has it from us."""
+        if action.thread_remote_id.startswith("chat:"):
+            return await self._find_dm(action.thread_remote_id[5:], action)
+        if action.kind == "move_private":
+            return await self._find_dm(await self._dm_convo(action), action)
+        existing = await self._existing_record(tid_for(action.key, action.created_at))
+        if existing is None:
+            return None
+        self._key_of[existing["uri"]] = action.key
+        return Receipt(remote_id=existing["uri"], duplicate=True, detail="reply was already posted")
+
+    async def _dm_convo(self, action: PushAction) -> str:
+        """The direct-message conversation with the author of the post being answered."""
         post = await self._target_post(action)
         did = (post.get("author") or {}).get("did")
         if did == self.did or not did:
@@ -407,9 +421,27 @@ class BlueskyProvider(Provider):
                 raise PermanentError(f"{self.name}: cannot open a direct message ({e.detail or e.error})",
                                      fix="the customer may not accept messages; answer in public") from e
             raise
-        receipt = await self._send_dm(res["convo"]["id"], action)
-        receipt.detail = f"moved to direct messages (chat:{res['convo']['id']})"
+        return res["convo"]["id"]
+
+    async def _move_private(self, action: PushAction) -> Receipt:
+        convo_id = await self._dm_convo(action)
+        receipt = await self._send_dm(convo_id, action)
+        receipt.detail = f"moved to direct messages (chat:{convo_id})"
         return receipt
+
+    async def _find_dm(self, convo_id: str, action: PushAction) -> Receipt | None:
+        for uri, key in self._key_of.items():
+            if key == action.key and uri.startswith("chat:"):
+                return Receipt(remote_id=uri, duplicate=True, detail="message was already sent")
+        text = action.text.strip()
+        recent = await self.session.query("chat.bsky.convo.getMessages", {"convoId": convo_id, "limit": 30}, chat=True)
+        since = action.created_at - timedelta(minutes=1) if action.created_at else None
+        for view in recent.get("messages") or []:
+            if ((view.get("sender") or {}).get("did") == self.did and view.get("text") == text
+                    and (since is None or parse_time(view.get("sentAt")) >= since)):
+                self._key_of[f"chat:{view['id']}"] = action.key
+                return Receipt(remote_id=f"chat:{view['id']}", duplicate=True, detail="message was already sent")
+        return None
 
     async def _send_dm(self, convo_id: str, action: PushAction) -> Receipt:
         text = action.text.strip()
@@ -418,16 +450,9 @@ class BlueskyProvider(Provider):
             raise PermanentError(f"{self.name}: the message is {used} characters; Bluesky allows {DM_LIMIT}",
                                  fix=f"shorten it by {used - DM_LIMIT}")
         # Chat has no idempotency key: look for this very message from us before sending it again.
-        for uri, key in self._key_of.items():
-            if key == action.key and uri.startswith("chat:"):
-                return Receipt(remote_id=uri, duplicate=True, detail="message was already sent")
-        recent = await self.session.query("chat.bsky.convo.getMessages", {"convoId": convo_id, "limit": 30}, chat=True)
-        since = action.created_at - timedelta(minutes=1) if action.created_at else None
-        for view in recent.get("messages") or []:
-            if ((view.get("sender") or {}).get("did") == self.did and view.get("text") == text
-                    and (since is None or parse_time(view.get("sentAt")) >= since)):
-                self._key_of[f"chat:{view['id']}"] = action.key
-                return Receipt(remote_id=f"chat:{view['id']}", duplicate=True, detail="message was already sent")
+        earlier = await self._find_dm(convo_id, action)
+        if earlier is not None:
+            return earlier
         message: dict[str, Any] = {"text": text}
         facets = build_facets(text, await self._resolve_handles(text))
         if facets:

@@ -310,6 +310,16 @@ class DemoProvider(Provider):
                        detail="sent" if fresh else "already sent with this key; nothing new was sent",
                        duplicate=not fresh)
 
+    async def find_delivery(self, action: PushAction) -> Receipt | None:
+        """The simulated server's journal remembers every key it accepted."""
+        remote = self._require_open()
+        remote.refresh()
+        earlier = remote.pushed.get(action.key)
+        if earlier is None:
+            return None
+        return Receipt(remote_id=earlier.get("msg_id"), sent_at=datetime.fromisoformat(earlier["at"]),
+                       duplicate=True, detail="already sent with this key; nothing new was sent")
+
     async def check(self) -> str:
         await self.open(read_only=True)
         try:

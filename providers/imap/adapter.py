@@ -18,8 +18,10 @@ re-opens a conversation whenever it stores a new inbound message.
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import re
+import smtplib
 import threading
 import time
 from collections.abc import Callable
@@ -137,6 +139,8 @@ class ImapProvider(Provider):
         self._no_idle = False  # the server lacks IDLE: watch() just waits
         self._watch_mark: tuple[int, int, int] | None = None  # INBOX (uidnext, exists, modseq) at last pull
         self._token: str | None = None
+        self._smtp: smtplib.SMTP | None = None  # a reply's session, accepted but not yet ended (QUIT)
+        self._accepted: set[str] = set()  # outbox keys whose reply SMTP accepted on this instance
         self._token_at = 0.0
         self.needs_secret = not self.token_command  # type: ignore[misc]  # a token command replaces the password
 
@@ -154,6 +158,7 @@ class ImapProvider(Provider):
             with self._tlock:
                 client, self._client, self._selected = self._client, None, None
                 close_quietly(client)
+                self._end_smtp()
         await asyncio.to_thread(shut)
         # A running IDLE notices the shutdown within IDLE_STEP and closes its own connection.
         if self._idle_tlock.acquire(blocking=False):
@@ -604,9 +609,38 @@ class ImapProvider(Provider):
         self.require_writable(f"{action.kind} (no change is made on the server)")
         if action.kind in ("reply", "move_private"):
             return await self._call(lambda: self._reply(action))
+        if action.kind == "save_copy":
+            return await self._call(lambda: self._save_copy(action))
         if action.kind in ("close", "reopen", "assign", "tag", "mark_read", "mark_unread"):
             return await self._call(lambda: self._team_push(action))
         raise Unsupported(f"email cannot {action.kind} on the server", fix="it stays in this console only")
+
+    async def find_delivery(self, action: PushAction) -> Receipt | None:
+        """A reply (or its saved copy) is delivered if its Message-ID is in the Sent folder."""
+        if action.kind == "save_copy":
+            return await self._call(lambda: self._in_sent(action.args["message_id"]))
+        if action.kind not in ("reply", "move_private"):
+            return None  # keywords: setting them again is harmless
+        mid = self._reply_id(action)
+        return await self._call(lambda: self._earlier_reply(action.key, mid))
+
+    def _reply_id(self, action: PushAction) -> str:
+        if not self.from_addr:
+            raise PermanentError(f"account {self.name!r}: no sender address for replies",
+                                 fix='set from = "Support <support@example.com>" in its [[accounts]] table')
+        return send.message_id_for_key(action.key, self.from_addr.rsplit("@", 1)[-1])
+
+    def _earlier_reply(self, key: str, mid: str) -> Receipt | None:
+        """A receipt if this adapter already handed ``key`` to SMTP or Sent holds ``mid``."""
+        if key in self._accepted:
+            return Receipt(remote_id=mid, duplicate=True, detail="already sent; not sent again")
+        return self._in_sent(mid)
+
+    def _in_sent(self, mid: str) -> Receipt | None:
+        self._select(self.sent_folder)
+        if self._client.search(["HEADER", "Message-ID", f"<{mid}>"]):
+            return Receipt(remote_id=mid, duplicate=True, detail=f"already in {self.sent_folder}")
+        return None
 
     def _find(self, message_id: str, folders: list[str]) -> tuple[str, int] | None:
         """(folder, uid) of a message by Message-ID, from the sync map or by searching."""
@@ -624,13 +658,11 @@ class ImapProvider(Provider):
         return None
 
     def _reply(self, action: PushAction) -> Receipt:
-        if not self.from_addr:
-            raise PermanentError(f"account {self.name!r}: no sender address for replies",
-                                 fix='set from = "Support <support@example.com>" in its [[accounts]] table')
-        mid = send.message_id_for_key(action.key, self.from_addr.rsplit("@", 1)[-1])
-        self._select(self.sent_folder)
-        if self._client.search(["HEADER", "Message-ID", f"<{mid}>"]):
-            return Receipt(remote_id=mid, duplicate=True, detail=f"already in {self.sent_folder}; not sent again")
+        mid = self._reply_id(action)
+        self._end_smtp()
+        earlier = self._earlier_reply(action.key, mid)
+        if earlier is not None:
+            return earlier
         parent_id = action.reply_to_remote_id
         refs: list[str] = []
         to_addr = action.customer.address if action.customer else ""
@@ -656,19 +688,35 @@ class ImapProvider(Provider):
                                     to_addr=to_addr, to_name=to_name, subject=subject, text=action.text,
                                     parent_id=parent_id, parent_refs=refs, thread_id=action.thread_remote_id)
         try:
-            send.smtp_send(msg, host=self.smtp_host, port=self.smtp_port, security=self.smtp_security,
-                           login=self._login(smtp=True), timeout=self.timeout, account=self.name)
+            self._smtp = send.smtp_deliver(msg, host=self.smtp_host, port=self.smtp_port, security=self.smtp_security,
+                                           login=self._login(smtp=True), timeout=self.timeout, account=self.name)
         except AuthError:
             self._token = None  # an expired OAuth2 token: ask for a fresh one next time
             raise
+        # Accepted: from here on it counts as delivered. QUIT and the copy in Sent are a
+        # follow-up step of their own that the core retries but that never sends again.
+        self._accepted.add(action.key)
         now = datetime.now(timezone.utc)
-        detail = f"sent to {to_addr}"
-        try:
-            self._client.append(self.sent_folder, msg.as_bytes(), flags=(keywords.SEEN,), msg_time=now)
-        except Exception as exc:  # the mail is out: never report failure (a retry would send it twice)
-            self._drop()
-            detail += f"; could not save a copy in {self.sent_folder} ({type(exc).__name__})"
-        return Receipt(remote_id=mid, sent_at=now, detail=detail)
+        copy = PushAction(key=action.key, kind="save_copy", thread_remote_id=action.thread_remote_id,
+                          args={"message_id": mid, "raw": base64.b64encode(msg.as_bytes()).decode("ascii"),
+                                "at": now.isoformat()})
+        return Receipt(remote_id=mid, sent_at=now, detail=f"sent to {to_addr}", follow_up=copy)
+
+    def _save_copy(self, action: PushAction) -> Receipt:
+        """End the reply's SMTP session, then put its copy in Sent unless it is there already."""
+        self._end_smtp()
+        mid = action.args["message_id"]
+        earlier = self._in_sent(mid)
+        if earlier is not None:
+            return earlier
+        raw = base64.b64decode(action.args["raw"])
+        self._client.append(self.sent_folder, raw, flags=(keywords.SEEN,),
+                            msg_time=datetime.fromisoformat(action.args["at"]))
+        return Receipt(remote_id=mid, detail=f"copy saved in {self.sent_folder}")
+
+    def _end_smtp(self) -> None:
+        smtp, self._smtp = self._smtp, None
+        send.smtp_quit(smtp)
 
     def _thread_uids(self, action: PushAction) -> dict[str, list[int]]:
         found = self._state.uids_of_thread(action.thread_remote_id)

@@ -3,6 +3,13 @@
 A reply's Message-ID carries the outbox key (``<sb-KEY@domain>``): the Sent folder
 is searched for it before sending, and when our own mail comes back in a pull the
 key in its Message-ID tells the core which outbox row it confirms.
+
+:func:`smtp_deliver` returns the moment the server accepted the DATA, with the
+session still open: the core records the delivery before QUIT is even sent.
+
+Everything copied from the customer's mail into our headers (Subject, the ids in
+In-Reply-To and References, the display name) is cleaned first: no escape, control
+or invisible character of theirs travels in a mail we send.
 """
 
 from __future__ import annotations
@@ -16,9 +23,12 @@ from email.utils import format_datetime, formataddr, parseaddr
 
 from providers.base import AuthError, OptionError, PermanentError, TransientError
 from providers.imap.connection import Login, network_error
+from providers.text import clean_line
 
 _KEY_SAFE = re.compile(r"^[A-Za-z0-9_.-]{1,120}$")
 _OUR_ID = re.compile(r"^sb(x?)-([A-Za-z0-9_.-]+)@")
+# A msg-id as RFC 5322 allows it: printable ASCII without brackets or spaces, one "@".
+_MSG_ID = re.compile(r"[!-;=?A-~]{1,250}@[!-;=?A-~]{1,250}")
 
 
 def message_id_for_key(key: str, domain: str) -> str:
@@ -42,8 +52,15 @@ def key_from_message_id(message_id: str) -> str | None:
 
 def reply_subject(subject: str) -> str:
     """``Re: subject`` with exactly one Re:, whatever prefixes the subject had."""
-    base = re.sub(r"^\s*((re|aw|sv|antw)\s*(\[\d+\])?\s*:\s*)+", "", subject or "", flags=re.IGNORECASE).strip()
+    base = re.sub(r"^\s*((re|aw|sv|antw)\s*(\[\d+\])?\s*:\s*)+", "", clean_line(subject), flags=re.IGNORECASE).strip()
     return f"Re: {base}" if base else "Re: your message"
+
+
+def safe_msg_id(value: str | None) -> str | None:
+    """``value`` if it is a well-formed msg-id (no brackets), else None: a customer's
+    header never brings an escape or an invisible character into ours."""
+    value = (value or "").strip().strip("<>")
+    return value if _MSG_ID.fullmatch(value) else None
 
 
 def parse_from(value: str, account: str) -> tuple[str, str]:
@@ -61,24 +78,30 @@ def build_reply(*, key: str, from_name: str, from_addr: str, to_addr: str, to_na
     domain = from_addr.rsplit("@", 1)[-1]
     mid = message_id_for_key(key, domain)
     msg = EmailMessage()
-    msg["From"] = formataddr((from_name, from_addr))
-    msg["To"] = formataddr((to_name, to_addr))
+    msg["From"] = formataddr((clean_line(from_name), from_addr))
+    msg["To"] = formataddr((clean_line(to_name), clean_line(to_addr)))
     msg["Subject"] = reply_subject(subject)
     msg["Date"] = format_datetime(when or datetime.now(timezone.utc))
     msg["Message-ID"] = f"<{mid}>"
+    parent_id = safe_msg_id(parent_id)
     if parent_id:
         msg["In-Reply-To"] = f"<{parent_id}>"
-        refs = [r for r in parent_refs if r != parent_id][-20:] + [parent_id]
+        refs = [r for r in map(safe_msg_id, parent_refs) if r and r != parent_id][-20:] + [parent_id]
         msg["References"] = " ".join(f"<{r}>" for r in refs)
-    msg["X-Switchboard-Thread"] = thread_id
+    msg["X-Switchboard-Thread"] = clean_line(thread_id)  # our own id (t-<hex>), read back by the pull
     msg["Auto-Submitted"] = "no"
     msg.set_content(text)
     return msg, mid
 
 
-def smtp_send(msg: EmailMessage, *, host: str, port: int, security: str, login: Login | None, timeout: float,
-              account: str) -> None:
-    """Send one message. AuthError, TransientError or PermanentError on failure."""
+def smtp_deliver(msg: EmailMessage, *, host: str, port: int, security: str, login: Login | None, timeout: float,
+                 account: str) -> smtplib.SMTP:
+    """Send one message and return the moment the server accepted its DATA.
+
+    The session is handed back still open: the caller records the delivery first and
+    then ends it with :func:`smtp_quit`, so a slow or lost QUIT cannot make a delivered
+    reply look unsent. AuthError, TransientError or PermanentError before acceptance.
+    """
     context = ssl.create_default_context()
     try:
         if security == "tls":
@@ -95,32 +118,46 @@ def smtp_send(msg: EmailMessage, *, host: str, port: int, security: str, login: 
         if login is not None:
             _authenticate(smtp, login, host, account)
         smtp.send_message(msg)
+        return smtp
     except smtplib.SMTPAuthenticationError as exc:
+        smtp_quit(smtp)
         raise AuthError(f"account {account!r}: SMTP server {host} refused the login ({_reason(exc)})",
                         fix=f"check smtp_username; store the right password with: switchboard accounts add {account}"
                         ) from None
     except smtplib.SMTPRecipientsRefused as exc:
+        smtp_quit(smtp)
         raise PermanentError(f"SMTP server {host} refused the recipient(s) "
                              f"{', '.join(exc.recipients)}", fix="check the customer's address") from None
     except smtplib.SMTPResponseException as exc:
+        smtp_quit(smtp)
         if 500 <= exc.smtp_code < 600:
             raise PermanentError(f"SMTP server {host} rejected the message ({exc.smtp_code} {_reason(exc)})",
                                  fix="read the reason; fix the address or the content and send again") from None
         raise TransientError(f"SMTP server {host} deferred the message ({exc.smtp_code} {_reason(exc)})",
                              fix="it will be retried") from None
     except smtplib.SMTPNotSupportedError as exc:
+        smtp_quit(smtp)
         raise TransientError(f"SMTP server {host}: {exc}", fix="check smtp_security (starttls needs server support)"
                              ) from None
     except (smtplib.SMTPException, OSError) as exc:
+        smtp_quit(smtp)
         raise network_error(exc, "SMTP", host, port, timeout) from None
-    finally:
+    except BaseException:
+        smtp_quit(smtp)
+        raise
+
+
+def smtp_quit(smtp: smtplib.SMTP | None) -> None:
+    """End a session politely if the server answers, else just close it."""
+    if smtp is None:
+        return
+    try:
+        smtp.quit()
+    except Exception:
         try:
-            smtp.quit()
+            smtp.close()
         except Exception:
-            try:
-                smtp.close()
-            except Exception:
-                pass
+            pass
 
 
 def smtp_check(*, host: str, port: int, security: str, login: Login | None, timeout: float, account: str) -> None:
@@ -144,10 +181,7 @@ def smtp_check(*, host: str, port: int, security: str, login: Login | None, time
     except (smtplib.SMTPException, OSError) as exc:
         raise network_error(exc, "SMTP", host, port, timeout) from None
     finally:
-        try:
-            smtp.quit()
-        except Exception:
-            smtp.close()
+        smtp_quit(smtp)
 
 
 def _authenticate(smtp: smtplib.SMTP, login: Login, host: str, account: str) -> None:

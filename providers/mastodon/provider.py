@@ -363,6 +363,27 @@ class MastodonProvider(Provider):
         return Receipt(remote_id=sid, sent_at=parse_time(status.get("created_at")), duplicate=duplicate,
                        detail=f"{visibility} reply on {self.host}")
 
+    async def find_delivery(self, action: PushAction) -> Receipt | None:
+        """A reply is delivered if the post it answers has a reply from us with this text
+        (Mastodon forgets an Idempotency-Key after an hour; the post list does not)."""
+        for sid, key in self._key_of.items():
+            if key == action.key:
+                return Receipt(remote_id=sid, duplicate=True, detail="already posted")
+        target_id = str(action.reply_to_remote_id or action.thread_remote_id)
+        target = await self.client.get_json(f"/api/v1/statuses/{target_id}")
+        own_id = str(self._me.get("id", ""))
+        text = self._with_mention(action, target, own_id)
+        context = await self.client.get_json(f"/api/v1/statuses/{target_id}/context")
+        for status in context.get("descendants") or []:
+            if str((status.get("account") or {}).get("id")) != own_id or str(status.get("in_reply_to_id")) != target_id:
+                continue
+            source = await self.client.get_json(f"/api/v1/statuses/{status['id']}/source")
+            if (source.get("text") or "").strip() == text:
+                self._key_of[str(status["id"])] = action.key
+                return Receipt(remote_id=str(status["id"]), sent_at=parse_time(status.get("created_at")),
+                               duplicate=True, detail="already posted")
+        return None
+
     def _with_mention(self, action: PushAction, target: dict[str, Any], own_id: str) -> str:
         """The reply text with ``@acct`` of the person answered in front, unless already there."""
         account = target.get("account") or {}

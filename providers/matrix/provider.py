@@ -43,6 +43,8 @@ from providers.matrix.rooms import Room
 from providers.matrix.session import SessionStore
 
 ENCRYPTED_FIX = "ask the customer to write in an unencrypted support room, or reach them through a bridge"
+MAX_LOOKBACK_PAGES = 20  # pages of 100 events searched for an earlier delivery
+OUTBOX_KEY = "com.switchboard.outbox_key"  # in our messages' content: found by any device after a crash
 
 
 class MatrixProvider(Provider):
@@ -406,6 +408,27 @@ class MatrixProvider(Provider):
             return Receipt(sent_at=datetime.now(UTC), detail="marked unread")
         raise Unsupported(f"{self.name}: Matrix has no remote {action.kind!r}; it stays in Switchboard")
 
+    async def find_delivery(self, action: PushAction) -> Receipt | None:
+        """A reply is delivered if the room's timeline holds our event with the outbox key
+        (as txnId, seen by the sending device, or in the content, seen by any), looking
+        back to when the reply was queued."""
+        if action.kind != "reply":
+            return None  # read markers: setting them again is harmless
+        since_ms = (action.created_at.timestamp() - 60) * 1000 if action.created_at else None
+        params = {"dir": "b", "limit": "100"}
+        for _ in range(MAX_LOOKBACK_PAGES):
+            page = await self.client.request("GET", path("rooms", action.thread_remote_id, "messages"), params=params)
+            chunk = [e for e in page.get("chunk") or [] if isinstance(e, dict)]
+            for event in chunk:
+                if event.get("sender") == self.user_id and action.key in (
+                        (event.get("unsigned") or {}).get("transaction_id"), (event.get("content") or {}).get(OUTBOX_KEY)):
+                    return Receipt(remote_id=event.get("event_id"), duplicate=True, detail="already in the room")
+            oldest = chunk[-1].get("origin_server_ts") if chunk else None
+            if not page.get("end") or not chunk or (since_ms and isinstance(oldest, int) and oldest < since_ms):
+                return None
+            params = {**params, "from": page["end"]}
+        return None
+
     async def _room_for_push(self, room_id: str) -> Room:
         room = self._room(room_id)
         if not room.state_loaded and not room.encrypted:
@@ -427,7 +450,7 @@ class MatrixProvider(Provider):
             raise PermanentError(f"{self.name}: this conversation is end-to-end encrypted and Switchboard cannot "
                                  "send into it yet", fix=ENCRYPTED_FIX)
         url = path("rooms", action.thread_remote_id, "send", "m.room.message", action.key)
-        content = {"msgtype": "m.text", "body": action.text}
+        content = {"msgtype": "m.text", "body": action.text, OUTBOX_KEY: action.key}
         data = await self._send_once(url, content)
         event_id = data.get("event_id") if isinstance(data.get("event_id"), str) else None
         return Receipt(remote_id=event_id, sent_at=datetime.now(UTC), detail="sent")

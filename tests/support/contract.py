@@ -16,17 +16,33 @@ The harness protocol (all async):
 - ``delivered(text: str) -> int``: how many messages containing ``text`` the
   customer's side has received from us (0, 1, 2 …).
 - optional ``remote_state() -> object``: a snapshot of remote state that read-only
-  use must not change (flags, receipts); compared before and after.
+  use must not change (flags, receipts); compared before and after;
+- optional ``on_the_wire(seconds)``: an in-process fake takes this long per request;
+- optional ``forget_keys() -> None``: the remote forgets the idempotency keys it saw
+  (Mastodon does after an hour), so only the outbox's own re-check stands between a
+  dead process's delivery and a second one.
+
+``make`` may be called several times in one test: the adapters it returns are the
+same account (same name) as several processes on one data folder would open.
+
+The exactly-once tests run the real outbox: a cache file, ``actions.perform`` to queue
+replies, several :class:`Dispatcher` instances, each with its own SQLite connection
+and its own adapter, racing on it; deliveries are counted at the customer's side.
 """
 
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
-from datetime import datetime
+from datetime import datetime, timezone
 
 import pytest
 
+from console import actions
+from console.cache import connect
+from console.cache.ingest import apply_batch, ensure_account
+from console.outbox import LEASE, Dispatcher
 from providers.base import (
     Batch,
     Capability,
@@ -58,6 +74,78 @@ async def pull_all(p: Provider, cursor: str | None) -> tuple[list[Batch], str | 
 
 def messages_of(batches: list[Batch]) -> list[Message]:
     return [m for b in batches for m in b.messages]
+
+
+async def replying(harness) -> Provider:
+    """A new writable adapter (not opened yet); the test is skipped if it cannot reply."""
+    p = await harness.make(read_only=False)
+    if Capability.REPLY not in p.capabilities:
+        pytest.skip(f"{p.kind} cannot reply")
+    return p
+
+
+async def new_customer_message(harness, p: Provider, words: str) -> tuple[Message, str]:
+    """The customer writes ``words`` (with a fresh marker in its ``{}``); its message as pulled."""
+    _, cursor = await pull_all(p, None)
+    marker = f"contract-{uuid.uuid4().hex[:8]}"
+    await harness.customer_writes(words.format(marker))
+    msg, _, _ = await wait_for_message(p, cursor, marker)
+    return msg, marker
+
+
+class CacheWorld:
+    """A cache file holding the customer's conversations, as the core would have pulled them."""
+
+    def __init__(self, path, account: str) -> None:
+        self.path, self.account = path, account
+        self.db = connect(path)
+
+    @classmethod
+    async def with_conversations(cls, harness, path, count: int) -> tuple["CacheWorld", list[int]]:
+        p = await harness.make(read_only=False)
+        world = cls(path, p.name)
+        account_id = ensure_account(world.db, p.name, p.kind, p.channel.value)
+        await p.open(read_only=False)
+        try:
+            batches, cursor = await pull_all(p, None)
+            markers = [f"world-{uuid.uuid4().hex[:8]}" for _ in range(count)]
+            for marker in markers:
+                await harness.customer_writes(f"Question {marker}: where is my order?")
+            for _ in range(30):
+                if all(any(m in msg.text for msg in messages_of(batches)) for m in markers):
+                    break
+                more, cursor = await pull_all(p, cursor)
+                batches += more
+                await asyncio.sleep(0.1)
+            for batch in batches:
+                apply_batch(world.db, account_id, batch)
+        finally:
+            await p.close()
+        threads = []
+        for marker in markers:
+            (tid,) = world.db.execute("SELECT thread_id FROM messages WHERE text LIKE ?", (f"%{marker}%",)).fetchone()
+            threads.append(tid)
+        return world, threads
+
+    def reply(self, thread_id: int, text: str) -> int:
+        result = actions.perform(actions.Context(db=self.db, agent="Sam"), "reply", thread_id, text=text)
+        assert result.ok, result.message
+        return result.data["outbox_id"]
+
+    def states(self) -> list[tuple[str, str]]:
+        return [tuple(r) for r in self.db.execute("SELECT kind, state FROM outbox ORDER BY id")]
+
+    async def flush_until_done(self, harness, dispatcher: Dispatcher | None = None) -> None:
+        """Push what is left (rows that waited behind a busy one) with one more process."""
+        p = await harness.make(read_only=False)
+        await p.open(read_only=False)
+        try:
+            for _ in range(5):
+                if not self.db.execute("SELECT 1 FROM outbox WHERE state IN ('queued','sending')").fetchone():
+                    return
+                await (dispatcher or Dispatcher(self.db)).flush(self.account, p)
+        finally:
+            await p.close()
 
 
 async def wait_for_message(p: Provider, cursor: str | None, text: str, tries: int = 30):
@@ -108,15 +196,10 @@ class ProviderContract:
             await p.close()
 
     async def test_reply_is_delivered_exactly_once_per_key(self, harness):
-        p = await harness.make(read_only=False)
-        if Capability.REPLY not in p.capabilities:
-            pytest.skip(f"{p.kind} cannot reply")
+        p = await replying(harness)
         await p.open(read_only=False)
         try:
-            _, cursor = await pull_all(p, None)
-            marker = f"contract-{uuid.uuid4().hex[:8]}"
-            await harness.customer_writes(f"Where is parcel {marker}?")
-            msg, _, cursor = await wait_for_message(p, cursor, marker)
+            msg, marker = await new_customer_message(harness, p, "Where is parcel {}?")
             answer = f"answer-{marker}"
             action = PushAction(key=uuid.uuid4().hex, kind="reply", thread_remote_id=msg.thread_remote_id,
                                 text=f"Your parcel is on its way ({answer}).", subject="Re: parcel",
@@ -148,6 +231,79 @@ class ProviderContract:
         finally:
             await p.close()
 
+    async def test_find_delivery_answers_from_the_remote_even_for_a_restarted_adapter(self, harness):
+        p = await replying(harness)
+        await p.open(read_only=False)
+        try:
+            msg, marker = await new_customer_message(harness, p, "Did my refund {} go through?")
+            action = PushAction(key=uuid.uuid4().hex, kind="reply", thread_remote_id=msg.thread_remote_id,
+                                text=f"Yes, refunded ({marker}-fd).", reply_to_remote_id=msg.remote_id,
+                                customer=msg.author, created_at=datetime.now(timezone.utc))
+            assert await p.find_delivery(action) is None, "nothing was sent yet"
+            receipt = await p.push(action)
+            if receipt.follow_up is not None:
+                await p.push(receipt.follow_up)
+        finally:
+            await p.close()
+        restarted = await harness.make(read_only=False)  # another process: nothing in memory
+        await restarted.open(read_only=False)
+        try:
+            found = await restarted.find_delivery(action)
+            assert isinstance(found, Receipt) and found.duplicate, "the remote's own record of the delivery"
+        finally:
+            await restarted.close()
+
+    @pytest.mark.parametrize("racers", [2, 4])
+    async def test_dispatchers_racing_on_one_cache_deliver_every_reply_exactly_once(self, harness, tmp_path, racers):
+        await replying(harness)
+        world, threads = await CacheWorld.with_conversations(harness, tmp_path / "cache.sqlite3", 2)
+        texts = []
+        for n, tid in enumerate([*threads, *threads]):  # two replies in each conversation
+            texts.append(f"race-{uuid.uuid4().hex[:8]}")
+            world.reply(tid, f"Answer {n} ({texts[-1]})")
+        if hasattr(harness, "forget_keys"):
+            await harness.forget_keys()  # only the outbox's claim keeps the racers apart
+        if hasattr(harness, "on_the_wire"):
+            harness.on_the_wire(0.005)  # an in-process fake answers at once: let the racers interleave
+        adapters = [await harness.make(read_only=False) for _ in range(racers)]
+        for p in adapters:
+            await p.open(read_only=False)
+        try:
+            await asyncio.wait_for(asyncio.gather(
+                *(Dispatcher(connect(world.path)).flush(world.account, p) for p in adapters)), timeout=120)
+        finally:
+            for p in adapters:
+                await p.close()
+        await world.flush_until_done(harness)
+        assert all(state == "sent" for _, state in world.states()), world.states()
+        assert [await harness.delivered(t) for t in texts] == [1] * len(texts), "counted at the customer's side"
+
+    async def test_a_reply_whose_process_died_after_delivering_is_not_sent_again(self, harness, tmp_path):
+        await replying(harness)
+        world, (tid,) = await CacheWorld.with_conversations(harness, tmp_path / "cache.sqlite3", 1)
+        marker = f"died-{uuid.uuid4().hex[:8]}"
+        outbox_id = world.reply(tid, f"Your replacement ships today ({marker}).")
+        # The dead process: it claimed the row, its push reached the remote, it died before recording.
+        dead = Dispatcher(world.db)
+        row = world.db.execute("SELECT * FROM outbox WHERE id=?", (outbox_id,)).fetchone()
+        claimed = dead._claim(row)
+        action = dead._action(claimed, world.db.execute("SELECT * FROM threads WHERE id=?", (tid,)).fetchone(), {})
+        p = await harness.make(read_only=False)
+        await p.open(read_only=False)
+        try:
+            receipt = await p.push(action)
+            if receipt.follow_up is not None:
+                await p.push(receipt.follow_up)
+        finally:
+            await p.close()
+        if hasattr(harness, "forget_keys"):
+            await harness.forget_keys()
+        assert world.states()[0] == ("reply", "sending")
+        restarted = Dispatcher(world.db, clock=lambda: time.time() + LEASE + 1)  # its lease ran out
+        await world.flush_until_done(harness, restarted)
+        assert world.states()[0] == ("reply", "sent")
+        assert await harness.delivered(marker) == 1, "re-checked at the remote, not sent a second time"
+
     async def test_close_is_idempotent(self, harness):
         p = await harness.make(read_only=True)
         await p.open(read_only=True)
@@ -175,3 +331,11 @@ class RecordedRemoteHarness:
 
     async def remote_state(self):
         return self.fake.remote_state()
+
+    def on_the_wire(self, seconds: float) -> None:
+        self.fake.latency = seconds
+
+    async def forget_keys(self) -> None:
+        forget = getattr(self.fake, "forget_idempotency_keys", None)
+        if forget is not None:
+            forget()

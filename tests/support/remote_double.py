@@ -38,6 +38,7 @@ class RemoteDouble(Provider):
         super().__init__(account)
         self.delivered: dict[str, PushAction] = {}  # key -> action, like a server's idempotency store
         self.attempts = 0
+        self.lookups = 0  # find_delivery calls
         self.fail_next: list[Exception] = []
         self.hang = hang
         self.opened = 0
@@ -80,3 +81,9 @@ class RemoteDouble(Provider):
             return Receipt(remote_id=f"sent-{action.key}", duplicate=True)
         self.delivered[action.key] = action
         return Receipt(remote_id=f"sent-{action.key}", sent_at=datetime.now(timezone.utc))
+
+    async def find_delivery(self, action: PushAction) -> Receipt | None:
+        self.lookups += 1
+        if action.key in self.delivered:
+            return Receipt(remote_id=f"sent-{action.key}", duplicate=True)
+        return None

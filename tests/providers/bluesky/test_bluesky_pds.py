@@ -4,11 +4,13 @@ The PDS runs here (tests/support/servers/pds.py) but no AppView does, so notific
 cannot be read from it: the read side is covered by the recorded-HTTP tests in
 test_bluesky.py. What runs for real here: app-password login, reading the post
 being answered from its repository, handle resolution for mention facets, and
-``createRecord`` with reply refs and the record key derived from the action key.
+``createRecord`` with reply refs and the record key derived from the action key, and
+``find_delivery`` reading that record back for an adapter restarted after a crash.
 """
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import datetime, timezone
 
@@ -101,3 +103,27 @@ async def test_a_deleted_target_is_a_permanent_error_on_a_real_pds(pds, people):
     finally:
         await p.close()
     assert pds.posts_of(brand) == []
+
+
+async def test_racing_adapters_make_one_real_post_and_a_restarted_one_finds_it(pds, people):
+    brand, customer, app_password = people
+    root = pds.post(customer, f"@{brand.handle} where is parcel 7?")
+    action = PushAction(key=uuid.uuid4().hex, kind="reply", thread_remote_id=root["uri"], text="Parcel 7 ships today.",
+                        reply_to_remote_id=root["uri"], created_at=datetime.now(timezone.utc))
+    racers = [provider_for(pds, brand.handle, app_password) for _ in range(4)]
+    for p in racers:
+        await p.open(read_only=False)
+    try:
+        assert await racers[0].find_delivery(action) is None, "nothing posted yet"
+        await asyncio.gather(*(p.push(action) for p in racers), return_exceptions=True)
+    finally:
+        for p in racers:
+            await p.close()
+    [record] = pds.posts_of(brand)  # the record key derived from the outbox key admits one post
+    restarted = provider_for(pds, brand.handle, app_password)
+    await restarted.open(read_only=False)
+    try:
+        found = await restarted.find_delivery(action)
+    finally:
+        await restarted.close()
+    assert found is not None and found.duplicate and found.remote_id == record["uri"]

@@ -229,6 +229,8 @@ async def test_reply_round_trip_threads_everything_into_one_conversation(h, db):
         key = uuid.uuid4().hex
         receipt = await p.push(reply(key, msg, "Sorry! A new lamp is on its way."))
         assert receipt.remote_id and not receipt.duplicate
+        assert receipt.follow_up is not None and receipt.follow_up.kind == "save_copy"
+        await p.push(receipt.follow_up)  # the core's next step: the copy in Sent
 
         # The customer got exactly one well-formed reply.
         def customer_inbox():
@@ -251,7 +253,7 @@ async def test_reply_round_trip_threads_everything_into_one_conversation(h, db):
         assert ours.thread_remote_id == msg.thread_remote_id
 
         # The customer answers our reply: same conversation.
-        answer = h._customer_mail("Thanks, but which colour?", subject="Re: Help please",
+        answer = h.customer_mail("Thanks, but which colour?", subject="Re: Help please",
                                   In_Reply_To=got["Message-ID"], References=f"{first['Message-ID']} {got['Message-ID']}")
         await asyncio.to_thread(h.send_as_customer, answer)
         # And writes once more from a client that drops the threading headers: subject + sender match.
@@ -282,20 +284,25 @@ async def test_web_form_mail_is_answered_at_its_reply_to_address(h):
         await p.close()
 
 
-async def test_exactly_once_after_a_crash_between_send_and_confirmation(h):
+async def test_exactly_once_after_a_crash_between_the_sent_copy_and_confirmation(h):
     await h.customer_writes("Where is parcel 42?")
     p1 = await h.make()
     await p1.open(read_only=False)
     batches, _ = await pull_all(p1, None)
     (msg,) = messages_of(batches)
     key = uuid.uuid4().hex
-    await p1.push(reply(key, msg, "Parcel 42 left today (crash-test)"))
+    action = reply(key, msg, "Parcel 42 left today (crash-test)")
+    assert await p1.find_delivery(action) is None, "nothing in Sent before the send"
+    receipt = await p1.push(action)
+    await p1.push(receipt.follow_up)
     await p1.close()  # the console dies before recording the receipt
 
     p2 = await h.make()  # restarted console, same outbox row, same key
     await p2.open(read_only=False)
     try:
-        again = await p2.push(reply(key, msg, "Parcel 42 left today (crash-test)"))
+        found = await p2.find_delivery(action)
+        assert found is not None and found.duplicate and found.remote_id == receipt.remote_id
+        again = await p2.push(action)
         assert again.duplicate is True
         assert await h.delivered("crash-test") == 1
     finally:

@@ -49,7 +49,7 @@ async def test_console_reply_is_sent_once_and_confirmed_by_sync(synapse, db, tmp
     try:
         result = perform(Context(db=db), "reply", thread_id, text="Sorry! A new one ships today (e2e-ok).")
         assert result.ok, result.message
-        assert await Dispatcher(db).flush("support", p) == 1
+        assert (await Dispatcher(db).flush("support", p)).finished == 1
         await sync_into(db, account_id, p, cursor)
     finally:
         await p.close()
@@ -72,7 +72,6 @@ async def test_crash_after_send_before_confirm_still_one_message(synapse, db, tm
     restarted = MatrixProvider(matrix_account(synapse, agent, tmp_path / "state"))
     await restarted.open(read_only=False)
     try:
-        assert Dispatcher(db).recover() == 1
         await Dispatcher(db).flush("support", restarted)
         await sync_into(db, account_id, restarted, cursor)
     finally:

@@ -11,6 +11,7 @@ that need the ``atproto-proxy`` header, ``ratelimit-*`` headers.
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import hashlib
 import itertools
@@ -67,8 +68,9 @@ class FakeBluesky:
         self.duplicate_error = ("internal", 500)  # what a taken rkey gets (see the PDS issue tracker)
         self._n = itertools.count(1)
         self.clock = datetime.now(timezone.utc) - timedelta(hours=1)
+        self.latency = 0.0  # seconds each request takes
         self.router = respx.mock(base_url=SERVICE, assert_all_called=False)
-        self.router.route(host="pds.example").mock(side_effect=self._dispatch)
+        self.router.route(host="pds.example").mock(side_effect=self._answer)
 
     # ------------------------------------------------------------------ playing the customer
 
@@ -192,6 +194,11 @@ class FakeBluesky:
         self.access_tokens.add(access)
         self.refresh_tokens.add(refresh)
         return dict(self.session, accessJwt=access, refreshJwt=refresh)
+
+    async def _answer(self, request: httpx.Request) -> httpx.Response:
+        if self.latency:  # time on the wire: concurrent clients interleave as over a network
+            await asyncio.sleep(self.latency)
+        return self._dispatch(request)
 
     def _dispatch(self, request: httpx.Request) -> httpx.Response:
         self.requests.append(request)

@@ -5,11 +5,14 @@ fake instead. Every entity it serves starts from the recorded JSON shapes in
 ``tests/support/recorded/mastodon/`` (written from the published API reference) and the
 routes follow the documented behaviour: ``min_id`` / ``max_id`` / ``since_id``
 paging with ``Link`` headers, ``Idempotency-Key`` de-duplication on
-``POST /api/v1/statuses``, ``{"error": ...}`` bodies, ``X-RateLimit-*`` headers.
+``POST /api/v1/statuses`` (forgotten on demand, as Mastodon does after an hour),
+``GET /api/v1/statuses/:id/source`` for one's own posts, ``{"error": ...}`` bodies,
+``X-RateLimit-*`` headers.
 """
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import html
 import itertools
@@ -49,6 +52,8 @@ class FakeMastodon:
         self.notifications: list[dict] = []
         self.conversations: dict[str, dict] = {}  # root id -> conversation
         self.idempotency: dict[str, str] = {}
+        self.keeps_keys = True
+        self.sources: dict[str, str] = {}  # status id -> the text it was posted with (our own statuses)
         self.post_requests: list[dict] = []  # every POST /statuses body we received
         self.requests: list[httpx.Request] = []
         self.rate_limit_remaining = 300
@@ -57,6 +62,7 @@ class FakeMastodon:
         self._note_ids = itertools.count(34975900)
         self._conv_ids = itertools.count(418500)
         self.clock = datetime.now(timezone.utc) - timedelta(hours=1)
+        self.latency = 0.0  # seconds each request takes
         self.router = respx.mock(base_url=BASE, assert_all_called=False)
         self._routes()
 
@@ -137,6 +143,12 @@ class FakeMastodon:
         return (len(self.notifications), json.dumps(self.conversations, sort_keys=True),
                 len([s for s in self.statuses.values() if s["account"]["id"] == self.brand["id"]]))
 
+    def forget_idempotency_keys(self) -> None:
+        """From now on, behave as Mastodon does an hour after each post: a repeated
+        Idempotency-Key posts again."""
+        self.idempotency.clear()
+        self.keeps_keys = False
+
     def inject(self, path_prefix: str, response: httpx.Response) -> None:
         """Answer the next request under ``path_prefix`` with ``response`` (once)."""
         self.injected.append((path_prefix, response))
@@ -145,7 +157,7 @@ class FakeMastodon:
 
     def _routes(self) -> None:
         r = self.router
-        r.route(host="social.example").mock(side_effect=self._dispatch)
+        r.route(host="social.example").mock(side_effect=self._answer)
 
     def _headers(self) -> dict[str, str]:
         self.rate_limit_remaining = max(0, self.rate_limit_remaining - 1)
@@ -155,6 +167,11 @@ class FakeMastodon:
 
     def _json(self, code: int, body, extra: dict | None = None) -> httpx.Response:
         return httpx.Response(code, json=body, headers={**self._headers(), **(extra or {})})
+
+    async def _answer(self, request: httpx.Request) -> httpx.Response:
+        if self.latency:  # time on the wire: concurrent clients interleave as over a network
+            await asyncio.sleep(self.latency)
+        return self._dispatch(request)
 
     def _dispatch(self, request: httpx.Request) -> httpx.Response:
         self.requests.append(request)
@@ -182,13 +199,17 @@ class FakeMastodon:
                 return self._json(404, ERRORS["404"])
             body = "".join(self.stream_events).encode() or b":thump\n\n"
             return httpx.Response(200, content=body, headers={"Content-Type": "text/event-stream"})
-        m = re.fullmatch(r"/api/v1/statuses/(\d+)(/context)?", path)
+        m = re.fullmatch(r"/api/v1/statuses/(\d+)(/context|/source)?", path)
         if m and request.method == "GET":
             sid = m.group(1)
             if sid not in self.statuses:
                 return self._json(404, ERRORS["404"])
             if not m.group(2):
                 return self._json(200, self.statuses[sid])
+            if m.group(2) == "/source":  # the plain text of one's own status, as posted
+                if self.statuses[sid]["account"]["id"] != self.brand["id"]:
+                    return self._json(404, ERRORS["404"])
+                return self._json(200, {"id": sid, "text": self.sources[sid], "spoiler_text": ""})
             return self._json(200, self._context(sid))
         if path == "/api/v1/statuses" and request.method == "POST":
             return self._post_status(request)
@@ -240,6 +261,7 @@ class FakeMastodon:
         if parent and parent not in self.statuses:
             return self._json(404, ERRORS["404"])
         status = self.brand_writes(text, in_reply_to=parent, visibility=body.get("visibility", "public"))
-        if key:
+        self.sources[status["id"]] = text
+        if key and self.keeps_keys:
             self.idempotency[key] = status["id"]
         return self._json(200, status)

@@ -5,7 +5,8 @@
 - ``smtp_server`` (session): an aiosmtpd server with AUTH PLAIN/LOGIN, run as its
   own process (``python -m tests.support.servers.mail smtp ...``), that delivers every
   accepted message into dovecot over LMTP, so a reply really lands in the
-  customer's mailbox.
+  customer's mailbox. :func:`start_smtp` starts one of a test's own, made slow at
+  chosen steps of a send (``slow={"quit": "3:once"}``), for the kill -9 tests.
 - :func:`start_dovecot` for a test that needs a server of its own (to kill it).
 
 Outside CI a missing dovecot skips with the reason; with CI=true it fails.
@@ -196,29 +197,49 @@ class SmtpServer:
     proc: subprocess.Popen
 
 
+def start_smtp(dv: Dovecot, *, slow: dict[str, str] | None = None, trace: Path | None = None) -> SmtpServer:
+    """An SMTP server process relaying into ``dv``; ``slow`` maps steps (:data:`SMTP_STEPS`)
+    to ``"SECONDS"`` or ``"SECONDS:once"``; each slow step is logged to ``trace`` as it starts."""
+    port = free_port()
+    cmd = [sys.executable, "-m", "tests.support.servers.mail", "smtp", str(port), str(dv.lmtp_port), PASSWORD]
+    for step, spec in (slow or {}).items():
+        cmd += ["--slow", f"{step}:{spec}"]
+    if trace is not None:
+        cmd += ["--trace", str(trace)]
+    log = open(dv.dir / "log" / "smtp.log", "ab")
+    proc = subprocess.Popen(cmd, cwd=str(ROOT), stdin=subprocess.DEVNULL, stdout=log, stderr=log,
+                            start_new_session=True)
+    log.close()
+    try:
+        wait_for_port(port, proc=proc)
+    except Exception:
+        stop_smtp(SmtpServer(port=port, proc=proc))
+        raise
+    return SmtpServer(port=port, proc=proc)
+
+
+def stop_smtp(server: SmtpServer) -> None:
+    proc = server.proc
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=5)
+
+
 @pytest.fixture(scope="session")
 def smtp_server(dovecot):
     try:
         import aiosmtpd  # noqa: F401
     except ImportError:
         missing("aiosmtpd is not installed: pip install 'aiosmtpd>=1.4'")
-    port = free_port()
-    log = open(dovecot.dir / "log" / "smtp.log", "ab")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "tests.support.servers.mail", "smtp", str(port), str(dovecot.lmtp_port), PASSWORD],
-        cwd=str(ROOT), stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True)
-    log.close()
+    server = start_smtp(dovecot)
     try:
-        wait_for_port(port, proc=proc)
-        yield SmtpServer(port=port, proc=proc)
+        yield server
     finally:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(timeout=5)
+        stop_smtp(server)
 
 
 # --------------------------------------------------------------------------- playing both sides
@@ -231,6 +252,7 @@ class ImapHarness:
         self.dv, self.smtp = dv, smtp
         self.agent = dv.add_user("agent")
         self.customer = dv.add_user("cust")
+        self.name = f"mail-{uuid.uuid4().hex[:6]}"  # one account, however many adapters a test makes
 
     def account(self, window_days: int = 90, **extra):
         from providers.base import AccountConfig
@@ -238,7 +260,7 @@ class ImapHarness:
         options = {"host": "127.0.0.1", "port": self.dv.imap_port, "security": "none", "username": self.agent,
                    "smtp_host": "127.0.0.1", "smtp_port": self.smtp.port, "smtp_security": "none",
                    "from": f"Support Team <{self.agent}>", "timeout": 10.0, **extra}
-        return AccountConfig(name=f"mail-{uuid.uuid4().hex[:6]}", provider="imap", options=options,
+        return AccountConfig(name=self.name, provider="imap", options=options,
                              secret=lambda: PASSWORD, window_days=window_days)
 
     async def make(self, read_only: bool = False, **extra):
@@ -259,7 +281,7 @@ class ImapHarness:
     def agent_imap(self):
         return self.dv.imap(self.agent)
 
-    def _customer_mail(self, text: str, subject: str = "Help please", **headers) -> EmailMessage:
+    def customer_mail(self, text: str, subject: str = "Help please", **headers) -> EmailMessage:
         msg = EmailMessage()
         msg["From"] = f"Casey Customer <{self.customer}>"
         msg["To"] = self.agent
@@ -276,9 +298,18 @@ class ImapHarness:
             s.send_message(msg)
 
     async def customer_writes(self, text: str, **kw) -> EmailMessage:
-        msg = self._customer_mail(text, **kw)
+        msg = self.customer_mail(text, **kw)
         await asyncio.to_thread(self.send_as_customer, msg)
         return msg
+
+    def sent_copies(self, text: str) -> int:
+        """How many mails containing ``text`` the agent's Sent folder holds."""
+        client = self.dv.imap(self.agent)
+        try:
+            client.select_folder("Sent", readonly=True)
+            return len(client.search(["BODY", text]))
+        finally:
+            client.logout()
 
     async def delivered(self, text: str) -> int:
         def count() -> int:
@@ -308,7 +339,14 @@ class ImapHarness:
 # --------------------------------------------------------------------------- the SMTP process
 
 
-def _serve_smtp(port: int, lmtp_port: int, password: str) -> None:
+# The steps of one SMTP send the server can be made slow at, in the order a client meets them.
+# "data": the message has arrived and is not yet delivered; "accepted": it is delivered to the
+# mailbox and the 250 reply has not been sent yet — the window no SMTP client can close.
+SMTP_STEPS = ("ehlo", "mail", "rcpt", "data", "accepted", "quit")
+
+
+def _serve_smtp(port: int, lmtp_port: int, password: str, slow: dict[str, tuple[float, bool]],
+                trace: Path | None) -> None:
     import asyncio
 
     from aiosmtpd.controller import Controller
@@ -320,8 +358,39 @@ def _serve_smtp(port: int, lmtp_port: int, password: str) -> None:
         ok = bool(auth_data.login) and auth_data.password.decode() == password
         return AuthResult(success=ok, handled=False)
 
+    async def pause(step: str) -> None:
+        """Wait at ``step`` if told to; say so in the trace file first (a test kills the client then)."""
+        seconds, once = slow.get(step, (0.0, False))
+        if not seconds:
+            return
+        if once:
+            del slow[step]
+        if trace is not None:
+            with open(trace, "a") as fh:
+                fh.write(step + "\n")
+        await asyncio.sleep(seconds)
+
     class Relay:
+        async def handle_EHLO(self, server, session, envelope, hostname, responses):
+            await pause("ehlo")
+            session.host_name = hostname
+            return responses
+
+        async def handle_MAIL(self, server, session, envelope, address, options):
+            await pause("mail")
+            envelope.mail_from = address
+            envelope.mail_options.extend(options)
+            return "250 OK"
+
+        async def handle_RCPT(self, server, session, envelope, address, options):
+            await pause("rcpt")
+            envelope.rcpt_tos.append(address)
+            envelope.rcpt_options.extend(options)
+            return "250 OK"
+
         async def handle_DATA(self, server, session, envelope):
+            await pause("data")
+
             def deliver() -> None:
                 with smtplib.LMTP("127.0.0.1", lmtp_port, timeout=10) as lmtp:
                     lmtp.sendmail(envelope.mail_from, envelope.rcpt_tos, envelope.original_content)
@@ -332,7 +401,12 @@ def _serve_smtp(port: int, lmtp_port: int, password: str) -> None:
                 return f"550 unknown recipient(s) {', '.join(exc.recipients)}"
             except (smtplib.SMTPException, OSError) as exc:
                 return f"451 delivery failed: {exc}"
+            await pause("accepted")
             return "250 OK delivered"
+
+        async def handle_QUIT(self, server, session, envelope):
+            await pause("quit")
+            return "221 Bye"
 
     controller = Controller(Relay(), hostname="127.0.0.1", port=port, authenticator=authenticator,
                             auth_required=True, auth_require_tls=False)
@@ -349,8 +423,28 @@ def _serve_smtp(port: int, lmtp_port: int, password: str) -> None:
     controller.stop()
 
 
-if __name__ == "__main__":  # python -m tests.support.servers.mail smtp PORT LMTP_PORT PASSWORD
-    if len(sys.argv) == 5 and sys.argv[1] == "smtp":
-        _serve_smtp(int(sys.argv[2]), int(sys.argv[3]), sys.argv[4])
-    else:
-        sys.exit("usage: python -m tests.support.servers.mail smtp PORT LMTP_PORT PASSWORD")
+def _slow_spec(text: str) -> tuple[str, tuple[float, bool]]:
+    step, _, rest = text.partition(":")
+    seconds, _, once = rest.partition(":")
+    if step not in SMTP_STEPS or once not in ("", "once"):
+        raise SystemExit(f"--slow {text!r}: use STEP:SECONDS[:once] with STEP one of {', '.join(SMTP_STEPS)}")
+    return step, (float(seconds), once == "once")
+
+
+def main(argv: list[str]) -> None:
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m tests.support.servers.mail")
+    parser.add_argument("mode", choices=["smtp"])
+    parser.add_argument("port", type=int)
+    parser.add_argument("lmtp_port", type=int)
+    parser.add_argument("password")
+    parser.add_argument("--slow", action="append", default=[], type=_slow_spec,
+                        help="STEP:SECONDS[:once] — wait that long at that step (once: the first time only)")
+    parser.add_argument("--trace", type=Path, help="append each slow step's name to this file as it starts")
+    args = parser.parse_args(argv)
+    _serve_smtp(args.port, args.lmtp_port, args.password, dict(args.slow), args.trace)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -344,6 +344,7 @@ class MatrixHarness:
         self.customer: MatrixUser | None = None
         self.room: str | None = None
         self.agent_prejoined = False
+        self.devices = 0
 
     async def start(self) -> "MatrixHarness":
         self.agent = await self.server.register()
@@ -351,8 +352,11 @@ class MatrixHarness:
         return self
 
     async def make(self, read_only: bool) -> MatrixProvider:
+        """Each adapter signs in as its own device (its own state folder): Synapse's
+        txnId de-duplication, which is per device, cannot hide a second send."""
         self.agent_prejoined = read_only
-        return MatrixProvider(matrix_account(self.server, self.agent, self.state_dir))
+        self.devices += 1
+        return MatrixProvider(matrix_account(self.server, self.agent, self.state_dir / f"device-{self.devices}"))
 
     async def customer_writes(self, text: str) -> None:
         if self.room is None:
