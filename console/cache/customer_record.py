@@ -49,12 +49,8 @@ def customer_record(db: sqlite3.Connection, customer_id: int, *, orders: int = L
                     payments: int = LAST_PAYMENTS) -> CustomerRecord:
     rec = CustomerRecord(customer_id)
     rec.order_count = db.execute("SELECT COUNT(*) FROM orders WHERE customer_id=?", (customer_id,)).fetchone()[0]
-    rec.orders = [dict(r) for r in db.execute(
-        """SELECT o.id, a.name AS source, o.number, o.placed_at, o.total, o.currency, o.status, o.tracking_url
-           FROM orders o JOIN accounts a ON a.id = o.account_id
-           WHERE o.customer_id=? ORDER BY o.placed_at DESC, o.id DESC LIMIT ?""", (customer_id, orders))]
-    rec.payments = [dict(r) for r in db.execute(
-        _PAYMENTS + " WHERE i.customer_id=? ORDER BY p.created_at DESC, p.id DESC LIMIT ?", (customer_id, payments))]
+    rec.orders = orders_of(db, customer_id, orders)
+    rec.payments = payments_of(db, customer_id, payments)
     rec.refunds = [dict(r) for r in db.execute(
         """SELECT r.id, a.name AS source, r.remote_id, r.payment_remote_id, r.amount, r.currency, r.status, r.reason,
                   r.created_at
@@ -81,6 +77,20 @@ def customer_record(db: sqlite3.Connection, customer_id: int, *, orders: int = L
         f"SELECT name, last_sync_at FROM accounts WHERE name IN ({','.join('?' * len(sources))}) ORDER BY name",
         sorted(sources))} if sources else {}
     return rec
+
+
+def orders_of(db: sqlite3.Connection, customer_id: int, limit: int = -1) -> list[dict]:
+    """The customer's orders, newest first (``limit`` -1: all of them)."""
+    return [dict(r) for r in db.execute(
+        """SELECT o.id, a.name AS source, o.number, o.placed_at, o.total, o.currency, o.status, o.tracking_url
+           FROM orders o JOIN accounts a ON a.id = o.account_id
+           WHERE o.customer_id=? ORDER BY o.placed_at DESC, o.id DESC LIMIT ?""", (customer_id, limit))]
+
+
+def payments_of(db: sqlite3.Connection, customer_id: int, limit: int = -1) -> list[dict]:
+    """The customer's payments with what was refunded and how many disputes each has, newest first."""
+    return [dict(r) for r in db.execute(
+        _PAYMENTS + " WHERE i.customer_id=? ORDER BY p.created_at DESC, p.id DESC LIMIT ?", (customer_id, limit))]
 
 
 def _lifetime_value(db: sqlite3.Connection, customer_id: int) -> tuple[dict[str, float], str]:

@@ -95,6 +95,9 @@ class Database:
                 self.conn = _sqlite(t, self.timeout)
         except ProviderError:
             raise
+        except ImportError as exc:
+            raise OptionError(f"account {self.account!r}: {t.kind} needs the {exc.name} driver, not installed",
+                              fix="pip install 'switchboard-console[sql]'") from None
         except Exception as exc:
             raise _explain(exc, self.account, "connect") from None
 

@@ -7,6 +7,7 @@ of the contract's errors with a line a person can act on.
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
 import httpx
 
@@ -47,7 +48,9 @@ class StripeClient:
         return await self._call("GET", path, params=form(params or {}), missing_ok=missing_ok)
 
     async def post(self, path: str, data: dict[str, Any], *, idempotency_key: str) -> dict:
-        return await self._call("POST", path, data=form(data), headers={"Idempotency-Key": idempotency_key})
+        return await self._call("POST", path, content=urlencode(form(data)),
+                                headers={"Idempotency-Key": idempotency_key,
+                                         "Content-Type": "application/x-www-form-urlencoded"})
 
     async def _call(self, method: str, path: str, *, missing_ok: bool = False, **kw) -> dict | None:
         try:

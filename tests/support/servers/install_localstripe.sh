@@ -2,7 +2,7 @@
 # Install localstripe (a stateful fake of the Stripe API, the payments-adapter tests run
 # against) into .cache/localstripe-venv under the repository root. Idempotent.
 # It is a test server, not a dependency of Switchboard, so it gets its own venv. Its own
-# start command binds every interface; tests/support/servers/localstripe.py starts its
+# start command binds every interface; tests/support/servers/localstripe_app.py starts its
 # aiohttp app on 127.0.0.1 instead.
 set -euo pipefail
 
