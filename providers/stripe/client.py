@@ -17,7 +17,8 @@ TIMEOUT = httpx.Timeout(30.0, connect=10.0)
 
 
 def form(data: dict[str, Any], prefix: str = "") -> list[tuple[str, str]]:
-    """Stripe's nested form encoding: {"metadata": {"k": "v"}} -> [("metadata[k]", "v")]."""
+    """Stripe's nested form encoding: {"metadata": {"k": "v"}} -> [("metadata[k]", "v")],
+    {"items": [{"price": "p"}]} -> [("items[0][price]", "p")], {"expand": ["a"]} -> [("expand[]", "a")]."""
     out: list[tuple[str, str]] = []
     for key, value in data.items():
         name = f"{prefix}[{key}]" if prefix else key
@@ -26,7 +27,11 @@ def form(data: dict[str, Any], prefix: str = "") -> list[tuple[str, str]]:
         if isinstance(value, dict):
             out.extend(form(value, name))
         elif isinstance(value, (list, tuple)):
-            out.extend((f"{name}[]", str(v)) for v in value)
+            for i, item in enumerate(value):
+                if isinstance(item, dict):
+                    out.extend(form(item, f"{name}[{i}]"))
+                else:
+                    out.append((f"{name}[]", str(item)))
         elif isinstance(value, bool):
             out.append((name, "true" if value else "false"))
         else:

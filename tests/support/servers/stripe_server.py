@@ -63,6 +63,17 @@ class Shop:
         return pi["charges"]["data"][0]["id"] if "charges" in pi else self.call(
             "GET", "/v1/charges", customer=customer)["data"][-1]["id"]
 
+    def subscribe(self, customer: str, amount: int, nickname: str, currency: str = "eur") -> str:
+        """A monthly subscription (the customer needs a default card for its first invoice)."""
+        pm = self.call("POST", "/v1/payment_methods", type="card",
+                       card={"number": "4242424242424242", "exp_month": 12, "exp_year": 2034, "cvc": "123"})["id"]
+        self.call("POST", f"/v1/payment_methods/{pm}/attach", customer=customer)
+        self.call("POST", f"/v1/customers/{customer}", invoice_settings={"default_payment_method": pm})
+        product = self.call("POST", "/v1/products", name=nickname)["id"]
+        plan = self.call("POST", "/v1/plans", product=product, amount=amount, currency=currency, interval="month",
+                         nickname=nickname)["id"]
+        return self.call("POST", "/v1/subscriptions", customer=customer, items=[{"plan": plan}])["id"]
+
     def refund(self, charge: str, amount: int | None = None) -> str:
         return self.call("POST", "/v1/refunds", charge=charge, amount=amount)["id"]
 
