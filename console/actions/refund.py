@@ -91,4 +91,4 @@ def _refund(ctx: Context, thread_id: int, charge: str | None = None, amount=None
 
 
 register(Action("refund", "Refund a payment of this customer (all of it, or --amount), with a reason",
-                mutating=True, context="customer", needs_thread=True, handler=_refund))
+                ("dollar_sign",), mutating=True, context="customer", needs_thread=True, handler=_refund))
