@@ -215,8 +215,13 @@ class StripeProvider(Provider):
 
     # -- writing
 
-    async def delivered(self, action: PushAction) -> Receipt | None:
-        """The refund this action already made, if any: the charge's refunds carry the outbox key."""
+    async def find_delivery(self, action: PushAction) -> Receipt | None:
+        """The refund this action already made, if any: the charge's refunds carry the outbox key.
+
+        The contract's "was this already delivered?" hook (the outbox asks it before
+        retrying a row whose push may have reached Stripe); ``push`` asks it too, so a
+        retried push never refunds twice even on a server that ignores Idempotency-Key.
+        """
         charge = str(action.args.get("charge") or "")
         after = None
         while True:
@@ -240,7 +245,7 @@ class StripeProvider(Provider):
         if not charge.startswith(("ch_", "py_")) or not currency:
             raise PermanentError(f"{self.name}: the refund names no charge (got {charge!r})",
                                  fix="cancel it and refund again from the customer pane")
-        earlier = await self.delivered(action)
+        earlier = await self.find_delivery(action)
         if earlier is not None:
             return earlier
         data = {"charge": charge, "amount": convert.minor(float(action.args["amount"]), currency),
