@@ -119,6 +119,7 @@ def find_charge(db: sqlite3.Connection, customer_id: int, charge: str) -> sqlite
 # SQL for the search filters ``order:NUMBER`` and ``charge:ID``: the customers they name.
 REFERENCE_CUSTOMERS = {
     "order": "SELECT customer_id FROM orders WHERE number = ? COLLATE NOCASE",
-    "charge": """SELECT i.customer_id FROM payments p JOIN identities i ON i.id = p.identity_id
-                 WHERE ? IN (p.remote_id, p.intent)""",
+    "charge": """SELECT i.customer_id FROM (SELECT ? AS ref) r
+                 JOIN payments p ON p.remote_id = r.ref OR p.intent = r.ref
+                 JOIN identities i ON i.id = p.identity_id""",
 }

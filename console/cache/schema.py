@@ -298,7 +298,7 @@ _COMMERCE = """
         );
         CREATE INDEX payments_identity ON payments(identity_id, created_at);
         CREATE INDEX payments_remote ON payments(remote_id);
-        CREATE INDEX payments_intent ON payments(intent) WHERE intent != '';
+        CREATE INDEX payments_intent ON payments(intent);
 
         CREATE TABLE refunds (
             id INTEGER PRIMARY KEY AUTOINCREMENT,

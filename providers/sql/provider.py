@@ -78,8 +78,7 @@ class SqlProvider(Provider):
     async def check(self) -> str:
         await self.open(read_only=True)
         try:
-            await self.pull(None)
-            return f"{self.target.kind} answered; the queries run"
+            return f"{self.target.kind} answered; the session is read-only; queries: {', '.join(self.queries)}"
         finally:
             await self.close()
 
