@@ -46,6 +46,16 @@ async def sync(db, p: StripeProvider, cursor: str | None = None) -> str | None:
     return cursor
 
 
+async def sync_once(db, shop) -> str | None:
+    """Open read-only, pull everything into the cache, close."""
+    p = adapter(shop)
+    await p.open(read_only=True)
+    try:
+        return await sync(db, p)
+    finally:
+        await p.close()
+
+
 @pytest.fixture
 def ann(localstripe, db):  # noqa: F811
     """A customer who wrote to support by email and paid €42.00 and €18.50 by card."""
@@ -58,12 +68,7 @@ def ann(localstripe, db):  # noqa: F811
 
 async def test_payments_and_refunds_appear_on_the_customer_who_wrote_in(localstripe, db, ann):  # noqa: F811
     localstripe.refund(ann["charges"][0], 1000)
-    p = adapter(localstripe)
-    await p.open(read_only=True)
-    try:
-        await sync(db, p)
-    finally:
-        await p.close()
+    await sync_once(db, localstripe)
     customer = db.execute("SELECT customer_id FROM threads WHERE id=?", (ann["thread"],)).fetchone()[0]
     rec = customer_record(db, customer)
     by_id = {x["remote_id"]: x for x in rec.payments}
@@ -141,12 +146,7 @@ async def test_a_refund_from_the_console_goes_out_once_and_shows_in_the_conversa
 
 
 async def test_kill_9_between_push_and_confirm_still_makes_exactly_one_refund(localstripe, db, ann, tmp_path):  # noqa: F811
-    p = adapter(localstripe)
-    await p.open(read_only=True)
-    try:
-        await sync(db, p)
-    finally:
-        await p.close()
+    await sync_once(db, localstripe)
     charge = ann["charges"][1]
     assert perform(Context(db=db, agent="Sam"), "refund", ann["thread"], charge=charge, reason="late").ok
     cache = db.execute("PRAGMA database_list").fetchone()["file"]
@@ -197,12 +197,7 @@ async def test_read_only_sends_no_post_to_the_payments_server(localstripe, db, a
 async def test_a_refund_is_refused_for_a_charge_of_someone_else_and_for_bad_amounts(localstripe, db, ann):  # noqa: F811
     stranger = localstripe.customer(localstripe.unique_email("bo"), "Bo")
     other = localstripe.pay(stranger, 500)
-    p = adapter(localstripe)
-    await p.open(read_only=True)
-    try:
-        await sync(db, p)
-    finally:
-        await p.close()
+    await sync_once(db, localstripe)
     ctx = Context(db=db, agent="Sam")
     cases = [({"charge": other}, "is not a payment of this conversation's customer"),
              ({}, "name the charge"),

@@ -9,18 +9,14 @@ write (so only the adapter's read-only session can be what stops a write).
 
 from __future__ import annotations
 
-import os
-import pwd
 import shutil
-import signal
 import subprocess
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from tests.support.servers.common import free_port, missing, wait_for_port
+from tests.support.servers.common import free_port, missing, server_folder, stop, wait_for_port
 
 INSTALL_HINT = "run tests/support/servers/install_mariadb.sh (Debian's mariadb-server package)"
 RO_USER, RO_PASSWORD = "support_ro", "ro-secret"
@@ -65,15 +61,7 @@ def mariadb():
     install_db, server_bin = _binary("mariadb-install-db"), _binary("mariadbd")
     if not install_db or not server_bin:
         missing(f"MariaDB is not installed: {INSTALL_HINT}")
-    user = "nobody" if os.geteuid() == 0 else None
-    folder = Path(tempfile.mkdtemp(prefix="sb-maria-"))
-    folder.chmod(0o755)
-    data = folder / "data"
-    data.mkdir()
-    if user:
-        entry = pwd.getpwnam(user)
-        for p in (folder, data):
-            os.chown(p, entry.pw_uid, entry.pw_gid)
+    folder, data, user = server_folder("sb-maria-")
     user_args = [f"--user={user}"] if user else []
     subprocess.run([install_db, "--no-defaults", f"--datadir={data}", "--auth-root-authentication-method=normal",
                     "--skip-test-db", *user_args], check=True, capture_output=True, timeout=180)
@@ -92,12 +80,6 @@ def mariadb():
         con.close()
         yield server
     finally:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(timeout=10)
+        stop(proc, timeout=30)
         log.close()
         shutil.rmtree(folder, ignore_errors=True)

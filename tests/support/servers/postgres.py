@@ -11,17 +11,14 @@ the adapter logs in as ``support_ro``, a role with a password that may write
 
 from __future__ import annotations
 
-import os
-import pwd
 import shutil
 import subprocess
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from tests.support.servers.common import free_port, missing
+from tests.support.servers.common import free_port, missing, server_folder
 
 INSTALL_HINT = "run tests/support/servers/install_postgres.sh (Debian's postgresql package)"
 RO_USER, RO_PASSWORD = "support_ro", "ro-secret"
@@ -67,15 +64,7 @@ def postgres():
     initdb, pg_ctl = _bin("initdb"), _bin("pg_ctl")
     if not initdb or not pg_ctl:
         missing(f"PostgreSQL is not installed: {INSTALL_HINT}")
-    user = "nobody" if os.geteuid() == 0 else None
-    folder = Path(tempfile.mkdtemp(prefix="sb-pg-"))
-    folder.chmod(0o755)
-    data = folder / "data"
-    data.mkdir()
-    if user:
-        entry = pwd.getpwnam(user)
-        os.chown(folder, entry.pw_uid, entry.pw_gid)
-        os.chown(data, entry.pw_uid, entry.pw_gid)
+    folder, data, user = server_folder("sb-pg-")
     server = Postgres(free_port(), folder)
     subprocess.run(_as_owner([initdb, "-D", str(data), "-A", "trust", "-U", server.superuser], user),
                    check=True, capture_output=True, timeout=120)
