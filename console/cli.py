@@ -102,7 +102,7 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--identity", type=int, help="identity id (link/unlink)")
     d.add_argument("--customer", type=int, help="customer id (link, customer notes)")
     d.add_argument("--outbox", type=int, help="outbox id (retry/cancel)")
-    d.add_argument("--charge", help="refund: the payment's id (ch_… or pi_…, as in the customer pane)")
+    d.add_argument("--charge", help="refund: the payment's id (ch_… or pi_…, as in the customer pane), or its order number")
     d.add_argument("--amount", help="refund: how much, e.g. 12.50 (default: all that is left on the charge)")
     d.add_argument("--reason", help="refund: why, kept with the refund and in the conversation")
     d.add_argument("--send", action="store_true", help="push the outbox for this account now instead of at the next sync")

@@ -37,6 +37,9 @@ class RefundChooser(ChooserScreen):
         for p in self.payments:
             label = safe_line(p["remote_id"])
             label.append(f"  {money(p['amount'], p['currency'])}")
+            if p["order_number"]:
+                label.append("  order ", style="dim")
+                label.append_text(safe_line(p["order_number"], style="dim"))
             if p["refunded"]:
                 label.append(f"  ({money(p['amount'] - p['refunded'], p['currency'])} left)", style="dim")
             lst.add_option(Option(label, id=p["remote_id"]))

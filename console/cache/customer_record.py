@@ -111,9 +111,10 @@ def _lifetime_value(db: sqlite3.Connection, customer_id: int) -> tuple[dict[str,
 
 
 def find_charge(db: sqlite3.Connection, customer_id: int, charge: str) -> sqlite3.Row | None:
-    """One of this customer's payments by its id (ch_…) or its payment intent (pi_…)."""
-    return db.execute(_PAYMENTS + " WHERE i.customer_id=? AND ? IN (p.remote_id, p.intent) ORDER BY p.id LIMIT 1",
-                      (customer_id, charge)).fetchone()
+    """One of this customer's payments by its id (ch_…), its payment intent (pi_…) or the
+    shop order it paid for (NW-104801, when the payment names it)."""
+    return db.execute(_PAYMENTS + " WHERE i.customer_id=? AND ? IN (p.remote_id, p.intent, p.order_number) "
+                      "ORDER BY p.remote_id != ?, p.id LIMIT 1", (customer_id, charge, charge)).fetchone()
 
 
 # SQL for the search filters ``order:NUMBER`` and ``charge:ID``: the customers they name.

@@ -101,6 +101,9 @@ def test_refund_amounts_follow_the_currency_and_what_is_left(db):
     assert not bad.ok and "JPY amounts have 0 decimal places" in bad.message
     failed = perform(ctx, "refund", tid, charge="ch_fail")
     assert not failed.ok and "only a succeeded payment can be refunded" in failed.message
+    shop(db, Payment("ch_order", ANN, T0, 30, "EUR", "succeeded", order_number="NW-7"))
+    by_order = perform(ctx, "refund", tid, charge="NW-7", amount="3")
+    assert by_order.ok and "on ch_order" in by_order.message  # the order's payment
     assert perform(ctx, "refund", tid, charge="ch_yen", amount="4000").ok
     assert messages(db, tid)[-1]["text"] == "Sam is refunding ¥4,000 on ch_yen"
     again = perform(ctx, "refund", tid, charge="ch_yen", amount="300")
