@@ -96,3 +96,16 @@ def test_a_missing_file_and_an_unknown_scheme_are_one_line(tmp_path):
     with pytest.raises(OptionError) as err:
         asyncio.run(p.open(read_only=True))
     assert "no SQLite database at" in str(err.value)
+
+
+async def test_a_query_that_runs_too_long_is_stopped_at_the_timeout(shop_file):
+    slow = ("WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n) "
+            "SELECT 'x@example.com' AS email, MAX(i) AS name FROM n WHERE :since IS NOT NULL")
+    p = provider(shop_file, customers=slow, timeout=0.3)
+    await p.open(read_only=True)
+    try:
+        with pytest.raises(ProviderError) as err:
+            await p.pull(None)
+    finally:
+        await p.close()
+    assert "longer than 0.3 s" in str(err.value) and "raise the account's timeout" in str(err.value)

@@ -209,3 +209,20 @@ async def test_a_refund_is_refused_for_a_charge_of_someone_else_and_for_bad_amou
         assert not result.ok and fragment in result.message and "\n" not in result.message, result.message
     assert db.execute("SELECT COUNT(*) FROM outbox").fetchone()[0] == 0
 
+
+
+def test_options_refuse_plain_http_to_another_machine_and_a_bad_page_size():
+    from providers.base import OptionError
+
+    for options, fragment in (({"api_base": "http://api.stripe.com"}, "not an https URL"),
+                              ({"page_size": 500}, "page_size is 500")):
+        with pytest.raises(OptionError) as err:
+            StripeProvider(AccountConfig("payments", "stripe", options, secret=lambda: KEY))
+        assert fragment in str(err.value) and "\n" not in str(err.value)
+
+
+async def test_no_key_in_the_keyring_is_an_auth_error_naming_the_command(localstripe):  # noqa: F811
+    p = StripeProvider(AccountConfig("payments", "stripe", {"api_base": localstripe.url}))
+    with pytest.raises(AuthError) as err:
+        await p.open(read_only=True)
+    assert "switchboard accounts add payments" in str(err.value)
