@@ -16,7 +16,7 @@ from decimal import Decimal, InvalidOperation
 from console.actions.domain import new_key
 from console.actions.gate import Context, Result
 from console.actions.registry import Action, register
-from console.cache.customer_record import find_charge
+from console.cache.customer_record import find_charge, payments_of, pending_refund
 from console.commerce import ZERO_DECIMAL, money, refund_event
 from console.outbox import NEEDS
 from providers.records import Capability
@@ -88,6 +88,42 @@ def _refund(ctx: Context, thread_id: int, charge: str | None = None, amount=None
         (ctx.agent, now, text, outbox_id, json.dumps({"event": "refund", "charge": pay["remote_id"]}), thread_id))
     return Result(True, f"refund of {money(value, pay['currency'])} on {pay['remote_id']} queued",
                   {"outbox_id": outbox_id, "amount": value, "currency": pay["currency"]})
+
+
+# --------------------------------------------------------------------------- offered by a macro, run on send
+
+
+def offer(ctx: Context, thread_id: int, amount: str | float, reason: str) -> str:
+    """A macro's refund: kept with the draft, carried out when the reply is sent. Returns what the
+    agent is told (the payment and the amount), or raises ValueError when there is nothing to refund."""
+    customer_id = ctx.db.execute("SELECT customer_id FROM threads WHERE id=?", (thread_id,)).fetchone()[0]
+    payments = [p for p in payments_of(ctx.db, customer_id) if p["status"] == "succeeded"
+                and p["amount"] - p["refunded"] > 0] if customer_id is not None else []
+    if not payments:
+        raise ValueError("this customer has no payment left to refund — the macro's refund was not offered")
+    pay = payments[0]  # the latest
+    remaining = round(pay["amount"] - pay["refunded"], 2)
+    value = None if str(amount).lower() == "full" else _amount(amount, remaining, pay["currency"])
+    ctx.db.execute("""INSERT INTO draft_refunds(thread_id, charge, amount, reason, created_at) VALUES (?,?,?,?,?)
+                      ON CONFLICT(thread_id) DO UPDATE SET charge=excluded.charge, amount=excluded.amount,
+                        reason=excluded.reason, created_at=excluded.created_at""",
+                   (thread_id, pay["remote_id"], value, clean_line(reason)[:MAX_REASON], time.time()))
+    return f"on send: refund {money(remaining if value is None else value, pay['currency'])} on {pay['remote_id']}"
+
+
+def on_send(ctx: Context, thread_id: int) -> Result | None:
+    """Called by the reply as it is queued: the draft's offered refund, through the same checks and audit."""
+    offered = pending_refund(ctx.db, thread_id)
+    ctx.db.execute("DELETE FROM draft_refunds WHERE thread_id=?", (thread_id,))
+    if offered is None:
+        return None
+    args = {"charge": offered["charge"], "amount": None if offered["all"] else offered["amount"],
+            "reason": offered["reason"]}
+    result = _refund(ctx, thread_id, **args)
+    from console.actions.gate import _audit
+
+    _audit(ctx, "refund", thread_id, {**args, "via": "macro"}, "ok")
+    return result
 
 
 register(Action("refund", "Refund a payment of this customer (all of it, or --amount), with a reason",

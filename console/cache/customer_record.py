@@ -124,3 +124,20 @@ REFERENCE_CUSTOMERS = {
                  JOIN payments p ON p.remote_id = r.ref OR p.intent = r.ref
                  JOIN identities i ON i.id = p.identity_id""",
 }
+
+
+def pending_refund(db: sqlite3.Connection, thread_id: int) -> dict | None:
+    """The refund a macro offered for this conversation's current draft: charge, amount, currency, reason.
+
+    It belongs to the draft it was offered in: once that draft is sent or thrown away
+    (a newer draft started after it), it is no longer pending."""
+    row = db.execute(
+        """SELECT r.charge, r.amount, r.reason, t.customer_id FROM draft_refunds r
+           JOIN drafts d ON d.thread_id = r.thread_id AND d.started_at <= r.created_at
+           JOIN threads t ON t.id = r.thread_id WHERE r.thread_id = ?""", (thread_id,)).fetchone()
+    pay = find_charge(db, row["customer_id"], row["charge"]) if row is not None else None
+    if pay is None:
+        return None
+    left = round(pay["amount"] - pay["refunded"], 2)
+    return {"charge": pay["remote_id"], "amount": left if row["amount"] is None else row["amount"],
+            "currency": pay["currency"], "reason": row["reason"], "all": row["amount"] is None}

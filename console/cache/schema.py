@@ -13,7 +13,8 @@ import sqlite3
 from collections.abc import Callable
 
 # Tables whose rows are born locally and must survive every migration.
-LOCAL_TABLES = ("drafts", "customer_notes", "outbox", "audit", "identity_links", "breaches", "triage_log")
+LOCAL_TABLES = ("drafts", "customer_notes", "outbox", "audit", "identity_links", "breaches", "triage_log",
+                "draft_refunds")
 
 
 _V1 = """
@@ -344,6 +345,15 @@ _COMMERCE = """
             UNIQUE (account_id, remote_id)
         );
         CREATE INDEX subscriptions_identity ON subscriptions(identity_id);
+
+        -- Born locally: a refund a macro offered, carried out when the draft's reply is sent.
+        CREATE TABLE draft_refunds (
+            thread_id INTEGER PRIMARY KEY REFERENCES threads(id),
+            charge TEXT NOT NULL,
+            amount REAL,                           -- NULL: all that is left on the charge
+            reason TEXT NOT NULL DEFAULT '',
+            created_at REAL NOT NULL
+        );
         """
 
 # Each migration is SQL run in one transaction with the version bump; a step that

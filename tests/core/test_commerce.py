@@ -145,3 +145,58 @@ def test_the_demo_shop_refunds_through_the_outbox_and_confirms_on_the_next_pull(
     assert any(r["payment_remote_id"] == charge and r["amount"] == 1.0 and r["reason"] == "goodwill"
                for r in rec.refunds)
     assert rec.order_count >= 1 and rec.payments
+
+
+def _macro_config(refund):
+    from console.config import parse
+
+    return parse(f'''
+[agent]
+name = "Sam"
+[[macros]]
+name = "refund-approved"
+text = "Hi, your refund is on its way."
+refund = {refund}
+''')
+
+
+def test_a_macro_offers_a_refund_that_goes_out_only_when_the_reply_is_sent(db):
+    load(db, [conversation(1, who=ANN)])
+    shop(db, Payment("ch_old", ANN, T0, 10.0, "EUR", "succeeded"),
+         Payment("ch_new", ANN, T0 + timedelta(days=1), 42.0, "EUR", "succeeded"))
+    tid = thread_id(db, "t1")
+    ctx = Context(db=db, agent="Sam", config=_macro_config('"full"'))
+    applied = perform(ctx, "apply_macro", tid, name="refund-approved")
+    assert applied.ok and "on send: refund €42.00 on ch_new" in applied.message
+    assert db.execute("SELECT COUNT(*) FROM outbox WHERE kind='refund'").fetchone()[0] == 0  # nothing yet
+    from console.cache.customer_record import pending_refund
+
+    assert pending_refund(db, tid)["amount"] == 42.0
+    sent = perform(ctx, "reply", tid, text="Hi, your refund is on its way.")
+    assert sent.ok and "refund of €42.00 on ch_new queued" in sent.message
+    row = db.execute("SELECT account_id, args FROM outbox WHERE kind='refund'").fetchone()
+    assert json.loads(row["args"])["reason"] == "macro refund-approved"
+    assert pending_refund(db, tid) is None
+    assert db.execute("SELECT COUNT(*) FROM audit WHERE action='refund'").fetchone()[0] == 1
+
+
+def test_a_discarded_draft_takes_its_offered_refund_with_it(db):
+    load(db, [conversation(1, who=ANN)])
+    shop(db, Payment("ch_1", ANN, T0, 42.0, "EUR", "succeeded"))
+    tid = thread_id(db, "t1")
+    ctx = Context(db=db, agent="Sam", config=_macro_config(5))
+    assert "on send: refund €5.00 on ch_1" in perform(ctx, "apply_macro", tid, name="refund-approved").message
+    assert perform(ctx, "discard_draft", tid).ok
+    assert perform(ctx, "reply", tid, text="Something else entirely").ok
+    assert db.execute("SELECT COUNT(*) FROM outbox WHERE kind='refund'").fetchone()[0] == 0
+
+
+def test_a_macro_refund_setting_must_be_full_or_an_amount():
+    from console import macros
+    from console.errors import ConfigError
+
+    for bad in ("lots", -3, True):
+        with pytest.raises(ConfigError) as err:
+            macros.parse({"macros": [{"name": "r", "text": "Hi", "refund": bad}]})
+        assert f"refund = {bad!r}" in str(err.value) and 'refund = "full"' in str(err.value)
+    assert macros.parse({"macros": [{"name": "r", "text": "Hi", "refund": 10}]})["r"].refund == "10"

@@ -80,3 +80,19 @@ async def test_refund_is_refused_in_read_only_before_any_form_opens(cache):
         await pilot.pause()
         assert not isinstance(app.screen, RefundChooser)
     assert db.execute("SELECT COUNT(*) FROM outbox WHERE kind='refund'").fetchone()[0] == 0
+
+
+async def test_the_composer_shows_a_refund_a_macro_offered_before_it_is_sent(cache):
+    from console.actions import Context
+    from console.actions import refund
+
+    db, ids = cache
+    db.execute("INSERT INTO drafts(thread_id, kind, text, started_at, updated_at) VALUES (?, 'reply', 'Hi', 0, 0)",
+               (ids["refund"],))
+    refund.offer(Context(db=db, agent="Sam Rivera"), ids["refund"], "full", "macro refund-approved")
+    app = PaneApp(db, thread_id=ids["refund"])
+    async with app.run_test(size=(220, 60)) as pilot:
+        await pilot.pause()
+        app.query_one("ConversationPane").open_composer("reply")
+        await pilot.pause()
+        assert "on send: refund €20.00 EUR on ch_paid1" in screen_text(app)
