@@ -129,7 +129,7 @@ def test_the_demo_shop_refunds_through_the_outbox_and_confirms_on_the_next_pull(
         tid = thread_id(db, "t9")
         assert perform(Context(db=db, agent="Sam"), "refund", tid, charge=pay["remote_id"], amount="1",
                        reason="goodwill").ok
-        assert await Dispatcher(db).flush("shop", p) == 1
+        assert (await Dispatcher(db).flush("shop", p)).finished == 1
         batch = await p.pull(cursor)
         apply_batch(db, account_id, batch)
         await p.close()

@@ -128,7 +128,7 @@ async def test_a_refund_from_the_console_goes_out_once_and_shows_in_the_conversa
         assert result.ok, result.message
         event = messages(db, ann["thread"])[-1]
         assert event["text"] == f"Sam is refunding €12.50 on {charge} — reason: parcel arrived damaged"
-        assert await Dispatcher(db).flush("payments", p) == 1
+        assert (await Dispatcher(db).flush("payments", p)).finished == 1
         await Dispatcher(db).flush("payments", p)  # nothing left to push
         refunds = localstripe.refunds_of(charge)
         assert [(r["amount"], r["metadata"]["switchboard_reason"]) for r in refunds] == [(1250, "parcel arrived damaged")]

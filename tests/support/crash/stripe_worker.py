@@ -19,10 +19,8 @@ async def send(cache: str, api_base: str, key: str) -> None:
     db = connect(cache)
     p = StripeProvider(AccountConfig("payments", "stripe", {"api_base": api_base}, secret=lambda: key))
     await p.open(read_only=False)
-    dispatcher = Dispatcher(db)
-    print(f"recovered {dispatcher.recover()}", flush=True)
     print("pushing", flush=True)
-    await dispatcher.flush("payments", p)
+    await Dispatcher(db).flush("payments", p)
     await p.close()
     print("done", flush=True)
 
