@@ -102,6 +102,9 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--identity", type=int, help="identity id (link/unlink)")
     d.add_argument("--customer", type=int, help="customer id (link, customer notes)")
     d.add_argument("--outbox", type=int, help="outbox id (retry/cancel)")
+    d.add_argument("--charge", help="refund: the payment's id (ch_… or pi_…, as in the customer pane), or its order number")
+    d.add_argument("--amount", help="refund: how much, e.g. 12.50 (default: all that is left on the charge)")
+    d.add_argument("--reason", help="refund: why, kept with the refund and in the conversation")
     d.add_argument("--send", action="store_true", help="push the outbox for this account now instead of at the next sync")
 
     a = sub.add_parser("accounts", parents=[common], help="store and remove account secrets in the keyring",
@@ -306,7 +309,8 @@ def _action_args(args) -> dict:
     kwargs = {}
     for key, value in (("text", text), ("until", args.until), ("to", args.to), ("level", args.level),
                        ("name", args.name), ("identity_id", args.identity), ("customer_id", args.customer),
-                       ("outbox_id", args.outbox)):
+                       ("outbox_id", args.outbox), ("charge", args.charge), ("amount", args.amount),
+                       ("reason", args.reason)):
         if value is not None:
             kwargs[key] = value
     if args.add:
@@ -319,7 +323,10 @@ def _action_args(args) -> dict:
 def _send_now(session: Session, db, thread_id: int) -> None:
     from console.engine import Engine
 
-    account = db.execute("SELECT a.name FROM threads t JOIN accounts a ON a.id=t.account_id WHERE t.id=?",
+    # The newest outbox row says where to push: the conversation's account, or the payments account of a refund.
+    account = db.execute("""SELECT COALESCE((SELECT a.name FROM outbox o JOIN accounts a ON a.id=o.account_id
+                                             WHERE o.thread_id=t.id ORDER BY o.id DESC LIMIT 1), a.name)
+                            FROM threads t JOIN accounts a ON a.id=t.account_id WHERE t.id=?""",
                          (thread_id,)).fetchone()[0]
     cfg = session.config
     only = [a for a in cfg.accounts if a.name == account]

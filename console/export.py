@@ -10,6 +10,7 @@ import sqlite3
 from collections.abc import Iterator
 from datetime import datetime, timezone
 
+from console.cache.customer_record import orders_of, payments_of
 from providers.records import PRIORITIES
 
 EXPORT_CHANNELS = ("email", "chat", "social", "helpdesk")
@@ -78,6 +79,17 @@ def _customer(db: sqlite3.Connection, customer_id: int | None) -> dict | None:
             {"channel": i["channel"], "address": i["address"], "followers": i["followers"]}
             for i in db.execute("SELECT channel, address, followers FROM identities WHERE customer_id=? ORDER BY id",
                                 (customer_id,))
+        ],
+        "orders": [
+            {"number": o["number"], "date": iso(o["placed_at"]), "amount": o["total"], "currency": o["currency"],
+             "status": o["status"], "tracking_url": o["tracking_url"] or None, "source": o["source"]}
+            for o in orders_of(db, customer_id)
+        ],
+        "payments": [
+            {"id": p["remote_id"], "date": iso(p["created_at"]), "amount": p["amount"], "currency": p["currency"],
+             "status": p["status"], "refunded": round(p["refunded"], 2), "disputed": bool(p["disputes"]),
+             "source": p["source"]}
+            for p in payments_of(db, customer_id)
         ],
     }
 

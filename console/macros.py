@@ -1,7 +1,7 @@
 """Macros: named canned replies with variables and optional side effects.
 
 Defined in config.toml as ``[[macros]]`` tables (name, text, and optionally tags,
-priority, snooze, close, description) and/or as files in a folder named by a
+priority, snooze, close, description, refund) and/or as files in a folder named by a
 ``[[macros]]`` entry with ``dir = "…"``: one ``.md`` or ``.txt`` file per macro,
 the file name is the macro's name unless front matter says ``name: …``; the same
 optional settings go in the front matter.
@@ -13,7 +13,8 @@ Write ``{{`` and ``}}`` for literal braces.
 The mutating action ``apply_macro`` (argument ``name``) appends the rendered text
 to the conversation's draft — never sends it — and applies the side effects
 through the same handlers as the core actions (so remote-visible ones queue
-outbox rows).
+outbox rows). A ``refund`` ("full" or an amount) is only offered: it is kept with the
+draft, shown in the composer, and refunded when the reply is sent (``console.actions.refund``).
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ from providers.records import PRIORITY_BY_NAME
 VARIABLES = ("customer.first_name", "customer.name", "agent.name", "agent.first_name", "order.number",
              "thread.subject", "thread.id")
 _PLACEHOLDER = re.compile(r"\{\{|\}\}|\{([^{}]*)\}")
-_KEYS = ("name", "text", "tags", "priority", "snooze", "close", "description")
+_KEYS = ("name", "text", "tags", "priority", "snooze", "close", "description", "refund")
 
 
 @dataclass(frozen=True)
@@ -47,6 +48,7 @@ class Macro:
     close: bool = False
     description: str = ""
     source: str = "config.toml"
+    refund: str | None = None  # "full" or an amount: the latest payment, refunded when the reply is sent
 
     @property
     def effects(self) -> list[str]:
@@ -57,6 +59,8 @@ class Macro:
             out.append(f"snooze {self.snooze}")
         if self.close:
             out.append("close")
+        if self.refund:
+            out.append(f"refund {self.refund} of the latest payment, on send")
         return out
 
 
@@ -154,8 +158,17 @@ def _macro(entry: dict, label: str, source: str) -> Macro:
     if close and snooze:
         raise ConfigError(f"{label}: both close and snooze", fix="pick one of them")
     description = entry.get("description", "")
+    refund = entry.get("refund")
+    if refund is not None and refund != "full":
+        try:
+            ok = not isinstance(refund, bool) and float(refund) > 0
+        except (TypeError, ValueError):
+            ok = False
+        if not ok:
+            raise ConfigError(f"{label}: refund = {refund!r}", fix='use refund = "full" or an amount, e.g. refund = 10.00')
     return Macro(name=str(entry["name"]).strip(), text=text.strip("\n"), tags=tuple(t.strip().lower() for t in tags),
-                 priority=priority, snooze=snooze, close=close, description=str(description), source=source)
+                 priority=priority, snooze=snooze, close=close, description=str(description), source=source,
+                 refund=None if refund is None else str(refund))
 
 
 def _where(config: Any) -> tuple[str, Path | None]:
@@ -258,6 +271,13 @@ def _apply_macro(ctx: Context, thread_id: int, name: str | None = None) -> Resul
         done.append(domain._snooze(ctx, thread_id, until=macro.snooze).message)
     if macro.close:
         done.append(domain._close(ctx, thread_id).message)
+    if macro.refund:
+        from console.actions import refund
+
+        try:
+            done.append(refund.offer(ctx, thread_id, macro.refund, f"macro {macro.name}"))
+        except ValueError as exc:
+            done.append(str(exc))
     message = f"macro {name!r} added to the draft" + (f"; {'; '.join(done)}" if done else "")
     return Result(True, message, {"draft": draft, "effects": macro.effects})
 

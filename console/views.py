@@ -22,7 +22,7 @@ from console.errors import UserError
 CHANNELS = ("email", "chat", "social", "helpdesk")
 STATUS_WORDS = {"open": ("open",), "pending": ("pending",), "snoozed": ("snoozed",), "closed": ("closed",),
                 "active": OPEN_STATES, "all": ALL_STATES, "any": ALL_STATES}
-FILTER_KEYS = ("from", "channel", "status", "tag", "queue", "assignee", "tone", "order")
+FILTER_KEYS = ("from", "channel", "status", "tag", "queue", "assignee", "tone", "order", "charge")
 
 
 class ViewQueryError(UserError):
@@ -117,6 +117,7 @@ def parse_query(text: str, *, agent: str = "agent", default_statuses: tuple[str,
     tones: list[str] = []
     assignee: str | None = None
     order = "recent" if default_statuses == ALL_STATES else "due"
+    reference: tuple[str, str] | None = None
     for tok in tokens:
         key, sep, value = tok.partition(":")
         if not sep or not key or " " in key or value.startswith("//"):
@@ -159,15 +160,19 @@ def parse_query(text: str, *, agent: str = "agent", default_statuses: tuple[str,
                 raise ViewQueryError("assignee: takes one name", fix="e.g. assignee:me or assignee:nobody")
             v = values[0]
             assignee = agent if v.lower() == "me" else "" if v.lower() in ("nobody", "none") else v
-        elif key == "order":
+        elif key == "order" and not any(ch.isdigit() for ch in values[0]):
             o = values[0].lower()
             if o not in ("due", "recent"):
-                raise ViewQueryError(f"unknown order {o!r}", fix="use order:due or order:recent")
+                raise ViewQueryError(f"unknown order {o!r}", fix=_example("order"))
             order = o
+        elif key in ("order", "charge"):  # order:NW-104801, charge:ch_…: that customer's conversations
+            if len(values) > 1:
+                raise ViewQueryError(f"{key}: takes one {'number' if key == 'order' else 'id'}", fix=_example(key))
+            reference = (key, values[0])
     flt = Filter(
         statuses=statuses if statuses is not None else default_statuses,
         channels=tuple(dict.fromkeys(channels)), queues=tuple(dict.fromkeys(queues)), assignee=assignee,
-        tags=tuple(dict.fromkeys(tags)), tones=tuple(dict.fromkeys(tones)), order=order,
+        tags=tuple(dict.fromkeys(tags)), tones=tuple(dict.fromkeys(tones)), order=order, reference=reference,
     )
     return " ".join(words), flt, author
 
@@ -177,5 +182,6 @@ def _example(key: str) -> str:
         "from": 'e.g. from:alice or from:"Ann Lee"', "channel": "e.g. channel:email,chat",
         "status": "e.g. status:open or status:all", "tag": "e.g. tag:refund", "queue": "e.g. queue:billing",
         "assignee": "e.g. assignee:me or assignee:nobody", "tone": "e.g. tone:negative",
-        "order": "order:due or order:recent",
+        "order": "order:due, order:recent, or an order number: order:NW-104801",
+        "charge": "e.g. charge:ch_3Kx… or charge:pi_3Kx… (a payment's id)",
     }[key]

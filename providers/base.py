@@ -37,12 +37,16 @@ from providers.records import (  # noqa: F401  (re-exported: adapters import fro
     Channel,
     Customer,
     Direction,
+    Dispute,
     Identity,
     Message,
     Order,
+    Payment,
     PushAction,
     Receipt,
+    Refund,
     Status,
+    Subscription,
     Thread,
 )
 

@@ -55,6 +55,7 @@ class Capability(str, enum.Enum):
     PRIORITY = "priority"
     MOVE_PRIVATE = "move_private"  # answer a public post privately
     WATCH = "watch"
+    REFUND = "refund"  # give money back on a payment (a payments adapter)
 
 
 @dataclass(slots=True)
@@ -140,6 +141,64 @@ class Order:
     currency: str = "USD"
     status: str = ""
     items: list[str] = field(default_factory=list)
+    tracking_url: str = ""  # shown as text, never opened
+
+
+@dataclass(slots=True)
+class Payment:
+    """Money taken from a customer: a card charge (a payment intent's charge).
+
+    Amounts are in the currency's major unit (12.50 EUR), like :class:`Order`.
+    """
+
+    remote_id: str  # ch_… for Stripe
+    customer: Identity
+    created_at: datetime
+    amount: float
+    currency: str
+    status: str  # succeeded | pending | failed
+    refunded: float = 0.0  # what the remote side says was refunded so far
+    description: str = ""
+    order_number: str = ""  # the shop's order this paid for, when known
+    intent: str = ""  # pi_… when the charge belongs to a payment intent
+
+
+@dataclass(slots=True)
+class Refund:
+    remote_id: str
+    payment_remote_id: str
+    created_at: datetime
+    amount: float
+    currency: str
+    status: str  # succeeded | pending | failed | canceled
+    reason: str = ""
+    action_key: str | None = None  # the outbox key, when the refund was made from the console
+
+
+@dataclass(slots=True)
+class Dispute:
+    """A chargeback: the customer's bank contests a payment."""
+
+    remote_id: str
+    payment_remote_id: str
+    created_at: datetime
+    amount: float
+    currency: str
+    status: str  # needs_response | under_review | won | lost | …
+    reason: str = ""
+
+
+@dataclass(slots=True)
+class Subscription:
+    remote_id: str
+    customer: Identity
+    created_at: datetime
+    status: str  # active | trialing | past_due | canceled | …
+    plan: str = ""
+    amount: float = 0.0
+    currency: str = ""
+    interval: str = ""  # month | year | …
+    current_period_end: datetime | None = None
 
 
 @dataclass(slots=True)
@@ -166,13 +225,18 @@ class Batch:
     customers: list[Customer] = field(default_factory=list)
     orders: list[Order] = field(default_factory=list)
     articles: list[Article] = field(default_factory=list)
+    payments: list[Payment] = field(default_factory=list)
+    refunds: list[Refund] = field(default_factory=list)
+    disputes: list[Dispute] = field(default_factory=list)
+    subscriptions: list[Subscription] = field(default_factory=list)
     # Remote ids of messages deleted or redacted remotely: the cache blanks their
     # text and marks them removed. Remote ids must be stable across reconnects (an
     # IMAP adapter keys by Message-ID, not by UID, so UIDVALIDITY resets are harmless).
     deleted_messages: list[str] = field(default_factory=list)
 
     def __len__(self) -> int:
-        return len(self.threads) + len(self.messages) + len(self.customers) + len(self.orders) + len(self.articles)
+        return (len(self.threads) + len(self.messages) + len(self.customers) + len(self.orders) + len(self.articles)
+                + len(self.payments) + len(self.refunds) + len(self.disputes) + len(self.subscriptions))
 
 
 @dataclass(slots=True)
@@ -185,7 +249,7 @@ class PushAction:
     """
 
     key: str
-    kind: str  # reply, note, close, reopen, tag, untag, assign, snooze, mark_read, priority, move_private
+    kind: str  # reply, note, close, reopen, tag, untag, assign, snooze, mark_read, priority, move_private, refund
     thread_remote_id: str
     text: str = ""
     args: dict[str, Any] = field(default_factory=dict)

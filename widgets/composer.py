@@ -23,7 +23,8 @@ from textual.widgets import Static, TextArea
 
 from console.actions import perform as gate_perform
 from console.cache import queries
-from widgets.render import key_label, registry_keys, safe_line
+from console.cache.customer_record import pending_refund
+from widgets.render import key_label, money, registry_keys, safe_line
 
 try:  # being written by the social engineer; no counter until it exists
     from console import limits as _limits
@@ -230,6 +231,10 @@ class Composer(Widget):
         parts.append("Esc close")
         if text and text == self._saved_text:
             parts.append(" · draft saved")
+        offered = pending_refund(self.app.db, self.thread_id) if self.thread_id is not None else None
+        if offered is not None:
+            parts.append(f"  ·  on send: refund {money(offered['amount'], offered['currency'])} on ", style="bold")
+            parts.append_text(safe_line(offered["charge"], style="bold"))
         status.update(parts)
         status.set_class(over, "-over")
 

@@ -21,14 +21,16 @@ from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
 from console import identity
+from console.cache.customer_record import customer_record, payments_of
 from console.errors import ReadOnlyError
 from console.actions import check
 from widgets.choosers import LinkChooser, TextPrompt
+from widgets.customer_record import render_record
+from widgets.refund import RefundChooser
 from widgets.render import (
     CHANNEL_MARKS,
     followers,
     json_field,
-    money,
     registry_keys,
     relative_time,
     safe,
@@ -59,6 +61,7 @@ class CustomerPane(Widget):
         Binding(registry_keys("link_identity") or "L", "link_identity", "Link identity", id="link_identity"),
         Binding(registry_keys("unlink_identity") or "U", "unlink_identity", "Unlink identity", id="unlink_identity"),
         Binding(registry_keys("customer_note") or "N", "customer_note", "Customer note", id="customer_note"),
+        Binding(registry_keys("refund") or "dollar_sign", "refund", "Refund", id="refund"),
     ]
 
     class OpenThread(Message):
@@ -73,6 +76,7 @@ class CustomerPane(Widget):
         self.thread_id: int | None = None
         self.customer_id: int | None = None
         self.history: dict | None = None
+        self.record = None  # console.cache.customer_record.CustomerRecord of the shown customer
         self._stale = False
 
     def on_show(self) -> None:
@@ -84,7 +88,7 @@ class CustomerPane(Widget):
             yield Static(Text("No customer — open a conversation", style="dim"), id="cust-header")
             yield Static(Text("Identities"), classes="cust-section", id="cust-identities-title")
             yield OptionList(id="cust-identities")
-            yield Static(Text("Orders"), classes="cust-section")
+            yield Static(Text("Orders and payments"), classes="cust-section")
             yield Static(Text(""), id="cust-orders")
             yield Static(Text("Conversations"), classes="cust-section")
             yield OptionList(id="cust-threads")
@@ -156,20 +160,8 @@ class CustomerPane(Widget):
         self.query_one("#cust-identities-title", Static).update(
             Text(f"Identities ({len(h['identities'])}) · L link · U unlink"))
 
-        orders = Text()
-        for n, o in enumerate(h["orders"]):
-            if n:
-                orders.append("\n")
-            orders.append("#")
-            orders.append_text(safe_line(o["number"], style="bold"))
-            orders.append(f"  {_date(o['placed_at'])}  ")
-            orders.append(money(o["total"], o["currency"]))
-            if o["status"]:
-                orders.append("  ")
-                orders.append_text(safe_line(o["status"], style="italic"))
-        if not h["orders"]:
-            orders.append("no orders", style="dim")
-        self.query_one("#cust-orders", Static).update(orders)
+        self.record = customer_record(self.app.db, cust["id"])
+        self.query_one("#cust-orders", Static).update(render_record(self.record, registry_keys("refund") or "$"))
 
         thread_list = self.query_one("#cust-threads", OptionList)
         thread_list.clear_options()
@@ -315,3 +307,16 @@ class CustomerPane(Widget):
                 self.reload()
 
         self.app.push_screen(TextPrompt("Note about this customer", "what should the next agent know?"), done)
+
+    def action_refund(self) -> None:
+        if not self._allowed("refund"):
+            return
+        thread_id = self.thread_id
+
+        def done(choice: tuple[str, float | None, str] | None) -> None:
+            if choice is not None:
+                charge, amount, reason = choice
+                self.app.perform("refund", thread_id, charge=charge, amount=amount, reason=reason)
+                self.reload()
+
+        self.app.push_screen(RefundChooser(payments_of(self.app.db, self.customer_id)), done)

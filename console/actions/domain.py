@@ -57,6 +57,9 @@ def _reply(ctx: Context, thread_id: int, text: str | None = None, kind: str = "r
            SELECT id, account_id, 'outbound', ?, ?, ?, 'queued', ?, ? FROM threads WHERE id=?""",
         (ctx.agent, now, body, outbox_id, json.dumps({"via": kind} if kind != "reply" else {}), thread_id),
     ).lastrowid
+    from console.actions import refund  # a refund a macro offered goes out with the reply
+
+    refunded = refund.on_send(ctx, thread_id)
     ctx.db.execute("DELETE FROM drafts WHERE thread_id=?", (thread_id,))
     ctx.db.execute(
         """UPDATE threads SET status=CASE WHEN status='open' THEN 'pending' ELSE status END,
@@ -64,7 +67,8 @@ def _reply(ctx: Context, thread_id: int, text: str | None = None, kind: str = "r
              first_response_at=COALESCE(first_response_at, ?) WHERE id=?""",
         (now, " ".join(body.split())[:160], now, thread_id),
     )
-    return Result(True, "reply queued", {"outbox_id": outbox_id, "message_id": msg_id})
+    return Result(True, "reply queued" + (f"; {refunded.message}" if refunded else ""),
+                  {"outbox_id": outbox_id, "message_id": msg_id})
 
 
 def _move_private(ctx: Context, thread_id: int, text: str | None = None) -> Result:

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from console import identity
+from console.cache.commerce import apply_commerce
 from console.cache.db import transaction
 from providers.records import Batch, Channel, Direction, Message, Status, Thread
 from providers.text import clean_line, clean_text
@@ -71,14 +72,16 @@ def apply_batch(db: sqlite3.Connection, account_id: int, batch: Batch) -> Ingest
             cust = db.execute("SELECT customer_id FROM identities WHERE id=?", (ident_id,)).fetchone()[0]
             db.execute(
                 """INSERT INTO orders(account_id, remote_id, customer_id, identity_id, number, placed_at, total,
-                                      currency, status, items)
-                   VALUES (?,?,?,?,?,?,?,?,?,?)
+                                      currency, status, items, tracking_url)
+                   VALUES (?,?,?,?,?,?,?,?,?,?,?)
                    ON CONFLICT(account_id, remote_id) DO UPDATE SET
-                     status=excluded.status, total=excluded.total, items=excluded.items""",
+                     status=excluded.status, total=excluded.total, items=excluded.items,
+                     tracking_url=excluded.tracking_url""",
                 (account_id, order.remote_id, cust, ident_id, clean_line(order.number), ts(order.placed_at),
                  float(order.total), clean_line(order.currency), clean_line(order.status),
-                 json.dumps([clean_line(i) for i in order.items])),
+                 json.dumps([clean_line(i) for i in order.items]), clean_line(order.tracking_url)),
             )
+        result.touched_threads |= apply_commerce(db, account_id, batch)
         source = db.execute("SELECT name FROM accounts WHERE id=?", (account_id,)).fetchone()[0]
         for art in batch.articles:
             upsert_article(db, source, art.remote_id, art.title, art.body, art.tags, art.url)

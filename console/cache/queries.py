@@ -12,6 +12,8 @@ import json
 import sqlite3
 from dataclasses import dataclass, field, replace
 
+from console.cache.customer_record import REFERENCE_CUSTOMERS
+
 OPEN_STATES = ("open", "pending")
 ALL_STATES = ("open", "pending", "snoozed", "closed")
 
@@ -29,6 +31,7 @@ class Filter:
     accounts: tuple[str, ...] = ()
     customer_id: int | None = None
     thread_ids: tuple[int, ...] | None = None  # search results, drill-downs
+    reference: tuple[str, str] | None = None  # ("order", "NW-104801") / ("charge", "ch_…"): that customer's
     order: str = "due"  # due: by SLA due time, oldest first (fair); recent: newest activity first
 
     def with_(self, **changes) -> Filter:
@@ -98,6 +101,9 @@ def _where(f: Filter, *, ordered: bool = False) -> tuple[str, list]:
     if f.customer_id is not None:
         clauses.append("t.customer_id = ?")
         params.append(f.customer_id)
+    if f.reference is not None:
+        clauses.append(f"t.customer_id IN ({REFERENCE_CUSTOMERS[f.reference[0]]})")
+        params.append(f.reference[1])
     if f.thread_ids is not None:
         clauses.append(f"t.id IN (SELECT value FROM json_each(?))")
         params.append(json.dumps(list(f.thread_ids)))

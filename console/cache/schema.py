@@ -13,7 +13,8 @@ import sqlite3
 from collections.abc import Callable
 
 # Tables whose rows are born locally and must survive every migration.
-LOCAL_TABLES = ("drafts", "customer_notes", "outbox", "audit", "identity_links", "breaches", "triage_log")
+LOCAL_TABLES = ("drafts", "customer_notes", "outbox", "audit", "identity_links", "breaches", "triage_log",
+                "draft_refunds")
 
 
 _V1 = """
@@ -266,7 +267,96 @@ _OUTBOX_CLAIMS = """
         ALTER TABLE outbox ADD COLUMN lease_until REAL NOT NULL DEFAULT 0;
         """
 
+# commerce: the customer's record from the company's own systems (its database, its
+# payments). Payments and subscriptions hang on the identity they were made with, so
+# they follow it when identities are linked or split; the customer is found through it.
+_COMMERCE = """
+        ALTER TABLE orders ADD COLUMN tracking_url TEXT NOT NULL DEFAULT '';
+        CREATE INDEX orders_number ON orders(number COLLATE NOCASE);
+
+        -- Free-text notes a company system keeps about a person, per identity and source.
+        CREATE TABLE system_notes (
+            identity_id INTEGER NOT NULL REFERENCES identities(id),
+            account_id INTEGER NOT NULL REFERENCES accounts(id),
+            note TEXT NOT NULL,
+            PRIMARY KEY (identity_id, account_id)
+        );
+
+        CREATE TABLE payments (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            account_id INTEGER NOT NULL REFERENCES accounts(id),
+            remote_id TEXT NOT NULL,               -- ch_… for Stripe
+            identity_id INTEGER REFERENCES identities(id),
+            intent TEXT NOT NULL DEFAULT '',       -- pi_…
+            amount REAL NOT NULL,
+            currency TEXT NOT NULL,
+            status TEXT NOT NULL DEFAULT '',
+            refunded REAL NOT NULL DEFAULT 0,      -- as the remote side last said
+            description TEXT NOT NULL DEFAULT '',
+            order_number TEXT NOT NULL DEFAULT '',
+            created_at REAL NOT NULL,
+            UNIQUE (account_id, remote_id)
+        );
+        CREATE INDEX payments_identity ON payments(identity_id, created_at);
+        CREATE INDEX payments_remote ON payments(remote_id);
+        CREATE INDEX payments_intent ON payments(intent);
+
+        CREATE TABLE refunds (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            account_id INTEGER NOT NULL REFERENCES accounts(id),
+            remote_id TEXT NOT NULL,
+            payment_remote_id TEXT NOT NULL,
+            amount REAL NOT NULL,
+            currency TEXT NOT NULL,
+            status TEXT NOT NULL DEFAULT '',
+            reason TEXT NOT NULL DEFAULT '',
+            action_key TEXT,                       -- outbox key when made from the console
+            created_at REAL NOT NULL,
+            UNIQUE (account_id, remote_id)
+        );
+        CREATE INDEX refunds_payment ON refunds(account_id, payment_remote_id);
+
+        CREATE TABLE disputes (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            account_id INTEGER NOT NULL REFERENCES accounts(id),
+            remote_id TEXT NOT NULL,
+            payment_remote_id TEXT NOT NULL,
+            amount REAL NOT NULL,
+            currency TEXT NOT NULL,
+            status TEXT NOT NULL DEFAULT '',
+            reason TEXT NOT NULL DEFAULT '',
+            created_at REAL NOT NULL,
+            UNIQUE (account_id, remote_id)
+        );
+        CREATE INDEX disputes_payment ON disputes(account_id, payment_remote_id);
+
+        CREATE TABLE subscriptions (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            account_id INTEGER NOT NULL REFERENCES accounts(id),
+            remote_id TEXT NOT NULL,
+            identity_id INTEGER REFERENCES identities(id),
+            plan TEXT NOT NULL DEFAULT '',
+            status TEXT NOT NULL DEFAULT '',
+            amount REAL NOT NULL DEFAULT 0,
+            currency TEXT NOT NULL DEFAULT '',
+            interval TEXT NOT NULL DEFAULT '',
+            current_period_end REAL,
+            created_at REAL NOT NULL,
+            UNIQUE (account_id, remote_id)
+        );
+        CREATE INDEX subscriptions_identity ON subscriptions(identity_id);
+
+        -- Born locally: a refund a macro offered, carried out when the draft's reply is sent.
+        CREATE TABLE draft_refunds (
+            thread_id INTEGER PRIMARY KEY REFERENCES threads(id),
+            charge TEXT NOT NULL,
+            amount REAL,                           -- NULL: all that is left on the charge
+            reason TEXT NOT NULL DEFAULT '',
+            created_at REAL NOT NULL
+        );
+        """
+
 # Each migration is SQL run in one transaction with the version bump; a step that
 # needs Python (data rewrites) may be a callable taking the connection instead.
-MIGRATIONS: list[str | Callable[[sqlite3.Connection], None]] = [_V1, _V2, _OUTBOX_CLAIMS]
+MIGRATIONS: list[str | Callable[[sqlite3.Connection], None]] = [_V1, _V2, _OUTBOX_CLAIMS, _COMMERCE]
 SCHEMA_VERSION = len(MIGRATIONS)

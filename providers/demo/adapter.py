@@ -35,6 +35,7 @@ from providers.base import (
     Unsupported,
 )
 from providers.demo import names as N
+from providers.demo import shop
 from providers.demo.remote import DemoRemote, identity_from_json, message_from_json, thread_from_json, utcnow
 from providers.demo.world import World, build_world, live_event
 
@@ -48,14 +49,14 @@ CAPABILITIES = {
     Channel.EMAIL: CONVERSATION_CAPS,
     Channel.CHAT: CONVERSATION_CAPS,
     Channel.SOCIAL: CONVERSATION_CAPS | {Capability.MOVE_PRIVATE},
-    Channel.COMMERCE: frozenset(),
+    Channel.COMMERCE: frozenset({Capability.REFUND}),
     Channel.KNOWLEDGE: frozenset(),
 }
 # Which capability each push kind needs (None: always accepted on a conversation channel).
 NEEDS = {"reply": Capability.REPLY, "move_private": Capability.MOVE_PRIVATE, "note": None,
          "close": Capability.CLOSE, "reopen": Capability.REOPEN, "tag": Capability.TAG, "untag": Capability.TAG,
          "assign": Capability.ASSIGN, "snooze": Capability.SNOOZE, "mark_read": Capability.MARK_READ,
-         "mark_unread": Capability.MARK_READ, "priority": Capability.PRIORITY}
+         "mark_unread": Capability.MARK_READ, "priority": Capability.PRIORITY, "refund": Capability.REFUND}
 SUPPORT_ADDRESS = {Channel.EMAIL: N.SUPPORT_EMAIL, Channel.CHAT: N.SUPPORT_MATRIX,
                    Channel.SOCIAL: N.SHOP_HANDLE_MASTODON}
 
@@ -157,8 +158,10 @@ class DemoProvider(Provider):
             addrs = {c.identities[0].address for c in chunk}
             orders = [o for o in w.orders if o.customer.address in addrs]
             done = (page + 1) * PAGE_CUSTOMERS >= len(w.customers)
-            return Batch(cursor=self._live_cursor(0) if done else _cursor("init", page + 1), more=not done,
-                         customers=list(chunk), orders=orders)
+            batch = Batch(cursor=self._live_cursor(0) if done else _cursor("init", page + 1), more=not done,
+                          customers=list(chunk), orders=orders)
+            shop.add_payments(batch, w, addrs)
+            return batch
         threads = sorted(w.threads[self.channel], key=lambda t: t.last_message_at, reverse=True)
         pages = (len(threads) + PAGE_THREADS - 1) // PAGE_THREADS
         if page < pages:
@@ -221,6 +224,9 @@ class DemoProvider(Provider):
                                       meta=meta))
 
     def _push_records(self, ev: dict, batch: Batch) -> None:
+        if ev["kind"] == "refund":
+            batch.refunds.append(shop.refund_record(ev))
+            return
         base = self._known_thread(ev["thread"])
         at = datetime.fromisoformat(ev["at"])
         kind = ev["kind"]
@@ -288,9 +294,13 @@ class DemoProvider(Provider):
         if action.kind not in NEEDS:
             raise Unsupported(f"{self.name}: the demo {self.channel.value} account cannot {action.kind!r}")
         need = NEEDS[action.kind]
+        if (self.channel == Channel.COMMERCE) != (action.kind == "refund"):
+            raise Unsupported(f"{self.name}: the demo {self.channel.value} account cannot {action.kind}")
         if not self.capabilities or (need is not None and need not in self.capabilities):
             raise Unsupported(f"{self.name}: the demo {self.channel.value} account cannot {action.kind}")
         await self._simulate_network(action.kind)
+        if action.kind == "refund":
+            return shop.receipt(*remote.record_push(shop.refund_event(action, utcnow())))
         earlier = remote.pushed.get(action.key)
         if earlier is None and self._known_thread(action.thread_remote_id) is None:
             remote.refresh()

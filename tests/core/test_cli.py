@@ -38,7 +38,7 @@ def test_demo_export_is_one_conversation_per_line_in_the_documented_shape(export
                          "tone", "sla_due_at", "customer", "messages"}
     assert {c["channel"] for c in exported} == {"email", "chat", "social"}
     assert {c["status"] for c in exported} == {"open", "pending", "snoozed", "closed"}
-    assert set(conv["customer"]) == {"id", "name", "identities"}
+    assert set(conv["customer"]) == {"id", "name", "identities", "orders", "payments"}
     assert set(conv["customer"]["identities"][0]) == {"channel", "address", "followers"}
     assert set(conv["messages"][0]) == {"id", "direction", "author", "sent_at", "text"}
     assert all(m["direction"] in ("inbound", "outbound", "note") for c in exported for m in c["messages"])

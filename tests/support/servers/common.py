@@ -56,6 +56,27 @@ def wait_for_port(port: int, timeout: float = 20.0, proc: subprocess.Popen | Non
     raise TimeoutError(f"nothing listened on 127.0.0.1:{port} within {timeout}s")
 
 
+def server_folder(prefix: str) -> tuple[Path, Path, str | None]:
+    """(folder, folder/data, user) for a database server that refuses to run as root.
+
+    Under root the server runs as ``nobody``: both folders belong to it and the folder is
+    0755 (``mkdtemp`` makes 0700, which that user could not enter). ``user`` is None
+    when we are not root and the server runs as us."""
+    import pwd
+    import tempfile
+
+    user = "nobody" if os.geteuid() == 0 else None
+    folder = Path(tempfile.mkdtemp(prefix=prefix))
+    folder.chmod(0o755)
+    data = folder / "data"
+    data.mkdir()
+    if user:
+        entry = pwd.getpwnam(user)
+        for p in (folder, data):
+            os.chown(p, entry.pw_uid, entry.pw_gid)
+    return folder, data, user
+
+
 def stop(proc: subprocess.Popen, timeout: float = 10.0) -> None:
     """SIGTERM, then SIGKILL if it lingers."""
     if proc.poll() is not None:
