@@ -61,6 +61,7 @@ NEEDS = {
     "mark_read": Capability.MARK_READ,
     "mark_unread": Capability.MARK_READ,
     "priority": Capability.PRIORITY,
+    "refund": Capability.REFUND,
     "save_copy": Capability.REPLY,  # a follow-up of a sent reply (the copy in Sent)
 }
 CARRIES_TEXT = ("reply", "move_private", "note")

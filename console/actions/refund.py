@@ -18,14 +18,9 @@ from console.actions.gate import Context, Result
 from console.actions.registry import Action, register
 from console.cache.customer_record import find_charge, payments_of, pending_refund
 from console.commerce import ZERO_DECIMAL, money, refund_event
-from console.outbox import NEEDS
-from providers.records import Capability
 from providers.text import clean_line
 
 MAX_REASON = 300
-
-# The dispatcher pushes a refund only to an adapter that declares it can refund.
-NEEDS.setdefault("refund", Capability.REFUND)
 
 
 def _amount(value, remaining: float, currency: str) -> float:
