@@ -20,6 +20,7 @@ from pathlib import Path
 
 from console import secrets
 from console.backoff import BACKOFF_CAP, backoff_delay
+from console.cache import queries
 from console.cache.db import explain, transaction
 from console.cache.ingest import IngestResult, apply_batch, ensure_account
 from console.config import AccountSettings, Config
@@ -197,6 +198,7 @@ class Engine:
             account_id = ensure_account(self.db, acc.name, acc.provider, state.channel)
             caps = sorted(c.value for c in provider.capabilities)
             self.db.execute("UPDATE accounts SET capabilities=json(?) WHERE id=?", (_json(caps), account_id))
+            queries.store_reply_limits(self.db, account_id, provider.reply_limits())
         return provider
 
     async def _pull_all(self, acc: AccountSettings, provider: Provider,

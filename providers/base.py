@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import abc
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
 from typing import Any, ClassVar
@@ -196,6 +196,10 @@ class Provider(abc.ABC):
     # with ``shared_state`` every account of this kind shares one folder instead.
     shared_state: ClassVar[bool] = False
     secret_label: ClassVar[str] = "password"  # what `accounts add` asks for
+    # Most characters a reply may have, per kind of reply: "public" (an answer in a public
+    # thread) and "direct" (a direct message, or a public post answered privately). A kind
+    # missing has no limit. What applies before the account was ever opened.
+    default_reply_limits: ClassVar[Mapping[str, int]] = {}
 
     def __init__(self, account: AccountConfig) -> None:
         self.account = account
@@ -255,6 +259,35 @@ class Provider(abc.ABC):
         close, tag) or whose push the remote itself de-duplicates by key for ever.
         """
         return None
+
+    def reply_limits(self) -> dict[str, int]:
+        """The limits this account has (an adapter that learns them on ``open`` answers after it).
+
+        Returns:
+            ``{"public": n, "direct": n}``, either key left out where there is no limit.
+        """
+        return dict(self.default_reply_limits)
+
+    @classmethod
+    async def authorize(cls, options: Mapping[str, Any], ask: Callable[[str], Awaitable[str]]) -> str:
+        """Interactive authorisation (OAuth) for ``switchboard accounts add --oauth``.
+
+        Args:
+            options: the account's options from config.toml (e.g. the instance URL).
+            ask: shows the person a sign-in address and returns the code they paste back.
+        Returns:
+            The secret to keep in the keyring (an access token).
+        Raises:
+            Unsupported: the adapter has no interactive sign-in (store a password or token instead).
+            ProviderError: the remote side refused.
+        """
+        raise Unsupported(f"{cls.kind} accounts have no interactive sign-in",
+                          fix="store the password or token: switchboard accounts add NAME")
+
+    @staticmethod
+    def count_reply(text: str) -> int:
+        """How many characters the network charges ``text`` against the reply limit."""
+        return len(text)
 
     async def fetch_attachment(self, message_remote_id: str, ref: str) -> bytes:
         """Bytes of one attachment, fetched only when the agent asks."""

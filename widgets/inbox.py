@@ -19,6 +19,7 @@ from rich.segment import Segment
 from rich.style import Style
 from textual.geometry import Size
 from textual.message import Message
+from textual.reactive import var
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
@@ -116,12 +117,8 @@ class InboxList(ScrollView, can_focus=True):
     InboxList { overflow-x: hidden; overflow-y: auto; scrollbar-size-vertical: 1; }
     """
 
-    class Highlighted(Message):
-        """The cursor moved to another conversation (or to none)."""
-
-        def __init__(self, thread_id: int | None) -> None:
-            super().__init__()
-            self.thread_id = thread_id
+    highlighted: var[int | None] = var(None, init=False)
+    """The conversation under the cursor (None in an empty view); watch it to follow the cursor."""
 
     class Opened(Message):
         """Enter on a conversation."""
@@ -142,7 +139,6 @@ class InboxList(ScrollView, can_focus=True):
         self._start = 0  # view index of self._rows[0]
         self._all: list[InboxRow] | None = None  # list mode: a view given by thread ids, read whole
         self._strip_cache: dict[tuple, Strip] = {}
-        self._last_highlight: int | None = None
         self.fetches = 0  # queries run (for tests and the bench)
 
     # ------------------------------------------------------------------ data window
@@ -336,10 +332,7 @@ class InboxList(ScrollView, can_focus=True):
         return True
 
     def _highlight(self) -> None:
-        tid = self.current_thread_id
-        if tid != self._last_highlight:
-            self._last_highlight = tid
-            self.post_message(self.Highlighted(tid))
+        self.highlighted = self.current_thread_id
 
     # ------------------------------------------------------------------ mouse
 

@@ -53,6 +53,7 @@ class BlueskyProvider(Provider):
     kind = "bluesky"
     channel = Channel.SOCIAL
     capabilities = frozenset({Capability.REPLY, Capability.MOVE_PRIVATE})
+    default_reply_limits = {"public": POST_LIMIT, "direct": DM_LIMIT}
     options = (
         Option("service", str, "https://bsky.social", help="the account's PDS or entryway"),
         Option("handle", str, required=True, help='the brand account, e.g. "acme.bsky.social"'),
@@ -117,8 +118,9 @@ class BlueskyProvider(Provider):
         finally:
             await self.close()
 
-    def text_limit(self) -> int:
-        return POST_LIMIT
+    @staticmethod
+    def count_reply(text: str) -> int:
+        return count_graphemes(text)
 
     # ------------------------------------------------------------------ pull
 

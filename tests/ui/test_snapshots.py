@@ -27,9 +27,9 @@ def frozen_clocks(monkeypatch):
     monkeypatch.setattr(widgets.conversation, "time", frozen, raising=False)
     monkeypatch.setattr(widgets.render, "time", frozen, raising=False)
     try:
-        import widgets.dashboard
+        import widgets.screens.dashboard
 
-        monkeypatch.setattr(widgets.dashboard, "time", frozen, raising=False)
+        monkeypatch.setattr(widgets.screens.dashboard, "time", frozen, raising=False)
     except ImportError:
         pass
     yield
