@@ -15,7 +15,15 @@ Life of an adapter, driven by the core's sync engine::
     await p.close()
 
 Errors are the classes below; the engine reads them to decide between retrying
-with backoff, waiting for the user (bad password), or failing one outbox row.
+with backoff, waiting for the user (bad password), or failing one outbox row::
+
+    ProviderError
+    ├── OptionError      the account's options are wrong
+    ├── AuthError        credentials refused: the user must act
+    ├── TransientError   try again later (network, busy, rate limit)
+    │   └── NotOpen      used before open() or after close()
+    └── PermanentError   this one push can never succeed
+        └── Unsupported  the adapter lacks the capability
 """
 
 from __future__ import annotations
@@ -43,6 +51,7 @@ from providers.records import (  # noqa: F401  (re-exported: adapters import fro
     Order,
     Payment,
     PushAction,
+    PushKind,
     Receipt,
     Refund,
     Status,
@@ -87,6 +96,13 @@ class TransientError(ProviderError):
     def __init__(self, message: str, *, fix: str = "", retry_after: float | None = None) -> None:
         super().__init__(message, fix=fix)
         self.retry_after = retry_after
+
+
+class NotOpen(TransientError):
+    """The adapter was used before ``open()`` (or after ``close()``): open it, then try again."""
+
+    def __init__(self, account: str) -> None:
+        super().__init__(f"{account}: the account is not open", fix="open the account first")
 
 
 class PermanentError(ProviderError):
@@ -289,10 +305,6 @@ class Provider(abc.ABC):
         """How many characters the network charges ``text`` against the reply limit."""
         return len(text)
 
-    async def fetch_attachment(self, message_remote_id: str, ref: str) -> bytes:
-        """Bytes of one attachment, fetched only when the agent asks."""
-        raise Unsupported("this provider cannot fetch attachments")
-
     async def check(self) -> str:
         """Reachability for ``switchboard doctor``: open, pull nothing, close.
 
@@ -305,9 +317,6 @@ class Provider(abc.ABC):
             await self.close()
 
     # -- helpers for subclasses
-
-    def can(self, cap: Capability) -> bool:
-        return cap in self.capabilities
 
     def require_writable(self, what: str) -> None:
         if self.read_only:

@@ -58,6 +58,33 @@ class Capability(str, enum.Enum):
     REFUND = "refund"  # give money back on a payment (a payments adapter)
 
 
+class PushKind(str, enum.Enum):
+    """What the outbox asks an adapter to do remotely, each with the capability it needs."""
+
+    REPLY = "reply"
+    MOVE_PRIVATE = "move_private"
+    NOTE = "note"
+    CLOSE = "close"
+    REOPEN = "reopen"
+    TAG = "tag"
+    ASSIGN = "assign"
+    SNOOZE = "snooze"
+    MARK_READ = "mark_read"
+    MARK_UNREAD = "mark_unread"
+    PRIORITY = "priority"
+    REFUND = "refund"
+    SAVE_COPY = "save_copy"  # a follow-up of a sent reply (the copy in Sent)
+
+    @property
+    def capability(self) -> Capability:
+        follows = {PushKind.MARK_UNREAD: Capability.MARK_READ, PushKind.SAVE_COPY: Capability.REPLY}
+        return follows.get(self) or Capability(self.value)
+
+    @property
+    def carries_text(self) -> bool:
+        return self in (PushKind.REPLY, PushKind.MOVE_PRIVATE, PushKind.NOTE)
+
+
 @dataclass(slots=True)
 class Identity:
     """A person's address on one channel: an email address, a Matrix id, a handle."""
@@ -249,7 +276,7 @@ class PushAction:
     """
 
     key: str
-    kind: str  # reply, note, close, reopen, tag, untag, assign, snooze, mark_read, priority, move_private, refund
+    kind: str  # a PushKind value
     thread_remote_id: str
     text: str = ""
     args: dict[str, Any] = field(default_factory=dict)

@@ -22,6 +22,7 @@ from providers.base import (
     Channel,
     Identity,
     Message,
+    NotOpen,
     Option,
     OptionError,
     PermanentError,
@@ -104,7 +105,7 @@ class BlueskyProvider(Provider):
     @property
     def session(self) -> Session:
         if self._session is None:
-            raise TransientError(f"{self.name}: not connected", fix="open the account first")
+            raise NotOpen(self.name)
         return self._session
 
     @property

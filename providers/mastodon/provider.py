@@ -24,6 +24,7 @@ from providers.base import (
     Channel,
     Identity,
     Message,
+    NotOpen,
     Option,
     OptionError,
     PermanentError,
@@ -114,7 +115,7 @@ class MastodonProvider(Provider):
     @property
     def client(self) -> MastodonClient:
         if self._client is None:
-            raise TransientError(f"{self.name}: not connected", fix="open the account first")
+            raise NotOpen(self.name)
         return self._client
 
     async def check(self) -> str:
