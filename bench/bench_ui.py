@@ -76,9 +76,9 @@ def child_paint(path: str) -> None:
             def refresh_and_report() -> None:
                 nonlocal reported
                 original()
-                if not reported and self.inbox._strip_cache:  # rows were rendered into this frame
+                if not reported and self.main.inbox._strip_cache:  # rows were rendered into this frame
                     reported = True
-                    rows = self.inbox.total
+                    rows = self.main.inbox.total
                     sys.stdout.write(f"painted {rows} {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}\n")
                     sys.stdout.flush()
                     self.exit(0)
@@ -102,7 +102,7 @@ def child_session(path: str, steps: int, pages: int, repeats: int) -> None:
         search_done: asyncio.Future | None = None
 
         def on_search_bar_results(self, event: SearchBar.Results) -> None:
-            super().on_search_bar_results(event)
+            # Bubbles here after MainScreen has applied it to the inbox.
             fut = self.search_done
             if fut is not None and not fut.done():
                 waiting.append(fut)
@@ -154,7 +154,7 @@ def child_session(path: str, steps: int, pages: int, repeats: int) -> None:
                 await timed("jump", app.main.action_cursor_top)
             for _ in range(20):
                 app.main.action_cursor_down()
-                await timed("pane", lambda: app._show_panes(app.main.inbox.current_thread_id))
+                await timed("pane", lambda: setattr(app.main, "current", app.main.inbox.current_thread_id))
             # The inbox's own work, without Textual's frame machinery: the action plus the
             # render_line calls for the lines it changed (every visible line after a page or jump).
             inbox = app.main.inbox

@@ -185,11 +185,9 @@ def parse_date(value: str) -> float:
 
 
 def make_service(cfg):
-    """The triage/tone/SLA service, or None if that feature set is not installed."""
-    try:
-        from console.service import Service
-    except ImportError:
-        return None
+    """The triage/tone/SLA service."""
+    from console.service import Service
+
     return Service(cfg)
 
 
@@ -407,10 +405,8 @@ def cmd_doctor(session: Session, args) -> int:
 
 
 def cmd_report(session: Session, args) -> int:
-    try:
-        from console.report import render
-    except ImportError:
-        raise UserError("reports are not available in this build", fix="reinstall switchboard") from None
+    from console.report import render
+
     db = session.open_db()
     ensure_demo_data(session, db)
     since = parse_date(args.since) if args.since else None

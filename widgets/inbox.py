@@ -42,7 +42,6 @@ TONE_MARK = {"positive": "+", "negative": "-", "angry": "!", "neutral": "·"}
 TONE_STYLE = {"positive": Style(color="green"), "negative": Style(color="red"), "angry": Style(color="red", bold=True)}
 SLA_STYLE = {"warning": Style(color="yellow", bold=True), "breached": Style(color="red", bold=True),
              "ok": Style(dim=True), "none": Style(dim=True)}
-WARNING_SECONDS = 30 * 60  # only if console.sla is missing or fails
 
 DIM = Style(dim=True)
 UNREAD = Style(bold=True)
@@ -64,35 +63,13 @@ def fit(text: str, width: int) -> str:
     return set_cell_size(text, width)
 
 
-_sla_module = None
-
-
-def _sla():
-    """console.sla, imported once (a service module; None if it is not installed)."""
-    global _sla_module
-    if _sla_module is None:
-        try:
-            from console import sla as module
-        except ImportError:
-            module = False
-        _sla_module = module
-    return _sla_module or None
-
-
 def sla_state(row: InboxRow, now: float) -> tuple[str, float]:
-    """('ok'|'warning'|'breached'|'none', seconds left) for the countdown column."""
-    if row.sla_due_at is None or row.status not in ("open", "pending"):
+    """('ok'|'warning'|'breached'|'none', seconds left) for the countdown column (console.sla decides)."""
+    from console import sla  # loaded with the first row drawn, not before the first frame
+
+    if row.status not in ("open", "pending"):
         return "none", 0.0
-    sla = _sla()
-    if sla is not None:
-        try:
-            return sla.state(row, now)
-        except Exception:  # noqa: BLE001  (a bad SLA policy must not break the inbox)
-            pass
-    left = row.sla_due_at - now
-    if left < 0:
-        return "breached", left
-    return ("warning" if left < WARNING_SECONDS else "ok"), left
+    return sla.state(row, now)
 
 
 def countdown(seconds: float) -> str:

@@ -287,21 +287,3 @@ def followers(count: int | None) -> str:
     if count >= 1000:
         return f"{count / 1000:.1f}k followers"
     return f"{count} follower{'s' if count != 1 else ''}"
-
-
-def registry_keys(action_id: str) -> str:
-    """The registry's default keys for an action, comma-joined for a Textual ``Binding``."""
-    from console.actions import REGISTRY
-
-    action = REGISTRY.get(action_id)
-    return ",".join(k for k in action.keys if "," not in k) if action else ""
-
-
-def key_label(app, action_id: str) -> str:
-    """The key the agent presses for an action: their [keymap] wins over the registry default."""
-    from console.actions import REGISTRY
-
-    keymap = getattr(getattr(app, "config", None), "keymap", {}) or {}
-    keys = keymap.get(action_id) or list(REGISTRY[action_id].keys if action_id in REGISTRY else ())
-    keys = [k for k in keys if "," not in k] or keys
-    return keys[0] if keys else action_id
