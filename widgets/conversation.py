@@ -34,7 +34,6 @@ from widgets.render import (
     CHANNEL_MARKS,
     attachment_lines,
     clock,
-    duration,
     followers,
     json_field,
     message_body,
@@ -71,7 +70,7 @@ def outbox_line(m: sqlite3.Row, retry_key: str, now: float) -> Text | None:
             line = Text("⏳ queued — last try failed: ", style="yellow")
             line.append_text(safe_line(m["outbox_error"], style="yellow"))
             next_try = m["outbox_next_try"] or 0
-            line.append(f"; next try in {duration(next_try - now)}" if next_try > now else "; trying again soon",
+            line.append(f"; next try in {sla.short_duration(next_try - now)}" if next_try > now else "; trying again soon",
                         style="yellow")
             return line
         return Text("⏳ queued — goes out when the account is online", style="yellow")
@@ -323,10 +322,10 @@ class ConversationPane(RegistryBindings, Widget):
         if state == "none" or left is None:
             return None
         if state == "breached":
-            return Text(f"SLA BREACHED {duration(-left)} ago", style="bold white on red")
+            return Text(f"SLA BREACHED {sla.short_duration(-left)} ago", style="bold white on red")
         if state == "warning":
-            return Text(f"SLA warning: {duration(left)} left", style="bold black on yellow")
-        return Text(f"SLA: {duration(left)} left", style="green")
+            return Text(f"SLA warning: {sla.short_duration(left)} left", style="bold black on yellow")
+        return Text(f"SLA: {sla.short_duration(left)} left", style="green")
 
     def open_composer(self, kind: str = "reply") -> bool:
         """Open the composer in ``reply``, ``note`` or ``private`` mode (refused with a notice in read-only)."""

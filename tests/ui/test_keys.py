@@ -154,3 +154,14 @@ async def test_composer_keys_are_remapped_too(make_app):
         await pilot.pause(0.2)
         assert app.db.execute("SELECT COUNT(*) FROM outbox WHERE thread_id=? AND kind='reply'",
                               (tid,)).fetchone()[0] == 1
+
+
+def test_the_app_and_the_test_harnesses_are_the_same_kind_of_host(cache_path, ui_config):
+    from widgets.app import SwitchboardApp
+    from widgets.host import Host, HostApp
+    from tests.ui.test_conversation_harness import PaneApp
+
+    assert issubclass(SwitchboardApp, HostApp) and issubclass(PaneApp, HostApp)
+    app = SwitchboardApp(db_path=cache_path, config=ui_config, start_engine=False)
+    assert isinstance(app, Host)
+    assert isinstance(PaneApp(app.db), Host)
