@@ -20,6 +20,7 @@ from pathlib import Path
 
 from console import config as config_mod
 from console.errors import UserError
+from providers.records import CONVERSATION_CHANNELS
 
 DEMO_PROFILE = "demo"
 
@@ -84,7 +85,7 @@ def build_parser() -> argparse.ArgumentParser:
     e = sub.add_parser("export", parents=[common], help="write conversations as JSON Lines to stdout",
                        description="Write one conversation per line as JSON (format in the README).")
     e.add_argument("--since", metavar="DATE", help="only conversations active since DATE (2026-11-01 or ISO time)")
-    e.add_argument("--channel", choices=["email", "chat", "social", "helpdesk"], help="only this channel")
+    e.add_argument("--channel", choices=CONVERSATION_CHANNELS, help="only this channel")
 
     d = sub.add_parser("do", parents=[common], help="perform an action headless, through the same gate as the UI",
                        description="Perform one registered action on a conversation, e.g. "

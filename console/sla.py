@@ -24,11 +24,10 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from console.errors import ConfigError
-from providers.records import PRIORITIES, PRIORITY_BY_NAME
+from providers.records import CONVERSATION_CHANNELS, PRIORITIES, PRIORITY_BY_NAME
 
 DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 FAR = 9e15  # sort_due when nothing is due
-CHANNELS = ("email", "chat", "social", "helpdesk")
 
 _DURATION = re.compile(r"^\s*(?:(\d+)\s*d)?\s*(?:(\d+)\s*h)?\s*(?:(\d+)\s*m(?:in)?)?\s*(?:(\d+)\s*s)?\s*$", re.I)
 
@@ -281,8 +280,8 @@ def _policy(p: Any, n: int, bh: BusinessHours | None, where: str, names: set[str
                           fix="use name, channel, priority, first_response, next_response, business_hours")
     channels = _strings(p.get("channel", []), f"{label}: channel")
     for c in channels:
-        if c not in CHANNELS:
-            raise ConfigError(f"{label}: unknown channel {c!r}", fix="use one of: " + ", ".join(CHANNELS))
+        if c not in CONVERSATION_CHANNELS:
+            raise ConfigError(f"{label}: unknown channel {c!r}", fix="use one of: " + ", ".join(CONVERSATION_CHANNELS))
     prios = []
     for x in _strings(p.get("priority", []), f"{label}: priority"):
         if x.lower() not in PRIORITY_BY_NAME:
@@ -361,7 +360,7 @@ def promises_text(config: Any) -> str:
         return settings.promise.strip()
     labels = {"email": "email", "chat": "chat", "social": "social media messages", "helpdesk": "support tickets"}
     parts, hours = [], None
-    for channel in CHANNELS:
+    for channel in CONVERSATION_CHANNELS:
         policy = settings.policy_for(channel, PRIORITY_BY_NAME["normal"])
         if policy is None:
             continue

@@ -23,6 +23,10 @@ class Channel(str, enum.Enum):
     KNOWLEDGE = "knowledge"
 
 
+# The channels conversations arrive on (commerce and knowledge feed the side panes).
+CONVERSATION_CHANNELS = (Channel.EMAIL.value, Channel.CHAT.value, Channel.SOCIAL.value, Channel.HELPDESK.value)
+
+
 class Direction(str, enum.Enum):
     INBOUND = "inbound"
     OUTBOUND = "outbound"
