@@ -29,7 +29,7 @@ from widgets.refund import RefundChooser
 from widgets.screens.choosers import LinkChooser, TextPrompt
 from widgets.render import (
     CHANNEL_MARKS,
-    followers,
+    identity_label,
     json_field,
     relative_time,
     safe,
@@ -185,20 +185,7 @@ class CustomerPane(RegistryBindings, Widget):
 
     @staticmethod
     def _identity_label(i: dict) -> Text:
-        label = Text()
-        label.append(f"{CHANNEL_MARKS.get(i['channel'], '·')} {i['channel']:<6} ")
-        label.append_text(safe_line(i["address"]))
-        if i["display_name"] and i["display_name"] != i["address"]:
-            label.append(" (")
-            label.append_text(safe_line(i["display_name"]))
-            label.append(")")
-        if i["verified"]:
-            label.append(" ✓ verified", style="green")
-        if i["network"]:
-            label.append(" · ")
-            label.append_text(safe_line(i["network"]))
-        if i["followers"] is not None:
-            label.append(f" · {followers(i['followers'])}", style="bold")
+        label = identity_label(i, pad=6, bold_followers=True)
         if i["link_locked"]:
             label.append(" · linked by hand", style="dim")
         return label

@@ -165,3 +165,22 @@ def followers(count: int | None) -> str:
     if count >= 1000:
         return f"{count / 1000:.1f}k followers"
     return f"{count} follower{'s' if count != 1 else ''}"
+
+
+def identity_label(row, *, pad: int = 7, bold_followers: bool = False) -> Text:
+    """One identity on one line: channel mark, address, display name, verified, network, followers (inert)."""
+    label = Text()
+    label.append(f"{CHANNEL_MARKS.get(row['channel'], '·')} {row['channel']:<{pad}} ")
+    label.append_text(safe_line(row["address"]))
+    if row["display_name"] and row["display_name"] != row["address"]:
+        label.append(" (")
+        label.append_text(safe_line(row["display_name"]))
+        label.append(")")
+    if "verified" in row.keys() and row["verified"]:
+        label.append(" ✓ verified", style="green")
+    if row["network"]:
+        label.append(" · ")
+        label.append_text(safe_line(row["network"]))
+    if row["followers"] is not None:
+        label.append(f" · {followers(row['followers'])}", style="bold" if bold_followers else "")
+    return label
