@@ -312,19 +312,9 @@ def _strings(value: Any, label: str) -> list[str]:
     raise ConfigError(f"{label} must be a string or a list of strings", fix='e.g. ["high", "urgent"]')
 
 
-# --------------------------------------------------------------------------- the live settings
+# --------------------------------------------------------------------------- state of a conversation
 
-_current = Settings(policies=list(DEFAULT_POLICIES))
-
-
-def configure(settings: Settings) -> None:
-    """Make ``settings`` the ones :func:`state` uses (the Service does this when it starts)."""
-    global _current
-    _current = settings
-
-
-def current() -> Settings:
-    return _current
+DEFAULT_SETTINGS = Settings(policies=list(DEFAULT_POLICIES))  # where config.toml sets none (or a broken one)
 
 
 def _get(row: Any, key: str, default: Any = None) -> Any:
@@ -342,7 +332,7 @@ def state(thread_row: Any, now: float, settings: Settings | None = None) -> tupl
     left = due - now
     if left <= 0:
         return "breached", left
-    s = settings or _current
+    s = settings or DEFAULT_SETTINGS
     policy = s.policy_for(_get(thread_row, "channel", ""), _get(thread_row, "priority", 1) or 0, _get(thread_row, "id"))
     if policy is None:
         return "ok", left
@@ -355,7 +345,7 @@ def state(thread_row: Any, now: float, settings: Settings | None = None) -> tupl
 
 def promises_text(config: Any) -> str:
     """The published promise an agent can paste: per channel, the normal-priority first-response target."""
-    settings = parse(getattr(config, "raw", {}) or {}, _where(config)) if config is not None else _current
+    settings = config.sla
     if settings.promise:
         return settings.promise.strip()
     labels = {"email": "email", "chat": "chat", "social": "social media messages", "helpdesk": "support tickets"}
@@ -379,11 +369,6 @@ def promises_text(config: Any) -> str:
     if hours:
         out += f" Our business hours: {hours.describe()}."
     return out
-
-
-def _where(config: Any) -> str:
-    path = getattr(config, "path", None)
-    return path.name if path else "config.toml"
 
 
 def priority_name(value: int) -> str:

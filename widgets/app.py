@@ -64,19 +64,10 @@ class SwitchboardApp(RegistryBindings, HostApp):
             self.sub_title = "READ-ONLY"
         for line in self.startup_problems:
             self.notify(line, title="config.toml", severity="warning", timeout=12, markup=False)
-        self.call_after_refresh(self._configure_sla)
         if self.start_engine:
             self.call_after_refresh(self._boot_engine)
         if self.read_only:
             self.call_after_refresh(self.action_dashboard)
-
-    def _configure_sla(self) -> None:
-        from console import sla
-
-        try:
-            sla.configure(sla.parse(self.config.raw))
-        except UserError as exc:
-            self.notify(str(exc), title="config.toml", severity="warning", timeout=12, markup=False)
 
     # ------------------------------------------------------------------ the host interface
 

@@ -313,12 +313,11 @@ class ConversationPane(RegistryBindings, Widget):
             out.append(f"✎ unsent {draft['kind']} draft — press {keys} to continue it", style="bold yellow")
         return out
 
-    @staticmethod
-    def sla_text(t: sqlite3.Row, now: float) -> Text | None:
+    def sla_text(self, t: sqlite3.Row, now: float) -> Text | None:
         """The SLA countdown (console.sla's state of the conversation)."""
         if t["status"] in ("closed", "snoozed"):
             return None
-        state, left = sla.state(t, now)
+        state, left = sla.state(t, now, self.host.section("sla"))
         if state == "none" or left is None:
             return None
         if state == "breached":
@@ -413,8 +412,10 @@ class ConversationPane(RegistryBindings, Widget):
             self.notify("No suggested article for this conversation", severity="warning")
             return False
         article_id, _ = self._suggestions[lst.highlighted]
+        settings = self.host.section("knowledge") or knowledge.Settings()
         try:
-            text = knowledge.insert_text(self.host.db, article_id, footer=knowledge.current().footer)
+            text = knowledge.insert_text(self.host.db, article_id, footer=settings.footer,
+                                         footer_text=settings.footer_text)
         except Exception as exc:
             self.notify(f"Cannot insert the article: {exc}", severity="error")
             return False

@@ -18,6 +18,7 @@ from textual.app import App
 from console.actions import REGISTRY, Context, Result
 from console.actions import perform as gate_perform
 from console.config import Config
+from console.errors import UserError
 from widgets.keys import Keymap, build_keymap
 
 # Actions whose success is not worth a notice (they happen as a side effect of something else).
@@ -41,6 +42,8 @@ class Host(Protocol):
     def allowed(self, action_id: str) -> bool: ...
 
     def key_label(self, action_id: str) -> str: ...
+
+    def section(self, name: str) -> Any: ...
 
     def open_thread(self, thread_id: int, *, focus: bool = True) -> None: ...
 
@@ -67,6 +70,7 @@ class HostApp(App):
                            config=config)
         self.keymap: Keymap = build_keymap(config.keymap)
         self.clock = clock
+        self._said: set[str] = set()
 
     def now(self) -> float:
         return self.clock()
@@ -96,6 +100,16 @@ class HostApp(App):
 
     def key_label(self, action_id: str) -> str:
         return self.keymap.first_key(action_id) or action_id
+
+    def section(self, name: str) -> Any:
+        """A parsed config section (sla, triage, knowledge, macros); None, said once, if it is wrong."""
+        try:
+            return getattr(self.config, name)
+        except UserError as exc:
+            if name not in self._said:
+                self._said.add(name)
+                self.notify(str(exc), title="config.toml", severity="warning", timeout=12, markup=False)
+            return None
 
     def open_thread(self, thread_id: int, *, focus: bool = True) -> None:
         raise NotImplementedError

@@ -63,13 +63,13 @@ def fit(text: str, width: int) -> str:
     return set_cell_size(text, width)
 
 
-def sla_state(row: InboxRow, now: float) -> tuple[str, float]:
+def sla_state(row: InboxRow, now: float, settings=None) -> tuple[str, float]:
     """('ok'|'warning'|'breached'|'none', seconds left) for the countdown column (console.sla decides)."""
     from console import sla  # loaded with the first row drawn, not before the first frame
 
     if row.status not in ("open", "pending"):
         return "none", 0.0
-    return sla.state(row, now)
+    return sla.state(row, now, settings)
 
 
 def countdown(seconds: float) -> str:
@@ -116,6 +116,7 @@ class InboxList(ScrollView, can_focus=True):
         self._start = 0  # view index of self._rows[0]
         self._all: list[InboxRow] | None = None  # list mode: a view given by thread ids, read whole
         self._strip_cache: dict[tuple, Strip] = {}
+        self.sla_settings = None  # console.sla's defaults until the screen hands over the configured ones
         self.fetches = 0  # queries run (for tests and the bench)
 
     # ------------------------------------------------------------------ data window
@@ -338,7 +339,7 @@ class InboxList(ScrollView, can_focus=True):
             return Strip.blank(width)
         now = self.clock()
         selected = index == self.cursor
-        sla, left = sla_state(row, now)
+        sla, left = sla_state(row, now, self.sla_settings)
         minute = int(left // 60) if sla != "none" else 0
         key = (row.id, row.key, row.unread, row.status, row.assignee, row.tone, row.outbox_state, row.customer,
                row.subject, width, selected, self.has_focus, sla, minute)

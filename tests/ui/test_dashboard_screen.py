@@ -11,7 +11,6 @@ from rich.text import Text
 from textual.screen import Screen
 from textual.widgets import DataTable
 
-from console import sla
 from console.config import parse as parse_config
 from console.service import Service
 from providers.records import Channel, Identity
@@ -32,15 +31,6 @@ name = "refunds"
 when = { kind = "refund" }
 then = { queue = "billing", tags = ["refund", "[@click=app.quit]boom[/]"] }
 """
-
-
-@pytest.fixture(autouse=True)
-def _restore_settings():
-    yield
-    from console import knowledge
-
-    sla.configure(sla.Settings(policies=list(sla.DEFAULT_POLICIES)))
-    knowledge.configure(knowledge.Settings())
 
 
 class Host(HostApp):

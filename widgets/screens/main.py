@@ -157,6 +157,7 @@ class MainScreen(RegistryBindings, DataActions, Screen):
         for pane in panes:
             self.watch(self, "current", pane.show)  # shows the current conversation now, then follows it
         self.panes_ready = True
+        self.inbox.sla_settings = self.host.section("sla")
         self.inbox.refresh()  # countdowns with the configured SLA policies
 
     def on_resize(self, event: events.Resize) -> None:
