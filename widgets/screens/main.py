@@ -426,15 +426,14 @@ class MainScreen(RegistryBindings, DataActions, Screen):
             self._choose(SnoozeChooser(), lambda tid, until: self.host.perform("snooze", tid, until=until))
 
     def action_choose_assignee(self) -> None:
-        from console.triage import parse_agents
         from widgets.screens.choosers import AssignChooser
 
         if not self.host.allowed("choose_assignee"):
             return
-        config = self.host.config
-        names = [a.name for a in parse_agents(config.raw.get("agents", []), str(config.path or "config.toml"))]
+        triage = self.host.section("triage")
+        names = [a.name for a in triage.agents] if triage is not None else []
         names += [n for n in queries.assignees(self.host.db) if n not in names]
-        self._choose(AssignChooser(names, config.agent_name),
+        self._choose(AssignChooser(names, self.host.config.agent_name),
                      lambda tid, who: self.host.perform("assign", tid, to=who))
 
     def action_choose_tags(self) -> None:
