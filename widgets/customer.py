@@ -25,7 +25,7 @@ from console.cache.customer_record import customer_record, payments_of
 from widgets.customer_record import render_record
 from widgets.host import Host
 from widgets.keys import RegistryBindings
-from widgets.refund import RefundChooser
+from widgets.screens.refund import RefundChooser
 from widgets.screens.choosers import LinkChooser, TextPrompt
 from widgets.render import (
     CHANNEL_MARKS,

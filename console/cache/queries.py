@@ -215,6 +215,15 @@ def thread(db: sqlite3.Connection, thread_id: int) -> sqlite3.Row | None:
     ).fetchone()
 
 
+def messages(db: sqlite3.Connection, thread_id: int) -> list[sqlite3.Row]:
+    return db.execute(
+        """SELECT m.*, o.state AS outbox_state, o.last_error AS outbox_error, o.next_try_at AS outbox_next_try
+           FROM messages m LEFT JOIN outbox o ON o.id = m.outbox_id
+           WHERE m.thread_id=? ORDER BY m.sent_at, m.id""",
+        (thread_id,),
+    ).fetchall()
+
+
 def draft(db: sqlite3.Connection, thread_id: int) -> sqlite3.Row | None:
     return db.execute("SELECT * FROM drafts WHERE thread_id=?", (thread_id,)).fetchone()
 
