@@ -161,22 +161,18 @@ class Composer(RegistryBindings, Widget):
         if self.kind == "note":
             line.append("NOTE (internal) ", style="bold")
             line.append("— only agents see this; it is never sent to the customer")
-        elif self.kind == "private":
-            line.append("PRIVATE REPLY ", style="bold")
-            line.append("→ a direct message, not a public answer, via ")
-            line.append_text(safe_line(t["account"]))
-            who = t["customer_address"] or t["customer_name"]
-            if who:
-                line.append(" to ")
-                line.append_text(safe_line(who))
         else:
-            line.append("REPLY ", style="bold")
-            line.append(f"→ {t['channel']}")
-            if t["channel_detail"]:
-                line.append(" (")
-                line.append_text(safe_line(t["channel_detail"]))
-                line.append(")")
-            line.append(" via ")
+            if self.kind == "private":
+                line.append("PRIVATE REPLY ", style="bold")
+                line.append("→ a direct message, not a public answer, via ")
+            else:
+                line.append("REPLY ", style="bold")
+                line.append(f"→ {t['channel']}")
+                if t["channel_detail"]:
+                    line.append(" (")
+                    line.append_text(safe_line(t["channel_detail"]))
+                    line.append(")")
+                line.append(" via ")
             line.append_text(safe_line(t["account"]))
             who = t["customer_address"] or t["customer_name"]
             if who:

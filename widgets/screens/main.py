@@ -314,8 +314,10 @@ class MainScreen(RegistryBindings, DataActions, Screen):
             return
         if target.startswith(VIEW_PREFIX):
             self.switch_view(target[len(VIEW_PREFIX):])
-        elif target.startswith(KEY_PREFIX):
-            self.app.simulate_key(target[len(KEY_PREFIX):])
+        elif target.startswith(KEY_PREFIX):  # the key acts as if it had been typed alone
+            active = self.active_bindings.get(target[len(KEY_PREFIX):])
+            if active is not None and active.enabled:
+                await self.app.run_action(active.binding.action, active.node)
         else:
             await self.app.run_action(target, self if hasattr(self, f"action_{target}") else self.app)
 
