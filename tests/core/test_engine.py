@@ -139,3 +139,25 @@ async def test_a_batch_and_its_triage_are_one_transaction_written_off_the_event_
         assert seen == [False, False]
     finally:
         await engine.stop()
+
+
+async def test_a_triage_bug_never_stops_the_sync_the_batch_is_stored_untriaged(db, caplog):
+    class Broken:
+        def process(self, conn, result):
+            raise ValueError("a rule that trips")
+
+        def start(self, conn):
+            pass
+
+        def tick(self, conn, now):
+            pass
+
+    remote = RemoteDouble(AccountConfig("mail", "double"), threads=2)
+    engine = Engine(db, config("mail"), providers={"mail": remote}, service=Broken())
+    try:
+        states = await engine.run_once()
+        assert states["mail"].state == "online"
+        assert db.execute("SELECT COUNT(*) FROM threads").fetchone()[0] == 2
+        assert "triage failed" in caplog.text
+    finally:
+        await engine.stop()
