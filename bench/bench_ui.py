@@ -65,7 +65,7 @@ def _config():
 
 def child_paint(path: str) -> None:
     """Build the app; when the screen has written its first frame with inbox rows, print 'painted' and exit."""
-    from console.app import SwitchboardApp
+    from widgets.app import SwitchboardApp
 
     class PaintOnce(SwitchboardApp):
         def on_mount(self) -> None:
@@ -76,9 +76,9 @@ def child_paint(path: str) -> None:
             def refresh_and_report() -> None:
                 nonlocal reported
                 original()
-                if not reported and self.inbox._strip_cache:  # rows were rendered into this frame
+                if not reported and self.main.inbox._strip_cache:  # rows were rendered into this frame
                     reported = True
-                    rows = self.inbox.total
+                    rows = self.main.inbox.total
                     sys.stdout.write(f"painted {rows} {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}\n")
                     sys.stdout.flush()
                     self.exit(0)
@@ -91,7 +91,7 @@ def child_paint(path: str) -> None:
 
 def child_session(path: str, steps: int, pages: int, repeats: int) -> None:
     """Steps, pages, jumps and searches in one headless app; prints JSON figures."""
-    from console.app import SwitchboardApp
+    from widgets.app import SwitchboardApp
     from widgets.search import SearchBar
 
     figures: dict[str, list[float]] = {k: [] for k in (
@@ -102,7 +102,7 @@ def child_session(path: str, steps: int, pages: int, repeats: int) -> None:
         search_done: asyncio.Future | None = None
 
         def on_search_bar_results(self, event: SearchBar.Results) -> None:
-            super().on_search_bar_results(event)
+            # Bubbles here after MainScreen has applied it to the inbox.
             fut = self.search_done
             if fut is not None and not fut.done():
                 waiting.append(fut)
@@ -146,18 +146,18 @@ def child_session(path: str, steps: int, pages: int, repeats: int) -> None:
             await pilot.pause(1.0)  # panes loaded, first suggestions fetched
             watch_frames(app.screen)
             for _ in range(steps):
-                await timed("step", app.do_cursor_down)
+                await timed("step", app.main.action_cursor_down)
             for _ in range(pages):
-                await timed("page", app.do_half_page_down)
+                await timed("page", app.main.action_half_page_down)
             for _ in range(10):
-                await timed("jump", app.do_cursor_bottom)
-                await timed("jump", app.do_cursor_top)
+                await timed("jump", app.main.action_cursor_bottom)
+                await timed("jump", app.main.action_cursor_top)
             for _ in range(20):
-                app.do_cursor_down()
-                await timed("pane", lambda: app._show_panes(app.inbox.current_thread_id))
+                app.main.action_cursor_down()
+                await timed("pane", lambda: setattr(app.main, "current", app.main.inbox.current_thread_id))
             # The inbox's own work, without Textual's frame machinery: the action plus the
             # render_line calls for the lines it changed (every visible line after a page or jump).
-            inbox = app.inbox
+            inbox = app.main.inbox
             height = inbox.scrollable_content_region.height
 
             def lines(ys) -> None:
@@ -184,7 +184,7 @@ def child_session(path: str, steps: int, pages: int, repeats: int) -> None:
                     lines(range(height))
                     figures["inbox_jump"].append((time.perf_counter() - t0) * 1000)
             await pilot.pause(0.1)
-            bar = app.search_bar
+            bar = app.main.search_bar
             bar.open()
             await pilot.pause(0.05)
             for _ in range(repeats):

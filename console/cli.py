@@ -20,6 +20,7 @@ from pathlib import Path
 
 from console import config as config_mod
 from console.errors import UserError
+from providers.records import CONVERSATION_CHANNELS
 
 DEMO_PROFILE = "demo"
 
@@ -84,7 +85,7 @@ def build_parser() -> argparse.ArgumentParser:
     e = sub.add_parser("export", parents=[common], help="write conversations as JSON Lines to stdout",
                        description="Write one conversation per line as JSON (format in the README).")
     e.add_argument("--since", metavar="DATE", help="only conversations active since DATE (2026-11-01 or ISO time)")
-    e.add_argument("--channel", choices=["email", "chat", "social", "helpdesk"], help="only this channel")
+    e.add_argument("--channel", choices=CONVERSATION_CHANNELS, help="only this channel")
 
     d = sub.add_parser("do", parents=[common], help="perform an action headless, through the same gate as the UI",
                        description="Perform one registered action on a conversation, e.g. "
@@ -113,7 +114,7 @@ def build_parser() -> argparse.ArgumentParser:
     add = asub.add_parser("add", parents=[common], help="store the account's password or token",
                           description="Prompt for the secret (or read it from stdin when not a terminal).")
     add.add_argument("name")
-    add.add_argument("--oauth", action="store_true", help="Mastodon: run the out-of-band OAuth flow to get a token")
+    add.add_argument("--oauth", action="store_true", help="sign in through the adapter's own flow (Mastodon: OAuth out-of-band) to get a token")
     asub.add_parser("list", parents=[common], help="list accounts and whether a secret is stored",
                     description="List configured accounts and whether each has a secret in the keyring.")
     rm = asub.add_parser("remove", parents=[common], help="drop the account's secret from the keyring",
@@ -185,11 +186,9 @@ def parse_date(value: str) -> float:
 
 
 def make_service(cfg):
-    """The triage/tone/SLA service, or None if that feature set is not installed."""
-    try:
-        from console.service import Service
-    except ImportError:
-        return None
+    """The triage/tone/SLA service."""
+    from console.service import Service
+
     return Service(cfg)
 
 
@@ -210,7 +209,7 @@ def ensure_demo_data(session: Session, db) -> None:
 def cmd_console(session: Session, args) -> int:
     if not sys.stdout.isatty() or not sys.stdin.isatty():
         raise UserError("the console needs a terminal", fix="run it in a terminal, or use `switchboard export` / `do`")
-    from console.app import run_app
+    from widgets.app import run_app  # the one place the core starts the UI (see the import contracts)
 
     return run_app(db_path=session.cache_path, config=session.config, read_only=session.read_only,
                    demo=session.demo, data_dir=session.data_dir)
@@ -363,7 +362,7 @@ def cmd_accounts(session: Session, args) -> int:
         if args.name not in names:
             print(f"note: {args.name!r} is not in the config yet; the secret is stored anyway", file=sys.stderr)
         if args.oauth:
-            secret = _mastodon_oauth(names.get(args.name))
+            secret = _authorize(names.get(args.name))
         elif sys.stdin.isatty():
             secret = getpass.getpass(f"Secret for {args.name} (not shown): ")
         else:
@@ -382,24 +381,22 @@ def cmd_accounts(session: Session, args) -> int:
     raise UserError("say what to do with accounts", fix="switchboard accounts add|list|remove NAME")
 
 
-def _mastodon_oauth(acc) -> str:
-    if acc is None or acc.provider != "mastodon" or not acc.options.get("instance"):
-        raise UserError("--oauth needs a configured mastodon account with an instance",
-                        fix='add [[accounts]] with provider = "mastodon" and instance = "https://…"')
-    try:
-        from providers.mastodon import oauth
-    except ImportError:
-        raise UserError("the Mastodon adapter is not installed", fix="reinstall switchboard") from None
-    instance = acc.options["instance"]
+def _authorize(acc) -> str:
+    """The adapter's own interactive sign-in (the contract's ``authorize`` hook)."""
+    from providers.base import ProviderError, load
 
-    async def flow() -> str:
-        client_id, client_secret = await oauth.register_app(instance)
+    if acc is None:
+        raise UserError("--oauth needs an account configured in config.toml", fix="add it as [[accounts]] first")
+
+    async def ask(url: str) -> str:
         print("Open this address, allow access, and paste the code:", file=sys.stderr)
-        print(oauth.authorize_url(instance, client_id), file=sys.stderr)
-        code = input("Code: ").strip()
-        return await oauth.exchange_code(instance, client_id, client_secret, code)
+        print(url, file=sys.stderr)
+        return input("Code: ").strip()
 
-    return asyncio.run(flow())
+    try:
+        return asyncio.run(load(acc.provider).authorize(acc.options, ask))
+    except ProviderError as exc:
+        raise UserError(str(exc)) from None
 
 
 def cmd_doctor(session: Session, args) -> int:
@@ -409,10 +406,8 @@ def cmd_doctor(session: Session, args) -> int:
 
 
 def cmd_report(session: Session, args) -> int:
-    try:
-        from console.report import render
-    except ImportError:
-        raise UserError("reports are not available in this build", fix="reinstall switchboard") from None
+    from console.report import render
+
     db = session.open_db()
     ensure_demo_data(session, db)
     since = parse_date(args.since) if args.since else None

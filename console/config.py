@@ -12,6 +12,7 @@ import os
 import re
 import tomllib
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -58,6 +59,41 @@ class Config:
     @property
     def read_only(self) -> bool:
         return self.role == "supervisor"
+
+    # The service features' sections, each parsed once (on first use) and checked by its own module.
+
+    @property
+    def where(self) -> str:
+        return self.path.name if self.path else "config.toml"
+
+    @property
+    def base(self) -> Path | None:
+        return self.path.parent if self.path else None
+
+    @cached_property
+    def sla(self):
+        from console import sla
+
+        return sla.parse(self.raw, self.where)
+
+    @cached_property
+    def triage(self):
+        """``[triage]`` with ``[[agents]]`` (the one place agents are read)."""
+        from console import triage
+
+        return triage.parse(self.raw, self.where, tuple(p.name for p in self.sla.policies))
+
+    @cached_property
+    def knowledge(self):
+        from console import knowledge
+
+        return knowledge.parse(self.raw, self.where, self.base)
+
+    @cached_property
+    def macros(self):
+        from console import macros
+
+        return macros.parse(self.raw, self.where, self.base)
 
 
 def default_config_path() -> Path:

@@ -125,11 +125,7 @@ def _agents(config: Any) -> list[tuple[str, int]]:
 
 def sla_settings(db: sqlite3.Connection, config: Any) -> sla.Settings:
     """The config's SLA policies, with the policies triage rules set on conversations."""
-    if config is None or not getattr(config, "raw", None):
-        settings = sla.current()
-    else:
-        path = getattr(config, "path", None)
-        settings = sla.parse(config.raw, path.name if path else "config.toml")
+    settings = config.sla
     for thread_id, effects in db.execute(
             "SELECT thread_id, effects FROM triage_log WHERE effects LIKE '%\"sla\"%' ORDER BY id"):
         policy = json.loads(effects).get("sla")

@@ -29,8 +29,6 @@ def run(session) -> int:
 
         Service(session.config)
         ok("triage, SLA and macros settings")
-    except ImportError:
-        pass
     except UserError as exc:
         bad("triage, SLA and macros settings", str(exc))
 

@@ -20,8 +20,9 @@ from pathlib import Path
 
 from console import secrets
 from console.backoff import BACKOFF_CAP, backoff_delay
+from console.cache import queries
 from console.cache.db import explain, transaction
-from console.cache.ingest import IngestResult, apply_batch, ensure_account
+from console.cache.ingest import BatchWriter, ensure_account
 from console.config import AccountSettings, Config
 from console.errors import UserError
 from console.outbox import Dispatcher
@@ -93,6 +94,7 @@ class Engine:
         self._tasks: list[asyncio.Task] = []
         self._stopping = False
         self.dispatcher = Dispatcher(db, notify=self._changed)
+        self.writer = BatchWriter(db, triage=service.process if service is not None else None)
         for acc in config.accounts:
             self.states[acc.name] = AccountState(acc.name, acc.provider, state="starting" if acc.enabled else "disabled")
 
@@ -101,7 +103,7 @@ class Engine:
     async def start(self) -> None:
         """Start one task per enabled account (and the service ticker); returns at once."""
         if self.service is not None:
-            self._run_service("start")
+            await self._run_service("start")
         for acc in self.config.accounts:
             if not acc.enabled:
                 continue
@@ -122,6 +124,7 @@ class Engine:
         self._tasks.clear()
         for p in list(self.providers.values()):
             await self._close(p)
+        self.writer.close()
 
     def wake_outbox(self, account: str | None = None) -> None:
         """Tell account loops there is outbox work (after ``perform`` queued something)."""
@@ -133,7 +136,7 @@ class Engine:
         """One pass over every account (for `switchboard sync --once`): open, push due
         outbox rows, pull every page, close. Accounts run concurrently."""
         if self.service is not None:
-            self._run_service("start")
+            await self._run_service("start")
 
         async def one(acc: AccountSettings) -> None:
             state = self.states[acc.name]
@@ -153,7 +156,7 @@ class Engine:
 
         await asyncio.gather(*(one(a) for a in self.config.accounts if a.enabled))
         if self.service is not None:
-            self._run_service("tick", time.time())
+            await self._run_service("tick", time.time())
         return self.states
 
     # ------------------------------------------------------------------ one account
@@ -197,6 +200,7 @@ class Engine:
             account_id = ensure_account(self.db, acc.name, acc.provider, state.channel)
             caps = sorted(c.value for c in provider.capabilities)
             self.db.execute("UPDATE accounts SET capabilities=json(?) WHERE id=?", (_json(caps), account_id))
+            queries.store_reply_limits(self.db, account_id, provider.reply_limits())
         return provider
 
     async def _pull_all(self, acc: AccountSettings, provider: Provider,
@@ -210,11 +214,9 @@ class Engine:
             batch = await asyncio.wait_for(provider.pull(cursor), timeout=CALL_TIMEOUT)
             pages += 1
             try:
-                result = apply_batch(self.db, account_id, batch)
+                result = await self.writer.apply(account_id, batch)  # stored and triaged together, off the loop
             except sqlite3.Error as exc:
                 raise explain(exc) from None
-            if self.service is not None and (result.new_inbound or result.touched_threads):
-                self._run_service("process", result)
             cursor = batch.cursor
             state.last_sync_at = time.time()
             if progress is not None:
@@ -286,12 +288,13 @@ class Engine:
     async def _tick_loop(self) -> None:
         while not self._stopping:
             await asyncio.sleep(TICK_EVERY)
-            self._run_service("tick", time.time())
+            await self._run_service("tick", time.time())
             self._changed(set())
 
-    def _run_service(self, method: str, *args) -> None:
+    async def _run_service(self, method: str, *args) -> None:
+        """The service's own writes (start, tick) take their turn in the writer's thread."""
         try:
-            getattr(self.service, method)(self.db, *args)
+            await self.writer.run(lambda db: getattr(self.service, method)(db, *args))
         except Exception:  # triage must never take the sync down; the log says why
             log.exception("service.%s failed", method)
 

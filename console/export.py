@@ -13,7 +13,6 @@ from datetime import datetime, timezone
 from console.cache.customer_record import orders_of, payments_of
 from providers.records import PRIORITIES
 
-EXPORT_CHANNELS = ("email", "chat", "social", "helpdesk")
 
 
 def iso(ts: float | None) -> str | None:

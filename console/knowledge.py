@@ -113,18 +113,6 @@ def parse(raw: dict, where: str = "config.toml", base: Path | None = None) -> Se
     return s
 
 
-_settings = Settings()
-
-
-def configure(settings: Settings) -> None:
-    global _settings
-    _settings = settings
-
-
-def current() -> Settings:
-    return _settings
-
-
 # --------------------------------------------------------------------------- the folder
 
 
@@ -261,5 +249,5 @@ def insert_text(db: sqlite3.Connection, article_id: int, footer: bool, footer_te
     if row["url"]:
         lines += ["", f"Full article: {row['url']}"]
     if footer:
-        lines += ["", footer_text if footer_text is not None else _settings.footer_text]
+        lines += ["", footer_text if footer_text is not None else DEFAULT_FOOTER]
     return "\n".join(lines).strip() + "\n"

@@ -171,14 +171,8 @@ def _macro(entry: dict, label: str, source: str) -> Macro:
                  refund=None if refund is None else str(refund))
 
 
-def _where(config: Any) -> tuple[str, Path | None]:
-    path = getattr(config, "path", None)
-    return (path.name if path else "config.toml"), (Path(path).parent if path else None)
-
-
 def all_macros(config: Any) -> dict[str, Macro]:
-    where, base = _where(config)
-    return parse(getattr(config, "raw", {}) or {}, where, base)
+    return config.macros
 
 
 def names(config: Any) -> list[str]:

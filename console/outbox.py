@@ -35,12 +35,12 @@ from console.backoff import backoff_delay
 from console.cache.db import transaction
 from providers.base import (
     AuthError,
-    Capability,
     Identity,
     PermanentError,
     Provider,
     ProviderError,
     PushAction,
+    PushKind,
     Receipt,
     TransientError,
 )
@@ -49,22 +49,8 @@ from providers.text import clean_line
 log = logging.getLogger("switchboard.outbox")
 
 # The capability an outbox kind needs on the adapter; kinds missing here stay local.
-NEEDS = {
-    "reply": Capability.REPLY,
-    "move_private": Capability.MOVE_PRIVATE,
-    "note": Capability.NOTE,
-    "close": Capability.CLOSE,
-    "reopen": Capability.REOPEN,
-    "tag": Capability.TAG,
-    "assign": Capability.ASSIGN,
-    "snooze": Capability.SNOOZE,
-    "mark_read": Capability.MARK_READ,
-    "mark_unread": Capability.MARK_READ,
-    "priority": Capability.PRIORITY,
-    "refund": Capability.REFUND,
-    "save_copy": Capability.REPLY,  # a follow-up of a sent reply (the copy in Sent)
-}
-CARRIES_TEXT = ("reply", "move_private", "note")
+NEEDS = {k.value: k.capability for k in PushKind}
+CARRIES_TEXT = tuple(k.value for k in PushKind if k.carries_text)
 FOLLOW_UPS = ("save_copy",)  # steps after a delivery: they never hold up later rows of a conversation
 MAX_UNEXPECTED = 5  # an adapter bug gets this many tries before the row is failed
 LEASE = 30.0  # seconds a claim lasts unless its owner renews it

@@ -11,10 +11,9 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
-from pathlib import Path
 from typing import Any
 
-from console import knowledge, macros, sla, tone, triage
+from console import knowledge, sla, tone, triage
 from console.cache.db import transaction
 from console.config import Config
 
@@ -26,19 +25,13 @@ MAX_RULE_NAMES = 4  # the row's rule column keeps the latest few
 class Service:
     def __init__(self, config: Config) -> None:
         self.config = config
-        path = getattr(config, "path", None)
-        where = Path(path).name if path else "config.toml"
-        base = Path(path).parent if path else None
-        raw = config.raw or {}
-        self.sla = sla.parse(raw, where)
-        self.triage = triage.parse(raw, where, tuple(p.name for p in self.sla.policies))
-        self.knowledge = knowledge.parse(raw, where, base)
-        self.macros = macros.parse(raw, where, base)  # checked now so a mistake shows at start-up
+        self.sla = config.sla
+        self.triage = config.triage
+        self.knowledge = config.knowledge
+        config.macros  # checked now so a mistake shows at start-up
         self._needs_language = self.triage.needs("language")
         self._needs_orders = self.triage.needs("orders_total_min", "orders_total_max", "latest_order_min",
                                                "latest_order_max")
-        sla.configure(self.sla)
-        knowledge.configure(self.knowledge)
         self._last_agent: dict[str, str] = {}  # queue -> agent who got the latest auto-assignment
         self._basis: dict[int, tuple] = {}  # thread id -> the facts its due time was computed from
         self._breaches_checked_to = -1e18  # due times up to here have been checked for breaches

@@ -24,11 +24,10 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from console.errors import ConfigError
-from providers.records import PRIORITIES, PRIORITY_BY_NAME
+from providers.records import CONVERSATION_CHANNELS, PRIORITIES, PRIORITY_BY_NAME
 
 DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 FAR = 9e15  # sort_due when nothing is due
-CHANNELS = ("email", "chat", "social", "helpdesk")
 
 _DURATION = re.compile(r"^\s*(?:(\d+)\s*d)?\s*(?:(\d+)\s*h)?\s*(?:(\d+)\s*m(?:in)?)?\s*(?:(\d+)\s*s)?\s*$", re.I)
 
@@ -281,8 +280,8 @@ def _policy(p: Any, n: int, bh: BusinessHours | None, where: str, names: set[str
                           fix="use name, channel, priority, first_response, next_response, business_hours")
     channels = _strings(p.get("channel", []), f"{label}: channel")
     for c in channels:
-        if c not in CHANNELS:
-            raise ConfigError(f"{label}: unknown channel {c!r}", fix="use one of: " + ", ".join(CHANNELS))
+        if c not in CONVERSATION_CHANNELS:
+            raise ConfigError(f"{label}: unknown channel {c!r}", fix="use one of: " + ", ".join(CONVERSATION_CHANNELS))
     prios = []
     for x in _strings(p.get("priority", []), f"{label}: priority"):
         if x.lower() not in PRIORITY_BY_NAME:
@@ -313,19 +312,9 @@ def _strings(value: Any, label: str) -> list[str]:
     raise ConfigError(f"{label} must be a string or a list of strings", fix='e.g. ["high", "urgent"]')
 
 
-# --------------------------------------------------------------------------- the live settings
+# --------------------------------------------------------------------------- state of a conversation
 
-_current = Settings(policies=list(DEFAULT_POLICIES))
-
-
-def configure(settings: Settings) -> None:
-    """Make ``settings`` the ones :func:`state` uses (the Service does this when it starts)."""
-    global _current
-    _current = settings
-
-
-def current() -> Settings:
-    return _current
+DEFAULT_SETTINGS = Settings(policies=list(DEFAULT_POLICIES))  # where config.toml sets none (or a broken one)
 
 
 def _get(row: Any, key: str, default: Any = None) -> Any:
@@ -343,7 +332,7 @@ def state(thread_row: Any, now: float, settings: Settings | None = None) -> tupl
     left = due - now
     if left <= 0:
         return "breached", left
-    s = settings or _current
+    s = settings or DEFAULT_SETTINGS
     policy = s.policy_for(_get(thread_row, "channel", ""), _get(thread_row, "priority", 1) or 0, _get(thread_row, "id"))
     if policy is None:
         return "ok", left
@@ -356,12 +345,12 @@ def state(thread_row: Any, now: float, settings: Settings | None = None) -> tupl
 
 def promises_text(config: Any) -> str:
     """The published promise an agent can paste: per channel, the normal-priority first-response target."""
-    settings = parse(getattr(config, "raw", {}) or {}, _where(config)) if config is not None else _current
+    settings = config.sla
     if settings.promise:
         return settings.promise.strip()
     labels = {"email": "email", "chat": "chat", "social": "social media messages", "helpdesk": "support tickets"}
     parts, hours = [], None
-    for channel in CHANNELS:
+    for channel in CONVERSATION_CHANNELS:
         policy = settings.policy_for(channel, PRIORITY_BY_NAME["normal"])
         if policy is None:
             continue
@@ -380,11 +369,6 @@ def promises_text(config: Any) -> str:
     if hours:
         out += f" Our business hours: {hours.describe()}."
     return out
-
-
-def _where(config: Any) -> str:
-    path = getattr(config, "path", None)
-    return path.name if path else "config.toml"
 
 
 def priority_name(value: int) -> str:

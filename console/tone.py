@@ -21,6 +21,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
+from console.quotes import strip_quoted
+
 TONES = ("angry", "negative", "neutral", "positive")
 KINDS = ("question", "complaint", "praise", "refund", "cancel", "other", "auto_reply", "bounce")
 
@@ -73,19 +75,6 @@ def _shouting(text: str) -> bool:
     words = [w for w in _WORD.findall(text) if len(w) >= 3]
     caps = [w for w in words if w.isupper()]
     return len(caps) >= 2 and len(caps) >= 0.3 * len(words)
-
-
-def strip_quoted(text: str) -> str:
-    """Drop quoted reply lines ("> …") and everything after a signature or 'On … wrote:' marker."""
-    out = []
-    for line in text.splitlines():
-        s = line.strip()
-        if s == "--" or re.match(r"^On .{4,80} wrote:$", s) or s.startswith("-----Original Message"):
-            break
-        if s.startswith(">"):
-            continue
-        out.append(line)
-    return "\n".join(out)
 
 
 def classify(text: str, meta: dict[str, Any] | None = None) -> Tone:

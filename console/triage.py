@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from console.errors import ConfigError
-from providers.records import PRIORITY_BY_NAME
+from providers.records import CONVERSATION_CHANNELS, PRIORITY_BY_NAME
 
 CONDITIONS = (
     "channel", "account", "network", "words", "regex", "search_in", "customer_tags", "orders_total_min",
@@ -32,7 +32,6 @@ EFFECTS = ("queue", "priority", "tags", "assignee", "sla")
 RULE_KEYS = ("name", "when", "then", "stop")
 TONES = ("angry", "negative", "neutral", "positive")
 KINDS = ("question", "complaint", "praise", "refund", "cancel", "other", "auto_reply", "bounce")
-CHANNELS = ("email", "chat", "social", "helpdesk")
 
 
 @dataclass
@@ -308,7 +307,7 @@ def _condition(key: str, value: Any, label: str) -> Any:
             raise ConfigError(f"{label}: search_in = {value!r}", fix='use "any", "subject" or "body"')
         return value
     values = _strs(value, label, key)
-    choices = {"tone": TONES, "kind": KINDS, "channel": CHANNELS}.get(key)
+    choices = {"tone": TONES, "kind": KINDS, "channel": CONVERSATION_CHANNELS}.get(key)
     if choices:
         for v in values:
             if v not in choices:

@@ -18,8 +18,8 @@ from dataclasses import dataclass
 
 from console.cache.queries import ALL_STATES, OPEN_STATES, Filter
 from console.errors import UserError
+from providers.records import CONVERSATION_CHANNELS
 
-CHANNELS = ("email", "chat", "social", "helpdesk")
 STATUS_WORDS = {"open": ("open",), "pending": ("pending",), "snoozed": ("snoozed",), "closed": ("closed",),
                 "active": OPEN_STATES, "all": ALL_STATES, "any": ALL_STATES}
 FILTER_KEYS = ("from", "channel", "status", "tag", "queue", "assignee", "tone", "order", "charge")
@@ -138,8 +138,8 @@ def parse_query(text: str, *, agent: str = "agent", default_statuses: tuple[str,
         elif key == "channel":
             for c in values:
                 c = c.lower()
-                if c not in CHANNELS:
-                    raise ViewQueryError(f"unknown channel {c!r}", fix="use " + ", ".join(CHANNELS))
+                if c not in CONVERSATION_CHANNELS:
+                    raise ViewQueryError(f"unknown channel {c!r}", fix="use " + ", ".join(CONVERSATION_CHANNELS))
                 channels.append(c)
         elif key == "status":
             got: list[str] = []

@@ -15,14 +15,22 @@ Life of an adapter, driven by the core's sync engine::
     await p.close()
 
 Errors are the classes below; the engine reads them to decide between retrying
-with backoff, waiting for the user (bad password), or failing one outbox row.
+with backoff, waiting for the user (bad password), or failing one outbox row::
+
+    ProviderError
+    ├── OptionError      the account's options are wrong
+    ├── AuthError        credentials refused: the user must act
+    ├── TransientError   try again later (network, busy, rate limit)
+    │   └── NotOpen      used before open() or after close()
+    └── PermanentError   this one push can never succeed
+        └── Unsupported  the adapter lacks the capability
 """
 
 from __future__ import annotations
 
 import abc
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
 from typing import Any, ClassVar
@@ -43,6 +51,7 @@ from providers.records import (  # noqa: F401  (re-exported: adapters import fro
     Order,
     Payment,
     PushAction,
+    PushKind,
     Receipt,
     Refund,
     Status,
@@ -87,6 +96,13 @@ class TransientError(ProviderError):
     def __init__(self, message: str, *, fix: str = "", retry_after: float | None = None) -> None:
         super().__init__(message, fix=fix)
         self.retry_after = retry_after
+
+
+class NotOpen(TransientError):
+    """The adapter was used before ``open()`` (or after ``close()``): open it, then try again."""
+
+    def __init__(self, account: str) -> None:
+        super().__init__(f"{account}: the account is not open", fix="open the account first")
 
 
 class PermanentError(ProviderError):
@@ -196,6 +212,10 @@ class Provider(abc.ABC):
     # with ``shared_state`` every account of this kind shares one folder instead.
     shared_state: ClassVar[bool] = False
     secret_label: ClassVar[str] = "password"  # what `accounts add` asks for
+    # Most characters a reply may have, per kind of reply: "public" (an answer in a public
+    # thread) and "direct" (a direct message, or a public post answered privately). A kind
+    # missing has no limit. What applies before the account was ever opened.
+    default_reply_limits: ClassVar[Mapping[str, int]] = {}
 
     def __init__(self, account: AccountConfig) -> None:
         self.account = account
@@ -256,9 +276,34 @@ class Provider(abc.ABC):
         """
         return None
 
-    async def fetch_attachment(self, message_remote_id: str, ref: str) -> bytes:
-        """Bytes of one attachment, fetched only when the agent asks."""
-        raise Unsupported("this provider cannot fetch attachments")
+    def reply_limits(self) -> dict[str, int]:
+        """The limits this account has (an adapter that learns them on ``open`` answers after it).
+
+        Returns:
+            ``{"public": n, "direct": n}``, either key left out where there is no limit.
+        """
+        return dict(self.default_reply_limits)
+
+    @classmethod
+    async def authorize(cls, options: Mapping[str, Any], ask: Callable[[str], Awaitable[str]]) -> str:
+        """Interactive authorisation (OAuth) for ``switchboard accounts add --oauth``.
+
+        Args:
+            options: the account's options from config.toml (e.g. the instance URL).
+            ask: shows the person a sign-in address and returns the code they paste back.
+        Returns:
+            The secret to keep in the keyring (an access token).
+        Raises:
+            Unsupported: the adapter has no interactive sign-in (store a password or token instead).
+            ProviderError: the remote side refused.
+        """
+        raise Unsupported(f"{cls.kind} accounts have no interactive sign-in",
+                          fix="store the password or token: switchboard accounts add NAME")
+
+    @staticmethod
+    def count_reply(text: str) -> int:
+        """How many characters the network charges ``text`` against the reply limit."""
+        return len(text)
 
     async def check(self) -> str:
         """Reachability for ``switchboard doctor``: open, pull nothing, close.
@@ -272,9 +317,6 @@ class Provider(abc.ABC):
             await self.close()
 
     # -- helpers for subclasses
-
-    def can(self, cap: Capability) -> bool:
-        return cap in self.capabilities
 
     def require_writable(self, what: str) -> None:
         if self.read_only:

@@ -23,6 +23,10 @@ class Channel(str, enum.Enum):
     KNOWLEDGE = "knowledge"
 
 
+# The channels conversations arrive on (commerce and knowledge feed the side panes).
+CONVERSATION_CHANNELS = (Channel.EMAIL.value, Channel.CHAT.value, Channel.SOCIAL.value, Channel.HELPDESK.value)
+
+
 class Direction(str, enum.Enum):
     INBOUND = "inbound"
     OUTBOUND = "outbound"
@@ -56,6 +60,33 @@ class Capability(str, enum.Enum):
     MOVE_PRIVATE = "move_private"  # answer a public post privately
     WATCH = "watch"
     REFUND = "refund"  # give money back on a payment (a payments adapter)
+
+
+class PushKind(str, enum.Enum):
+    """What the outbox asks an adapter to do remotely, each with the capability it needs."""
+
+    REPLY = "reply"
+    MOVE_PRIVATE = "move_private"
+    NOTE = "note"
+    CLOSE = "close"
+    REOPEN = "reopen"
+    TAG = "tag"
+    ASSIGN = "assign"
+    SNOOZE = "snooze"
+    MARK_READ = "mark_read"
+    MARK_UNREAD = "mark_unread"
+    PRIORITY = "priority"
+    REFUND = "refund"
+    SAVE_COPY = "save_copy"  # a follow-up of a sent reply (the copy in Sent)
+
+    @property
+    def capability(self) -> Capability:
+        follows = {PushKind.MARK_UNREAD: Capability.MARK_READ, PushKind.SAVE_COPY: Capability.REPLY}
+        return follows.get(self) or Capability(self.value)
+
+    @property
+    def carries_text(self) -> bool:
+        return self in (PushKind.REPLY, PushKind.MOVE_PRIVATE, PushKind.NOTE)
 
 
 @dataclass(slots=True)
@@ -249,7 +280,7 @@ class PushAction:
     """
 
     key: str
-    kind: str  # reply, note, close, reopen, tag, untag, assign, snooze, mark_read, priority, move_private, refund
+    kind: str  # a PushKind value
     thread_remote_id: str
     text: str = ""
     args: dict[str, Any] = field(default_factory=dict)

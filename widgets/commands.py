@@ -13,6 +13,7 @@ from functools import partial
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.content import Content
 
+from console import macros
 from console.actions import REGISTRY
 
 
@@ -28,20 +29,19 @@ class PaletteEntry:
 def entries(app) -> list[PaletteEntry]:
     """Everything the palette offers for ``app`` (a SwitchboardApp)."""
     out: list[PaletteEntry] = []
-    keymap = getattr(app, "keymap", None)
+    keymap = app.keymap
     for action in REGISTRY.values():
         if not action.show_in_palette or action.id == "palette":
             continue
-        key = keymap.display(action.id) if keymap is not None else ", ".join(action.keys)
         help_text = action.id + (" · changes data" if action.mutating else "")
-        if action.mutating and getattr(app, "read_only", False):
+        if action.mutating and app.read_only:
             help_text += " · refused in read-only mode"
-        out.append(PaletteEntry("action", action.id, action.description, key, help_text))
-    for name in app.macro_names():
-        out.append(PaletteEntry("macro", name, f"Macro: {name}", keymap.first_key("choose_macro") + " (chooser)"
-                                if keymap is not None else "", "inserts the macro into the reply"))
-    letters = {v.id: letter for letter, v in app.view_letters().items()}
-    for view in app.views_list():
+        out.append(PaletteEntry("action", action.id, action.description, keymap.display(action.id), help_text))
+    for name in macros.names(app.config):
+        out.append(PaletteEntry("macro", name, f"Macro: {name}", keymap.first_key("choose_macro") + " (chooser)",
+                                "inserts the macro into the reply"))
+    letters = {v.id: letter for letter, v in app.main.view_letters().items()}
+    for view in app.main.views_list():
         key = f"g {letters[view.id]}" if view.id in letters else ""
         out.append(PaletteEntry("view", view.id, f"View: {view.name}", key, "switch the inbox to this view"))
     return out

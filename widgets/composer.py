@@ -9,9 +9,7 @@ length limit (Mastodon, Bluesky) shows a counter and refuses an over-long reply.
 
 from __future__ import annotations
 
-import json
 import sqlite3
-from typing import Callable
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -21,15 +19,12 @@ from textual.reactive import reactive
 from textual.widget import Widget
 from textual.widgets import Static, TextArea
 
-from console.actions import perform as gate_perform
+from console import limits
 from console.cache import queries
 from console.cache.customer_record import pending_refund
-from widgets.render import key_label, money, registry_keys, safe_line
-
-try:  # being written by the social engineer; no counter until it exists
-    from console import limits as _limits
-except ImportError:  # pragma: no cover - depends on the checkout
-    _limits = None
+from widgets.host import Host
+from widgets.keys import RegistryBindings
+from widgets.render import money, safe_line
 
 DRAFT_SAVE_DELAY = 0.6  # seconds after the last keystroke
 
@@ -39,23 +34,9 @@ SEND_ACTION = {"reply": "reply", "private": "move_private", "note": "note"}
 KIND_ORDER = ("reply", "private", "note")
 
 
-def reply_limit(provider: str) -> tuple[int, Callable[[str], int]] | None:
-    """The channel's length limit for a reply, or None where there is none (or it is unknown)."""
-    if _limits is None or not provider:
-        return None
-    try:
-        return _limits.reply_limit(provider)
-    except Exception:  # an unknown provider kind has no limit
-        return None
-
-
 def allowed_kinds(db: sqlite3.Connection, thread_row: sqlite3.Row) -> tuple[str, ...]:
     """reply and note always; private where the account says it can move a public post to a direct message."""
-    row = db.execute("SELECT capabilities FROM accounts WHERE name=?", (thread_row["account"],)).fetchone()
-    try:
-        caps = set(json.loads(row["capabilities"] or "[]")) if row else set()
-    except ValueError:
-        caps = set()
+    caps = queries.account_capabilities(db, thread_row["account"])
     return KIND_ORDER if "move_private" in caps else ("reply", "note")
 
 
@@ -65,7 +46,7 @@ class ComposerTextArea(TextArea):
     BINDINGS = [Binding("ctrl+shift+k", "delete_line", "Delete line", show=False)]
 
 
-class Composer(Widget):
+class Composer(RegistryBindings, Widget):
     """Reply or note editor for one conversation. Lives inside the ConversationPane."""
 
     DEFAULT_CSS = """
@@ -79,14 +60,7 @@ class Composer(Widget):
     Composer #composer-status.-over { color: $error; text-style: bold; }
     """
 
-    BINDINGS = [
-        Binding(registry_keys("send") or "ctrl+s", "send", "Send", id="send", priority=True),
-        Binding(registry_keys("insert_suggestion") or "ctrl+k", "insert_suggestion", "Insert article",
-                id="insert_suggestion", priority=True),
-        Binding(registry_keys("switch_compose_mode") or "ctrl+t", "switch_mode", "Reply / private / note",
-                id="switch_compose_mode", priority=True),
-        Binding("escape", "close", "Close (keeps draft)", id="close_composer"),
-    ]
+    BINDINGS = [Binding("escape", "close_composer", "Close (keeps draft)", id="close_composer")]
 
     kind: reactive[str] = reactive("reply")
 
@@ -104,14 +78,15 @@ class Composer(Widget):
     class SuggestionWanted(Message):
         """ctrl+k: the pane inserts its selected suggested article."""
 
-    def __init__(self, *, id: str | None = "composer") -> None:
+    def __init__(self, host: Host, *, id: str | None = "composer") -> None:
         super().__init__(id=id)
+        self.host = host
         self.thread_id: int | None = None
         self.thread_row: sqlite3.Row | None = None
         self._saved_text = ""
         self._save_timer = None
         self._loading = False
-        self._limit: tuple[int, Callable[[str], int]] | None = None
+        self._limit: limits.ReplyLimit | None = None
         self._kinds: tuple[str, ...] = ("reply", "note")
         self._typed = ""  # the text as of the last change (kept for saving on exit)
 
@@ -135,13 +110,13 @@ class Composer(Widget):
         """Open for ``thread_row`` in ``kind`` mode, restoring its saved draft."""
         self.thread_row = thread_row
         self.thread_id = thread_row["id"]
-        db = self.app.db
+        db = self.host.db
         draft = queries.draft(db, self.thread_id)
         text = draft["text"] if draft else ""
         self._saved_text = text
         self._kinds = allowed_kinds(db, thread_row)
         self.kind = kind if kind in self._kinds else "reply"
-        self._limit = reply_limit(thread_row["provider"]) if self.kind != "note" else None
+        self._limit = limits.reply_limit(db, thread_row, self.kind)
         self._load(text)
         self._show_mode()
         self._update_status()
@@ -167,15 +142,14 @@ class Composer(Widget):
         self.set_class(kind in ("reply", "private"), "-reply")
         self.set_class(kind == "note", "-note")
 
-    def action_switch_mode(self) -> None:
+    def action_switch_compose_mode(self) -> None:
         """Cycle reply → private reply (where the channel has one) → note; the text stays."""
         if self.thread_row is None:
             return
         kinds = self._kinds
         new = kinds[(kinds.index(self.kind) + 1) % len(kinds)] if self.kind in kinds else "reply"
-        if new == "note" or self.kind == "note":
-            self._limit = reply_limit(self.thread_row["provider"]) if new != "note" else None
         self.kind = new
+        self._limit = limits.reply_limit(self.host.db, self.thread_row, new)
         self._saved_text = None  # the draft's kind changed: save it again
         self._show_mode()
         self._update_status()
@@ -187,22 +161,18 @@ class Composer(Widget):
         if self.kind == "note":
             line.append("NOTE (internal) ", style="bold")
             line.append("— only agents see this; it is never sent to the customer")
-        elif self.kind == "private":
-            line.append("PRIVATE REPLY ", style="bold")
-            line.append("→ a direct message, not a public answer, via ")
-            line.append_text(safe_line(t["account"]))
-            who = t["customer_address"] or t["customer_name"]
-            if who:
-                line.append(" to ")
-                line.append_text(safe_line(who))
         else:
-            line.append("REPLY ", style="bold")
-            line.append(f"→ {t['channel']}")
-            if t["channel_detail"]:
-                line.append(" (")
-                line.append_text(safe_line(t["channel_detail"]))
-                line.append(")")
-            line.append(" via ")
+            if self.kind == "private":
+                line.append("PRIVATE REPLY ", style="bold")
+                line.append("→ a direct message, not a public answer, via ")
+            else:
+                line.append("REPLY ", style="bold")
+                line.append(f"→ {t['channel']}")
+                if t["channel_detail"]:
+                    line.append(" (")
+                    line.append_text(safe_line(t["channel_detail"]))
+                    line.append(")")
+                line.append(" via ")
             line.append_text(safe_line(t["account"]))
             who = t["customer_address"] or t["customer_name"]
             if who:
@@ -216,22 +186,21 @@ class Composer(Widget):
         parts = Text()
         over = False
         if self._limit is not None:
-            limit, count = self._limit
-            used = count(text)
-            over = used > limit
-            parts.append(f"{used}/{limit}")
+            cut = self._limit.over(text)
+            over = cut > 0
+            parts.append(f"{self._limit.count(text)}/{self._limit.characters}")
             if over:
-                parts.append(f" — {used - limit} over the channel's limit, shorten it")
+                parts.append(f" — {cut} over the channel's limit, shorten it")
             parts.append("  ·  ")
         else:
             parts.append(f"{len(text)} chars  ·  ")
-        parts.append(f"{key_label(self.app, 'send')} send · {key_label(self.app, 'insert_suggestion')} article · ")
+        parts.append(f"{self.host.key_label('send')} send · {self.host.key_label('insert_suggestion')} article · ")
         if len(self._kinds) > 1:
-            parts.append(f"{key_label(self.app, 'switch_compose_mode')} {'/'.join(self._kinds)} · ")
+            parts.append(f"{self.host.key_label('switch_compose_mode')} {'/'.join(self._kinds)} · ")
         parts.append("Esc close")
         if text and text == self._saved_text:
             parts.append(" · draft saved")
-        offered = pending_refund(self.app.db, self.thread_id) if self.thread_id is not None else None
+        offered = pending_refund(self.host.db, self.thread_id) if self.thread_id is not None else None
         if offered is not None:
             parts.append(f"  ·  on send: refund {money(offered['amount'], offered['currency'])} on ", style="bold")
             parts.append_text(safe_line(offered["charge"], style="bold"))
@@ -256,10 +225,10 @@ class Composer(Widget):
         the screen is going away, so no notices)."""
         self._cancel_save()
         text = self._typed  # the text box is already gone
-        if self.thread_id is None or getattr(self.app, "read_only", False) or text == self._saved_text:
+        if self.thread_id is None or self.host.read_only or text == self._saved_text:
             return
         try:
-            gate_perform(self.app.ctx, "save_draft", self.thread_id, text=text, kind=self.kind)
+            self.host.perform("save_draft", self.thread_id, text=text, kind=self.kind)
         except Exception:  # noqa: BLE001  (the cache may already be closed; nothing to tell anyone)
             pass
 
@@ -289,18 +258,12 @@ class Composer(Widget):
     def save_draft(self) -> bool:
         """Write the draft now if it changed (``save_draft`` is one of the app's quiet actions)."""
         self._cancel_save()
-        if self.thread_id is None or getattr(self.app, "read_only", False):
+        if self.thread_id is None or self.host.read_only:
             return False
         text = self.text
         if text == self._saved_text:
             return True
-        perform = getattr(self.app, "perform", None)
-        if perform is not None:  # the app keeps save_draft quiet and reports failures itself
-            result = perform("save_draft", self.thread_id, text=text, kind=self.kind)
-        else:
-            result = gate_perform(self.app.ctx, "save_draft", self.thread_id, text=text, kind=self.kind)
-            if not result.ok:
-                self.app.notify(result.message, title="Draft not saved", severity="error")
+        result = self.host.perform("save_draft", self.thread_id, text=text, kind=self.kind)  # quiet unless it fails
         if result.ok:
             self._saved_text = text
             self._update_status()
@@ -314,23 +277,17 @@ class Composer(Widget):
         text = self.text
         if not text.strip():
             what = {"note": "note", "private": "private reply"}.get(self.kind, "reply")
-            self.app.notify(f"The {what} is empty — write something first", severity="warning")
+            self.notify(f"The {what} is empty — write something first", severity="warning")
             return
-        if self._limit is not None:
-            limit, count = self._limit
-            if count(text) > limit:
-                self.app.notify(f"Too long for this channel: {count(text)}/{limit} — shorten it before sending",
-                                severity="error")
-                return
         self._cancel_save()
-        result = self.app.perform(SEND_ACTION.get(self.kind, "reply"), self.thread_id, text=text)
-        if result is None or not getattr(result, "ok", False):
-            return  # app.perform already said why; the text stays in the composer
+        result = self.host.perform(SEND_ACTION.get(self.kind, "reply"), self.thread_id, text=text)
+        if not result.ok:
+            return  # perform already said why; the text stays in the composer
         self._saved_text = ""
         self._load("")
         self.post_message(self.Sent(self.thread_id, self.kind))
 
-    def action_close(self) -> None:
+    def action_close_composer(self) -> None:
         self.save_draft()
         self.post_message(self.Closed())
 

@@ -13,47 +13,35 @@ from __future__ import annotations
 
 import io
 import sqlite3
-import time
 from typing import Any
 
 from rich.console import Console
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.widget import Widget
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
-from console.actions import check
+from console import knowledge, sla
 from console.cache import queries
-from console.errors import ReadOnlyError
 from providers.records import PRIORITIES
 from widgets.composer import SEND_ACTION, Composer
+from widgets.host import Host
+from widgets.keys import RegistryBindings
 from widgets.render import (
     CHANNEL_LABELS,
     CHANNEL_MARKS,
     attachment_lines,
     clock,
-    duration,
     followers,
     json_field,
-    key_label,
     message_body,
     meta_marks,
-    registry_keys,
     relative_time,
     safe_line,
 )
 
-try:  # service modules, written in parallel: the pane works without them
-    from console import sla as _sla
-except ImportError:  # pragma: no cover - depends on the checkout
-    _sla = None
-try:
-    from console import knowledge as _knowledge
-except ImportError:  # pragma: no cover - depends on the checkout
-    _knowledge = None
 
 PAGE = 30  # messages drawn at once (more than a screen holds); "[" draws PAGE more
 
@@ -82,7 +70,7 @@ def outbox_line(m: sqlite3.Row, retry_key: str, now: float) -> Text | None:
             line = Text("⏳ queued — last try failed: ", style="yellow")
             line.append_text(safe_line(m["outbox_error"], style="yellow"))
             next_try = m["outbox_next_try"] or 0
-            line.append(f"; next try in {duration(next_try - now)}" if next_try > now else "; trying again soon",
+            line.append(f"; next try in {sla.short_duration(next_try - now)}" if next_try > now else "; trying again soon",
                         style="yellow")
             return line
         return Text("⏳ queued — goes out when the account is online", style="yellow")
@@ -144,7 +132,7 @@ def render_message(m: sqlite3.Row, *, expanded: bool, now: float, retry_key: str
     return out
 
 
-class ConversationPane(Widget):
+class ConversationPane(RegistryBindings, Widget):
     """One conversation: who, what state, every message, and the composer."""
 
     DEFAULT_CSS = """
@@ -160,13 +148,9 @@ class ConversationPane(Widget):
     ConversationPane.-composing Composer { display: block; }
     """
 
-    BINDINGS = [
-        Binding(registry_keys("toggle_quotes"), "toggle_quotes", "Quotes", id="toggle_quotes"),
-        Binding(registry_keys("earlier_messages"), "earlier_messages", "Earlier", id="earlier_messages"),
-    ]
-
-    def __init__(self, *, id: str | None = "conversation") -> None:
+    def __init__(self, host: Host, *, id: str | None = "conversation") -> None:
         super().__init__(id=id)
+        self.host = host
         self.thread_id: int | None = None
         self.thread_row: sqlite3.Row | None = None
         self.expanded_quotes = False
@@ -183,7 +167,7 @@ class ConversationPane(Widget):
             yield Static(Text(""), id="conv-earlier")
             yield Static(Text(""), id="conv-body")
         yield OptionList(id="conv-suggestions")
-        yield Composer()
+        yield Composer(self.host)
 
     def on_mount(self) -> None:
         self.query_one("#conv-earlier").display = False
@@ -191,6 +175,10 @@ class ConversationPane(Widget):
         self.set_interval(15, self._tick)  # the SLA countdown and relative times stay current
 
     # ------------------------------------------------------------------ public interface
+
+    def focus_reading(self) -> None:
+        """Focus the messages (where z, [ and the arrows act)."""
+        self.query_one("#conv-scroll").focus()
 
     @property
     def composing(self) -> bool:
@@ -218,7 +206,7 @@ class ConversationPane(Widget):
         header = self.query_one("#conv-header", Static)
         body = self.query_one("#conv-body", Static)
         earlier = self.query_one("#conv-earlier", Static)
-        db = self.app.db
+        db = self.host.db
         row = queries.thread(db, self.thread_id) if self.thread_id is not None else None
         self.thread_row = row
         if row is None:
@@ -235,15 +223,15 @@ class ConversationPane(Widget):
         msgs, total = queries.messages_tail(db, self.thread_id, self.shown)
         grew = total > self._message_count
         self._message_count = total
-        now = time.time()
+        now = self.host.now()
         header.update(self.render_header(row, now))
         hidden = total - len(msgs)
         earlier.display = hidden > 0
         if hidden:
             earlier.update(Text(f"… {hidden} earlier message{'s' if hidden != 1 else ''} — press "
-                                f"{key_label(self.app, 'earlier_messages')} to show {min(hidden, PAGE)} more"))
-        retry_key = key_label(self.app, "retry_send")
-        fold_key = key_label(self.app, "toggle_quotes")
+                                f"{self.host.key_label('earlier_messages')} to show {min(hidden, PAGE)} more"))
+        retry_key = self.host.key_label("retry_send")
+        fold_key = self.host.key_label("toggle_quotes")
         width = max(20, (scroll.size.width or 102) - 2)  # the scrollbar takes two columns
         text = Text("\n").join(self._message_text(m, now, retry_key, fold_key, width) for m in msgs)
         text.no_wrap = True  # already wrapped to the pane's width
@@ -318,58 +306,41 @@ class ConversationPane(Widget):
             out.append("\n")
             out.append("🔒 end-to-end encrypted room: messages the bridge could not decrypt show as such"
                        if wide else "🔒 encrypted room", style="yellow")
-        draft = queries.draft(self.app.db, t["id"])
+        draft = queries.draft(self.host.db, t["id"])
         if draft and draft["text"].strip() and not self.composing:
-            keys = key_label(self.app, "compose_note" if draft["kind"] == "note" else "compose_reply")
+            keys = self.host.key_label("compose_note" if draft["kind"] == "note" else "compose_reply")
             out.append("\n")
             out.append(f"✎ unsent {draft['kind']} draft — press {keys} to continue it", style="bold yellow")
         return out
 
-    @staticmethod
-    def sla_text(t: sqlite3.Row, now: float) -> Text | None:
-        """The SLA countdown: from console.sla when present, else straight from the due time."""
+    def sla_text(self, t: sqlite3.Row, now: float) -> Text | None:
+        """The SLA countdown (console.sla's state of the conversation)."""
         if t["status"] in ("closed", "snoozed"):
             return None
-        state, left = "none", None
-        if _sla is not None:
-            try:
-                state, left = _sla.state(t, now)
-            except Exception:  # a service bug must not blank the pane
-                state, left = "none", None
-        elif t["sla_due_at"]:
-            left = t["sla_due_at"] - now
-            state = "breached" if left < 0 else "ok"
+        state, left = sla.state(t, now, self.host.section("sla"))
         if state == "none" or left is None:
             return None
         if state == "breached":
-            return Text(f"SLA BREACHED {duration(-left)} ago", style="bold white on red")
+            return Text(f"SLA BREACHED {sla.short_duration(-left)} ago", style="bold white on red")
         if state == "warning":
-            return Text(f"SLA warning: {duration(left)} left", style="bold black on yellow")
-        return Text(f"SLA: {duration(left)} left", style="green")
+            return Text(f"SLA warning: {sla.short_duration(left)} left", style="bold black on yellow")
+        return Text(f"SLA: {sla.short_duration(left)} left", style="green")
 
     def open_composer(self, kind: str = "reply") -> bool:
         """Open the composer in ``reply``, ``note`` or ``private`` mode (refused with a notice in read-only)."""
         if kind not in SEND_ACTION:
             raise ValueError(f"kind must be reply, private or note, not {kind!r}")
         if self.thread_id is None or self.thread_row is None:
-            self.app.notify("Open a conversation first (Enter in the inbox)", severity="warning")
+            self.notify("Open a conversation first (Enter in the inbox)", severity="warning")
             return False
-        ctx = getattr(self.app, "ctx", None)
-        try:
-            if getattr(self.app, "read_only", False):
-                raise ReadOnlyError("read-only: composing is not allowed",
-                                    fix="supervisor mode can watch but not change anything")
-            if ctx is not None:
-                check(ctx, SEND_ACTION[kind])
-        except ReadOnlyError as exc:
-            self.app.notify(str(exc), title="Read-only", severity="warning")
+        if not self.host.allowed(SEND_ACTION[kind]):
             return False
-        draft = queries.draft(self.app.db, self.thread_id)
+        draft = queries.draft(self.host.db, self.thread_id)
         if draft and draft["text"].strip() and draft["kind"] != kind:
             if kind == "reply" and draft["kind"] == "private":
                 kind = "private"  # still a reply, as the agent left it
             else:
-                self.app.notify(f"Your unsent {draft['kind']} draft is now a {kind}", severity="information")
+                self.notify(f"Your unsent {draft['kind']} draft is now a {kind}", severity="information")
         self.add_class("-composing")
         self.composer.start(self.thread_row, kind)
         self.reload()
@@ -398,9 +369,9 @@ class ConversationPane(Widget):
         lst.clear_options()
         self._suggestions = []
         self._suggestion_labels = []
-        if _knowledge is not None and self.thread_id is not None:
+        if self.thread_id is not None:
             try:
-                found = list(_knowledge.suggest(self.app.db, self.thread_id, limit=3) or [])
+                found = list(knowledge.suggest(self.host.db, self.thread_id, limit=3) or [])
             except Exception as exc:  # the pane must open even if the suggester trips
                 self.log.warning(f"knowledge.suggest failed: {exc!r}")
                 found = []
@@ -419,7 +390,7 @@ class ConversationPane(Widget):
         if self._suggestions:
             lst.highlighted = 0
         lst.display = bool(self._suggestions)  # cheaper than a class: no style recalculation
-        lst.border_title = (f"Suggested articles ({key_label(self.app, 'insert_suggestion')} inserts)"
+        lst.border_title = (f"Suggested articles ({self.host.key_label('insert_suggestion')} inserts)"
                             if self._suggestions else None)
 
     def _fit_suggestions(self) -> None:
@@ -438,13 +409,15 @@ class ConversationPane(Widget):
     def insert_selected_suggestion(self) -> bool:
         lst = self.query_one("#conv-suggestions", OptionList)
         if not self._suggestions or lst.highlighted is None:
-            self.app.notify("No suggested article for this conversation", severity="warning")
+            self.notify("No suggested article for this conversation", severity="warning")
             return False
         article_id, _ = self._suggestions[lst.highlighted]
+        settings = self.host.section("knowledge") or knowledge.Settings()
         try:
-            text = _knowledge.insert_text(self.app.db, article_id, footer=_knowledge.current().footer)
+            text = knowledge.insert_text(self.host.db, article_id, footer=settings.footer,
+                                         footer_text=settings.footer_text)
         except Exception as exc:
-            self.app.notify(f"Cannot insert the article: {exc}", severity="error")
+            self.notify(f"Cannot insert the article: {exc}", severity="error")
             return False
         return self.insert_text(text)
 
@@ -472,13 +445,6 @@ class ConversationPane(Widget):
         self.insert_selected_suggestion()
 
     # ------------------------------------------------------------------ keys
-
-    def retry_send(self) -> None:
-        """Queue the failed or held reply again (the app binds R to the retry_send action)."""
-        if self.thread_id is None:
-            return
-        self.app.perform("retry_send", self.thread_id)
-        self.reload()
 
     def action_toggle_quotes(self) -> None:
         self.expanded_quotes = not self.expanded_quotes

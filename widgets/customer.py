@@ -13,7 +13,6 @@ from datetime import datetime
 
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.message import Message
 from textual.widget import Widget
@@ -21,17 +20,17 @@ from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
 from console import identity
+from console.cache import queries
 from console.cache.customer_record import customer_record, payments_of
-from console.errors import ReadOnlyError
-from console.actions import check
-from widgets.choosers import LinkChooser, TextPrompt
 from widgets.customer_record import render_record
-from widgets.refund import RefundChooser
+from widgets.host import Host
+from widgets.keys import RegistryBindings
+from widgets.screens.refund import RefundChooser
+from widgets.screens.choosers import LinkChooser, TextPrompt
 from widgets.render import (
     CHANNEL_MARKS,
-    followers,
+    identity_label,
     json_field,
-    registry_keys,
     relative_time,
     safe,
     safe_line,
@@ -45,7 +44,7 @@ def _date(ts: float | None) -> str:
     return datetime.fromtimestamp(ts).strftime("%d %b %Y") if ts else ""
 
 
-class CustomerPane(Widget):
+class CustomerPane(RegistryBindings, Widget):
     """Who the customer is, everywhere, and what they bought."""
 
     DEFAULT_CSS = """
@@ -57,13 +56,6 @@ class CustomerPane(Widget):
     CustomerPane OptionList { height: auto; max-height: 12; border: none; padding: 0; }
     """
 
-    BINDINGS = [
-        Binding(registry_keys("link_identity") or "L", "link_identity", "Link identity", id="link_identity"),
-        Binding(registry_keys("unlink_identity") or "U", "unlink_identity", "Unlink identity", id="unlink_identity"),
-        Binding(registry_keys("customer_note") or "N", "customer_note", "Customer note", id="customer_note"),
-        Binding(registry_keys("refund") or "dollar_sign", "refund", "Refund", id="refund"),
-    ]
-
     class OpenThread(Message):
         """The agent pressed Enter on one of the customer's conversations."""
 
@@ -71,8 +63,9 @@ class CustomerPane(Widget):
             super().__init__()
             self.thread_id = thread_id
 
-    def __init__(self, *, id: str | None = "customer") -> None:
+    def __init__(self, host: Host, *, id: str | None = "customer") -> None:
         super().__init__(id=id)
+        self.host = host
         self.thread_id: int | None = None
         self.customer_id: int | None = None
         self.history: dict | None = None
@@ -110,11 +103,8 @@ class CustomerPane(Widget):
             self._stale = True
             return
         self._stale = False
-        db = self.app.db
-        self.customer_id = None
-        if self.thread_id is not None:
-            row = db.execute("SELECT customer_id FROM threads WHERE id=?", (self.thread_id,)).fetchone()
-            self.customer_id = row[0] if row else None
+        db = self.host.db
+        self.customer_id = queries.customer_of(db, self.thread_id) if self.thread_id is not None else None
         if self.customer_id is None:
             self.history = None
             self._draw_empty()
@@ -160,8 +150,8 @@ class CustomerPane(Widget):
         self.query_one("#cust-identities-title", Static).update(
             Text(f"Identities ({len(h['identities'])}) · L link · U unlink"))
 
-        self.record = customer_record(self.app.db, cust["id"])
-        self.query_one("#cust-orders", Static).update(render_record(self.record, registry_keys("refund") or "$"))
+        self.record = customer_record(self.host.db, cust["id"])
+        self.query_one("#cust-orders", Static).update(render_record(self.record, self.host.key_label("refund")))
 
         thread_list = self.query_one("#cust-threads", OptionList)
         thread_list.clear_options()
@@ -190,25 +180,12 @@ class CustomerPane(Widget):
             notes.append(": ")
             notes.append_text(safe(note["text"]))
         if not h["notes"]:
-            notes.append(f"no notes — {registry_keys('customer_note') or 'N'} adds one", style="dim")
+            notes.append(f"no notes — {self.host.key_label('customer_note')} adds one", style="dim")
         self.query_one("#cust-notes", Static).update(notes)
 
     @staticmethod
     def _identity_label(i: dict) -> Text:
-        label = Text()
-        label.append(f"{CHANNEL_MARKS.get(i['channel'], '·')} {i['channel']:<6} ")
-        label.append_text(safe_line(i["address"]))
-        if i["display_name"] and i["display_name"] != i["address"]:
-            label.append(" (")
-            label.append_text(safe_line(i["display_name"]))
-            label.append(")")
-        if i["verified"]:
-            label.append(" ✓ verified", style="green")
-        if i["network"]:
-            label.append(" · ")
-            label.append_text(safe_line(i["network"]))
-        if i["followers"] is not None:
-            label.append(f" · {followers(i['followers'])}", style="bold")
+        label = identity_label(i, pad=6, bold_followers=True)
         if i["link_locked"]:
             label.append(" · linked by hand", style="dim")
         return label
@@ -248,23 +225,15 @@ class CustomerPane(Widget):
         if not self.history:
             return
         name = self.history["customer"]["name"] or f"customer {self.customer_id}"
-        self.app.show_threads([t["id"] for t in self.history["threads"]], f"{' '.join(name.split())}: all conversations")
+        self.host.show_threads([t["id"] for t in self.history["threads"]], f"{' '.join(name.split())}: all conversations")
 
     def _allowed(self, action_id: str) -> bool:
         if self._stale:  # hidden while the agent moved on: act on the customer of the open conversation
             self.reload(force=True)
-        ctx = getattr(self.app, "ctx", None)
-        try:
-            if getattr(self.app, "read_only", False):
-                raise ReadOnlyError(f"read-only: {action_id.replace('_', ' ')} is not allowed",
-                                    fix="supervisor mode can watch but not change anything")
-            if ctx is not None:
-                check(ctx, action_id)
-        except ReadOnlyError as exc:
-            self.app.notify(str(exc), title="Read-only", severity="warning")
+        if not self.host.allowed(action_id):
             return False
         if self.customer_id is None:
-            self.app.notify("Open a conversation first — the pane shows its customer", severity="warning")
+            self.notify("Open a conversation first — the pane shows its customer", severity="warning")
             return False
         return True
 
@@ -277,23 +246,23 @@ class CustomerPane(Widget):
             if choice is None:
                 return
             identity_id, target = choice
-            self.app.perform("link_identity", None, identity_id=identity_id, customer_id=target)
+            self.host.perform("link_identity", None, identity_id=identity_id, customer_id=target)
             self.reload()
 
-        self.app.push_screen(LinkChooser(self.app.db, customer_id), done)
+        self.host.push_screen(LinkChooser(self.host.db, customer_id), done)
 
     def action_unlink_identity(self) -> None:
         if not self._allowed("unlink_identity"):
             return
         identity_id = self.selected_identity_id()
         if identity_id is None:
-            self.app.notify("Select an identity first (↑↓ in the Identities list)", severity="warning")
+            self.notify("Select an identity first (↑↓ in the Identities list)", severity="warning")
             return
         if len(self.history["identities"]) < 2:
-            self.app.notify("This customer has only one identity — there is nothing to split off",
+            self.notify("This customer has only one identity — there is nothing to split off",
                             severity="warning")
             return
-        self.app.perform("unlink_identity", None, identity_id=identity_id)
+        self.host.perform("unlink_identity", None, identity_id=identity_id)
         self.reload()
 
     def action_customer_note(self) -> None:
@@ -303,10 +272,10 @@ class CustomerPane(Widget):
 
         def done(text: str | None) -> None:
             if text:
-                self.app.perform("customer_note", self.thread_id, text=text, customer_id=customer_id)
+                self.host.perform("customer_note", self.thread_id, text=text, customer_id=customer_id)
                 self.reload()
 
-        self.app.push_screen(TextPrompt("Note about this customer", "what should the next agent know?"), done)
+        self.host.push_screen(TextPrompt("Note about this customer", "what should the next agent know?"), done)
 
     def action_refund(self) -> None:
         if not self._allowed("refund"):
@@ -316,7 +285,7 @@ class CustomerPane(Widget):
         def done(choice: tuple[str, float | None, str] | None) -> None:
             if choice is not None:
                 charge, amount, reason = choice
-                self.app.perform("refund", thread_id, charge=charge, amount=amount, reason=reason)
+                self.host.perform("refund", thread_id, charge=charge, amount=amount, reason=reason)
                 self.reload()
 
-        self.app.push_screen(RefundChooser(payments_of(self.app.db, self.customer_id)), done)
+        self.host.push_screen(RefundChooser(payments_of(self.host.db, self.customer_id)), done)

@@ -19,6 +19,7 @@ from rich.segment import Segment
 from rich.style import Style
 from textual.geometry import Size
 from textual.message import Message
+from textual.reactive import var
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
@@ -41,7 +42,6 @@ TONE_MARK = {"positive": "+", "negative": "-", "angry": "!", "neutral": "·"}
 TONE_STYLE = {"positive": Style(color="green"), "negative": Style(color="red"), "angry": Style(color="red", bold=True)}
 SLA_STYLE = {"warning": Style(color="yellow", bold=True), "breached": Style(color="red", bold=True),
              "ok": Style(dim=True), "none": Style(dim=True)}
-WARNING_SECONDS = 30 * 60  # only if console.sla is missing or fails
 
 DIM = Style(dim=True)
 UNREAD = Style(bold=True)
@@ -63,35 +63,13 @@ def fit(text: str, width: int) -> str:
     return set_cell_size(text, width)
 
 
-_sla_module = None
+def sla_state(row: InboxRow, now: float, settings=None) -> tuple[str, float]:
+    """('ok'|'warning'|'breached'|'none', seconds left) for the countdown column (console.sla decides)."""
+    from console import sla  # loaded with the first row drawn, not before the first frame
 
-
-def _sla():
-    """console.sla, imported once (a service module; None if it is not installed)."""
-    global _sla_module
-    if _sla_module is None:
-        try:
-            from console import sla as module
-        except ImportError:
-            module = False
-        _sla_module = module
-    return _sla_module or None
-
-
-def sla_state(row: InboxRow, now: float) -> tuple[str, float]:
-    """('ok'|'warning'|'breached'|'none', seconds left) for the countdown column."""
-    if row.sla_due_at is None or row.status not in ("open", "pending"):
+    if row.status not in ("open", "pending"):
         return "none", 0.0
-    sla = _sla()
-    if sla is not None:
-        try:
-            return sla.state(row, now)
-        except Exception:  # noqa: BLE001  (a bad SLA policy must not break the inbox)
-            pass
-    left = row.sla_due_at - now
-    if left < 0:
-        return "breached", left
-    return ("warning" if left < WARNING_SECONDS else "ok"), left
+    return sla.state(row, now, settings)
 
 
 def countdown(seconds: float) -> str:
@@ -116,12 +94,8 @@ class InboxList(ScrollView, can_focus=True):
     InboxList { overflow-x: hidden; overflow-y: auto; scrollbar-size-vertical: 1; }
     """
 
-    class Highlighted(Message):
-        """The cursor moved to another conversation (or to none)."""
-
-        def __init__(self, thread_id: int | None) -> None:
-            super().__init__()
-            self.thread_id = thread_id
+    highlighted: var[int | None] = var(None, init=False)
+    """The conversation under the cursor (None in an empty view); watch it to follow the cursor."""
 
     class Opened(Message):
         """Enter on a conversation."""
@@ -142,7 +116,7 @@ class InboxList(ScrollView, can_focus=True):
         self._start = 0  # view index of self._rows[0]
         self._all: list[InboxRow] | None = None  # list mode: a view given by thread ids, read whole
         self._strip_cache: dict[tuple, Strip] = {}
-        self._last_highlight: int | None = None
+        self.sla_settings = None  # console.sla's defaults until the screen hands over the configured ones
         self.fetches = 0  # queries run (for tests and the bench)
 
     # ------------------------------------------------------------------ data window
@@ -336,10 +310,7 @@ class InboxList(ScrollView, can_focus=True):
         return True
 
     def _highlight(self) -> None:
-        tid = self.current_thread_id
-        if tid != self._last_highlight:
-            self._last_highlight = tid
-            self.post_message(self.Highlighted(tid))
+        self.highlighted = self.current_thread_id
 
     # ------------------------------------------------------------------ mouse
 
@@ -368,7 +339,7 @@ class InboxList(ScrollView, can_focus=True):
             return Strip.blank(width)
         now = self.clock()
         selected = index == self.cursor
-        sla, left = sla_state(row, now)
+        sla, left = sla_state(row, now, self.sla_settings)
         minute = int(left // 60) if sla != "none" else 0
         key = (row.id, row.key, row.unread, row.status, row.assignee, row.tone, row.outbox_state, row.customer,
                row.subject, width, selected, self.has_focus, sla, minute)

@@ -19,10 +19,8 @@ from textual.keys import _character_to_key, format_key
 
 from console.actions import REGISTRY, Action
 
-# Contexts whose keys are live together on the main screen (bound on the app).
+# Contexts whose keys are live together on the main screen (their keys may not clash).
 MAIN_CONTEXTS = ("global", "inbox", "thread")
-# Actions whose keys a focused widget binds itself (composer, customer pane, dashboard).
-WIDGET_CONTEXTS = ("composer", "customer", "dashboard")
 SEQUENCE_SEPARATOR = ","
 
 _NAMED_KEYS = {
@@ -89,6 +87,7 @@ class Keymap:
     unknown: list[str] = field(default_factory=list)
     clashes: list[tuple[str, list[str]]] = field(default_factory=list)  # key -> action ids
     bad_keys: list[tuple[str, str]] = field(default_factory=list)  # (action id, key)
+    overridden: list[str] = field(default_factory=list)  # action ids whose keys [keymap] replaced
 
     @property
     def problems(self) -> list[str]:
@@ -141,6 +140,7 @@ def build_keymap(overrides: dict[str, list[str]] | None) -> Keymap:
             km.unknown.append(action_id)
     for action in REGISTRY.values():
         if action.id in overrides:
+            km.overridden.append(action.id)
             specs = []
             for raw in split_keys(overrides[action.id]):
                 spec = _normalize_spec(raw)
@@ -187,33 +187,26 @@ def build_keymap(overrides: dict[str, list[str]] | None) -> Keymap:
     return km
 
 
-def app_bindings(km: Keymap, dispatch: dict[str, str] | None = None) -> list[Binding]:
-    """Textual bindings for the main-screen actions (single keys; sequences are handled by the app).
+def textual_keymap(km: Keymap) -> dict[str, str]:
+    """``[keymap]`` for ``App.set_keymap``: binding id -> its single keys (sequences live in widgets.sequences)."""
+    return {action_id: ",".join(specs) for action_id in km.overridden
+            if (specs := [s for s in km.keys.get(action_id, []) if SEQUENCE_SEPARATOR not in s])}
 
-    ``dispatch`` maps an action id to the app action string to run (default: the id).
-    A key that starts a sequence is bound to ``sequence_prefix('<key>')``.
-    """
-    dispatch = dispatch or {}
-    out: list[Binding] = []
-    prefixes: set[str] = set()
-    for action_id, specs in km.keys.items():
-        action = REGISTRY[action_id]
-        if action.context not in MAIN_CONTEXTS:
-            continue
-        for spec in specs:
-            if SEQUENCE_SEPARATOR in spec:
-                prefixes.add(spec.split(SEQUENCE_SEPARATOR)[0])
+
+class RegistryBindings:
+    """Mixin for a Textual class (first among its bases): a Binding for every registry action the
+    class implements as ``action_<id>``, with the registry's keys and the action id as binding id,
+    so ``[keymap]`` rebinds it through ``App.set_keymap``. Two-key sequences: widgets.sequences."""
+
+    def __init_subclass__(cls, **kwargs) -> None:
+        ours = [k for k in cls.__mro__ if not k.__module__.startswith(("textual", "builtins"))]
+        bindings = list(cls.__dict__.get("BINDINGS", []))
+        for action in REGISTRY.values():
+            if not any(f"action_{action.id}" in vars(k) for k in ours):
                 continue
-            out.append(Binding(spec, dispatch.get(action_id, action_id), action.description, show=False,
-                               id=action_id))
-    for p in sorted(prefixes):
-        out.append(Binding(p, f"sequence_prefix('{p}')", "key prefix", show=False, id=f"prefix:{p}"))
-    return out
-
-
-def widget_bindings(km: Keymap, context: str, dispatch: dict[str, str] | None = None) -> list[Binding]:
-    """Bindings for a focused widget's own context (e.g. "composer", "customer"), for UI-panes to use."""
-    dispatch = dispatch or {}
-    return [Binding(spec, dispatch.get(a, a), REGISTRY[a].description, show=False, id=a)
-            for a, specs in km.keys.items() if REGISTRY[a].context == context
-            for spec in specs if SEQUENCE_SEPARATOR not in spec]
+            for spec in action.keys:
+                if SEQUENCE_SEPARATOR not in spec:
+                    bindings.append(Binding(normalize_key(spec), action.id, action.description, show=False,
+                                            id=action.id, priority=action.context == "composer"))
+        cls.BINDINGS = bindings
+        super().__init_subclass__(**kwargs)  # Textual merges the bindings here

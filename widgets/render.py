@@ -11,13 +11,13 @@ row written by anything else must not be trusted either) and the result is a
 from __future__ import annotations
 
 import json
-import re
 import time
-from dataclasses import dataclass
 from datetime import datetime
 
 from rich.text import Text
 
+from console.quotes import fold_quotes
+from console.sla import short_duration
 from providers.text import clean_text
 
 CHANNEL_MARKS = {"email": "✉", "chat": "💬", "social": "@", "helpdesk": "☎", "commerce": "$", "knowledge": "?"}
@@ -55,7 +55,7 @@ def relative_time(when: float | None, now: float | None = None) -> str:
     now = time.time() if now is None else now
     delta = now - when
     if delta < 0:
-        return "in " + duration(-delta)
+        return "in " + short_duration(-delta)
     if delta < 45:
         return "just now"
     if delta < 3600:
@@ -69,18 +69,6 @@ def relative_time(when: float | None, now: float | None = None) -> str:
     return datetime.fromtimestamp(when).strftime("%d %b %Y")
 
 
-def duration(seconds: float) -> str:
-    """A compact duration: '45s', '12m', '3h 05m', '2d 4h'."""
-    seconds = int(abs(seconds))
-    if seconds < 60:
-        return f"{seconds}s"
-    if seconds < 3600:
-        return f"{seconds // 60}m"
-    if seconds < 86400:
-        return f"{seconds // 3600}h {seconds % 3600 // 60:02d}m"
-    return f"{seconds // 86400}d {seconds % 86400 // 3600}h"
-
-
 def clock(when: float | None) -> str:
     """Local date and time of a message, short."""
     if when is None:
@@ -91,117 +79,7 @@ def clock(when: float | None) -> str:
     return stamp.strftime("%a %d %b %H:%M")
 
 
-# --------------------------------------------------------------------------- quote folding
-
-_ATTRIBUTION = re.compile(r"^\s*(On\b.{0,300}\bwrote:|Le\b.{0,300}\ba écrit\s*:|Am\b.{0,300}\bschrieb\b.*:)\s*$",
-                          re.IGNORECASE)
-_ORIGINAL = re.compile(r"^\s*-{2,}\s*(Original Message|Forwarded message)\s*-{2,}\s*$", re.IGNORECASE)
-
-
-@dataclass(frozen=True)
-class Segment:
-    """A run of lines: the message's own words, or quoted history."""
-
-    quoted: bool
-    lines: tuple[str, ...]
-
-
-def fold_quotes(text: str) -> list[Segment]:
-    """Split a message into own text and quoted history.
-
-    Quoted history is a run of lines starting with ``>`` (blank lines inside the
-    run belong to it), an attribution line such as "On Mon, Ann wrote:" directly
-    followed by such lines (or wrapped over two lines), and everything below an
-    "----- Original Message -----" separator.
-    """
-    lines = text.split("\n")
-    segments: list[Segment] = []
-    own: list[str] = []
-    quoted: list[str] = []
-
-    def flush_own() -> None:
-        if own:
-            segments.append(Segment(False, tuple(own)))
-            own.clear()
-
-    def flush_quoted() -> None:
-        if quoted:
-            # Trailing blank lines are not history.
-            tail = []
-            while quoted and not quoted[-1].strip():
-                tail.append(quoted.pop())
-            if quoted:
-                segments.append(Segment(True, tuple(quoted)))
-            quoted.clear()
-            own.extend(tail)
-
-    i = 0
-    n = len(lines)
-    while i < n:
-        line = lines[i]
-        if _ORIGINAL.match(line):
-            flush_own()
-            flush_quoted()
-            segments.append(Segment(True, tuple(lines[i:])))
-            return _merge(segments)
-        attribution = _attribution_length(lines, i)
-        if attribution:
-            flush_own()
-            quoted.extend(lines[i:i + attribution])
-            i += attribution
-            continue
-        if line.lstrip().startswith(">"):
-            flush_own()
-            quoted.append(line)
-        elif not line.strip() and quoted and _next_nonblank_quoted(lines, i):
-            quoted.append(line)
-        else:
-            flush_quoted()
-            own.append(line)
-        i += 1
-    flush_quoted()
-    flush_own()
-    return _merge(segments)
-
-
-def _attribution_length(lines: list[str], i: int) -> int:
-    """How many lines an attribution starting at ``i`` spans (0: none). It must lead into quoted lines."""
-    if not lines[i].strip():
-        return 0
-    for span in (1, 2):
-        if i + span > len(lines):
-            break
-        candidate = " ".join(part.strip() for part in lines[i:i + span])
-        if _ATTRIBUTION.match(candidate) and _next_nonblank_quoted(lines, i + span - 1):
-            return span
-    return 0
-
-
-def _next_nonblank_quoted(lines: list[str], i: int) -> bool:
-    for later in lines[i + 1:]:
-        if later.strip():
-            return later.lstrip().startswith(">")
-    return False
-
-
-def _merge(segments: list[Segment]) -> list[Segment]:
-    out: list[Segment] = []
-    for seg in segments:
-        if out and out[-1].quoted == seg.quoted:
-            out[-1] = Segment(seg.quoted, out[-1].lines + seg.lines)
-        else:
-            out.append(seg)
-    # Drop own segments that are only blank lines at the edges.
-    while out and not out[-1].quoted and not any(l.strip() for l in out[-1].lines):
-        out.pop()
-    while out and not out[0].quoted and not any(l.strip() for l in out[0].lines):
-        out.pop(0)
-    return out
-
-
-def quoted_line_count(text: str) -> int:
-    return sum(len(s.lines) for s in fold_quotes(text) if s.quoted)
-
+# --------------------------------------------------------------------------- messages
 
 def message_body(text: str, *, expanded: bool = False, fold_hint: str = "z to show") -> Text:
     """A message's text as an inert ``Text`` with quoted history folded to one line (or shown dimmed)."""
@@ -289,19 +167,20 @@ def followers(count: int | None) -> str:
     return f"{count} follower{'s' if count != 1 else ''}"
 
 
-def registry_keys(action_id: str) -> str:
-    """The registry's default keys for an action, comma-joined for a Textual ``Binding``."""
-    from console.actions import REGISTRY
-
-    action = REGISTRY.get(action_id)
-    return ",".join(k for k in action.keys if "," not in k) if action else ""
-
-
-def key_label(app, action_id: str) -> str:
-    """The key the agent presses for an action: their [keymap] wins over the registry default."""
-    from console.actions import REGISTRY
-
-    keymap = getattr(getattr(app, "config", None), "keymap", {}) or {}
-    keys = keymap.get(action_id) or list(REGISTRY[action_id].keys if action_id in REGISTRY else ())
-    keys = [k for k in keys if "," not in k] or keys
-    return keys[0] if keys else action_id
+def identity_label(row, *, pad: int = 7, bold_followers: bool = False) -> Text:
+    """One identity on one line: channel mark, address, display name, verified, network, followers (inert)."""
+    label = Text()
+    label.append(f"{CHANNEL_MARKS.get(row['channel'], '·')} {row['channel']:<{pad}} ")
+    label.append_text(safe_line(row["address"]))
+    if row["display_name"] and row["display_name"] != row["address"]:
+        label.append(" (")
+        label.append_text(safe_line(row["display_name"]))
+        label.append(")")
+    if "verified" in row.keys() and row["verified"]:
+        label.append(" ✓ verified", style="green")
+    if row["network"]:
+        label.append(" · ")
+        label.append_text(safe_line(row["network"]))
+    if row["followers"] is not None:
+        label.append(f" · {followers(row['followers'])}", style="bold" if bold_followers else "")
+    return label

@@ -6,9 +6,9 @@ transaction with its outbox row, and writes an audit row either way.
 """
 
 from console.actions.gate import Context, Result, check, perform
-from console.actions.registry import REGISTRY, Action, get, mutating_ids, register
+from console.actions.registry import REGISTRY, Action, mutating_ids, register
 from console.actions import domain as _domain  # noqa: F401  (registers the data-changing actions)
 from console.actions import refund as _refund  # noqa: F401  (registers refund)
 
-__all__ = ["REGISTRY", "Action", "Context", "Result", "check", "get", "mutating_ids", "perform", "register"]
+__all__ = ["REGISTRY", "Action", "Context", "Result", "check", "mutating_ids", "perform", "register"]
 from console import macros as _macros  # noqa: F401

@@ -12,9 +12,10 @@ import time
 import uuid
 from datetime import datetime, timedelta, timezone
 
-from console import identity
+from console import identity, limits
 from console.actions.gate import Context, Result
 from console.actions.registry import Action, register
+from console.cache import queries
 from providers.records import PRIORITIES, PRIORITY_BY_NAME
 
 
@@ -48,6 +49,8 @@ def _text_arg(text: str | None, what: str) -> str:
 
 def _reply(ctx: Context, thread_id: int, text: str | None = None, kind: str = "reply") -> Result:
     body = _text_arg(text, "reply").rstrip("\n")
+    limits.refuse_over_limit(ctx.db, queries.thread(ctx.db, thread_id), "private" if kind == "move_private" else "reply",
+                             body)
     draft = ctx.db.execute("SELECT started_at FROM drafts WHERE thread_id=?", (thread_id,)).fetchone()
     started = draft[0] if draft else time.time()
     outbox_id = queue_push(ctx, thread_id, kind, text=body, draft_started_at=started)

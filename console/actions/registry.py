@@ -42,13 +42,6 @@ def register(action: Action) -> Action:
     return action
 
 
-def get(action_id: str) -> Action:
-    try:
-        return REGISTRY[action_id]
-    except KeyError:
-        raise KeyError(action_id) from None
-
-
 def mutating_ids() -> list[str]:
     return sorted(a.id for a in REGISTRY.values() if a.mutating)
 

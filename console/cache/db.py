@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import sqlite3
-import time
 from pathlib import Path
 
 from console.cache.schema import MIGRATIONS, SCHEMA_VERSION
@@ -98,10 +97,6 @@ def explain(exc: sqlite3.Error, path: Path | str = "") -> UserError:
     if "readonly" in text or "unable to open" in text:
         return UserError(f"cannot open the cache {path} ({text})", fix="check the folder's permissions or pick another --data-dir")
     return UserError(f"cache error: {text}")
-
-
-def now() -> float:
-    return time.time()
 
 
 class transaction:

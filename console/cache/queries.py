@@ -239,13 +239,6 @@ def outbox_counts(db: sqlite3.Connection) -> dict[str, int]:
 # --------------------------------------------------------------------------- search
 
 
-@dataclass
-class SearchQuery:
-    words: str = ""
-    filter: Filter = field(default_factory=lambda: Filter(statuses=ALL_STATES, order="recent"))
-    author: str = ""
-
-
 def search_threads(db: sqlite3.Connection, words: str, *, author: str = "", limit: int = 200) -> list[int]:
     """Thread ids whose messages match ``words`` (FTS5), newest matches first.
 
@@ -359,3 +352,40 @@ def messages_tail(db: sqlite3.Connection, thread_id: int, limit: int) -> tuple[l
         (thread_id, limit),
     ).fetchall()
     return rows, total
+
+
+def assignees(db: sqlite3.Connection, limit: int = 50) -> list[str]:
+    """People conversations are assigned to (for the assign chooser, beside [[agents]])."""
+    return [r[0] for r in db.execute(
+        "SELECT DISTINCT assignee FROM threads WHERE assignee IS NOT NULL LIMIT ?", (limit,))]
+
+
+def known_tags(db: sqlite3.Connection, recent: int = 2000) -> list[str]:
+    """Tags used on the most recent conversations, sorted (for the tag chooser)."""
+    return [r[0] for r in db.execute(
+        """SELECT DISTINCT j.value FROM (SELECT tags FROM threads ORDER BY id DESC LIMIT ?) t,
+                  json_each(t.tags) j ORDER BY 1""", (recent,))]
+
+
+def account_capabilities(db: sqlite3.Connection, account: str) -> set[str]:
+    """What an account said it can do when it was last opened (empty if unknown)."""
+    row = db.execute("SELECT capabilities FROM accounts WHERE name=?", (account,)).fetchone()
+    try:
+        return set(json.loads(row["capabilities"] or "[]")) if row else set()
+    except ValueError:
+        return set()
+
+
+def customer_of(db: sqlite3.Connection, thread_id: int) -> int | None:
+    row = db.execute("SELECT customer_id FROM threads WHERE id=?", (thread_id,)).fetchone()
+    return row[0] if row else None
+
+
+def reply_limits(db: sqlite3.Connection, account: str) -> dict[str, int] | None:
+    """The reply limits an account's adapter stated when last opened (None: never opened)."""
+    row = db.execute("SELECT reply_limits FROM accounts WHERE name=?", (account,)).fetchone()
+    return json.loads(row[0]) if row and row[0] else None
+
+
+def store_reply_limits(db: sqlite3.Connection, account_id: int, limits: dict[str, int]) -> None:
+    db.execute("UPDATE accounts SET reply_limits=? WHERE id=?", (json.dumps(limits, sort_keys=True), account_id))

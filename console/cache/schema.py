@@ -356,7 +356,13 @@ _COMMERCE = """
         );
         """
 
+# Reply limits per kind of reply ("public", "direct") as the adapter stated them when the
+# account was last opened (JSON; NULL: never opened, the adapter's defaults apply).
+_REPLY_LIMITS = """
+        ALTER TABLE accounts ADD COLUMN reply_limits TEXT;
+        """
+
 # Each migration is SQL run in one transaction with the version bump; a step that
 # needs Python (data rewrites) may be a callable taking the connection instead.
-MIGRATIONS: list[str | Callable[[sqlite3.Connection], None]] = [_V1, _V2, _OUTBOX_CLAIMS, _COMMERCE]
+MIGRATIONS: list[str | Callable[[sqlite3.Connection], None]] = [_V1, _V2, _OUTBOX_CLAIMS, _COMMERCE, _REPLY_LIMITS]
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -22,6 +22,7 @@ from providers.base import (
     Channel,
     Identity,
     Message,
+    NotOpen,
     Option,
     OptionError,
     PermanentError,
@@ -53,6 +54,7 @@ class BlueskyProvider(Provider):
     kind = "bluesky"
     channel = Channel.SOCIAL
     capabilities = frozenset({Capability.REPLY, Capability.MOVE_PRIVATE})
+    default_reply_limits = {"public": POST_LIMIT, "direct": DM_LIMIT}
     options = (
         Option("service", str, "https://bsky.social", help="the account's PDS or entryway"),
         Option("handle", str, required=True, help='the brand account, e.g. "acme.bsky.social"'),
@@ -103,7 +105,7 @@ class BlueskyProvider(Provider):
     @property
     def session(self) -> Session:
         if self._session is None:
-            raise TransientError(f"{self.name}: not connected", fix="open the account first")
+            raise NotOpen(self.name)
         return self._session
 
     @property
@@ -117,8 +119,9 @@ class BlueskyProvider(Provider):
         finally:
             await self.close()
 
-    def text_limit(self) -> int:
-        return POST_LIMIT
+    @staticmethod
+    def count_reply(text: str) -> int:
+        return count_graphemes(text)
 
     # ------------------------------------------------------------------ pull
 

@@ -23,6 +23,7 @@ from providers.base import (
     Direction,
     Identity,
     Message,
+    NotOpen,
     Option,
     OptionError,
     PermanentError,
@@ -122,7 +123,7 @@ class DemoProvider(Provider):
 
     def _require_open(self) -> DemoRemote:
         if self.remote is None or self.world is None:
-            raise PermanentError(f"account {self.name!r}: the demo provider is not open", fix="call open() first")
+            raise NotOpen(self.name)
         return self.remote
 
     async def _simulate_network(self, what: str) -> None:

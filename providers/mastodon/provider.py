@@ -24,6 +24,7 @@ from providers.base import (
     Channel,
     Identity,
     Message,
+    NotOpen,
     Option,
     OptionError,
     PermanentError,
@@ -34,6 +35,7 @@ from providers.base import (
     TransientError,
     Unsupported,
 )
+from providers.mastodon import oauth
 from providers.mastodon.client import MastodonClient, parse_link_header
 from providers.mastodon.convert import (
     id_key,
@@ -60,6 +62,7 @@ class MastodonProvider(Provider):
         Option("timeout", float, 30.0, help="seconds to wait for the instance"),
     )
     secret_label = "access token"
+    default_reply_limits = {"public": DEFAULT_LIMIT, "direct": DEFAULT_LIMIT}
 
     def __init__(self, account) -> None:
         super().__init__(account)
@@ -112,7 +115,7 @@ class MastodonProvider(Provider):
     @property
     def client(self) -> MastodonClient:
         if self._client is None:
-            raise TransientError(f"{self.name}: not connected", fix="open the account first")
+            raise NotOpen(self.name)
         return self._client
 
     async def check(self) -> str:
@@ -124,9 +127,24 @@ class MastodonProvider(Provider):
 
     # ------------------------------------------------------------------ limits
 
-    def text_limit(self) -> int:
-        """Most characters a status may have on this instance."""
-        return self._limit
+    @classmethod
+    async def authorize(cls, options, ask) -> str:
+        """OAuth out-of-band: register the app, let the person sign in, trade the pasted code for a token."""
+        instance = str(options.get("instance") or "")
+        if not instance:
+            raise OptionError("--oauth needs the account's instance",
+                              fix='add instance = "https://mastodon.example" to its [[accounts]]')
+        client_id, client_secret = await oauth.register_app(instance)
+        code = await ask(oauth.authorize_url(instance, client_id))
+        return await oauth.exchange_code(instance, client_id, client_secret, code)
+
+    def reply_limits(self) -> dict[str, int]:
+        """The instance's own status limit (learned from /api/v2/instance on open), for every kind."""
+        return {"public": self._limit, "direct": self._limit}
+
+    @staticmethod
+    def count_reply(text: str) -> int:
+        return count_characters(text)
 
     def count(self, text: str) -> int:
         return count_characters(text, self._url_length)

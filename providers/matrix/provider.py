@@ -23,6 +23,7 @@ from providers.base import (
     Customer,
     Identity,
     Message,
+    NotOpen,
     Option,
     OptionError,
     PermanentError,
@@ -117,7 +118,7 @@ class MatrixProvider(Provider):
     @property
     def client(self) -> MatrixClient:
         if self._client is None:
-            raise PermanentError(f"{self.name}: the account is not open", fix="call open() first")
+            raise NotOpen(self.name)
         return self._client
 
     async def check(self) -> str:

@@ -135,3 +135,21 @@ def test_parse_when_understands_people():
     assert parse_when("2027-01-01T09:00+00:00", now) == 1798794000.0
     with pytest.raises(ValueError):
         parse_when("whenever", now)
+
+
+def test_the_gate_refuses_a_reply_over_the_adapters_limit_before_it_is_queued(db):
+    """What `switchboard do reply` and the composer both go through: Bluesky allows 1,000 in a
+    direct message and 300 in a post; the count and the cut are named, nothing is queued."""
+    from providers.records import Channel
+
+    load(db, [conversation(1, channel=Channel.SOCIAL, channel_detail="direct"),
+              conversation(2, channel=Channel.SOCIAL)], account="bsky", provider="bluesky", channel="social")
+    ctx = actions.Context(db=db, agent="Sam")
+    dm, post = thread_id(db, "t1"), thread_id(db, "t2")
+    before = snapshot(db)
+    refused = actions.perform(ctx, "reply", dm, text="x" * 1001)
+    assert not refused.ok and "1001/1000" in refused.message and "shorten it by 1" in refused.message
+    refused = actions.perform(ctx, "reply", post, text="x" * 301)
+    assert not refused.ok and "301/300" in refused.message
+    assert snapshot(db) == before
+    assert actions.perform(ctx, "reply", dm, text="x" * 1000).ok

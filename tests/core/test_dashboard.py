@@ -41,12 +41,6 @@ first_response = "1h"
 """
 
 
-@pytest.fixture(autouse=True)
-def _restore_sla_settings():
-    yield
-    sla.configure(sla.Settings(policies=list(sla.DEFAULT_POLICIES)))
-
-
 def _thread(db, tid, channel, status, *, queue="", assignee=None, tags=(), due=None, first_response=None,
             last=None, meta=None):
     account = {"email": 1, "chat": 2, "social": 3}[channel]

@@ -94,3 +94,70 @@ async def test_an_unknown_provider_is_an_error_state_not_a_crash(db):
     states = await engine.run_once()
     assert states["odd"].state == "error"
     assert "unknown provider 'carrier-pigeon'" in states["odd"].detail
+
+
+class Crash(BaseException):
+    """The process dying in the middle of a batch (not an error anything catches)."""
+
+
+async def test_a_batch_and_its_triage_are_one_transaction_written_off_the_event_loop(db):
+    """Killed between storing a batch and triaging it, nothing is half done: the batch (and its
+    cursor) are not stored, so the next pull brings it again and it is triaged then."""
+    import threading
+
+    seen = []
+
+    class Triage:
+        fail = True
+
+        def process(self, conn, result):
+            seen.append(threading.current_thread() is threading.main_thread())
+            if self.fail:
+                raise Crash()
+
+        def start(self, conn):
+            pass
+
+        def tick(self, conn, now):
+            pass
+
+    service = Triage()
+    remote = RemoteDouble(AccountConfig("mail", "double"), threads=3)
+    engine = Engine(db, config("mail"), providers={"mail": remote}, service=service)
+    try:
+        try:
+            await engine.run_once()
+        except Crash:
+            pass
+        assert seen == [False]  # written in the engine's worker thread, not on the loop
+        assert db.execute("SELECT COUNT(*) FROM threads").fetchone()[0] == 0
+        cursor = db.execute("SELECT cursor FROM accounts WHERE name='mail'").fetchone()[0]
+        assert cursor is None
+        service.fail = False
+        await engine.run_once()
+        assert db.execute("SELECT COUNT(*) FROM threads").fetchone()[0] == 3
+        assert seen == [False, False]
+    finally:
+        await engine.stop()
+
+
+async def test_a_triage_bug_never_stops_the_sync_the_batch_is_stored_untriaged(db, caplog):
+    class Broken:
+        def process(self, conn, result):
+            raise ValueError("a rule that trips")
+
+        def start(self, conn):
+            pass
+
+        def tick(self, conn, now):
+            pass
+
+    remote = RemoteDouble(AccountConfig("mail", "double"), threads=2)
+    engine = Engine(db, config("mail"), providers={"mail": remote}, service=Broken())
+    try:
+        states = await engine.run_once()
+        assert states["mail"].state == "online"
+        assert db.execute("SELECT COUNT(*) FROM threads").fetchone()[0] == 2
+        assert "triage failed" in caplog.text
+    finally:
+        await engine.stop()

@@ -20,12 +20,6 @@ from tests.support.factories import T0, conversation, load, thread_id
 KB = Path(__file__).resolve().parents[1] / "support" / "fixtures" / "kb"
 
 
-@pytest.fixture(autouse=True)
-def _restore_settings():
-    yield
-    knowledge.configure(knowledge.Settings())
-
-
 @pytest.fixture
 def kb(db):
     assert knowledge.index_folder(db, KB) == 7
@@ -126,7 +120,8 @@ def test_service_indexes_the_configured_folder_and_footer_text(db, tmp_path):
     Service(cfg).start(db)
     assert db.execute("SELECT COUNT(*) FROM articles WHERE source='folder'").fetchone()[0] == 7
     art = db.execute("SELECT id FROM articles LIMIT 1").fetchone()[0]
-    assert knowledge.insert_text(db, art, footer=True).rstrip().endswith("Still stuck? Just reply.")
+    assert knowledge.insert_text(db, art, footer=True, footer_text=cfg.knowledge.footer_text).rstrip().endswith(
+        "Still stuck? Just reply.")
 
 
 def test_knowledge_config_errors():

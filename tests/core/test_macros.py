@@ -16,14 +16,6 @@ from console.service import Service
 from providers.records import Batch, Channel, Identity, Order
 from tests.support.factories import T0, conversation, load, person, thread_id
 
-@pytest.fixture(autouse=True)
-def _restore_service_settings():
-    yield
-    from console import knowledge, sla
-    sla.configure(sla.Settings(policies=list(sla.DEFAULT_POLICIES)))
-    knowledge.configure(knowledge.Settings())
-
-
 CONFIG = '''
 [[agents]]
 name = "Priya Natarajan"

@@ -16,13 +16,6 @@ from console.service import Service
 from providers.records import Channel, Direction, Message
 from tests.support.factories import conversation, load, person, thread_id
 
-@pytest.fixture(autouse=True)
-def _restore_sla_settings():
-    yield
-    from console import sla as _sla
-    _sla.configure(_sla.Settings(policies=list(_sla.DEFAULT_POLICIES)))
-
-
 BERLIN = ZoneInfo("Europe/Berlin")
 HOURS = {"business_hours": {"timezone": "Europe/Berlin", "days": ["mon", "tue", "wed", "thu", "fri"],
                             "start": "09:00", "end": "17:00", "holidays": ["2026-12-25"]}}

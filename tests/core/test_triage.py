@@ -17,13 +17,6 @@ from providers.records import Batch, Channel, Customer, Identity, Order
 from tests.support.factories import T0, conversation, load, person, thread_id
 
 
-@pytest.fixture(autouse=True)
-def _restore_sla_settings():
-    yield
-    from console import sla as _sla
-    _sla.configure(_sla.Settings(policies=list(_sla.DEFAULT_POLICIES)))
-
-
 def rules(text: str):
     return parse(parse_config(text).raw).rules
 

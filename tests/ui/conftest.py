@@ -3,8 +3,8 @@
 The cache is filled through the real ingest path (``apply_batch``) with fixed
 timestamps around ``FIXED_NOW``; triage fields that the service would set (SLA due
 time, tone, queue, assignee) are written with SQL so every run sees the same rows.
-``make_app`` pins ``console.app.now`` (the inbox countdowns and the status bar) to
-``FIXED_NOW``.
+``make_app`` gives the app a :class:`Clock` pinned at ``FIXED_NOW`` (the inbox
+countdowns, the status bar, the panes); a test moves it with ``app.clock.at``.
 """
 
 from __future__ import annotations
@@ -133,22 +133,29 @@ def thread_ids(cache_path) -> dict[str, int]:
     return ids
 
 
-@pytest.fixture
-def make_app(cache_path, ui_config, monkeypatch):
-    """make_app(read_only=False, config=None) -> SwitchboardApp on the deterministic cache, clock pinned."""
-    import console.app as app_module
+class Clock:
+    """The one injectable clock of the UI tests: callable, pinned, moved by setting ``at``."""
 
-    monkeypatch.setattr(app_module, "now", lambda: FIXED_NOW)
+    def __init__(self, at: float = FIXED_NOW) -> None:
+        self.at = at
+
+    def __call__(self) -> float:
+        return self.at
+
+
+@pytest.fixture
+def make_app(cache_path, ui_config):
+    """make_app(read_only=False, config=None) -> SwitchboardApp on the deterministic cache, clock pinned."""
 
     def factory(*, read_only: bool = False, config=None, path: Path | None = None):
         return PanesReadyApp(db_path=path or cache_path, config=config or ui_config,
-                             read_only=read_only, start_engine=False)
+                             read_only=read_only, start_engine=False, clock=Clock())
 
     return factory
 
 
 def _panes_ready_app():
-    from console.app import SwitchboardApp
+    from widgets.app import SwitchboardApp
 
     class PanesReadyApp(SwitchboardApp):
         """The real app; ``run_test`` hands over the pilot once the panes (mounted after the
@@ -162,7 +169,7 @@ def _panes_ready_app():
                 async def __aenter__(self):
                     pilot = await inner.__aenter__()
                     for _ in range(500):
-                        if app._panes_ready:
+                        if app.main.panes_ready:
                             break
                         await pilot.pause(0.01)
                     await pilot.pause()

@@ -26,39 +26,39 @@ async def test_j_k_arrows_move_and_panes_follow(make_app):
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        first = app.inbox.current_thread_id
+        first = app.main.inbox.current_thread_id
         await pilot.press("j", "j", "down")
         await settle(pilot)
-        assert app.inbox.cursor == 3
-        third = app.inbox.current_thread_id
+        assert app.main.inbox.cursor == 3
+        third = app.main.inbox.current_thread_id
         assert third != first
-        assert app.conversation.thread_id == third  # the panes follow the resting cursor
+        assert app.main.conversation.thread_id == third  # the panes follow the resting cursor
         await pilot.press("k", "up")
         await settle(pilot)
-        assert app.inbox.cursor == 1
+        assert app.main.inbox.cursor == 1
 
 
 async def test_g_g_top_G_bottom_and_half_pages(make_app):
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        total = app.inbox.total
+        total = app.main.inbox.total
         await pilot.press("G")
-        assert app.inbox.cursor == total - 1
+        assert app.main.inbox.cursor == total - 1
         await pilot.press("g", "g")
-        assert app.inbox.cursor == 0
+        assert app.main.inbox.cursor == 0
         await pilot.press("ctrl+d")
-        half = app.inbox.cursor
+        half = app.main.inbox.cursor
         assert half > 5  # half of a ~49-row viewport
         await pilot.press("ctrl+d")
-        second = app.inbox.cursor
+        second = app.main.inbox.cursor
         assert second == min(total - 1, 2 * half)
         await pilot.press("ctrl+u")
-        assert app.inbox.cursor == second - half
+        assert app.main.inbox.cursor == second - half
         await pilot.press("end")
-        assert app.inbox.cursor == total - 1
+        assert app.main.inbox.cursor == total - 1
         await pilot.press("home")
-        assert app.inbox.cursor == 0
+        assert app.main.inbox.cursor == 0
 
 
 async def test_enter_opens_focuses_conversation_and_marks_read(make_app, thread_ids):
@@ -67,23 +67,23 @@ async def test_enter_opens_focuses_conversation_and_marks_read(make_app, thread_
         await settle(pilot)
         await pilot.press("j")  # t1 is unread
         await settle(pilot)
-        tid = app.inbox.current_thread_id
+        tid = app.main.inbox.current_thread_id
         assert thread_row(app, tid)["unread"] == 1
         await pilot.press("enter")
         await settle(pilot)
-        assert app.conversation.thread_id == tid
-        assert app.focused is not app.inbox and app.conversation in app.focused.ancestors_with_self
+        assert app.main.conversation.thread_id == tid
+        assert app.focused is not app.main.inbox and app.main.conversation in app.focused.ancestors_with_self
         assert thread_row(app, tid)["unread"] == 0
         assert outbox_kinds(app, tid) == ["mark_read"]
         await pilot.press("escape")  # back to the inbox
-        assert app.focused is app.inbox
+        assert app.focused is app.main.inbox
 
 
 async def test_e_closes_and_o_reopens(make_app):
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        tid = app.inbox.current_thread_id
+        tid = app.main.inbox.current_thread_id
         await pilot.press("e")
         await settle(pilot)
         assert thread_row(app, tid)["status"] == "closed"
@@ -91,7 +91,7 @@ async def test_e_closes_and_o_reopens(make_app):
         # It left the "All open" view; show it again and reopen.
         app.show_threads([tid], "one")
         await settle(pilot)
-        assert app.inbox.current_thread_id == tid
+        assert app.main.inbox.current_thread_id == tid
         await pilot.press("o")
         await settle(pilot)
         assert thread_row(app, tid)["status"] == "open"
@@ -101,7 +101,7 @@ async def test_s_snoozes_through_the_chooser(make_app):
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        tid = app.inbox.current_thread_id
+        tid = app.main.inbox.current_thread_id
         await pilot.press("s")
         await settle(pilot)
         assert type(app.screen).__name__ == "SnoozeChooser"
@@ -118,7 +118,7 @@ async def test_a_assigns_to_me(make_app):
         await settle(pilot)
         await pilot.press("j")  # t1: unassigned
         await settle(pilot)
-        tid = app.inbox.current_thread_id
+        tid = app.main.inbox.current_thread_id
         assert thread_row(app, tid)["assignee"] is None
         await pilot.press("a")
         await settle(pilot)
@@ -132,7 +132,7 @@ async def test_t_tags_and_p_priority(make_app):
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        tid = app.inbox.current_thread_id
+        tid = app.main.inbox.current_thread_id
         await pilot.press("t")
         await settle(pilot)
         assert type(app.screen).__name__ == "TagChooser"
@@ -157,22 +157,22 @@ async def test_r_and_n_open_the_composer(make_app):
         await settle(pilot)
         await pilot.press("r")
         await settle(pilot)
-        assert app.conversation.composing
-        assert app.conversation.composer.kind == "reply"
+        assert app.main.conversation.composing
+        assert app.main.conversation.composer.kind == "reply"
         await pilot.press("escape")  # the composer closes, the draft stays
         await settle(pilot)
-        assert not app.conversation.composing
+        assert not app.main.conversation.composing
         await pilot.press("escape")
         await pilot.press("n")
         await settle(pilot)
-        assert app.conversation.composing and app.conversation.composer.kind == "note"
+        assert app.main.conversation.composing and app.main.conversation.composer.kind == "note"
 
 
 async def test_m_inserts_a_macro_into_the_draft(make_app):
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        tid = app.inbox.current_thread_id
+        tid = app.main.inbox.current_thread_id
         await pilot.press("m")
         await settle(pilot)
         assert type(app.screen).__name__ == "MacroChooser"
@@ -186,50 +186,50 @@ async def test_v_switches_view_and_g_letter_jumps(make_app):
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        assert app.view.id == "all_open"
+        assert app.main.view.id == "all_open"
         await pilot.press("v")
         await settle(pilot)
         assert type(app.screen).__name__ == "ViewSwitcher"
         await pilot.press("s")  # the Snoozed view's letter
         await settle(pilot)
-        assert app.view.id == "snoozed"
-        assert app.inbox.total == 6
+        assert app.main.view.id == "snoozed"
+        assert app.main.inbox.total == 6
         await pilot.press("g", "c")
-        assert app.view.id == "closed" and app.inbox.total == 6
+        assert app.main.view.id == "closed" and app.main.inbox.total == 6
         await pilot.press("g", "m")
-        assert app.view.id == "my_open"
+        assert app.main.view.id == "my_open"
         mine = app.db.execute("SELECT COUNT(*) FROM threads WHERE assignee=? AND status IN ('open','pending')",
                               (AGENT,)).fetchone()[0]
-        assert app.inbox.total == mine
+        assert app.main.inbox.total == mine
         await pilot.press("g", "u")
-        assert app.view.id == "unassigned"
+        assert app.main.view.id == "unassigned"
         await pilot.press("g", "e")
-        assert app.view.id == "channel:email"
+        assert app.main.view.id == "channel:email"
         await pilot.press("g", "h")
-        assert app.view.id == "channel:chat"
+        assert app.main.view.id == "channel:chat"
         await pilot.press("g", "o")
-        assert app.view.id == "channel:social"
+        assert app.main.view.id == "channel:social"
         await pilot.press("g", "r")  # the saved view's own key
-        assert app.view.id == "saved:Refunds" and app.inbox.total == 6
+        assert app.main.view.id == "saved:Refunds" and app.main.inbox.total == 6
         await pilot.press("g", "a")
-        assert app.view.id == "all_open"
+        assert app.main.view.id == "all_open"
 
 
 async def test_c_toggles_the_customer_pane_and_narrow_hides_it(make_app):
     app = make_app()
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
-        assert not app.customer_visible  # collapsed at 80 columns
+        assert not app.main.customer_visible  # collapsed at 80 columns
         await pilot.press("c")
-        assert app.customer_visible
+        assert app.main.customer_visible
         await pilot.press("c")
-        assert not app.customer_visible
+        assert not app.main.customer_visible
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        assert app.customer_visible
+        assert app.main.customer_visible
         await pilot.press("c")
-        assert not app.customer_visible
+        assert not app.main.customer_visible
 
 
 async def test_question_mark_help_lists_every_key(make_app):
@@ -242,7 +242,7 @@ async def test_question_mark_help_lists_every_key(make_app):
         await pilot.pause(1.2)  # the status bar ticks underneath without trouble
         assert app.is_running
         from console.actions import REGISTRY
-        from widgets.help import help_tables
+        from widgets.screens.help import help_tables
 
         ids = set()
         for table in help_tables(app.keymap):
@@ -269,7 +269,7 @@ async def test_colon_and_ctrl_p_open_the_palette_which_runs_actions(make_app):
         await settle(pilot, 0.4)
         await pilot.press("enter")
         await settle(pilot)
-        assert app.view.id == "snoozed"
+        assert app.main.view.id == "snoozed"
 
 
 async def test_palette_lists_every_action_macro_and_view_with_keys(make_app):
@@ -295,11 +295,11 @@ async def test_tab_moves_focus_between_panes(make_app):
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        assert app.focused is app.inbox
+        assert app.focused is app.main.inbox
         await pilot.press("tab")
-        assert app.focused is not app.inbox
+        assert app.focused is not app.main.inbox
         await pilot.press("shift+tab")
-        assert app.focused is app.inbox
+        assert app.focused is app.main.inbox
 
 
 async def test_q_quits_at_once_without_drafts(make_app):
@@ -315,7 +315,7 @@ async def test_q_asks_first_when_drafts_are_unsent(make_app):
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        tid = app.inbox.current_thread_id
+        tid = app.main.inbox.current_thread_id
         app.perform("save_draft", tid, text="half a reply")
         await pilot.press("q")
         await settle(pilot)
@@ -331,25 +331,20 @@ async def test_q_asks_first_when_drafts_are_unsent(make_app):
     assert queries.draft(app.db, tid)["text"] == "half a reply"  # kept for next time
 
 
-async def test_capital_d_opens_the_dashboard_or_says_it_is_missing(make_app):
+async def test_capital_d_opens_the_dashboard(make_app):
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         await pilot.press("D")
         await settle(pilot)
-        try:
-            import widgets.dashboard  # noqa: F401
-        except ImportError:
-            assert any("dashboard" in n.message for n in app._notifications)
-        else:
-            assert type(app.screen).__name__ == "DashboardScreen"
+        assert type(app.screen).__name__ == "DashboardScreen"
 
 
 async def test_u_marks_unread_and_capital_r_retries_a_failed_reply(make_app):
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        tid = app.inbox.current_thread_id  # t0 is read
+        tid = app.main.inbox.current_thread_id  # t0 is read
         assert thread_row(app, tid)["unread"] == 0
         await pilot.press("u")
         await settle(pilot)
@@ -357,8 +352,21 @@ async def test_u_marks_unread_and_capital_r_retries_a_failed_reply(make_app):
         result = app.perform("reply", tid, text="We are on it.")
         app.db.execute("UPDATE outbox SET state='failed', last_error='550 mailbox full' WHERE id=?",
                        (result.data["outbox_id"],))
-        app.refresh_data({tid})
+        app.changed({tid})
         await pilot.press("R")
         await settle(pilot)
         state = app.db.execute("SELECT state FROM outbox WHERE id=?", (result.data["outbox_id"],)).fetchone()[0]
         assert state == "queued"
+
+
+async def test_a_key_that_starts_no_sequence_acts_as_itself_and_escape_cancels(make_app):
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("g", "j")  # g j is no sequence: j still moves the cursor
+        await pilot.pause(0.05)
+        assert app.main.inbox.cursor == 1
+        await pilot.press("g", "escape", "j")  # Escape drops the pending g; j moves again
+        await pilot.pause(0.05)
+        assert app.main.inbox.cursor == 2
+        assert type(app.screen).__name__ == "MainScreen"

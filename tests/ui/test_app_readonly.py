@@ -37,7 +37,7 @@ async def test_every_mutating_key_is_refused_and_nothing_changes(make_app):
             await pilot.pause(0.05)
             assert len(app.screen_stack) == 1, f"{key} opened a chooser in read-only mode"
         await pilot.pause(0.1)
-        assert not app.conversation.composing
+        assert not app.main.conversation.composing
         assert snapshot_of_data(app.db) == before
         refused = app.db.execute("SELECT action FROM audit WHERE result LIKE 'refused%'").fetchall()
         assert {"compose_reply", "close", "choose_snooze", "choose_assignee"} <= {r[0] for r in refused}
@@ -48,7 +48,7 @@ async def test_perform_refuses_even_without_keys(make_app):
     app = make_app(read_only=True)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause(0.1)
-        tid = app.inbox.current_thread_id
+        tid = app.main.inbox.current_thread_id
         result = app.perform("close", tid)
         assert not result.ok and "read-only" in result.message
         assert app.db.execute("SELECT status FROM threads WHERE id=?", (tid,)).fetchone()[0] == "open"
@@ -59,13 +59,13 @@ async def test_opening_never_marks_read_locally_or_remotely(make_app):
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause(0.2)
         await close_dashboard(app, pilot)
-        app.inbox.focus()
+        app.main.inbox.focus()
         await pilot.press("j")  # t1 is unread
         await pilot.pause(0.1)
-        tid = app.inbox.current_thread_id
+        tid = app.main.inbox.current_thread_id
         await pilot.press("enter")
         await pilot.pause(0.2)
-        assert app.conversation.thread_id == tid
+        assert app.main.conversation.thread_id == tid
         assert app.db.execute("SELECT unread FROM threads WHERE id=?", (tid,)).fetchone()[0] == 1
         assert app.db.execute("SELECT COUNT(*) FROM outbox").fetchone()[0] == 0
 
@@ -76,12 +76,12 @@ async def test_read_only_badge_always_on_and_role_supervisor_counts(make_app):
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause(0.2)
         assert app.read_only
-        assert "READ-ONLY" in app.statusbar.render().plain
+        assert "READ-ONLY" in app.main.statusbar.render().plain
         await close_dashboard(app, pilot)
         await pilot.press("v")
         await pilot.press("escape")
         await pilot.pause(0.05)
-        assert "READ-ONLY" in app.statusbar.render().plain
+        assert "READ-ONLY" in app.main.statusbar.render().plain
 
 
 async def test_palette_marks_changing_actions_as_refused(make_app):

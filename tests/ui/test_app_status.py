@@ -44,8 +44,8 @@ async def test_status_bar_shows_each_account_state_and_retry_countdown(make_app)
             FakeState("social", state="offline", next_try_at=FIXED_NOW + 12),
             FakeState("bluesky", state="auth_failed"),
         ])
-        app._update_status()
-        text = app.statusbar.render().plain
+        app.main.update_status()
+        text = app.main.statusbar.render().plain
         assert "support-mail online" in text
         assert "live-chat syncing" in text
         assert "social offline — next retry in 12 s" in text
@@ -60,22 +60,22 @@ async def test_outbox_count_follows_actions_and_wakes_the_dispatcher(make_app):
         await pilot.pause(0.1)
         engine = FakeEngine([FakeState("support-mail")])
         app.engine = engine
-        tid = app.inbox.current_thread_id
+        tid = app.main.inbox.current_thread_id
         result = app.perform("reply", tid, text="Thanks, on it.")
         assert result.ok
         await pilot.pause(0.05)
-        assert "outbox 1 queued" in app.statusbar.render().plain
+        assert "outbox 1 queued" in app.main.statusbar.render().plain
         assert engine.woken == 1
         app.db.execute("UPDATE outbox SET state='failed', last_error='550 mailbox full'")
-        app._update_status()
-        assert "1 failed" in app.statusbar.render().plain
+        app.main.update_status()
+        assert "1 failed" in app.main.statusbar.render().plain
 
 
 async def test_without_an_engine_the_bar_says_sync_is_off(make_app):
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause(0.1)
-        assert "sync off" in app.statusbar.render().plain
+        assert "sync off" in app.main.statusbar.render().plain
 
 
 async def test_show_threads_filters_the_inbox_and_pops_screens(make_app, thread_ids):
@@ -88,12 +88,12 @@ async def test_show_threads_filters_the_inbox_and_pops_screens(make_app, thread_
         app.show_threads(wanted, "Breached this week")
         await pilot.pause(0.1)
         assert len(app.screen_stack) == 1
-        assert app.inbox.total == 3
-        assert {app.inbox.row_at(i).id for i in range(3)} == set(wanted)
-        assert "Breached this week 3" in app.statusbar.render().plain
+        assert app.main.inbox.total == 3
+        assert {app.main.inbox.row_at(i).id for i in range(3)} == set(wanted)
+        assert "Breached this week 3" in app.main.statusbar.render().plain
         await pilot.press("escape")  # back from a drill-down goes to a normal view
         await pilot.pause(0.05)
-        assert app.view.id == "all_open"
+        assert app.main.view.id == "all_open"
 
 
 async def test_customer_pane_open_thread_opens_it(make_app, thread_ids):
@@ -103,57 +103,61 @@ async def test_customer_pane_open_thread_opens_it(make_app, thread_ids):
         from widgets.customer import CustomerPane
 
         target = thread_ids["t4"]
-        app.customer.post_message(CustomerPane.OpenThread(target))
+        app.main.customer.post_message(CustomerPane.OpenThread(target))
         await pilot.pause(0.2)
-        assert app.current_thread_id == target
-        assert app.inbox.current_thread_id == target
-        assert app.conversation.thread_id == target
+        assert app.main.current == target
+        assert app.main.inbox.current_thread_id == target
+        assert app.main.conversation.thread_id == target
 
 
 async def test_open_thread_outside_the_view_still_shows_it(make_app, thread_ids):
+    """An explicit open wins over a cursor move that has not come to rest, and live updates keep it."""
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.pause(0.2)
-        closed = thread_ids["t9"]
-        app.open_thread(closed)
-        for _ in range(40):  # panes load after the first frame; give a loaded machine time
-            await pilot.pause(0.05)
-            if app._panes_ready and app.conversation.thread_id == closed:
-                break
-        # A highlight of the cursor's row posted before the open and delivered after it (a
-        # loaded machine) must not replace the conversation the agent asked for.
-        from widgets.inbox import InboxList
-
-        app.inbox.post_message(InboxList.Highlighted(app.inbox.current_thread_id))
+        closed = thread_ids["t9"]  # closed: not in the "All open" view
+        app.main.inbox.move_to(3)  # the cursor moves; the panes would follow once it rests
+        app.open_thread(closed)  # ... but the agent opened another conversation first
         await pilot.pause(0.4)  # longer than the cursor's settle delay
-        assert app.conversation.thread_id == closed
-        assert app.current_thread_id == closed
+        assert app.main.current == closed
+        assert app.main.conversation.thread_id == closed
+        app.changed(None)  # a sync lands: the inbox re-reads, the cursor stays where it was
+        await pilot.pause(0.4)
+        assert app.main.current == closed
+        assert app.main.conversation.thread_id == closed
+
+
+async def test_the_panes_show_the_current_conversation_as_soon_as_they_load(make_app):
+    app = make_app()
+    async with app.run_test(size=SIZE):
+        assert app.main.current == app.main.inbox.current_thread_id is not None
+        assert app.main.conversation.thread_id == app.main.current
+        assert app.main.customer.thread_id == app.main.current
 
 
 async def test_narrow_terminal_layout_and_resize(make_app):
     app = make_app()
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.pause(0.1)
-        assert not app.customer_visible
-        assert app.inbox.size.width >= 30
+        assert not app.main.customer_visible
+        assert app.main.inbox.size.width >= 30
         await pilot.resize_terminal(160, 50)
         await pilot.pause(0.1)
-        assert app.customer_visible
+        assert app.main.customer_visible
         await pilot.resize_terminal(100, 30)
         await pilot.pause(0.1)
-        assert not app.customer_visible
+        assert not app.main.customer_visible
 
 
 async def test_dashboard_keeps_help_and_d_toggles_back(make_app):
     app = make_app(read_only=True)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause(0.3)
-        from widgets.dashboard import DashboardScreen
+        from widgets.screens.dashboard import DashboardScreen
 
         assert isinstance(app.screen, DashboardScreen)  # the supervisor's first screen
-        cursor = app.inbox.cursor
+        cursor = app.main.inbox.cursor
         await pilot.press("j")  # inbox keys do nothing under the dashboard
-        assert app.inbox.cursor == cursor
+        assert app.main.inbox.cursor == cursor
         await pilot.press("question_mark")
         await pilot.pause(0.1)
         assert type(app.screen).__name__ == "HelpScreen"
@@ -172,7 +176,7 @@ async def test_notifications_never_interpret_markup(make_app):
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause(0.1)
-        tid = app.inbox.current_thread_id
+        tid = app.main.inbox.current_thread_id
         result = app.perform("snooze", tid, until="[@click=app.quit]soon[/]")
         assert not result.ok
         await pilot.pause(0.1)
@@ -182,15 +186,16 @@ async def test_notifications_never_interpret_markup(make_app):
 
 
 async def test_keys_typed_in_one_burst_act_on_the_cursor_row(make_app):
-    """"j j r" arriving together: the reply opens on the row the cursor reached, and stays open
-    when the cursor's own highlight message is handled afterwards."""
+    """"j j r" arriving together: the reply opens on the row the cursor reached (the action
+    settles the cursor first), and stays there when the cursor's rest timer would have fired."""
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
-        before = app.conversation.thread_id
-        app.inbox.move_to(2)  # posts Highlighted; not handled yet
-        app.do_compose_reply()  # the next key of the burst, handled first
-        target = app.inbox.current_thread_id
+        before = app.main.current
+        app.main.inbox.move_to(2)  # j j: the cursor moved, the panes have not followed yet
+        app.main.action_compose_reply()  # r, handled before the cursor rested
+        target = app.main.inbox.current_thread_id
         assert target != before
-        await pilot.pause(0.5)  # the highlight and the panes' settle timer run now
-        assert app.conversation.composing
-        assert app.conversation.thread_id == target
+        assert app.main.current == target
+        await pilot.pause(0.5)
+        assert app.main.conversation.composing
+        assert app.main.conversation.thread_id == target

@@ -6,7 +6,7 @@ from textual.app import App
 
 from console.cache import connect
 from tests.ui.test_conversation_harness import screen_text, seed
-from widgets.choosers import (
+from widgets.screens.choosers import (
     AssignChooser,
     LinkChooser,
     MacroChooser,

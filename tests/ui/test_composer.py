@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from console.cache import connect
-from tests.ui.test_conversation_harness import PaneApp, notices, screen_text, seed, static_text
+from console.cache import connect, queries
+from console.cache.ingest import apply_batch, ensure_account
+from providers.records import Batch, Channel, Identity, Thread
+from tests.ui.test_conversation_harness import PaneApp, ago, notices, screen_text, seed, static_text
 from widgets.composer import DRAFT_SAVE_DELAY, Composer
 from widgets.conversation import ConversationPane
 
@@ -112,7 +114,7 @@ async def test_escape_keeps_the_draft_and_it_survives_a_restart(cache_path):
 
 
 async def test_leaving_the_box_saves_the_draft_at_once(cache_path):
-    from widgets.choosers import TextPrompt
+    from widgets.screens.choosers import TextPrompt
 
     path, ids = cache_path
     db = connect(path)
@@ -195,27 +197,72 @@ async def test_insert_text_opens_a_reply(cache_path):
         assert db.execute("SELECT text FROM drafts").fetchone()[0] == "Hello Alice,\n"
 
 
+async def composer_status(app, pilot, thread_id: int, text: str) -> str:
+    pane = app.query_one(ConversationPane)
+    pane.show(thread_id)
+    assert pane.open_composer("reply")
+    pane.composer.insert_text(text)
+    await pilot.pause()
+    return static_text(app.query_one("#composer-status"), 200)
+
+
 async def test_channel_limit_counter_and_refusal(cache_path):
-    limits = pytest.importorskip("console.limits")
+    """A Mastodon account never opened: the adapter's default (500); the gate refuses a longer reply."""
     path, ids = cache_path
     db = connect(path)
-    if limits.reply_limit("mastodon") is None:
-        pytest.skip("console.limits has no limit for mastodon")
-    limit, _ = limits.reply_limit("mastodon")
     app = PaneApp(db, thread_id=ids["social"])
     async with app.run_test(size=(140, 45)) as pilot:
-        pane = app.query_one(ConversationPane)
-        pane.open_composer("reply")
-        await pilot.pause()
-        pane.composer.insert_text("x" * (limit + 5))
-        await pilot.pause()
-        status = static_text(app.query_one("#composer-status"), 200)
-        assert f"{limit + 5}/{limit}" in status and "5 over" in status
+        status = await composer_status(app, pilot, ids["social"], text="x" * 505)
+        assert "505/500" in status and "5 over" in status
         await pilot.press("ctrl+s")
         await pilot.pause()
-        assert pane.composing
+        assert app.query_one(ConversationPane).composing  # the text stays
         assert db.execute("SELECT COUNT(*) FROM outbox WHERE kind='reply'").fetchone()[0] == 0
-        assert any("Too long" in n for n in notices(app))
+        assert any("505/500" in n and "shorten it by 5" in n for n in notices(app))
+
+
+async def test_a_mastodon_instance_with_a_5000_limit_shows_5000(cache_path):
+    """The adapter learns the instance's limit on open (recorded HTTP: no Mastodon server runs here);
+    the engine keeps what the adapter says and the composer shows it."""
+    from providers.base import AccountConfig
+    from providers.mastodon import MastodonProvider
+    from tests.support.recorded.mastodon_fake import BASE, TOKEN, FakeMastodon
+
+    fake = FakeMastodon()
+    fake.instance["configuration"]["statuses"]["max_characters"] = 5000
+    with fake.router:
+        adapter = MastodonProvider(AccountConfig(name="social", provider="mastodon", options={"instance": BASE},
+                                                 secret=lambda: TOKEN))
+        await adapter.open(read_only=True)
+        stated = adapter.reply_limits()
+        await adapter.close()
+    path, ids = cache_path
+    db = connect(path)
+    account_id = db.execute("SELECT id FROM accounts WHERE name='social'").fetchone()[0]
+    queries.store_reply_limits(db, account_id, stated)  # what the engine does when it opens an account
+    app = PaneApp(db, thread_id=ids["social"])
+    async with app.run_test(size=(140, 45)) as pilot:
+        status = await composer_status(app, pilot, ids["social"], text="x" * 600)
+        assert "600/5000" in status and "over" not in status
+
+
+async def test_bluesky_counts_300_for_a_post_and_1000_for_a_direct_message(cache_path):
+    path, ids = cache_path
+    db = connect(path)
+    bsky = ensure_account(db, "bsky", "bluesky", "social")
+    who = Identity(Channel.SOCIAL, "did:plc:alice", display_name="Alice")
+    apply_batch(db, bsky, Batch(cursor="1", threads=[
+        Thread("at://did:plc:alice/app.bsky.feed.post/1", Channel.SOCIAL, "a post", who, ago(hours=1)),
+        Thread("chat:c1", Channel.SOCIAL, "a dm", who, ago(hours=1), channel_detail="direct"),
+    ]))
+    post, dm = (db.execute("SELECT id FROM threads WHERE remote_id=?", (r,)).fetchone()[0]
+                for r in ("at://did:plc:alice/app.bsky.feed.post/1", "chat:c1"))
+    app = PaneApp(db, thread_id=post)
+    async with app.run_test(size=(140, 45)) as pilot:
+        assert "400/300" in await composer_status(app, pilot, post, text="é" * 400)
+        app.query_one(ConversationPane).close_composer()
+        status = await composer_status(app, pilot, dm, text="é" * 400)
+        assert "400/1000" in status and "over" not in status
 
 
 async def test_composer_binds_send_from_the_registry():

@@ -24,10 +24,10 @@ async def open_in(app, pilot, tid):
     app.open_thread(tid)
     for _ in range(60):  # the panes load after the first frame; on a loaded machine that takes a while
         await pilot.pause(0.05)
-        pane = app.conversation if app._panes_ready else None
+        pane = app.main.conversation if app.main.panes_ready else None
         if pane is not None and pane.thread_id == tid:
             break
-    assert app.conversation.thread_id == tid
+    assert app.main.conversation.thread_id == tid
 
 
 async def test_r_composes_ctrl_s_queues_failed_shows_reason_R_retries(make_app, seeded):
@@ -38,21 +38,21 @@ async def test_r_composes_ctrl_s_queues_failed_shows_reason_R_retries(make_app, 
         await open_in(app, pilot, tid)
         await pilot.press("r")
         await pilot.pause()
-        assert app.conversation.composing
+        assert app.main.conversation.composing
         # Letters that are keys elsewhere (r, n, j, k, q, e, s) go into the text, not to the app.
         await pilot.press(*"Thanks, your refund is queued and sent soon. jk")
         await pilot.pause()
-        assert app.conversation.composer.text == "Thanks, your refund is queued and sent soon. jk"
+        assert app.main.conversation.composer.text == "Thanks, your refund is queued and sent soon. jk"
         await pilot.press("ctrl+s")
         await pilot.pause()
-        assert not app.conversation.composing
+        assert not app.main.conversation.composing
         row = app.db.execute("SELECT id, state FROM outbox WHERE thread_id=? AND kind='reply'", (tid,)).fetchone()
         assert row["state"] == "queued"
         assert "⏳ queued" in screen_text(app)
         app.db.execute("UPDATE outbox SET state='failed', last_error='550 mailbox unavailable' WHERE id=?",
                        (row["id"],))
         app.db.execute("UPDATE messages SET state='failed' WHERE outbox_id=?", (row["id"],))
-        app.refresh_data({tid})
+        app.changed({tid})
         await pilot.pause()
         assert "✗ failed: 550 mailbox unavailable" in screen_text(app)
         assert "✗ failed: 550 mailbox unavailable — press R to retry" in flat(static_text(app.query_one("#conv-body")))
@@ -70,18 +70,18 @@ async def test_n_note_and_escape_keeps_the_draft(make_app, seeded):
         await open_in(app, pilot, tid)
         await pilot.press("n")
         await pilot.pause()
-        assert app.conversation.composing and app.conversation.composer.kind == "note"
+        assert app.main.conversation.composing and app.main.conversation.composer.kind == "note"
         assert "NOTE (internal)" in screen_text(app)
         await pilot.press(*"check the parcel")
         await pilot.press("escape")
         await pilot.pause()
-        assert not app.conversation.composing
+        assert not app.main.conversation.composing
         draft = app.db.execute("SELECT kind, text FROM drafts WHERE thread_id=?", (tid,)).fetchone()
         assert tuple(draft) == ("note", "check the parcel")
         assert "unsent note draft" in screen_text(app)
         await pilot.press("n")
         await pilot.pause()
-        assert app.conversation.composer.text == "check the parcel"
+        assert app.main.conversation.composer.text == "check the parcel"
 
 
 async def test_read_only_refuses_composing_and_customer_changes(make_app, seeded):
@@ -95,8 +95,8 @@ async def test_read_only_refuses_composing_and_customer_changes(make_app, seeded
         await open_in(app, pilot, ids["refund"])
         await pilot.press("r")
         await pilot.pause()
-        assert not app.conversation.composing
-        assert app.conversation.open_composer("note") is False
+        assert not app.main.conversation.composing
+        assert app.main.conversation.open_composer("note") is False
         app.query_one("#cust-identities").focus()
         await pilot.press("L")
         await pilot.pause()
@@ -123,7 +123,7 @@ async def test_customer_pane_enter_opens_the_conversation_in_the_app(make_app, s
         threads.highlighted = index
         await pilot.press("enter")
         await pilot.pause(0.1)
-        assert app.conversation.thread_id == ids["social"]
+        assert app.main.conversation.thread_id == ids["social"]
         assert "@shop my kettle leaks" in static_text(app.query_one("#conv-body"))
 
 
@@ -174,13 +174,11 @@ async def test_macro_while_composing_keeps_what_was_typed(make_app, seeded):
         await pilot.press("r")
         await pilot.pause()
         await pilot.press(*"Hi Alice")
-        if not app.macro_names():
-            pytest.skip("console.macros is not available")
-        await app.run_action("run('choose_macro')")  # what the palette does while the composer has focus
+        await app.run_registry_action("choose_macro")  # what the palette does while the composer has focus
         await pilot.pause()
         assert type(app.screen).__name__ == "MacroChooser"
         await pilot.press("enter")
         await pilot.pause(0.2)
-        assert app.conversation.composing
-        text = app.conversation.composer.text
+        assert app.main.conversation.composing
+        text = app.main.conversation.composer.text
         assert text.startswith("Hi Alice") and "we are on it" in text

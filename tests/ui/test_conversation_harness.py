@@ -1,9 +1,9 @@
 """Shared test data and a small host app for the pane tests (no tests of its own).
 
-``PaneApp`` offers what the real ``SwitchboardApp`` offers the panes (``db``,
-``config``, ``read_only``, ``ctx``, ``perform``, ``open_thread``), so the panes
-can be tested on their own; ``tests/ui/test_conversation_app.py`` repeats the key
-paths through the real app.
+``PaneApp`` is a :class:`widgets.host.HostApp`, like the real ``SwitchboardApp``:
+the panes get the same host interface (the gate, the keymap, the clock) and only
+the navigation is recorded here, so the harness cannot drift from the app;
+``tests/ui/test_conversation_app.py`` repeats the key paths through the real app.
 """
 
 from __future__ import annotations
@@ -11,10 +11,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 
 from textual.app import App, ComposeResult
-from textual.binding import Binding
 from textual.containers import Horizontal
 
-from console.actions import Context, perform
 from console.cache.ingest import apply_batch, ensure_account
 from console.config import Config
 from providers.records import (
@@ -31,6 +29,8 @@ from providers.records import (
 )
 from widgets.conversation import ConversationPane
 from widgets.customer import CustomerPane
+from widgets.host import HostApp
+from widgets.keys import RegistryBindings
 
 NOW = datetime.now(timezone.utc)
 AGENT = "Sam Rivera"
@@ -107,19 +107,13 @@ def config(read_only: bool = False) -> Config:
     return Config(agent_name=AGENT, role="supervisor" if read_only else "agent")
 
 
-class PaneApp(App):
-    """Hosts the two panes with the attributes and methods the real app provides."""
+class PaneApp(RegistryBindings, HostApp):
+    """Hosts the two panes; records what they ask of the host."""
 
     CSS = "Horizontal { height: 1fr; } #conversation { width: 2fr; } #customer { width: 1fr; }"
-    # The real app binds R (retry_send) from the registry; the host does the same.
-    BINDINGS = [Binding("R", "retry", "Retry", id="retry_send")]
 
     def __init__(self, db, *, read_only: bool = False, thread_id: int | None = None) -> None:
-        super().__init__()
-        self.db = db
-        self.config = config(read_only)
-        self.read_only = read_only
-        self.ctx = Context(db=db, agent=AGENT, role=self.config.role, read_only=read_only, config=self.config)
+        super().__init__(db=db, config=config(read_only), read_only=read_only)
         self.start_thread = thread_id
         self.performed: list[tuple[str, int | None, dict]] = []
         self.opened: list[int] = []
@@ -127,8 +121,8 @@ class PaneApp(App):
 
     def compose(self) -> ComposeResult:
         with Horizontal():
-            yield ConversationPane()
-            yield CustomerPane()
+            yield ConversationPane(self)
+            yield CustomerPane(self)
 
     def on_mount(self) -> None:
         if self.start_thread is not None:
@@ -139,17 +133,16 @@ class PaneApp(App):
         return self.query_one(ConversationPane).thread_id
 
     def perform(self, action_id: str, thread_id: int | None = None, **args):
-        """Like the real app: the gate, then a notice (save_draft is quiet unless it fails)."""
         self.performed.append((action_id, thread_id, args))
-        result = perform(self.ctx, action_id, thread_id, **args)
-        if not result.ok or action_id != "save_draft":
-            self.notify(result.message or action_id, severity="information" if result.ok else "error")
-        return result
+        return super().perform(action_id, thread_id, **args)
 
-    def action_retry(self) -> None:
-        self.query_one(ConversationPane).retry_send()
+    def changed(self, thread_ids) -> None:
+        self.query_one(ConversationPane).reload()
 
-    def open_thread(self, thread_id: int) -> None:
+    def action_retry_send(self) -> None:
+        self.perform("retry_send", self.current_thread_id)
+
+    def open_thread(self, thread_id: int, *, focus: bool = True) -> None:
         self.opened.append(thread_id)
         self.query_one(ConversationPane).show(thread_id)
         self.query_one(CustomerPane).show(thread_id)

@@ -17,7 +17,7 @@ from tests.ui.test_conversation_harness import (
     seed,
     static_text,
 )
-from widgets.choosers import LinkChooser, TextPrompt
+from widgets.screens.choosers import LinkChooser, TextPrompt
 from widgets.conversation import ConversationPane
 from widgets.customer import CustomerPane
 

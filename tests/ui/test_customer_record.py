@@ -8,7 +8,7 @@ from console.cache import connect
 from console.cache.ingest import apply_batch, ensure_account
 from providers.records import Dispute, Payment, Refund, Subscription
 from tests.ui.test_conversation_harness import ALICE_MAIL, PaneApp, ago, screen_text, seed
-from widgets.refund import RefundChooser
+from widgets.screens.refund import RefundChooser
 
 HOSTILE = "\x1b]52;c;cGF3bmVk\x07[@click=app.quit]boom[/] \x1b[2J"
 

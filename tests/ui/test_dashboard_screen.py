@@ -4,19 +4,19 @@ labels shown literally, and no key on it changes anything in the cache."""
 from __future__ import annotations
 
 from datetime import datetime, timezone
+from pathlib import Path
 
 import pytest
 from rich.text import Text
-from textual.app import App
 from textual.screen import Screen
 from textual.widgets import DataTable
 
-from console import sla
 from console.config import parse as parse_config
 from console.service import Service
 from providers.records import Channel, Identity
 from tests.support.factories import conversation, load
-from widgets.dashboard import DashboardScreen
+from widgets.host import HostApp
+from widgets.screens.dashboard import DashboardScreen
 
 CONFIG = """
 [[agents]]
@@ -33,29 +33,19 @@ then = { queue = "billing", tags = ["refund", "[@click=app.quit]boom[/]"] }
 """
 
 
-@pytest.fixture(autouse=True)
-def _restore_settings():
-    yield
-    from console import knowledge
-
-    sla.configure(sla.Settings(policies=list(sla.DEFAULT_POLICIES)))
-    knowledge.configure(knowledge.Settings())
-
-
-class Host(App):
-    """What the real app offers the dashboard: db, config and show_threads."""
+class Host(HostApp):
+    """The host interface the real app gives the dashboard; drill-downs are recorded."""
 
     def __init__(self, db, config, refresh_seconds: float = 5.0) -> None:
-        super().__init__()
+        path = db.execute("PRAGMA database_list").fetchone()[2]
+        super().__init__(db=db, config=config, read_only=True, db_path=Path(path) if path else None)
         self.refresh_seconds = refresh_seconds
-        self.db = db
-        self.config = config
         self.shown: list[tuple[list[int], str]] = []
         self.quit_asked = False
 
     def on_mount(self) -> None:
         self.push_screen(Screen(id="inbox"))
-        self.push_screen(DashboardScreen(refresh_seconds=self.refresh_seconds))
+        self.push_screen(DashboardScreen(self, refresh_seconds=self.refresh_seconds))
 
     def show_threads(self, thread_ids, title) -> None:
         self.shown.append((list(thread_ids), title))

@@ -41,7 +41,7 @@ async def test_only_a_window_of_rows_is_held_and_every_depth_shows_the_right_row
     app = make_app(path=path)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause(0.1)
-        inbox = app.inbox
+        inbox = app.main.inbox
         assert inbox.total == 5000
         assert len(inbox._rows) <= MAX_WINDOW
         assert "S00000" in row_text(inbox, 0)
@@ -66,7 +66,7 @@ async def test_row_shows_channel_name_subject_tone_sla_status_assignee_unread(ma
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause(0.1)
-        inbox = app.inbox
+        inbox = app.main.inbox
         lines = [row_text(inbox, y) for y in range(inbox.total)]
         first = lines[0]  # t0: email, Alice Moreau, SLA breached 2h30 ago, assigned to the agent, read
         assert first.startswith(" mail Alice Moreau")
@@ -93,7 +93,7 @@ async def test_hostile_subject_renders_inert(make_app, thread_ids):
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause(0.1)
-        inbox = app.inbox
+        inbox = app.main.inbox
         assert inbox.select_thread(thread_ids["t7"])
         await pilot.pause(0.1)
         text = row_text(inbox, inbox.cursor - int(inbox.scroll_offset.y))
@@ -113,7 +113,7 @@ async def test_live_update_keeps_the_cursor_on_the_same_conversation(make_app, c
         await pilot.pause(0.1)
         await pilot.press("j", "j", "j", "j", "j")
         await pilot.pause(0.1)
-        inbox = app.inbox
+        inbox = app.main.inbox
         tid = inbox.current_thread_id
         total = inbox.total
         # Sync brings three new conversations that sort above the cursor (earlier SLA due time).
@@ -128,14 +128,14 @@ async def test_live_update_keeps_the_cursor_on_the_same_conversation(make_app, c
         result = apply_batch(app.db, acc, batch)
         app.db.execute("UPDATE threads SET sla_due_at=?, sort_due=? WHERE remote_id LIKE 'new%'",
                        (FIXED_NOW - 99999, FIXED_NOW - 99999))
-        app.on_engine_change(set(result.touched_threads))
+        app.changed(set(result.touched_threads))
         await pilot.pause(0.2)
         assert inbox.total == total + 3
         assert inbox.current_thread_id == tid  # same conversation under the cursor
         assert inbox.cursor == 8
         assert 0 <= inbox.cursor - int(inbox.scroll_offset.y) < 49  # still on screen
         assert inbox.row_at(0).subject.startswith("Fresh")
-        assert app.statusbar.view_count == total + 3
+        assert app.main.statusbar.view_count == total + 3
 
 
 async def test_cursor_thread_leaving_the_view_keeps_the_position(make_app):
@@ -143,11 +143,11 @@ async def test_cursor_thread_leaving_the_view_keeps_the_position(make_app):
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause(0.1)
         await pilot.press("j", "j")
-        inbox = app.inbox
+        inbox = app.main.inbox
         tid = inbox.current_thread_id
         other = app.db.execute("SELECT id FROM threads WHERE id != ? LIMIT 1", (tid,)).fetchone()[0]
         app.db.execute("UPDATE threads SET status='closed' WHERE id=?", (tid,))
-        app.on_engine_change({tid, other})
+        app.changed({tid, other})
         for _ in range(50):  # the refresh lands within a few frames; a loaded CI machine may need more
             await pilot.pause(0.05)
             if inbox.current_thread_id != tid:
@@ -161,22 +161,20 @@ async def test_empty_view_says_what_to_do(make_app, tmp_path):
     app = make_app(path=path)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause(0.1)
-        assert app.inbox.total == 0
-        assert "Nothing here" in row_text(app.inbox, 0)
+        assert app.main.inbox.total == 0
+        assert "Nothing here" in row_text(app.main.inbox, 0)
         await pilot.press("j", "G", "enter", "e")  # nothing to act on: no crash, a notice
         await pilot.pause(0.1)
         assert app.is_running
 
 
-async def test_countdowns_follow_the_clock(make_app, monkeypatch):
-    import console.app as app_module
-
+async def test_countdowns_follow_the_clock(make_app):
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause(0.1)
-        inbox = app.inbox
+        inbox = app.main.inbox
         before = row_text(inbox, 10)
-        monkeypatch.setattr(app_module, "now", lambda: FIXED_NOW + 3600)
+        app.clock.at = FIXED_NOW + 3600
         inbox.refresh()
         await pilot.pause(0.05)
         after = row_text(inbox, 10)
@@ -188,7 +186,7 @@ async def test_moving_past_the_last_visible_row_scrolls_and_repaints(make_app):
     app = make_app()
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.pause(0.1)
-        inbox = app.inbox
+        inbox = app.main.inbox
         height = inbox.scrollable_content_region.height
         inbox.move_to(height - 1)
         await pilot.pause(0.05)

@@ -8,7 +8,7 @@ import sys
 from console.actions import REGISTRY
 from console.config import parse as parse_config
 from tests.ui.conftest import CONFIG_TOML
-from widgets.keys import app_bindings, build_keymap, normalize_key
+from widgets.keys import build_keymap, normalize_key
 
 SIZE = (160, 50)
 
@@ -20,9 +20,26 @@ def test_defaults_come_from_the_registry():
     assert km.keys["help"] == ["question_mark", "f1"]
     assert km.keys["cursor_top"] == ["g,g", "home"]
     assert km.problems == []
-    bindings = app_bindings(km)
-    assert {b.id for b in bindings} >= {"cursor_down", "close", "compose_reply", "quit", "prefix:g"}
-    assert all(b.id for b in bindings)
+
+
+
+def test_every_keyed_action_is_bound_by_its_owner_with_its_id():
+    """Each registry action with a single key is a Binding (id = action id) on exactly one owner."""
+    from widgets.app import SwitchboardApp
+    from widgets.composer import Composer
+    from widgets.conversation import ConversationPane
+    from widgets.customer import CustomerPane
+    from widgets.screens.main import MainScreen
+
+    owners = {}
+    for cls in (SwitchboardApp, MainScreen, ConversationPane, CustomerPane, Composer):
+        for binding in cls.BINDINGS:
+            if binding.id in REGISTRY:
+                owners.setdefault(binding.id, set()).add(cls.__name__)
+                assert binding.action == binding.id
+    keyed = {a.id for a in REGISTRY.values() if any("," not in k for k in a.keys)}
+    assert set(owners) == keyed, keyed ^ set(owners)
+    assert all(len(o) == 1 for o in owners.values()), owners
 
 
 def test_normalize_key_names():
@@ -70,18 +87,18 @@ async def test_remapped_key_works_and_the_old_one_does_not(make_app):
     app = make_app(config=cfg)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause(0.1)
-        tid = app.inbox.current_thread_id
+        tid = app.main.inbox.current_thread_id
         await pilot.press("e")
         await pilot.pause(0.05)
         assert app.db.execute("SELECT status FROM threads WHERE id=?", (tid,)).fetchone()[0] == "open"
         await pilot.press("x")
         await pilot.pause(0.05)
         assert app.db.execute("SELECT status FROM threads WHERE id=?", (tid,)).fetchone()[0] == "closed"
-        cursor = app.inbox.cursor
+        cursor = app.main.inbox.cursor
         await pilot.press("j")
-        assert app.inbox.cursor == cursor
+        assert app.main.inbox.cursor == cursor
         await pilot.press("ctrl+n")
-        assert app.inbox.cursor == cursor + 1
+        assert app.main.inbox.cursor == cursor + 1
 
 
 async def test_problems_are_shown_at_start_up(make_app):
@@ -102,7 +119,7 @@ def test_run_app_prints_keymap_problems_to_stderr(tmp_path):
     script = f"""
 import sys
 from console.config import load
-import console.app as a
+import widgets.app as a
 class Fake(a.SwitchboardApp):
     def run(self, *args, **kw):
         return 0
@@ -123,10 +140,10 @@ async def test_composer_keys_are_remapped_too(make_app):
     app = make_app(config=cfg)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause(0.2)
-        tid = app.inbox.current_thread_id
+        tid = app.main.inbox.current_thread_id
         await pilot.press("r")
         await pilot.pause(0.1)
-        assert app.conversation.composing
+        assert app.main.conversation.composing
         for ch in "Hello":
             await pilot.press(ch)
         await pilot.press("ctrl+s")  # the old key no longer sends
@@ -137,3 +154,14 @@ async def test_composer_keys_are_remapped_too(make_app):
         await pilot.pause(0.2)
         assert app.db.execute("SELECT COUNT(*) FROM outbox WHERE thread_id=? AND kind='reply'",
                               (tid,)).fetchone()[0] == 1
+
+
+def test_the_app_and_the_test_harnesses_are_the_same_kind_of_host(cache_path, ui_config):
+    from widgets.app import SwitchboardApp
+    from widgets.host import Host, HostApp
+    from tests.ui.test_conversation_harness import PaneApp
+
+    assert issubclass(SwitchboardApp, HostApp) and issubclass(PaneApp, HostApp)
+    app = SwitchboardApp(db_path=cache_path, config=ui_config, start_engine=False)
+    assert isinstance(app, Host)
+    assert isinstance(PaneApp(app.db), Host)

@@ -5,15 +5,14 @@ from __future__ import annotations
 from rich.console import Console
 from rich.text import Text
 
+from console.quotes import fold_quotes, strip_quoted
 from widgets.render import (
     attachment_lines,
-    fold_quotes,
     followers,
     human_size,
     message_body,
     meta_marks,
     money,
-    quoted_line_count,
     relative_time,
     safe,
     safe_line,
@@ -56,7 +55,8 @@ def test_quoted_lines_fold_with_their_attribution():
     assert segs[0].lines[0] == "Thanks, but it still leaks."
     assert segs[1].lines[0].startswith("On Mon")
     assert len(segs[1].lines) == 4
-    assert quoted_line_count(text) == 4
+    assert sum(len(s.lines) for s in segs if s.quoted) == 4
+    assert strip_quoted(text) == "\n".join(l for s in segs if not s.quoted for l in s.lines)
 
 
 def test_attribution_wrapped_over_two_lines_and_interleaved_replies():

@@ -96,20 +96,20 @@ async def test_slash_searches_as_you_type_and_esc_goes_back(make_app, thread_ids
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause(0.1)
-        before = app.inbox.total
+        before = app.main.inbox.total
         await pilot.press("slash")
-        assert app.search_bar.is_open and app.focused is app.search_bar.input
+        assert app.main.search_bar.is_open and app.focused is app.main.search_bar.input
         await type_text(pilot, "ref17x")
-        assert await wait_for(pilot, lambda: app.view.kind == "search" and app.inbox.total == 1)
-        assert app.inbox.current_thread_id == thread_ids["t17"]
-        assert "1 conversations" in str(app.search_bar.query_one("#search-hint").render())
+        assert await wait_for(pilot, lambda: app.main.view.kind == "search" and app.main.inbox.total == 1)
+        assert app.main.inbox.current_thread_id == thread_ids["t17"]
+        assert "1 conversations" in str(app.main.search_bar.query_one("#search-hint").render())
         # Typing letters in the search box does not trigger the inbox keys (q, e, j ...).
         assert app.is_running
         await pilot.press("escape")
         await pilot.pause(0.1)
-        assert not app.search_bar.is_open
-        assert app.view.id == "all_open" and app.inbox.total == before
-        assert app.focused is app.inbox
+        assert not app.main.search_bar.is_open
+        assert app.main.view.id == "all_open" and app.main.inbox.total == before
+        assert app.focused is app.main.inbox
 
 
 async def test_search_covers_every_channel_and_status_newest_first(make_app, thread_ids):
@@ -120,13 +120,13 @@ async def test_search_covers_every_channel_and_status_newest_first(make_app, thr
         await type_text(pilot, "tracking")
         # "parcel tracking says lost" is in threads n % 5 == 1: all channels, some closed or snoozed.
         expected = [n for n in range(60) if n % 5 == 1]
-        assert await wait_for(pilot, lambda: app.view.kind == "search" and app.inbox.total == len(expected))
-        channels = {app.inbox.row_at(i).channel for i in range(app.inbox.total)}
+        assert await wait_for(pilot, lambda: app.main.view.kind == "search" and app.main.inbox.total == len(expected))
+        channels = {app.main.inbox.row_at(i).channel for i in range(app.main.inbox.total)}
         assert channels == {"email", "chat", "social"}
-        times = [app.inbox.row_at(i).last_message_at for i in range(app.inbox.total)]
+        times = [app.main.inbox.row_at(i).last_message_at for i in range(app.main.inbox.total)]
         assert times == sorted(times, reverse=True)
         await pilot.press("enter")
-        assert app.focused is app.inbox
+        assert app.focused is app.main.inbox
 
 
 async def test_filters_narrow_the_search(make_app):
@@ -136,8 +136,8 @@ async def test_filters_narrow_the_search(make_app):
         await pilot.press("slash")
         await type_text(pilot, "tracking channel:chat status:open")
         expected = [n for n in range(60) if n % 5 == 1 and n % 3 == 1 and n % 10 not in (8, 9)]
-        assert await wait_for(pilot, lambda: app.view.kind == "search" and app.inbox.total == len(expected))
-        assert {app.inbox.row_at(i).channel for i in range(app.inbox.total)} == {"chat"}
+        assert await wait_for(pilot, lambda: app.main.view.kind == "search" and app.main.inbox.total == len(expected))
+        assert {app.main.inbox.row_at(i).channel for i in range(app.main.inbox.total)} == {"chat"}
 
 
 async def test_from_filter_searches_authors(make_app, thread_ids):
@@ -147,22 +147,22 @@ async def test_from_filter_searches_authors(make_app, thread_ids):
         await pilot.press("slash")
         await type_text(pilot, "from:Tara")
         # Tara is FIRST[19]: threads 19 and 39 and 59.
-        assert await wait_for(pilot, lambda: app.view.kind == "search" and app.inbox.total == 3)
-        assert {app.inbox.row_at(i).id for i in range(3)} == {thread_ids[f"t{n}"] for n in (19, 39, 59)}
+        assert await wait_for(pilot, lambda: app.main.view.kind == "search" and app.main.inbox.total == 3)
+        assert {app.main.inbox.row_at(i).id for i in range(3)} == {thread_ids[f"t{n}"] for n in (19, 39, 59)}
 
 
 async def test_a_bad_filter_shows_a_hint_and_keeps_the_list(make_app):
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause(0.1)
-        before = app.inbox.total
+        before = app.main.inbox.total
         await pilot.press("slash")
         await type_text(pilot, "channel:fax")
         await pilot.pause(0.4)
-        hint = app.search_bar.query_one("#search-hint")
+        hint = app.main.search_bar.query_one("#search-hint")
         assert "unknown channel 'fax'" in str(hint.render())
         assert hint.has_class("-error")
-        assert app.inbox.total == before
+        assert app.main.inbox.total == before
 
 
 async def test_typing_fast_runs_one_search_and_cancels_stale_ones(make_app):
@@ -170,17 +170,17 @@ async def test_typing_fast_runs_one_search_and_cancels_stale_ones(make_app):
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause(0.1)
         await pilot.press("slash")
-        bar = app.search_bar
+        bar = app.main.search_bar
         await type_text(pilot, "parcel")  # six keystrokes inside the debounce window
-        assert await wait_for(pilot, lambda: app.view.kind == "search")
+        assert await wait_for(pilot, lambda: app.main.view.kind == "search")
         await pilot.pause(0.3)
         assert bar.searches == 1
         # Two searches started back to back: only the last one's results land.
         bar.start_search("ref3x")
         bar.start_search("ref4x")
-        assert await wait_for(pilot, lambda: app.view.name == "Search: ref4x")
+        assert await wait_for(pilot, lambda: app.main.view.name == "Search: ref4x")
         await pilot.pause(0.3)
-        assert app.view.name == "Search: ref4x" and app.inbox.total == 1
+        assert app.main.view.name == "Search: ref4x" and app.main.inbox.total == 1
 
 
 async def test_search_results_with_no_words_are_a_filter_view(make_app):
@@ -189,4 +189,4 @@ async def test_search_results_with_no_words_are_a_filter_view(make_app):
         await pilot.pause(0.1)
         await pilot.press("slash")
         await type_text(pilot, "tag:refund")
-        assert await wait_for(pilot, lambda: app.view.kind == "search" and app.inbox.total == 6)
+        assert await wait_for(pilot, lambda: app.main.view.kind == "search" and app.main.inbox.total == 6)

@@ -21,17 +21,9 @@ def frozen_clocks(monkeypatch):
     time.tzset()
     frozen = types.SimpleNamespace(**{k: getattr(time, k) for k in dir(time) if not k.startswith("_")})
     frozen.time = lambda: FIXED_NOW
-    import widgets.conversation
     import widgets.render
 
-    monkeypatch.setattr(widgets.conversation, "time", frozen, raising=False)
-    monkeypatch.setattr(widgets.render, "time", frozen, raising=False)
-    try:
-        import widgets.dashboard
-
-        monkeypatch.setattr(widgets.dashboard, "time", frozen, raising=False)
-    except ImportError:
-        pass
+    monkeypatch.setattr(widgets.render, "time", frozen)  # message dates; the app's own clock is make_app's
     yield
     monkeypatch.delenv("TZ")
     time.tzset()

@@ -372,12 +372,11 @@ async def test_appview_reads_go_to_the_appview_when_configured(fake):
     assert hosts["chat.bsky.convo.listConvos"] == "pds.example"
 
 
-def test_the_composer_limit_for_bluesky_counts_graphemes():
-    from console.limits import reply_limit
+def test_the_contract_states_300_for_posts_1000_for_direct_messages_and_counts_graphemes():
+    from providers.bluesky import BlueskyProvider
 
-    limit, count = reply_limit("bluesky")
-    assert limit == 300 and count("👋🏽👋🏽") == 2
-    assert reply_limit("matrix") is None
+    assert BlueskyProvider.default_reply_limits == {"public": 300, "direct": 1000}
+    assert BlueskyProvider.count_reply("👋🏽👋🏽") == 2
 
 
 async def test_pulled_conversations_land_in_the_cache(fake, provider, db):

@@ -302,7 +302,7 @@ async def test_a_reply_over_the_instance_limit_is_refused_with_the_count(fake):
     p = make_provider()
     await p.open(read_only=False)
     try:
-        assert p.text_limit() == 100
+        assert p.reply_limits() == {"public": 100, "direct": 100}
         [msg] = messages_of((await pull_all(p, None))[0])
         prefix = len("@dana ")  # the mention counts without its domain
         with pytest.raises(PermanentError) as err:
@@ -320,7 +320,7 @@ async def test_default_limit_is_500_when_the_instance_says_nothing(fake):
     del fake.instance["configuration"]["statuses"]
     p = make_provider()
     await p.open(read_only=True)
-    assert p.text_limit() == 500
+    assert p.reply_limits() == {"public": 500, "direct": 500}
     await p.close()
 
 
@@ -408,13 +408,23 @@ def test_status_fixture_follows_the_documented_entity():
     assert json.loads(json.dumps(load("instance_v2.json")))["configuration"]["statuses"]["max_characters"] == 500
 
 
-def test_the_composer_limit_for_mastodon_counts_urls_as_23():
-    from console.limits import reply_limit
+def test_the_contract_counts_a_reply_the_mastodon_way():
+    assert MastodonProvider.default_reply_limits == {"public": 500, "direct": 500}
+    assert MastodonProvider.count_reply("see https://example.com/" + "a" * 100) == 4 + 23
 
-    limit, count = reply_limit("mastodon")
-    assert limit == 500
-    assert count("see https://example.com/" + "a" * 100) == 4 + 23
-    assert reply_limit("imap") is None
+
+async def test_oauth_is_the_contract_hook_authorize():
+    with respx.mock(base_url=BASE, assert_all_called=True) as router:
+        router.post("/api/v1/apps").respond(200, json={"client_id": "cid", "client_secret": "csecret"})
+        router.post("/oauth/token").respond(200, json={"access_token": "tok-1", "token_type": "Bearer"})
+        shown = []
+
+        async def ask(url: str) -> str:
+            shown.append(url)
+            return "the-code"
+
+        assert await MastodonProvider.authorize({"instance": BASE}, ask) == "tok-1"
+        assert shown and shown[0].startswith(f"{BASE}/oauth/authorize?")
 
 
 async def test_pulled_conversations_land_in_the_cache_clean(fake, provider, db):
@@ -465,13 +475,3 @@ async def test_our_reply_after_a_restart_keeps_the_threads_subject(fake):
         await fresh.close()
     [thread] = [t for b in batches for t in b.threads]
     assert thread.remote_id == root["id"] and thread.subject.endswith("the toaster sparks")
-
-
-def test_the_counter_does_not_load_the_http_client():
-    import subprocess
-    import sys
-
-    code = ("import sys; from console.limits import reply_limit; reply_limit('mastodon')[1]('x'); "
-            "reply_limit('bluesky')[1]('x'); print('httpx' in sys.modules)")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
-    assert out.stdout.strip() == "False", out.stderr

@@ -14,7 +14,7 @@ from textual.app import ComposeResult
 from textual.widgets import Input, OptionList
 from textual.widgets.option_list import Option
 
-from widgets.choosers import ChooserScreen
+from widgets.screens.choosers import ChooserScreen
 from widgets.render import money, safe_line
 
 

@@ -1,9 +1,9 @@
 """The supervisor dashboard: queue depth, SLA risk, waiting times, load, tags, words.
 
-It reads ``self.app.db`` and ``self.app.config`` through :mod:`console.dashboard`,
-refreshes every few seconds, and never acts: no mutating action is bound here.
-Enter on a figure asks the app to show the conversations behind it
-(``self.app.show_threads(ids, title)``); Escape or ``q`` goes back.
+It reads the host's cache and config through :mod:`console.dashboard`, refreshes
+every few seconds, and never acts: no mutating action is bound here. Enter on a
+figure asks the host to show the conversations behind it (``host.show_threads``);
+Escape or ``q`` goes back.
 
 The first paint and F5 read on the UI thread; the periodic refresh reads in a
 worker thread through its own read-only SQLite connection (WAL lets it read while
@@ -25,6 +25,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
 from console.dashboard import Figures, figures
+from widgets.host import Host
 from widgets.render import safe_line
 
 REFRESH_SECONDS = 5.0
@@ -46,8 +47,9 @@ class DashboardScreen(Screen):
         Binding("f5", "refresh_now", "Refresh"),
     ]
 
-    def __init__(self, *, since: float | None = None, refresh_seconds: float = REFRESH_SECONDS) -> None:
+    def __init__(self, host: Host, *, since: float | None = None, refresh_seconds: float = REFRESH_SECONDS) -> None:
         super().__init__()
+        self.host = host
         self.since = since
         self.refresh_seconds = refresh_seconds
         self.rows: list[tuple[str, list[int]]] = []  # per table row: drill-down title and thread ids
@@ -78,7 +80,7 @@ class DashboardScreen(Screen):
 
     def reload(self) -> None:
         """Read the figures now (UI thread) and redraw."""
-        self.show(figures(self.app.db, self.app.config, time.time(), self.since))
+        self.show(figures(self.host.db, self.host.config, self.host.now(), self.since))
 
     def refresh_in_background(self) -> None:
         if self._open_reader() is None:
@@ -89,11 +91,8 @@ class DashboardScreen(Screen):
     def _open_reader(self) -> sqlite3.Connection | None:
         with self._reader_lock:
             if self._reader is None:
-                try:
-                    path = self.app.db.execute("PRAGMA database_list").fetchone()[2]
-                except (sqlite3.Error, TypeError, IndexError):
-                    path = ""
-                if not path:
+                path = self.host.db_path
+                if path is None:
                     return None
                 try:
                     conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5.0, check_same_thread=False)
@@ -109,7 +108,7 @@ class DashboardScreen(Screen):
             if self._reader is None:
                 return
             try:
-                figs = figures(self._reader, self.app.config, time.time(), self.since)
+                figs = figures(self._reader, self.host.config, self.host.now(), self.since)
             except sqlite3.Error:
                 return  # busy or gone: the next refresh tries again
         self.app.call_from_thread(self.show, figs)
@@ -152,7 +151,7 @@ class DashboardScreen(Screen):
             return
         # Keep the order, drop repeats (a section row gathers its figures' ids).
         unique = list(dict.fromkeys(ids))
-        self.app.show_threads(unique, title)
+        self.host.show_threads(unique, title)
 
     def action_refresh_now(self) -> None:
         self.reload()

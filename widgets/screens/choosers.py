@@ -19,7 +19,7 @@ from textual.widgets.selection_list import Selection
 
 from console.cache import queries
 from providers.records import PRIORITIES
-from widgets.render import CHANNEL_MARKS, followers, safe_line
+from widgets.render import identity_label, safe_line
 
 CHOOSER_CSS = """
 ChooserScreen {
@@ -271,10 +271,36 @@ class PriorityChooser(ChooserScreen):
         self.dismiss(int(event.option.id))
 
 
+class FilteredChooser(ChooserScreen):
+    """A filter box over an option list: typing refills it (``_fill``), Enter or a click picks (``_pick``)."""
+
+    def on_mount(self) -> None:
+        self._fill("")
+        self.query_one(Input).focus()
+
+    def _fill(self, words: str) -> None:
+        raise NotImplementedError
+
+    def _pick(self, option_id: str | None) -> None:
+        raise NotImplementedError
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        event.stop()
+        self._fill(event.value)
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        self._pick(_chosen(self.query_one(OptionList)))
+
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        event.stop()
+        self._pick(event.option.id)
+
+
 # --------------------------------------------------------------------------- macros
 
 
-class MacroChooser(ChooserScreen):
+class MacroChooser(FilteredChooser):
     """Pick a macro by name; typing filters the list → the macro's name."""
 
     TITLE_TEXT = "Insert a macro"
@@ -287,10 +313,6 @@ class MacroChooser(ChooserScreen):
     def body(self) -> ComposeResult:
         yield _FilterInput(placeholder="filter macros", id="macro-input")
         yield OptionList(id="macro-options")
-
-    def on_mount(self) -> None:
-        self._fill("")
-        self.query_one(Input).focus()
 
     def _fill(self, words: str) -> None:
         lst = self.query_one(OptionList)
@@ -305,28 +327,17 @@ class MacroChooser(ChooserScreen):
         if not self.names:
             self.show_error("no macros yet — add [[macros]] to config.toml")
 
-    def on_input_changed(self, event: Input.Changed) -> None:
-        event.stop()
-        self._fill(event.value)
-
     def _pick(self, option_id: str | None) -> None:
         if option_id is None:
             return
         self.dismiss(self._matches[int(option_id[1:])])
 
-    def on_input_submitted(self, event: Input.Submitted) -> None:
-        event.stop()
-        self._pick(_chosen(self.query_one(OptionList)))
-
-    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
-        event.stop()
-        self._pick(event.option.id)
 
 
 # --------------------------------------------------------------------------- link identities
 
 
-class LinkChooser(ChooserScreen):
+class LinkChooser(FilteredChooser):
     """Find an identity (on another customer) to link to ``customer_id`` → (identity_id, customer_id)."""
 
     TITLE_TEXT = "Link an identity to this customer"
@@ -341,27 +352,12 @@ class LinkChooser(ChooserScreen):
         yield _FilterInput(placeholder="search identities", id="link-input")
         yield OptionList(id="link-options")
 
-    def on_mount(self) -> None:
-        self._fill("")
-        self.query_one(Input).focus()
-
     def _fill(self, words: str) -> None:
         lst = self.query_one(OptionList)
         lst.clear_options()
         rows = queries.identity_candidates(self.db, words, exclude_customer_id=self.customer_id, limit=50)
         for r in rows:
-            label = Text()
-            label.append(f"{CHANNEL_MARKS.get(r['channel'], '·')} {r['channel']:<7} ")
-            label.append_text(safe_line(r["address"]))
-            if r["display_name"] and r["display_name"] != r["address"]:
-                label.append(" (")
-                label.append_text(safe_line(r["display_name"]))
-                label.append(")")
-            if r["network"]:
-                label.append(" · ")
-                label.append_text(safe_line(r["network"]))
-            if r["followers"] is not None:
-                label.append(f" · {followers(r['followers'])}")
+            label = identity_label(r)
             label.append(" — now with ", style="dim")
             label.append_text(safe_line(r["customer_name"] or f"customer {r['customer_id']}", style="dim"))
             lst.add_option(Option(label, id=f"i{r['id']}"))
@@ -369,21 +365,10 @@ class LinkChooser(ChooserScreen):
             lst.highlighted = 0
         self.show_error("" if rows else "no other identity matches — try part of a name or address")
 
-    def on_input_changed(self, event: Input.Changed) -> None:
-        event.stop()
-        self._fill(event.value)
-
     def _pick(self, option_id: str | None) -> None:
         if option_id is not None:
             self.dismiss((int(option_id[1:]), self.customer_id))
 
-    def on_input_submitted(self, event: Input.Submitted) -> None:
-        event.stop()
-        self._pick(_chosen(self.query_one(OptionList)))
-
-    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
-        event.stop()
-        self._pick(event.option.id)
 
 
 # --------------------------------------------------------------------------- one line of text

@@ -1,0 +1,501 @@
+"""The main screen: inbox | conversation | customer, the views and search, and THE selection.
+
+The current conversation is one reactive, :attr:`MainScreen.current`. Two things set
+it: the inbox cursor once it has rested (:data:`PANE_DELAY`; the screen watches the
+cursor's reactive directly, so no highlight can arrive late), and an explicit open.
+The panes watch it. An action on "the current conversation" first settles a cursor
+still in motion, so keys typed in one burst (``j j r``) act on the row they reached.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from textual import events
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.css.query import NoMatches
+from textual.message import Message
+from textual.reactive import reactive
+from textual.screen import Screen
+from textual.widget import MountError
+
+from console.actions import REGISTRY
+from console.cache import queries
+from console.cache.queries import ALL_STATES, Filter
+from console.errors import UserError
+from console.views import View, ViewQueryError, builtin_views, jump_letters, queue_views, saved_views
+from widgets.host import Host
+from widgets.inbox import InboxList
+from widgets.keys import MAIN_CONTEXTS, RegistryBindings
+from widgets.search import SearchBar
+from widgets.sequences import KEY_PREFIX, VIEW_PREFIX, SequencePrompt, sequence_table, target_label
+from widgets.statusbar import StatusBar
+
+WIDE = 110  # columns from which the customer pane shows by default
+PANE_DELAY = 0.1  # s: the panes follow the cursor once it rests (holding j stays fast)
+
+
+class CacheChanged(Message):
+    """The cache changed under the screen; many in a row coalesce into one re-read."""
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, CacheChanged)
+
+
+def _data_action(action_id: str):
+    def action(self: MainScreen) -> None:
+        self.perform_on_current(action_id)
+
+    action.__doc__ = REGISTRY[action_id].description
+    return action
+
+
+# Every data-changing action of the main contexts (close, reopen, mark_unread, retry_send, …)
+# is carried out on the current conversation: its declaration in the registry is all it takes.
+DataActions = type("DataActions", (), {
+    "__module__": __name__,
+    **{f"action_{a.id}": _data_action(a.id) for a in REGISTRY.values()
+       if a.handler is not None and a.context in MAIN_CONTEXTS},
+})
+
+
+class MainScreen(RegistryBindings, DataActions, Screen):
+    """The agent's desk. Every main-screen key is an ``action_<id>`` here."""
+
+    current: reactive[int | None] = reactive(None, init=False)
+
+    def __init__(self, host: Host) -> None:
+        super().__init__(id="main-screen")
+        self.host = host
+        config = host.config
+        self.problems: list[str] = []
+        self._builtin = builtin_views(config.agent_name)
+        try:
+            self._saved = saved_views(config, config.agent_name)
+        except ViewQueryError as exc:
+            self._saved = []
+            self.problems.append(str(exc))
+        self._queue_views: list[View] | None = None
+        self.view: View = next(v for v in self._builtin if v.id == "all_open")
+        self._view_before_search: View | None = None
+        self.sequences, problems = sequence_table(host.keymap, self.view_letters())
+        self.problems += problems
+        self._rest_timer = None
+        self._changed: set[int] | None = set()
+        self._customer_override: bool | None = None
+        self.panes_ready = False
+
+    # ------------------------------------------------------------------ layout
+
+    def compose(self) -> ComposeResult:
+        with Horizontal(id="main"):
+            with Vertical(id="inbox-column"):
+                yield SearchBar(self.host.db, db_path=self.host.db_path, agent=self.host.config.agent_name)
+                yield InboxList(self.host.db, clock=self.host.now)
+            # The panes load right after the first frame (their imports and widgets cost first paint).
+            yield Vertical(id="conversation-slot")
+            yield Vertical(id="customer-slot")
+        yield StatusBar(clock=self.host.now)
+
+    @property
+    def inbox(self) -> InboxList:
+        return self.query_one(InboxList)
+
+    @property
+    def search_bar(self) -> SearchBar:
+        return self.query_one(SearchBar)
+
+    @property
+    def statusbar(self) -> StatusBar:
+        return self.query_one(StatusBar)
+
+    @property
+    def conversation(self):
+        """The ConversationPane (None until it has loaded)."""
+        return self._pane("#conversation")
+
+    @property
+    def customer(self):
+        """The CustomerPane (None until it has loaded)."""
+        return self._pane("#customer")
+
+    @property
+    def customer_visible(self) -> bool:
+        return bool(self.query_one("#customer-slot").display)
+
+    def _pane(self, selector: str):
+        try:
+            return self.query_one(selector)
+        except NoMatches:
+            return None
+
+    def on_mount(self) -> None:
+        bar = self.statusbar
+        bar.read_only = self.host.read_only
+        bar.demo = getattr(self.host, "demo", False)
+        self.watch(self.inbox, "highlighted", self._cursor_moved, init=False)
+        self.inbox.set_filter(self.view.filter)
+        self.current = self.inbox.highlighted
+        self.inbox.focus()
+        self._layout_customer(self.app.size.width)
+        self.update_status()
+        self.call_after_refresh(self._mount_panes)
+        self.set_interval(1.0, self.update_status)
+        self.set_interval(30.0, self.inbox.refresh)  # countdowns
+
+    async def _mount_panes(self) -> None:
+        from widgets.conversation import ConversationPane
+        from widgets.customer import CustomerPane
+
+        panes = [ConversationPane(self.host), CustomerPane(self.host)]
+        try:
+            await self.query_one("#conversation-slot").mount(panes[0])
+            await self.query_one("#customer-slot").mount(panes[1])
+        except (MountError, NoMatches):  # quitting already
+            return
+        for pane in panes:
+            self.watch(self, "current", pane.show)  # shows the current conversation now, then follows it
+        self.panes_ready = True
+        self.inbox.sla_settings = self.host.section("sla")
+        self.inbox.refresh()  # countdowns with the configured SLA policies
+
+    def on_resize(self, event: events.Resize) -> None:
+        self._layout_customer(event.size.width)
+
+    def _layout_customer(self, width: int) -> None:
+        auto = width >= WIDE and self.host.config.customer_pane
+        show = self._customer_override if self._customer_override is not None else auto
+        self.query_one("#customer-slot").display = show
+        self.set_class(width < WIDE, "-narrow")
+
+    # ------------------------------------------------------------------ the selection
+
+    def _cursor_moved(self, _thread_id: int | None) -> None:
+        if self._rest_timer is not None:
+            self._rest_timer.stop()
+        self._rest_timer = self.set_timer(PANE_DELAY, self.settle)
+
+    def settle(self) -> int | None:
+        """The current conversation, after a cursor still in motion has come to rest on its row."""
+        if self._rest_timer is not None:
+            self._rest_timer.stop()
+            self._rest_timer = None
+            self.current = self.inbox.highlighted
+        return self.current
+
+    def open_thread(self, thread_id: int, *, focus: bool = True) -> None:
+        """Select a conversation: in the inbox if it is in the view, and in the panes; mark it read."""
+        self.inbox.select_thread(thread_id)
+        if self._rest_timer is not None:  # an explicit open wins over the cursor move it caused
+            self._rest_timer.stop()
+            self._rest_timer = None
+        self.current = thread_id
+        if focus:
+            self._focus_conversation()
+        if not self.host.read_only:
+            row = queries.thread(self.host.db, thread_id)
+            if row is not None and row["unread"]:
+                self.host.perform("mark_read", thread_id)
+
+    def show_threads(self, thread_ids: Iterable[int], title: str) -> None:
+        """The inbox filtered to these conversations (dashboard drill-down, customer history)."""
+        view = View("custom", title, Filter(statuses=ALL_STATES, thread_ids=tuple(thread_ids), order="recent"),
+                    kind="custom")
+        self.switch_view(view)
+        self.inbox.focus()
+
+    def _focus_conversation(self) -> None:
+        pane = self.conversation
+        if pane is not None:
+            pane.focus_reading()
+
+    def on_inbox_list_opened(self, event: InboxList.Opened) -> None:
+        self.open_thread(event.thread_id)
+
+    def on_customer_pane_open_thread(self, event) -> None:
+        self.open_thread(event.thread_id)
+
+    def _need_thread(self) -> int | None:
+        tid = self.settle()
+        if tid is None:
+            self.notify("No conversation selected", severity="warning", markup=False)
+        return tid
+
+    # ------------------------------------------------------------------ what changed
+
+    def changed(self, thread_ids: set[int] | None) -> None:
+        """Note what changed (None: anything) and ask for one re-read; a burst gives one."""
+        if thread_ids is None or self._changed is None:
+            self._changed = None
+        else:
+            self._changed |= thread_ids
+        self.post_message(CacheChanged())
+
+    def on_cache_changed(self, _event: CacheChanged) -> None:
+        changed, self._changed = self._changed, set()
+        self.inbox.reload()
+        if self.panes_ready and (changed is None or not changed or self.current in changed):
+            self.conversation.reload()
+            self.customer.reload()
+        self.update_status()
+
+    def update_status(self) -> None:
+        accounts, note = self.host.sync_status()
+        self.statusbar.set_state(view_title=self.view.name, view_count=self.inbox.total, accounts=accounts,
+                                 outbox=queries.outbox_counts(self.host.db), engine_note=note)
+
+    # ------------------------------------------------------------------ views and search
+
+    def views_list(self, with_queues: bool = True) -> list[View]:
+        if with_queues and self._queue_views is None:
+            self._queue_views = queue_views(self.host.db)
+        return self._builtin + self._saved + (self._queue_views or [] if with_queues else [])
+
+    def view_letters(self) -> dict[str, View]:
+        return jump_letters(self._builtin + self._saved)
+
+    def switch_view(self, view: View | str) -> None:
+        if isinstance(view, str):
+            found = [v for v in self.views_list() if v.id == view]
+            if not found:
+                self.notify(f"no view {view!r}", severity="error", markup=False)
+                return
+            view = found[0]
+        if self.search_bar.is_open:
+            self.search_bar.close()
+        self._view_before_search = None
+        self.view = view
+        flt = view.filter
+        if view.words or view.author:
+            ids = queries.search_threads(self.host.db, view.words, author=view.author, limit=500)
+            flt = flt.with_(thread_ids=tuple(ids))
+        self.inbox.set_filter(flt, keep_thread=self.inbox.current_thread_id)
+        self.update_status()
+
+    def on_search_bar_results(self, event: SearchBar.Results) -> None:
+        if not self.search_bar.is_open:
+            return
+        if self._view_before_search is None:
+            self._view_before_search = self.view
+        query = event.query.strip()
+        self.view = View("search", f"Search: {query}" if query else "Search", event.filter, kind="search")
+        self.inbox.set_filter(event.filter)
+        self.update_status()
+
+    def on_search_bar_submitted(self, _event: SearchBar.Submitted) -> None:
+        self.inbox.focus()
+
+    def on_search_bar_cancelled(self, _event: SearchBar.Cancelled) -> None:
+        self._close_search(restore=True)
+
+    def _close_search(self, restore: bool) -> None:
+        self.search_bar.close()
+        if restore and self._view_before_search is not None:
+            view, self._view_before_search = self._view_before_search, None
+            self.switch_view(view)
+        self.inbox.focus()
+
+    # ------------------------------------------------------------------ two-key sequences
+
+    def on_key(self, event: events.Key) -> None:
+        options = self.sequences.get(event.key)
+        if options is None:
+            return
+        event.stop()
+        event.prevent_default()
+        views = self._builtin + self._saved
+        hint = "  ".join(f"{event.key} {k}: {target_label(t, views)}" for k, t in options.items())
+        self.notify(hint, title=f"{event.key} …", timeout=1.5, markup=False)
+        self.app.push_screen(SequencePrompt(options), self._sequence_done)
+
+    async def _sequence_done(self, target: str | None) -> None:
+        if target is None:
+            return
+        if target.startswith(VIEW_PREFIX):
+            self.switch_view(target[len(VIEW_PREFIX):])
+        elif target.startswith(KEY_PREFIX):  # the key acts as if it had been typed alone
+            active = self.active_bindings.get(target[len(KEY_PREFIX):])
+            if active is not None and active.enabled:
+                await self.app.run_action(active.binding.action, active.node)
+        else:
+            await self.app.run_action(target, self if hasattr(self, f"action_{target}") else self.app)
+
+    # ------------------------------------------------------------------ actions: moving
+
+    def action_cursor_down(self) -> None:
+        self.inbox.move(1)
+
+    def action_cursor_up(self) -> None:
+        self.inbox.move(-1)
+
+    def action_cursor_top(self) -> None:
+        self.inbox.go_top()
+
+    def action_cursor_bottom(self) -> None:
+        self.inbox.go_bottom()
+
+    def action_half_page_down(self) -> None:
+        self.inbox.half_page(1)
+
+    def action_half_page_up(self) -> None:
+        self.inbox.half_page(-1)
+
+    def action_open(self) -> None:
+        tid = self.inbox.current_thread_id
+        if tid is not None:
+            self.open_thread(tid)
+
+    def action_back(self) -> None:
+        if self.search_bar.is_open:
+            self._close_search(restore=True)
+        elif self.focused is not None and self.focused is not self.inbox:
+            self.inbox.focus()
+        elif self.view.kind in ("search", "custom") and self._view_before_search is not None:
+            self._close_search(restore=True)
+        elif self.view.kind in ("search", "custom"):
+            self.switch_view("all_open")
+
+    def action_focus_next(self) -> None:
+        self.focus_next()
+
+    def action_focus_previous(self) -> None:
+        self.focus_previous()
+
+    def action_search(self) -> None:
+        if self._view_before_search is None:
+            self._view_before_search = self.view
+        self.search_bar.open()
+
+    def action_views(self) -> None:
+        from widgets.screens.views import ViewSwitcher
+
+        def chosen(view_id: str | None) -> None:
+            if view_id:
+                self.switch_view(view_id)
+
+        self.app.push_screen(ViewSwitcher(self.views_list(), self.view_letters(), self.view.id), chosen)
+
+    def action_toggle_customer(self) -> None:
+        slot = self.query_one("#customer-slot")
+        self._customer_override = not slot.display
+        slot.display = self._customer_override
+
+    def action_promises(self) -> None:
+        from console import sla
+
+        try:
+            text = sla.promises_text(self.host.config)
+        except UserError as exc:
+            self.notify(f"no response-time promises: {exc}", severity="warning", markup=False)
+            return
+        pane = self.conversation
+        if pane is not None and pane.composing:
+            pane.insert_text(text)
+        else:
+            self.notify(text, title="Our promises", timeout=10, markup=False)
+
+    # ------------------------------------------------------------------ actions: the current conversation
+
+    def _open_composer(self, action_id: str, kind: str) -> None:
+        if not self.host.allowed(action_id):
+            return
+        tid = self._need_thread()
+        if tid is not None and self.conversation is not None:
+            self.conversation.open_composer(kind)
+
+    def action_compose_reply(self) -> None:
+        self._open_composer("compose_reply", "reply")
+
+    def action_compose_note(self) -> None:
+        self._open_composer("compose_note", "note")
+
+    def _choose(self, screen, then) -> None:
+        tid = self._need_thread()
+        if tid is None:
+            return
+
+        def done(value) -> None:
+            if value is not None:
+                then(tid, value)
+
+        self.app.push_screen(screen, done)
+
+    def action_choose_snooze(self) -> None:
+        from widgets.screens.choosers import SnoozeChooser
+
+        if self.host.allowed("choose_snooze"):
+            self._choose(SnoozeChooser(), lambda tid, until: self.host.perform("snooze", tid, until=until))
+
+    def action_choose_assignee(self) -> None:
+        from widgets.screens.choosers import AssignChooser
+
+        if not self.host.allowed("choose_assignee"):
+            return
+        triage = self.host.section("triage")
+        names = [a.name for a in triage.agents] if triage is not None else []
+        names += [n for n in queries.assignees(self.host.db) if n not in names]
+        self._choose(AssignChooser(names, self.host.config.agent_name),
+                     lambda tid, who: self.host.perform("assign", tid, to=who))
+
+    def action_choose_tags(self) -> None:
+        import json
+
+        from widgets.screens.choosers import TagChooser
+
+        if not self.host.allowed("choose_tags"):
+            return
+        row = queries.thread(self.host.db, self.settle()) if self.settle() is not None else None
+        current = json.loads(row["tags"] or "[]") if row else []
+
+        def apply(tid: int, change: dict) -> None:
+            if change.get("add") or change.get("remove"):
+                self.host.perform("tag", tid, add=change.get("add", []), remove=change.get("remove", []))
+
+        self._choose(TagChooser(current, queries.known_tags(self.host.db)), apply)
+
+    def action_choose_priority(self) -> None:
+        from widgets.screens.choosers import PriorityChooser
+
+        if not self.host.allowed("choose_priority"):
+            return
+        row = queries.thread(self.host.db, self.settle()) if self.settle() is not None else None
+        self._choose(PriorityChooser(int(row["priority"]) if row else 1),
+                     lambda tid, level: self.host.perform("priority", tid, level=level))
+
+    def action_choose_macro(self) -> None:
+        from console import macros
+        from widgets.screens.choosers import MacroChooser
+
+        if not self.host.allowed("choose_macro"):
+            return
+        names = macros.names(self.host.config)
+        if not names:
+            self.notify("No macros configured — add [[macros]] to config.toml", severity="warning", markup=False)
+            return
+        self._choose(MacroChooser(names), self.apply_macro)
+
+    def apply_macro(self, thread_id: int, name: str) -> None:
+        """Insert a macro: the action renders it into the draft; the open composer shows the draft."""
+        if self.host.perform("apply_macro", thread_id, name=name).ok:
+            self.current = thread_id
+            if self.conversation is not None:
+                self.conversation.open_composer("reply")
+
+    def perform_on_current(self, action_id: str) -> None:
+        """A data-changing action of the registry, on the current conversation."""
+        tid = self.settle()
+        if tid is None and REGISTRY[action_id].needs_thread:
+            self.notify("No conversation selected", severity="warning", markup=False)
+            return
+        self.host.perform(action_id, tid)
+
+    def owner_of(self, action_id: str):
+        """The screen or pane whose ``action_<id>`` carries out ``action_id`` (None: none on this screen)."""
+        for node in (self, self.conversation, self.customer):
+            if node is not None and callable(getattr(node, f"action_{action_id}", None)):
+                return node
+        pane = self.conversation
+        if pane is not None and pane.composing and callable(getattr(pane.composer, f"action_{action_id}", None)):
+            return pane.composer
+        return None
