@@ -8,6 +8,7 @@ raise :class:`ConfigError` with the key path on a mistake.
 
 from __future__ import annotations
 
+import difflib
 import os
 import re
 import tomllib
@@ -20,6 +21,8 @@ from console.errors import ConfigError
 KNOWN_TOP = {"role", "agent", "sync", "accounts", "keymap", "views", "ui", "demo", "triage", "sla", "agents",
              "macros", "knowledge", "business_hours"}
 ACCOUNT_RESERVED = {"name", "provider", "poll_interval", "window_days", "enabled"}
+SECRET_KEYS = {"password", "passwd", "pass", "secret", "token", "access_token", "refresh_token", "api_key", "apikey",
+               "app_password", "client_secret", "smtp_password"}
 
 
 @dataclass
@@ -97,22 +100,25 @@ def parse(text: str, path: Path | str = "config.toml") -> Config:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{where}: {exc}", fix="fix the TOML syntax at that line") from None
+    except RecursionError:
+        raise ConfigError(f"{where}: arrays or tables are nested too deeply to read",
+                          fix="a setting needs at most a few levels of [ ] and { }") from None
     cfg = Config(path=Path(path) if path else None, raw=data)
     for key in data:
         if key not in KNOWN_TOP:
             raise ConfigError(f"{where}: unknown section or key {key!r}",
                               fix="known: " + ", ".join(sorted(KNOWN_TOP)))
     cfg.role = _choice(data, "role", ("agent", "supervisor"), "agent", where)
-    agent = _table(data, "agent", where)
+    agent = _table(data, "agent", where, known=("name", "email"))
     cfg.agent_name = _str(agent, "name", os.environ.get("USER", "agent") or "agent", where, "agent.name")
     cfg.agent_email = _str(agent, "email", "", where, "agent.email")
-    sync = _table(data, "sync", where)
+    sync = _table(data, "sync", where, known=("interval", "window_days"))
     cfg.poll_interval = _num(sync, "interval", 60.0, where, "sync.interval", minimum=1)
     cfg.window_days = int(_num(sync, "window_days", 90, where, "sync.window_days", minimum=1))
     cfg.accounts = _accounts(data.get("accounts", []), cfg, where)
     cfg.keymap = _keymap(data.get("keymap", {}), where)
     cfg.views = _views(data.get("views", []), where)
-    ui = _table(data, "ui", where)
+    ui = _table(data, "ui", where, known=("customer_pane",))
     cfg.customer_pane = bool(ui.get("customer_pane", True))
     cfg.demo = _table(data, "demo", where)
     return cfg
@@ -134,6 +140,11 @@ def _accounts(value: Any, cfg: Config, where: str) -> list[AccountSettings]:
         if name in seen:
             raise ConfigError(f"{where}: account name {name!r} is used twice", fix="give each account its own name")
         seen.add(name)
+        secret_keys = sorted(k for k in acc if k.lower() in SECRET_KEYS)
+        if secret_keys:
+            raise ConfigError(f"{where}: account {name!r} has a {secret_keys[0]!r} key, but secrets never go in "
+                              "config.toml", fix=f"delete that line; secrets go in the keyring via "
+                                                 f"`switchboard accounts add {name}`")
         provider = acc.get("provider")
         if not isinstance(provider, str) or not provider:
             raise ConfigError(f"{where}: account {name!r} has no provider",
@@ -180,10 +191,15 @@ def _views(value: Any, where: str) -> list[ViewSettings]:
     return out
 
 
-def _table(data: dict, key: str, where: str) -> dict:
+def _table(data: dict, key: str, where: str, known: tuple[str, ...] | None = None) -> dict:
     value = data.get(key, {})
     if not isinstance(value, dict):
         raise ConfigError(f"{where}: {key!r} must be a table", fix=f"write it as [{key}]")
+    for name in value:
+        if known is not None and name not in known:
+            close = difflib.get_close_matches(name, known, n=1)
+            raise ConfigError(f"{where}: [{key}] has an unknown key {name!r}",
+                              fix=(f"did you mean {close[0]!r}? " if close else "") + "known: " + ", ".join(known))
     return value
 
 

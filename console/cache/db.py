@@ -58,6 +58,20 @@ def connect(path: Path | str, *, create: bool = True) -> sqlite3.Connection:
     return db
 
 
+def open_existing(path: Path | str) -> sqlite3.Connection | None:
+    """The cache at ``path`` opened read-only, neither created nor migrated; None when there
+    is none (for checks that must leave no file behind, like `switchboard doctor`)."""
+    path = Path(path)
+    if not path.is_file():
+        return None
+    from urllib.request import pathname2url
+
+    db = sqlite3.connect(f"file:{pathname2url(str(path.resolve()))}?mode=ro", uri=True, timeout=5.0,
+                         isolation_level=None, check_same_thread=False)
+    db.row_factory = sqlite3.Row
+    return db
+
+
 def migrate(db: sqlite3.Connection) -> int:
     """Apply every migration newer than the file's ``user_version``; return the new version."""
     version = db.execute("PRAGMA user_version").fetchone()[0]
