@@ -386,7 +386,9 @@ def cmd_do(session: Session, args) -> int:
             keys = ", ".join(a.keys) or "-"
             flag = " (changes data)" if a.mutating else ""
             print(f"{a.id:18} {keys:12} {a.description}{flag}")
-        return 0 if args.list else 2
+        if args.list:
+            return 0
+        raise UserError("name the action to perform", fix="e.g. `switchboard do close 42`; the actions are listed above")
     action = actions.REGISTRY.get(args.action)
     if action is None or action.handler is None:
         raise UserError(f"unknown action {args.action[:40]!r}", fix="see `switchboard do --list`")

@@ -9,6 +9,7 @@ raise :class:`ConfigError` with the key path on a mistake.
 from __future__ import annotations
 
 import difflib
+import math
 import os
 import re
 import tomllib
@@ -114,7 +115,7 @@ def parse(text: str, path: Path | str = "config.toml") -> Config:
     cfg.agent_email = _str(agent, "email", "", where, "agent.email")
     sync = _table(data, "sync", where, known=("interval", "window_days"))
     cfg.poll_interval = _num(sync, "interval", 60.0, where, "sync.interval", minimum=1)
-    cfg.window_days = int(_num(sync, "window_days", 90, where, "sync.window_days", minimum=1))
+    cfg.window_days = int(_num(sync, "window_days", 90, where, "sync.window_days", minimum=1, maximum=36500))
     cfg.accounts = _accounts(data.get("accounts", []), cfg, where)
     cfg.keymap = _keymap(data.get("keymap", {}), where)
     cfg.views = _views(data.get("views", []), where)
@@ -153,7 +154,8 @@ def _accounts(value: Any, cfg: Config, where: str) -> list[AccountSettings]:
             name=name, provider=provider,
             options={k: v for k, v in acc.items() if k not in ACCOUNT_RESERVED},
             poll_interval=_num(acc, "poll_interval", cfg.poll_interval, where, f"account {name!r} poll_interval", minimum=1),
-            window_days=int(_num(acc, "window_days", cfg.window_days, where, f"account {name!r} window_days", minimum=1)),
+            window_days=int(_num(acc, "window_days", cfg.window_days, where, f"account {name!r} window_days", minimum=1,
+                                 maximum=36500)),
             enabled=bool(acc.get("enabled", True)),
         ))
     return out
@@ -210,12 +212,15 @@ def _str(data: dict, key: str, default: str, where: str, label: str) -> str:
     return value
 
 
-def _num(data: dict, key: str, default: float, where: str, label: str, minimum: float | None = None) -> float:
+def _num(data: dict, key: str, default: float, where: str, label: str, minimum: float | None = None,
+         maximum: float = 10**9) -> float:
     value = data.get(key, default)
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
         raise ConfigError(f"{where}: {label} must be a number", fix=f"write {key} = {default}")
     if minimum is not None and value < minimum:
         raise ConfigError(f"{where}: {label} is {value}, below {minimum}", fix=f"use {minimum} or more")
+    if value > maximum:
+        raise ConfigError(f"{where}: {label} is {value}, above {maximum:g}", fix=f"use {maximum:g} or less")
     return float(value)
 
 
