@@ -138,3 +138,26 @@ def test_markup_and_escapes_in_a_config_value_print_literally(tmp_path):
     cfg = write(tmp_path, '[[accounts]]\nname = "m"\nprovider = "[@click=app.quit]x[/] [/bold] \\u001b]0;pwn\\u0007"\n')
     line = one_line(sb("sync", "--once", data_dir=tmp_path / "d", config=cfg))
     assert "[@click=app.quit]x[/] [/bold]" in line and "\x1b" not in line and "\x07" not in line
+
+
+def test_log_lines_carry_no_escapes_and_a_full_log_disk_prints_nothing(tmp_path, capsys):
+    import logging
+
+    from console import cli
+
+    cli._setup_logging(tmp_path)
+    log = logging.getLogger("switchboard.test")
+    log.error("server said %s", "\x1b]0;pwned\x07[/bold] ok")
+    for handler in logging.getLogger().handlers:
+        handler.flush()
+    written = (tmp_path / "switchboard.log").read_text(encoding="utf-8")
+    assert "server said [/bold] ok" in written and "\x1b" not in written and "\x07" not in written
+    handler = next(h for h in logging.getLogger().handlers if isinstance(h, cli._QuietFileHandler))
+    try:
+        handler.stream.close()
+        handler.stream = open("/dev/full", "w")  # every write now fails with ENOSPC
+        log.error("this cannot be written")
+        assert capsys.readouterr().err == "", "no '--- Logging error ---' on the user's screen"
+    finally:
+        logging.getLogger().removeHandler(handler)
+        handler.stream = None

@@ -205,3 +205,33 @@ def test_a_folder_named_bracket_does_not_stop_the_account(h, tmp_path):
     subjects = {r for r in db.execute(
         "SELECT a.name, t.subject FROM threads t JOIN accounts a ON a.id=t.account_id")}
     assert ("inbox-only", "in the inbox") in subjects and ("both", "in the bracket folder") in subjects
+
+
+def test_continuous_sync_prints_each_change_of_state_as_one_literal_line(h, tmp_path, fake_server):
+    """`switchboard sync` (no --once) keeps running and reports each account as its state
+    changes; server text full of markup is printed as it is, never interpreted."""
+    run = Run(tmp_path)
+    nonsense = fake_server(b"* OK " + HOSTILE + b"\r\n", b"TAG BAD " + HOSTILE + b"\r\n")
+    run.account("nonsense", host="127.0.0.1", port=nonsense, username="u", timeout=2.0)
+    run.account("good", **imap_options(h))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "console", "--config", str(run.config), "--data-dir", str(run.data), "sync"],
+        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT,
+        env=dict(os.environ, PYTHONPATH=str(ROOT)))
+    lines: list[str] = []
+    try:
+        while not (any(x.startswith("good: online") for x in lines)
+                   and any(x.startswith("nonsense: offline") for x in lines)):
+            line = proc.stderr.readline()
+            assert line, f"sync stopped: {lines}"
+            lines.append(line.rstrip("\n"))
+        assert proc.poll() is None, "a hostile server does not stop the sync"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+    text = "\n".join(lines)
+    assert_plain(text)
+    offline = next(x for x in lines if x.startswith("nonsense: offline"))
+    assert "[/bold]" in offline and "[@click=app.quit]x[/]" in offline, offline
+    log = (run.data / "switchboard.log").read_text(encoding="utf-8") if (run.data / "switchboard.log").exists() else ""
+    assert_plain(log)
