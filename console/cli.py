@@ -316,36 +316,41 @@ def cmd_sync(session: Session, args) -> int:
 
 def _sync_once(engine, db) -> int:
     """One pass; exit 1 when an account could not sync or a queued send did not go out, naming each."""
-    before = {r["id"]: r["attempts"] for r in db.execute(
-        "SELECT id, attempts FROM outbox WHERE state IN ('queued','sending')")}
+    due = [r[0] for r in db.execute("SELECT id FROM outbox WHERE state IN ('queued','sending')")]
     states = asyncio.run(engine.run_once())
     failed = 0
     for st in states.values():
         say(st.line(retrying=False))
         failed += st.state in FAILED_STATES
-    for line in unsent_lines(db, before):
+    for line in unsent_lines(db, due):
         say(line)
         failed += 1
     return 1 if failed else 0
 
 
-def unsent_lines(db, before: dict[int, int]) -> list[str]:
-    """One line per outbox row that was due before the pass and did not go out in it."""
-    if not before:
+def unsent_lines(db, due: list[int]) -> list[str]:
+    """One line per outbox row that was due before the pass and has not gone out because
+    something went wrong (now or on an earlier try): failed, held, or waiting to retry."""
+    if not due:
         return []
     rows = db.execute(
-        """SELECT o.id, o.thread_id, o.kind, o.state, o.attempts, o.last_error, a.name AS account
+        """SELECT o.id, o.thread_id, o.kind, o.state, o.next_try_at, o.last_error, a.name AS account
            FROM outbox o JOIN accounts a ON a.id = o.account_id
-           WHERE o.id IN (SELECT value FROM json_each(?)) ORDER BY o.id""", (_json(list(before)),)).fetchall()
+           WHERE o.id IN (SELECT value FROM json_each(?)) ORDER BY o.id""", (_json(due),)).fetchall()
     out = []
     for r in rows:
-        tried = r["attempts"] > before[r["id"]]
-        if r["state"] in ("failed", "held") or (r["state"] in ("queued", "sending") and tried):
-            what = {"failed": "failed", "held": "held"}.get(r["state"], "not sent, will be retried")
-            fix = {"failed": "fix the cause, then `switchboard do retry_send "
-                             f"{r['thread_id']}` or cancel_send"}.get(r["state"], "")
-            out.append(f"{r['account']}: {r['kind']} on conversation {r['thread_id']} (outbox {r['id']}) {what}"
-                       + (f" — {r['last_error']}" if r["last_error"] else "") + (f" — {fix}" if fix else ""))
+        reason = r["last_error"].removeprefix("held: ")
+        if r["state"] == "failed":
+            what, fix = "failed", f"fix the cause, then `switchboard do retry_send {r['thread_id']}` (or cancel_send)"
+        elif r["state"] == "held":
+            what, fix = "held", ""
+        elif r["state"] in ("queued", "sending") and reason:
+            wait = max(0, int(r["next_try_at"] - time.time()))
+            what, fix = "not sent yet", f"the next sync tries again{f' after {wait} s' if wait else ''}"
+        else:
+            continue
+        out.append(f"{r['account']}: {r['kind']} on conversation {r['thread_id']} (outbox {r['id']}) {what}"
+                   + (f" — {reason}" if reason else "") + (f" — {fix}" if fix else ""))
     return out
 
 
