@@ -20,11 +20,9 @@ flag shows as a black flag).
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
-from html.parser import HTMLParser
-
-import regex
 
 # ESC-introduced sequences: CSI (ESC [ ... final), OSC (ESC ] ... BEL or ST),
 # DCS/SOS/PM/APC (ESC P/X/^/_ ... ST), and two-byte escapes (ESC + one char).
@@ -42,18 +40,68 @@ _ESCAPES = re.compile(
 )
 # C0 except tab and newline, DEL, C1.
 _CONTROLS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
-_JOINING = r"\p{Script=Arabic}\p{Script=Syriac}\p{Script=Nko}\p{Script=Devanagari}\p{Script=Bengali}" \
-           r"\p{Script=Gurmukhi}\p{Script=Gujarati}\p{Script=Oriya}\p{Script=Tamil}\p{Script=Telugu}" \
-           r"\p{Script=Kannada}\p{Script=Malayalam}\p{Script=Sinhala}"
-_INVISIBLE = regex.compile(
-    r"(?<!\p{Extended_Pictographic}[\p{Emoji_Modifier}\uFE0F]?)\u200d"  # ZWJ not after an emoji
-    r"|\u200d(?!\p{Extended_Pictographic})"                              # ... or not before one
-    rf"|(?<![{_JOINING}]\p{{M}}*)\u200c|\u200c(?![{_JOINING}])"           # ZWNJ outside joining scripts
-    r"|[\p{Cf}--[\u200c\u200d]]"                                         # every other format character
-    r"|[\u034f\u115f\u1160\u3164\uffa0\u180b-\u180f]",                   # grapheme joiner, blank fillers
-    regex.V1,
-)
-_LINE_SEPARATORS = str.maketrans({"\u2028": "\n", "\u2029": "\n", "\x85": "\n"})
+# Every format character (Unicode category Cf, as of Unicode 15), the grapheme joiner and
+# the blank fillers. The two joiners among them are kept or dropped by what stands on
+# either side (a test checks this list against the running Python's Unicode database).
+_INVISIBLE_BMP = "\u00ad\u034f\u0600-\u0605\u061c\u06dd\u070f\u0890\u0891\u08e2\u115f\u1160\u180b-\u180f" \
+                 "\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u206f\u3164\ufeff\uffa0\ufff9-\ufffb"
+_INVISIBLE_ASTRAL = "\U000110bd\U000110cd\U00013430-\U0001343f\U0001bca0-\U0001bca3\U0001d173-\U0001d17a" \
+                    "\U000e0001\U000e0020-\U000e007f"
+_INVISIBLE = re.compile(f"[{_INVISIBLE_BMP}{_INVISIBLE_ASTRAL}]")
+# Searching for the few astral ones is slow in `re`, so they are looked for only in text
+# that has astral characters at all (emoji, mostly).
+_HAS_BMP_INVISIBLE = re.compile(f"[{_INVISIBLE_BMP}]").search
+_HAS_ASTRAL_INVISIBLE = re.compile(f"[{_INVISIBLE_ASTRAL}]").search
+_JOINING_SCRIPTS = ("Arabic", "Syriac", "Nko", "Devanagari", "Bengali", "Gurmukhi", "Gujarati", "Oriya", "Tamil",
+                    "Telugu", "Kannada", "Malayalam", "Sinhala")
+
+
+@functools.cache
+def _joiner_context():
+    """Patterns for a joiner's neighbours (the regex module knows Unicode properties),
+    compiled on first need so start-up never pays for them."""
+    import regex
+
+    scripts = "".join(rf"\p{{Script={name}}}" for name in _JOINING_SCRIPTS)
+    return (regex.compile(r"\p{Extended_Pictographic}"), regex.compile(r"[\p{Emoji_Modifier}\uFE0F]"),
+            regex.compile(f"[{scripts}]"), regex.compile(r"\p{M}"))
+
+
+def _has_invisible(text: str) -> bool:
+    if text.isascii():
+        return False
+    if _HAS_BMP_INVISIBLE(text):
+        return True
+    astral = len(text.encode("utf-16-le", "surrogatepass")) > 2 * len(text)
+    return astral and bool(_HAS_ASTRAL_INVISIBLE(text))
+
+
+def _drop_invisible(text: str) -> str:
+    """``text`` without its invisible characters, except the joiners real text needs."""
+    kept, start = [], 0
+    for m in _INVISIBLE.finditer(text):
+        if not _needed_joiner(text, m.start()):
+            kept.append(text[start:m.start()])
+            start = m.end()
+    return "".join(kept) + text[start:] if kept else text
+
+
+def _needed_joiner(text: str, at: int) -> bool:
+    """ZWJ between two emoji, or ZWNJ between two letters of a joining script."""
+    char, after, before = text[at], text[at + 1:at + 2], at - 1
+    if char not in "\u200c\u200d" or before < 0 or not after:
+        return False
+    emoji, emoji_tail, joining, mark = _joiner_context()
+    if char == "\u200d":
+        if emoji_tail.match(text[before]):
+            before -= 1
+        return before >= 0 and bool(emoji.match(text[before])) and bool(emoji.match(after))
+    while before >= 0 and mark.match(text[before]):
+        before -= 1
+    return before >= 0 and bool(joining.match(text[before])) and bool(joining.match(after))
+
+
+_LINE_SEPARATORS = ("\u2028", "\u2029", "\x85")
 
 
 def clean_text(value: str | None) -> str:
@@ -62,9 +110,13 @@ def clean_text(value: str | None) -> str:
         return ""
     if "\r" in value:
         value = value.replace("\r\n", "\n").replace("\r", "\n")
-    value = _ESCAPES.sub("", value.translate(_LINE_SEPARATORS))
+    for separator in _LINE_SEPARATORS:
+        if separator in value:
+            value = value.replace(separator, "\n")
+    value = _ESCAPES.sub("", value)
     value = _CONTROLS.sub("", value)
-    value = _INVISIBLE.sub("", value)
+    if _has_invisible(value):  # rare, and cheap to rule out
+        value = _drop_invisible(value)
     return unicodedata.normalize("NFC", value)
 
 
@@ -111,40 +163,46 @@ _BLOCKS = {"address", "article", "aside", "blockquote", "br", "dd", "div", "dl",
 _HIDDEN = {"script", "style", "head", "title", "template", "noscript"}
 
 
-class _FlatText(HTMLParser):
-    """Every text node in order, a line break at block elements; no recursion, so no depth limit."""
+@functools.cache
+def _flat_parser() -> type:
+    from html.parser import HTMLParser  # lazy: only deep or broken HTML needs it
 
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.parts: list[str] = []
-        self.hidden = 0
-        self.href: list[str] = []
+    class _FlatText(HTMLParser):
+        """Every text node in order, a line break at block elements; no recursion, so no depth limit."""
 
-    def handle_starttag(self, tag: str, attrs) -> None:
-        if tag in _HIDDEN:
-            self.hidden += 1
-        elif tag in _BLOCKS:
-            self.parts.append("\n")
-        if tag == "a":
-            self.href.append(dict(attrs).get("href") or "")
+        def __init__(self) -> None:
+            super().__init__(convert_charrefs=True)
+            self.parts: list[str] = []
+            self.hidden = 0
+            self.href: list[str] = []
 
-    def handle_endtag(self, tag: str) -> None:
-        if tag in _HIDDEN:
-            self.hidden = max(0, self.hidden - 1)
-        elif tag in _BLOCKS:
-            self.parts.append("\n")
-        elif tag == "a" and self.href:
-            href = self.href.pop()
-            if href and not self.hidden:
-                self.parts.append(f" ({href})")
+        def handle_starttag(self, tag: str, attrs) -> None:
+            if tag in _HIDDEN:
+                self.hidden += 1
+            elif tag in _BLOCKS:
+                self.parts.append("\n")
+            if tag == "a":
+                self.href.append(dict(attrs).get("href") or "")
 
-    def handle_data(self, data: str) -> None:
-        if not self.hidden:
-            self.parts.append(data)
+        def handle_endtag(self, tag: str) -> None:
+            if tag in _HIDDEN:
+                self.hidden = max(0, self.hidden - 1)
+            elif tag in _BLOCKS:
+                self.parts.append("\n")
+            elif tag == "a" and self.href:
+                href = self.href.pop()
+                if href and not self.hidden:
+                    self.parts.append(f" ({href})")
+
+        def handle_data(self, data: str) -> None:
+            if not self.hidden:
+                self.parts.append(data)
+
+    return _FlatText
 
 
 def _flat_text(html: str) -> str:
-    parser = _FlatText()
+    parser = _flat_parser()()
     parser.feed(html)
     parser.close()
     return "\n".join(" ".join(line.split()) for line in "".join(parser.parts).splitlines())
