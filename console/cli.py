@@ -346,7 +346,7 @@ def unsent_lines(db, due: list[int]) -> list[str]:
             what, fix = "held", ""
         elif r["state"] in ("queued", "sending") and reason:
             wait = max(0, int(r["next_try_at"] - time.time()))
-            what, fix = "not sent yet", f"the next sync tries again{f' after {wait} s' if wait else ''}"
+            what, fix = "not sent, will retry", f"the next sync tries again{f' after {wait} s' if wait else ''}"
         else:
             continue
         out.append(f"{r['account']}: {r['kind']} on conversation {r['thread_id']} (outbox {r['id']}) {what}"

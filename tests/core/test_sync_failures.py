@@ -181,7 +181,7 @@ def test_a_queued_reply_that_cannot_be_sent_makes_sync_once_fail_and_say_which(h
     assert_plain(proc.stderr)
     assert line_of(proc, "mail").startswith("mail: online"), "the account synced; the send did not"
     sends = [line for line in proc.stderr.splitlines() if f"reply on conversation {thread_id}" in line]
-    assert len(sends) == 1 and "not sent yet" in sends[0] and "refused" in sends[0], proc.stderr
+    assert len(sends) == 1 and "not sent, will retry" in sends[0] and "refused" in sends[0], proc.stderr
     again = run("sync", "--once")
     assert again.returncode == 1, "while the reply waits to be retried, every run says so"
     assert any(f"reply on conversation {thread_id}" in line for line in again.stderr.splitlines())
