@@ -205,16 +205,14 @@ class _InertFormatter(logging.Formatter):
 
 
 def _setup_logging(data_dir: Path) -> None:
-    try:
-        data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-        handler: logging.Handler = _QuietFileHandler(data_dir / "switchboard.log", encoding="utf-8", delay=True)
-    except OSError:
-        handler = logging.NullHandler()
+    """The log in the data folder, opened at the first record (commands that only read,
+    like doctor, leave no file and no folder behind)."""
+    handler: logging.Handler = _QuietFileHandler(data_dir / "switchboard.log", encoding="utf-8", delay=True)
     handler.setFormatter(_InertFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     # On the root logger, so libraries' records (asyncio's "exception never retrieved") go to
     # the file too, never to the screen.
     top = logging.getLogger()
-    for old in [h for h in top.handlers if isinstance(h, (_QuietFileHandler, logging.NullHandler))]:
+    for old in [h for h in top.handlers if isinstance(h, _QuietFileHandler)]:
         top.removeHandler(old)
         old.close()
     top.addHandler(handler)
@@ -504,7 +502,7 @@ def _send_now(session: Session, db, thread_id: int) -> None:
 def cmd_accounts(session: Session, args) -> int:
     from console import secrets
 
-    sub = args.accounts_command
+    sub = args.accounts_command or "list"
     names = {a.name: a for a in session.config.accounts}
     if sub == "list":
         if not names:
@@ -536,13 +534,11 @@ def cmd_accounts(session: Session, args) -> int:
         secrets.put(args.name, secret)
         print(f"stored the secret for {args.name} in the keyring ({secrets.backend_name()})")
         return 0
-    if sub == "remove":
-        if secrets.delete(args.name):
-            print(f"removed the secret for {args.name}")
-            return 0
-        print(f"no secret stored for {args.name}", file=sys.stderr)
-        return 1
-    raise UserError("say what to do with accounts", fix="switchboard accounts add|list|remove NAME")
+    if secrets.delete(args.name):  # remove
+        print(f"removed the secret for {args.name}")
+        return 0
+    print(f"no secret stored for {args.name}", file=sys.stderr)
+    return 1
 
 
 def _last_errors(session: Session) -> dict[str, str]:

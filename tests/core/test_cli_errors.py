@@ -123,7 +123,7 @@ def test_doctor_says_a_missing_config_file_is_a_problem_and_creates_nothing(tmp_
     assert proc.returncode == 1
     assert "FAIL  config: no config file at" in proc.stdout and "--config FILE" in proc.stdout
     assert "ok    cache: none yet" in proc.stdout
-    assert not (data / "default.sqlite3").exists(), "doctor never creates the cache"
+    assert not data.exists(), "doctor creates no cache, log or folder"
 
 
 def test_doctor_reports_keymap_clashes_and_unknown_ids_like_the_console(tmp_path):
