@@ -101,6 +101,7 @@ def _needed_joiner(text: str, at: int) -> bool:
     return before >= 0 and bool(joining.match(text[before])) and bool(joining.match(after))
 
 
+_XML_DECLARATION = re.compile(r"^<\?xml [^>]*\?>")
 _LINE_SEPARATORS = ("\u2028", "\u2029", "\x85")
 
 
@@ -146,14 +147,18 @@ def html_to_text(html: str | None) -> str:
 
 
 def _layout_text(html: str) -> str:
-    """inscriptis' rendering (tables, lists, indents) of an lxml tree parsed without lxml's 256-level cap."""
+    """inscriptis' rendering (tables, lists, indents) of the whole document, parsed without
+    lxml's 256-level cap. A fragment is parsed as a document, so no wrapper element adds
+    indentation the sender never wrote."""
     import lxml.html  # lazy: keeps start-up light
     from inscriptis import Inscriptis
     from inscriptis.model.config import ParserConfig
+    from lxml.etree import ParserError
 
+    html = _XML_DECLARATION.sub("", html.strip(), count=1)
     try:
-        tree = lxml.html.fromstring(html, parser=lxml.html.HTMLParser(huge_tree=True, no_network=True))
-    except Exception:  # lxml calls an empty or comment-only document an error
+        tree = lxml.html.document_fromstring(html, parser=lxml.html.HTMLParser(huge_tree=True, no_network=True))
+    except ParserError:  # e.g. a document of only a comment
         raise ValueError("unparsable HTML") from None
     return Inscriptis(tree, ParserConfig(display_links=True, display_images=False)).get_text()
 
