@@ -286,7 +286,7 @@ def cmd_sync(session: Session, args) -> int:
     engine = Engine(db, session.config, read_only=session.read_only, service=make_service(session.config),
                     data_dir=session.data_dir)
     if args.once:
-        return _sync_once(engine, db)
+        return _sync_once(engine)
     shown: dict[str, str] = {}
 
     def report() -> None:
@@ -312,50 +312,18 @@ def cmd_sync(session: Session, args) -> int:
     return 0
 
 
-def _sync_once(engine, db) -> int:
-    """One pass; exit 1 when an account could not sync or a queued send did not go out, naming each."""
-    due = [r[0] for r in db.execute("SELECT id FROM outbox WHERE state IN ('queued','sending')")]
+def _sync_once(engine) -> int:
+    """One pass; exit 1 when an account could not sync or a queued send did not go out
+    (the dispatcher's own account of each row it could not push), naming each."""
     states = asyncio.run(engine.run_once())
     failed = 0
     for st in states.values():
         say(st.line(retrying=False))
         failed += st.state in FAILED_STATES
-    for line in unsent_lines(db, due):
-        say(line)
-        failed += 1
+        for problem in st.send_problems:
+            say(f"{st.name}: {problem}")
+            failed += 1
     return 1 if failed else 0
-
-
-def unsent_lines(db, due: list[int]) -> list[str]:
-    """One line per outbox row that was due before the pass and has not gone out because
-    something went wrong (now or on an earlier try): failed, held, or waiting to retry."""
-    if not due:
-        return []
-    rows = db.execute(
-        """SELECT o.id, o.thread_id, o.kind, o.state, o.next_try_at, o.last_error, a.name AS account
-           FROM outbox o JOIN accounts a ON a.id = o.account_id
-           WHERE o.id IN (SELECT value FROM json_each(?)) ORDER BY o.id""", (_json(due),)).fetchall()
-    out = []
-    for r in rows:
-        reason = r["last_error"].removeprefix("held: ")
-        if r["state"] == "failed":
-            what, fix = "failed", f"fix the cause, then `switchboard do retry_send {r['thread_id']}` (or cancel_send)"
-        elif r["state"] == "held":
-            what, fix = "held", ""
-        elif r["state"] in ("queued", "sending") and reason:
-            wait = max(0, int(r["next_try_at"] - time.time()))
-            what, fix = "not sent, will retry", f"the next sync tries again{f' after {wait} s' if wait else ''}"
-        else:
-            continue
-        out.append(f"{r['account']}: {r['kind']} on conversation {r['thread_id']} (outbox {r['id']}) {what}"
-                   + (f" — {reason}" if reason else "") + (f" — {fix}" if fix else ""))
-    return out
-
-
-def _json(value) -> str:
-    import json
-
-    return json.dumps(value)
 
 
 def cmd_export(session: Session, args) -> int:
