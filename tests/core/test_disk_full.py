@@ -132,4 +132,5 @@ def test_a_reply_queued_before_the_disk_filled_is_sent_once_after(h, tmp_path, s
 
     assert asyncio.run(h.delivered(text)) == 1
     db = sqlite3.connect(run.data / "default.sqlite3")
-    assert db.execute("SELECT state FROM outbox").fetchall() == [("sent",)]
+    assert db.execute("SELECT state FROM outbox WHERE kind='reply'").fetchall() == [("sent",)]
+    assert {state for (state,) in db.execute("SELECT state FROM outbox")} == {"sent"}, "the Sent copy too"
