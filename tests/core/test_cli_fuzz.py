@@ -130,9 +130,9 @@ def argument_cases() -> list[list[str]]:
     hostile = ["", "-1", "0", "abc", "1" * 25, "5.5", "[/bold]", "\x1b]0;x\x07", "--", "-", "999999999", "🙂",
                "\u202e5", "1e3", "0x10"]
     actions = ["close", "reopen", "snooze", "assign", "tag", "priority", "reply", "note", "link_identity",
-               "unlink_identity", "customer_note", "retry_send", "cancel_send", "mark_read", "apply_macro", "nope"]
+               "unlink_identity", "customer_note", "retry_send", "cancel_send", "mark_read", "apply_macro", "refund", "nope"]
     options = ["--until", "--to", "--add", "--remove", "--level", "--name", "--identity", "--customer", "--outbox",
-               "--text"]
+               "--text", "--charge", "--amount", "--reason"]
     rng = random.Random(12)
     cases = []
     for action in actions:
