@@ -9,18 +9,26 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import errno
 import getpass
-import json
+import inspect
 import logging
 import os
+import sqlite3
 import sys
+import time
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from pathlib import Path
 
 from console import config as config_mod
 from console.errors import UserError
 from providers.records import CONVERSATION_CHANNELS
+from console.output import say
+from console.when import parse_when
+from providers.text import clean_text
+
+log = logging.getLogger("switchboard.cli")
+MAX_ID = 2**63 - 1  # SQLite's largest integer
 
 DEMO_PROFILE = "demo"
 
@@ -50,6 +58,25 @@ class Session:
 # --------------------------------------------------------------------------- parser
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a mistake is one line with the way out instead of the whole usage."""
+
+    def error(self, message: str):
+        say(f"{self.prog}: {message} — see `{self.prog} --help`")
+        raise SystemExit(2)
+
+
+def _id(text: str) -> int:
+    """A local id as typed: a whole number SQLite can hold."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text[:40]!r} is not an id (a whole number, as in `switchboard export`)")
+    if not 0 < value <= MAX_ID:
+        raise argparse.ArgumentTypeError(f"{text[:40]} is not an id that can exist (ids are from 1 to {MAX_ID})")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     def global_options(parser: argparse.ArgumentParser, default) -> None:
         # Sub-commands accept the global options too; their default is SUPPRESS so a
@@ -65,9 +92,9 @@ def build_parser() -> argparse.ArgumentParser:
         parser.add_argument("--demo", action="store_true", default=default,
                             help="the embedded demo: no config, no accounts, no network")
 
-    common = argparse.ArgumentParser(add_help=False)
+    common = _Parser(add_help=False)
     global_options(common, argparse.SUPPRESS)
-    p = argparse.ArgumentParser(
+    p = _Parser(
         prog="switchboard",
         description="A keyboard-driven console for customer service: email, chat and social in one inbox.",
     )
@@ -84,14 +111,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     e = sub.add_parser("export", parents=[common], help="write conversations as JSON Lines to stdout",
                        description="Write one conversation per line as JSON (format in the README).")
-    e.add_argument("--since", metavar="DATE", help="only conversations active since DATE (2026-11-01 or ISO time)")
+    e.add_argument("--since", metavar="WHEN", help="only conversations active since WHEN (2026-11-01, yesterday, 3d, monday)")
     e.add_argument("--channel", choices=CONVERSATION_CHANNELS, help="only this channel")
 
     d = sub.add_parser("do", parents=[common], help="perform an action headless, through the same gate as the UI",
                        description="Perform one registered action on a conversation, e.g. "
                                    "`switchboard do reply 42 --text -` (text from stdin).")
     d.add_argument("action", nargs="?", help="action id (see --list)")
-    d.add_argument("conversation", nargs="?", type=int, help="conversation id (as in export)")
+    d.add_argument("conversation", nargs="?", help="conversation id (as in export)")
     d.add_argument("--list", action="store_true", help="list every action with its keys and description")
     d.add_argument("--text", help="text for reply/note; '-' reads stdin")
     d.add_argument("--until", help="snooze until: 2h, 3d, tomorrow, monday, 2026-12-01T09:00")
@@ -100,9 +127,9 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--remove", action="append", default=[], help="tag to remove (repeatable)")
     d.add_argument("--level", help="priority: low, normal, high, urgent")
     d.add_argument("--name", help="macro name")
-    d.add_argument("--identity", type=int, help="identity id (link/unlink)")
-    d.add_argument("--customer", type=int, help="customer id (link, customer notes)")
-    d.add_argument("--outbox", type=int, help="outbox id (retry/cancel)")
+    d.add_argument("--identity", type=_id, help="identity id (link/unlink)")
+    d.add_argument("--customer", type=_id, help="customer id (link, customer notes)")
+    d.add_argument("--outbox", type=_id, help="outbox id (retry/cancel)")
     d.add_argument("--charge", help="refund: the payment's id (ch_… or pi_…, as in the customer pane), or its order number")
     d.add_argument("--amount", help="refund: how much, e.g. 12.50 (default: all that is left on the charge)")
     d.add_argument("--reason", help="refund: why, kept with the refund and in the conversation")
@@ -126,7 +153,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     r = sub.add_parser("report", parents=[common], help="supervisor figures as text or JSON",
                        description="The dashboard's figures for a daily summary.")
-    r.add_argument("--since", metavar="DATE", help="period start (default: 7 days ago)")
+    r.add_argument("--since", metavar="WHEN", help="period start: 2026-11-16, yesterday, 7d, monday (default: 7 days ago)")
     r.add_argument("--json", action="store_true", help="JSON instead of text")
     return p
 
@@ -163,26 +190,42 @@ def _valid_profile(name: str) -> bool:
     return bool(name) and all(c.isalnum() or c in "-_" for c in name)
 
 
+class _QuietFileHandler(logging.FileHandler):
+    """A log that cannot be written (disk full) drops the record instead of printing
+    "--- Logging error ---" and a traceback over the user's output."""
+
+    def handleError(self, record: logging.LogRecord) -> None:
+        pass
+
+
+class _InertFormatter(logging.Formatter):
+    """Server text in a log line loses its escapes, so `cat switchboard.log` is safe."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return clean_text(super().format(record))
+
+
 def _setup_logging(data_dir: Path) -> None:
-    try:
-        data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-        handler = logging.FileHandler(data_dir / "switchboard.log", encoding="utf-8")
-    except OSError:
-        handler = logging.NullHandler()
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    root = logging.getLogger("switchboard")
-    root.addHandler(handler)
-    root.setLevel(logging.INFO)
+    """The log in the data folder, opened at the first record (commands that only read,
+    like doctor, leave no file and no folder behind)."""
+    handler: logging.Handler = _QuietFileHandler(data_dir / "switchboard.log", encoding="utf-8", delay=True)
+    handler.setFormatter(_InertFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    # On the root logger, so libraries' records (asyncio's "exception never retrieved") go to
+    # the file too, never to the screen.
+    top = logging.getLogger()
+    for old in [h for h in top.handlers if isinstance(h, _QuietFileHandler)]:
+        top.removeHandler(old)
+        old.close()
+    top.addHandler(handler)
+    logging.getLogger("switchboard").setLevel(logging.INFO)
 
 
-def parse_date(value: str) -> float:
+def parse_since(value: str) -> float:
+    """--since for export and report: the snooze parser, looking back."""
     try:
-        dt = datetime.fromisoformat(value.strip())
-    except ValueError:
-        raise UserError(f"cannot read the date {value!r}", fix="use 2026-11-01 or 2026-11-01T09:00") from None
-    if dt.tzinfo is None:
-        dt = dt.astimezone()
-    return dt.astimezone(timezone.utc).timestamp()
+        return parse_when(value, past=True)
+    except ValueError as exc:
+        raise UserError(f"--since: {exc}") from None
 
 
 def make_service(cfg):
@@ -215,49 +258,71 @@ def cmd_console(session: Session, args) -> int:
                    demo=session.demo, data_dir=session.data_dir)
 
 
-def cmd_sync(session: Session, args) -> int:
-    from rich.console import Console
-    from rich.progress import Progress, SpinnerColumn, TextColumn
+FAILED_STATES = ("offline", "auth_failed", "error")
 
+
+def check_accounts(session: Session) -> None:
+    """Every account's options are readable before anything runs: a config mistake is
+    exit 2, as for a broken config file, not one failed account among many."""
+    from console.engine import build_provider
+    from providers.base import ProviderError
+
+    for acc in session.config.accounts:
+        if acc.enabled:
+            try:
+                build_provider(acc, session.data_dir)
+            except ProviderError as exc:
+                raise UserError(str(exc)) from None
+
+
+def cmd_sync(session: Session, args) -> int:
     from console.engine import Engine
 
+    if not session.config.accounts:
+        raise UserError("no accounts configured", fix="add [[accounts]] to config.toml (see the example), or use --demo")
+    check_accounts(session)
     db = session.open_db()
     engine = Engine(db, session.config, read_only=session.read_only, service=make_service(session.config),
                     data_dir=session.data_dir)
-    if not session.config.accounts:
-        raise UserError("no accounts configured", fix="add [[accounts]] to config.toml (see the example), or use --demo")
-    console = Console(stderr=True)
-    with Progress(SpinnerColumn(), TextColumn("{task.description}"), console=console, transient=False) as progress:
-        tasks = {a.name: progress.add_task(f"{a.name}: starting", total=None) for a in session.config.accounts}
+    if args.once:
+        return _sync_once(engine)
+    shown: dict[str, str] = {}
 
-        def show(name: str, detail: str) -> None:
-            progress.update(tasks[name], description=f"{name}: syncing — {detail}")
+    def report() -> None:
+        for name, st in engine.states.items():
+            line = st.line(retrying=False)
+            if shown.get(name) != line:
+                shown[name] = line
+                say(line)
 
-        if args.once:
-            states = asyncio.run(engine.run_once(progress=show))
-            for name, st in states.items():
-                progress.update(tasks[name], description=st.line(), total=1, completed=1)
-            for st in states.values():
-                for line in st.send_problems:
-                    print(f"{st.name}: {line}", file=sys.stderr)
-            failed = [s for s in states.values() if s.state not in ("online", "disabled") or s.send_problems]
-            return 1 if failed else 0
-
-        async def forever() -> None:
-            await engine.start()
-            try:
-                while True:
-                    for name, st in engine.states.items():
-                        progress.update(tasks[name], description=st.line())
-                    await asyncio.sleep(0.5)
-            finally:
-                await engine.stop()
-
+    async def forever() -> None:
+        await engine.start()
         try:
-            asyncio.run(forever())
-        except KeyboardInterrupt:
-            pass
+            while True:
+                report()
+                await asyncio.sleep(0.5)
+        finally:
+            await engine.stop()
+
+    try:
+        asyncio.run(forever())
+    except KeyboardInterrupt:
+        pass
     return 0
+
+
+def _sync_once(engine) -> int:
+    """One pass; exit 1 when an account could not sync or a queued send did not go out
+    (the dispatcher's own account of each row it could not push), naming each."""
+    states = asyncio.run(engine.run_once())
+    failed = 0
+    for st in states.values():
+        say(st.line(retrying=False))
+        failed += st.state in FAILED_STATES
+        for problem in st.send_problems:
+            say(f"{st.name}: {problem}")
+            failed += 1
+    return 1 if failed else 0
 
 
 def cmd_export(session: Session, args) -> int:
@@ -265,7 +330,7 @@ def cmd_export(session: Session, args) -> int:
 
     db = session.open_db()
     ensure_demo_data(session, db)
-    since = parse_date(args.since) if args.since else None
+    since = parse_since(args.since) if args.since else None
     try:
         write_jsonl(db, sys.stdout, since=since, channel=args.channel)
         sys.stdout.flush()
@@ -273,6 +338,12 @@ def cmd_export(session: Session, args) -> int:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
     return 0
+
+
+# The `do` option that carries each handler argument.
+FLAGS = {"text": "--text", "until": "--until", "to": "--to", "level": "--level", "name": "--name",
+         "identity_id": "--identity", "customer_id": "--customer", "outbox_id": "--outbox", "add": "--add",
+         "remove": "--remove", "charge": "--charge", "amount": "--amount", "reason": "--reason"}
 
 
 def cmd_do(session: Session, args) -> int:
@@ -285,20 +356,74 @@ def cmd_do(session: Session, args) -> int:
             keys = ", ".join(a.keys) or "-"
             flag = " (changes data)" if a.mutating else ""
             print(f"{a.id:18} {keys:12} {a.description}{flag}")
-        return 0 if args.list else 2
-    if args.action not in actions.REGISTRY:
-        raise UserError(f"unknown action {args.action!r}", fix="see `switchboard do --list`")
+        if args.list:
+            return 0
+        raise UserError("name the action to perform", fix="e.g. `switchboard do close 42`; the actions are listed above")
+    action = actions.REGISTRY.get(args.action)
+    if action is None or action.handler is None:
+        raise UserError(f"unknown action {args.action[:40]!r}", fix="see `switchboard do --list`")
+    conversation = _conversation_id(args.conversation)
+    if action.needs_thread and conversation is None:
+        raise UserError(f"{action.id} needs a conversation id",
+                        fix=f"e.g. `switchboard do {action.id} 42` (ids are in `switchboard export`)")
+    kwargs = _action_args(args)
+    _check_options(action, kwargs)
+    if action.id == "assign" and "to" in kwargs:
+        kwargs["to"] = resolve_agent(session.config, kwargs["to"])
     db = session.open_db()
     ensure_demo_data(session, db)
     ctx = actions.Context(db=db, agent=session.config.agent_name, role=session.config.role,
                           read_only=session.read_only, config=session.config)
-    kwargs = _action_args(args)
-    result = actions.perform(ctx, args.action, args.conversation, **kwargs)
-    print(("ok: " if result.ok else "refused: " if "read-only" in result.message else "error: ") + result.message,
-          file=sys.stdout if result.ok else sys.stderr)
-    if result.ok and args.send and args.conversation is not None:
-        _send_now(session, db, args.conversation)
+    result = actions.perform(ctx, action.id, conversation, **kwargs)
+    say(("ok: " if result.ok else "refused: " if "read-only" in result.message else "error: ") + result.message,
+        err=not result.ok)
+    if result.ok and args.send and conversation is not None:
+        _send_now(session, db, conversation)
     return 0 if result.ok else 1
+
+
+def _conversation_id(text: str | None) -> int | None:
+    if text is None:
+        return None
+    try:
+        return _id(text)
+    except argparse.ArgumentTypeError as exc:
+        raise UserError(f"conversation {exc}", fix="e.g. `switchboard do close 42`") from None
+
+
+def _check_options(action, kwargs: dict) -> None:
+    """The options given are the ones this action takes, and none it needs is missing."""
+    params = list(inspect.signature(action.handler).parameters.values())[2:]  # after ctx, thread_id
+    takes = {p.name for p in params}
+    extra = [FLAGS[k] for k in kwargs if k not in takes]
+    if extra:
+        accepted = ", ".join(FLAGS[p.name] for p in params if p.name in FLAGS)
+        raise UserError(f"{action.id} does not take {', '.join(extra)}",
+                        fix=f"it takes {accepted}" if accepted else "it takes no options, only the conversation id")
+    missing = [p.name for p in params if p.default is inspect.Parameter.empty and p.name not in kwargs]
+    if missing:
+        flags = " and ".join(FLAGS.get(n, n) for n in missing)
+        example = " ".join(f"{FLAGS.get(n, n)} ID" if n.endswith("_id") else f"{FLAGS.get(n, n)} …" for n in missing)
+        raise UserError(f"{action.id} needs {flags}", fix=f"e.g. `switchboard do {action.id} {example}`")
+
+
+def resolve_agent(config, to: str) -> str:
+    """'me', 'nobody', or a known agent by full or first name (any case); anyone else is refused."""
+    from console.triage import parse_agents
+
+    wanted = " ".join(str(to).split())
+    if wanted.lower() in ("me", "nobody", ""):
+        return wanted.lower() or "me"
+    where = Path(config.path).name if config.path else "config.toml"
+    known = [a.name for a in parse_agents((config.raw or {}).get("agents", []), where)]
+    if config.agent_name not in known:
+        known.append(config.agent_name)
+    for pick in (lambda n: n.lower() == wanted.lower(), lambda n: n.split()[0].lower() == wanted.lower()):
+        found = [n for n in known if n.split() and pick(n)]
+        if len(found) == 1:
+            return found[0]
+    raise UserError(f"no agent called {wanted[:40]!r}",
+                    fix="known: " + ", ".join(["me", "nobody", *known]) + " (agents are [[agents]] in config.toml)")
 
 
 def _action_args(args) -> dict:
@@ -334,28 +459,32 @@ def _send_now(session: Session, db, thread_id: int) -> None:
     states = asyncio.run(engine.run_once())
     st = states.get(account)
     if st is not None:
-        print(st.line(), file=sys.stderr)
+        say(st.line(retrying=False))
     row = db.execute("SELECT state, last_error FROM outbox WHERE thread_id=? AND kind != 'save_copy' "
                      "ORDER BY id DESC LIMIT 1", (thread_id,)).fetchone()
     if row is not None:
-        print(f"outbox: {row['state']}" + (f" — {row['last_error']}" if row["last_error"] else ""))
+        say(f"outbox: {row['state']}" + (f" — {row['last_error']}" if row["last_error"] else ""), err=False)
 
 
 def cmd_accounts(session: Session, args) -> int:
     from console import secrets
 
-    sub = args.accounts_command
+    sub = args.accounts_command or "list"
     names = {a.name: a for a in session.config.accounts}
     if sub == "list":
         if not names:
             print("no accounts configured — add [[accounts]] to config.toml (see the example)")
             return 0
+        errors = _last_errors(session)
         for acc in names.values():
             try:
                 has = "secret stored" if secrets.get(acc.name) else "no secret"
             except UserError as exc:
                 has = f"keyring unavailable ({exc})"
-            print(f"{acc.name:20} {acc.provider:10} {has}")
+            line = f"{acc.name:20} {acc.provider:10} {has}"
+            if acc.name in errors:
+                line += " — last sync failed: " + errors[acc.name]
+            say(line, err=False)
         return 0
     if sub == "add":
         secrets.check_backend()
@@ -372,13 +501,30 @@ def cmd_accounts(session: Session, args) -> int:
         secrets.put(args.name, secret)
         print(f"stored the secret for {args.name} in the keyring ({secrets.backend_name()})")
         return 0
-    if sub == "remove":
-        if secrets.delete(args.name):
-            print(f"removed the secret for {args.name}")
-            return 0
-        print(f"no secret stored for {args.name}", file=sys.stderr)
-        return 1
-    raise UserError("say what to do with accounts", fix="switchboard accounts add|list|remove NAME")
+    if secrets.delete(args.name):  # remove
+        print(f"removed the secret for {args.name}")
+        return 0
+    print(f"no secret stored for {args.name}", file=sys.stderr)
+    return 1
+
+
+def _last_errors(session: Session) -> dict[str, str]:
+    """Each account's last sync failure and its fix, as the engine left them in the cache
+    (read without creating a cache that is not there)."""
+    from console.cache.db import open_existing
+
+    db = open_existing(session.cache_path)
+    if db is None:
+        return {}
+    try:
+        rows = db.execute("SELECT name, last_error, last_fix, last_error_at FROM accounts WHERE last_error != ''")
+        return {r["name"]: f"{r['last_error']}" + (f" — {r['last_fix']}" if r["last_fix"] else "")
+                + f" (at {time.strftime('%Y-%m-%d %H:%M', time.localtime(r['last_error_at'] or 0))})"
+                for r in rows}
+    except sqlite3.Error:
+        return {}  # a cache from before the column existed, or a damaged one: doctor says which
+    finally:
+        db.close()
 
 
 def _authorize(acc) -> str:
@@ -401,8 +547,9 @@ def _authorize(acc) -> str:
 
 def cmd_doctor(session: Session, args) -> int:
     from console.doctor import run
+    from widgets.keys import build_keymap  # the console's own [keymap] check, so both agree
 
-    return run(session)
+    return run(session, keymap_problems=lambda keymap: build_keymap(keymap).problems)
 
 
 def cmd_report(session: Session, args) -> int:
@@ -410,7 +557,7 @@ def cmd_report(session: Session, args) -> int:
 
     db = session.open_db()
     ensure_demo_data(session, db)
-    since = parse_date(args.since) if args.since else None
+    since = parse_since(args.since) if args.since else None
     print(render(db, session.config, since, args.json))
     return 0
 
@@ -430,12 +577,38 @@ def main(argv: list[str] | None = None) -> int:
         _setup_logging(session.data_dir)
         return COMMANDS[args.command](session, args) or 0
     except UserError as exc:
-        print(f"switchboard: {exc}", file=sys.stderr)
+        say(f"switchboard: {exc}")
         return 2
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:
         return 0
+    except sqlite3.Error as exc:
+        from console.cache.db import explain
+
+        say(f"switchboard: {explain(exc)}")
+        return 1
+    except OSError as exc:
+        say(f"switchboard: {_os_error(exc)}")
+        return 1
+    except RecursionError:
+        say("switchboard: the input is nested too deeply to read — flatten it (config.toml arrays and tables, "
+            "or the message)")
+        return 2
+    except Exception as exc:  # a bug: one line here, the traceback in the log
+        log.exception("unexpected error")
+        say(f"switchboard: internal error ({type(exc).__name__}: {exc}) — this is a bug; the details are in "
+            "switchboard.log in the data folder")
+        return 1
+
+
+def _os_error(exc: OSError) -> str:
+    where = f" {exc.filename}" if exc.filename else ""
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return f"cannot write{where}: the disk is full — free some space and run it again; nothing was lost"
+    if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        return f"cannot write{where}: {exc.strerror} — check the folder's permissions or pick another --data-dir"
+    return f"{exc.strerror or exc}{where} — check the path and try again"
 
 
 if __name__ == "__main__":

@@ -8,6 +8,8 @@ raise :class:`ConfigError` with the key path on a mistake.
 
 from __future__ import annotations
 
+import difflib
+import math
 import os
 import re
 import tomllib
@@ -21,6 +23,8 @@ from console.errors import ConfigError
 KNOWN_TOP = {"role", "agent", "sync", "accounts", "keymap", "views", "ui", "demo", "triage", "sla", "agents",
              "macros", "knowledge", "business_hours"}
 ACCOUNT_RESERVED = {"name", "provider", "poll_interval", "window_days", "enabled"}
+SECRET_KEYS = {"password", "passwd", "pass", "secret", "token", "access_token", "refresh_token", "api_key", "apikey",
+               "app_password", "client_secret", "smtp_password"}
 
 
 @dataclass
@@ -133,22 +137,25 @@ def parse(text: str, path: Path | str = "config.toml") -> Config:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{where}: {exc}", fix="fix the TOML syntax at that line") from None
+    except RecursionError:
+        raise ConfigError(f"{where}: arrays or tables are nested too deeply to read",
+                          fix="a setting needs at most a few levels of [ ] and { }") from None
     cfg = Config(path=Path(path) if path else None, raw=data)
     for key in data:
         if key not in KNOWN_TOP:
             raise ConfigError(f"{where}: unknown section or key {key!r}",
                               fix="known: " + ", ".join(sorted(KNOWN_TOP)))
     cfg.role = _choice(data, "role", ("agent", "supervisor"), "agent", where)
-    agent = _table(data, "agent", where)
+    agent = _table(data, "agent", where, known=("name", "email"))
     cfg.agent_name = _str(agent, "name", os.environ.get("USER", "agent") or "agent", where, "agent.name")
     cfg.agent_email = _str(agent, "email", "", where, "agent.email")
-    sync = _table(data, "sync", where)
+    sync = _table(data, "sync", where, known=("interval", "window_days"))
     cfg.poll_interval = _num(sync, "interval", 60.0, where, "sync.interval", minimum=1)
-    cfg.window_days = int(_num(sync, "window_days", 90, where, "sync.window_days", minimum=1))
+    cfg.window_days = int(_num(sync, "window_days", 90, where, "sync.window_days", minimum=1, maximum=36500))
     cfg.accounts = _accounts(data.get("accounts", []), cfg, where)
     cfg.keymap = _keymap(data.get("keymap", {}), where)
     cfg.views = _views(data.get("views", []), where)
-    ui = _table(data, "ui", where)
+    ui = _table(data, "ui", where, known=("customer_pane",))
     cfg.customer_pane = bool(ui.get("customer_pane", True))
     cfg.demo = _table(data, "demo", where)
     return cfg
@@ -170,6 +177,11 @@ def _accounts(value: Any, cfg: Config, where: str) -> list[AccountSettings]:
         if name in seen:
             raise ConfigError(f"{where}: account name {name!r} is used twice", fix="give each account its own name")
         seen.add(name)
+        secret_keys = sorted(k for k in acc if k.lower() in SECRET_KEYS)
+        if secret_keys:
+            raise ConfigError(f"{where}: account {name!r} has a {secret_keys[0]!r} key, but secrets never go in "
+                              "config.toml", fix=f"delete that line; secrets go in the keyring via "
+                                                 f"`switchboard accounts add {name}`")
         provider = acc.get("provider")
         if not isinstance(provider, str) or not provider:
             raise ConfigError(f"{where}: account {name!r} has no provider",
@@ -178,7 +190,8 @@ def _accounts(value: Any, cfg: Config, where: str) -> list[AccountSettings]:
             name=name, provider=provider,
             options={k: v for k, v in acc.items() if k not in ACCOUNT_RESERVED},
             poll_interval=_num(acc, "poll_interval", cfg.poll_interval, where, f"account {name!r} poll_interval", minimum=1),
-            window_days=int(_num(acc, "window_days", cfg.window_days, where, f"account {name!r} window_days", minimum=1)),
+            window_days=int(_num(acc, "window_days", cfg.window_days, where, f"account {name!r} window_days", minimum=1,
+                                 maximum=36500)),
             enabled=bool(acc.get("enabled", True)),
         ))
     return out
@@ -216,10 +229,15 @@ def _views(value: Any, where: str) -> list[ViewSettings]:
     return out
 
 
-def _table(data: dict, key: str, where: str) -> dict:
+def _table(data: dict, key: str, where: str, known: tuple[str, ...] | None = None) -> dict:
     value = data.get(key, {})
     if not isinstance(value, dict):
         raise ConfigError(f"{where}: {key!r} must be a table", fix=f"write it as [{key}]")
+    for name in value:
+        if known is not None and name not in known:
+            close = difflib.get_close_matches(name, known, n=1)
+            raise ConfigError(f"{where}: [{key}] has an unknown key {name!r}",
+                              fix=(f"did you mean {close[0]!r}? " if close else "") + "known: " + ", ".join(known))
     return value
 
 
@@ -230,12 +248,15 @@ def _str(data: dict, key: str, default: str, where: str, label: str) -> str:
     return value
 
 
-def _num(data: dict, key: str, default: float, where: str, label: str, minimum: float | None = None) -> float:
+def _num(data: dict, key: str, default: float, where: str, label: str, minimum: float | None = None,
+         maximum: float = 10**9) -> float:
     value = data.get(key, default)
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
         raise ConfigError(f"{where}: {label} must be a number", fix=f"write {key} = {default}")
     if minimum is not None and value < minimum:
         raise ConfigError(f"{where}: {label} is {value}, below {minimum}", fix=f"use {minimum} or more")
+    if value > maximum:
+        raise ConfigError(f"{where}: {label} is {value}, above {maximum:g}", fix=f"use {maximum:g} or less")
     return float(value)
 
 

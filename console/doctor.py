@@ -4,26 +4,36 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-import sys
+from collections.abc import Callable
 
+from console.config import default_config_path
 from console.errors import UserError
+from console.output import say
 
 CHECK_TIMEOUT = 20.0
 
 
-def run(session) -> int:
+def run(session, keymap_problems: Callable[[dict], list[str]] | None = None) -> int:
+    """Print one line per check; 1 if any failed. Reads everything and writes nothing: no
+    cache, log or state file is created. ``keymap_problems`` is the console's own check of
+    ``[keymap]`` (clashes, unknown ids and key names), handed in so both say the same."""
     problems = 0
 
     def ok(what: str, detail: str = "") -> None:
-        print(f"  ok    {what}" + (f": {detail}" if detail else ""))
+        say(f"  ok    {what}" + (f": {detail}" if detail else ""), err=False)
 
     def bad(what: str, detail: str) -> None:
         nonlocal problems
         problems += 1
-        print(f"  FAIL  {what}: {detail}")
+        say(f"  FAIL  {what}: {detail}", err=False)
 
-    where = "embedded demo config" if session.demo else str(session.config.path or "no config file (defaults)")
-    ok("config", f"{where}, {len(session.config.accounts)} account(s), role {session.config.role}")
+    if session.demo:
+        ok("config", f"embedded demo config, {len(session.config.accounts)} account(s)")
+    elif session.config.path is None:
+        bad("config", f"no config file at {default_config_path()} — copy the example config.toml there, "
+                      "or pass --config FILE")
+    else:
+        ok("config", f"{session.config.path}, {len(session.config.accounts)} account(s), role {session.config.role}")
     try:
         from console.service import Service
 
@@ -31,6 +41,12 @@ def run(session) -> int:
         ok("triage, SLA and macros settings")
     except UserError as exc:
         bad("triage, SLA and macros settings", str(exc))
+    if keymap_problems is not None:
+        found = keymap_problems(session.config.keymap)
+        for line in found:
+            bad("keymap", line.removeprefix("keymap: "))
+        if not found:
+            ok("keymap", f"{len(session.config.keymap)} key(s) remapped" if session.config.keymap else "defaults")
 
     from console import secrets
 
@@ -41,17 +57,7 @@ def run(session) -> int:
         keyring_ok = False
         bad("keyring", str(exc))
 
-    try:
-        db = session.open_db()
-        result = db.execute("PRAGMA quick_check").fetchone()[0]
-        if result == "ok":
-            count = db.execute("SELECT COUNT(*) FROM threads").fetchone()[0]
-            ok("cache", f"{session.cache_path} ({count} conversations)")
-        else:
-            bad("cache", f"{session.cache_path} is damaged ({result}) — move it aside; `switchboard sync --once` "
-                         "pulls provider data again")
-    except (UserError, sqlite3.Error) as exc:
-        bad("cache", str(exc))
+    check_cache(session.cache_path, ok, bad)
 
     from console.engine import build_provider
     from providers.base import ProviderError
@@ -83,5 +89,34 @@ def run(session) -> int:
             bad(label, str(exc))
         except Exception as exc:  # an adapter bug must not hide the other accounts' results
             bad(label, f"unexpected {type(exc).__name__}: {exc}")
-    print(f"{problems} problem(s) found" if problems else "everything looks right", file=sys.stderr)
+    say(f"{problems} problem(s) found" if problems else "everything looks right")
     return 1 if problems else 0
+
+
+def check_cache(path, ok, bad) -> None:
+    """The cache as it is on disk, opened read-only: absent is fine (the first sync makes it)."""
+    from console.cache.db import explain, open_existing
+    from console.cache.schema import SCHEMA_VERSION
+
+    try:
+        db = open_existing(path)
+        if db is None:
+            ok("cache", f"none yet at {path} — `switchboard sync --once` creates it")
+            return
+        try:
+            result = db.execute("PRAGMA quick_check").fetchone()[0]
+            if result != "ok":
+                bad("cache", f"{path} is damaged ({result}) — move it aside; `switchboard sync --once` "
+                             "pulls provider data again")
+                return
+            version = db.execute("PRAGMA user_version").fetchone()[0]
+            if version > SCHEMA_VERSION:
+                bad("cache", f"{path} was written by a newer Switchboard (schema {version}, this one knows "
+                             f"{SCHEMA_VERSION}) — upgrade Switchboard, or use another --profile")
+                return
+            count = db.execute("SELECT COUNT(*) FROM threads").fetchone()[0] if version else 0
+            ok("cache", f"{path} ({count} conversations)" + (" — upgraded on next use" if version < SCHEMA_VERSION else ""))
+        finally:
+            db.close()
+    except sqlite3.Error as exc:
+        bad("cache", str(explain(exc, path)))

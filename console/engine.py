@@ -35,6 +35,7 @@ from providers.base import (
     TransientError,
     load,
 )
+from providers.text import clean_line
 
 log = logging.getLogger("switchboard.engine")
 
@@ -54,12 +55,16 @@ class AccountState:
     last_sync_at: float | None = None
     failures: int = 0
     send_problems: list[str] = field(default_factory=list)  # outbox rows the last flush could not push
+    error: str = ""  # why the last try failed, one line ("" once the account syncs again)
+    fix: str = ""  # what the user can do about it
+    error_at: float | None = None
 
-    def line(self, now: float | None = None) -> str:
-        """One line for people: 'support-mail: offline — retry in 12 s (connection refused)'."""
+    def line(self, now: float | None = None, *, retrying: bool = True) -> str:
+        """One line for people: 'support-mail: offline — retry in 12 s (connection refused)'.
+        ``retrying=False`` (a single pass that is about to exit) leaves the retry out."""
         now = time.time() if now is None else now
         text = f"{self.name}: {self.state.replace('_', ' ')}"
-        if self.next_try_at and self.state in ("offline", "auth_failed", "error"):
+        if retrying and self.next_try_at and self.state in ("offline", "auth_failed", "error"):
             text += f" — retry in {max(0, int(self.next_try_at - now))} s"
         if self.detail:
             text += f" ({self.detail})"
@@ -147,6 +152,7 @@ class Engine:
                 await self._flush_outbox(acc.name, provider)
                 await self._pull_all(acc, provider, progress)
                 state.state, state.detail = "online", ""
+                self._set_error(state, None)
             except Exception as exc:  # one account's failure never stops the others
                 self._record_failure(state, exc)
             finally:
@@ -173,6 +179,8 @@ class Engine:
                     await self._flush_outbox(acc.name, provider)
                     await self._pull_all(acc, provider)
                     state.state, state.detail, state.failures, state.next_try_at = "online", "", 0, None
+                    if state.error:
+                        self._set_error(state, None)
                     await self._wait_for_news(acc, provider)
             except asyncio.CancelledError:
                 raise
@@ -190,7 +198,8 @@ class Engine:
             try:
                 provider = build_provider(acc, self.data_dir)
             except (ProviderError, UserError) as exc:
-                state.state, state.detail, state.next_try_at = "error", str(exc), None
+                state.state, state.next_try_at = "error", None
+                self._set_error(state, exc)
                 return None
             self.providers[acc.name] = provider
         state.channel = _channel_name(provider)
@@ -262,6 +271,8 @@ class Engine:
 
     def _record_failure(self, state: AccountState, exc: BaseException) -> float:
         state.failures += 1
+        if isinstance(exc, sqlite3.Error):
+            exc = explain(exc)  # the cache, not the account: e.g. the disk is full
         if isinstance(exc, AuthError):
             state.state, delay = "auth_failed", AUTH_RETRY
         elif isinstance(exc, (TransientError, OSError, asyncio.TimeoutError, TimeoutError)):
@@ -273,9 +284,28 @@ class Engine:
         else:  # an adapter bug: keep the account alive, say what happened, back off
             log.exception("account %s failed", state.name)
             state.state, delay = "error", backoff_delay(state.failures - 1)
-        state.detail = _one_line(exc)
         state.next_try_at = time.time() + delay
+        self._set_error(state, exc)
         return delay
+
+    def _set_error(self, state: AccountState, exc: BaseException | None) -> None:
+        """Keep why the account failed and the fix (or clear them), in the state and in the cache,
+        so `switchboard accounts list` and the console can say why after the fact."""
+        if exc is None:
+            state.error, state.fix, state.error_at = "", "", None
+        else:
+            state.error, state.fix = explain_failure(exc, state.name)
+            state.error_at = time.time()
+            state.detail = " — ".join(p for p in (state.error, state.fix) if p)
+        try:
+            with transaction(self.db):
+                self.db.execute(
+                    """INSERT INTO accounts(name, provider, channel, last_error, last_fix, last_error_at)
+                       VALUES (?,?,?,?,?,?) ON CONFLICT(name) DO UPDATE SET last_error=excluded.last_error,
+                       last_fix=excluded.last_fix, last_error_at=excluded.last_error_at""",
+                    (state.name, state.provider, state.channel, state.error, state.fix, state.error_at))
+        except sqlite3.Error:
+            pass  # the cache cannot be written (disk full): the state in memory still says why
 
     async def _close(self, provider: Provider) -> None:
         try:
@@ -311,11 +341,26 @@ def _channel_name(provider: Provider) -> str:
     return ch.value if isinstance(ch, Channel) else str(ch)
 
 
-def _one_line(exc: BaseException) -> str:
-    if isinstance(exc, (asyncio.TimeoutError, TimeoutError)) and not str(exc):
-        return "timed out — check the network or the server"
-    text = str(exc) or type(exc).__name__
-    return " ".join(text.split())[:300]
+def explain_failure(exc: BaseException, account: str) -> tuple[str, str]:
+    """(what went wrong, the fix) for a failed sync, each one line of plain text with
+    nothing a terminal would act on: server text is hostile."""
+    fix = getattr(exc, "fix", "") or ""
+    if isinstance(exc, (ProviderError, UserError)):
+        what = Exception.__str__(exc)
+    elif isinstance(exc, (asyncio.TimeoutError, TimeoutError)):
+        what = str(exc) or f"no answer within {CALL_TIMEOUT:.0f} s"
+    else:
+        what = str(exc) or type(exc).__name__
+        if not isinstance(exc, OSError):
+            what = f"{type(exc).__name__}: {what}"
+    if not fix:
+        if isinstance(exc, AuthError):
+            fix = f"check the user name, then store the right secret: switchboard accounts add {account}"
+        elif isinstance(exc, (TransientError, OSError, asyncio.TimeoutError, TimeoutError)):
+            fix = "check the network, the host and the port; it is retried on its own"
+        elif not isinstance(exc, (ProviderError, UserError)):
+            fix = "this is a bug in the adapter; the log (switchboard.log in the data folder) has the details"
+    return clean_line(what)[:300], clean_line(fix)[:300]
 
 
 def _json(value) -> str:

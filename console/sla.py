@@ -166,6 +166,8 @@ def parse_business_hours(raw: Any, where: str) -> BusinessHours | None:
         raise ConfigError(f"{label}: end {end:%H:%M} is not after start {start:%H:%M}",
                           fix="windows within one day only, e.g. start = \"09:00\", end = \"17:00\"")
     holidays = set()
+    if not isinstance(raw.get("holidays", []), list):
+        raise ConfigError(f"{label}: holidays must be a list of dates", fix='e.g. holidays = ["2026-12-25"]')
     for h in raw.get("holidays", []):
         try:
             holidays.add(h if isinstance(h, date) else date.fromisoformat(str(h)))

@@ -7,15 +7,15 @@ transaction as the local change; the dispatcher carries it out later.
 from __future__ import annotations
 
 import json
-import re
 import time
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 
 from console import identity, limits
 from console.actions.gate import Context, Result
 from console.actions.registry import Action, register
 from console.cache import queries
+from console.when import parse_when
 from providers.records import PRIORITIES, PRIORITY_BY_NAME
 
 
@@ -167,33 +167,6 @@ def _close(ctx: Context, thread_id: int) -> Result:
 
 def _reopen(ctx: Context, thread_id: int) -> Result:
     return _set_status(ctx, thread_id, "open", "reopen")
-
-
-def parse_when(value: str | float | int, now: float | None = None) -> float:
-    """'2h', '30m', '3d', '1w', 'tomorrow', 'monday', an ISO date/time, or epoch seconds -> epoch seconds."""
-    now = time.time() if now is None else now
-    if isinstance(value, (int, float)):
-        return float(value)
-    text = str(value).strip().lower()
-    m = re.fullmatch(r"(\d+)\s*([mhdw])", text)
-    if m:
-        n, unit = int(m.group(1)), m.group(2)
-        return now + n * {"m": 60, "h": 3600, "d": 86400, "w": 604800}[unit]
-    local_now = datetime.fromtimestamp(now).astimezone()
-    if text == "tomorrow":
-        day = (local_now + timedelta(days=1)).replace(hour=9, minute=0, second=0, microsecond=0)
-        return day.timestamp()
-    days = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
-    if text in days:
-        ahead = (days.index(text) - local_now.weekday()) % 7 or 7
-        return (local_now + timedelta(days=ahead)).replace(hour=9, minute=0, second=0, microsecond=0).timestamp()
-    try:
-        dt = datetime.fromisoformat(str(value).strip())
-    except ValueError:
-        raise ValueError(f"cannot read the time {value!r} — use 2h, 3d, tomorrow, monday or 2026-12-01T09:00") from None
-    if dt.tzinfo is None:
-        dt = dt.astimezone()
-    return dt.astimezone(timezone.utc).timestamp()
 
 
 def _snooze(ctx: Context, thread_id: int, until: str | float = "tomorrow") -> Result:

@@ -57,6 +57,20 @@ def connect(path: Path | str, *, create: bool = True) -> sqlite3.Connection:
     return db
 
 
+def open_existing(path: Path | str) -> sqlite3.Connection | None:
+    """The cache at ``path`` opened read-only, neither created nor migrated; None when there
+    is none (for checks that must leave no file behind, like `switchboard doctor`)."""
+    path = Path(path)
+    if not path.is_file():
+        return None
+    from urllib.request import pathname2url
+
+    db = sqlite3.connect(f"file:{pathname2url(str(path.resolve()))}?mode=ro", uri=True, timeout=5.0,
+                         isolation_level=None, check_same_thread=False)
+    db.row_factory = sqlite3.Row
+    return db
+
+
 def migrate(db: sqlite3.Connection) -> int:
     """Apply every migration newer than the file's ``user_version``; return the new version."""
     version = db.execute("PRAGMA user_version").fetchone()[0]
@@ -85,17 +99,18 @@ def migrate(db: sqlite3.Connection) -> int:
 def explain(exc: sqlite3.Error, path: Path | str = "") -> UserError:
     """Turn an SQLite error into one line that names the problem and the fix."""
     text = str(exc)
+    cache = f"the cache {path}" if str(path) else "the cache"
     if "disk is full" in text or "disk I/O" in text:
-        return UserError(f"cannot write the cache {path}: the disk is full", fix="free some space; nothing was lost")
+        return UserError(f"cannot write {cache}: the disk is full", fix="free some space; nothing was lost")
     if "not a database" in text or "malformed" in text:
         return UserError(
-            f"the cache {path} is damaged ({text})",
+            f"{cache} is damaged ({text})",
             fix="move it aside; `switchboard sync --once` pulls provider data again",
         )
     if "locked" in text:
-        return UserError(f"the cache {path} is busy ({text})", fix="close the other Switchboard using this profile")
+        return UserError(f"{cache} is busy ({text})", fix="close the other Switchboard using this profile")
     if "readonly" in text or "unable to open" in text:
-        return UserError(f"cannot open the cache {path} ({text})", fix="check the folder's permissions or pick another --data-dir")
+        return UserError(f"cannot open {cache} ({text})", fix="check the folder's permissions or pick another --data-dir")
     return UserError(f"cache error: {text}")
 
 

@@ -362,7 +362,17 @@ _REPLY_LIMITS = """
         ALTER TABLE accounts ADD COLUMN reply_limits TEXT;
         """
 
+
+# Why an account last failed and what fixes it, so `switchboard accounts list` and the
+# console can say why after the sync that met it has exited.
+def _account_errors(db: sqlite3.Connection) -> None:
+    db.execute("ALTER TABLE accounts ADD COLUMN last_error TEXT NOT NULL DEFAULT ''")
+    db.execute("ALTER TABLE accounts ADD COLUMN last_fix TEXT NOT NULL DEFAULT ''")
+    db.execute("ALTER TABLE accounts ADD COLUMN last_error_at REAL")
+
+
+
 # Each migration is SQL run in one transaction with the version bump; a step that
 # needs Python (data rewrites) may be a callable taking the connection instead.
-MIGRATIONS: list[str | Callable[[sqlite3.Connection], None]] = [_V1, _V2, _OUTBOX_CLAIMS, _COMMERCE, _REPLY_LIMITS]
+MIGRATIONS: list[str | Callable[[sqlite3.Connection], None]] = [_V1, _V2, _OUTBOX_CLAIMS, _COMMERCE, _REPLY_LIMITS, _account_errors]
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -29,7 +29,7 @@ from datetime import date, datetime, timedelta, timezone
 from typing import Any, TypeVar
 
 from imapclient import IMAPClient
-from imapclient.exceptions import IMAPClientError
+from imapclient.exceptions import IMAPClientError, ProtocolError
 
 from providers.base import (
     AccountConfig,
@@ -172,7 +172,8 @@ class ImapProvider(Provider):
     async def check(self) -> str:
         await self.open(read_only=True)
         try:
-            count = await self._call(lambda: len(self._client.list_folders()))
+            names = await self._call(lambda: self._folder_names(self._client))
+            count = len(names) if names is not None else "some"
             if not self.from_addr and not self.opts["smtp_host"]:
                 return f"IMAP ok ({count} folders), SMTP not configured"
             await asyncio.to_thread(lambda: send.smtp_check(
@@ -207,7 +208,9 @@ class ImapProvider(Provider):
             caps = {c.decode() if isinstance(c, bytes) else str(c) for c in client.capabilities()}
             if "CONDSTORE" in caps and "ENABLE" in caps:
                 client.enable("CONDSTORE")
-            existing = {self._folder_name(f[2]) for f in client.list_folders()}
+            existing = self._folder_names(client)
+            if existing is None:  # a name the LIST parser chokes on: ask for our folders one by one
+                existing = {f for f in {*self.folders, self.sent_folder} if self._folder_exists(client, f)}
         except BaseException as exc:  # noqa: BLE001
             close_quietly(client)
             raise network_error(exc, "IMAP", self.host, self.port, self.timeout) from None
@@ -234,6 +237,22 @@ class ImapProvider(Provider):
         self._client = client
         self._selected = None
         return client
+
+    @classmethod
+    def _folder_names(cls, client: IMAPClient) -> set[str] | None:
+        """Every folder on the server, or None when imapclient cannot parse the listing
+        (dovecot sends a folder named ``[`` unquoted), so one odd folder never stops the account."""
+        try:
+            return {cls._folder_name(f[2]) for f in client.list_folders()}
+        except ProtocolError:
+            return None
+
+    @staticmethod
+    def _folder_exists(client: IMAPClient, folder: str) -> bool:
+        try:
+            return client.folder_exists(folder)
+        except ProtocolError:
+            return True  # listed, but unparsable (e.g. "[" itself): SELECT says whether it works
 
     @staticmethod
     def _folder_name(name: Any) -> str:

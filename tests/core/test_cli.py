@@ -56,7 +56,8 @@ def test_export_filters_by_channel_and_date(data_dir, exported):
     recent = [json.loads(x) for x in sb(data_dir, "--demo", "export", "--since", day).stdout.splitlines()]
     assert 0 < len(recent) < len(exported)
     bad = sb(data_dir, "--demo", "export", "--since", "last tuesday")
-    assert bad.returncode == 2 and "cannot read the date" in bad.stderr and "Traceback" not in bad.stderr
+    assert bad.returncode == 2 and "cannot read the time" in bad.stderr and "Traceback" not in bad.stderr
+    assert "yesterday" in bad.stderr, "the fix names the forms it understands"
 
 
 def test_do_reply_reads_stdin_and_read_only_refuses(data_dir, exported):

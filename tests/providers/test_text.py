@@ -44,3 +44,65 @@ def test_html_becomes_readable_text_without_scripts_styles_or_fetching():
     assert "https://shop.example/o/42" in text, "links are shown as text"
     assert "\x1b" not in text and "Thanks" in text
     assert html_to_text("") == "" and html_to_text(None) == ""
+
+
+INVISIBLE = {
+    "zero-width space": "Sup\u200bport",
+    "zero-width non-joiner": "Sup\u200cport",
+    "zero-width joiner": "Sup\u200dport",
+    "word joiner": "Sup\u2060port",
+    "byte-order mark": "\ufeffSupport",
+    "arabic letter mark": "Sup\u061cport",
+    "left-to-right mark": "Sup\u200eport",
+    "right-to-left embedding": "Sup\u202bport",
+    "right-to-left override": "Sup\u202eport",
+    "first strong isolate": "Sup\u2068port",
+    "pop directional isolate": "Support\u2069",
+    "tag characters": "Sup\U000e0053\U000e0055port",
+    "soft hyphen": "Sup\u00adport",
+    "hangul filler": "Sup\u3164port",
+    "combining grapheme joiner": "Sup\u034fport",
+    "mongolian vowel separator": "Sup\u180eport",
+}
+
+
+def test_invisible_characters_cannot_make_a_sender_look_like_support():
+    for name, payload in INVISIBLE.items():
+        assert clean_line(payload) == "Support", name
+
+
+def test_no_format_character_of_any_kind_survives_between_latin_letters():
+    import sys
+    import unicodedata
+
+    kept = [chr(c) for c in range(sys.maxunicode + 1)
+            if unicodedata.category(chr(c)) == "Cf" and clean_text(f"a{chr(c)}b") != "ab"]
+    assert kept == []
+
+
+def test_joiners_real_text_needs_are_kept():
+    family = "\U0001F468\u200d\U0001F469\u200d\U0001F467"
+    assert clean_text(family) == family, "ZWJ between emoji makes one family glyph"
+    heart_on_fire = "\u2764\ufe0f\u200d\U0001F525"
+    assert clean_text(heart_on_fire) == heart_on_fire
+    persian = "\u0645\u06cc\u200c\u062e\u0648\u0627\u0647\u0645"  # "I want": the ZWNJ is part of the spelling
+    assert clean_text(persian) == persian
+    hindi = "\u0915\u094d\u200d\u0937"  # a joiner in a Devanagari conjunct is not between emoji
+    assert "\u200d" not in clean_text(hindi), "ZWJ outside emoji goes, even in a joining script"
+    assert clean_text("\u200d\U0001F600") == "\U0001F600", "a joiner with nothing to join goes"
+
+
+def test_line_separators_become_newlines():
+    assert clean_text("one\u2028two\u2029three") == "one\ntwo\nthree"
+
+
+def test_deeply_nested_html_keeps_every_word():
+    for depth in (300, 600, 5000, 50000):
+        html = "<div>" * depth + "deep <b>text</b> &amp; more" + "</div>" * depth + "<p>after</p><script>x()</script>"
+        text = html_to_text(html)
+        assert "deep text & more" in text and "after" in text, depth
+        assert "x()" not in text, depth
+
+
+def test_html_that_is_only_a_comment_is_empty_not_an_error():
+    assert html_to_text("<!-- nothing -->") == ""
