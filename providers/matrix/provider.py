@@ -57,7 +57,7 @@ class MatrixProvider(Provider):
         Option("auto_join", bool, True, help="accept customers' invites at once"),
         Option("device_name", str, "Switchboard", help="how this session is named in the account's device list"),
         Option("timeout", float, 30.0, help="seconds to wait for the homeserver"),
-        Option("state_dir", str, "", help="folder for the access token and device id (empty: keep them in memory)"),
+        Option("state_dir", str, "", help="folder for the device id and encryption keys (tokens stay in the keyring)"),
     )
     secret_label = "password"
 
@@ -96,7 +96,7 @@ class MatrixProvider(Provider):
             self.capabilities = frozenset({Capability.WATCH})
         else:
             self.capabilities = type(self).capabilities
-        store = SessionStore(self.opts["state_dir"], self.name, self.homeserver, self.user_id)
+        store = SessionStore(self.opts["state_dir"], self.name, self.homeserver, self.user_id, self.account.kept)
         self._client = MatrixClient(account=self.name, homeserver=self.homeserver, user_id=self.user_id,
                                     device_name=self.opts["device_name"], timeout=self.opts["timeout"],
                                     store=store, password=self.secret)

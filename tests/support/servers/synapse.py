@@ -28,6 +28,7 @@ from urllib.parse import quote
 import httpx
 import pytest
 
+from console.secrets import KeyringKept
 from providers.base import AccountConfig
 from providers.matrix import MatrixProvider
 
@@ -321,11 +322,12 @@ def synapse(tmp_path_factory):
 
 def matrix_account(server: SynapseServer, agent: MatrixUser, state_dir: Path | str = "", name: str = "support",
                    password: str | None = None, **options) -> AccountConfig:
-    """An ``[[accounts]]`` entry for the Matrix adapter, signed in as ``agent``."""
+    """An ``[[accounts]]`` entry for the Matrix adapter, signed in as ``agent``; its kept
+    secrets (token, key-store passphrase) go to the test keyring, as the engine's do."""
     secret = agent.password if password is None else password
     opts = {"homeserver": server.url, "user_id": agent.user_id, "state_dir": str(state_dir), "timeout": 20.0,
             **options}
-    return AccountConfig(name=name, provider="matrix", options=opts, secret=lambda: secret)
+    return AccountConfig(name=name, provider="matrix", options=opts, secret=lambda: secret, kept=KeyringKept(name))
 
 
 class MatrixHarness:
