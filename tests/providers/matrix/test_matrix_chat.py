@@ -380,7 +380,7 @@ async def test_bridge_bot_member_names_the_network_and_is_not_the_customer(synap
     assert thread.customer.address == customer.user_id, "the bridge bot was taken for the customer"
 
 
-async def test_encrypted_room_is_marked_and_sending_is_refused(synapse, people, tmp_path):
+async def test_with_encryption_off_an_encrypted_room_is_marked_and_sending_is_refused(synapse, people, tmp_path):
     agent, customer = people
     encryption = {"type": "m.room.encryption", "state_key": "", "content": {"algorithm": "m.megolm.v1.aes-sha2"}}
     room = await customer.create_room(invite=[agent.user_id], initial_state=[encryption])
@@ -388,7 +388,7 @@ async def test_encrypted_room_is_marked_and_sending_is_refused(synapse, people, 
     secret_event = await customer.send_event(room, "m.room.encrypted", {
         "algorithm": "m.megolm.v1.aes-sha2", "ciphertext": "AwgAEnB...", "sender_key": "abc",
         "session_id": "sess", "device_id": "DEV"})
-    p = await opened(synapse, agent, tmp_path)
+    p = await opened(synapse, agent, tmp_path, encryption=False)
     try:
         batches, _ = await pull_all(p, None)
         thread = [t for b in batches for t in b.threads if t.remote_id == room][-1]
@@ -401,7 +401,7 @@ async def test_encrypted_room_is_marked_and_sending_is_refused(synapse, people, 
             await p.push(reply(room, "this must not go out (e2e)"))
     finally:
         await p.close()
-    fresh = await opened(synapse, agent, tmp_path)  # knows nothing of the room yet
+    fresh = await opened(synapse, agent, tmp_path, encryption=False)  # knows nothing of the room yet
     try:
         with pytest.raises(PermanentError, match="encrypted") as err:
             await fresh.push(reply(room, "this must not go out either (e2e)"))
