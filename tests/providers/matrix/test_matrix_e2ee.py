@@ -1,0 +1,267 @@
+"""End-to-end encrypted chats against a real Synapse: what an agent and a customer would notice.
+
+The customer is a Matrix client with encryption on and its own device, written with
+the same library as the adapter (matrix-nio; tests/support/servers/synapse.py
+``EncryptedCustomer``). It opens a direct chat with the support account, as Element
+does, and reads our replies only by decrypting them with its own keys.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import pytest
+
+from console.actions import Context, perform
+from console.cache.ingest import apply_batch, ensure_account
+from console.outbox import Dispatcher
+from console.secrets import KeyringKept
+from providers.base import PermanentError, PushAction
+from providers.matrix import MatrixProvider
+from providers.matrix.crypto import PASSPHRASE_NAME
+from providers.matrix.events import UNDECRYPTABLE
+from tests.support.contract import pull_all
+from tests.support.servers.synapse import EncryptedCustomer, matrix_account, synapse  # noqa: F401
+
+pytestmark = pytest.mark.server
+ROOT = Path(__file__).resolve().parents[3]
+
+
+@pytest.fixture
+async def chat(synapse, tmp_path):  # noqa: F811
+    """The support account's adapter (writable) and an encrypting customer with an open DM."""
+    agent = await synapse.register()
+    p = MatrixProvider(matrix_account(synapse, agent, tmp_path / "state"))
+    await p.open(read_only=False)  # our device and its keys exist before the customer writes
+    customer = await EncryptedCustomer.start(synapse, tmp_path / "customer")
+    try:
+        yield agent, p, customer
+    finally:
+        await p.close()
+        await customer.close()
+
+
+async def sync_into(db, p: MatrixProvider, cursor):
+    account_id = ensure_account(db, "support", "matrix", "chat")
+    batches, cursor = await pull_all(p, cursor)
+    for b in batches:
+        apply_batch(db, account_id, b)
+    return batches, cursor
+
+
+async def dm_joined(p, customer, agent, db=None):
+    """The customer opens the DM, the adapter accepts it, the customer sees us join."""
+    room = await customer.open_dm(agent.user_id)
+    batches, cursor = await (sync_into(db, p, None) if db is not None else pull_all(p, None))
+    await customer.wait_joined(room, agent.user_id)
+    return room, cursor
+
+
+def cached(db, remote_id: str):
+    return db.execute("SELECT text, meta FROM messages WHERE remote_id=?", (remote_id,)).fetchone()
+
+
+def reply(room: str, text: str, key: str | None = None) -> PushAction:
+    return PushAction(key=key or uuid.uuid4().hex, kind="reply", thread_remote_id=room, text=text)
+
+
+async def test_customer_message_arrives_decrypted_and_the_reply_is_decrypted_by_the_customer_once(chat, db):
+    agent, p, customer = chat
+    room, cursor = await dm_joined(p, customer, agent, db)
+    event = await customer.send(room, "My parcel 7781 never arrived (e2ee-in)")
+    batches, cursor = await sync_into(db, p, cursor)
+
+    row = cached(db, event)
+    assert row is not None, "the encrypted message did not reach the cache"
+    assert row["text"] == "My parcel 7781 never arrived (e2ee-in)"
+    assert json.loads(row["meta"]).get("encrypted") and not json.loads(row["meta"]).get("undecryptable")
+    thread = db.execute("SELECT meta FROM threads WHERE remote_id=?", (room,)).fetchone()
+    assert json.loads(thread["meta"]).get("encrypted")
+
+    action = reply(room, "Sorry! A new parcel ships today (e2ee-out).")
+    receipt = await p.push(action)
+    await p.push(action)  # a retried push of the same outbox row
+    got = await customer.received(room, agent.user_id, "(e2ee-out)")
+    assert [text for _, text in got] == ["Sorry! A new parcel ships today (e2ee-out)."]
+    assert got[0][0] == receipt.remote_id
+
+    raw = await customer.user.call("GET", f"/_matrix/client/v3/rooms/{customer.user.q(room)}/event/"
+                                   f"{customer.user.q(receipt.remote_id)}")
+    assert raw["type"] == "m.room.encrypted" and "e2ee-out" not in json.dumps(raw), "the reply went out in clear"
+    await sync_into(db, p, cursor)  # the next pull confirms our own reply: shown once, decrypted
+    outbound = db.execute("SELECT text FROM messages WHERE remote_id=?", (receipt.remote_id,)).fetchall()
+    assert [r["text"] for r in outbound] == ["Sorry! A new parcel ships today (e2ee-out)."]
+
+
+async def test_an_edit_and_a_redaction_in_an_encrypted_room_show_like_plain_ones(chat, db):
+    agent, p, customer = chat
+    room, cursor = await dm_joined(p, customer, agent, db)
+    first = await customer.send(room, "Order 12 is brokn (e2ee-edit)")
+    _, cursor = await sync_into(db, p, cursor)
+    await customer.edit(room, first, "Order 12 is broken (e2ee-edit)")
+    _, cursor = await sync_into(db, p, cursor)
+    row = cached(db, first)
+    assert row["text"] == "Order 12 is broken (e2ee-edit)" and json.loads(row["meta"]).get("edited")
+    assert db.execute("SELECT COUNT(*) FROM messages WHERE text LIKE '%e2ee-edit%'").fetchone()[0] == 1
+
+    second = await customer.send(room, "my card number is 4242 (e2ee-redact)")
+    _, cursor = await sync_into(db, p, cursor)
+    assert "4242" in cached(db, second)["text"]
+    await customer.redact(room, second)
+    await sync_into(db, p, cursor)
+    row = cached(db, second)
+    assert "4242" not in row["text"] and json.loads(row["meta"]).get("removed")
+
+
+async def test_a_restart_keeps_the_keys_and_the_next_message_decrypts_without_a_new_key_exchange(
+        synapse, chat, db, tmp_path):  # noqa: F811
+    agent, p, customer = chat
+    room, cursor = await dm_joined(p, customer, agent, db)
+    before = await customer.send(room, "first words (e2ee-restart)")
+    _, cursor = await sync_into(db, p, cursor)
+    device, identity = p.client.device_id, p._crypto.identity_key
+    await p.close()
+
+    after = await customer.send(room, "after your restart (e2ee-restart)")
+    assert await customer.session_of(room, after) == await customer.session_of(room, before), \
+        "the customer rotated its room key: this would not prove our keys survived"
+    again = MatrixProvider(matrix_account(synapse, agent, tmp_path / "state"))
+    await again.open(read_only=False)
+    try:
+        assert again.client.device_id == device and again._crypto.identity_key == identity
+        await sync_into(db, again, cursor)
+    finally:
+        await again.close()
+    assert cached(db, after)["text"] == "after your restart (e2ee-restart)"
+    store = tmp_path / "state" / "e2ee"
+    assert store.stat().st_mode & 0o777 == 0o700
+    assert all(f.stat().st_mode & 0o777 == 0o600 for f in store.iterdir() if f.is_file())
+    passphrase = KeyringKept("support").get(PASSPHRASE_NAME)
+    assert passphrase
+    for f in (tmp_path / "state").rglob("*"):
+        if f.is_file():
+            assert passphrase.encode() not in f.read_bytes(), f"{f.name} holds the key store's passphrase"
+
+
+async def test_a_message_sent_before_the_support_device_existed_says_it_cannot_be_decrypted(
+        synapse, db, tmp_path):  # noqa: F811
+    agent = await synapse.register()  # the account exists, Switchboard's device does not yet
+    customer = await EncryptedCustomer.start(synapse, tmp_path / "customer")
+    try:
+        room = await customer.open_dm(agent.user_id)
+        early = await customer.send(room, "anyone there? (e2ee-early)")
+        p = MatrixProvider(matrix_account(synapse, agent, tmp_path / "state"))
+        await p.open(read_only=False)
+        try:
+            _, cursor = await sync_into(db, p, None)
+            row = cached(db, early)
+            assert row is not None, "the undecryptable message was dropped"
+            assert row["text"] == UNDECRYPTABLE and json.loads(row["meta"]).get("undecryptable")
+            await customer.wait_joined(room, agent.user_id)
+            later = await customer.send(room, "hello again (e2ee-early)")
+            await sync_into(db, p, cursor)
+            assert cached(db, later)["text"] == "hello again (e2ee-early)"
+            assert cached(db, early)["text"] == UNDECRYPTABLE
+        finally:
+            await p.close()
+    finally:
+        await customer.close()
+
+
+async def test_a_supervisor_reads_with_its_own_keys_and_sends_nothing(synapse, chat, db, tmp_path):  # noqa: F811
+    agent, p, customer = chat
+    room, cursor = await dm_joined(p, customer, agent, db)
+    before = await customer.send(room, "sent before the supervisor's device (e2ee-ro)")
+    await p.close()
+    # Read-only on another machine: its own device, whose keys only it publishes.
+    supervisor = MatrixProvider(matrix_account(synapse, agent, tmp_path / "supervisor", name="supervisor"))
+    await supervisor.open(read_only=True)
+    try:
+        after = await customer.send(room, "are you there? (e2ee-ro)")
+        batches, _ = await pull_all(supervisor, None)
+        seen = {m.remote_id: m for b in batches for m in b.messages}
+        assert seen[after].text == "are you there? (e2ee-ro)", "read-only could not read with its own keys"
+        assert seen[before].meta.get("undecryptable"), "read-only read a message no key was shared for"
+        with pytest.raises(PermanentError, match="read-only"):
+            await supervisor.push(reply(room, "must not go out (e2ee-ro)"))
+    finally:
+        await supervisor.close()
+    assert await customer.received(room, agent.user_id, "(e2ee-ro)") == []
+    assert "RoomKeyRequest" not in customer.to_device, "read-only asked for keys"
+    receipts = (await customer.user.receipts()).get(room, {})
+    assert not any(agent.user_id in who for who in receipts.get(after, {})), "read-only sent a read receipt"
+
+
+async def test_refusing_unverified_devices_holds_the_reply_until_the_device_is_verified(synapse, chat, db,
+                                                                                       tmp_path):  # noqa: F811
+    agent, p, customer = chat
+    room, cursor = await dm_joined(p, customer, agent, db)
+    await customer.send(room, "hi (e2ee-trust)")
+    batches, cursor = await pull_all(p, cursor)
+    thread = [t for b in batches for t in b.threads if t.remote_id == room][-1]
+    assert thread.meta.get("devices_verified") is False
+    notice = [m for b in batches for m in b.messages if m.meta.get("system") and m.thread_remote_id == room][-1]
+    own = customer.nio.device_id
+    assert own in notice.text and "trusted on first use" in notice.text
+    await p.close()
+
+    strict = MatrixProvider(matrix_account(synapse, agent, tmp_path / "state", refuse_unverified_devices=True))
+    await strict.open(read_only=False)
+    try:
+        with pytest.raises(PermanentError, match="unverified") as err:
+            await strict.push(reply(room, "held back (e2ee-trust)"))
+        assert own in str(err.value) and "verified_devices" in str(err.value)
+    finally:
+        await strict.close()
+    fingerprint = customer.nio.olm.account.identity_keys["ed25519"]
+    trusted = MatrixProvider(matrix_account(synapse, agent, tmp_path / "state", refuse_unverified_devices=True,
+                                            verified_devices=[f"{customer.user_id} {own} {fingerprint}"]))
+    await trusted.open(read_only=False)
+    try:
+        await trusted.push(reply(room, "now it may go (e2ee-trust)"))
+        batches, _ = await pull_all(trusted, cursor)
+    finally:
+        await trusted.close()
+    assert [t for _, t in await customer.received(room, agent.user_id, "(e2ee-trust)")] == ["now it may go (e2ee-trust)"]
+
+
+async def test_kill_9_between_the_send_and_its_confirmation_still_one_reply(synapse, chat, db, tmp_path):  # noqa: F811
+    agent, p, customer = chat
+    room, cursor = await dm_joined(p, customer, agent, db)
+    await customer.send(room, "where is my refund? (e2ee-kill)")
+    await sync_into(db, p, cursor)
+    await p.close()  # the console that queues the reply
+    thread_id = db.execute("SELECT id FROM threads WHERE remote_id=?", (room,)).fetchone()[0]
+    assert perform(Context(db=db), "reply", thread_id, text="Refunded today (e2ee-kill).").ok
+    row = db.execute("SELECT * FROM outbox").fetchone()
+    db.execute("UPDATE outbox SET state='sending' WHERE id=?", (row["id"],))
+    db.commit()
+
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "tests.providers.matrix.e2ee_worker", synapse.url, agent.user_id, agent.password,
+         str(tmp_path / "state"), room, row["key"], row["text"]],
+        cwd=ROOT, env=dict(os.environ, PYTHONPATH=str(ROOT)), stdout=subprocess.PIPE, text=True)
+    try:
+        assert worker.stdout.readline().strip() == "sent", "the worker did not send"
+    finally:
+        worker.send_signal(signal.SIGKILL)  # the send reached Synapse; the outbox was never told
+        worker.wait(timeout=30)
+
+    restarted = MatrixProvider(matrix_account(synapse, agent, tmp_path / "state"))
+    await restarted.open(read_only=False)
+    try:
+        assert Dispatcher(db).recover() == 1
+        await Dispatcher(db).flush("support", restarted)
+        await sync_into(db, restarted, None)
+    finally:
+        await restarted.close()
+    got = await customer.received(room, agent.user_id, "(e2ee-kill)")
+    assert [t for _, t in got] == ["Refunded today (e2ee-kill)."]
+    rows = db.execute("SELECT text, state FROM messages WHERE direction='outbound'").fetchall()
+    assert [(r["text"], r["state"]) for r in rows] == [("Refunded today (e2ee-kill).", "sent")]
