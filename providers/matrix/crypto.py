@@ -16,16 +16,20 @@ by nio only for our own user's verified devices.
 
 from __future__ import annotations
 
+import asyncio
 import copy
+import json
 import logging
 import os
 import secrets
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import aiohttp
 from nio import AsyncClient, AsyncClientConfig, MegolmEvent, SyncResponse
-from nio.crypto import TrustState
-from nio.exceptions import EncryptionError, OlmUnverifiedDeviceError
+from nio.crypto import TrustState, decrypt_attachment
+from nio.exceptions import EncryptionError
 from nio.responses import ErrorResponse
 from nio.rooms import MatrixRoom
 
@@ -39,6 +43,22 @@ LOST_STORE_FIX = ("if its key store was lost, remove this device from the accoun
                   "(e.g. Element: Settings > Sessions); Switchboard then publishes new keys")
 
 logging.getLogger("nio").setLevel(logging.ERROR)  # its warnings name event ids and keys; errors are ours to say
+
+
+async def decrypt_file(account: str, ref: str, download: Callable[[str], Awaitable[bytes]]) -> bytes:
+    """Download an encrypted attachment and open it with the key its message carried."""
+    try:
+        parts = json.loads(ref)
+        url, key, digest, iv = parts["url"], parts["k"], parts["sha256"], parts["iv"]
+    except (ValueError, KeyError, TypeError):
+        raise PermanentError(f"{account}: the encrypted attachment's reference is unreadable",
+                             fix="sync the conversation again") from None
+    ciphertext = await download(url)
+    try:
+        return decrypt_attachment(ciphertext, key, digest, iv)
+    except (EncryptionError, ValueError, KeyError, TypeError):
+        raise PermanentError(f"{account}: the encrypted attachment does not match its key or checksum",
+                             fix="ask the customer to send the file again") from None
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,19 +173,19 @@ class Crypto:
         device lists; writable, also send what the Olm machine queued (key answers)."""
         if self.nio.should_upload_keys and not self.problem:
             try:
-                self._check(await self.nio.keys_upload(), "publish this device's encryption keys")
+                await self._ask(self.nio.keys_upload(), "publish this device's encryption keys")
             except PermanentError as err:
                 # Most often: the device id already has other keys (its key store was lost). Plain rooms
                 # keep working; encrypted ones say this until the old device is gone.
                 self.problem = (f"{err.args[0]}; encrypted rooms cannot be read or answered on device "
                                 f"{self.device_id}")
         if self.nio.should_query_keys:
-            self._check(await self.nio.keys_query(), "fetch the customers' device keys")
+            await self._ask(self.nio.keys_query(), "fetch the customers' device keys")
         if writable:
             if self.nio.should_claim_keys:
-                self._check(await self.nio.keys_claim(self.nio.get_users_for_key_claiming()),
-                            "start encrypted sessions with new devices")
-            for resp in await self.nio.send_to_device_messages():
+                await self._ask(self.nio.keys_claim(self.nio.get_users_for_key_claiming()),
+                                "start encrypted sessions with new devices")
+            for resp in await self._ask(self.nio.send_to_device_messages(), "answer a room-key request"):
                 self._check(resp, "answer a room-key request")
 
     def devices(self, user_id: str) -> list[Device]:
@@ -176,9 +196,6 @@ class Crypto:
                 key[i:i + 4] for i in range(0, len(key), 4)), d.trust_state == TrustState.verified,
                 d.trust_state == TrustState.blacklisted))
         return sorted(out, key=lambda d: d.device_id)
-
-    def is_tracked(self, user_id: str) -> bool:
-        return user_id in self.olm.device_store.users
 
     # ------------------------------------------------------------------ writing
 
@@ -193,9 +210,9 @@ class Crypto:
             room = self.nio.rooms[room_id] = MatrixRoom(room_id, self.user_id, encrypted=True)
         room.encrypted = True
         if not room.members_synced:
-            self._check(await self.nio.joined_members(room_id), "list the room's members")
+            await self._ask(self.nio.joined_members(room_id), "list the room's members")
         if self.nio.should_query_keys:
-            self._check(await self.nio.keys_query(), "fetch the customers' device keys")
+            await self._ask(self.nio.keys_query(), "fetch the customers' device keys")
         if refuse_unverified:
             unverified = [f"{d.user_id} {d.device_id}" for user in room.users
                           for d in self.olm.device_store.active_user_devices(user)
@@ -207,11 +224,8 @@ class Crypto:
                                      fix="compare the device's fingerprint with the customer and add it to "
                                          "verified_devices, or set refuse_unverified_devices = false")
         if self.olm.should_share_group_session(room_id):
-            try:
-                self._check(await self.nio.share_group_session(room_id, ignore_unverified_devices=True),
+            await self._ask(self.nio.share_group_session(room_id, ignore_unverified_devices=True),
                             "share the room key with the customer's devices")
-            except OlmUnverifiedDeviceError as err:  # only without ignore_unverified_devices
-                raise PermanentError(f"{self.account}: {err}") from None
         _, encrypted = self.nio.encrypt(room_id, event_type, content)
         return encrypted
 
@@ -225,6 +239,14 @@ class Crypto:
         return True
 
     # ------------------------------------------------------------------ errors
+
+    async def _ask(self, request, what: str):
+        """Await one of nio's requests; its network failures become a TransientError."""
+        try:
+            return self._check(await request, what)
+        except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
+            raise TransientError(f"{self.account}: cannot reach the homeserver to {what} ({type(exc).__name__})",
+                                 fix="Switchboard will retry") from None
 
     def _check(self, resp: object, what: str) -> object:
         if isinstance(resp, ErrorResponse):

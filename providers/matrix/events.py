@@ -10,6 +10,7 @@ open them (yet), kept as a notice that says so, never dropped silently.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -28,6 +29,22 @@ UNDECRYPTABLE = ("Encrypted message that cannot be decrypted (yet): the sender's
                  "with this device. It is tried again when the key arrives.")
 MEDIA_TYPES = {"m.image", "m.file", "m.video", "m.audio"}
 _MX_REPLY = re.compile(r"<mx-reply>.*?</mx-reply>", re.DOTALL | re.IGNORECASE)
+
+
+ENCRYPTED_FILE = "mxc-encrypted:"  # ref prefix: the file's address with the key that opens it
+
+
+def encrypted_file_ref(file: dict) -> str:
+    """A fetchable ref for an encrypted attachment (``EncryptedFile``: url, key, iv, hash).
+
+    The key goes into the ref, and so into the cache, next to the decrypted message it
+    belongs to: whoever can read one can read the other."""
+    key = file.get("key") if isinstance(file.get("key"), dict) else {}
+    hashes = file.get("hashes") if isinstance(file.get("hashes"), dict) else {}
+    parts = {"url": file.get("url"), "k": key.get("k"), "iv": file.get("iv"), "sha256": hashes.get("sha256")}
+    if not all(isinstance(v, str) and v for v in parts.values()):
+        return ""
+    return ENCRYPTED_FILE + json.dumps(parts, separators=(",", ":"))
 
 
 def when(ts: object) -> datetime:
@@ -77,7 +94,7 @@ def render(content: dict) -> tuple[str, list[Attachment], dict]:
         url = content.get("url") if isinstance(content.get("url"), str) else ""
         if not url and isinstance(content.get("file"), dict):  # encrypted attachment
             meta["encrypted"] = True
-            url = content["file"].get("url", "") if isinstance(content["file"].get("url"), str) else ""
+            url = encrypted_file_ref(content["file"])
         att = Attachment(name=name,
                          content_type=info.get("mimetype") if isinstance(info.get("mimetype"), str)
                          else "application/octet-stream",

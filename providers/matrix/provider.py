@@ -38,7 +38,7 @@ from providers.matrix.client import MatrixClient, MatrixError, path
 from providers.matrix.cursor import Cursor, Job
 from providers.matrix.cursor import dump as dump_cursor
 from providers.matrix.cursor import parse as parse_cursor
-from providers.matrix.events import Converted, EventConverter, when
+from providers.matrix.events import ENCRYPTED_FILE, Converted, EventConverter, when
 from providers.matrix.filters import has_news, messages_filter, sync_filter
 from providers.matrix.rooms import Room
 from providers.matrix.session import SessionStore
@@ -106,6 +106,9 @@ class MatrixProvider(Provider):
     # ------------------------------------------------------------------ life cycle
 
     async def open(self, read_only: bool) -> None:
+        await self._connect(read_only, encryption=self.opts["encryption"] and bool(self.opts["state_dir"]))
+
+    async def _connect(self, read_only: bool, encryption: bool) -> None:
         self.read_only = read_only
         if read_only:  # no receipts when opened read-only
             self.capabilities = frozenset({Capability.WATCH})
@@ -119,7 +122,7 @@ class MatrixProvider(Provider):
         try:
             if not store.session.access_token:
                 await self._client.login()
-            if self.opts["encryption"] and self.opts["state_dir"]:
+            if encryption:
                 await self._open_crypto(store)
         except BaseException:
             await self.close()
@@ -160,7 +163,7 @@ class MatrixProvider(Provider):
         return self._client
 
     async def check(self) -> str:
-        await self.open(read_only=True)
+        await self._connect(read_only=True, encryption=False)  # a reachability check makes no keys
         try:
             versions = await self.client.request("GET", "/_matrix/client/versions", auth=False)
             who = await self.client.request("GET", path("account", "whoami"))
@@ -607,7 +610,11 @@ class MatrixProvider(Provider):
             raise PermanentError(f"{self.name}: could not change the conversation's unread flag ({err})") from None
 
     async def fetch_attachment(self, message_remote_id: str, ref: str) -> bytes:
-        return await self.client.download(ref)
+        if not ref.startswith(ENCRYPTED_FILE):
+            return await self.client.download(ref)
+        from providers.matrix.crypto import decrypt_file  # lazy, like the rest of the Olm machine
+
+        return await decrypt_file(self.name, ref.removeprefix(ENCRYPTED_FILE), self.client.download)
 
 
 class _Budget:

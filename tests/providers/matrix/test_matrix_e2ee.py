@@ -22,7 +22,7 @@ from console.actions import Context, perform
 from console.cache.ingest import apply_batch, ensure_account
 from console.outbox import Dispatcher
 from console.secrets import KeyringKept
-from providers.base import PermanentError, PushAction
+from providers.base import AuthError, PermanentError, PushAction
 from providers.matrix import MatrixProvider
 from providers.matrix.crypto import PASSPHRASE_NAME
 from providers.matrix.events import UNDECRYPTABLE
@@ -174,6 +174,23 @@ async def test_a_message_sent_before_the_support_device_existed_says_it_cannot_b
         await customer.close()
 
 
+async def test_a_message_whose_key_comes_late_is_decrypted_when_the_key_arrives(chat, db):
+    agent, p, customer = chat
+    room, cursor = await dm_joined(p, customer, agent, db)
+    await customer.send(room, "hello (e2ee-late)")  # sets up the Olm session to our device
+    _, cursor = await sync_into(db, p, cursor)
+    late, key = await customer.send_before_its_key(room, "my address is 5 Elm St (e2ee-late)")
+    _, cursor = await sync_into(db, p, cursor)
+    row = cached(db, late)
+    assert row["text"] == UNDECRYPTABLE and json.loads(row["meta"]).get("undecryptable")
+
+    await customer.deliver_key(agent.user_id, p.client.device_id, key)
+    await sync_into(db, p, cursor)
+    row = cached(db, late)
+    assert row["text"] == "my address is 5 Elm St (e2ee-late)", "the message was not retried when its key came"
+    assert not json.loads(row["meta"]).get("undecryptable")
+
+
 async def test_a_supervisor_reads_with_its_own_keys_and_sends_nothing(synapse, chat, db, tmp_path):  # noqa: F811
     agent, p, customer = chat
     room, cursor = await dm_joined(p, customer, agent, db)
@@ -265,3 +282,41 @@ async def test_kill_9_between_the_send_and_its_confirmation_still_one_reply(syna
     assert [t for _, t in got] == ["Refunded today (e2ee-kill)."]
     rows = db.execute("SELECT text, state FROM messages WHERE direction='outbound'").fetchall()
     assert [(r["text"], r["state"]) for r in rows] == [("Refunded today (e2ee-kill).", "sent")]
+
+
+async def test_a_wrong_key_store_passphrase_is_one_line_with_the_fix(synapse, chat, tmp_path):  # noqa: F811
+    agent, p, _ = chat
+    await p.close()
+    KeyringKept("support").put(PASSPHRASE_NAME, "not-the-passphrase")
+    again = MatrixProvider(matrix_account(synapse, agent, tmp_path / "state"))
+    with pytest.raises(PermanentError) as err:
+        await again.open(read_only=False)
+    text = str(err.value)
+    assert "\n" not in text and "key store" in text and "keyring" in text
+    await again.close()
+
+
+async def test_a_key_store_whose_passphrase_left_the_keyring_is_not_replaced_silently(synapse, chat, tmp_path):  # noqa: F811
+    agent, p, _ = chat
+    await p.close()
+    KeyringKept("support").delete(PASSPHRASE_NAME)
+    again = MatrixProvider(matrix_account(synapse, agent, tmp_path / "state"))
+    with pytest.raises(AuthError, match="no passphrase in the keyring") as err:
+        await again.open(read_only=False)
+    assert "move that folder away" in str(err.value)
+    await again.close()
+
+
+async def test_an_encrypted_attachment_is_listed_and_opened_only_when_fetched(chat):
+    agent, p, customer = chat
+    room, cursor = await dm_joined(p, customer, agent)
+    pdf = b"%PDF-1.4 receipt for order 1142 (e2ee-file)\n"
+    event = await customer.send_encrypted_file(room, "receipt.pdf", pdf, "application/pdf")
+    batches, _ = await pull_all(p, cursor)
+    msg = {m.remote_id: m for b in batches for m in b.messages}[event]
+    [att] = msg.attachments
+    assert att.name == "receipt.pdf" and att.size == len(pdf) and att.content_type == "application/pdf"
+    assert await p.fetch_attachment(event, att.ref) == pdf
+    with pytest.raises(PermanentError, match="does not match"):
+        tampered = att.ref.replace('"sha256":"', '"sha256":"AAAA')
+        await p.fetch_attachment(event, tampered)

@@ -462,6 +462,40 @@ class EncryptedCustomer:
         resp = await self.nio.room_redact(room_id, event_id, reason="test")
         assert getattr(resp, "event_id", None), f"room_redact failed: {resp}"
 
+    async def send_before_its_key(self, room_id: str, text: str) -> tuple[str, dict]:
+        """A message in a fresh room key that is shared with nobody yet, as when a key's
+        to-device delivery lags behind the message; returns the event id and the key."""
+        olm = self.nio.olm
+        olm.create_outbound_group_session(room_id)
+        session = olm.outbound_group_sessions[room_id]
+        key = {"algorithm": "m.megolm.v1.aes-sha2", "room_id": room_id, "session_id": session.id,
+               "session_key": session.session_key}  # exported before the message: opens it
+        session.shared = True  # so room_send encrypts with it without sharing it
+        return await self.send(room_id, text), key
+
+    async def deliver_key(self, user_id: str, device_id: str, key: dict) -> None:
+        """The late m.room_key, Olm-encrypted to one device (a session with it must exist)."""
+        from nio.event_builders import ToDeviceMessage
+
+        olm = self.nio.olm
+        device = olm.device_store[user_id][device_id]
+        session = olm.session_store.get(device.curve25519)
+        assert session is not None, "no Olm session with that device yet: send it a normal message first"
+        content = olm._olm_encrypt(session, device, "m.room_key", key)
+        resp = await self.nio.to_device(ToDeviceMessage("m.room.encrypted", user_id, device_id, content))
+        assert not hasattr(resp, "status_code") or resp.status_code is None, f"to_device failed: {resp}"
+
+    async def send_encrypted_file(self, room_id: str, name: str, data: bytes, mimetype: str) -> str:
+        """An attachment encrypted on the client (EncryptedFile in the event), as Element sends it."""
+        import io
+
+        resp, keys = await self.nio.upload(io.BytesIO(data), content_type=mimetype, filename=name, encrypt=True,
+                                           filesize=len(data))
+        assert getattr(resp, "content_uri", None) and keys, f"upload failed: {resp}"
+        file = {**keys, "url": resp.content_uri}
+        return await self.send_event(room_id, {"msgtype": "m.file", "body": name, "filename": name,
+                                               "info": {"mimetype": mimetype, "size": len(data)}, "file": file})
+
     async def session_of(self, room_id: str, event_id: str) -> str:
         """The megolm session id an event of this room was encrypted with."""
         event = await self.user.call("GET", f"{API}/rooms/{self.user.q(room_id)}/event/{self.user.q(event_id)}")
