@@ -42,7 +42,20 @@ ALGORITHM = "m.megolm.v1.aes-sha2"
 LOST_STORE_FIX = ("if its key store was lost, remove this device from the account in another Matrix client "
                   "(e.g. Element: Settings > Sessions); Switchboard then publishes new keys")
 
-logging.getLogger("nio").setLevel(logging.ERROR)  # its warnings name event ids and keys; errors are ours to say
+
+
+class _IntoSwitchboardLog(logging.Handler):
+    """nio's own log lines go to Switchboard's log file, never to the terminal."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        logging.getLogger("switchboard.matrix").handle(record)
+
+
+_nio_log = logging.getLogger("nio")
+_nio_log.propagate = False
+_nio_log.setLevel(logging.WARNING)
+if not any(isinstance(h, _IntoSwitchboardLog) for h in _nio_log.handlers):
+    _nio_log.addHandler(_IntoSwitchboardLog())
 
 
 async def decrypt_file(account: str, ref: str, download: Callable[[str], Awaitable[bytes]]) -> bytes:
