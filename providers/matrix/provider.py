@@ -263,6 +263,8 @@ class MatrixProvider(Provider):
             await self._joined_room(room_id, data, since, batch, seen_customers, budget, owed)
         for room_id, data in _items(rooms.get("leave")):
             self._left_room(room_id, data, batch, seen_customers)
+        for event_id in batch.deleted_messages:
+            self._undecrypted.drop(event_id)  # a redacted message stays gone when its key comes later
         await self._retry_undecrypted(batch, seen_customers)
         if owed:
             batch.cursor = dump_cursor(Cursor(batch.cursor, owed))
@@ -293,6 +295,9 @@ class MatrixProvider(Provider):
                 self._add_thread(batch, room, conv.last_ts, meta, seen)
                 batch.messages.extend(conv.messages.values())
                 batch.deleted_messages.extend(conv.deleted)
+        for event_id in batch.deleted_messages:
+            self._undecrypted.drop(event_id)
+        self._undecrypted.save()
         batch.cursor = dump_cursor(Cursor(state.since, owed))
         batch.more = bool(owed)
         return batch

@@ -184,11 +184,19 @@ async def test_a_message_whose_key_comes_late_is_decrypted_when_the_key_arrives(
     row = cached(db, late)
     assert row["text"] == UNDECRYPTABLE and json.loads(row["meta"]).get("undecryptable")
 
+    gone, gone_key = await customer.send_before_its_key(room, "wrong chat, sorry (e2ee-late)")
+    _, cursor = await sync_into(db, p, cursor)
+    await customer.redact(room, gone)
+    _, cursor = await sync_into(db, p, cursor)
+
     await customer.deliver_key(agent.user_id, p.client.device_id, key)
+    await customer.deliver_key(agent.user_id, p.client.device_id, gone_key)
     await sync_into(db, p, cursor)
     row = cached(db, late)
     assert row["text"] == "my address is 5 Elm St (e2ee-late)", "the message was not retried when its key came"
     assert not json.loads(row["meta"]).get("undecryptable")
+    row = cached(db, gone)
+    assert "wrong chat" not in row["text"] and json.loads(row["meta"]).get("removed"), "a redacted message came back"
 
 
 async def test_a_supervisor_reads_with_its_own_keys_and_sends_nothing(synapse, chat, db, tmp_path):  # noqa: F811
