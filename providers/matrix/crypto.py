@@ -242,14 +242,12 @@ class Crypto:
         _, encrypted = self.nio.encrypt(room_id, event_type, content)
         return encrypted
 
-    def verify(self, user_id: str, device_id: str, fingerprint: str) -> bool:
-        """Mark a device verified when its key matches the fingerprint given (spaces ignored)."""
+    def verify(self, user_id: str, device_id: str, fingerprint: str) -> None:
+        """Mark a device verified when its key is the fingerprint given (spaces ignored)."""
         device = self.olm.device_store[user_id].get(device_id) if user_id in self.olm.device_store.users else None
-        if device is None or device.keys.get("ed25519", "") != fingerprint.replace(" ", ""):
-            return False
-        if device.trust_state != TrustState.verified:
+        if device is not None and device.keys.get("ed25519", "") == fingerprint.replace(" ", "") and (
+                device.trust_state != TrustState.verified):
             self.nio.verify_device(device)
-        return True
 
     # ------------------------------------------------------------------ errors
 

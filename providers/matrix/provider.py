@@ -5,7 +5,8 @@ the room id); each customer member is an identity. ``pull`` runs ``/sync`` from
 the cursor (the sync token), accepts invites, back-fills gaps with
 ``/rooms/{id}/messages``; ``watch`` long-polls ``/sync`` and keeps the answer for
 the next ``pull``; ``push`` sends with the outbox key as transaction id, so a
-retried send is de-duplicated by the homeserver.
+retried send is de-duplicated by the homeserver. Encrypted rooms are opened and
+answered through :mod:`providers.matrix.crypto` (this device's own keys).
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ from providers.matrix.events import ENCRYPTED_FILE, Converted, EventConverter, w
 from providers.matrix.filters import has_news, messages_filter, sync_filter
 from providers.matrix.rooms import Room
 from providers.matrix.session import SessionStore
+from providers.matrix.trust import all_verified, parse_verified, trust_line
 from providers.matrix.undecrypted import Undecrypted
 
 if TYPE_CHECKING:
@@ -92,7 +94,7 @@ class MatrixProvider(Provider):
         if self.opts["timeout"] <= 0:
             raise OptionError(f"account {self.name!r}: timeout must be more than 0 seconds",
                               fix="e.g. timeout = 30")
-        self.verified_devices = [_verified_device(self.name, entry) for entry in self.opts["verified_devices"]]
+        self.verified_devices = parse_verified(self.name, self.opts["verified_devices"])
         self.homeserver = hs.rstrip("/")
         self.user_id = uid
         self._client: MatrixClient | None = None
@@ -144,7 +146,7 @@ class MatrixProvider(Provider):
             return
         crypto.use_token(self.client.store.session.access_token)
         await crypto.settle(writable=not self.read_only)
-        for user_id, device_id, fingerprint in self.verified_devices:
+        for (user_id, device_id), fingerprint in self.verified_devices.items():
             crypto.verify(user_id, device_id, fingerprint)
 
     async def close(self) -> None:
@@ -331,8 +333,10 @@ class MatrixProvider(Provider):
             return
         if room.encryption_event:
             event_id, ts, sender = room.encryption_event
+            trust = "" if self._crypto is None else trust_line(
+                self._crypto, room, self.user_id, self.verified_devices, self.opts["refuse_unverified_devices"])
             conv.messages[event_id] = converter.encryption_notice(
-                {"event_id": event_id, "sender": sender, "origin_server_ts": ts}, self._trust_line(room))
+                {"event_id": event_id, "sender": sender, "origin_server_ts": ts}, trust)
         last = max([room.last_ts, conv.last_ts] + [int(m.sent_at.timestamp() * 1000) for m in conv.messages.values()])
         self._add_thread(batch, room, last, meta, seen)
         batch.messages.extend(conv.messages.values())
@@ -387,33 +391,6 @@ class MatrixProvider(Provider):
                     batch.messages.extend(conv.messages.values())
         self._undecrypted.save()
 
-    def _trust_line(self, room: Room) -> str:
-        """Whose devices we encrypt to, and whether each is verified, in one line."""
-        if self._crypto is None:
-            return ""
-        parts = []
-        for mxid in room.customers(self.user_id):
-            if room.members[mxid].membership != "join":
-                continue
-            who = room.display_name(mxid) or mxid
-            devices = self._crypto.devices(mxid)
-            if not devices:
-                parts.append(f"{who}: devices not known yet")
-                continue
-            for d in devices:
-                state = ("verified" if d.verified else "blocked" if d.blocked else
-                         "not verified: replies are refused until it is" if self.opts["refuse_unverified_devices"]
-                         else "not verified, trusted on first use")
-                parts.append(f"{who}'s device {d.device_id}{f' ({d.name})' if d.name else ''}, key {d.fingerprint}: "
-                             f"{state}")
-        return "; ".join(parts)
-
-    def _devices_verified(self, room: Room) -> bool | None:
-        if self._crypto is None or not room.encrypted:
-            return None
-        devices = [d for mxid in room.customers(self.user_id) for d in self._crypto.devices(mxid)]
-        return bool(devices) and all(d.verified for d in devices)
-
     def _add_thread(self, batch: Batch, room: Room, last_ts: int, meta: dict, seen: set[str],
                     unread: bool | None = None) -> None:
         who = room.customer(self.user_id)
@@ -421,9 +398,8 @@ class MatrixProvider(Provider):
                                                            display_name=room.subject(self.user_id))
         if room.encrypted:
             meta = {**meta, "encrypted": True}
-            verified = self._devices_verified(room)
-            if verified is not None:
-                meta["devices_verified"] = verified
+            if self._crypto is not None:
+                meta["devices_verified"] = all_verified(self._crypto, room, self.user_id)
         if room.network:
             meta = {**meta, "network": room.network}
         batch.threads.append(Thread(
@@ -634,12 +610,3 @@ def _items(section) -> list[tuple[str, dict]]:
         return []
     return [(k, v) for k, v in section.items() if isinstance(k, str) and isinstance(v, dict)]
 
-
-def _verified_device(account: str, entry: object) -> tuple[str, str, str]:
-    """One ``verified_devices`` entry: "USER_ID DEVICE_ID FINGERPRINT" (the key may hold spaces)."""
-    parts = entry.split() if isinstance(entry, str) else []
-    if len(parts) < 3 or not parts[0].startswith("@"):
-        raise OptionError(f"account {account!r}: verified_devices entry {str(entry)[:80]!r} is not "
-                          '"USER_ID DEVICE_ID FINGERPRINT"',
-                          fix='copy it from the conversation\'s device line, e.g. "@dana:example.com ABCDEF 4f2a ..."')
-    return parts[0], parts[1], "".join(parts[2:])

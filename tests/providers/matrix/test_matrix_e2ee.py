@@ -245,6 +245,18 @@ async def test_refusing_unverified_devices_holds_the_reply_until_the_device_is_v
     finally:
         await strict.close()
     fingerprint = customer.nio.olm.account.identity_keys["ed25519"]
+    swapped = MatrixProvider(matrix_account(synapse, agent, tmp_path / "state", refuse_unverified_devices=True,
+                                            verified_devices=[f"{customer.user_id} {own} {fingerprint[::-1]}"]))
+    await swapped.open(read_only=False)
+    try:
+        with pytest.raises(PermanentError, match="unverified"):
+            await swapped.push(reply(room, "not to a key we did not compare (e2ee-trust)"))
+        await customer.send(room, "still me (e2ee-trust)")
+        batches, cursor = await pull_all(swapped, cursor)
+        notice = [m for b in batches for m in b.messages if m.meta.get("system") and m.thread_remote_id == room][-1]
+        assert "KEY DIFFERS" in notice.text
+    finally:
+        await swapped.close()
     trusted = MatrixProvider(matrix_account(synapse, agent, tmp_path / "state", refuse_unverified_devices=True,
                                             verified_devices=[f"{customer.user_id} {own} {fingerprint}"]))
     await trusted.open(read_only=False)
@@ -253,6 +265,10 @@ async def test_refusing_unverified_devices_holds_the_reply_until_the_device_is_v
         batches, _ = await pull_all(trusted, cursor)
     finally:
         await trusted.close()
+    thread = [t for b in batches for t in b.threads if t.remote_id == room][-1]
+    assert thread.meta.get("devices_verified") is True
+    notice = [m for b in batches for m in b.messages if m.meta.get("system") and m.thread_remote_id == room][-1]
+    assert f"{own} (customer phone)" in notice.text and ": verified" in notice.text
     assert [t for _, t in await customer.received(room, agent.user_id, "(e2ee-trust)")] == ["now it may go (e2ee-trust)"]
 
 
