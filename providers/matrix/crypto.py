@@ -39,9 +39,9 @@ from providers.text import clean_line
 PASSPHRASE_NAME = "matrix-e2ee-passphrase"
 STORE_FOLDER = "e2ee"
 ALGORITHM = "m.megolm.v1.aes-sha2"
-LOST_STORE_FIX = ("if its key store was lost, remove this device from the account in another Matrix client "
-                  "(e.g. Element: Settings > Sessions); Switchboard then publishes new keys")
-
+NEW_KEYS = ("remove this device from the account in another Matrix client (e.g. Element: Settings > Sessions); "
+            "Switchboard then publishes new keys")
+LOST_STORE_FIX = f"if its key store was lost, {NEW_KEYS}"
 
 
 class _IntoSwitchboardLog(logging.Handler):
@@ -98,8 +98,8 @@ class Crypto:
         if not passphrase:
             if self.folder.exists() and any(self.folder.glob("*.db")):
                 raise AuthError(f"{account}: the encryption key store in {self.folder} has no passphrase in the keyring",
-                                fix="restore the keyring entry, or move that folder away to start a new device "
-                                    "(older encrypted messages stay unreadable)")
+                                fix=f"restore the keyring entry; or move that folder away (older encrypted "
+                                    f"messages stay unreadable) and {NEW_KEYS}")
             passphrase = secrets.token_urlsafe(32)
             kept.put(PASSPHRASE_NAME, passphrase)
         self.folder.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -108,6 +108,7 @@ class Crypto:
                                    max_limit_exceeded=0, max_timeouts=0, request_timeout=timeout)
         self.nio = AsyncClient(homeserver, user_id, device_id=device_id, store_path=str(self.folder), config=config)
         self.problem = ""  # why encryption cannot work on this device, once we know
+        self.fix = LOST_STORE_FIX
 
     # ------------------------------------------------------------------ life cycle
 
@@ -118,8 +119,8 @@ class Crypto:
         except Exception as exc:  # a corrupt store or a wrong passphrase: nio raises what its store raises
             raise PermanentError(f"{self.account}: cannot open the encryption key store in {self.folder} "
                                  f"({type(exc).__name__})",
-                                 fix="check the keyring entry; moving the folder away starts a new device "
-                                     "(older encrypted messages stay unreadable)") from None
+                                 fix=f"check the keyring entry; or move that folder away (older encrypted "
+                                     f"messages stay unreadable) and {NEW_KEYS}") from None
         for f in self.folder.iterdir():
             if f.is_file():
                 os.chmod(f, 0o600)
@@ -217,7 +218,7 @@ class Crypto:
         to every member's devices first (trust on first use), or, with
         ``refuse_unverified``, refused while any of them is not verified."""
         if self.problem:
-            raise PermanentError(f"{self.account}: {self.problem}", fix=LOST_STORE_FIX)
+            raise PermanentError(f"{self.account}: {self.problem}", fix=self.fix)
         room = self.nio.rooms.get(room_id)
         if room is None:  # not seen since the restart: nio learns its members below
             room = self.nio.rooms[room_id] = MatrixRoom(room_id, self.user_id, encrypted=True)

@@ -33,7 +33,9 @@ def parse_verified(account: str, entries: list) -> dict[tuple[str, str], str]:
 
 def trust_line(crypto: Crypto, room: Room, own_user_id: str, verified: dict[tuple[str, str], str],
                refuse_unverified: bool) -> str:
-    """Each joined customer's devices, keys and trust, in one line."""
+    """Each joined customer's devices, keys and trust, in one line (or why this device cannot encrypt)."""
+    if crypto.problem:
+        return f"{crypto.problem} — {crypto.fix}"
     parts = []
     for mxid in room.customers(own_user_id):
         if room.members[mxid].membership != "join":

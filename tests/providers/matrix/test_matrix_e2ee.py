@@ -9,6 +9,7 @@ does, and reads our replies only by decrypting them with its own keys.
 from __future__ import annotations
 
 import json
+import shutil
 import os
 import signal
 import subprocess
@@ -344,3 +345,26 @@ async def test_an_encrypted_attachment_is_listed_and_opened_only_when_fetched(ch
     with pytest.raises(PermanentError, match="does not match"):
         tampered = att.ref.replace('"sha256":"', '"sha256":"AAAA')
         await p.fetch_attachment(event, tampered)
+
+
+async def test_a_lost_key_store_keeps_plain_rooms_working_and_says_how_to_get_new_keys(synapse, chat, tmp_path):  # noqa: F811
+    agent, p, customer = chat
+    room, cursor = await dm_joined(p, customer, agent)
+    await p.close()
+    shutil.rmtree(tmp_path / "state" / "e2ee")  # the disk was replaced; the server still has the old keys
+    KeyringKept("support").delete(PASSPHRASE_NAME)
+    plain = await customer.user.create_room(invite=[agent.user_id])
+    again = MatrixProvider(matrix_account(synapse, agent, tmp_path / "state"))
+    await again.open(read_only=False)
+    try:
+        await customer.send(room, "are you there? (e2ee-lost)")
+        batches, _ = await pull_all(again, cursor)  # also accepts the new invite
+        notice = [m for b in batches for m in b.messages if m.meta.get("system") and m.thread_remote_id == room][-1]
+        assert "Settings > Sessions" in notice.text, "the conversation does not say why it cannot be read"
+        await again.push(reply(plain, "plain rooms still work (e2ee-lost)"))
+        with pytest.raises(PermanentError, match="Settings > Sessions") as err:
+            await again.push(reply(room, "cannot be read by anyone (e2ee-lost)"))
+        assert "\n" not in str(err.value)
+    finally:
+        await again.close()
+    assert len(await customer.user.messages_from(agent.user_id, "plain rooms still work (e2ee-lost)")) == 1
