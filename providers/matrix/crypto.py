@@ -199,6 +199,9 @@ class Crypto:
             if self.nio.should_claim_keys:
                 await self._ask(self.nio.keys_claim(self.nio.get_users_for_key_claiming()),
                                 "start encrypted sessions with new devices")
+                # Key requests that waited for that session: answered now (own verified devices only;
+                # nio hands back the others, which we leave unanswered).
+                self.olm.collect_key_requests()
             for resp in await self._ask(self.nio.send_to_device_messages(), "answer a room-key request"):
                 self._check(resp, "answer a room-key request")
 

@@ -200,6 +200,43 @@ async def test_a_message_whose_key_comes_late_is_decrypted_when_the_key_arrives(
     assert "wrong chat" not in row["text"] and json.loads(row["meta"]).get("removed"), "a redacted message came back"
 
 
+async def test_key_requests_are_answered_for_our_own_verified_devices_only(synapse, chat, tmp_path):  # noqa: F811
+    from nio import MegolmEvent
+
+    agent, p, customer = chat
+    room, cursor = await dm_joined(p, customer, agent)
+    secret = await customer.send(room, "my pin is 1234 (e2ee-keyreq)")
+    _, cursor = await pull_all(p, cursor)
+    ours = (await p.push(reply(room, "noted, thanks (e2ee-keyreq)"))).remote_id
+    # The agent signs in on a laptop; the customer on a tablet. Neither got the keys of earlier messages.
+    laptop = await EncryptedCustomer.login_as(synapse, agent, tmp_path / "laptop", "agent laptop")
+    tablet = await EncryptedCustomer.login_as(synapse, customer.user, tmp_path / "tablet", "customer tablet")
+    try:
+        _, cursor = await pull_all(p, cursor)  # learns of the laptop
+        await laptop.verify(agent.user_id, p.client.device_id)  # the laptop trusts Switchboard's device
+        await p.close()
+        fingerprint = laptop.nio.olm.account.identity_keys["ed25519"]
+        p2 = MatrixProvider(matrix_account(synapse, agent, tmp_path / "state",
+                                           verified_devices=[f"{agent.user_id} {laptop.device_id} {fingerprint}"]))
+        await p2.open(read_only=False)
+        try:
+            assert isinstance(await laptop.event(room, secret), MegolmEvent)
+            assert isinstance(await tablet.event(room, ours), MegolmEvent)
+            await laptop.ask_for_key(await laptop.event(room, secret), agent.user_id)
+            await tablet.ask_for_key(await tablet.event(room, ours), agent.user_id)
+            for _ in range(3):  # the request, the Olm session it needs, the answer
+                _, cursor = await pull_all(p2, cursor)
+        finally:
+            await p2.close()
+        opened = await laptop.event(room, secret)
+        assert not isinstance(opened, MegolmEvent), "our own verified device did not get the key it asked for"
+        assert opened.body == "my pin is 1234 (e2ee-keyreq)"
+        assert isinstance(await tablet.event(room, ours), MegolmEvent), "we gave a room key to another user's device"
+    finally:
+        await laptop.close()
+        await tablet.close()
+
+
 async def test_a_supervisor_reads_with_its_own_keys_and_sends_nothing(synapse, chat, db, tmp_path):  # noqa: F811
     agent, p, customer = chat
     room, cursor = await dm_joined(p, customer, agent, db)

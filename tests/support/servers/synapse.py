@@ -402,9 +402,48 @@ class EncryptedCustomer:
         await customer.step()
         return customer
 
+    @classmethod
+    async def login_as(cls, server: SynapseServer, user: MatrixUser, store: Path, device_name: str
+                       ) -> "EncryptedCustomer":
+        """Another device of an existing account (the agent's laptop, the customer's tablet)."""
+        client = cls(server, user, store)
+        resp = await client.nio.login(user.password, device_name=device_name)
+        assert getattr(resp, "access_token", None), f"login failed: {resp}"
+        await client.step()
+        return client
+
     @property
     def user_id(self) -> str:
         return self.user.user_id
+
+    @property
+    def device_id(self) -> str:
+        return self.nio.device_id
+
+    async def event(self, room_id: str, event_id: str):
+        """One event of the room as this device sees it: decrypted if its keys allow."""
+        from nio import RoomMessagesResponse
+
+        await self.step()
+        resp = await self.nio.room_messages(room_id, start=self.nio.next_batch, limit=500)
+        assert isinstance(resp, RoomMessagesResponse), f"room_messages failed: {resp}"
+        event = next(e for e in resp.chunk if e.event_id == event_id)
+        event.room_id = room_id  # /messages events do not carry it; a key request needs it
+        return event
+
+    async def verify(self, user_id: str, device_id: str) -> None:
+        """Mark another device verified here (as after comparing its key)."""
+        await self.step()
+        self.nio.verify_device(self.nio.olm.device_store[user_id][device_id])
+
+    async def ask_for_key(self, event, of_user: str) -> None:
+        """Send a room-key request for an undecryptable event to every device of ``of_user``
+        (to our own user the way clients do it, so the forwarded key is accepted)."""
+        if of_user == self.user_id:
+            resp = await self.nio.request_room_key(event)
+        else:
+            resp = await self.nio.to_device(event.as_key_request(of_user, self.device_id))
+        assert not getattr(resp, "status_code", None), f"key request failed: {resp}"
 
     async def close(self) -> None:
         await self.nio.close()
