@@ -48,9 +48,10 @@ class _IntoSwitchboardLog(logging.Handler):
     """nio's own log lines go to Switchboard's log file, never to the terminal."""
 
     def emit(self, record: logging.LogRecord) -> None:
-        logging.getLogger("switchboard.matrix").handle(record)
+        log.handle(record)
 
 
+log = logging.getLogger("switchboard.matrix")
 _nio_log = logging.getLogger("nio")
 _nio_log.propagate = False
 _nio_log.setLevel(logging.WARNING)
@@ -72,6 +73,14 @@ async def decrypt_file(account: str, ref: str, download: Callable[[str], Awaitab
     except (EncryptionError, ValueError, KeyError, TypeError):
         raise PermanentError(f"{account}: the encrypted attachment does not match its key or checksum",
                              fix="ask the customer to send the file again") from None
+
+
+def _parse_sync(answer: dict) -> SyncResponse | None:
+    try:
+        resp = SyncResponse.from_dict(copy.deepcopy(answer))  # nio's parser edits what it reads
+    except (AttributeError, KeyError, TypeError, ValueError):  # it trusts the shapes it did not validate
+        return None
+    return None if isinstance(resp, ErrorResponse) else resp
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,9 +156,16 @@ class Crypto:
     async def absorb(self, answer: dict) -> None:
         """Let the Olm machine read a ``/sync`` answer: room keys and other to-device
         messages, members of encrypted rooms, device-list changes, one-time key counts."""
-        resp = SyncResponse.from_dict(copy.deepcopy(answer))  # nio's parser edits what it reads
-        if isinstance(resp, ErrorResponse):
-            return  # not a sync nio can read (it validates strictly); the adapter reads it all the same
+        resp = _parse_sync(answer)
+        if resp is None:
+            # nio reads the whole answer; one odd room must not cost us the room keys, which the
+            # server sends only once: read the crypto parts alone.
+            log.warning("%s: nio could not read a sync answer; reading its keys alone", self.account)
+            resp = _parse_sync({k: answer[k] for k in ("next_batch", "to_device", "device_lists",
+                                                      "device_one_time_keys_count") if k in answer} | {"rooms": {}})
+            if resp is None:
+                log.warning("%s: nio could not read the keys of a sync answer either", self.account)
+                return
         await self.nio.receive_response(resp)
 
     def decrypt(self, event: dict, room_id: str) -> dict | None:

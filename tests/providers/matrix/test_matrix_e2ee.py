@@ -405,3 +405,24 @@ async def test_a_lost_key_store_keeps_plain_rooms_working_and_says_how_to_get_ne
     finally:
         await again.close()
     assert len(await customer.user.messages_from(agent.user_id, "plain rooms still work (e2ee-lost)")) == 1
+
+
+async def test_a_malformed_room_in_a_sync_does_not_cost_the_keys_another_room_needs(chat, db, monkeypatch):
+    agent, p, customer = chat
+    room, cursor = await dm_joined(p, customer, agent, db)
+    other = await customer.user.create_room(invite=[agent.user_id])
+    _, cursor = await sync_into(db, p, cursor)
+    event = await customer.send(room, "the key for this comes in the same answer (e2ee-odd)")
+    await customer.user.send(other, "plain words")
+    request = p.client.request
+
+    async def hostile(method, url, **kwargs):  # the server mangles one room of the answer
+        answer = await request(method, url, **kwargs)
+        joined = (answer.get("rooms") or {}).get("join") or {}
+        if other in joined:
+            joined[other]["timeline"] = "not an object"
+        return answer
+
+    monkeypatch.setattr(p.client, "request", hostile)
+    await sync_into(db, p, cursor)
+    assert cached(db, event)["text"] == "the key for this comes in the same answer (e2ee-odd)"
