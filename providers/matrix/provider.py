@@ -499,8 +499,8 @@ class MatrixProvider(Provider):
 
     async def find_delivery(self, action: PushAction) -> Receipt | None:
         """A reply is delivered if the room's timeline holds our event with the outbox key
-        (as txnId, seen by the sending device, or in the content, seen by any), looking
-        back to when the reply was queued."""
+        (as txnId, seen by the sending device, or in the content, seen by any; in an
+        encrypted room once decrypted), looking back to when the reply was queued."""
         if action.kind != "reply":
             return None  # read markers: setting them again is harmless
         since_ms = (action.created_at.timestamp() - 60) * 1000 if action.created_at else None
@@ -509,8 +509,12 @@ class MatrixProvider(Provider):
             page = await self.client.request("GET", path("rooms", action.thread_remote_id, "messages"), params=params)
             chunk = [e for e in page.get("chunk") or [] if isinstance(e, dict)]
             for event in chunk:
-                if event.get("sender") == self.user_id and action.key in (
-                        (event.get("unsigned") or {}).get("transaction_id"), (event.get("content") or {}).get(OUTBOX_KEY)):
+                if event.get("sender") != self.user_id:
+                    continue
+                if event.get("type") == "m.room.encrypted" and self._crypto is not None:  # the key is inside
+                    event = self._crypto.decrypt(event, action.thread_remote_id) or event
+                if action.key in ((event.get("unsigned") or {}).get("transaction_id"),
+                                  (event.get("content") or {}).get(OUTBOX_KEY)):
                     return Receipt(remote_id=event.get("event_id"), duplicate=True, detail="already in the room")
             oldest = chunk[-1].get("origin_server_ts") if chunk else None
             if not page.get("end") or not chunk or (since_ms and isinstance(oldest, int) and oldest < since_ms):

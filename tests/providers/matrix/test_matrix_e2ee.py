@@ -426,3 +426,21 @@ async def test_a_malformed_room_in_a_sync_does_not_cost_the_keys_another_room_ne
     monkeypatch.setattr(p.client, "request", hostile)
     await sync_into(db, p, cursor)
     assert cached(db, event)["text"] == "the key for this comes in the same answer (e2ee-odd)"
+
+
+async def test_another_device_of_the_support_account_finds_an_encrypted_reply_by_the_key_inside(
+        synapse, chat, tmp_path):  # noqa: F811
+    agent, p, customer = chat
+    room, cursor = await dm_joined(p, customer, agent)
+    other = MatrixProvider(matrix_account(synapse, agent, tmp_path / "other", name="second-console"))
+    await other.open(read_only=False)  # its own device, known before the reply is sent
+    try:
+        _, cursor = await pull_all(p, cursor)  # learns of that device: the room key is shared with it too
+        action = reply(room, "Sent from the first console (e2ee-find)")
+        assert await other.find_delivery(action) is None
+        receipt = await p.push(action)
+        await pull_all(other, None)  # its room keys arrive
+        found = await other.find_delivery(action)
+    finally:
+        await other.close()
+    assert found is not None and found.remote_id == receipt.remote_id
