@@ -106,7 +106,8 @@ class Crypto:
         passphrase = kept.get(PASSPHRASE_NAME)
         if not passphrase:
             if self.folder.exists() and any(self.folder.glob("*.db")):
-                raise AuthError(f"{account}: the encryption key store in {self.folder} has no passphrase in the keyring",
+                raise AuthError(f"{account}: the encryption key store in {self.folder} has no passphrase in the "
+                                "keyring",
                                 fix=f"restore the keyring entry; or move that folder away (older encrypted "
                                     f"messages stay unreadable) and {NEW_KEYS}")
             passphrase = secrets.token_urlsafe(32)

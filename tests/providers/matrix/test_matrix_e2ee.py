@@ -59,7 +59,7 @@ async def sync_into(db, p: MatrixProvider, cursor):
 async def dm_joined(p, customer, agent, db=None):
     """The customer opens the DM, the adapter accepts it, the customer sees us join."""
     room = await customer.open_dm(agent.user_id)
-    batches, cursor = await (sync_into(db, p, None) if db is not None else pull_all(p, None))
+    _, cursor = await (sync_into(db, p, None) if db is not None else pull_all(p, None))
     await customer.wait_joined(room, agent.user_id)
     return room, cursor
 
@@ -76,7 +76,7 @@ async def test_customer_message_arrives_decrypted_and_the_reply_is_decrypted_by_
     agent, p, customer = chat
     room, cursor = await dm_joined(p, customer, agent, db)
     event = await customer.send(room, "My parcel 7781 never arrived (e2ee-in)")
-    batches, cursor = await sync_into(db, p, cursor)
+    _, cursor = await sync_into(db, p, cursor)
 
     row = cached(db, event)
     assert row is not None, "the encrypted message did not reach the cache"
@@ -307,7 +307,8 @@ async def test_refusing_unverified_devices_holds_the_reply_until_the_device_is_v
     assert thread.meta.get("devices_verified") is True
     notice = [m for b in batches for m in b.messages if m.meta.get("system") and m.thread_remote_id == room][-1]
     assert f"{own} (customer phone)" in notice.text and ": verified" in notice.text
-    assert [t for _, t in await customer.received(room, agent.user_id, "(e2ee-trust)")] == ["now it may go (e2ee-trust)"]
+    got = await customer.received(room, agent.user_id, "(e2ee-trust)")
+    assert [t for _, t in got] == ["now it may go (e2ee-trust)"]
 
 
 async def test_kill_9_between_the_send_and_its_confirmation_still_one_reply(synapse, chat, db, tmp_path):  # noqa: F811
@@ -356,7 +357,8 @@ async def test_a_wrong_key_store_passphrase_is_one_line_with_the_fix(synapse, ch
     await again.close()
 
 
-async def test_a_key_store_whose_passphrase_left_the_keyring_is_not_replaced_silently(synapse, chat, tmp_path):  # noqa: F811
+async def test_a_key_store_whose_passphrase_left_the_keyring_is_not_replaced_silently(
+        synapse, chat, tmp_path):  # noqa: F811
     agent, p, _ = chat
     await p.close()
     KeyringKept("support").delete(PASSPHRASE_NAME)
@@ -382,7 +384,8 @@ async def test_an_encrypted_attachment_is_listed_and_opened_only_when_fetched(ch
         await p.fetch_attachment(event, tampered)
 
 
-async def test_a_lost_key_store_keeps_plain_rooms_working_and_says_how_to_get_new_keys(synapse, chat, tmp_path):  # noqa: F811
+async def test_a_lost_key_store_keeps_plain_rooms_working_and_says_how_to_get_new_keys(
+        synapse, chat, tmp_path):  # noqa: F811
     agent, p, customer = chat
     room, cursor = await dm_joined(p, customer, agent)
     await p.close()
