@@ -12,6 +12,7 @@ answered through :mod:`providers.matrix.crypto` (this device's own keys).
 from __future__ import annotations
 
 import asyncio
+import importlib
 import time
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
@@ -132,9 +133,9 @@ class MatrixProvider(Provider):
 
     async def _open_crypto(self, store: SessionStore) -> None:
         """Our device's keys: loaded from its store, published if the server lacks them."""
-        from providers.matrix.crypto import Crypto  # lazy: the Olm machine is needed only here
-
-        self._crypto = Crypto(account=self.name, homeserver=self.homeserver, user_id=self.user_id,
+        # matrix-nio and its dependencies take ~0.5-1 s to import here: off the event loop the UI shares.
+        crypto = await asyncio.to_thread(importlib.import_module, "providers.matrix.crypto")
+        self._crypto = crypto.Crypto(account=self.name, homeserver=self.homeserver, user_id=self.user_id,
                               device_id=store.session.device_id, state_dir=self.opts["state_dir"],
                               kept=self.account.kept, timeout=self.opts["timeout"])
         self._crypto.open(store.session.access_token)
