@@ -80,6 +80,7 @@ def build_provider(acc: AccountSettings, data_dir: Path | None) -> Provider:
         # Adapters that keep remote-session state (tokens, the demo's simulated remote) keep it per account.
         options["state_dir"] = str(Path(data_dir) / "state" / (cls.kind if cls.shared_state else acc.name))
     return cls(AccountConfig(name=acc.name, provider=acc.provider, options=options, secret=secrets.reader(acc.name),
+                             kept=secrets.KeyringKept(acc.name),
                              poll_interval=acc.poll_interval, window_days=acc.window_days))
 
 

@@ -8,6 +8,7 @@ backend explicitly, e.g. for a headless server.
 from __future__ import annotations
 
 from console.errors import UserError
+from providers.base import AuthError, KeptSecrets
 
 SERVICE = "switchboard"
 
@@ -80,3 +81,27 @@ def delete(account: str) -> bool:
 def reader(account: str):
     """A callable for AccountConfig.secret: reads the keyring only when asked."""
     return lambda: get(account)
+
+
+class KeyringKept(KeptSecrets):
+    """An adapter's own secrets (tokens, store passphrases) in the keyring, as
+    ``ACCOUNT:NAME`` under the same service as the account's password. A keyring
+    failure reaches the adapter as an AuthError carrying the fix."""
+
+    def __init__(self, account: str) -> None:
+        self.account = account
+
+    def get(self, name: str) -> str | None:
+        return self._call(get, name)
+
+    def put(self, name: str, value: str) -> None:
+        self._call(put, name, value)
+
+    def delete(self, name: str) -> None:
+        self._call(delete, name)
+
+    def _call(self, fn, name: str, *args):
+        try:
+            return fn(f"{self.account}:{name}", *args)
+        except UserError as exc:
+            raise AuthError(exc.args[0], fix=exc.fix) from None

@@ -131,18 +131,39 @@ class Option:
     choices: tuple[Any, ...] = ()
 
 
+class KeptSecrets:
+    """Secrets an adapter makes and keeps for itself (access tokens, key-store
+    passphrases), by name. The engine hands each account one backed by the OS
+    keyring, so state files never hold them; this base class keeps them in memory
+    (an account built by hand, as in a test, forgets them when it goes)."""
+
+    def __init__(self) -> None:
+        self._values: dict[str, str] = {}
+
+    def get(self, name: str) -> str | None:
+        return self._values.get(name)
+
+    def put(self, name: str, value: str) -> None:
+        self._values[name] = value
+
+    def delete(self, name: str) -> None:
+        self._values.pop(name, None)
+
+
 @dataclass(slots=True)
 class AccountConfig:
     """One ``[[accounts]]`` table: the name, the adapter kind, the adapter's options.
 
     ``secret`` is a callable so the keyring is read only when the adapter needs it;
-    it returns ``None`` when no secret is stored.
+    it returns ``None`` when no secret is stored. ``kept`` holds the secrets the
+    adapter makes itself (see :class:`KeptSecrets`).
     """
 
     name: str
     provider: str
     options: dict[str, Any] = field(default_factory=dict)
     secret: Callable[[], str | None] = lambda: None
+    kept: KeptSecrets = field(default_factory=KeptSecrets)
     poll_interval: float = 60.0
     window_days: int = 90
 

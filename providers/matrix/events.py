@@ -3,13 +3,16 @@
 Handles the message types a support chat sees (text, notice, emote, files and
 media), HTML bodies (as clean text), rich-reply fallbacks (dropped: the quoted
 message is already in the thread), edits (``m.replace``: new text for the
-original's remote id), redactions, and encrypted events (kept as a notice, never
-dropped silently).
+original's remote id), redactions, and encrypted events: opened with the
+converter's ``decrypt`` and then read like plain ones, or, where our keys cannot
+open them (yet), kept as a notice that says so, never dropped silently.
 """
 
 from __future__ import annotations
 
+import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -21,8 +24,27 @@ ENCRYPTED_NOTICE = (
     "This conversation is end-to-end encrypted and cannot be read here yet. "
     "Ask the customer to write in an unencrypted support room, or connect their network through a bridge."
 )
+E2EE_NOTICE = "This conversation is end-to-end encrypted: Switchboard reads and answers it with its own device keys."
+UNDECRYPTABLE = ("Encrypted message that cannot be decrypted (yet): the sender's device has not shared its key "
+                 "with this device. It is tried again when the key arrives.")
 MEDIA_TYPES = {"m.image", "m.file", "m.video", "m.audio"}
 _MX_REPLY = re.compile(r"<mx-reply>.*?</mx-reply>", re.DOTALL | re.IGNORECASE)
+
+
+ENCRYPTED_FILE = "mxc-encrypted:"  # ref prefix: the file's address with the key that opens it
+
+
+def encrypted_file_ref(file: dict) -> str:
+    """A fetchable ref for an encrypted attachment (``EncryptedFile``: url, key, iv, hash).
+
+    The key goes into the ref, and so into the cache, next to the decrypted message it
+    belongs to: whoever can read one can read the other."""
+    key = file.get("key") if isinstance(file.get("key"), dict) else {}
+    hashes = file.get("hashes") if isinstance(file.get("hashes"), dict) else {}
+    parts = {"url": file.get("url"), "k": key.get("k"), "iv": file.get("iv"), "sha256": hashes.get("sha256")}
+    if not all(isinstance(v, str) and v for v in parts.values()):
+        return ""
+    return ENCRYPTED_FILE + json.dumps(parts, separators=(",", ":"))
 
 
 def when(ts: object) -> datetime:
@@ -72,7 +94,7 @@ def render(content: dict) -> tuple[str, list[Attachment], dict]:
         url = content.get("url") if isinstance(content.get("url"), str) else ""
         if not url and isinstance(content.get("file"), dict):  # encrypted attachment
             meta["encrypted"] = True
-            url = content["file"].get("url", "") if isinstance(content["file"].get("url"), str) else ""
+            url = encrypted_file_ref(content["file"])
         att = Attachment(name=name,
                          content_type=info.get("mimetype") if isinstance(info.get("mimetype"), str)
                          else "application/octet-stream",
@@ -121,11 +143,22 @@ class Converted:
 
 
 class EventConverter:
-    """Converts one room's timeline events; ``own_user_id`` marks outbound ones."""
+    """Converts one room's timeline events; ``own_user_id`` marks outbound ones.
 
-    def __init__(self, room: Room, own_user_id: str) -> None:
+    ``decrypt`` opens an ``m.room.encrypted`` event (None: cannot); without it the
+    room cannot be read here. ``undecryptable`` hears of each event left closed."""
+
+    def __init__(self, room: Room, own_user_id: str, decrypt: Callable[[dict], dict | None] | None = None,
+                 undecryptable: Callable[[dict], None] | None = None) -> None:
         self.room = room
         self.own = own_user_id
+        self.decrypt = decrypt
+        self.undecryptable = undecryptable
+
+    def encryption_notice(self, event: dict, trust: str = "") -> Message:
+        """The system line that opens an encrypted conversation (with the devices' trust)."""
+        text = (E2EE_NOTICE if self.decrypt else ENCRYPTED_NOTICE) + (f"\n{trust}" if trust else "")
+        return self.message(event, text, [], {"encrypted": True, "system": True})
 
     def message(self, event: dict, text: str, attachments: list[Attachment], meta: dict) -> Message:
         sender = event.get("sender", "")
@@ -163,12 +196,24 @@ class EventConverter:
                 if etype in ("m.room.message", "m.room.encrypted"):
                     out.deleted.append(event["event_id"])
                 continue
+            encrypted = False
+            if etype == "m.room.encrypted":
+                plain = self.decrypt(event) if self.decrypt else None
+                if plain is None:
+                    if self.undecryptable:
+                        self.undecryptable(event)
+                    if relation(content).get("rel_type") == "m.replace":
+                        continue  # a closed edit: the original keeps its text until the key comes
+                    closed = self.message(event, UNDECRYPTABLE if self.decrypt else ENCRYPTED_NOTICE, [],
+                                          {"encrypted": True, "undecryptable": True})
+                    out.messages[event["event_id"]] = closed
+                    out.senders[event["event_id"]] = event.get("sender", "")
+                    continue
+                event, encrypted = plain, True
+                etype = event.get("type")
+                content = event.get("content") if isinstance(event.get("content"), dict) else {}
             if etype == "m.room.encryption" and content.get("algorithm"):
-                notice = self.message(event, ENCRYPTED_NOTICE, [], {"encrypted": True, "system": True})
-                out.messages[event["event_id"]] = notice
-            elif etype == "m.room.encrypted":
-                out.messages[event["event_id"]] = self.message(event, ENCRYPTED_NOTICE, [], {"encrypted": True})
-                out.senders[event["event_id"]] = event.get("sender", "")
+                out.messages[event["event_id"]] = self.encryption_notice(event)
             elif etype == "m.room.message":
                 rel = relation(content)
                 if rel.get("rel_type") == "m.replace" and isinstance(rel.get("event_id"), str):
@@ -178,6 +223,8 @@ class EventConverter:
                                               ts if isinstance(ts, int) else 0, new))
                     continue
                 text, attachments, meta = render(content)
+                if encrypted:
+                    meta["encrypted"] = True
                 out.messages[event["event_id"]] = self.message(event, text, attachments, meta)
                 out.senders[event["event_id"]] = event.get("sender", "")
                 # Servers bundle the latest edit with the original: apply it too.

@@ -5,14 +5,17 @@ the room id); each customer member is an identity. ``pull`` runs ``/sync`` from
 the cursor (the sync token), accepts invites, back-fills gaps with
 ``/rooms/{id}/messages``; ``watch`` long-polls ``/sync`` and keeps the answer for
 the next ``pull``; ``push`` sends with the outbox key as transaction id, so a
-retried send is de-duplicated by the homeserver.
+retried send is de-duplicated by the homeserver. Encrypted rooms are opened and
+answered through :mod:`providers.matrix.crypto` (this device's own keys).
 """
 
 from __future__ import annotations
 
 import asyncio
+import importlib
 import time
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from providers.base import (
@@ -38,12 +41,18 @@ from providers.matrix.client import MatrixClient, MatrixError, path
 from providers.matrix.cursor import Cursor, Job
 from providers.matrix.cursor import dump as dump_cursor
 from providers.matrix.cursor import parse as parse_cursor
-from providers.matrix.events import ENCRYPTED_NOTICE, Converted, EventConverter, when
+from providers.matrix.events import ENCRYPTED_FILE, Converted, EventConverter, when
 from providers.matrix.filters import has_news, messages_filter, sync_filter
 from providers.matrix.rooms import Room
 from providers.matrix.session import SessionStore
+from providers.matrix.trust import all_verified, parse_verified, trust_line
+from providers.matrix.undecrypted import Undecrypted
 
-ENCRYPTED_FIX = "ask the customer to write in an unencrypted support room, or reach them through a bridge"
+if TYPE_CHECKING:
+    from providers.matrix.crypto import Crypto
+
+ENCRYPTED_FIX = ("set encryption = true and a state_dir for the account, or ask the customer to write in an "
+                 "unencrypted support room")
 MAX_LOOKBACK_PAGES = 20  # pages of 100 events searched for an earlier delivery
 OUTBOX_KEY = "com.switchboard.outbox_key"  # in our messages' content: found by any device after a crash
 
@@ -58,7 +67,13 @@ class MatrixProvider(Provider):
         Option("auto_join", bool, True, help="accept customers' invites at once"),
         Option("device_name", str, "Switchboard", help="how this session is named in the account's device list"),
         Option("timeout", float, 30.0, help="seconds to wait for the homeserver"),
-        Option("state_dir", str, "", help="folder for the access token and device id (empty: keep them in memory)"),
+        Option("state_dir", str, "", help="folder for the device id and encryption keys (tokens stay in the keyring)"),
+        Option("encryption", bool, True, help="read and answer end-to-end encrypted rooms (needs state_dir)"),
+        Option("refuse_unverified_devices", bool, False,
+               help="in encrypted rooms, send only when every device in the room is verified (default: trust on "
+                    "first use)"),
+        Option("verified_devices", list, [],
+               help='devices whose key was compared with their owner, as "USER_ID DEVICE_ID FINGERPRINT"'),
     )
     secret_label = "password"
 
@@ -81,9 +96,12 @@ class MatrixProvider(Provider):
         if self.opts["timeout"] <= 0:
             raise OptionError(f"account {self.name!r}: timeout must be more than 0 seconds",
                               fix="e.g. timeout = 30")
+        self.verified_devices = parse_verified(self.name, self.opts["verified_devices"])
         self.homeserver = hs.rstrip("/")
         self.user_id = uid
         self._client: MatrixClient | None = None
+        self._crypto: Crypto | None = None
+        self._undecrypted = Undecrypted(self.opts["state_dir"])
         self._rooms: dict[str, Room] = {}
         self._since: str | None = None
         self._prefetched: tuple[str, dict, str | None] | None = None  # kept by watch(): cursor, answer, since
@@ -92,12 +110,15 @@ class MatrixProvider(Provider):
     # ------------------------------------------------------------------ life cycle
 
     async def open(self, read_only: bool) -> None:
+        await self._connect(read_only, encryption=self.opts["encryption"] and bool(self.opts["state_dir"]))
+
+    async def _connect(self, read_only: bool, encryption: bool) -> None:
         self.read_only = read_only
         if read_only:  # no receipts when opened read-only
             self.capabilities = frozenset({Capability.WATCH})
         else:
             self.capabilities = type(self).capabilities
-        store = SessionStore(self.opts["state_dir"], self.name, self.homeserver, self.user_id)
+        store = SessionStore(self.opts["state_dir"], self.name, self.homeserver, self.user_id, self.account.kept)
         self._client = MatrixClient(account=self.name, homeserver=self.homeserver, user_id=self.user_id,
                                     device_name=self.opts["device_name"], timeout=self.opts["timeout"],
                                     store=store, password=self.secret)
@@ -105,13 +126,37 @@ class MatrixProvider(Provider):
         try:
             if not store.session.access_token:
                 await self._client.login()
+            if encryption:
+                await self._open_crypto(store)
         except BaseException:
             await self.close()
             raise
 
+    async def _open_crypto(self, store: SessionStore) -> None:
+        """Our device's keys: loaded from its store, published if the server lacks them."""
+        # matrix-nio and its dependencies take ~0.5-1 s to import here: off the event loop the UI shares.
+        crypto = await asyncio.to_thread(importlib.import_module, "providers.matrix.crypto")
+        self._crypto = crypto.Crypto(account=self.name, homeserver=self.homeserver, user_id=self.user_id,
+                              device_id=store.session.device_id, state_dir=self.opts["state_dir"],
+                              kept=self.account.kept, timeout=self.opts["timeout"])
+        self._crypto.open(store.session.access_token)
+        await self._crypto_settle()
+
+    async def _crypto_settle(self) -> None:
+        crypto = self._crypto
+        if crypto is None:
+            return
+        crypto.use_token(self.client.store.session.access_token)
+        await crypto.settle(writable=not self.read_only)
+        for (user_id, device_id), fingerprint in self.verified_devices.items():
+            crypto.verify(user_id, device_id, fingerprint)
+
     async def close(self) -> None:
         client, self._client = self._client, None
+        crypto, self._crypto = self._crypto, None
         self._prefetched = None
+        if crypto is not None:
+            await crypto.close()
         if client is not None:
             await client.close()
 
@@ -122,7 +167,7 @@ class MatrixProvider(Provider):
         return self._client
 
     async def check(self) -> str:
-        await self.open(read_only=True)
+        await self._connect(read_only=True, encryption=False)  # a reachability check makes no keys
         try:
             versions = await self.client.request("GET", "/_matrix/client/versions", auth=False)
             who = await self.client.request("GET", path("account", "whoami"))
@@ -201,6 +246,9 @@ class MatrixProvider(Provider):
     async def _assemble(self, answer: dict, since: str | None, budget: _Budget) -> Batch:
         next_batch = answer.get("next_batch")
         batch = Batch(cursor=next_batch if isinstance(next_batch, str) and next_batch else since)
+        if self._crypto is not None:
+            await self._crypto.absorb(answer)  # room keys first: this answer's messages may need them
+            await self._crypto_settle()
         owed: list[Job] = []
         rooms = answer.get("rooms") if isinstance(answer.get("rooms"), dict) else {}
         seen_customers: set[str] = set()
@@ -219,6 +267,9 @@ class MatrixProvider(Provider):
             await self._joined_room(room_id, data, since, batch, seen_customers, budget, owed)
         for room_id, data in _items(rooms.get("leave")):
             self._left_room(room_id, data, batch, seen_customers)
+        for event_id in batch.deleted_messages:
+            self._undecrypted.drop(event_id)  # a redacted message stays gone when its key comes later
+        await self._retry_undecrypted(batch, seen_customers)
         if owed:
             batch.cursor = dump_cursor(Cursor(batch.cursor, owed))
             batch.more = True
@@ -236,7 +287,7 @@ class MatrixProvider(Provider):
             room = self._room(job.room_id)
             if not room.state_loaded:
                 await self._load_state(room)
-            converter = EventConverter(room, self.user_id)
+            converter = self._converter(room)
             conv = Converted()
             meta: dict = {}
             events, rest = await self._backfill(job, budget, meta)
@@ -248,6 +299,9 @@ class MatrixProvider(Provider):
                 self._add_thread(batch, room, conv.last_ts, meta, seen)
                 batch.messages.extend(conv.messages.values())
                 batch.deleted_messages.extend(conv.deleted)
+        for event_id in batch.deleted_messages:
+            self._undecrypted.drop(event_id)
+        self._undecrypted.save()
         batch.cursor = dump_cursor(Cursor(state.since, owed))
         batch.more = bool(owed)
         return batch
@@ -263,7 +317,7 @@ class MatrixProvider(Provider):
         timeline = data.get("timeline") if isinstance(data.get("timeline"), dict) else {}
         events = [e for e in timeline.get("events") or [] if isinstance(e, dict)]
         state_events = [e for e in (data.get("state") or {}).get("events") or [] if isinstance(e, dict)]
-        converter = EventConverter(room, self.user_id)
+        converter = self._converter(room)
         conv = Converted()
         meta: dict = {}
         if timeline.get("limited") and isinstance(timeline.get("prev_batch"), str):
@@ -279,11 +333,12 @@ class MatrixProvider(Provider):
         await self._resolve_edits(room, converter, conv)
         if not (conv.messages or conv.deleted or state_events or events or new_here):
             return
-        if room.encryption_event and room.encryption_event[0] not in conv.messages:
+        if room.encryption_event:
             event_id, ts, sender = room.encryption_event
-            conv.messages[event_id] = converter.message(
-                {"event_id": event_id, "sender": sender, "origin_server_ts": ts},
-                ENCRYPTED_NOTICE, [], {"encrypted": True, "system": True})
+            trust = "" if self._crypto is None else trust_line(
+                self._crypto, room, self.user_id, self.verified_devices, self.opts["refuse_unverified_devices"])
+            conv.messages[event_id] = converter.encryption_notice(
+                {"event_id": event_id, "sender": sender, "origin_server_ts": ts}, trust)
         last = max([room.last_ts, conv.last_ts] + [int(m.sent_at.timestamp() * 1000) for m in conv.messages.values()])
         self._add_thread(batch, room, last, meta, seen)
         batch.messages.extend(conv.messages.values())
@@ -296,7 +351,7 @@ class MatrixProvider(Provider):
         for event in (data.get("state") or {}).get("events") or []:
             if isinstance(event, dict):
                 room.apply(event, self.user_id)
-        converter = EventConverter(room, self.user_id)
+        converter = self._converter(room)
         conv = Converted()
         converter.convert([e for e in (data.get("timeline") or {}).get("events") or [] if isinstance(e, dict)], conv)
         self._rooms.pop(room_id, None)  # a later re-invite starts from fresh state
@@ -306,6 +361,38 @@ class MatrixProvider(Provider):
         batch.messages.extend(conv.messages.values())
         batch.deleted_messages.extend(conv.deleted)
 
+    def _converter(self, room: Room) -> EventConverter:
+        crypto = self._crypto
+        if crypto is None:
+            return EventConverter(room, self.user_id)
+
+        def closed(event: dict) -> None:
+            self._undecrypted.add(room.room_id, event)
+
+        return EventConverter(room, self.user_id, lambda event: crypto.decrypt(event, room.room_id), closed)
+
+    async def _retry_undecrypted(self, batch: Batch, seen: set[str]) -> None:
+        """Open the waiting encrypted events whose room key has arrived since."""
+        crypto = self._crypto
+        if crypto is not None:
+            ready: dict[str, list[dict]] = {}
+            for event_id, (room_id, event) in list(self._undecrypted.events.items()):
+                if crypto.can_decrypt(event, room_id):
+                    self._undecrypted.drop(event_id)
+                    ready.setdefault(room_id, []).append(event)
+            for room_id, events in ready.items():
+                room = self._room(room_id)
+                if not room.state_loaded:
+                    await self._load_state(room)
+                converter = self._converter(room)
+                conv = Converted()
+                converter.convert(events, conv)
+                await self._resolve_edits(room, converter, conv)
+                if conv.messages:
+                    self._add_thread(batch, room, conv.last_ts, {}, seen)
+                    batch.messages.extend(conv.messages.values())
+        self._undecrypted.save()
+
     def _add_thread(self, batch: Batch, room: Room, last_ts: int, meta: dict, seen: set[str],
                     unread: bool | None = None) -> None:
         who = room.customer(self.user_id)
@@ -313,6 +400,8 @@ class MatrixProvider(Provider):
                                                            display_name=room.subject(self.user_id))
         if room.encrypted:
             meta = {**meta, "encrypted": True}
+            if self._crypto is not None:
+                meta["devices_verified"] = all_verified(self._crypto, room, self.user_id)
         if room.network:
             meta = {**meta, "network": room.network}
         batch.threads.append(Thread(
@@ -386,7 +475,8 @@ class MatrixProvider(Provider):
             event = await self.client.request("GET", path("rooms", room.room_id, "event", event_id))
         except MatrixError:
             return None
-        if event.get("type") != "m.room.message" or "redacted_because" in (event.get("unsigned") or {}):
+        if event.get("type") not in ("m.room.message", "m.room.encrypted") or "redacted_because" in (
+                event.get("unsigned") or {}):
             return None
         single = Converted()
         converter.convert([event], single)
@@ -411,8 +501,8 @@ class MatrixProvider(Provider):
 
     async def find_delivery(self, action: PushAction) -> Receipt | None:
         """A reply is delivered if the room's timeline holds our event with the outbox key
-        (as txnId, seen by the sending device, or in the content, seen by any), looking
-        back to when the reply was queued."""
+        (as txnId, seen by the sending device, or in the content, seen by any; in an
+        encrypted room once decrypted), looking back to when the reply was queued."""
         if action.kind != "reply":
             return None  # read markers: setting them again is harmless
         since_ms = (action.created_at.timestamp() - 60) * 1000 if action.created_at else None
@@ -421,8 +511,12 @@ class MatrixProvider(Provider):
             page = await self.client.request("GET", path("rooms", action.thread_remote_id, "messages"), params=params)
             chunk = [e for e in page.get("chunk") or [] if isinstance(e, dict)]
             for event in chunk:
-                if event.get("sender") == self.user_id and action.key in (
-                        (event.get("unsigned") or {}).get("transaction_id"), (event.get("content") or {}).get(OUTBOX_KEY)):
+                if event.get("sender") != self.user_id:
+                    continue
+                if event.get("type") == "m.room.encrypted" and self._crypto is not None:  # the key is inside
+                    event = self._crypto.decrypt(event, action.thread_remote_id) or event
+                if action.key in ((event.get("unsigned") or {}).get("transaction_id"),
+                                  (event.get("content") or {}).get(OUTBOX_KEY)):
                     return Receipt(remote_id=event.get("event_id"), duplicate=True, detail="already in the room")
             oldest = chunk[-1].get("origin_server_ts") if chunk else None
             if not page.get("end") or not chunk or (since_ms and isinstance(oldest, int) and oldest < since_ms):
@@ -447,11 +541,17 @@ class MatrixProvider(Provider):
         if not action.text.strip():
             raise PermanentError(f"{self.name}: refusing to send an empty reply")
         room = await self._room_for_push(action.thread_remote_id)
-        if room.encrypted:
-            raise PermanentError(f"{self.name}: this conversation is end-to-end encrypted and Switchboard cannot "
-                                 "send into it yet", fix=ENCRYPTED_FIX)
-        url = path("rooms", action.thread_remote_id, "send", "m.room.message", action.key)
         content = {"msgtype": "m.text", "body": action.text, OUTBOX_KEY: action.key}
+        event_type = "m.room.message"
+        if room.encrypted:
+            if self._crypto is None:
+                raise PermanentError(f"{self.name}: this conversation is end-to-end encrypted and encryption is "
+                                     "off for this account", fix=ENCRYPTED_FIX)
+            self._crypto.use_token(self.client.store.session.access_token)
+            content = await self._crypto.encrypt(action.thread_remote_id, event_type, content,
+                                                 refuse_unverified=self.opts["refuse_unverified_devices"])
+            event_type = "m.room.encrypted"
+        url = path("rooms", action.thread_remote_id, "send", event_type, action.key)
         data = await self._send_once(url, content)
         event_id = data.get("event_id") if isinstance(data.get("event_id"), str) else None
         return Receipt(remote_id=event_id, sent_at=datetime.now(UTC), detail="sent")
@@ -497,7 +597,11 @@ class MatrixProvider(Provider):
             raise PermanentError(f"{self.name}: could not change the conversation's unread flag ({err})") from None
 
     async def fetch_attachment(self, message_remote_id: str, ref: str) -> bytes:
-        return await self.client.download(ref)
+        if not ref.startswith(ENCRYPTED_FILE):
+            return await self.client.download(ref)
+        from providers.matrix.crypto import decrypt_file  # lazy, like the rest of the Olm machine
+
+        return await decrypt_file(self.name, ref.removeprefix(ENCRYPTED_FILE), self.client.download)
 
 
 class _Budget:
@@ -511,3 +615,4 @@ def _items(section) -> list[tuple[str, dict]]:
     if not isinstance(section, dict):
         return []
     return [(k, v) for k, v in section.items() if isinstance(k, str) and isinstance(v, dict)]
+

@@ -14,9 +14,11 @@ import httpx
 import pytest
 
 from console.cache.ingest import apply_batch, ensure_account
+from console.secrets import KeyringKept
 from providers.base import Direction, PermanentError, PushAction
 from providers.matrix import MatrixProvider
 from providers.matrix.events import ENCRYPTED_NOTICE
+from providers.matrix.session import TOKEN_NAME
 from tests.support.contract import messages_of, pull_all, wait_for_message
 from tests.support.servers.synapse import API, MatrixUser, matrix_account, synapse  # noqa: F401
 
@@ -145,15 +147,45 @@ async def test_reply_is_not_doubled_even_when_the_saved_session_is_lost(synapse,
     assert len(await customer.messages_from(agent.user_id, "lost-session")) == 1
 
 
-async def test_session_file_is_private_and_holds_no_password(synapse, people, tmp_path):
-    agent, _ = people
+async def test_no_state_file_holds_the_token_or_password_after_a_login_and_a_reply(synapse, people, tmp_path):
+    agent, customer = people
+    room = await customer.create_room(invite=[agent.user_id])
     p = await opened(synapse, agent, tmp_path / "state")
-    await p.close()
-    path = tmp_path / "state" / "matrix-session.json"
-    assert path.stat().st_mode & 0o777 == 0o600
-    data = json.loads(path.read_text())
-    assert data["access_token"] and data["device_id"]
-    assert agent.password not in path.read_text()
+    try:
+        await pull_all(p, None)
+        await p.push(reply(room, "Hello from support (no-token-on-disk)."))
+        token = p.client.store.session.access_token
+    finally:
+        await p.close()
+    assert token and token in KeyringKept("support").get(TOKEN_NAME), "the access token is not in the keyring"
+    files = [f for f in (tmp_path / "state").rglob("*") if f.is_file()]
+    assert files, "the adapter kept no state at all (the device id must survive a restart)"
+    for f in files:
+        blob = f.read_bytes()
+        assert token.encode() not in blob and agent.password.encode() not in blob, f"{f.name} holds a secret"
+    session = tmp_path / "state" / "matrix-session.json"
+    assert session.stat().st_mode & 0o777 == 0o600 and json.loads(session.read_text())["device_id"]
+
+
+async def test_a_token_left_in_an_old_session_file_moves_to_the_keyring(synapse, people, tmp_path):
+    agent, _ = people
+    first = await opened(synapse, agent, tmp_path)
+    session = first.client.store.session
+    legacy = {"homeserver": session.homeserver, "user_id": session.user_id, "device_id": session.device_id,
+              "access_token": session.access_token}
+    await first.close()
+    KeyringKept("support").delete(TOKEN_NAME)
+    (tmp_path / "matrix-session.json").write_text(json.dumps(legacy))
+
+    again = await opened(synapse, agent, tmp_path)
+    try:
+        who = await again.client.request("GET", f"{API}/account/whoami")
+        assert who["device_id"] == legacy["device_id"]
+        assert again.client.store.session.access_token == legacy["access_token"], "logged in anew instead"
+    finally:
+        await again.close()
+    assert "access_token" not in json.loads((tmp_path / "matrix-session.json").read_text())
+    assert legacy["access_token"] in KeyringKept("support").get(TOKEN_NAME)
 
 
 async def test_edits_replace_the_text_and_redactions_remove_the_message(synapse, people, tmp_path, db):
@@ -348,7 +380,7 @@ async def test_bridge_bot_member_names_the_network_and_is_not_the_customer(synap
     assert thread.customer.address == customer.user_id, "the bridge bot was taken for the customer"
 
 
-async def test_encrypted_room_is_marked_and_sending_is_refused(synapse, people, tmp_path):
+async def test_with_encryption_off_an_encrypted_room_is_marked_and_sending_is_refused(synapse, people, tmp_path):
     agent, customer = people
     encryption = {"type": "m.room.encryption", "state_key": "", "content": {"algorithm": "m.megolm.v1.aes-sha2"}}
     room = await customer.create_room(invite=[agent.user_id], initial_state=[encryption])
@@ -356,7 +388,7 @@ async def test_encrypted_room_is_marked_and_sending_is_refused(synapse, people, 
     secret_event = await customer.send_event(room, "m.room.encrypted", {
         "algorithm": "m.megolm.v1.aes-sha2", "ciphertext": "AwgAEnB...", "sender_key": "abc",
         "session_id": "sess", "device_id": "DEV"})
-    p = await opened(synapse, agent, tmp_path)
+    p = await opened(synapse, agent, tmp_path, encryption=False)
     try:
         batches, _ = await pull_all(p, None)
         thread = [t for b in batches for t in b.threads if t.remote_id == room][-1]
@@ -369,7 +401,7 @@ async def test_encrypted_room_is_marked_and_sending_is_refused(synapse, people, 
             await p.push(reply(room, "this must not go out (e2e)"))
     finally:
         await p.close()
-    fresh = await opened(synapse, agent, tmp_path)  # knows nothing of the room yet
+    fresh = await opened(synapse, agent, tmp_path, encryption=False)  # knows nothing of the room yet
     try:
         with pytest.raises(PermanentError, match="encrypted") as err:
             await fresh.push(reply(room, "this must not go out either (e2e)"))

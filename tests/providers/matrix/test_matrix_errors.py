@@ -8,8 +8,10 @@ import uuid
 
 import pytest
 
+from console.secrets import KeyringKept
 from providers.base import AccountConfig, AuthError, OptionError, PermanentError, PushAction, TransientError
 from providers.matrix import MatrixProvider
+from providers.matrix.session import TOKEN_NAME
 from tests.support.contract import pull_all, wait_for_message
 from tests.support.servers.common import free_port
 from tests.support.servers.synapse import API, matrix_account, synapse  # noqa: F401
@@ -19,6 +21,12 @@ pytestmark = pytest.mark.server
 
 def reply(room: str, text: str, key: str | None = None) -> PushAction:
     return PushAction(key=key or uuid.uuid4().hex, kind="reply", thread_remote_id=room, text=text)
+
+
+def expire_kept_token(account: str) -> None:
+    kept = KeyringKept(account)
+    data = json.loads(kept.get(TOKEN_NAME))
+    kept.put(TOKEN_NAME, json.dumps({**data, "access_token": "syt_expired_token"}))
 
 
 def one_line(err: Exception) -> str:
@@ -51,11 +59,9 @@ async def test_an_expired_token_is_replaced_by_logging_in_again(synapse, tmp_pat
     await agent.join(room)
     p = MatrixProvider(matrix_account(synapse, agent, tmp_path))
     await p.open(read_only=False)
+    device_id = p.client.device_id
     await p.close()
-    session_file = tmp_path / "matrix-session.json"
-    data = json.loads(session_file.read_text())
-    data["access_token"] = "syt_expired_token"
-    session_file.write_text(json.dumps(data))
+    expire_kept_token("support")
 
     again = MatrixProvider(matrix_account(synapse, agent, tmp_path))
     await again.open(read_only=False)
@@ -64,8 +70,8 @@ async def test_an_expired_token_is_replaced_by_logging_in_again(synapse, tmp_pat
         await wait_for_message(again, None, "(relogin)")
     finally:
         await again.close()
-    renewed = json.loads(session_file.read_text())
-    assert renewed["access_token"] != "syt_expired_token" and renewed["device_id"] == data["device_id"]
+    renewed = json.loads(KeyringKept("support").get(TOKEN_NAME))
+    assert renewed["access_token"] != "syt_expired_token" and renewed["device_id"] == device_id
 
 
 async def test_an_expired_token_and_a_changed_password_is_an_auth_error(synapse, tmp_path):  # noqa: F811
@@ -73,10 +79,7 @@ async def test_an_expired_token_and_a_changed_password_is_an_auth_error(synapse,
     p = MatrixProvider(matrix_account(synapse, agent, tmp_path))
     await p.open(read_only=False)
     await p.close()
-    session_file = tmp_path / "matrix-session.json"
-    data = json.loads(session_file.read_text())
-    data["access_token"] = "syt_expired_token"
-    session_file.write_text(json.dumps(data))
+    expire_kept_token("support")
     stale = MatrixProvider(matrix_account(synapse, agent, tmp_path, password="changed-since"))
     await stale.open(read_only=False)
     try:

@@ -14,6 +14,7 @@ at what arrived and which read receipts it can see.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import json
@@ -28,6 +29,7 @@ from urllib.parse import quote
 import httpx
 import pytest
 
+from console.secrets import KeyringKept
 from providers.base import AccountConfig
 from providers.matrix import MatrixProvider
 
@@ -321,11 +323,12 @@ def synapse(tmp_path_factory):
 
 def matrix_account(server: SynapseServer, agent: MatrixUser, state_dir: Path | str = "", name: str = "support",
                    password: str | None = None, **options) -> AccountConfig:
-    """An ``[[accounts]]`` entry for the Matrix adapter, signed in as ``agent``."""
+    """An ``[[accounts]]`` entry for the Matrix adapter, signed in as ``agent``; its kept
+    secrets (token, key-store passphrase) go to the test keyring, as the engine's do."""
     secret = agent.password if password is None else password
     opts = {"homeserver": server.url, "user_id": agent.user_id, "state_dir": str(state_dir), "timeout": 20.0,
             **options}
-    return AccountConfig(name=name, provider="matrix", options=opts, secret=lambda: secret)
+    return AccountConfig(name=name, provider="matrix", options=opts, secret=lambda: secret, kept=KeyringKept(name))
 
 
 class MatrixHarness:
@@ -373,4 +376,186 @@ class MatrixHarness:
         return await self.customer.receipts(), sorted(joined.get("joined_rooms", []))
 
 
-__all__ = ["synapse", "SynapseServer", "MatrixUser", "MatrixHarness", "matrix_account", "write_config"]
+class EncryptedCustomer:
+    """A customer on a Matrix client with encryption on, written with the same library
+    as the adapter (matrix-nio): its own device and key store, as Element would have.
+
+    ``step`` is one turn of a real client's loop: sync, then publish and fetch keys
+    and send the key shares it owes. Messages it reads are decrypted with its keys.
+    """
+
+    def __init__(self, server: SynapseServer, user: MatrixUser, store: Path) -> None:
+        from nio import AsyncClient, AsyncClientConfig
+
+        store.mkdir(parents=True, exist_ok=True)
+        self.user = user
+        self.nio = AsyncClient(server.url, user.user_id, store_path=str(store),
+                               config=AsyncClientConfig(encryption_enabled=True, store_sync_tokens=True,
+                                                        max_timeouts=3, request_timeout=REQUEST_TIMEOUT))
+        self.to_device: list[str] = []  # kinds of the to-device messages it received, e.g. "RoomKeyRequest"
+
+    @classmethod
+    async def start(cls, server: SynapseServer, store: Path) -> "EncryptedCustomer":
+        customer = cls(server, await server.register(), store)
+        resp = await customer.nio.login(customer.user.password, device_name="customer phone")
+        assert getattr(resp, "access_token", None), f"customer login failed: {resp}"
+        await customer.step()
+        return customer
+
+    @classmethod
+    async def login_as(cls, server: SynapseServer, user: MatrixUser, store: Path, device_name: str
+                       ) -> "EncryptedCustomer":
+        """Another device of an existing account (the agent's laptop, the customer's tablet)."""
+        client = cls(server, user, store)
+        resp = await client.nio.login(user.password, device_name=device_name)
+        assert getattr(resp, "access_token", None), f"login failed: {resp}"
+        await client.step()
+        return client
+
+    @property
+    def user_id(self) -> str:
+        return self.user.user_id
+
+    @property
+    def device_id(self) -> str:
+        return self.nio.device_id
+
+    async def event(self, room_id: str, event_id: str):
+        """One event of the room as this device sees it: decrypted if its keys allow."""
+        from nio import RoomMessagesResponse
+
+        await self.step()
+        resp = await self.nio.room_messages(room_id, start=self.nio.next_batch, limit=500)
+        assert isinstance(resp, RoomMessagesResponse), f"room_messages failed: {resp}"
+        event = next(e for e in resp.chunk if e.event_id == event_id)
+        event.room_id = room_id  # /messages events do not carry it; a key request needs it
+        return event
+
+    async def verify(self, user_id: str, device_id: str) -> None:
+        """Mark another device verified here (as after comparing its key)."""
+        await self.step()
+        self.nio.verify_device(self.nio.olm.device_store[user_id][device_id])
+
+    async def ask_for_key(self, event, of_user: str) -> None:
+        """Send a room-key request for an undecryptable event to every device of ``of_user``
+        (to our own user the way clients do it, so the forwarded key is accepted)."""
+        if of_user == self.user_id:
+            resp = await self.nio.request_room_key(event)
+        else:
+            resp = await self.nio.to_device(event.as_key_request(of_user, self.device_id))
+        assert not getattr(resp, "status_code", None), f"key request failed: {resp}"
+
+    async def close(self) -> None:
+        await self.nio.close()
+
+    async def step(self) -> None:
+        from nio import SyncResponse
+
+        resp = await self.nio.sync(timeout=0, full_state=not self.nio.next_batch)
+        assert isinstance(resp, SyncResponse), f"customer sync failed: {resp}"
+        self.to_device.extend(type(e).__name__ for e in resp.to_device_events)
+        if self.nio.should_upload_keys:
+            await self.nio.keys_upload()
+        if self.nio.should_query_keys:
+            await self.nio.keys_query()
+        if self.nio.should_claim_keys:
+            await self.nio.keys_claim(self.nio.get_users_for_key_claiming())
+        await self.nio.send_to_device_messages()
+
+    async def open_dm(self, agent_id: str) -> str:
+        """A direct chat with encryption on from the start, as Element creates it."""
+        from nio import RoomPreset
+
+        resp = await self.nio.room_create(is_direct=True, invite=[agent_id], preset=RoomPreset.trusted_private_chat,
+                                          initial_state=[{"type": "m.room.encryption", "state_key": "",
+                                                          "content": {"algorithm": "m.megolm.v1.aes-sha2"}}])
+        assert getattr(resp, "room_id", None), f"room_create failed: {resp}"
+        await self.step()
+        return resp.room_id
+
+    async def wait_joined(self, room_id: str, user_id: str, timeout: float = 20.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            await self.step()
+            room = self.nio.rooms.get(room_id)
+            if room is not None and user_id in room.users and not room.users[user_id].invited:
+                return
+            await asyncio.sleep(0.1)
+        raise AssertionError(f"{user_id} did not join {room_id}")
+
+    async def send_event(self, room_id: str, content: dict) -> str:
+        await self.step()
+        resp = await self.nio.room_send(room_id, "m.room.message", content, ignore_unverified_devices=True)
+        assert getattr(resp, "event_id", None), f"room_send failed: {resp}"
+        return resp.event_id
+
+    async def send(self, room_id: str, text: str) -> str:
+        return await self.send_event(room_id, {"msgtype": "m.text", "body": text})
+
+    async def edit(self, room_id: str, event_id: str, text: str) -> str:
+        return await self.send_event(room_id, {
+            "msgtype": "m.text", "body": f"* {text}", "m.new_content": {"msgtype": "m.text", "body": text},
+            "m.relates_to": {"rel_type": "m.replace", "event_id": event_id}})
+
+    async def redact(self, room_id: str, event_id: str) -> None:
+        resp = await self.nio.room_redact(room_id, event_id, reason="test")
+        assert getattr(resp, "event_id", None), f"room_redact failed: {resp}"
+
+    async def send_before_its_key(self, room_id: str, text: str) -> tuple[str, dict]:
+        """A message in a fresh room key that is shared with nobody yet, as when a key's
+        to-device delivery lags behind the message; returns the event id and the key."""
+        olm = self.nio.olm
+        olm.create_outbound_group_session(room_id)
+        session = olm.outbound_group_sessions[room_id]
+        key = {"algorithm": "m.megolm.v1.aes-sha2", "room_id": room_id, "session_id": session.id,
+               "session_key": session.session_key}  # exported before the message: opens it
+        session.shared = True  # so room_send encrypts with it without sharing it
+        return await self.send(room_id, text), key
+
+    async def deliver_key(self, user_id: str, device_id: str, key: dict) -> None:
+        """The late m.room_key, Olm-encrypted to one device (a session with it must exist)."""
+        from nio.event_builders import ToDeviceMessage
+
+        olm = self.nio.olm
+        device = olm.device_store[user_id][device_id]
+        session = olm.session_store.get(device.curve25519)
+        assert session is not None, "no Olm session with that device yet: send it a normal message first"
+        content = olm._olm_encrypt(session, device, "m.room_key", key)
+        resp = await self.nio.to_device(ToDeviceMessage("m.room.encrypted", user_id, device_id, content))
+        assert not hasattr(resp, "status_code") or resp.status_code is None, f"to_device failed: {resp}"
+
+    async def send_encrypted_file(self, room_id: str, name: str, data: bytes, mimetype: str) -> str:
+        """An attachment encrypted on the client (EncryptedFile in the event), as Element sends it."""
+        import io
+
+        resp, keys = await self.nio.upload(io.BytesIO(data), content_type=mimetype, filename=name, encrypt=True,
+                                           filesize=len(data))
+        assert getattr(resp, "content_uri", None) and keys, f"upload failed: {resp}"
+        file = {**keys, "url": resp.content_uri}
+        return await self.send_event(room_id, {"msgtype": "m.file", "body": name, "filename": name,
+                                               "info": {"mimetype": mimetype, "size": len(data)}, "file": file})
+
+    async def session_of(self, room_id: str, event_id: str) -> str:
+        """The megolm session id an event of this room was encrypted with."""
+        event = await self.user.call("GET", f"{API}/rooms/{self.user.q(room_id)}/event/{self.user.q(event_id)}")
+        return event["content"]["session_id"]
+
+    async def received(self, room_id: str, sender: str, containing: str = "") -> list[tuple[str, str]]:
+        """(event id, text) of the messages from ``sender`` this client can read, decrypted."""
+        from nio import MegolmEvent, RoomMessagesResponse, RoomMessageText
+
+        await self.step()
+        resp = await self.nio.room_messages(room_id, start=self.nio.next_batch, limit=500)
+        assert isinstance(resp, RoomMessagesResponse), f"room_messages failed: {resp}"
+        out = []
+        for event in resp.chunk:
+            if event.sender != sender:
+                continue
+            assert not isinstance(event, MegolmEvent), f"the customer could not decrypt {event.event_id}"
+            if isinstance(event, RoomMessageText) and containing in event.body:
+                out.append((event.event_id, event.body))
+        return out
+
+
+__all__ = ["synapse", "SynapseServer", "MatrixUser", "MatrixHarness", "EncryptedCustomer", "matrix_account",
+           "write_config"]
