@@ -92,18 +92,17 @@ def thread_of(ticket: dict, last_at: datetime) -> Thread:
     )
 
 
-def direction_of(txn: dict, ticket: dict) -> Direction:
+def direction_of(txn: dict, ticket: dict, privileged: bool) -> Direction:
     """Comments are notes; a message is inbound when a requestor or an unprivileged user wrote it."""
     if txn["Type"] == "Comment":
         return Direction.NOTE
-    creator = txn.get("Creator") or {}
-    author = person(creator).address
-    if author in {p.address for p in requestors(ticket)} or str(creator.get("Privileged", "1")) in ("0", ""):
+    author = person(txn.get("Creator")).address
+    if author in {p.address for p in requestors(ticket)} or not privileged:
         return Direction.INBOUND
     return Direction.OUTBOUND
 
 
-def message_of(txn: dict, ticket: dict, parts: list[dict]) -> Message:
+def message_of(txn: dict, ticket: dict, parts: list[dict], privileged: bool) -> Message:
     """One Create/Correspond/Comment transaction with its attachments (REST2 collection rows)."""
     body_plain = next((p for p in parts if p["ContentType"] == "text/plain" and not p.get("Filename")), None)
     body_html = next((p for p in parts if p["ContentType"] == "text/html" and not p.get("Filename")), None)
@@ -124,7 +123,7 @@ def message_of(txn: dict, ticket: dict, parts: list[dict]) -> Message:
     return Message(
         remote_id=str(txn["id"]),
         thread_remote_id=str(txn["ObjectId"]),
-        direction=direction_of(txn, ticket),
+        direction=direction_of(txn, ticket, privileged),
         author=person(txn.get("Creator")),
         sent_at=parse_time(txn.get("Created")) or datetime.now(timezone.utc),
         text=text.strip(),

@@ -25,7 +25,7 @@ import json
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 from providers.base import (
     Batch,
@@ -91,6 +91,7 @@ class RtProvider(Provider):
         self._seen: int | None = None  # newest transaction id the cache has (see _adopt_pulled)
         self._pulled: int | None = None  # handed out in the last batch; the cache has it by the next call
         self._me: str | None = self.opts["username"]
+        self._staff: dict[str, bool] = {}  # RT user name -> privileged
         self._load_state()
 
     # ------------------------------------------------------------------ life cycle
@@ -190,7 +191,8 @@ class RtProvider(Provider):
         parts = await self._parts([int(t["id"]) for t in wanted])
         batch = Batch(cursor=json.dumps({"txn": last}), more=len(txns) >= PAGE)
         for txn in wanted:
-            batch.messages.append(message_of(txn, tickets[int(txn["ObjectId"])], parts.get(int(txn["id"]), [])))
+            staff = await self._privileged((txn.get("Creator") or {}).get("id") or "")
+            batch.messages.append(message_of(txn, tickets[int(txn["ObjectId"])], parts.get(int(txn["id"]), []), staff))
         newest = {}
         for txn in txns:
             newest[int(txn["ObjectId"])] = parse_time(txn.get("Created"))
@@ -198,6 +200,20 @@ class RtProvider(Provider):
             batch.threads.append(thread_of(ticket, newest.get(ticket_id) or datetime.now(timezone.utc)))
         self._pulled = last
         return batch
+
+    async def _privileged(self, user: str) -> bool:
+        """Whether an RT user is staff (REST2 does not expand this field; one look per user)."""
+        if user not in self._staff:
+            if not user or user == "RT_System":
+                self._staff[user] = True
+            else:
+                try:
+                    found = await self.client.request("GET", f"/user/{quote(user, safe='')}", not_found_ok=True,
+                                                      params={"fields": "Privileged"})
+                    self._staff[user] = found.status_code == 200 and str(found.json().get("Privileged")) == "1"
+                except PermanentError:  # not allowed to look: someone who is not a requestor is usually staff
+                    self._staff[user] = True
+        return self._staff[user]
 
     async def _newest_transaction(self) -> int:
         """A first pull of a quiet window still sets the cursor, so the next pull is one small query."""
@@ -276,7 +292,7 @@ class RtProvider(Provider):
         raise Unsupported(f"{self.name}: RT cannot {action.kind}")
 
     async def _message(self, ticket: int, action: PushAction) -> Receipt:
-        news = await self._news(ticket)
+        _, news = await self._look(ticket)
         sent = await self._find_key(news, action.key)
         if sent is not None:
             return Receipt(remote_id=str(sent["id"]), sent_at=parse_time(sent.get("Created")), duplicate=True,
@@ -295,9 +311,8 @@ class RtProvider(Provider):
                        detail="correspondence" if kind == "correspond" else "comment")
 
     async def _update(self, ticket: int, fields: dict[str, Any]) -> Receipt:
-        news = await self._news(ticket)
+        etag, news = await self._look(ticket)
         self._refuse_if_changed(ticket, news)
-        etag = str(news[-1]["id"]) if news else await self._etag(ticket)
         try:
             resp = await self.client.request("PUT", f"/ticket/{ticket}", json=fields,
                                              headers={"If-Match": f'"{etag}"'})
@@ -312,19 +327,22 @@ class RtProvider(Provider):
                                  fix="check the name or value (for assign: the RT user name of the agent)")
         return Receipt(sent_at=datetime.now(timezone.utc), detail="; ".join(n for n in notes if isinstance(n, str)))
 
-    async def _etag(self, ticket: int) -> str:
+    async def _look(self, ticket: int) -> tuple[str, list[dict]]:
+        """The ticket's ETag now, and its transactions up to it that the cache has not seen yet
+        (the newest 50 if this console never pulled)."""
         resp = await self.client.request("GET", f"/ticket/{ticket}", params={"fields": "id"})
-        return resp.headers.get("ETag", "").strip('"')
-
-    async def _news(self, ticket: int) -> list[dict]:
-        """The ticket's transactions the cache has not seen yet (all recent ones if we never pulled)."""
+        etag = resp.headers.get("ETag", "").strip('"')
+        if self._seen is not None and etag.isdigit() and int(etag) <= self._seen:
+            return etag, []
         query = [{"field": "ObjectType", "operator": "=", "value": "RT::Ticket"},
                  {"field": "ObjectId", "operator": "=", "value": ticket}]
-        if self._seen is not None:
-            query.append({"field": "id", "operator": ">", "value": self._seen})
-            return await self._search_all("/transactions", query, orderby="id", order="ASC", **TXN_FIELDS)
+        if etag.isdigit():
+            query.append({"field": "id", "operator": "<=", "value": int(etag)})
+        if self._seen is not None:  # REST2 ORs two limits on one field unless told otherwise
+            query.append({"field": "id", "operator": ">", "value": self._seen, "entry_aggregator": "AND"})
+            return etag, await self._search_all("/transactions", query, orderby="id", order="ASC", **TXN_FIELDS)
         page = await self.client.search("/transactions", query, orderby="id", order="DESC", per_page=50, **TXN_FIELDS)
-        return list(reversed(page.get("items") or []))
+        return etag, list(reversed(page.get("items") or []))
 
     async def _find_key(self, news: list[dict], key: str) -> dict | None:
         ours = [t for t in news if t["Type"] in ("Correspond", "Comment")]
