@@ -14,9 +14,10 @@ moves between our look and the write. (RT ignores ``If-Match`` on correspond and
 comment; for those our own look is the check.)
 
 Exactly once: RT has no idempotency key, so replies and notes carry the outbox key
-in an HTML comment; before writing, the ticket's transactions since the last pull are
-searched for it. The last pulled transaction id is kept in ``state_dir`` so this also
-holds after a crash, when the outbox is pushed before the first pull.
+in an HTML comment; before writing (and in ``find_delivery``), the ticket's messages
+since the action was queued are searched for it, so a restarted console finds what a
+dead one sent. The last pulled transaction id is kept in ``state_dir``, so the
+conflict check also holds after a crash, when the outbox is pushed before any pull.
 """
 
 from __future__ import annotations
@@ -291,12 +292,22 @@ class RtProvider(Provider):
             return await self._update(ticket, {"Priority": PRIORITY_TO_RT.get(level, 50)})
         raise Unsupported(f"{self.name}: RT cannot {action.kind}")
 
+    async def find_delivery(self, action: PushAction) -> Receipt | None:
+        """RT's own record of an earlier delivery of this reply or note: the outbox key in the
+        content of one of the ticket's messages since the action was queued."""
+        if action.kind not in ("reply", "note"):
+            return None  # status, owner and priority are harmless to set twice
+        sent = await self._delivered(_ticket_id(action.thread_remote_id), action)
+        if sent is None:
+            return None
+        return Receipt(remote_id=str(sent["id"]), sent_at=parse_time(sent.get("Created")), duplicate=True,
+                       detail="already in RT")
+
     async def _message(self, ticket: int, action: PushAction) -> Receipt:
+        earlier = await self.find_delivery(action)
+        if earlier is not None:
+            return earlier
         _, news = await self._look(ticket)
-        sent = await self._find_key(news, action.key)
-        if sent is not None:
-            return Receipt(remote_id=str(sent["id"]), sent_at=parse_time(sent.get("Created")), duplicate=True,
-                           detail="already in RT")
         self._refuse_if_changed(ticket, news)
         kind = "correspond" if action.kind == "reply" else "comment"
         resp = await self.client.request("POST", f"/ticket/{ticket}/{kind}",
@@ -344,18 +355,26 @@ class RtProvider(Provider):
         page = await self.client.search("/transactions", query, orderby="id", order="DESC", per_page=50, **TXN_FIELDS)
         return etag, list(reversed(page.get("items") or []))
 
-    async def _find_key(self, news: list[dict], key: str) -> dict | None:
-        ours = [t for t in news if t["Type"] in ("Correspond", "Comment")]
-        if not ours:
+    async def _delivered(self, ticket: int, action: PushAction) -> dict | None:
+        queued = action.created_at or datetime.now(timezone.utc) - timedelta(days=30)
+        since = queued - timedelta(hours=1)  # room for a clock that differs from RT's
+        messages = await self._search_all("/transactions", [
+            {"field": "ObjectType", "operator": "=", "value": "RT::Ticket"},
+            {"field": "ObjectId", "operator": "=", "value": ticket},
+            {"field": "Type", "operator": "IN", "value": ["Correspond", "Comment"]},
+            {"field": "Created", "operator": ">", "value": since.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S")},
+        ], orderby="id", order="ASC", fields="Type,Created")
+        if not messages:
             return None
         parts = await self._search_all("/attachments", [
-            {"field": "TransactionId", "operator": "IN", "value": [int(t["id"]) for t in ours]},
+            {"field": "TransactionId", "operator": "IN", "value": [int(t["id"]) for t in messages]},
             {"field": "ContentType", "operator": "=", "value": "text/html"},
         ], fields="TransactionId,Content")
+        mark = f"switchboard-key: {action.key} "
         for part in parts:
-            if f"switchboard-key: {key} " in (part.get("Content") or ""):
+            if mark in (part.get("Content") or ""):
                 txn_id = int(part["TransactionId"])
-                return next(t for t in ours if int(t["id"]) == txn_id)
+                return next(t for t in messages if int(t["id"]) == txn_id)
         return None
 
     def _refuse_if_changed(self, ticket: int, news: list[dict]) -> None:

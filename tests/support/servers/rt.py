@@ -75,7 +75,7 @@ INITIALDATA = f"""\
 @ACL = (
     {{ UserId => '{AGENT}', Right => 'SuperUser' }},
     map {{ {{ GroupDomain => 'SystemInternal', GroupType => 'Everyone', Right => $_ }} }}
-        qw(CreateTicket ReplyToTicket SeeQueue),
+        qw(CreateTicket ReplyToTicket),
     map {{ {{ GroupDomain => 'RT::System-Role', GroupType => 'Requestor', Right => $_ }} }}
         qw(ShowTicket),
 );
