@@ -7,13 +7,11 @@ not a GET or one of REST2's read-only search POSTs (``/tickets``, ``/transaction
 
 from __future__ import annotations
 
-import time
-from email.utils import parsedate_to_datetime
 from typing import Any
 
 import httpx
 
-from providers.base import AuthError, PermanentError, TransientError
+from providers.base import AuthError, PermanentError, TransientError, retry_after_seconds
 
 API = "/REST/2.0"
 SEARCHES = ("/tickets", "/transactions", "/attachments")
@@ -22,20 +20,6 @@ USER_AGENT = "switchboard-console (customer service console)"
 
 class Stale(PermanentError):
     """RT refused an update because the ticket changed since we read it (412 on If-Match)."""
-
-
-def retry_after(value: str | None) -> float | None:
-    """Seconds from a ``Retry-After`` header (seconds or an HTTP date); None if absent or unreadable."""
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value.strip()))
-    except ValueError:
-        pass
-    try:
-        return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
-    except (TypeError, ValueError):
-        return None
 
 
 def error_text(resp: httpx.Response) -> str:
@@ -93,7 +77,7 @@ class RtClient:
         if code == 412:
             raise Stale(f"{self.account}: the ticket changed in RT since it was last read")
         if code == 429:
-            wait = retry_after(resp.headers.get("Retry-After"))
+            wait = retry_after_seconds(resp.headers.get("Retry-After"))
             raise TransientError(f"{self.account}: RT is rate limiting ({detail})", retry_after=wait)
         if code == 403:
             raise PermanentError(f"{self.account}: RT forbids this for the account's user ({detail})",
