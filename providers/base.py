@@ -96,6 +96,15 @@ class PermanentError(ProviderError):
     """
 
 
+class RemoteChanged(PermanentError):
+    """The remote record changed since the agent last saw it (a newer customer message,
+    another agent's reply or change), so the remote side or the adapter refused the push.
+
+    Like the stale-reply guard, the action waits for the agent, text kept: they read the
+    news, then send again or cancel. Sending it unchanged without a new pull is refused again.
+    """
+
+
 class Unsupported(PermanentError):
     """The adapter lacks the capability the action needs."""
 

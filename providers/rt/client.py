@@ -11,15 +11,11 @@ from typing import Any
 
 import httpx
 
-from providers.base import AuthError, PermanentError, TransientError, retry_after_seconds
+from providers.base import AuthError, PermanentError, RemoteChanged, TransientError, retry_after_seconds
 
 API = "/REST/2.0"
 SEARCHES = ("/tickets", "/transactions", "/attachments")
 USER_AGENT = "switchboard-console (customer service console)"
-
-
-class Stale(PermanentError):
-    """RT refused an update because the ticket changed since we read it (412 on If-Match)."""
 
 
 def error_text(resp: httpx.Response) -> str:
@@ -75,7 +71,7 @@ class RtClient:
             raise AuthError(f"{self.account}: RT refused the {what} ({detail})",
                             fix=f"check username; store the right {what} with: switchboard accounts add {self.account}")
         if code == 412:
-            raise Stale(f"{self.account}: the ticket changed in RT since it was last read")
+            raise RemoteChanged(f"{self.account}: the ticket changed in RT since it was last read")
         if code == 429:
             wait = retry_after_seconds(resp.headers.get("Retry-After"))
             raise TransientError(f"{self.account}: RT is rate limiting ({detail})", retry_after=wait)

@@ -8,7 +8,7 @@ tickets those transactions touched (one TicketSQL search) and their message part
 Push is conflict-safe. RT's ETag for a ticket is the id of its newest transaction,
 so "the ticket changed since the agent looked" means it has a transaction newer than
 the last one this console pulled that neither we nor RT's mailer made. Such a push is
-refused (:class:`providers.rt.client.Stale`) and the reply stays with the agent.
+refused (:class:`providers.base.RemoteChanged`) and the reply stays with the agent.
 Ticket updates also carry ``If-Match``, so RT itself refuses them (412) if the ticket
 moves between our look and the write. (RT ignores ``If-Match`` on correspond and
 comment; for those our own look is the check.)
@@ -37,12 +37,13 @@ from providers.base import (
     PermanentError,
     Provider,
     ProviderError,
+    RemoteChanged,
     PushAction,
     Receipt,
     TransientError,
     Unsupported,
 )
-from providers.rt.client import RtClient, Stale
+from providers.rt.client import RtClient
 from providers.rt.convert import MESSAGE_TYPES, PRIORITY_TO_RT, content_of, message_of, parse_time, thread_of
 
 PAGE = 100  # transactions per pull
@@ -327,9 +328,9 @@ class RtProvider(Provider):
         try:
             resp = await self.client.request("PUT", f"/ticket/{ticket}", json=fields,
                                              headers={"If-Match": f'"{etag}"'})
-        except Stale:
-            raise Stale(f"{self.name}: ticket {ticket} changed in RT while the change was being sent",
-                        fix=STALE_FIX) from None
+        except RemoteChanged:
+            raise RemoteChanged(f"{self.name}: held — ticket {ticket} changed in RT while the change was being sent",
+                                fix=STALE_FIX) from None
         notes = resp.json() if resp.content else []
         failed = [n for n in notes if isinstance(n, str) and ("not" in n.lower() or "denied" in n.lower())
                   and "already" not in n.lower()]
@@ -385,7 +386,7 @@ class RtProvider(Provider):
             first = others[0]
             who = (first.get("Creator") or {}).get("id") or "someone"
             what = first["Type"] if not first.get("Field") else f"{first['Type']} {first['Field']}"
-            raise Stale(f"{self.name}: held — ticket {ticket} changed in RT since you looked ({what} by {who})",
+            raise RemoteChanged(f"{self.name}: held — ticket {ticket} changed in RT since you looked ({what} by {who})",
                         fix=STALE_FIX)
 
     def _is_ours(self, txn: dict) -> bool:

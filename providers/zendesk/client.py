@@ -13,13 +13,9 @@ from typing import Any
 
 import httpx
 
-from providers.base import AuthError, PermanentError, TransientError, retry_after_seconds
+from providers.base import AuthError, PermanentError, RemoteChanged, TransientError, retry_after_seconds
 
 USER_AGENT = "switchboard-console (customer service console)"
-
-
-class Conflict(PermanentError):
-    """Zendesk refused a safe update: the ticket changed after the stamp we sent (409)."""
 
 
 def error_text(resp: httpx.Response) -> str:
@@ -90,7 +86,7 @@ class ZendeskClient:
                             fix=f"check email and that token access is on; store a new {what} with: "
                                 f"switchboard accounts add {self.account}")
         if code == 409:
-            raise Conflict(f"{self.account}: Zendesk refused the update: the ticket changed since it was read "
+            raise RemoteChanged(f"{self.account}: Zendesk refused the update: the ticket changed since it was read "
                            f"({detail})")
         if code == 429:
             wait = retry_after_seconds(resp.headers.get("Retry-After"))

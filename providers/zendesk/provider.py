@@ -34,11 +34,12 @@ from providers.base import (
     Provider,
     PushAction,
     Receipt,
+    RemoteChanged,
     TransientError,
     Unsupported,
 )
 from providers.text import clean_line
-from providers.zendesk.client import Conflict, ZendeskClient
+from providers.zendesk.client import ZendeskClient
 from providers.zendesk.convert import PRIORITY_TO_ZENDESK, customer_of, message_of, parse_time, thread_of, user_identity
 
 EXPORT = "/api/v2/incremental/tickets/cursor.json"
@@ -245,8 +246,8 @@ class ZendeskProvider(Provider):
                            "metadata": {KEY_FIELD: action.key}}}
         try:
             resp = await self.client.request("PUT", f"/api/v2/tickets/{ticket}.json", json=body)
-        except Conflict:
-            raise Conflict(f"{self.name}: held — ticket {ticket} changed in Zendesk since you looked",
+        except RemoteChanged:
+            raise RemoteChanged(f"{self.name}: held — ticket {ticket} changed in Zendesk since you looked",
                            fix=STALE_FIX) from None
         answer = resp.json()
         updated = (answer.get("ticket") or {}).get("updated_at")

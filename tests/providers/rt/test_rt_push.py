@@ -16,8 +16,7 @@ import pytest
 from console.actions import Context, perform
 from console.cache.ingest import apply_batch, ensure_account
 from console.outbox import Dispatcher
-from providers.base import Direction, PermanentError, PushAction, Status
-from providers.rt.client import Stale
+from providers.base import Direction, PermanentError, PushAction, RemoteChanged, Status
 from providers.rt.provider import RtProvider
 from tests.providers.rt.conftest import rt_account
 from tests.support.contract import messages_of, pull_all
@@ -100,7 +99,7 @@ async def test_a_reply_to_a_ticket_that_moved_since_the_agent_looked_is_held_not
         rt.customer_writes(rt.customers[customer.email], ticket, "Never mind, it arrived")
     else:
         rt.colleague_sets(ticket, Owner="root")
-    with pytest.raises(Stale) as err:
+    with pytest.raises(RemoteChanged) as err:
         await p.push(act("reply", ticket, "Refund is on its way (stale-reply)"))
     assert "changed in RT since you looked" in str(err.value) and "send again" in str(err.value)
     assert not [t for t in rt.history(ticket) if "stale-reply" in t["text"]], "a stale reply reached RT"
@@ -118,7 +117,7 @@ async def test_a_change_that_races_the_agents_look_is_refused_by_rt_itself(rt, l
     await racing.open(read_only=False)
     try:
         await pull_all(racing, None)
-        with pytest.raises(Stale, match="changed in RT while the change was being sent"):
+        with pytest.raises(RemoteChanged, match="changed in RT while the change was being sent"):
             await racing.push(act("close", ticket))
     finally:
         await racing.close()

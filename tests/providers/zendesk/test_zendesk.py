@@ -31,12 +31,12 @@ from providers.base import (
     OptionError,
     PermanentError,
     PushAction,
+    RemoteChanged,
     Status,
     Thread,
     TransientError,
 )
 from providers.zendesk import ZendeskProvider
-from providers.zendesk.client import Conflict
 from tests.support.contract import ProviderContract, RecordedRemoteHarness, messages_of, pull_all, wait_for_message
 from tests.support.recorded.zendesk_fake import EMAIL, EXPORT_TICK, SUBDOMAIN, TOKEN, FakeZendesk
 
@@ -242,7 +242,7 @@ async def test_an_update_to_a_ticket_that_moved_since_the_agent_looked_is_refuse
         fake.customer_writes("Never mind, it went out", ticket)
     else:
         fake.colleague_updates(ticket, status="pending")
-    with pytest.raises(Conflict) as err:
+    with pytest.raises(RemoteChanged) as err:
         await p.push(act("reply", ticket, "The technician is on the way (stale)"))
     assert "changed in Zendesk since you looked" in str(err.value) and "send again" in str(err.value)
     assert fake.delivered("(stale)") == 0
