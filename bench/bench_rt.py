@@ -4,7 +4,7 @@
 
 Makes the tickets through RT's REST2 (each by its own customer, with ``--replies``
 staff replies), then times a first sync of the whole window into a fresh cache and an
-incremental pull after 10 new transactions, and counts the requests RT received for it.
+incremental pull after 10 new transactions, (RT runs without its access log here, as a production RT would.)
 Prints figures; asserts nothing about time.
 """
 
@@ -35,7 +35,7 @@ async def sync(p: RtProvider, db, account_id: int, cursor):
 
 async def main(tickets: int, replies: int) -> None:
     with tempfile.TemporaryDirectory() as tmp:
-        server = start_rt(Path(tmp) / "rt")
+        server = start_rt(Path(tmp) / "rt", access_log=False)
         try:
             t0 = time.perf_counter()
             made = []
@@ -52,20 +52,18 @@ async def main(tickets: int, replies: int) -> None:
                                          secret=lambda: AGENT_PASSWORD))
             await p.open(read_only=True)
             try:
-                before = len(server.access_log())
                 t0 = time.perf_counter()
                 cursor, pages, messages = await sync(p, db, account_id, None)
                 took = time.perf_counter() - t0
                 print(f"first sync: {tickets} tickets, {messages} messages, {pages} pages in {took:.2f} s "
-                      f"({messages / took:.0f} messages/s, {len(server.access_log()) - before} requests)")
+                      f"({messages / took:.0f} messages/s)")
                 for who, ticket in made[:10]:
                     server.customer_writes(who, ticket, "One more thing")
-                before = len(server.access_log())
                 t0 = time.perf_counter()
                 _, pages, messages = await sync(p, db, account_id, cursor)
                 took = time.perf_counter() - t0
                 print(f"incremental pull after 10 new messages: {messages} messages, {pages} page(s) in "
-                      f"{took * 1000:.0f} ms ({len(server.access_log()) - before} requests)")
+                      f"{took * 1000:.0f} ms")
             finally:
                 await p.close()
                 db.close()

@@ -92,14 +92,15 @@ def thread_of(ticket: dict, last_at: datetime) -> Thread:
     )
 
 
+def is_requestor(txn: dict, ticket: dict) -> bool:
+    return person(txn.get("Creator")).address in {p.address for p in requestors(ticket)}
+
+
 def direction_of(txn: dict, ticket: dict, privileged: bool) -> Direction:
     """Comments are notes; a message is inbound when a requestor or an unprivileged user wrote it."""
     if txn["Type"] == "Comment":
         return Direction.NOTE
-    author = person(txn.get("Creator")).address
-    if author in {p.address for p in requestors(ticket)} or not privileged:
-        return Direction.INBOUND
-    return Direction.OUTBOUND
+    return Direction.INBOUND if is_requestor(txn, ticket) or not privileged else Direction.OUTBOUND
 
 
 def message_of(txn: dict, ticket: dict, parts: list[dict], privileged: bool) -> Message:

@@ -44,7 +44,15 @@ from providers.base import (
     Unsupported,
 )
 from providers.rt.client import RtClient
-from providers.rt.convert import MESSAGE_TYPES, PRIORITY_TO_RT, content_of, message_of, parse_time, thread_of
+from providers.rt.convert import (
+    MESSAGE_TYPES,
+    PRIORITY_TO_RT,
+    content_of,
+    is_requestor,
+    message_of,
+    parse_time,
+    thread_of,
+)
 
 PAGE = 100  # transactions per pull
 QUIET_TYPES = {"EmailRecord", "CommentEmailRecord", "SystemError"}  # RT's mailer, not a person
@@ -193,8 +201,10 @@ class RtProvider(Provider):
         parts = await self._parts([int(t["id"]) for t in wanted])
         batch = Batch(cursor=json.dumps({"txn": last}), more=len(txns) >= PAGE)
         for txn in wanted:
-            staff = await self._privileged((txn.get("Creator") or {}).get("id") or "")
-            batch.messages.append(message_of(txn, tickets[int(txn["ObjectId"])], parts.get(int(txn["id"]), []), staff))
+            ticket = tickets[int(txn["ObjectId"])]
+            # A requestor is the customer whatever their rights; only other writers need a look.
+            staff = not is_requestor(txn, ticket) and await self._privileged((txn.get("Creator") or {}).get("id") or "")
+            batch.messages.append(message_of(txn, ticket, parts.get(int(txn["id"]), []), staff))
         newest = {}
         for txn in txns:
             newest[int(txn["ObjectId"])] = parse_time(txn.get("Created"))

@@ -118,11 +118,12 @@ class RtServer:
             if done.returncode != 0:
                 raise RuntimeError(f"{SETUP} {' '.join(args)} failed: {done.stderr[-2000:]}")
 
-    def start(self) -> None:
+    def start(self, access_log: bool = True) -> None:
+        """``access_log`` needs Plack's development mode, which is slower (bench/ turns it off)."""
         err = open(self.dir / "server.log", "ab")
+        logging = ["--env", "development", "--access-log", str(self.dir / "access.log")] if access_log else []
         self.proc = subprocess.Popen(
-            [str(RT_SERVER), "--host", "127.0.0.1", "--port", str(self.port),
-             "--env", "development", "--access-log", str(self.dir / "access.log")],
+            [str(RT_SERVER), "--host", "127.0.0.1", "--port", str(self.port), *logging],
             env=self.env, cwd=self.dir, stdin=subprocess.DEVNULL, stdout=err, stderr=err, start_new_session=True)
         err.close()
         deadline = time.monotonic() + 90
@@ -246,7 +247,7 @@ class RtServer:
         return int(items[0]["id"]) if items else 0
 
 
-def start_rt(folder: Path) -> RtServer:
+def start_rt(folder: Path, *, access_log: bool = True) -> RtServer:
     if not RT_SERVER.exists():
         missing(f"Request Tracker is not installed: {HINT}")
     folder.mkdir(parents=True, exist_ok=True)
@@ -259,7 +260,7 @@ def start_rt(folder: Path) -> RtServer:
             break
     server = RtServer(dir=folder, port=free_port())
     server.setup()
-    server.start()
+    server.start(access_log=access_log)
     return server
 
 
