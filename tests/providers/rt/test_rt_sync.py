@@ -19,6 +19,17 @@ from tests.support.servers.rt import AGENT, CF_NAME
 pytestmark = pytest.mark.server
 
 
+async def first_pull(rt, cursor=None, **options):
+    """What a console opened read-only on the account pulls from ``cursor`` (None: the first time)."""
+    p = rt_account(rt, **options)
+    await p.open(read_only=True)
+    try:
+        batches, _ = await pull_all(p, cursor)
+    finally:
+        await p.close()
+    return batches
+
+
 def threads_of(batches) -> dict[str, Thread]:
     out = {}
     for b in batches:
@@ -103,36 +114,21 @@ async def test_owner_status_priority_queue_and_custom_fields_come_from_the_ticke
 async def test_a_foreign_cursor_starts_over_within_the_window(rt):
     ann = rt.customer()
     ticket = rt.open_ticket(ann, "Hello", "First words")
-    p = rt_account(rt)
-    await p.open(read_only=True)
-    try:
-        batches, _ = await pull_all(p, "not json at all")
-    finally:
-        await p.close()
+    batches = await first_pull(rt, cursor="not json at all")
     assert str(ticket) in threads_of(batches)
 
 
 async def test_token_login_reads_the_same_tickets(rt):
     ann = rt.customer()
     ticket = rt.open_ticket(ann, "Token check", "Via token")
-    p = rt_account(rt, username=None, secret=rt.token_for(AGENT))
-    await p.open(read_only=True)
-    try:
-        batches, _ = await pull_all(p, None)
-    finally:
-        await p.close()
+    batches = await first_pull(rt, username=None, secret=rt.token_for(AGENT))
     assert str(ticket) in threads_of(batches)
 
 
 async def test_helpdesk_tickets_join_the_customers_email_history_without_merging_conversations(rt, db):
     ann = rt.customer("Ann Archer")
     ticket = rt.open_ticket(ann, "Refund please", "Order 77 arrived broken")
-    p = rt_account(rt)
-    await p.open(read_only=True)
-    try:
-        batches, _ = await pull_all(p, None)
-    finally:
-        await p.close()
+    batches = await first_pull(rt)
     helpdesk = ensure_account(db, "helpdesk", "rt", "helpdesk")
     mail = ensure_account(db, "support-mail", "imap", "email")
     for batch in batches:

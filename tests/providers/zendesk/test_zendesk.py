@@ -59,6 +59,17 @@ def threads_of(batches) -> dict[str, Thread]:
     return {t.remote_id: t for b in batches for t in b.threads}
 
 
+async def first_pull(**options):
+    """What a console opened read-only on the account pulls the first time."""
+    p = make_provider(**options)
+    await p.open(read_only=True)
+    try:
+        batches, _ = await pull_all(p, None)
+    finally:
+        await p.close()
+    return batches
+
+
 def time_passes(fake: FakeZendesk, minutes: int = 2) -> None:
     fake.clock += timedelta(minutes=minutes)
 
@@ -129,12 +140,7 @@ async def test_the_requester_and_their_identities_become_one_customer(fake):
     ticket = fake.open_ticket("Hello from Jo", via="twitter", priority="high", tags=["printer"],
                               custom_fields=[{"id": 27642, "value": "A-1042"}])
     time_passes(fake)
-    p = make_provider()
-    await p.open(read_only=True)
-    try:
-        batches, _ = await pull_all(p, None)
-    finally:
-        await p.close()
+    batches = await first_pull()
     t = threads_of(batches)[str(ticket["id"])]
     assert t.channel == Channel.HELPDESK and t.channel_detail == "twitter"
     assert (t.status, t.priority, t.tags) == (Status.OPEN, 2, ["printer"])
@@ -161,12 +167,7 @@ async def test_public_comments_are_messages_and_private_ones_notes(fake, looked)
 async def test_helpdesk_tickets_join_the_customers_email_history_without_merging(fake, db):
     ticket = fake.open_ticket("Order 77 arrived broken", subject="Broken order")
     time_passes(fake)
-    p = make_provider()
-    await p.open(read_only=True)
-    try:
-        batches, _ = await pull_all(p, None)
-    finally:
-        await p.close()
+    batches = await first_pull()
     desk = ensure_account(db, "acme-desk", "zendesk", "helpdesk")
     mail = ensure_account(db, "support-mail", "imap", "email")
     for batch in batches:
@@ -194,12 +195,7 @@ async def test_reply_and_note_land_as_public_and_private_comments_and_come_back_
     time_passes(fake)
     batches, _ = await pull_all(p, cursor)
     assert not messages_of(batches), "our own comments came back as new messages (the receipts already name them)"
-    other = make_provider()  # another agent's console sees them as the team's reply and note
-    await other.open(read_only=True)
-    try:
-        batches, _ = await pull_all(other, None)
-    finally:
-        await other.close()
+    batches = await first_pull()  # another agent's console sees them as the team's reply and note
     back = {m.remote_id: m for m in messages_of(batches)}
     assert back[r1.remote_id].direction == Direction.OUTBOUND and back[r2.remote_id].direction == Direction.NOTE
     assert back[r1.remote_id].author.address == "sam@acme.example"
