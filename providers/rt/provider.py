@@ -133,6 +133,7 @@ class RtProvider(Provider):
                     "to grant SeeQueue and ShowTicket on it")
 
     async def close(self) -> None:
+        self._adopt_pulled()  # the engine closes only after storing what it pulled
         client, self._client = self._client, None
         if client is not None:
             await client.aclose()

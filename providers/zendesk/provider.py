@@ -3,8 +3,8 @@
 Pull follows the cursor-based incremental ticket export
 (``/api/v2/incremental/tickets/cursor.json``: ``start_time`` once, then ``cursor`` =
 the last ``after_cursor``; ``end_of_stream`` says when the page reached the present,
-which Zendesk holds one minute behind), then each changed ticket's comments newer
-than the last time we saw it. Requesters come with their identities.
+which Zendesk holds one minute behind), then each changed ticket's comments (the cache
+keeps each comment once, by its id). Requesters come with their identities.
 
 Push updates the ticket (``PUT /api/v2/tickets/{id}.json``): a public comment is a
 reply, a private one a note, plus status, assignee, priority and tags. Every update is
@@ -106,6 +106,7 @@ class ZendeskProvider(Provider):
                                  fix="log in as an agent or admin: only they can read and answer tickets")
 
     async def close(self) -> None:
+        self._adopt_pulled()  # the engine closes only after storing what it pulled
         client, self._client = self._client, None
         if client is not None:
             await client.aclose()
@@ -183,19 +184,18 @@ class ZendeskProvider(Provider):
             assignee_name = clean_line(assignee.get("email") or assignee.get("name") or "") if assignee else None
             batch.threads.append(thread_of(ticket, who, assignee_name, names))
             if ticket.get("status") != "deleted":
-                batch.messages.extend(await self._new_comments(ticket))
+                batch.messages.extend(await self._comments(ticket))
             if ticket.get("updated_at"):
                 self._pending[tid] = ticket["updated_at"]
         return batch
 
-    async def _new_comments(self, ticket: dict) -> list:
-        """The ticket's comments since we last saw it (all of them the first time)."""
-        seen = parse_time(self._stamps.get(str(ticket["id"])))
+    async def _comments(self, ticket: dict) -> list:
+        """All of a changed ticket's comments: the cache keeps each once, by its id, so a batch
+        the cache never stored (a crash) is simply sent again with the next one."""
         comments = await self._all_pages(f"/api/v2/tickets/{ticket['id']}/comments.json", "comments")
-        fresh = [c for c in comments if seen is None or (parse_time(c.get("created_at")) or seen) > seen]
-        await self._load_users({c.get("author_id") for c in fresh})
+        await self._load_users({c.get("author_id") for c in comments})
         out = []
-        for c in fresh:
+        for c in comments:
             author = self._users.get(c.get("author_id") or 0) or {"id": c.get("author_id")}
             key = (((c.get("metadata") or {}).get("custom") or {}).get(KEY_FIELD))
             out.append(message_of(c, ticket, user_identity(author), author.get("role") in ("agent", "admin"),
