@@ -38,13 +38,15 @@ from providers.base import (
 )
 from providers.zendesk import ZendeskProvider
 from tests.support.contract import ProviderContract, RecordedRemoteHarness, messages_of, pull_all, wait_for_message
-from tests.support.recorded.zendesk_fake import EMAIL, EXPORT_TICK, SUBDOMAIN, TOKEN, FakeZendesk
+from tests.support.recorded.zendesk_fake import EMAIL, EXPORT_TICK, OAUTH_TOKEN, SUBDOMAIN, TOKEN, FakeZendesk
 
 EXPORT = "/api/v2/incremental/tickets/cursor.json"
 
 
 def make_provider(*, token: str = TOKEN, state_dir=None, **options) -> ZendeskProvider:
     opts = {"subdomain": SUBDOMAIN, "email": EMAIL, "timeout": 5.0, **options}
+    if opts["email"] is None:
+        del opts["email"]
     if state_dir is not None:
         opts["state_dir"] = str(state_dir)
     return ZendeskProvider(AccountConfig(name="acme-desk", provider="zendesk", options=opts, secret=lambda: token))
@@ -326,6 +328,16 @@ async def test_a_bad_token_is_an_auth_error_with_the_fix(fake):
     text = str(err.value)
     assert "Zendesk refused the API token" in text and "switchboard accounts add acme-desk" in text
     assert "\n" not in text
+
+
+async def test_without_an_email_the_secret_is_an_oauth_bearer_token(fake):
+    ticket = fake.open_ticket("Via OAuth")
+    time_passes(fake)
+    batches = await first_pull(email=None, token=OAUTH_TOKEN)
+    assert str(ticket["id"]) in threads_of(batches)
+    assert all(r.headers["Authorization"] == f"Bearer {OAUTH_TOKEN}" for r in fake.requests)
+    with pytest.raises(AuthError, match="Zendesk refused the OAuth token"):
+        await make_provider(email=None, token=TOKEN).open(read_only=True)
 
 
 async def test_an_end_user_token_is_refused_with_the_reason(fake):

@@ -33,6 +33,7 @@ SUBDOMAIN = "acme"
 HOST = f"{SUBDOMAIN}.zendesk.com"
 EMAIL = "sam@acme.example"
 TOKEN = "zd-api-token-1"
+OAUTH_TOKEN = "zd-oauth-access-token-1"
 LAG = timedelta(minutes=1)
 EXPORT_TICK = timedelta(seconds=20)
 
@@ -180,8 +181,8 @@ class FakeZendesk:
         return httpx.Response(code, json=body)
 
     def _authorised(self, request: httpx.Request) -> bool:
-        expected = "Basic " + base64.b64encode(f"{EMAIL}/token:{TOKEN}".encode()).decode()
-        return request.headers.get("Authorization") == expected
+        api_token = "Basic " + base64.b64encode(f"{EMAIL}/token:{TOKEN}".encode()).decode()
+        return request.headers.get("Authorization") in (api_token, f"Bearer {OAUTH_TOKEN}")
 
     def _dispatch(self, request: httpx.Request) -> httpx.Response:
         self.requests.append(request)
