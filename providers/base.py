@@ -112,6 +112,15 @@ class PermanentError(ProviderError):
     """
 
 
+class RemoteChanged(PermanentError):
+    """The remote record changed since the agent last saw it (a newer customer message,
+    another agent's reply or change), so the remote side or the adapter refused the push.
+
+    Like the stale-reply guard, the action waits for the agent, text kept: they read the
+    news, then send again or cancel. Sending it unchanged without a new pull is refused again.
+    """
+
+
 class Unsupported(PermanentError):
     """The adapter lacks the capability the action needs."""
 
@@ -381,3 +390,20 @@ _SUBJECT_PREFIX = re.compile(r"^\s*((re|fw|fwd|aw|sv|antw|vs)\s*(\[\d+\])?\s*:\s
 def normalise_subject(subject: str) -> str:
     """Subject without Re:/Fwd: prefixes and extra spaces, lower-cased, for threading."""
     return " ".join(_SUBJECT_PREFIX.sub("", subject or "").split()).lower()
+
+
+def retry_after_seconds(value: str | None) -> float | None:
+    """Seconds a ``Retry-After`` header asks for (delta-seconds or an HTTP date); None if absent or unreadable."""
+    import time
+    from email.utils import parsedate_to_datetime
+
+    if not value or not value.strip():
+        return None
+    try:
+        return max(0.0, float(value.strip()))
+    except ValueError:
+        pass
+    try:
+        return max(0.0, parsedate_to_datetime(value.strip()).timestamp() - time.time())
+    except (TypeError, ValueError):
+        return None
