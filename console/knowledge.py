@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from console import relevance
 from console.cache.db import transaction
 from console.cache.ingest import upsert_article
 from console.errors import ConfigError
@@ -196,7 +197,13 @@ class Suggestion:
     snippet: str  # plain text around the match; highlight ``terms`` with Text.highlight_words
     url: str
     score: float  # higher is better
-    terms: tuple[str, ...] = ()
+    terms: tuple[str, ...] = ()  # the customer's words that matched
+    confidence: float = 0.0  # share of the question's weight the article matches, 0 … 1
+
+
+# Suggestions below this confidence (share of the question's weight an article matches) are not shown.
+MIN_CONFIDENCE = 0.1
+LATEST, SUBJECT, EARLIER = 1.0, 0.6, 0.4  # how much each part of a conversation counts in its question
 
 
 def query_for(text: str) -> tuple[list[str], str]:
@@ -205,25 +212,62 @@ def query_for(text: str) -> tuple[list[str], str]:
     return words, " OR ".join(f'"{w}"' for w in words)
 
 
-def search(db: sqlite3.Connection, text: str, limit: int = 3) -> list[Suggestion]:
-    words, match = query_for(text)
-    if not match:
+_index_cache: dict[tuple, relevance.Index] = {}
+
+
+def _index(db: sqlite3.Connection) -> relevance.Index:
+    """The ranking index of every article, rebuilt only when the articles change."""
+    key = tuple(db.execute(
+        "SELECT COUNT(*), COALESCE(MAX(id), 0), TOTAL(LENGTH(title) + LENGTH(body) + LENGTH(tags)), "
+        "TOTAL(id * (LENGTH(title) + LENGTH(tags))) FROM articles").fetchone())
+    index = _index_cache.get(key)
+    if index is None:
+        rows = db.execute("SELECT id, title, body, tags FROM articles ORDER BY id").fetchall()
+        index = relevance.Index.build([(r[0], r[1], r[2], _tags(r[3])) for r in rows])
+        _index_cache.clear()
+        _index_cache[key] = index
+    return index
+
+
+def _tags(text: str) -> list[str]:
+    try:
+        value = json.loads(text or "[]")
+    except ValueError:
         return []
-    rows = db.execute(
-        f"""SELECT a.id, a.title, a.url, bm25(articles_fts, {', '.join(map(str, WEIGHTS))}) AS rank,
-                   snippet(articles_fts, 1, '', '', '…', 16) AS snip
-            FROM articles_fts JOIN articles a ON a.id = articles_fts.rowid
-            WHERE articles_fts MATCH ? ORDER BY rank, a.id LIMIT ?""", (match, limit)).fetchall()
-    return [Suggestion(article_id=r["id"], title=r["title"], snippet=" ".join(r["snip"].split()), url=r["url"],
-                       score=round(-r["rank"], 4), terms=tuple(words)) for r in rows]
+    return [str(t) for t in value] if isinstance(value, list) else []
 
 
-def suggest(db: sqlite3.Connection, thread_id: int, limit: int = 3) -> list[Suggestion]:
-    """Articles for the conversation's subject and the customer's latest inbound message.
+def ranked(db: sqlite3.Connection, parts: list[tuple[str, float]], limit: int = 3,
+           min_confidence: float = MIN_CONFIDENCE) -> list[Suggestion]:
+    """Articles for weighted texts ((text, weight), …), best first; poor fits are left out."""
+    query = [(term, word, weight) for text, weight in parts for term, word in relevance.analyse(text)]
+    matches = [m for m in _index(db).rank(query, limit * 4) if m.confidence >= min_confidence][:limit]
+    if not matches:
+        return []
+    rows = {r["id"]: r for r in db.execute(
+        "SELECT id, title, body, url FROM articles WHERE id IN (SELECT value FROM json_each(?))",
+        (json.dumps([m.key for m in matches]),))}
+    return [Suggestion(article_id=m.key, title=rows[m.key]["title"], snippet=_snippet(rows[m.key]["body"], m.terms),
+                       url=rows[m.key]["url"], score=m.score, terms=m.terms, confidence=m.confidence)
+            for m in matches]
 
-    When the latest message says nothing searchable ("Still waiting!"), the subject and
-    the customer's earlier messages are searched instead.
-    """
+
+def search(db: sqlite3.Connection, text: str, limit: int = 3) -> list[Suggestion]:
+    return ranked(db, [(text, LATEST)], limit)
+
+
+def _snippet(body: str, words: tuple[str, ...], width: int = 160) -> str:
+    """The body's sentence sharing most terms with the question, cut to ``width``."""
+    wanted = {t for w in words for t, _ in relevance.analyse(w)}
+    sentences = [s.strip() for s in re.split(r"(?<=[.!?])\s+", " ".join(body.split())) if s.strip()]
+    if not sentences:
+        return ""
+    best = max(sentences, key=lambda s: len(wanted & {t for t, _ in relevance.analyse(s)}))
+    return best if len(best) <= width else best[:width - 1].rsplit(" ", 1)[0] + "…"
+
+
+def conversation_parts(db: sqlite3.Connection, thread_id: int) -> list[tuple[str, float]]:
+    """The conversation's question as weighted texts: the customer's latest message, the subject, earlier ones."""
     from console.tone import strip_quoted  # quoted history and signatures are noise for the search
 
     rows = db.execute(
@@ -232,13 +276,21 @@ def suggest(db: sqlite3.Connection, thread_id: int, limit: int = 3) -> list[Sugg
     if not rows:
         return []
     subject_row = db.execute("SELECT subject FROM threads WHERE id=?", (thread_id,)).fetchone()
-    subject = subject_row[0] if subject_row else ""
-    latest = strip_quoted(rows[0]["text"])
-    found = search(db, f"{subject}\n{latest}", limit)
-    if found or len(rows) == 1:
-        return found
-    earlier = "\n".join(strip_quoted(r["text"]) for r in rows)
-    return search(db, f"{subject}\n{earlier}", limit)
+    parts = [(strip_quoted(rows[0]["text"]), LATEST)]
+    if subject_row and subject_row[0]:
+        parts.append((subject_row[0], SUBJECT))
+    parts += [(strip_quoted(r["text"]), EARLIER) for r in rows[1:]]
+    return parts
+
+
+def suggest(db: sqlite3.Connection, thread_id: int, limit: int = 3) -> list[Suggestion]:
+    """Articles for the customer's latest inbound message, helped by the subject and earlier messages.
+
+    When the latest message says nothing searchable ("Still waiting!"), the subject and
+    the earlier messages carry the question.
+    """
+    parts = conversation_parts(db, thread_id)
+    return ranked(db, parts, limit) if parts else []
 
 
 def insert_text(db: sqlite3.Connection, article_id: int, footer: bool, footer_text: str | None = None) -> str:
