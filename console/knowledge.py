@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 import re
 import sqlite3
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -293,11 +294,24 @@ def suggest(db: sqlite3.Connection, thread_id: int, limit: int = 3) -> list[Sugg
     return ranked(db, parts, limit) if parts else []
 
 
-def insert_text(db: sqlite3.Connection, article_id: int, footer: bool, footer_text: str | None = None) -> str:
-    """A block the agent edits before sending: title, the article's opening, its link, and the optional footer."""
+def record_use(db: sqlite3.Connection, article_id: int, thread_id: int | None, at: float | None = None) -> None:
+    """Count one insertion of an article into a reply (the leaders' "articles inserted" figure)."""
+    with transaction(db):
+        db.execute("INSERT INTO article_uses(article_id, thread_id, at) VALUES (?,?,?)",
+                   (article_id, thread_id, time.time() if at is None else at))
+
+
+def insert_text(db: sqlite3.Connection, article_id: int, footer: bool, footer_text: str | None = None,
+                thread_id: int | None = None) -> str:
+    """A block the agent edits before sending: title, the article's opening, its link, and the optional footer.
+
+    With ``thread_id`` (the conversation it goes into) the insertion is counted.
+    """
     row = db.execute("SELECT title, body, url FROM articles WHERE id=?", (article_id,)).fetchone()
     if row is None:
         raise LookupError(f"no article {article_id}")
+    if thread_id is not None:
+        record_use(db, article_id, thread_id)
     paragraphs = [p.strip() for p in re.split(r"\n\s*\n", row["body"]) if p.strip()]
     excerpt, used = [], 0
     for p in paragraphs:
