@@ -1,5 +1,6 @@
-"""Knowledge base: articles from a folder of Markdown files (and from adapters),
-searched with FTS5 to suggest answers to the customer's latest question.
+"""Knowledge base: articles from a folder of Markdown files (and from adapters), ranked
+(``console/relevance.py``) to suggest answers to the customer's question; poor fits are
+not shown.
 
 Suggestions are offered to the agent, who edits and sends; nothing here sends.
 
@@ -32,9 +33,8 @@ from console.errors import ConfigError
 
 DEFAULT_FOOTER = "Did this answer your question? Reply and a person will help."
 FOLDER_SOURCE = "folder"
-# bm25 column weights: a word in the title counts far more than one in the body.
-WEIGHTS = (10.0, 1.0, 4.0)  # title, body, tags
 
+# Words that say nothing about a problem (the dashboard's complaint words leave them out).
 STOP_WORDS = frozenset("""
 a about above after again against all also am an and any are aren't as at be because been before being below
 between both but by can can't cannot could couldn't did didn't do does doesn't doing don't down during each few
@@ -53,20 +53,6 @@ ago since tell told said say says ask asked lot much many even ever every monday
 friday saturday sunday january february march april may june july august september october november december
 jan feb mar apr jun jul aug sep sept oct nov dec
 """.split())
-
-_TOKEN = re.compile(r"[^\W_]+(?:'[^\W_]+)?", re.UNICODE)
-
-
-def terms(text: str, limit: int = 12) -> list[str]:
-    """Key words of a text: lower-cased, stop-words and numbers dropped, most frequent first, then first seen."""
-    counts: dict[str, int] = {}
-    for raw in _TOKEN.findall(text.lower()):
-        word = raw.replace("'", "")
-        if len(word) < 3 or word in STOP_WORDS or raw in STOP_WORDS or word.isdigit():
-            continue
-        counts[word] = counts.get(word, 0) + 1
-    ranked = sorted(counts, key=lambda w: -counts[w])  # stable: ties keep first-seen order
-    return ranked[:limit]
 
 
 # --------------------------------------------------------------------------- settings
@@ -205,12 +191,6 @@ class Suggestion:
 # Suggestions below this confidence (share of the question's weight an article matches) are not shown.
 MIN_CONFIDENCE = 0.1
 LATEST, SUBJECT, EARLIER = 1.0, 0.6, 0.4  # how much each part of a conversation counts in its question
-
-
-def query_for(text: str) -> tuple[list[str], str]:
-    """(key terms, FTS5 MATCH expression): each term quoted (no syntax injection), OR-ed."""
-    words = terms(text)
-    return words, " OR ".join(f'"{w}"' for w in words)
 
 
 _index_cache: dict[tuple, relevance.Index] = {}
