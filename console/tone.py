@@ -57,11 +57,16 @@ _PROBLEM = _words(
     r"brok\w*", "breaks", r"crack\w*", "crushed", "smashed", "dented", "bent", r"snap\w*", "tear", "torn", r"rip\w*",
     r"leak\w*", r"soak\w*", "hole", "holes", "loose", "stuck", "jammed", "frozen", "peeling", "faded", "shrunk",
     "expired", "returned to sender", r"stopped \w+ing", "(?:delivered|marked) (?:as delivered|to (?:a|the|my) "
-    "(?:neighbour|neighbor|wrong))", "instead of", r"different \w+ (?:than|from|to) (?:the one|what)",
+    "(?:neighbour|neighbor|wrong))", r"(?:got|received|sent|delivered|arrived)\b[^.!?]{0,40}instead of", r"different \w+ (?:than|from|to) (?:the one|what)",
     r"only (?:\d+|one|two|half)(?: of them| items?)? (?:was|were|arrived|came)",
     r"ordered (?:a |an |the )?[\w -]{1,30}?,? (?:but )?(?:got|received|they sent)",
     r"(?:nobody|no one) [\w ]{0,30}(?:can|could|will|would|is able to) (?:answer|help|tell|reply|explain)",
     "didn't go through", "did not go through", "won't let me", "doesn't let me", "still haven't had",
+    "dent", "dents", "sorry to say", "i'm sorry but", "disappeared", "vanished", "in circles", "every time i",
+    r"keeps? \w+ing", "someone else'?s", r"(?:smaller|bigger|larger|shorter|longer) than",
+    r"(?:nobody|no one) (?:came|turned up|showed up|called back|got back|picked up)",
+    r"(?:hasn't|has not|haven't|have not|wasn't|was not|weren't|were not) (?:been |yet )?\w+(?:ed|en)",
+    r"(?:sent|got|received|gave) (?:me )?(?:a |the )?(?:used|wrong|broken|damaged)",
     "damaged", "defective", "faulty", "scratched", "stained", "dirty", "marks on", "came off", "fell apart",
     r"(?:not|isn't|isnt|aren't|stopped|doesn't|does not|don't|won't) (?:work|working|fit|fits|scan|load|open)",
     "doesn't work", "never (?:arrived|arrives|came|comes|got|received|showed up)",
@@ -78,6 +83,10 @@ _PROBLEM = _words(
     "annoyed", "annoying", r"frustrat\w*", "upset", "unhappy", "not happy", "sadly", "unfortunately",
     "regrettably", "i'm afraid", "promised", r"complain\w*", "problem with", "issue with", "not (?:waterproof|as)",
     "(?:is|was|looks|arrived|came) (?:used|second-?hand|worn)", r"ignor\w+", "went to the wrong", "left in the rain", "poor", "bad", "terrible", "awful", "horrible")
+# The problem is over ("my lost parcel turned up"): with thanks or praise the message is positive.
+_RESOLVED = _words("turned up", "showed up", "finally arrived", r"arrived (?:today|safely|this morning|in the end)",
+                   "sorted", "fixed", "solved", "resolved", "works now", "working now", "all good",
+                   "(?<!n.t )(?<!not )(?:received|got) (?:my|the) (?:refund|replacement|money)")
 _STRONG_ANGER = _words(
     # threats to leave or escalate
     "charge ?back", r"disput\w+", "lawyer", "solicitor", "legal action", "sue", "court", r"report (?:you|this|it)",
@@ -94,6 +103,11 @@ _STRONG_ANGER = _words(
     "same thing", "how many times", "chasing you",
     # insults and disbelief
     "not asking again", r"(?:asked|told|explained) (?:you |this )?(?:already|before|twice|\w+ times)",
+    r"(?:told|asked|said|explained|written|wrote|emailed|messaged|called|chased)\b[^.!?]{0,30}?\b(?:\w+ times|twice)",
+    "how many more times", "last straw", "demand", "waste of (?:my )?(?:time|money)", "appalling", "shocking",
+    "dreadful", "atrocious", "abysmal", "don't care", "do not care", r"fob\w* (?:me )?off", "excuses",
+    "give me my money back", "credit card company", "reverse the charge", "(?:going|go) to my bank",
+    "every one of my", "loyal customers?",
     "don't buy", "do not buy", "stay away", "money well spent", "how is (?:it|this) (?:possible|acceptable)",
     "(?:are|do) you (?:actually|even|really) (?:read|reading|listen|listening|care|caring)", "beyond a joke",
     "final warning", "small claims", r"lied\b", "lying", "shambles", "cowboys", "a disgrace",
@@ -110,7 +124,8 @@ _SARCASM = re.compile(
     r"(?:^|[.!?…]\s*)(?:oh\s+|wow\s+)?(?:great|lovely|fantastic|brilliant|wonderful|perfect|awesome|amazing|super|"
     r"nice|cheers|thanks)\s*[.,!…]|"
     r"\b(?:well done|brilliant work|great (?:job|work)|nice one|good job|thanks a lot|thanks for (?:ruining|that)|"
-    r"really appreciate it|what a surprise|how lovely)\b", re.I | re.M)
+    r"really appreciate it|what a surprise|how lovely|what an? (?:great|fantastic|lovely|wonderful|brilliant) way|"
+    r"classy|money well spent)\b", re.I | re.M)
 _PRAISE = _words(
     "great", "awesome", "amazing", "excellent", "fantastic", "wonderful", "brilliant", "perfect", "superb",
     "lov(?:e|ed|es|ing)", "lovely", "extra mile", "like a glove", "impressed", "helpful", "kudos", "well done", "props", "shout-?out", "star",
@@ -193,7 +208,7 @@ def signals(body: str) -> Signals:
     weak = list(_found(_WEAK_ANGER, body))
     if problem and _SARCASM.search(body):
         strong.append("sarcasm")
-    if _CANCEL.search(body) and problem and re.search(r"\b(account|everything)\b", body, re.I):
+    if problem and re.search(r"\b(?:cancel\w*|clos\w+|delet\w+) (?:my account|everything)", body, re.I):
         strong.append("leaving")
     for mark in ("?!", "!?", "??", "!!"):
         if mark in body:
@@ -218,9 +233,10 @@ def classify(text: str, meta: dict[str, Any] | None = None) -> Tone:
     """Tone and kind of one message (``meta`` may flag auto_reply / bounce)."""
     body = strip_quoted(text or "")[:4000]
     s = signals(body)
-    problem = bool(s.problem)
     thanks = bool(_THANKS.search(body))
     positive_words = s.praise or (thanks and not _asks(body))
+    resolved = bool(s.problem) and positive_words and not s.strong_anger and bool(_RESOLVED.search(body))
+    problem = bool(s.problem) and not resolved
     score = s.polarity - 0.35 * problem - 0.25 * len(s.strong_anger) - 0.1 * len(s.weak_anger)
     if positive_words and not problem:
         score = max(score, 0.3)
@@ -230,7 +246,7 @@ def classify(text: str, meta: dict[str, Any] | None = None) -> Tone:
         tone = "angry"
     elif problem or s.polarity <= -0.4:
         tone = "negative"
-    elif positive_words and s.polarity > -0.2:
+    elif positive_words and (s.polarity > -0.2 or resolved):
         tone = "positive"
     else:
         tone = "neutral"

@@ -1,10 +1,11 @@
 """Tone against what a person says: hand-labelled customer messages across channels.
 
-``data/tone_tuning.tsv`` (215 messages) is the set the analyser was tuned on: it must stay
+``data/tone_tuning.tsv`` (271 messages, written in three batches; each later batch was first
+measured as held out, then used to tune) is the set the analyser was tuned on: it must stay
 at the targets (>= 85% exact, >= 90% on "needs care" = angry or negative vs not).
-``data/tone_heldout.tsv`` (56 messages) was written after the last tuning pass and never
-used to tune: its figure is how the analyser does on text it has not seen, printed beside
-the other and held to a floor so a change that makes it worse fails.
+``data/tone_heldout.tsv`` (57 messages) was written after the last tuning pass and never
+used to tune: its figure is how the analyser does on text it has not seen — below the
+targets — printed beside the other and held to a floor so a change that makes it worse fails.
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ def agreement(rows) -> tuple[float, float, list[str]]:
 
 @pytest.mark.parametrize("name,min_exact,min_care", [
     ("tone_tuning.tsv", 0.85, 0.90),
-    ("tone_heldout.tsv", 0.55, 0.62),  # measured 60.7% / 67.9% when written: below the target, see the report
+    ("tone_heldout.tsv", 0.68, 0.78),  # measured 73.7% / 82.5% when written: below the target, see the report
 ])
 def test_tone_agrees_with_a_person(name, min_exact, min_care, capsys):
     rows = labelled(name)
