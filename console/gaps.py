@@ -1,8 +1,9 @@
 """Knowledge gaps for leaders: what customers asked that no help article answers well, and
 which articles agents actually use.
 
-A conversation's question is the customer's first message in the period (auto-replies,
-bounces and praise are not questions). It is *unanswered* when no article reaches the
+A conversation's question is the customer's first message in the period that asks for
+something (a question, complaint, refund or cancel request; not praise, chit-chat or an
+auto-reply). It is *unanswered* when no article reaches the
 suggestion threshold (``knowledge.MIN_CONFIDENCE``) for it and the subject — what the
 agent saw: no suggestion. Unanswered questions are clustered by the terms of the message
 (the same reading as the ranking: stems and concepts), greedily, newest first.
@@ -10,6 +11,7 @@ agent saw: no suggestion. Unanswered questions are clustered by the terms of the
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections import Counter
 from dataclasses import dataclass, field
@@ -19,7 +21,7 @@ from console.tone import strip_quoted
 
 MAX_QUESTIONS = 2000  # the newest questions of the period at most
 SIMILAR = 0.3  # share of a question's terms the cluster must mostly use for it to join
-NOT_QUESTIONS = ("auto_reply", "bounce", "praise")
+ASKING = ("question", "complaint", "refund", "cancel")  # kinds of message that ask for something
 
 
 @dataclass
@@ -36,10 +38,10 @@ def questions(db: sqlite3.Connection, start: float) -> list[tuple[int, str, str]
     rows = db.execute(
         """SELECT t.id, t.subject,
                   (SELECT m.text FROM messages m WHERE m.thread_id = t.id AND m.direction = 'inbound'
-                     AND m.sent_at >= ?1 AND m.kind NOT IN ('auto_reply', 'bounce', 'praise') AND m.text != ''
+                     AND m.sent_at >= ?1 AND m.kind IN (SELECT value FROM json_each(?3)) AND m.text != ''
                    ORDER BY m.sent_at, m.id LIMIT 1) AS first
            FROM threads t WHERE t.last_inbound_at >= ?1 ORDER BY t.last_inbound_at DESC, t.id DESC LIMIT ?2""",
-        (start, MAX_QUESTIONS)).fetchall()
+        (start, MAX_QUESTIONS, json.dumps(ASKING))).fetchall()
     return [(r["id"], r["subject"], strip_quoted(r["first"])) for r in rows if r["first"]]
 
 

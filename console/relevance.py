@@ -54,6 +54,7 @@ PHRASES: tuple[tuple[str, str], ...] = (
     (r"never (?:worn|used|opened)|unworn|unused|unopened|(?:with |still has )?(?:the )?tags (?:still )?on", "unused"),
     (r"\bmia\b|missing in action|lost in (?:transit|the post|the mail)|where(?:'s| is|s)? (?:my|the|it)|"
      r"hasn'?t (?:arrived|come|moved|updated)|not (?:arrived|turned up|moved|updated)|still (?:nothing|not here)|"
+     r"(?:supposed|meant|due) to (?:arrive|come|be delivered)|"
      r"no sign|on its way|in transit|tracking", "track"),
     (r"(?:weren'?t|wasn'?t|were not|was not|not) in the (?:box|parcel|package)|half (?:my|the) order|"
      r"only got (?:one|1|part)|missing (?:items?|from)|items? (?:is |are )?missing", "missingitem"),
@@ -97,6 +98,8 @@ order ordered orders item items stuff two three four five six ten instead possib
 somehow anyway also ago soon asap today tomorrow yesterday week weeks month months see placed place
 """.split())
 _WORD = re.compile(r"[^\W_]+(?:'[^\W_]+)?")
+# Addresses, links and codes (order numbers, tracking numbers) name no topic.
+_NOISE = re.compile(r"\S+@\S+|@[\w.-]+|\bhttps?://\S+|\bwww\.\S+|\b[\w-]*\d{3,}[\w-]*\b")
 CONCEPT = "x0"  # concept words start with this, so no real word stems into one
 _PHRASES = tuple((re.compile(rf"(?<![\w']){pattern}(?![\w'])", re.I), CONCEPT + word) for pattern, word in PHRASES)
 _CONCEPTS = frozenset(word for _, word in _PHRASES)
@@ -125,6 +128,7 @@ def analyse(text: str, keep_words: bool = False) -> list[tuple[str, str]]:
     as well, so "Size guide" is found by "size" and by "does it run small".
     """
     out = []
+    text = _NOISE.sub(" ", text)
     said: dict[str, str] = {}  # concept -> the customer's first phrase for it
     for pattern, concept in _PHRASES:
         def swap(m: re.Match, c: str = concept) -> str:

@@ -138,7 +138,7 @@ _COURTESY = _words("please", "pls", "thanks?", "thank you", "many thanks", "kind
                    "warm regards", "regards", "best wishes", "best", "cheers", "kindly", "dear", "hope you're well")
 _QUESTION_START = re.compile(
     r"^\s*(?:hi|hello|hey|dear [^,\n]*|good (?:morning|afternoon|evening))?[,!\s]*(what|what's|how|when|where|why|"
-    r"which|who|can|could|would|will|do|does|did|is|are|was|should|may|any|wie|wann|wo|warum|kann|können|quand|"
+    r"which|who|can|could|do|does|did|is|are|any|wie|wann|wo|warum|kann|können|quand|"
     r"comment|où|pourquoi|cuándo|cómo|dónde)\b",
     re.I | re.M)
 _REQUEST = _words("please", "thanks in advance", "thank you in advance", "could you", "can you", "would you", "i'd like", "i would like", "i want to",
