@@ -196,18 +196,38 @@ LATEST, SUBJECT, EARLIER = 1.0, 0.6, 0.4  # how much each part of a conversation
 _index_cache: dict[tuple, relevance.Index] = {}
 
 
+LEARN_FROM = 50  # the latest insertions of each article whose questions teach the ranking
+
+
 def _index(db: sqlite3.Connection) -> relevance.Index:
-    """The ranking index of every article, rebuilt only when the articles change."""
+    """The ranking index of every article, rebuilt only when the articles or their insertions change."""
     key = tuple(db.execute(
         "SELECT COUNT(*), COALESCE(MAX(id), 0), TOTAL(LENGTH(title) + LENGTH(body) + LENGTH(tags)), "
-        "TOTAL(id * (LENGTH(title) + LENGTH(tags))) FROM articles").fetchone())
+        "TOTAL(id * (LENGTH(title) + LENGTH(tags))), (SELECT COALESCE(MAX(id), 0) FROM article_uses) "
+        "FROM articles").fetchone())
     index = _index_cache.get(key)
     if index is None:
         rows = db.execute("SELECT id, title, body, tags FROM articles ORDER BY id").fetchall()
-        index = relevance.Index.build([(r[0], r[1], r[2], _tags(r[3])) for r in rows])
+        index = relevance.Index.build([(r[0], r[1], r[2], _tags(r[3])) for r in rows], _asked(db))
         _index_cache.clear()
         _index_cache[key] = index
     return index
+
+
+def _asked(db: sqlite3.Connection) -> dict[int, list[str]]:
+    """Per article, the customer's first message in each conversation an agent inserted it into."""
+    from console.tone import strip_quoted
+
+    out: dict[int, list[str]] = {}
+    for r in db.execute(
+            """SELECT article_id, (SELECT m.text FROM messages m WHERE m.thread_id = u.thread_id
+                                   AND m.direction = 'inbound' ORDER BY m.sent_at, m.id LIMIT 1) AS question
+               FROM (SELECT article_id, thread_id, ROW_NUMBER() OVER (PARTITION BY article_id ORDER BY id DESC) AS n
+                     FROM article_uses WHERE thread_id IS NOT NULL) u
+               WHERE n <= ?""", (LEARN_FROM,)):
+        if r["question"]:
+            out.setdefault(r["article_id"], []).append(strip_quoted(r["question"]))
+    return out
 
 
 def _tags(text: str) -> list[str]:

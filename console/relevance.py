@@ -4,11 +4,13 @@ Customers rarely use the article's words ("my delivery is MIA" means tracking, "
 means shipping costs). Both sides are read the same way: phrases customers use are
 rewritten to one concept word (``PHRASES``), words are stemmed (Snowball, English),
 and stems that mean the same are folded together (``SYNONYMS``). Articles are scored
-BM25-style with their own weights for title, tags and body; the query's words can
-carry weights too (the latest message counts more than the subject or earlier ones).
+BM25-style with their own weights for title, tags and body, and for the questions agents
+answered with the article (learned from what they inserted); the query's words can carry
+weights too (the latest message counts more than the subject or earlier ones).
 
 ``Index.rank`` returns each article's score and a *confidence*: the share of the
-query's weight (by inverse document frequency) that the article matches. Words the
+query's weight (by inverse document frequency) that the article's own words match (what
+agents inserted raises an article that fits; it cannot make one fit). Words the
 knowledge base has never seen count against it, so "do you sell bikes?" matches
 nothing well and is not shown.
 """
@@ -21,7 +23,9 @@ from collections import Counter
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-FIELD_WEIGHTS = {"title": 5.0, "tags": 2.5, "body": 1.0}
+# "asked": the questions of conversations an agent answered with the article (learned from insertions).
+FIELD_WEIGHTS = {"title": 5.0, "tags": 2.5, "body": 1.0, "asked": 1.5}
+OWN_FIELDS = ("title", "tags", "body")  # only the article's own words count towards its confidence
 K1 = 1.2
 B = 0.5
 
@@ -165,13 +169,15 @@ class Index:
     avg: dict[str, float] = field(default_factory=dict)
 
     @classmethod
-    def build(cls, articles: list[tuple[int, str, str, list[str]]]) -> Index:
-        """From (key, title, body, tags) rows."""
+    def build(cls, articles: list[tuple[int, str, str, list[str]]], asked: dict[int, list[str]] | None = None) -> Index:
+        """From (key, title, body, tags) rows, and per key the questions it was inserted for."""
         index = cls()
+        asked = asked or {}
         for key, title, body, tags in articles:
             fields = {"title": Counter(t for t, _ in analyse(title, keep_words=True)),
                       "tags": Counter(t for t, _ in analyse(" . ".join(tags), keep_words=True)),
-                      "body": Counter(t for t, _ in analyse(body, keep_words=True))}
+                      "body": Counter(t for t, _ in analyse(body, keep_words=True)),
+                      "asked": Counter(t for q in asked.get(key, ()) for t in {t for t, _ in analyse(q)})}
             doc = Doc(key, fields, {f: sum(c.values()) for f, c in fields.items()})
             index.docs.append(doc)
             index.df.update(set().union(*fields.values()))
@@ -203,8 +209,9 @@ class Index:
                          (1 - B + B * doc.length[f] / self.avg[f]) for f in FIELD_WEIGHTS if doc.fields[f][term])
                 if tf:
                     score += w * idf[term] * tf * (K1 + 1) / (tf + K1)
-                    matched += w * idf[term]
-                    hit.append(words[term])
+                    if any(doc.fields[f][term] for f in OWN_FIELDS):  # learning reorders, it never vouches
+                        matched += w * idf[term]
+                        hit.append(words[term])
             if score > 0:
                 out.append(Match(doc.key, round(score, 4), round(matched / total, 4) if total else 0.0, tuple(hit)))
         out.sort(key=lambda m: (-m.score, m.key))
