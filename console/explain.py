@@ -61,13 +61,26 @@ def _where(config: Any, channel: str | None, account: str | None) -> tuple[str, 
         if acc is None:
             raise UserError(f"no account named {account!r} in the config",
                             fix="use one of: " + (", ".join(accounts) or "(none configured)"))
-        acc_channel = str(getattr(acc, "channel", "") or acc.options.get("channel", ""))
+        acc_channel = _channel_of(acc)
         if channel is None and acc_channel in CONVERSATION_CHANNELS:
             channel = acc_channel
     channel = channel or "email"
     if channel not in CONVERSATION_CHANNELS:
         raise UserError(f"unknown channel {channel!r}", fix="use one of: " + ", ".join(CONVERSATION_CHANNELS))
     return channel, account or f"{channel}-explain"
+
+
+def _channel_of(acc: Any) -> str:
+    """An account's channel: its ``channel`` option (the demo), else what its adapter declares."""
+    if acc.options.get("channel"):
+        return str(acc.options["channel"])
+    from providers.base import OptionError, load
+
+    try:
+        channel = load(acc.provider).channel
+    except OptionError:
+        return ""
+    return getattr(channel, "value", str(channel))
 
 
 def _copy_articles(source: sqlite3.Connection, db: sqlite3.Connection) -> None:

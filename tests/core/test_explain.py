@@ -122,3 +122,12 @@ def test_bad_input_is_one_line_with_the_fix(tmp_path, config, args, message):
     proc = sb(tmp_path, "--config", str(config), "explain", *args)
     assert proc.returncode == 2
     assert message in proc.stderr and len(proc.stderr.strip().splitlines()) == 1 and "Traceback" not in proc.stderr
+
+
+def test_an_account_without_a_channel_option_takes_its_adapters_channel(tmp_path):
+    config = tmp_path / "config.toml"
+    config.write_text('[[accounts]]\nname = "chat"\nprovider = "matrix"\nhomeserver = "http://127.0.0.1:1"\n'
+                      'user = "@agent:localhost"\n\n[[sla.policies]]\nname = "chat"\nchannel = "chat"\n'
+                      'first_response = "5m"\n', encoding="utf-8")
+    out = explained(tmp_path, config, "--account", "chat", "--text", "hello, is anyone there?")
+    assert out["sla_policy"] == "chat"
