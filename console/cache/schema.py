@@ -356,6 +356,7 @@ _COMMERCE = """
         );
         """
 
+
 def _tag_origins(db: sqlite3.Connection) -> None:
     """Where each conversation tag came from (console/cache/tags.py): tags a triage rule set are
     "triage"; the rest stay unmarked and count as the agent's until the provider reports them,
