@@ -151,6 +151,15 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("doctor", parents=[common], help="check config, keyring, cache and every account",
                    description="Check config, keyring, cache and each account's reachability; say how to fix problems.")
 
+    x = sub.add_parser("explain", parents=[common], help="show what triage, tone and suggestions make of a message",
+                       description="Run one customer message through ingest on the current config and knowledge "
+                                   "base, in a scratch cache, and print tone, type, matching rules, queue, priority, "
+                                   "SLA policy and suggested articles as JSON.")
+    x.add_argument("--text", required=True, help="the customer's message; '-' reads stdin")
+    x.add_argument("--subject", default="", help="the conversation's subject")
+    x.add_argument("--channel", choices=["email", "chat", "social", "helpdesk"], help="default: the account's, or email")
+    x.add_argument("--account", help="the account it arrives on (as named in the config)")
+
     r = sub.add_parser("report", parents=[common], help="supervisor figures as text or JSON",
                        description="The dashboard's figures for a daily summary.")
     r.add_argument("--since", metavar="WHEN", help="period start: 2026-11-16, yesterday, 7d, monday (default: 7 days ago)")
@@ -562,9 +571,29 @@ def cmd_report(session: Session, args) -> int:
     return 0
 
 
+def cmd_explain(session: Session, args) -> int:
+    from console.explain import explain
+
+    text = sys.stdin.read() if args.text == "-" else args.text
+    source = None
+    if session.demo:
+        source = session.open_db()
+        ensure_demo_data(session, source)
+    elif session.cache_path.exists():
+        source = session.open_db()
+    try:
+        out = explain(session.config, text, subject=args.subject, channel=args.channel, account=args.account,
+                      knowledge_from=source)
+    finally:
+        if source is not None:
+            source.close()
+    print(json.dumps(out, indent=2, ensure_ascii=False))
+    return 0
+
+
 COMMANDS = {
     None: cmd_console, "console": cmd_console, "sync": cmd_sync, "export": cmd_export, "do": cmd_do,
-    "accounts": cmd_accounts, "doctor": cmd_doctor, "report": cmd_report,
+    "accounts": cmd_accounts, "doctor": cmd_doctor, "report": cmd_report, "explain": cmd_explain,
 }
 
 

@@ -11,8 +11,14 @@ Definitions (what each figure counts):
   customer's first message; median and p90 by nearest rank, per channel;
 - *load*: open + pending conversations per assignee, against ``capacity`` from ``[[agents]]``;
 - *top tags*: tags on conversations active in the period (each conversation counts once);
-- *complaint words*: words (stop-words removed) in complaints or angry messages in the period
-  (the newest 3,000 at most), each conversation counting a word once;
+- *complaint words*: words in complaints or angry messages in the period (the newest 3,000 at
+  most), each conversation counting a word once;
+- *complaint words*: skip stop words, the team's own names (agents, accounts, the addresses we
+  write from) and every address, URL and @handle; a two-word phrase ("charged twice") replaces
+  its words when it appears in at least two conversations and covers half the uses of its words;
+- *questions no article answered*: the period's questions for which no article reaches the
+  suggestion threshold, clustered by shared terms (``console/gaps.py``), with an example;
+- *articles inserted*: rows in ``article_uses`` (an agent put the article into a reply);
 - *CSAT*: ``csat`` (1–5) in conversation meta, for conversations active in the period.
 
 Periods: with ``since`` given, every period figure starts there; without it, first
@@ -23,14 +29,15 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import sqlite3
-from collections import Counter, defaultdict
+from collections import defaultdict
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
-from console import sla
-from console.knowledge import terms
+from console import gaps, sla
+from console.knowledge import STOP_WORDS
 from console.tone import strip_quoted
 
 WEEK = 7 * 86400
@@ -73,6 +80,8 @@ class Figures:
     agent_load: list[Figure] = field(default_factory=list)
     top_tags: list[Figure] = field(default_factory=list)
     complaint_words: list[Figure] = field(default_factory=list)
+    knowledge_gaps: list[Figure] = field(default_factory=list)  # questions no article answered well, clustered
+    article_uses: list[Figure] = field(default_factory=list)  # help articles agents inserted, most used first
     csat: Figure | None = None
 
     def sections(self) -> list[tuple[str, list[Figure]]]:
@@ -86,6 +95,8 @@ class Figures:
             ("Load per agent", self.agent_load),
             ("Top tags", self.top_tags),
             ("Words in complaints", self.complaint_words),
+            ("Questions no article answered", self.knowledge_gaps),
+            ("Articles inserted", self.article_uses),
         ]
         if self.csat is not None:
             out.append(("Customer satisfaction", [self.csat]))
@@ -172,7 +183,10 @@ def figures(db: sqlite3.Connection, config: Any, now: float, since: float | None
     f.first_response = _first_response(db, today)
     f.agent_load = _load(db, config)
     f.top_tags = _top_tags(db, week)
-    f.complaint_words = _complaint_words(db, week)
+    f.complaint_words = _complaint_words(db, week, config)
+    f.knowledge_gaps = [Figure(g.label, len(g.thread_ids), g.thread_ids, detail=f"e.g. “{g.example}”")
+                        for g in gaps.unanswered(db, week)[:TOP]]
+    f.article_uses = [Figure(title, n, ids) for _, title, n, ids in gaps.article_uses(db, week)[:TOP]]
     f.csat = _csat(db, week)
     return f
 
@@ -238,19 +252,73 @@ def _top_tags(db: sqlite3.Connection, start: float) -> list[Figure]:
     return [Figure(tag, len(ids), list(ids)) for tag, ids in ranked]
 
 
-def _complaint_words(db: sqlite3.Connection, start: float) -> list[Figure]:
-    per: dict[str, set[int]] = defaultdict(set)
+def _complaint_words(db: sqlite3.Connection, start: float, config: Any = None) -> list[Figure]:
+    """Words and two-word phrases in complaints; a phrase replaces its words when it says more."""
+    own = _own_words(db, config)
+    words: dict[str, set[int]] = defaultdict(set)
+    phrases: dict[str, set[int]] = defaultdict(set)
     for r in db.execute(
             f"""SELECT m.thread_id, m.text FROM threads t JOIN messages m ON m.thread_id = t.id
                 WHERE {ACTIVE} AND m.direction='inbound' AND m.sent_at >= ?1
                   AND (m.kind='complaint' OR m.tone='angry') ORDER BY m.id DESC LIMIT ?2""",
             (start, MAX_COMPLAINTS)):
-        for word in terms(strip_quoted(r["text"]), limit=50):
-            if word not in ROUTINE_WORDS:
-                per[word].add(r["thread_id"])
-    counts = Counter({w: len(ids) for w, ids in per.items()})
-    ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:TOP]
-    return [Figure(w, n, sorted(per[w])) for w, n in ranked if n >= 1]
+        for run in _runs(_ADDRESS.sub(" . ", strip_quoted(r["text"])), own):
+            for word in run:
+                words[word].add(r["thread_id"])
+            for a, b in zip(run, run[1:]):
+                if a != b:
+                    phrases[f"{a} {b}"].add(r["thread_id"])
+    items: dict[str, set[int]] = {}
+    covered: dict[str, set[int]] = defaultdict(set)
+    for phrase, ids in phrases.items():
+        a, b = phrase.split()
+        if len(ids) >= 2 and len(ids) * 2 >= min(len(words[a]), len(words[b])):
+            items[phrase] = ids
+            covered[a] |= ids
+            covered[b] |= ids
+    for word, ids in words.items():
+        if len(covered[word]) * 2 < len(ids):  # most of its uses are not inside a shown phrase
+            items[word] = ids
+    ranked = sorted(items.items(), key=lambda kv: (-len(kv[1]), kv[0]))[:TOP]
+    return [Figure(w, len(ids), sorted(ids)) for w, ids in ranked]
+
+
+# E-mail addresses, web addresses and @handles: whose they are says nothing about what went wrong.
+_ADDRESS = re.compile(r"\S+@\S+|@[\w.-]+|\bhttps?://\S+|\bwww\.\S+|\b[\w-]+\.(?:com|org|net|example|social)\b", re.I)
+_RUN_BREAK = re.compile(r"[.,;:!?()\[\]\n\"…]+")
+
+
+def _runs(text: str, own: frozenset[str]) -> list[list[str]]:
+    """Runs of meaningful words, broken at punctuation and at every word that was left out."""
+    out = []
+    for chunk in _RUN_BREAK.split(text.lower()):
+        run: list[str] = []
+        for raw in re.findall(r"[^\W_]+(?:'[^\W_]+)?", chunk):
+            word = raw.replace("'", "")
+            if (len(word) < 3 or word in STOP_WORDS or raw in STOP_WORDS or word.isdigit() or word in ROUTINE_WORDS
+                    or word in own or any(ch.isdigit() for ch in word)):
+                if run:
+                    out.append(run)
+                run = []
+                continue
+            run.append(word)
+        if run:
+            out.append(run)
+    return out
+
+
+def _own_words(db: sqlite3.Connection, config: Any) -> frozenset[str]:
+    """The team's own names: agents, accounts, and the names and addresses we write from."""
+    names: list[str] = [a for a, _ in _agents(config)]
+    raw = getattr(config, "raw", {}) or {}
+    agent = raw.get("agent", {}) if isinstance(raw.get("agent"), dict) else {}
+    names += [str(agent.get("name", "")), str(agent.get("email", ""))]
+    names += [getattr(a, "name", "") for a in getattr(config, "accounts", []) or []]
+    for r in db.execute("""SELECT DISTINCT i.address, i.display_name FROM messages m
+                           JOIN identities i ON i.id = m.author_identity_id
+                           WHERE m.direction = 'outbound' LIMIT 200"""):
+        names += [r["address"] or "", r["display_name"] or ""]
+    return frozenset(w for n in names for w in re.findall(r"[^\W_\d]+", n.lower()) if len(w) >= 3)
 
 
 def _csat(db: sqlite3.Connection, start: float) -> Figure | None:

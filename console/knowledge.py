@@ -1,5 +1,6 @@
-"""Knowledge base: articles from a folder of Markdown files (and from adapters),
-searched with FTS5 to suggest answers to the customer's latest question.
+"""Knowledge base: articles from a folder of Markdown files (and from adapters), ranked
+(``console/relevance.py``) to suggest answers to the customer's question; poor fits are
+not shown.
 
 Suggestions are offered to the agent, who edits and sends; nothing here sends.
 
@@ -20,19 +21,20 @@ from __future__ import annotations
 import json
 import re
 import sqlite3
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from console import relevance
 from console.cache.db import transaction
 from console.cache.ingest import upsert_article
 from console.errors import ConfigError
 
 DEFAULT_FOOTER = "Did this answer your question? Reply and a person will help."
 FOLDER_SOURCE = "folder"
-# bm25 column weights: a word in the title counts far more than one in the body.
-WEIGHTS = (10.0, 1.0, 4.0)  # title, body, tags
 
+# Words that say nothing about a problem (the dashboard's complaint words leave them out).
 STOP_WORDS = frozenset("""
 a about above after again against all also am an and any are aren't as at be because been before being below
 between both but by can can't cannot could couldn't did didn't do does doesn't doing don't down during each few
@@ -51,20 +53,6 @@ ago since tell told said say says ask asked lot much many even ever every monday
 friday saturday sunday january february march april may june july august september october november december
 jan feb mar apr jun jul aug sep sept oct nov dec
 """.split())
-
-_TOKEN = re.compile(r"[^\W_]+(?:'[^\W_]+)?", re.UNICODE)
-
-
-def terms(text: str, limit: int = 12) -> list[str]:
-    """Key words of a text: lower-cased, stop-words and numbers dropped, most frequent first, then first seen."""
-    counts: dict[str, int] = {}
-    for raw in _TOKEN.findall(text.lower()):
-        word = raw.replace("'", "")
-        if len(word) < 3 or word in STOP_WORDS or raw in STOP_WORDS or word.isdigit():
-            continue
-        counts[word] = counts.get(word, 0) + 1
-    ranked = sorted(counts, key=lambda w: -counts[w])  # stable: ties keep first-seen order
-    return ranked[:limit]
 
 
 # --------------------------------------------------------------------------- settings
@@ -184,34 +172,91 @@ class Suggestion:
     snippet: str  # plain text around the match; highlight ``terms`` with Text.highlight_words
     url: str
     score: float  # higher is better
-    terms: tuple[str, ...] = ()
+    terms: tuple[str, ...] = ()  # the customer's words that matched
+    confidence: float = 0.0  # share of the question's weight the article matches, 0 … 1
 
 
-def query_for(text: str) -> tuple[list[str], str]:
-    """(key terms, FTS5 MATCH expression): each term quoted (no syntax injection), OR-ed."""
-    words = terms(text)
-    return words, " OR ".join(f'"{w}"' for w in words)
+# Suggestions below this confidence (share of the question's weight an article matches) are not shown.
+MIN_CONFIDENCE = 0.1
+LATEST, SUBJECT, EARLIER = 1.0, 0.6, 0.4  # how much each part of a conversation counts in its question
+
+
+_index_cache: dict[tuple, relevance.Index] = {}
+
+
+LEARN_FROM = 50  # the latest insertions of each article whose questions teach the ranking
+
+
+def _index(db: sqlite3.Connection) -> relevance.Index:
+    """The ranking index of every article, rebuilt only when the articles or their insertions change."""
+    key = tuple(db.execute(
+        "SELECT COUNT(*), COALESCE(MAX(id), 0), TOTAL(LENGTH(title) + LENGTH(body) + LENGTH(tags)), "
+        "TOTAL(id * (LENGTH(title) + LENGTH(tags))), (SELECT COALESCE(MAX(id), 0) FROM article_uses) "
+        "FROM articles").fetchone())
+    index = _index_cache.get(key)
+    if index is None:
+        rows = db.execute("SELECT id, title, body, tags FROM articles ORDER BY id").fetchall()
+        index = relevance.Index.build([(r[0], r[1], r[2], _tags(r[3])) for r in rows], _asked(db))
+        _index_cache.clear()
+        _index_cache[key] = index
+    return index
+
+
+def _asked(db: sqlite3.Connection) -> dict[int, list[str]]:
+    """Per article, the customer's first message in each conversation an agent inserted it into."""
+    from console.tone import strip_quoted
+
+    out: dict[int, list[str]] = {}
+    for r in db.execute(
+            """SELECT article_id, (SELECT m.text FROM messages m WHERE m.thread_id = u.thread_id
+                                   AND m.direction = 'inbound' ORDER BY m.sent_at, m.id LIMIT 1) AS question
+               FROM (SELECT article_id, thread_id, ROW_NUMBER() OVER (PARTITION BY article_id ORDER BY id DESC) AS n
+                     FROM article_uses WHERE thread_id IS NOT NULL) u
+               WHERE n <= ?""", (LEARN_FROM,)):
+        if r["question"]:
+            out.setdefault(r["article_id"], []).append(strip_quoted(r["question"]))
+    return out
+
+
+def _tags(text: str) -> list[str]:
+    try:
+        value = json.loads(text or "[]")
+    except ValueError:
+        return []
+    return [str(t) for t in value] if isinstance(value, list) else []
+
+
+def ranked(db: sqlite3.Connection, parts: list[tuple[str, float]], limit: int = 3,
+           min_confidence: float = MIN_CONFIDENCE) -> list[Suggestion]:
+    """Articles for weighted texts ((text, weight), …), best first; poor fits are left out."""
+    query = [(term, word, weight) for text, weight in parts for term, word in relevance.analyse(text)]
+    matches = [m for m in _index(db).rank(query, limit * 4) if m.confidence >= min_confidence][:limit]
+    if not matches:
+        return []
+    rows = {r["id"]: r for r in db.execute(
+        "SELECT id, title, body, url FROM articles WHERE id IN (SELECT value FROM json_each(?))",
+        (json.dumps([m.key for m in matches]),))}
+    return [Suggestion(article_id=m.key, title=rows[m.key]["title"], snippet=_snippet(rows[m.key]["body"], m.terms),
+                       url=rows[m.key]["url"], score=m.score, terms=m.terms, confidence=m.confidence)
+            for m in matches]
 
 
 def search(db: sqlite3.Connection, text: str, limit: int = 3) -> list[Suggestion]:
-    words, match = query_for(text)
-    if not match:
-        return []
-    rows = db.execute(
-        f"""SELECT a.id, a.title, a.url, bm25(articles_fts, {', '.join(map(str, WEIGHTS))}) AS rank,
-                   snippet(articles_fts, 1, '', '', '…', 16) AS snip
-            FROM articles_fts JOIN articles a ON a.id = articles_fts.rowid
-            WHERE articles_fts MATCH ? ORDER BY rank, a.id LIMIT ?""", (match, limit)).fetchall()
-    return [Suggestion(article_id=r["id"], title=r["title"], snippet=" ".join(r["snip"].split()), url=r["url"],
-                       score=round(-r["rank"], 4), terms=tuple(words)) for r in rows]
+    return ranked(db, [(text, LATEST)], limit)
 
 
-def suggest(db: sqlite3.Connection, thread_id: int, limit: int = 3) -> list[Suggestion]:
-    """Articles for the conversation's subject and the customer's latest inbound message.
+def _snippet(body: str, words: tuple[str, ...], width: int = 160) -> str:
+    """The body's sentence sharing most terms with the question, cut to ``width``."""
+    wanted = {t for w in words for t, _ in relevance.analyse(w)}
+    sentences = [s.strip() for s in re.split(r"(?<=[.!?])\s+", " ".join(body.split())) if s.strip()]
+    if not sentences:
+        return ""
+    best = max(sentences, key=lambda s: len(wanted & {t for t, _ in relevance.analyse(s)}))
+    return best if len(best) <= width else best[:width - 1].rsplit(" ", 1)[0] + "…"
 
-    When the latest message says nothing searchable ("Still waiting!"), the subject and
-    the customer's earlier messages are searched instead.
-    """
+
+def conversation_parts(db: sqlite3.Connection, thread_id: int) -> list[tuple[str, float]]:
+    """The conversation's question as weighted texts: the customer's latest message, the subject, earlier ones."""
     from console.tone import strip_quoted  # quoted history and signatures are noise for the search
 
     rows = db.execute(
@@ -220,20 +265,41 @@ def suggest(db: sqlite3.Connection, thread_id: int, limit: int = 3) -> list[Sugg
     if not rows:
         return []
     subject_row = db.execute("SELECT subject FROM threads WHERE id=?", (thread_id,)).fetchone()
-    subject = subject_row[0] if subject_row else ""
-    latest = strip_quoted(rows[0]["text"])
-    found = search(db, f"{subject}\n{latest}", limit)
-    if found or len(rows) == 1:
-        return found
-    earlier = "\n".join(strip_quoted(r["text"]) for r in rows)
-    return search(db, f"{subject}\n{earlier}", limit)
+    parts = [(strip_quoted(rows[0]["text"]), LATEST)]
+    if subject_row and subject_row[0]:
+        parts.append((subject_row[0], SUBJECT))
+    parts += [(strip_quoted(r["text"]), EARLIER) for r in rows[1:]]
+    return parts
 
 
-def insert_text(db: sqlite3.Connection, article_id: int, footer: bool, footer_text: str | None = None) -> str:
-    """A block the agent edits before sending: title, the article's opening, its link, and the optional footer."""
+def suggest(db: sqlite3.Connection, thread_id: int, limit: int = 3) -> list[Suggestion]:
+    """Articles for the customer's latest inbound message, helped by the subject and earlier messages.
+
+    When the latest message says nothing searchable ("Still waiting!"), the subject and
+    the earlier messages carry the question.
+    """
+    parts = conversation_parts(db, thread_id)
+    return ranked(db, parts, limit) if parts else []
+
+
+def record_use(db: sqlite3.Connection, article_id: int, thread_id: int | None, at: float | None = None) -> None:
+    """Count one insertion of an article into a reply (the leaders' "articles inserted" figure)."""
+    with transaction(db):
+        db.execute("INSERT INTO article_uses(article_id, thread_id, at) VALUES (?,?,?)",
+                   (article_id, thread_id, time.time() if at is None else at))
+
+
+def insert_text(db: sqlite3.Connection, article_id: int, footer: bool, footer_text: str | None = None,
+                thread_id: int | None = None) -> str:
+    """A block the agent edits before sending: title, the article's opening, its link, and the optional footer.
+
+    With ``thread_id`` (the conversation it goes into) the insertion is counted.
+    """
     row = db.execute("SELECT title, body, url FROM articles WHERE id=?", (article_id,)).fetchone()
     if row is None:
         raise LookupError(f"no article {article_id}")
+    if thread_id is not None:
+        record_use(db, article_id, thread_id)
     paragraphs = [p.strip() for p in re.split(r"\n\s*\n", row["body"]) if p.strip()]
     excerpt, used = [], 0
     for p in paragraphs:

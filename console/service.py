@@ -13,7 +13,8 @@ import sqlite3
 import time
 from typing import Any
 
-from console import knowledge, sla, tone, triage
+from console import knowledge, macros, sla, tone, triage
+from console.cache import tags as tag_origins
 from console.cache.db import transaction
 from console.config import Config
 
@@ -57,14 +58,15 @@ class Service:
             self._recompute(db, ids)
 
     def process(self, db: sqlite3.Connection, result: Any) -> None:
-        """Tone, kind and triage for new inbound messages; queue, assignment and due times for their threads."""
+        """Tone, kind and triage for new and edited inbound messages; queue, assignment and due times for their threads."""
         now = time.time()
         with transaction(db):
             msgs = []
-            if result.new_inbound:
+            read = list(result.new_inbound) + list(getattr(result, "edited_inbound", ()))
+            if read:
                 msgs = db.execute(
                     """SELECT id, thread_id, text, meta FROM messages WHERE id IN (SELECT value FROM json_each(?))
-                       ORDER BY sent_at, id""", (json.dumps(list(result.new_inbound)),)).fetchall()
+                       ORDER BY sent_at, id""", (json.dumps(read),)).fetchall()
             for m in msgs:
                 t = tone.classify(m["text"], _json(m["meta"]))
                 db.execute("UPDATE messages SET tone=?, kind=? WHERE id=?", (t.tone, t.kind, m["id"]))
@@ -129,7 +131,7 @@ class Service:
         outcome = triage.evaluate(self.triage.rules, facts)
         if not outcome.rules:
             return
-        row = db.execute("SELECT tags, rule FROM threads WHERE id=?", (thread_id,)).fetchone()
+        row = db.execute("SELECT tags, tag_origins, rule FROM threads WHERE id=?", (thread_id,)).fetchone()
         sets, params = [], []
         e = outcome.effects
         for key in ("queue", "priority", "assignee"):
@@ -137,8 +139,9 @@ class Service:
                 sets.append(f"{key}=?")
                 params.append(e[key])
         if "tags" in e:
-            sets.append("tags=?")
-            params.append(json.dumps(sorted(set(json.loads(row["tags"] or "[]")) | set(e["tags"]))))
+            merged = tag_origins.add(*tag_origins.load(row["tags"], row["tag_origins"]), e["tags"], tag_origins.TRIAGE)
+            sets.append("tags=?, tag_origins=?")
+            params.extend(tag_origins.dump(*merged))
         names = [n for n in (row["rule"] or "").split(", ") if n and n not in outcome.rules] + outcome.rules
         sets.append("rule=?")
         params.append(", ".join(names[-MAX_RULE_NAMES:]))

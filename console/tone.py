@@ -1,14 +1,26 @@
 """Tone and message kind of a customer's message.
 
-``classify(text)`` combines VADER (a lexicon analyser built for short social
-text) with heuristics VADER cannot see: shouting in capitals, "!!!", "third
-time", and the words people use when they want their money back or to leave.
+``classify(text)`` reads a message the way a support lead would: VADER (a lexicon
+analyser built for short social text) gives the base polarity, read with the
+courtesy words taken out ("please", "thanks", "kind regards" make no complaint
+positive); on top of it come the signals VADER cannot see:
 
-Tones: angry, negative, neutral, positive. Kinds: refund, cancel, complaint,
-question, praise, other — plus auto_reply and bounce, which come from the
-message's meta (the adapter knows them from headers) and pass straight through.
-When several kinds fit, the first in that order wins: a refund request phrased
-as a question is a refund.
+- *a problem*: something broken, missing, late, wrong, charged twice, refused…
+  A message with a problem is never positive;
+- *strong anger*: threats to leave or escalate (chargeback, lawyer, one-star
+  review, "never again"), repeated contact ("third email", "yet again"), insults
+  ("useless", "a joke"), sarcasm (praise standing beside a problem: "lovely, lost
+  again");
+- *weak anger*: shouting in capitals, "?!", "??", "!!", impatience ("anyone there").
+
+Angry: a strong signal, a weak one beside a problem, or two weak ones without
+praise. Negative: a problem, or clearly negative wording. Positive: praise or
+thanks with no problem, not a mere sign-off under a question. Else neutral.
+
+Kinds: refund, cancel, complaint, question, praise, other — plus auto_reply and
+bounce, which come from the message's meta (the adapter knows them from headers)
+and pass straight through. When several kinds fit, the first in that order wins:
+a refund request phrased as a question is a refund.
 
 ``language(text)`` is a light stop-word heuristic (en, de, fr, es, it, nl, pt);
 it returns "" when unsure.
@@ -28,39 +40,132 @@ KINDS = ("question", "complaint", "praise", "refund", "cancel", "other", "auto_r
 
 _WORD = re.compile(r"[A-Za-zÀ-ÿ']+")
 
-_REFUND = re.compile(
-    r"\b(refunds?|refunded|refunding|money back|reimburse\w*|charge ?back|return (?:it|this|them|the)\b|"
-    r"rückerstattung|geld zurück|remboursement|reembolso|rimborso)", re.I)
-_CANCEL = re.compile(
-    r"\b(cancel\w*|unsubscribe\w*|terminate (?:my|the)|close my account|delete my account|stop (?:my|the) "
-    r"subscription|end my (?:subscription|contract)|kündig\w*|stornier\w*|annuler|résilier|cancelar)", re.I)
-_COMPLAINT = re.compile(
-    r"\b(broken|damaged|defective|faulty|not working|doesn'?t work|does not work|stopped working|never arrived|"
-    r"hasn'?t arrived|has not arrived|didn'?t arrive|did not arrive|not arrived|still (?:not|no|waiting|nothing)|"
-    r"wrong (?:item|size|colou?r|order|address)|missing|late|delayed|overcharged|charged twice|double charged|"
-    r"complain\w*|disappoint\w*|unacceptable|terrible|awful|horrible|worst|useless|scam|rip[- ]?off|ridiculous|"
-    r"poor service|bad service|no one (?:answers|replied|responds)|nobody (?:answers|replied|responds)|"
-    r"kaputt|beschädigt|défectueux|cassé)", re.I)
-# Signals of anger beyond plain negativity.
-_ANGER = re.compile(
-    r"\b(unacceptable|ridiculous|outrageous|furious|disgusting|disgraceful|pathetic|scam|fraud|rip[- ]?off|"
-    r"lawyer|legal action|sue you|never again|fed up|sick of|sick and tired|wtf|joke|"
-    r"(?:second|third|fourth|fifth|2nd|3rd|4th|5th|\d+th) time|again and again|how many times|"
-    r"still (?:not|no|nothing|waiting))", re.I)
-_PRAISE = re.compile(
-    r"\b(thanks?|thank you|thx|love|loved|great|awesome|amazing|excellent|fantastic|wonderful|brilliant|perfect|"
-    r"appreciate\w*|helpful|kudos|well done|superb|danke|merci|gracias|grazie)\b", re.I)
+
+def _words(*alternatives: str) -> re.Pattern:
+    """One case-insensitive pattern matching any of these phrases as whole words (apostrophes optional)."""
+    body = "|".join(a.replace("'", "'?") for a in alternatives)
+    return re.compile(rf"(?<![\w'])(?:{body})(?![\w'])", re.I)
+
+
+_REFUND = _words(
+    r"refunds?", "refunded", "refunding", "refund me", "money back", r"reimburse\w*", "charge ?back",
+    r"return (?:it|this|them|the)", "rückerstattung", "geld zurück", "remboursement", "reembolso", "rimborso")
+_CANCEL = _words(
+    r"cancel\w*", r"unsubscribe\w*", "terminate (?:my|the)", "close my account", "delete my account",
+    "stop (?:my|the) (?:subscription|membership)", "end my (?:subscription|contract|membership)", r"kündig\w*",
+    r"stornier\w*", "annuler", "résilier", "cancelar")
+# Something is wrong: broken, missing, late, refused, charged wrongly, nobody answered.
+_PROBLEM = _words(
+    r"brok\w*", "breaks", r"crack\w*", "crushed", "smashed", "dented", "bent", r"snap\w*", "tear", "torn", r"rip\w*",
+    r"leak\w*", r"soak\w*", "hole", "holes", "loose", "stuck", "jammed", "frozen", "peeling", "faded", "shrunk",
+    "expired", "returned to sender", r"stopped \w+ing", "(?:delivered|marked) (?:as delivered|to (?:a|the|my) "
+    "(?:neighbour|neighbor|wrong))", r"(?:got|received|sent|delivered|arrived)\b[^.!?]{0,40}instead of", r"different \w+ (?:than|from|to) (?:the one|what)",
+    r"only (?:\d+|one|two|half)(?: of them| items?)? (?:was|were|arrived|came)",
+    r"ordered (?:a |an |the )?[\w -]{1,30}?,? (?:but )?(?:got|received|they sent)",
+    r"(?:nobody|no one) [\w ]{0,30}(?:can|could|will|would|is able to) (?:answer|help|tell|reply|explain)",
+    "didn't go through", "did not go through", "won't let me", "doesn't let me", "still haven't had",
+    "dent", "dents", "sorry to say", "i'm sorry but", "disappeared", "vanished", "in circles", "every time i",
+    r"keeps? \w+ing", "someone else'?s", r"(?:smaller|bigger|larger|shorter|longer) than",
+    r"(?:nobody|no one) (?:came|turned up|showed up|called back|got back|picked up)",
+    r"(?:hasn't|has not|haven't|have not|wasn't|was not|weren't|were not) (?:been |yet )?\w+(?:ed|en)",
+    r"(?:sent|got|received|gave) (?:me )?(?:a |the )?(?:used|wrong|broken|damaged)",
+    "damaged", "defective", "faulty", "scratched", "stained", "dirty", "marks on", "came off", "fell apart",
+    r"(?:not|isn't|isnt|aren't|stopped|doesn't|does not|don't|won't) (?:work|working|fit|fits|scan|load|open)",
+    "doesn't work", "never (?:arrived|arrives|came|comes|got|received|showed up)",
+    r"(?:hasn't|has not|haven't|have not|didn't|did not|wasn't|was not|not) (?:arrived|received|get|got|"
+    r"come|shown up|moved|updated|applied|delivered|heard)",
+    r"still (?:no|not|nothing|haven't|hasn't|waiting)", "no sign", "no reply", "no response", "no answer",
+    "(?:nobody|no one|noone) (?:has )?(?:answers|answered|replies|replied|responds|responded|called|cares|answering)",
+    "lost", "missing", "wrong", "incorrect", "invalid", "rejected", "declined", "refused", "error", "errors",
+    "crash", "crashes", "crashing", "keeps? (?:crashing|failing|freezing)", "fails?", "failed", "failing",
+    "locked", "can't (?:log|sign|get|access|find|pay|open)", "cannot (?:log|sign|get|access|find|pay|open)",
+    "unable to", "too (?:small|big|large|tight|short|long|loose|narrow)", "way too", "nothing like",
+    "late", "delay", "delays", "delayed", "overdue", "overcharged", "charged (?:twice|me twice|double)",
+    "double charged", "charged (?:for|me for) (?:express|something)", "paid full price", r"disappoint\w*",
+    "annoyed", "annoying", r"frustrat\w*", "upset", "unhappy", "not happy", "sadly", "unfortunately",
+    "regrettably", "i'm afraid", "promised", r"complain\w*", "problem with", "issue with", "not (?:waterproof|as)",
+    "(?:is|was|looks|arrived|came) (?:used|second-?hand|worn)", r"ignor\w+", "went to the wrong", "left in the rain", "poor", "bad", "terrible", "awful", "horrible")
+# The problem is over ("my lost parcel turned up"): with thanks or praise the message is positive.
+_RESOLVED = _words("turned up", "showed up", "finally arrived", r"arrived (?:today|safely|this morning|in the end)",
+                   "sorted", "fixed", "solved", "resolved", "works now", "working now", "all good",
+                   "(?<!n.t )(?<!not )(?:received|got) (?:my|the) (?:refund|replacement|money)")
+_STRONG_ANGER = _words(
+    # threats to leave or escalate
+    "charge ?back", r"disput\w+", "lawyer", "solicitor", "legal action", "sue", "court", r"report (?:you|this|it)",
+    "consumer protection", "trading standards", "ombudsman", "one star", "1 star", "1-star", "one-star",
+    "(?:take|taking) my (?:business|money) elsewhere", "shop elsewhere", "never again",
+    "never (?:order|ordering|buy|buying|shop|shopping)", "last time i (?:order|buy|shop)", "won't be (?:back|ordering)",
+    "(?:speak|talk) to (?:a|your) (?:manager|supervisor)", r"escalat\w+", r"avoid (?:this|them|at all)",
+    "i'm done", "i am done", "i give up", "had enough", "fed up", "sick (?:of|and tired)",
+    # repeated contact
+    r"(?:second|third|fourth|fifth|sixth|\d+(?:st|nd|rd|th)) (?:time|email|message|mail|request|call|attempt)",
+    r"(?:two|three|four|five|several|multiple|\d+) (?:emails|messages|calls|chats|agents)",
+    r"(?:messaged|emailed|written|wrote|called|contacted|asked) (?:you |to you )?(?:\w+ )?(?:times|\d+ times)",
+    "yet again", "once again", "again and again", "in a row", "passed around", "same (?:bot )?answer",
+    "same thing", "how many times", "chasing you",
+    # insults and disbelief
+    "not asking again", r"(?:asked|told|explained) (?:you |this )?(?:already|before|twice|\w+ times)",
+    r"(?:told|asked|said|explained|written|wrote|emailed|messaged|called|chased)\b[^.!?]{0,30}?\b(?:\w+ times|twice)",
+    "how many more times", "last straw", "demand", "waste of (?:my )?(?:time|money)", "appalling", "shocking",
+    "dreadful", "atrocious", "abysmal", "don't care", "do not care", r"fob\w* (?:me )?off", "excuses",
+    "give me my money back", "credit card company", "reverse the charge", "(?:going|go) to my bank",
+    "every one of my", "loyal customers?",
+    "don't buy", "do not buy", "stay away", "money well spent", "how is (?:it|this) (?:possible|acceptable)",
+    "(?:are|do) you (?:actually|even|really) (?:read|reading|listen|listening|care|caring)", "beyond a joke",
+    "final warning", "small claims", r"lied\b", "lying", "shambles", "cowboys", "a disgrace",
+    "useless", "(?:a|is a|what a) joke", "clowns?", "idiots?", "incompetent", "pathetic", r"disgrace\w*",
+    "disgusting", "ridiculous", "unacceptable", "outrageous", "scam", "fraud", "rip[- ]?off", "worst",
+    "unbelievable", "wtf", "are you (?:kidding|serious|joking)", "you people", "how hard can it be",
+    "(?:do|are) you (?:people )?even", "thanks for nothing", r"ruin\w*", "straight answer", "furious", "livid",
+    "fuming", "extremely (?:unhappy|disappointed|annoyed|frustrated)", "stop sending", "just wow")
+_WEAK_ANGER = _words(
+    "anyone there", "anybody there", "is anyone", r"hello\?+", "forever", "omg", "seriously", "honestly",
+    r"(?:still )?waiting (?:for|since) (?:ages|weeks|days|\d+)", "right now", "immediately", "asap",
+    "incredible", "ugh", r"again\?")
+_SARCASM = re.compile(
+    r"(?:^|[.!?…]\s*)(?:oh\s+|wow\s+)?(?:great|lovely|fantastic|brilliant|wonderful|perfect|awesome|amazing|super|"
+    r"nice|cheers|thanks)\s*[.,!…]|"
+    r"\b(?:well done|brilliant work|great (?:job|work)|nice one|good job|thanks a lot|thanks for (?:ruining|that)|"
+    r"really appreciate it|what a surprise|how lovely|what an? (?:great|fantastic|lovely|wonderful|brilliant) way|"
+    r"classy|money well spent)\b", re.I | re.M)
+_PRAISE = _words(
+    "great", "awesome", "amazing", "excellent", "fantastic", "wonderful", "brilliant", "perfect", "superb",
+    "lov(?:e|ed|es|ing)", "lovely", "extra mile", "like a glove", "impressed", "helpful", "kudos", "well done", "props", "shout-?out", "star",
+    "above and beyond", "saved", "made my day", "best", "happy", "pleased", "delighted", "cool", "sorted",
+    "solved", "fixed", "worked", "works now", "all good", "glad", r"appreciat\w*", "brilliant")
+_THANKS = _words("thanks?", "thank you", "thx", "ty", "cheers", "many thanks", "ta", "danke", "merci", "gracias",
+                 "grazie")
+# Courtesy that says nothing about the tone: taken out before VADER reads the text.
+_COURTESY = _words("please", "pls", "thanks?", "thank you", "many thanks", "kind(?:est)? regards", "best regards",
+                   "warm regards", "regards", "best wishes", "best", "cheers", "kindly", "dear", "hope you're well")
 _QUESTION_START = re.compile(
-    r"^\s*(?:hi|hello|hey|dear [^,\n]*)?[,!\s]*(what|how|when|where|why|which|who|can|could|would|will|do|does|did|"
-    r"is|are|was|should|may|wie|wann|wo|warum|kann|können|quand|comment|où|pourquoi|cuándo|cómo|dónde)\b",
+    r"^\s*(?:hi|hello|hey|dear [^,\n]*|good (?:morning|afternoon|evening))?[,!\s]*(what|what's|how|when|where|why|"
+    r"which|who|can|could|do|does|did|is|are|any|wie|wann|wo|warum|kann|können|quand|"
+    r"comment|où|pourquoi|cuándo|cómo|dónde)\b",
     re.I | re.M)
+_REQUEST = _words("please", "thanks in advance", "thank you in advance", "could you", "can you", "would you", "i'd like", "i would like", "i want to",
+                  "let me know", "i need")
+# Ordinary words written in capitals for emphasis (acronyms such as VAT or DHL are not shouting).
+_EMPHASIS = frozenset("""now again not never nothing twice third still why where what stop asap nobody anyone
+ever always every all any help urgent today immediately refund money paid wrong your you yet still worst""".split())
 
 
 @dataclass(frozen=True)
 class Tone:
     tone: str  # angry | negative | neutral | positive
     kind: str  # question | complaint | praise | refund | cancel | other | auto_reply | bounce
-    score: float  # VADER compound after the heuristics, -1 … 1
+    score: float  # VADER compound (courtesy removed) after the heuristics, -1 … 1
+
+
+@dataclass(frozen=True)
+class Signals:
+    """What the tone was read from: shown by ``switchboard explain``."""
+
+    problem: tuple[str, ...]
+    strong_anger: tuple[str, ...]
+    weak_anger: tuple[str, ...]
+    praise: bool
+    polarity: float  # VADER compound of the text without courtesy words
 
 
 @lru_cache(maxsize=1)
@@ -77,27 +182,60 @@ def _shouting(text: str) -> bool:
     return len(caps) >= 2 and len(caps) >= 0.3 * len(words)
 
 
+def _emphasis(text: str) -> bool:
+    """An ordinary word written in capitals ("charged twice AGAIN", "refund NOW")."""
+    return any(w.isupper() and len(w) >= 3 and w.lower() in _EMPHASIS for w in _WORD.findall(text))
+
+
+def _found(pattern: re.Pattern, text: str) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(m.group(0).lower() for m in pattern.finditer(text)))
+
+
+def signals(body: str) -> Signals:
+    problem = _found(_PROBLEM, body)
+    strong = list(_found(_STRONG_ANGER, body))
+    weak = list(_found(_WEAK_ANGER, body))
+    if problem and _SARCASM.search(body):
+        strong.append("sarcasm")
+    if problem and re.search(r"\b(?:cancel\w*|clos\w+|delet\w+) (?:my account|everything)", body, re.I):
+        strong.append("leaving")
+    for mark in ("?!", "!?", "??", "!!"):
+        if mark in body:
+            weak.append(mark)
+            break
+    if _shouting(body):
+        weak.append("capitals")
+    elif _emphasis(body):
+        weak.append("emphasis in capitals")
+    courteous = _COURTESY.sub(" ", body)
+    polarity = _analyser().polarity_scores(courteous)["compound"] if courteous.strip() else 0.0
+    praise = bool(_PRAISE.search(body))
+    return Signals(problem=problem, strong_anger=tuple(strong), weak_anger=tuple(weak), praise=praise,
+                   polarity=polarity)
+
+
+def _asks(body: str) -> bool:
+    return "?" in body or bool(_QUESTION_START.search(body)) or bool(_REQUEST.search(body))
+
+
 def classify(text: str, meta: dict[str, Any] | None = None) -> Tone:
     """Tone and kind of one message (``meta`` may flag auto_reply / bounce)."""
     body = strip_quoted(text or "")[:4000]
-    compound = _analyser().polarity_scores(body)["compound"] if body.strip() else 0.0
-    anger = len(_ANGER.findall(body))
-    if "!!" in body:
-        anger += 1
-    if _shouting(body):
-        anger += 1
-    complaint = bool(_COMPLAINT.search(body))
-    score = compound
-    if complaint:
-        score -= 0.3
-    score -= 0.2 * anger
+    s = signals(body)
+    thanks = bool(_THANKS.search(body))
+    positive_words = s.praise or (thanks and not _asks(body))
+    resolved = bool(s.problem) and positive_words and not s.strong_anger and bool(_RESOLVED.search(body))
+    problem = bool(s.problem) and not resolved
+    score = s.polarity - 0.35 * problem - 0.25 * len(s.strong_anger) - 0.1 * len(s.weak_anger)
+    if positive_words and not problem:
+        score = max(score, 0.3)
     score = max(-1.0, min(1.0, score))
 
-    if (anger >= 1 and score <= -0.3) or anger >= 2:
+    if s.strong_anger or (s.weak_anger and problem) or (len(s.weak_anger) >= 2 and not positive_words):
         tone = "angry"
-    elif score <= -0.05:
+    elif problem or s.polarity <= -0.4:
         tone = "negative"
-    elif score >= 0.3 and not complaint and (score >= 0.6 or _PRAISE.search(body)):
+    elif positive_words and (s.polarity > -0.2 or resolved):
         tone = "positive"
     else:
         tone = "neutral"
@@ -111,11 +249,11 @@ def classify(text: str, meta: dict[str, Any] | None = None) -> Tone:
         kind = "refund"
     elif _CANCEL.search(body):
         kind = "cancel"
-    elif complaint or tone == "angry":
+    elif problem or tone == "angry":
         kind = "complaint"
-    elif "?" in body or _QUESTION_START.search(body):
+    elif _asks(body):
         kind = "question"
-    elif tone == "positive" and _PRAISE.search(body):
+    elif tone == "positive":
         kind = "praise"
     else:
         kind = "other"
@@ -147,4 +285,3 @@ def language(text: str) -> str:
     return best
 
 
-_strip_quoted = strip_quoted  # old name

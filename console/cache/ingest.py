@@ -21,6 +21,7 @@ from typing import TypeVar
 
 from console import identity
 from console.cache.commerce import apply_commerce
+from console.cache import tags as tag_origins
 from console.cache.db import transaction
 from providers.records import Batch, Channel, Direction, Message, Status, Thread
 from providers.text import clean_line, clean_text
@@ -34,6 +35,7 @@ log = logging.getLogger(__name__)
 class IngestResult:
     new_threads: list[int] = field(default_factory=list)
     new_inbound: list[int] = field(default_factory=list)  # message ids, for triage / tone / SLA
+    edited_inbound: list[int] = field(default_factory=list)  # inbound messages whose text changed: re-read
     confirmed: list[int] = field(default_factory=list)  # outbox ids whose sent message came back
     touched_threads: set[int] = field(default_factory=set)
     created: dict[str, int] = field(default_factory=dict)  # remote id -> local id of threads new in this batch
@@ -74,9 +76,11 @@ def apply_batch(db: sqlite3.Connection, account_id: int, batch: Batch) -> Ingest
         _restore_reported_state(db, batch, result)
         for remote_id in batch.deleted_messages:
             _remove_message(db, account_id, remote_id, result)
+        order_customers = set()
         for order in batch.orders:
             ident_id = identity.upsert_identity(db, order.customer)
             cust = db.execute("SELECT customer_id FROM identities WHERE id=?", (ident_id,)).fetchone()[0]
+            order_customers.add(cust)
             db.execute(
                 """INSERT INTO orders(account_id, remote_id, customer_id, identity_id, number, placed_at, total,
                                       currency, status, items, tracking_url)
@@ -89,6 +93,7 @@ def apply_batch(db: sqlite3.Connection, account_id: int, batch: Batch) -> Ingest
                  json.dumps([clean_line(i) for i in order.items]), clean_line(order.tracking_url)),
             )
         result.touched_threads |= apply_commerce(db, account_id, batch)
+        _customer_since(db, result.touched_threads, order_customers)
         source = db.execute("SELECT name FROM accounts WHERE id=?", (account_id,)).fetchone()[0]
         for art in batch.articles:
             upsert_article(db, source, art.remote_id, art.title, art.body, art.tags, art.url)
@@ -96,6 +101,24 @@ def apply_batch(db: sqlite3.Connection, account_id: int, batch: Batch) -> Ingest
             "UPDATE accounts SET cursor=?, last_sync_at=? WHERE id=?", (batch.cursor, time.time(), account_id)
         )
     return result
+
+
+def _customer_since(db: sqlite3.Connection, threads: set[int], customers: set[int]) -> None:
+    """A customer is a customer since the earliest thing known about them (first order or message),
+    not since the day this cache first saw them."""
+    ids = set(customers)
+    if threads:
+        ids.update(r[0] for r in db.execute(
+            "SELECT DISTINCT customer_id FROM threads WHERE customer_id IS NOT NULL AND id IN (SELECT value FROM "
+            "json_each(?))", (json.dumps(sorted(threads)),)))
+    if not ids:
+        return
+    db.execute(
+        """UPDATE customers SET created_at = MIN(created_at,
+             COALESCE((SELECT MIN(placed_at) FROM orders WHERE customer_id = customers.id), created_at),
+             COALESCE((SELECT MIN(m.sent_at) FROM threads t JOIN messages m ON m.thread_id = t.id
+                       WHERE t.customer_id = customers.id), created_at))
+           WHERE id IN (SELECT value FROM json_each(?))""", (json.dumps(sorted(ids)),))
 
 
 def upsert_article(db, source, remote_id, title, body, tags, url="") -> None:
@@ -115,18 +138,20 @@ def _upsert_thread(db: sqlite3.Connection, account_id: int, t: Thread, result: I
     customer_id = db.execute("SELECT customer_id FROM identities WHERE id=?", (ident_id,)).fetchone()[0]
     channel = t.channel.value if isinstance(t.channel, Channel) else str(t.channel)
     meta = json.dumps(t.meta, default=str) if t.meta else None
-    row = db.execute("SELECT id, last_message_at FROM threads WHERE account_id=? AND remote_id=?",
+    row = db.execute("SELECT id, last_message_at, tags, tag_origins FROM threads WHERE account_id=? AND remote_id=?",
                      (account_id, t.remote_id)).fetchone()
+    reported = sorted({clean_line(x) for x in t.tags}) if t.tags is not None else None
     if row is None:
         thread_id = db.execute(
             """INSERT INTO threads(account_id, remote_id, channel, channel_detail, subject, status, priority, queue,
-                                   assignee, tags, snoozed_until, last_message_at, unread, customer_id, identity_id,
-                                   meta, created_at)
-               VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)""",
+                                   assignee, tags, tag_origins, snoozed_until, last_message_at, unread, customer_id,
+                                   identity_id, meta, created_at)
+               VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)""",
             (account_id, t.remote_id, channel, clean_line(t.channel_detail), clean_line(t.subject),
              (t.status or Status.OPEN).value, 1 if t.priority is None else int(t.priority), clean_line(t.queue or ""),
              clean_line(t.assignee) or None if t.assignee else None,
-             json.dumps(sorted({clean_line(x) for x in (t.tags or [])})), ts(t.snoozed_until),
+             json.dumps(reported or []), json.dumps({x: tag_origins.PROVIDER for x in reported or []}),
+             ts(t.snoozed_until),
              ts(t.last_message_at), int(bool(t.unread)), customer_id, ident_id, meta or "{}", time.time()),
         ).lastrowid
         result.new_threads.append(thread_id)
@@ -140,12 +165,15 @@ def _upsert_thread(db: sqlite3.Connection, account_id: int, t: Thread, result: I
         for col, value in (("status", t.status.value if t.status else None), ("priority", t.priority),
                            ("queue", clean_line(t.queue) if t.queue is not None else None),
                            ("assignee", clean_line(t.assignee) if t.assignee is not None else None),
-                           ("tags", json.dumps(sorted({clean_line(x) for x in t.tags})) if t.tags is not None else None),
                            ("unread", int(t.unread) if t.unread is not None else None),
                            ("snoozed_until", ts(t.snoozed_until)), ("meta", meta)):
             if value is not None:
                 sets.append(f"{col}=?")
                 params.append(value)
+        if reported is not None:  # merged with triage and agent tags, never replacing them
+            merged = tag_origins.merge_reported(*tag_origins.load(row["tags"], row["tag_origins"]), reported)
+            sets.append("tags=?, tag_origins=?")
+            params.extend(tag_origins.dump(*merged))
         db.execute(f"UPDATE threads SET {', '.join(sets)} WHERE id=?", (*params, thread_id))
     result.touched_threads.add(thread_id)
     return thread_id
@@ -186,13 +214,15 @@ def _upsert_message(db: sqlite3.Connection, account_id: int, m: Message, result:
         {"name": clean_line(a.name), "content_type": clean_line(a.content_type), "size": int(a.size or 0), "ref": a.ref}
         for a in m.attachments
     ])
-    existing = db.execute("SELECT id, text, meta FROM messages WHERE account_id=? AND remote_id=?",
+    existing = db.execute("SELECT id, text, meta, direction FROM messages WHERE account_id=? AND remote_id=?",
                           (account_id, m.remote_id)).fetchone()
     if existing:
         if existing["text"] != text or existing["meta"] != meta:  # an edit
             db.execute("UPDATE messages SET text=?, meta=?, attachments=? WHERE id=?",
                        (text, meta, attachments, existing["id"]))
             result.touched_threads.add(thread_id)
+            if existing["direction"] == "inbound" and existing["text"] != text:
+                result.edited_inbound.append(existing["id"])
         return
     author_id = identity.upsert_identity(db, m.author) if m.author and m.author.address else None
     author = clean_line(m.author.display_name or m.author.address) if m.author else ""

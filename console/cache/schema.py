@@ -14,7 +14,7 @@ from collections.abc import Callable
 
 # Tables whose rows are born locally and must survive every migration.
 LOCAL_TABLES = ("drafts", "customer_notes", "outbox", "audit", "identity_links", "breaches", "triage_log",
-                "draft_refunds")
+                "draft_refunds", "article_uses")
 
 
 _V1 = """
@@ -370,9 +370,37 @@ def _account_errors(db: sqlite3.Connection) -> None:
     db.execute("ALTER TABLE accounts ADD COLUMN last_fix TEXT NOT NULL DEFAULT ''")
     db.execute("ALTER TABLE accounts ADD COLUMN last_error_at REAL")
 
+def _tag_origins(db: sqlite3.Connection) -> None:
+    """Where each conversation tag came from (console/cache/tags.py): tags a triage rule set are
+    "triage"; the rest stay unmarked and count as the agent's until the provider reports them,
+    so no tag is lost when the provider's next pull re-sends its own list."""
+    import json
+
+    db.execute("ALTER TABLE threads ADD COLUMN tag_origins TEXT NOT NULL DEFAULT '{}'")
+    by_thread: dict[int, set[str]] = {}
+    for thread_id, effects in db.execute("SELECT thread_id, effects FROM triage_log WHERE effects LIKE '%\"tags\"%'"):
+        by_thread.setdefault(thread_id, set()).update(json.loads(effects).get("tags") or [])
+    for thread_id, tags in db.execute("SELECT id, tags FROM threads WHERE tags != '[]'").fetchall():
+        origins = {t: "triage" for t in json.loads(tags) if t in by_thread.get(thread_id, ())}
+        if origins:
+            db.execute("UPDATE threads SET tag_origins=? WHERE id=?", (json.dumps(origins), thread_id))
+
+
+# Article insertions: which help article an agent put into a reply, and for which question,
+# for the leaders' knowledge-gap figures. Born here: kept by every later migration.
+_ARTICLE_USES = """
+        CREATE TABLE article_uses (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            article_id INTEGER NOT NULL,
+            thread_id INTEGER,
+            at REAL NOT NULL
+        );
+        CREATE INDEX article_uses_article ON article_uses(article_id, at);
+        """
 
 
 # Each migration is SQL run in one transaction with the version bump; a step that
 # needs Python (data rewrites) may be a callable taking the connection instead.
-MIGRATIONS: list[str | Callable[[sqlite3.Connection], None]] = [_V1, _V2, _OUTBOX_CLAIMS, _COMMERCE, _REPLY_LIMITS, _account_errors]
+MIGRATIONS: list[str | Callable[[sqlite3.Connection], None]] = [_V1, _V2, _OUTBOX_CLAIMS, _COMMERCE, _REPLY_LIMITS,
+                                                               _account_errors, _tag_origins, _ARTICLE_USES]
 SCHEMA_VERSION = len(MIGRATIONS)

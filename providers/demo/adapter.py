@@ -37,8 +37,9 @@ from providers.base import (
 )
 from providers.demo import names as N
 from providers.demo import shop
+from providers.demo import team
 from providers.demo.remote import DemoRemote, identity_from_json, message_from_json, thread_from_json, utcnow
-from providers.demo.world import World, build_world, live_event
+from providers.demo.world import VIP_SPEND, World, build_world, live_event, waiting_since
 
 PAGE_THREADS = 150
 PAGE_CUSTOMERS = 150
@@ -103,6 +104,9 @@ class DemoProvider(Provider):
         self._opened_at = 0.0  # monotonic
         self._opened_wall: datetime | None = None
         self._live_base = 0
+        self._waiting: dict[str, datetime] = {}  # conversation -> since when the customer waits on us
+        self._scanned = 0  # remote events already read into _waiting
+        self._spent: dict[str, float] = {}  # customer address on this channel -> what they spent
 
     # -- life cycle
 
@@ -117,6 +121,15 @@ class DemoProvider(Provider):
         self._opened_at = time.monotonic()
         self._opened_wall = utcnow()
         self._live_base = self.remote.live_count
+        self._scanned = 0
+        self._waiting = {t.remote_id: waiting_since(self.world.messages[t.remote_id])
+                         for t in self.world.threads.get(self.channel, [])
+                         if t.status == Status.OPEN and self.world.messages[t.remote_id][-1].direction == Direction.INBOUND}
+        self._spent = {}
+        for p in self.world.people:
+            ident = p.on(self.channel) if self.channel in (Channel.EMAIL, Channel.CHAT, Channel.SOCIAL) else None
+            if ident is not None:
+                self._spent[ident.address] = sum(o.total for o in p.orders)
 
     async def close(self) -> None:
         self.remote = None
@@ -144,6 +157,7 @@ class DemoProvider(Provider):
         if state["phase"] == "init":
             return self._initial_page(state["page"])
         self._generate_due_live()
+        self._team_answers()
         seq = state["seq"]
         if state.get("epoch") != remote.epoch or seq > len(remote.events):
             seq = 0  # the remote side started afresh (in-memory demo restarted): replay what it has
@@ -189,6 +203,37 @@ class DemoProvider(Provider):
             thread, msg = live_event(self.world, self.channel, k, min(at, utcnow()), tag=tag)
             remote.record_live(k, thread, msg)
 
+    def _team_answers(self) -> None:
+        """The rest of the team answers conversations whose answer time has come (while the stream runs)."""
+        remote = self.remote
+        if self.interval <= 0 or self.channel not in (Channel.EMAIL, Channel.CHAT, Channel.SOCIAL):
+            return
+        events = remote.events_since(self._scanned)
+        self._scanned += len(events)
+        for ev in events:
+            kind = ev["e"]
+            if kind == "live" and ev["msg"]["direction"] == Direction.INBOUND.value:
+                self._waiting.setdefault(ev["msg"]["thread"], datetime.fromisoformat(ev["msg"]["sent_at"]))
+            elif kind == "customer":
+                self._waiting.setdefault(ev["thread"], datetime.fromisoformat(ev["at"]))
+            elif kind == "team" or (kind == "push" and ev["kind"] in ("reply", "move_private", "close", "snooze")):
+                self._waiting.pop(ev["thread"], None)
+        now = utcnow()
+        for thread, since in sorted(self._waiting.items(), key=lambda kv: kv[1]):
+            base = self._known_thread(thread)
+            if base is None:
+                continue
+            at = team.answer_at(self.seed, thread, since, self.channel, base.customer.network,
+                                self._spent.get(base.customer.address, 0.0) > VIP_SPEND,
+                                not_before=self.world.now if self.world.thread(thread) is not None else None)
+            if at > now:
+                continue
+            agent = random.Random(f"{self.seed}/team/{thread}").choice(N.AGENTS[1:])
+            first = (base.customer.display_name or "").split(" ")[0]
+            remote.record_team({"e": "team", "id": f"team-{thread}-{since.timestamp():.0f}", "thread": thread,
+                                "at": at.isoformat(), "author": agent,
+                                "text": team.reply_text(self.channel, first, agent)})
+
     def _live_batch(self, remote: DemoRemote, seq: int) -> Batch:
         events = remote.events_since(seq)
         batch = Batch(cursor=self._live_cursor(seq + len(events)))
@@ -201,7 +246,24 @@ class DemoProvider(Provider):
                 self._customer_records(ev, batch)
             elif kind == "push":
                 self._push_records(ev, batch)
+            elif kind == "team":
+                self._team_records(ev, batch)
         return batch
+
+    def _team_records(self, ev: dict, batch: Batch) -> None:
+        base = self._known_thread(ev["thread"])
+        if base is None:
+            return
+        at = datetime.fromisoformat(ev["at"])
+        author = Identity(self.channel, SUPPORT_ADDRESS.get(self.channel, N.SUPPORT_EMAIL), display_name=ev["author"])
+        meta = {"visibility": "public" if base.channel_detail == "mention" else "direct"} \
+            if self.channel == Channel.SOCIAL else {}
+        batch.threads.append(Thread(remote_id=base.remote_id, channel=self.channel, subject=base.subject,
+                                    customer=base.customer, last_message_at=at, channel_detail=base.channel_detail,
+                                    status=Status.PENDING, meta=dict(base.meta)))
+        batch.messages.append(Message(remote_id=ev["id"], thread_remote_id=base.remote_id,
+                                      direction=Direction.OUTBOUND, author=author, sent_at=at, text=ev["text"],
+                                      meta=meta))
 
     def _known_thread(self, remote_id: str) -> Thread | None:
         t = self.world.thread(remote_id) if self.world else None

@@ -104,6 +104,7 @@ class DemoRemote:
         self.events: list[dict] = []  # de-duplicated, in journal order; positions are cursor sequence numbers
         self.pushed: dict[str, dict] = {}  # action key -> its push event
         self.live_seen: set[int] = set()
+        self.team_seen: set[str] = set()  # ids of answers written by the simulated rest of the team
         self.threads: dict[str, Thread] = {}  # conversations born on the remote side (injected, live)
         self.state: dict[str, dict[str, Any]] = {}  # remote view of threads changed by pushes
         self._offset = 0
@@ -179,6 +180,10 @@ class DemoRemote:
             if event.get("thread"):
                 t = thread_from_json(event["thread"])
                 self.threads.setdefault(t.remote_id, t)
+        elif kind == "team":
+            if event["id"] in self.team_seen:
+                return False
+            self.team_seen.add(event["id"])
         elif kind == "customer":
             if event.get("new_thread"):
                 self.threads.setdefault(event["new_thread"]["remote_id"], thread_from_json(event["new_thread"]))
@@ -249,6 +254,10 @@ class DemoRemote:
     def record_live(self, n: int, thread: Thread, message: Message) -> None:
         self._append({"e": "live", "n": n, "thread": thread_to_json(thread), "msg": message_to_json(message)},
                      unless=lambda: {"e": "live"} if n in self.live_seen else None)
+
+    def record_team(self, event: dict) -> None:
+        """A teammate's answer (``{"e": "team", "id", "thread", "at", "author", "text"}``), once per id."""
+        self._append(event, unless=lambda: event if event["id"] in self.team_seen else None)
 
     def record_push(self, event: dict) -> tuple[dict, bool]:
         """Record one push exactly once per key: (event, True), or (the earlier one, False)."""

@@ -11,11 +11,12 @@ from __future__ import annotations
 import functools
 import random
 import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 
 from providers.demo import content as C
 from providers.demo import names as N
+from providers.demo import team
 from providers.records import (
     Article,
     Attachment,
@@ -34,6 +35,8 @@ CONVERSATION_CHANNELS = (Channel.EMAIL, Channel.CHAT, Channel.SOCIAL)
 CHANNEL_WEIGHTS = (45, 33, 22)
 PREFIX = {Channel.EMAIL: "em", Channel.CHAT: "ch", Channel.SOCIAL: "so"}
 WINDOW_DAYS = 60
+STILL_WAITING = 0.5  # share of open conversations still waiting on us when the world is built
+VIP_SPEND = 700  # customers who spent more are tagged vip (and the demo's rules give them a 30-minute target)
 QUOTE_DATE = "\x00date\x00"  # placeholder for the quoted message's date, filled once times are known
 
 
@@ -282,7 +285,7 @@ class _Builder:
             p.orders = self.orders_for(p)
             orders.extend(p.orders)
             spent = sum(o.total for o in p.orders)
-            tags = (["vip"] if spent > 700 else []) + (["plus-member"] if rng.random() < 0.15 else [])
+            tags = (["vip"] if spent > VIP_SPEND else []) + (["plus-member"] if rng.random() < 0.15 else [])
             idents = [p.email] + ([p.chat] if p.chat else []) + list(p.social)
             customers.append(Customer(remote_id=f"cus-{p.key[1:]}", name=p.name, identities=idents, tags=tags))
         articles = [Article(remote_id=f"kb-{i + 1:03d}", title=title, body=body, tags=list(tags),
@@ -482,6 +485,21 @@ class _Builder:
                 text = text.replace(QUOTE_DATE, msgs[-1].sent_at.strftime("%a, %d %b %Y at %H:%M"))
             msgs.append(Message(remote_id=f"{rid}.{k + 1}", thread_remote_id=rid, direction=direction, author=who,
                                 sent_at=start + timedelta(seconds=t), text=text, attachments=atts, meta=meta))
+        if status == Status.OPEN and msgs[-1].direction == Direction.INBOUND and not msgs[-1].meta.get("auto_reply"):
+            since = waiting_since(msgs)
+            vip = sum(o.total for o in person.orders) > VIP_SPEND
+            if rng.random() < STILL_WAITING:
+                # Still waiting on us: moved to start waiting a moment ago, as a good day's mix has it.
+                moved = team.waiting_age(rng, self.now, channel, ident.network, vip) - (msgs[-1].sent_at - since)
+                msgs = [replace(m, sent_at=m.sent_at + (moved - since)) for m in msgs]
+            else:  # a teammate got to it already: now it waits on the customer
+                answered = team.answer_at(self.seed, rid, since, channel, ident.network, vip)
+                answered = min(max(answered, msgs[-1].sent_at + timedelta(seconds=30)), self.now)
+                text = team.reply_text(channel, person.first, agent)
+                msgs.append(Message(remote_id=f"{rid}.{len(msgs) + 1}", thread_remote_id=rid,
+                                    direction=Direction.OUTBOUND, author=agent_ident, sent_at=answered,
+                                    text=f"{mention} {text}" if visibility == "public" else text, meta=dict(base_meta)))
+                status = Status.PENDING
         last = msgs[-1].sent_at
         assignee = None
         if status == Status.CLOSED and rng.random() < 0.7:
@@ -497,6 +515,16 @@ class _Builder:
                         snoozed_until=snoozed_until,
                         meta={"network": ident.network} if ident.network else {})
         return thread, msgs
+
+
+def waiting_since(msgs: list[Message]) -> datetime:
+    """When the customer started waiting: their first message after our last answer."""
+    start = msgs[-1].sent_at
+    for m in reversed(msgs):
+        if m.direction != Direction.INBOUND:
+            break
+        start = m.sent_at
+    return start
 
 
 # --------------------------------------------------------------------------- the live stream

@@ -1,0 +1,94 @@
+"""Suggested answers against the demo's help centre: customer questions written the way
+customers write (``data/kb_questions.tsv``), each with the article that answers it.
+
+The "tune" part was used while tuning the ranking; it must stay at the targets (top-1
+>= 90%, top-3 >= 97%). The "held" part was never looked at while tuning: its figure is
+printed on its own and held to a floor just under what was measured (90.2% / 95.1%).
+Questions no article answers must show nothing rather than noise.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from console import knowledge
+from console.cache.ingest import apply_batch, ensure_account
+from providers.demo import content
+from providers.records import Article, Batch
+
+DATA = Path(__file__).parent / "data" / "kb_questions.tsv"
+
+
+def questions(split: str) -> list[tuple[str, str]]:
+    rows = [line.split("\t") for line in DATA.read_text(encoding="utf-8").splitlines()
+            if line.strip() and not line.startswith("#")]
+    return [(expected, text) for part, expected, text in rows if part == split]
+
+
+@pytest.fixture
+def help_centre(db):
+    acc = ensure_account(db, "help-center", "demo", "knowledge")
+    apply_batch(db, acc, Batch(cursor="k", articles=[
+        Article(f"kb-{i + 1:03d}", title, body, list(tags), "") for i, (title, body, tags) in enumerate(content.ARTICLES)]))
+    return db
+
+
+@pytest.mark.parametrize("split,min_top1,min_top3", [("tune", 0.90, 0.97), ("held", 0.88, 0.93)])
+def test_the_answering_article_comes_first(help_centre, split, min_top1, min_top3, capsys):
+    remote = dict(help_centre.execute("SELECT id, remote_id FROM articles"))
+    asked = [(e, q) for e, q in questions(split) if e != "none"]
+    top1 = top3 = 0
+    wrong = []
+    for expected, question in asked:
+        got = [remote[s.article_id] for s in knowledge.search(help_centre, question, 3)]
+        top1 += got[:1] == [expected]
+        top3 += expected in got
+        if got[:1] != [expected]:
+            wrong.append(f"  {question!r}: wanted {expected}, got {got}")
+    unanswerable = [q for e, q in questions(split) if e == "none"]
+    hidden = sum(1 for q in unanswerable if not knowledge.search(help_centre, q, 3))
+    with capsys.disabled():
+        print(f"\nsuggestions ({split}): {len(asked)} questions, top-1 {top1 / len(asked):.1%}, "
+              f"top-3 {top3 / len(asked):.1%}; {hidden} of {len(unanswerable)} unanswerable ones show nothing")
+    assert top1 / len(asked) >= min_top1 and top3 / len(asked) >= min_top3, "\n".join(wrong)
+
+
+def test_the_set_is_big_enough_and_every_article_is_asked_about():
+    asked = questions("tune") + questions("held")
+    assert len([q for e, q in asked if e != "none"]) >= 100
+    assert {e for e, _ in asked} >= {f"kb-{i + 1:03d}" for i in range(len(content.ARTICLES))}
+
+
+@pytest.mark.parametrize("question,title", [
+    ("my delivery is MIA", "Where is my order? Tracking your parcel"),
+    ("how much is P&P?", "Delivery times and shipping costs"),
+    ("e-gift code says invalid", "Gift cards: buying, redeeming and balance"),
+    ("abort my purchase please", "Cancelling an order"),
+    ("can I swap the size? jacket too small", "Exchanging for a different size or colour"),
+])
+def test_customer_words_find_the_article_words(help_centre, question, title):
+    assert knowledge.search(help_centre, question, 3)[0].title == title
+
+
+def test_a_poor_fit_is_not_shown(help_centre):
+    assert knowledge.search(help_centre, "do you sell bikes?") == []
+    assert knowledge.search(help_centre, "what is the capital of Peru") == []
+
+
+def test_what_agents_inserted_raises_the_article_they_chose_but_never_makes_a_poor_fit(help_centre):
+    from tests.support.factories import conversation, load, thread_id
+
+    question = "the zip on my jacket broke"
+    assert knowledge.search(help_centre, question, 3)[0].title == "Caring for waterproof jackets"
+    damaged = help_centre.execute("SELECT id FROM articles WHERE title='Damaged or faulty items'").fetchone()[0]
+    for n, asked in enumerate(["zip broke on my coat", "jacket zip broken after a week", "zipper on my jacket broke"], 1):
+        load(help_centre, [conversation(n, text=asked)], cursor=f"c{n}")
+        knowledge.insert_text(help_centre, damaged, footer=False, thread_id=thread_id(help_centre, f"t{n}"))
+    assert knowledge.search(help_centre, question, 3)[0].title == "Damaged or faulty items"
+    # Insertions teach the order, not whether an article fits: a question only the insertions match shows nothing.
+    load(help_centre, [conversation(9, text="do you sell bikes")], cursor="c9")
+    for _ in range(3):
+        knowledge.insert_text(help_centre, damaged, footer=False, thread_id=thread_id(help_centre, "t9"))
+    assert knowledge.search(help_centre, "do you sell bikes?") == []

@@ -1,0 +1,74 @@
+"""Tone against what a person says: hand-labelled customer messages across channels.
+
+``data/tone_tuning.tsv`` (271 messages, written in three batches; each later batch was first
+measured as held out, then used to tune) is the set the analyser was tuned on: it must stay
+at the targets (>= 85% exact, >= 90% on "needs care" = angry or negative vs not).
+``data/tone_heldout.tsv`` (57 messages) was written after the last tuning pass and never
+used to tune: its figure is how the analyser does on text it has not seen — below the
+targets — printed beside the other and held to a floor so a change that makes it worse fails.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from console.tone import classify
+
+DATA = Path(__file__).parent / "data"
+CARE = ("angry", "negative")
+
+
+def labelled(name: str) -> list[tuple[str, str, str]]:
+    rows = []
+    for line in (DATA / name).read_text(encoding="utf-8").splitlines():
+        if line.strip() and not line.startswith("#"):
+            channel, tone, text = line.split("\t")
+            rows.append((channel, tone, text.replace("\\n", "\n")))
+    return rows
+
+
+def agreement(rows) -> tuple[float, float, list[str]]:
+    exact = care = 0
+    wrong = []
+    for channel, label, text in rows:
+        got = classify(text).tone
+        exact += got == label
+        care += (got in CARE) == (label in CARE)
+        if got != label:
+            wrong.append(f"  {channel:6} said {got:8} person {label:8} {text[:70]!r}")
+    return exact / len(rows), care / len(rows), wrong
+
+
+@pytest.mark.parametrize("name,min_exact,min_care", [
+    ("tone_tuning.tsv", 0.85, 0.90),
+    ("tone_heldout.tsv", 0.68, 0.78),  # measured 73.7% / 82.5% when written: below the target, see the report
+])
+def test_tone_agrees_with_a_person(name, min_exact, min_care, capsys):
+    rows = labelled(name)
+    exact, care, wrong = agreement(rows)
+    with capsys.disabled():
+        print(f"\ntone {name}: {len(rows)} messages, exact {exact:.1%}, needs-care split {care:.1%}")
+    assert exact >= min_exact and care >= min_care, "\n".join(wrong)
+
+
+def test_the_sets_cover_every_tone_and_channel():
+    rows = labelled("tone_tuning.tsv")
+    assert len(rows) >= 150
+    assert {r[1] for r in rows} == {"angry", "negative", "neutral", "positive"}
+    assert {r[0] for r in rows} == {"email", "chat", "social"}
+
+
+@pytest.mark.parametrize("text,tone", [
+    ("I cancelled on the same day but was charged $177 anyway. Please refund it. Thanks", "negative"),
+    ("lovely, lost again. well done", "angry"),
+    ("Fourth email about this. If nobody answers I'm disputing the charge.", "angry"),
+    ("WHERE IS MY PARCEL", "neutral"),  # capitals alone, no problem named: not enough
+    ("where is my parcel?! it's late", "angry"),
+    ("Do you ship to Norway?", "neutral"),
+    ("Thanks, that fixed it!", "positive"),
+    ("Could you check the status of my order please? Thanks, Anna", "neutral"),
+])
+def test_the_rules_a_person_expects(text, tone):
+    assert classify(text).tone == tone
