@@ -12,6 +12,7 @@ import asyncio
 import errno
 import getpass
 import inspect
+import json
 import logging
 import os
 import sqlite3
@@ -202,6 +203,16 @@ def _valid_profile(name: str) -> bool:
 class _QuietFileHandler(logging.FileHandler):
     """A log that cannot be written (disk full) drops the record instead of printing
     "--- Logging error ---" and a traceback over the user's output."""
+
+    def _open(self):
+        Path(self.baseFilename).parent.mkdir(parents=True, exist_ok=True)  # made at the first record only
+        return super()._open()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            super().emit(record)
+        except OSError:
+            pass  # the folder cannot be made (disk full, read-only): the record is dropped
 
     def handleError(self, record: logging.LogRecord) -> None:
         pass
