@@ -14,7 +14,7 @@ from datetime import datetime, timedelta, timezone
 
 from console import identity
 from console.actions.gate import Context, Result
-from console.actions.registry import Action, register
+from console.actions.registry import REGISTRY, Action, register
 from providers.records import PRIORITIES, PRIORITY_BY_NAME
 
 
@@ -47,8 +47,11 @@ def _text_arg(text: str | None, what: str) -> str:
 
 
 def _reply(ctx: Context, thread_id: int, text: str | None = None, kind: str = "reply") -> Result:
+    """Queue a reply (without ``text``: the saved draft); the draft's pending macro effects run with it."""
+    draft = ctx.db.execute("SELECT started_at, text, effects FROM drafts WHERE thread_id=?", (thread_id,)).fetchone()
+    if text is None and draft is not None:
+        text = draft["text"]
     body = _text_arg(text, "reply").rstrip("\n")
-    draft = ctx.db.execute("SELECT started_at FROM drafts WHERE thread_id=?", (thread_id,)).fetchone()
     started = draft[0] if draft else time.time()
     outbox_id = queue_push(ctx, thread_id, kind, text=body, draft_started_at=started)
     now = time.time()
@@ -67,7 +70,9 @@ def _reply(ctx: Context, thread_id: int, text: str | None = None, kind: str = "r
              first_response_at=COALESCE(first_response_at, ?) WHERE id=?""",
         (now, " ".join(body.split())[:160], now, thread_id),
     )
-    return Result(True, "reply queued" + (f"; {refunded.message}" if refunded else ""),
+    done = [REGISTRY[step["action"]].handler(ctx, thread_id, **step["args"]).message
+            for step in json.loads(draft["effects"] if draft else "[]")]
+    return Result(True, "; ".join(["reply queued", *([refunded.message] if refunded else []), *done]),
                   {"outbox_id": outbox_id, "message_id": msg_id})
 
 

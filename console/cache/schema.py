@@ -14,7 +14,7 @@ from collections.abc import Callable
 
 # Tables whose rows are born locally and must survive every migration.
 LOCAL_TABLES = ("drafts", "customer_notes", "outbox", "audit", "identity_links", "breaches", "triage_log",
-                "draft_refunds")
+                "draft_refunds", "undo_log")
 
 
 _V1 = """
@@ -354,9 +354,30 @@ _COMMERCE = """
             reason TEXT NOT NULL DEFAULT '',
             created_at REAL NOT NULL
         );
+
+# The agent's day (issue 12): macro effects wait on the draft until it is sent; a link
+# keeps the customer it emptied so unlink can bring it back; the last change to a
+# conversation can be undone; merged conversations point at the one they joined.
+_WORKFLOW = """
+        ALTER TABLE drafts ADD COLUMN effects TEXT NOT NULL DEFAULT '[]';  -- a macro's "on send" steps (JSON)
+        ALTER TABLE identity_links ADD COLUMN from_customer TEXT;          -- the customer row the move emptied (JSON)
+        ALTER TABLE identity_links ADD COLUMN undone_at REAL;
+        ALTER TABLE threads ADD COLUMN merged_into INTEGER REFERENCES threads(id);
+        CREATE INDEX threads_merged ON threads(merged_into) WHERE merged_into IS NOT NULL;
+        CREATE TABLE undo_log (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            at REAL NOT NULL,
+            who TEXT NOT NULL,
+            action TEXT NOT NULL,
+            thread_ids TEXT NOT NULL,              -- JSON list
+            before TEXT NOT NULL,                  -- JSON: thread id -> columns before the change
+            outbox_ids TEXT NOT NULL DEFAULT '[]', -- rows the change queued: cancelled if still unsent
+            undone_at REAL
+        );
+        CREATE INDEX undo_log_who ON undo_log(who, id);
         """
 
 # Each migration is SQL run in one transaction with the version bump; a step that
 # needs Python (data rewrites) may be a callable taking the connection instead.
-MIGRATIONS: list[str | Callable[[sqlite3.Connection], None]] = [_V1, _V2, _OUTBOX_CLAIMS, _COMMERCE]
+MIGRATIONS: list[str | Callable[[sqlite3.Connection], None]] = [_V1, _V2, _OUTBOX_CLAIMS, _COMMERCE, _WORKFLOW]
 SCHEMA_VERSION = len(MIGRATIONS)
