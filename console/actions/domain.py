@@ -264,12 +264,22 @@ def _mark_unread(ctx: Context, thread_id: int) -> Result:
 
 def _link(ctx: Context, thread_id: int | None, identity_id: int, customer_id: int) -> Result:
     identity.link(ctx.db, int(identity_id), int(customer_id), who=ctx.agent)
-    return Result(True, f"identity {identity_id} linked to customer {customer_id}")
+    return Result(True, f"{_address(ctx, identity_id)} linked to {_customer_name(ctx, customer_id)}",
+                  {"customer_id": int(customer_id)})
 
 
 def _unlink(ctx: Context, thread_id: int | None, identity_id: int) -> Result:
     new_id = identity.unlink(ctx.db, int(identity_id), who=ctx.agent)
-    return Result(True, f"identity {identity_id} is now customer {new_id}", {"customer_id": new_id})
+    return Result(True, f"{_address(ctx, identity_id)} is back with {_customer_name(ctx, new_id)}",
+                  {"customer_id": new_id})
+
+
+def _address(ctx: Context, identity_id: int) -> str:
+    return ctx.db.execute("SELECT address FROM identities WHERE id=?", (int(identity_id),)).fetchone()[0]
+
+
+def _customer_name(ctx: Context, customer_id: int) -> str:
+    return ctx.db.execute("SELECT name FROM customers WHERE id=?", (int(customer_id),)).fetchone()[0] or "a new customer"
 
 
 def _customer_note(ctx: Context, thread_id: int | None, text: str | None = None, customer_id: int | None = None) -> Result:
@@ -316,7 +326,7 @@ for _action in [
            handler=_mark_unread),
     Action("link_identity", "Link an identity to this customer", ("L",), mutating=True, context="customer",
            handler=_link),
-    Action("unlink_identity", "Split an identity off this customer", ("U",), mutating=True, context="customer",
+    Action("unlink_identity", "Undo an identity's link (back to the customer it came from)", ("U",), mutating=True, context="customer",
            handler=_unlink),
     Action("customer_note", "Add a note about the customer", ("N",), mutating=True, context="customer",
            handler=_customer_note),
