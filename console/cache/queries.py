@@ -32,6 +32,8 @@ class Filter:
     customer_id: int | None = None
     thread_ids: tuple[int, ...] | None = None  # search results, drill-downs
     reference: tuple[str, str] | None = None  # ("order", "NW-104801") / ("charge", "ch_…"): that customer's
+    people: tuple[str, ...] = ()  # addresses, handles, phone numbers, whole or a prefix: their customers' threads
+    assignee_name: str | None = None  # an agent by whole name or first name, any case ("Tom" -> "Tom Becker")
     order: str = "due"  # due: by SLA due time, oldest first (fair); recent: newest activity first
 
     def with_(self, **changes) -> Filter:
@@ -107,7 +109,30 @@ def _where(f: Filter, *, ordered: bool = False) -> tuple[str, list]:
     if f.thread_ids is not None:
         clauses.append(f"t.id IN (SELECT value FROM json_each(?))")
         params.append(json.dumps(list(f.thread_ids)))
+    if f.assignee_name is not None:
+        clauses.append("(t.assignee LIKE ? ESCAPE '\\' OR t.assignee LIKE ? ESCAPE '\\')")
+        params += [_like(f.assignee_name), _like(f.assignee_name) + " %"]
+    for who in f.people:
+        clauses.append(f"t.customer_id IN (SELECT customer_id FROM identities WHERE {_PERSON})")
+        params += _person_params(who)
     return (" AND ".join(clauses) or "1"), params
+
+
+def _like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+# An identity matches a person query by its address (with or without the leading @ of a
+# Matrix or Mastodon handle), its folded email, or its phone digits, each from the start.
+_PERSON = ("address LIKE ? ESCAPE '\\' OR address LIKE '@' || ? ESCAPE '\\' OR email_key LIKE ? ESCAPE '\\'"
+           " OR (? != '' AND phone_key LIKE ?)")
+
+
+def _person_params(who: str) -> list:
+    digits = "".join(ch for ch in who if ch.isdigit())
+    phone = "+" + digits + "%" if len(digits) >= 3 and not any(ch.isalpha() for ch in who) else ""
+    prefix = _like(who.strip().lower()) + "%"
+    return [prefix, prefix, prefix, phone, phone]
 
 
 def _order(f: Filter, reverse: bool) -> tuple[str, str, str]:
@@ -301,7 +326,7 @@ def identity_candidates(db: sqlite3.Connection, words: str, *, exclude_customer_
         clauses.append("i.customer_id != ?")
         params.append(exclude_customer_id)
     for word in words.split():
-        like = "%" + word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        like = "%" + _like(word) + "%"
         clauses.append("(i.address LIKE ? ESCAPE '\\' OR i.display_name LIKE ? ESCAPE '\\' OR c.name LIKE ? ESCAPE '\\')")
         params += [like, like, like]
     return db.execute(
