@@ -105,7 +105,8 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--charge", help="refund: the payment's id (ch_… or pi_…, as in the customer pane), or its order number")
     d.add_argument("--amount", help="refund: how much, e.g. 12.50 (default: all that is left on the charge)")
     d.add_argument("--reason", help="refund: why, kept with the refund and in the conversation")
-    d.add_argument("--send", action="store_true", help="push the outbox for this account now instead of at the next sync")
+    d.add_argument("--send", action="store_true", help="push the outbox for this account now instead of at the next sync "
+                   "(a reply then skips the undo-send window)")
 
     a = sub.add_parser("accounts", parents=[common], help="store and remove account secrets in the keyring",
                        description="Secrets live in the OS keyring under service 'switchboard' and the account name.")
@@ -313,6 +314,8 @@ def _action_args(args) -> dict:
                        ("reason", args.reason)):
         if value is not None:
             kwargs[key] = value
+    if args.send and args.action in ("reply", "move_private"):
+        kwargs["at_once"] = True  # --send pushes now: no undo-send window to wait out
     if args.add:
         kwargs["add"] = args.add
     if args.remove:

@@ -15,6 +15,7 @@ from datetime import datetime, timedelta, timezone
 from console import identity
 from console.actions.gate import Context, Result
 from console.actions.registry import REGISTRY, Action, register
+from console.outbox import send_delay
 from providers.records import PRIORITIES, PRIORITY_BY_NAME
 
 
@@ -23,13 +24,15 @@ def new_key() -> str:
 
 
 def queue_push(ctx: Context, thread_id: int, kind: str, *, text: str = "", args: dict | None = None,
-               draft_started_at: float | None = None) -> int:
+               draft_started_at: float | None = None, delay: float = 0.0) -> int:
     account_id = ctx.db.execute("SELECT account_id FROM threads WHERE id=?", (thread_id,)).fetchone()[0]
+    now = time.time()
     return ctx.db.execute(
-        """INSERT INTO outbox(key, thread_id, account_id, kind, text, args, draft_started_at, created_at, author)
-           VALUES (?,?,?,?,?,?,?,?,?)""",
-        (new_key(), thread_id, account_id, kind, text, json.dumps(args or {}), draft_started_at, time.time(),
-         ctx.agent),
+        """INSERT INTO outbox(key, thread_id, account_id, kind, text, args, draft_started_at, created_at, author,
+                              next_try_at)
+           VALUES (?,?,?,?,?,?,?,?,?,?)""",
+        (new_key(), thread_id, account_id, kind, text, json.dumps(args or {}), draft_started_at, now,
+         ctx.agent, now + delay if delay else 0),
     ).lastrowid
 
 
@@ -46,14 +49,19 @@ def _text_arg(text: str | None, what: str) -> str:
 # --------------------------------------------------------------------------- replies and notes
 
 
-def _reply(ctx: Context, thread_id: int, text: str | None = None, kind: str = "reply") -> Result:
-    """Queue a reply (without ``text``: the saved draft); the draft's pending macro effects run with it."""
+def _reply(ctx: Context, thread_id: int, text: str | None = None, kind: str = "reply", at_once: bool = False) -> Result:
+    """Queue a reply (without ``text``: the saved draft); the draft's pending macro effects run with it.
+    It waits out the account's undo-send window unless ``at_once``."""
     draft = ctx.db.execute("SELECT started_at, text, effects FROM drafts WHERE thread_id=?", (thread_id,)).fetchone()
     if text is None and draft is not None:
         text = draft["text"]
     body = _text_arg(text, "reply").rstrip("\n")
     started = draft[0] if draft else time.time()
-    outbox_id = queue_push(ctx, thread_id, kind, text=body, draft_started_at=started)
+    account, channel = ctx.db.execute("SELECT a.name, t.channel FROM threads t JOIN accounts a ON a.id = t.account_id "
+                                      "WHERE t.id=?", (thread_id,)).fetchone()
+    delay = 0.0 if at_once else send_delay(ctx.config, account, channel)
+    before = dict(ctx.db.execute(f"SELECT {', '.join(EFFECT_COLUMNS)} FROM threads WHERE id=?", (thread_id,)).fetchone())
+    outbox_id = queue_push(ctx, thread_id, kind, text=body, draft_started_at=started, delay=delay)
     now = time.time()
     msg_id = ctx.db.execute(
         """INSERT INTO messages(thread_id, account_id, direction, author, sent_at, text, state, outbox_id, meta)
@@ -70,14 +78,22 @@ def _reply(ctx: Context, thread_id: int, text: str | None = None, kind: str = "r
              first_response_at=COALESCE(first_response_at, ?) WHERE id=?""",
         (now, " ".join(body.split())[:160], now, thread_id),
     )
-    done = [REGISTRY[step["action"]].handler(ctx, thread_id, **step["args"]).message
-            for step in json.loads(draft["effects"] if draft else "[]")]
-    return Result(True, "; ".join(["reply queued", *([refunded.message] if refunded else []), *done]),
-                  {"outbox_id": outbox_id, "message_id": msg_id})
+    steps = json.loads(draft["effects"] if draft else "[]")
+    done = [REGISTRY[step["action"]].handler(ctx, thread_id, **step["args"]).message for step in steps]
+    if delay:  # what cancelling within the window puts back: the conversation's state, the macro's effects
+        then = [r[0] for r in ctx.db.execute("SELECT id FROM outbox WHERE thread_id=? AND id>?", (thread_id, outbox_id))]
+        ctx.db.execute("UPDATE outbox SET args=? WHERE id=?",
+                       (json.dumps({"effects": steps, "before": before, "then": then}), outbox_id))
+    said = "reply queued" + (f" · sends in {delay:.0f} s unless cancelled" if delay else "")
+    return Result(True, "; ".join([said, *([refunded.message] if refunded else []), *done]),
+                  {"outbox_id": outbox_id, "message_id": msg_id, "delay": delay})
 
 
-def _move_private(ctx: Context, thread_id: int, text: str | None = None) -> Result:
-    return _reply(ctx, thread_id, text, kind="move_private")
+EFFECT_COLUMNS = ("status", "snoozed_until", "tags", "priority", "assignee")  # what macro effects can change
+
+
+def _move_private(ctx: Context, thread_id: int, text: str | None = None, at_once: bool = False) -> Result:
+    return _reply(ctx, thread_id, text, kind="move_private", at_once=at_once)
 
 
 def _note(ctx: Context, thread_id: int, text: str | None = None) -> Result:
@@ -111,10 +127,11 @@ def _discard_draft(ctx: Context, thread_id: int) -> Result:
 
 
 def _outbox_row(ctx: Context, thread_id: int, outbox_id: int | None):
-    if outbox_id is None:
+    if outbox_id is None:  # failed or held, or a reply still waiting in its undo-send window
         row = ctx.db.execute(
-            "SELECT * FROM outbox WHERE thread_id=? AND state IN ('failed','held') ORDER BY id DESC LIMIT 1",
-            (thread_id,)).fetchone()
+            """SELECT * FROM outbox WHERE thread_id=? AND (state IN ('failed','held')
+                 OR (state='queued' AND kind IN ('reply','move_private') AND next_try_at > ?)) ORDER BY id DESC LIMIT 1""",
+            (thread_id, time.time())).fetchone()
     else:
         row = ctx.db.execute("SELECT * FROM outbox WHERE id=? AND thread_id=?", (int(outbox_id), thread_id)).fetchone()
     if row is None:
@@ -142,13 +159,25 @@ def _cancel_send(ctx: Context, thread_id: int, outbox_id: int | None = None) -> 
         raise ValueError(f"outbox item {row['id']} is {row['state']}: too late to cancel")
     ctx.db.execute("DELETE FROM messages WHERE outbox_id=?", (row["id"],))
     ctx.db.execute("UPDATE outbox SET state='cancelled' WHERE id=?", (row["id"],))
+    carried = json.loads(row["args"] or "{}")
+    steps: list = []
+    then = carried.get("then", [])
+    among = f"id IN ({','.join('?' * len(then))})"
+    if "before" in carried and ctx.db.execute(f"SELECT COUNT(*) FROM outbox WHERE state='queued' AND {among}",
+                                              then).fetchone()[0] == len(then):
+        # Cancelled within the undo-send window, its macro's effects not gone out either: take all back.
+        ctx.db.execute(f"UPDATE outbox SET state='cancelled' WHERE {among}", then)
+        steps = carried["effects"]
+        before = carried["before"]
+        ctx.db.execute(f"UPDATE threads SET {', '.join(c + '=?' for c in before)} WHERE id=?",
+                       (*before.values(), thread_id))
     if row["kind"] in ("reply", "move_private") and row["text"]:
         now = time.time()
         ctx.db.execute(
-            """INSERT INTO drafts(thread_id, kind, text, started_at, updated_at) VALUES (?, 'reply', ?, ?, ?)
+            """INSERT INTO drafts(thread_id, kind, text, started_at, updated_at, effects) VALUES (?, 'reply', ?, ?, ?, ?)
                ON CONFLICT(thread_id) DO UPDATE SET text=excluded.text || char(10) || drafts.text""",
-            (thread_id, row["text"], now, now))
-    return Result(True, "sending cancelled; the text is back in the draft")
+            (thread_id, row["text"], now, now, json.dumps(steps)))
+    return Result(True, "sending cancelled; the text is back in the draft" + (" with its macro's effects" if steps else ""))
 
 
 # --------------------------------------------------------------------------- conversation state
