@@ -93,7 +93,8 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("conversation", nargs="?", type=int, help="conversation id (as in export)")
     d.add_argument("--list", action="store_true", help="list every action with its keys and description")
     d.add_argument("--text", help="text for reply/note; '-' reads stdin")
-    d.add_argument("--until", help="snooze until: 2h, 3d, tomorrow, monday, 2026-12-01T09:00")
+    d.add_argument("--until", help="snooze until: 2h, 3d, tomorrow, monday, 2026-12-01T09:00, "
+                                     "or reply (until the customer writes)")
     d.add_argument("--to", help="assign to: me, nobody, or an agent's name")
     d.add_argument("--add", action="append", default=[], help="tag to add (repeatable)")
     d.add_argument("--remove", action="append", default=[], help="tag to remove (repeatable)")

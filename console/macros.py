@@ -171,10 +171,11 @@ def _macro(entry: dict, label: str, source: str) -> Macro:
     snooze = entry.get("snooze")
     if snooze is not None:
         try:
-            domain.parse_when(str(snooze))
+            if str(snooze).strip().lower() not in domain.UNTIL_REPLY:
+                domain.parse_when(str(snooze))
         except ValueError:
             raise ConfigError(f"{label}: snooze = {snooze!r} is not a time",
-                              fix="use 2h, 3d, 1w, tomorrow or a weekday") from None
+                              fix="use 2h, 3d, 1w, tomorrow, a weekday or reply") from None
         snooze = str(snooze)
     close = entry.get("close", False)
     if not isinstance(close, bool):

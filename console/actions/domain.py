@@ -15,6 +15,7 @@ from datetime import datetime, timedelta, timezone
 from console import identity
 from console.actions.gate import Context, Result
 from console.actions.registry import REGISTRY, Action, register
+from console.cache import merged
 from console.outbox import send_delay
 from providers.records import PRIORITIES, PRIORITY_BY_NAME
 
@@ -49,24 +50,28 @@ def _text_arg(text: str | None, what: str) -> str:
 # --------------------------------------------------------------------------- replies and notes
 
 
-def _reply(ctx: Context, thread_id: int, text: str | None = None, kind: str = "reply", at_once: bool = False) -> Result:
+def _reply(ctx: Context, thread_id: int, text: str | None = None, kind: str = "reply", at_once: bool = False,
+           answering: int | None = None) -> Result:
     """Queue a reply (without ``text``: the saved draft); the draft's pending macro effects run with it.
-    It waits out the account's undo-send window unless ``at_once``."""
+    It goes out on the channel of the message ``answering`` (default: the customer's newest) and
+    waits out the account's undo-send window unless ``at_once``."""
     draft = ctx.db.execute("SELECT started_at, text, effects FROM drafts WHERE thread_id=?", (thread_id,)).fetchone()
     if text is None and draft is not None:
         text = draft["text"]
     body = _text_arg(text, "reply").rstrip("\n")
     started = draft[0] if draft else time.time()
+    via = merged.reply_thread(ctx.db, thread_id, answering)
+    home = via if via in merged.members(ctx.db, thread_id) else thread_id  # where the sent message shows
     account, channel = ctx.db.execute("SELECT a.name, t.channel FROM threads t JOIN accounts a ON a.id = t.account_id "
-                                      "WHERE t.id=?", (thread_id,)).fetchone()
+                                      "WHERE t.id=?", (via,)).fetchone()
     delay = 0.0 if at_once else send_delay(ctx.config, account, channel)
     before = dict(ctx.db.execute(f"SELECT {', '.join(EFFECT_COLUMNS)} FROM threads WHERE id=?", (thread_id,)).fetchone())
-    outbox_id = queue_push(ctx, thread_id, kind, text=body, draft_started_at=started, delay=delay)
+    outbox_id = queue_push(ctx, via, kind, text=body, draft_started_at=started, delay=delay)
     now = time.time()
     msg_id = ctx.db.execute(
         """INSERT INTO messages(thread_id, account_id, direction, author, sent_at, text, state, outbox_id, meta)
-           SELECT id, account_id, 'outbound', ?, ?, ?, 'queued', ?, ? FROM threads WHERE id=?""",
-        (ctx.agent, now, body, outbox_id, json.dumps({"via": kind} if kind != "reply" else {}), thread_id),
+           SELECT ?, account_id, 'outbound', ?, ?, ?, 'queued', ?, ? FROM threads WHERE id=?""",
+        (home, ctx.agent, now, body, outbox_id, json.dumps({"via": kind} if kind != "reply" else {}), via),
     ).lastrowid
     from console.actions import refund  # a refund a macro offered goes out with the reply
 
@@ -81,7 +86,8 @@ def _reply(ctx: Context, thread_id: int, text: str | None = None, kind: str = "r
     steps = json.loads(draft["effects"] if draft else "[]")
     done = [REGISTRY[step["action"]].handler(ctx, thread_id, **step["args"]).message for step in steps]
     if delay:  # what cancelling within the window puts back: the conversation's state, the macro's effects
-        then = [r[0] for r in ctx.db.execute("SELECT id FROM outbox WHERE thread_id=? AND id>?", (thread_id, outbox_id))]
+        then = [r[0] for r in ctx.db.execute("SELECT id FROM outbox WHERE thread_id IN (?, ?) AND id>?",
+                                             (thread_id, via, outbox_id))]
         ctx.db.execute("UPDATE outbox SET args=? WHERE id=?",
                        (json.dumps({"effects": steps, "before": before, "then": then}), outbox_id))
     said = "reply queued" + (f" · sends in {delay:.0f} s unless cancelled" if delay else "")
@@ -127,13 +133,15 @@ def _discard_draft(ctx: Context, thread_id: int) -> Result:
 
 
 def _outbox_row(ctx: Context, thread_id: int, outbox_id: int | None):
+    threads = json.dumps(merged.members(ctx.db, thread_id) + [merged.reply_thread(ctx.db, thread_id)])
     if outbox_id is None:  # failed or held, or a reply still waiting in its undo-send window
         row = ctx.db.execute(
-            """SELECT * FROM outbox WHERE thread_id=? AND (state IN ('failed','held')
+            """SELECT * FROM outbox WHERE thread_id IN (SELECT value FROM json_each(?)) AND (state IN ('failed','held')
                  OR (state='queued' AND kind IN ('reply','move_private') AND next_try_at > ?)) ORDER BY id DESC LIMIT 1""",
-            (thread_id, time.time())).fetchone()
+            (threads, time.time())).fetchone()
     else:
-        row = ctx.db.execute("SELECT * FROM outbox WHERE id=? AND thread_id=?", (int(outbox_id), thread_id)).fetchone()
+        row = ctx.db.execute("SELECT * FROM outbox WHERE id=? AND thread_id IN (SELECT value FROM json_each(?))",
+                             (int(outbox_id), threads)).fetchone()
     if row is None:
         raise LookupError("nothing failed or held to act on in this conversation")
     return row
@@ -221,13 +229,22 @@ def parse_when(value: str | float | int, now: float | None = None) -> float:
     try:
         dt = datetime.fromisoformat(str(value).strip())
     except ValueError:
-        raise ValueError(f"cannot read the time {value!r} — use 2h, 3d, tomorrow, monday or 2026-12-01T09:00") from None
+        raise ValueError(f"cannot read the time {value!r} — use 2h, 3d, tomorrow, monday, 2026-12-01T09:00 "
+                         "or reply (until the customer writes)") from None
     if dt.tzinfo is None:
         dt = dt.astimezone()
     return dt.astimezone(timezone.utc).timestamp()
 
 
+UNTIL_REPLY = ("reply", "replied", "customer replies")
+
+
 def _snooze(ctx: Context, thread_id: int, until: str | float = "tomorrow") -> Result:
+    """Snooze until a time, or until the customer replies (``until="reply"``: ingest wakes it;
+    kept local, as no provider has such a snooze)."""
+    if isinstance(until, str) and until.strip().lower() in UNTIL_REPLY:
+        ctx.db.execute("UPDATE threads SET status='snoozed', snoozed_until=NULL WHERE id=?", (thread_id,))
+        return Result(True, "snoozed until the customer replies", {"until": None})
     when = parse_when(until)
     if when <= time.time():
         raise ValueError("snooze time is in the past — pick a later time")

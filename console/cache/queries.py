@@ -12,6 +12,7 @@ import json
 import sqlite3
 from dataclasses import dataclass, field, replace
 
+from console.cache import merged
 from console.cache.customer_record import REFERENCE_CUSTOMERS
 
 OPEN_STATES = ("open", "pending")
@@ -241,12 +242,21 @@ def thread(db: sqlite3.Connection, thread_id: int) -> sqlite3.Row | None:
 
 
 def messages(db: sqlite3.Connection, thread_id: int) -> list[sqlite3.Row]:
+    """Every message of a conversation (and of the threads merged into it), in reading order."""
     return db.execute(
-        """SELECT m.*, o.state AS outbox_state, o.last_error AS outbox_error, o.next_try_at AS outbox_next_try
+        f"""SELECT m.*, o.state AS outbox_state, o.last_error AS outbox_error, o.next_try_at AS outbox_next_try
            FROM messages m LEFT JOIN outbox o ON o.id = m.outbox_id
-           WHERE m.thread_id=? ORDER BY m.sent_at, m.id""",
+           WHERE {_in_conversation(db, thread_id)} ORDER BY m.sent_at, m.id""",
         (thread_id,),
     ).fetchall()
+
+
+def _in_conversation(db: sqlite3.Connection, thread_id: int) -> str:
+    """The message condition for one conversation: its own thread (the fast path, walking
+    the thread's index in order), or with threads merged into it."""
+    if len(merged.members(db, thread_id)) == 1:
+        return "m.thread_id=?"
+    return "m.thread_id IN (SELECT ?1 UNION ALL SELECT id FROM threads WHERE merged_into=?1)"
 
 
 def draft(db: sqlite3.Connection, thread_id: int) -> sqlite3.Row | None:
@@ -374,12 +384,13 @@ def inbox_key_at(db: sqlite3.Connection, f: Filter, offset: int) -> tuple | None
 def messages_tail(db: sqlite3.Connection, thread_id: int, limit: int) -> tuple[list[sqlite3.Row], int]:
     """The newest ``limit`` messages of a conversation in reading order, and how many it has in all
     (a long chat room opens without reading every message)."""
-    total = db.execute("SELECT COUNT(*) FROM messages WHERE thread_id=?", (thread_id,)).fetchone()[0]
+    where = _in_conversation(db, thread_id)
+    total = db.execute(f"SELECT COUNT(*) FROM messages m WHERE {where}", (thread_id,)).fetchone()[0]
     rows = db.execute(
-        """SELECT * FROM (
+        f"""SELECT * FROM (
              SELECT m.*, o.state AS outbox_state, o.last_error AS outbox_error, o.next_try_at AS outbox_next_try
              FROM messages m LEFT JOIN outbox o ON o.id = m.outbox_id
-             WHERE m.thread_id=? ORDER BY m.sent_at DESC, m.id DESC LIMIT ?)
+             WHERE {where} ORDER BY m.sent_at DESC, m.id DESC LIMIT ?)
            ORDER BY sent_at, id""",
         (thread_id, limit),
     ).fetchall()
