@@ -106,6 +106,9 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--charge", help="refund: the payment's id (ch_… or pi_…, as in the customer pane), or its order number")
     d.add_argument("--amount", help="refund: how much, e.g. 12.50 (default: all that is left on the charge)")
     d.add_argument("--reason", help="refund: why, kept with the refund and in the conversation")
+    d.add_argument("--threads", metavar="IDS", help="do it on many conversations at once: 3,4,5 (close, reopen, "
+                                                  "snooze, assign, tag, priority, apply_macro, mark_read, mark_unread)")
+    d.add_argument("--yes", action="store_true", help="close even though the conversation holds an unsent draft")
     d.add_argument("--send", action="store_true", help="push the outbox for this account now instead of at the next sync "
                    "(a reply then skips the undo-send window)")
 
@@ -296,7 +299,10 @@ def cmd_do(session: Session, args) -> int:
     ctx = actions.Context(db=db, agent=session.config.agent_name, role=session.config.role,
                           read_only=session.read_only, config=session.config)
     kwargs = _action_args(args)
-    result = actions.perform(ctx, args.action, args.conversation, **kwargs)
+    if args.threads:
+        result = actions.perform(ctx, "bulk", None, action=args.action, threads=args.threads, **kwargs)
+    else:
+        result = actions.perform(ctx, args.action, args.conversation, **kwargs)
     print(("ok: " if result.ok else "refused: " if "read-only" in result.message else "error: ") + result.message,
           file=sys.stdout if result.ok else sys.stderr)
     if result.ok and args.send and args.conversation is not None:
@@ -317,6 +323,8 @@ def _action_args(args) -> dict:
             kwargs[key] = value
     if args.send and args.action in ("reply", "move_private"):
         kwargs["at_once"] = True  # --send pushes now: no undo-send window to wait out
+    if args.yes:
+        kwargs["confirmed"] = True
     if args.add:
         kwargs["add"] = args.add
     if args.remove:

@@ -59,6 +59,7 @@ def builtin_views(agent: str) -> list[View]:
         View("all_open", "All open", Filter(statuses=OPEN_STATES), "a"),
         View("snoozed", "Snoozed", Filter(statuses=("snoozed",)), "s"),
         View("closed", "Closed", Filter(statuses=("closed",), order="recent"), "c"),
+        View("drafts", "Drafts", Filter(statuses=ALL_STATES, with_draft=True, order="recent"), "d"),
         View("channel:email", "Email", Filter(statuses=OPEN_STATES, channels=("email",)), "e", kind="channel"),
         View("channel:chat", "Chat", Filter(statuses=OPEN_STATES, channels=("chat",)), "h", kind="channel"),
         View("channel:social", "Social", Filter(statuses=OPEN_STATES, channels=("social",)), "o", kind="channel"),

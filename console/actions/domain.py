@@ -200,7 +200,13 @@ def _set_status(ctx: Context, thread_id: int, status: str, kind: str) -> Result:
     return Result(True, f"conversation {status}")
 
 
-def _close(ctx: Context, thread_id: int) -> Result:
+def _close(ctx: Context, thread_id: int, confirmed: bool = False) -> Result:
+    """Close; a conversation holding an unsent draft is not closed until ``confirmed``: the
+    result says so (``data["needs_confirmation"]``) and the UI asks, then calls again."""
+    draft = ctx.db.execute("SELECT 1 FROM drafts WHERE thread_id=? AND text != ''", (thread_id,)).fetchone()
+    if draft and not confirmed:
+        return Result(False, f"“{_thread(ctx, thread_id)['subject']}” has an unsent draft — send or discard it, "
+                             "or close anyway (the draft is kept)", {"needs_confirmation": True})
     return _set_status(ctx, thread_id, "closed", "close")
 
 

@@ -35,6 +35,7 @@ class Filter:
     reference: tuple[str, str] | None = None  # ("order", "NW-104801") / ("charge", "ch_…"): that customer's
     people: tuple[str, ...] = ()  # addresses, handles, phone numbers, whole or a prefix: their customers' threads
     assignee_name: str | None = None  # an agent by whole name or first name, any case ("Tom" -> "Tom Becker")
+    with_draft: bool = False  # only conversations holding an unsent draft
     order: str = "due"  # due: by SLA due time, oldest first (fair); recent: newest activity first
 
     def with_(self, **changes) -> Filter:
@@ -113,6 +114,8 @@ def _where(f: Filter, *, ordered: bool = False) -> tuple[str, list]:
     if f.assignee_name is not None:
         clauses.append("(t.assignee LIKE ? ESCAPE '\\' OR t.assignee LIKE ? ESCAPE '\\')")
         params += [_like(f.assignee_name), _like(f.assignee_name) + " %"]
+    if f.with_draft:
+        clauses.append("t.id IN (SELECT thread_id FROM drafts WHERE text != '')")
     for who in f.people:
         clauses.append(f"t.customer_id IN (SELECT customer_id FROM identities WHERE {_PERSON})")
         params += _person_params(who)
@@ -265,6 +268,30 @@ def draft(db: sqlite3.Connection, thread_id: int) -> sqlite3.Row | None:
 
 def unsent_drafts(db: sqlite3.Connection) -> int:
     return db.execute("SELECT COUNT(*) FROM drafts WHERE text != ''").fetchone()[0]
+
+
+@dataclass(frozen=True)
+class DraftHolder:
+    thread_id: int
+    subject: str
+    customer: str
+    updated_at: float
+    effects: tuple[str, ...]  # a macro's "on send" effects waiting on the draft
+
+
+def conversations_with_drafts(db: sqlite3.Connection, thread_ids: tuple[int, ...] | None = None) -> list[DraftHolder]:
+    """The conversations holding an unsent draft (all, or those among ``thread_ids``), newest
+    draft first: for the quit question, and the warning before closing one."""
+    where, params = "d.text != ''", []
+    if thread_ids is not None:
+        where += " AND d.thread_id IN (SELECT value FROM json_each(?))"
+        params.append(json.dumps(list(thread_ids)))
+    return [DraftHolder(r["thread_id"], r["subject"], r["customer"], r["updated_at"],
+                        tuple(step["say"] for step in json.loads(r["effects"])))
+            for r in db.execute(
+                f"""SELECT d.thread_id, d.updated_at, d.effects, t.subject, COALESCE(c.name, '') AS customer
+                    FROM drafts d JOIN threads t ON t.id = d.thread_id LEFT JOIN customers c ON c.id = t.customer_id
+                    WHERE {where} ORDER BY d.updated_at DESC""", params)]
 
 
 def outbox_counts(db: sqlite3.Connection) -> dict[str, int]:
