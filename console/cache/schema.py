@@ -357,13 +357,15 @@ _COMMERCE = """
 
 # The agent's day (issue 12): macro effects wait on the draft until it is sent; a link
 # keeps the customer it emptied so unlink can bring it back; the last change to a
-# conversation can be undone; merged conversations point at the one they joined.
+# conversation can be undone; merged conversations point at the one they joined; people
+# are found by an address prefix.
 _WORKFLOW = """
         ALTER TABLE drafts ADD COLUMN effects TEXT NOT NULL DEFAULT '[]';  -- a macro's "on send" steps (JSON)
         ALTER TABLE identity_links ADD COLUMN from_customer TEXT;          -- the customer row the move emptied (JSON)
         ALTER TABLE identity_links ADD COLUMN undone_at REAL;
         ALTER TABLE threads ADD COLUMN merged_into INTEGER REFERENCES threads(id);
         CREATE INDEX threads_merged ON threads(merged_into) WHERE merged_into IS NOT NULL;
+        CREATE INDEX identities_address ON identities(address COLLATE NOCASE);  -- from:, by prefix
         CREATE TABLE undo_log (
             id INTEGER PRIMARY KEY AUTOINCREMENT,
             at REAL NOT NULL,

@@ -15,9 +15,11 @@ def people(db):
     juergen = Identity(Channel.EMAIL, "jwagner@example.com", "Jürgen Wagner", phone="+49 170 1234567")
     grete = Identity(Channel.SOCIAL, "grete-becker.bsky.social", "Grete Becker")
     tara = Identity(Channel.CHAT, "@tara:chat.example", "Tara")
+    mastodon = Identity(Channel.SOCIAL, "@Ola@Mastodon.example", "Ola")
     load(db, [conversation(1, who=juergen, text="Where is my parcel?"),
               conversation(2, who=Identity(Channel.EMAIL, "someone@example.org", "Someone"), text="parcel too")])
-    load(db, [conversation(3, channel=Channel.SOCIAL, who=grete, text="hello")], account="bsky", channel="social")
+    load(db, [conversation(3, channel=Channel.SOCIAL, who=grete, text="hello"),
+              conversation(6, channel=Channel.SOCIAL, who=mastodon, text="toot")], account="bsky", channel="social")
     load(db, [conversation(4, channel=Channel.CHAT, who=tara, text="hi"),
               conversation(5, channel=Channel.CHAT,
                            who=Identity(Channel.CHAT, "@whatsapp_4917012:bridge", "J.", phone="+49 170 1234567"),
@@ -45,6 +47,8 @@ def found(db, text: str) -> set[str]:
     ("grete-becker.bsky.social", {"t3"}),
     ("from:grete-becker", {"t3"}),  # a name: the author "Grete Becker"
     ("@tara:chat.example", {"t4"}),
+    ("@ola@mastodon.example", {"t6"}),  # a fediverse handle, any case
+    ("from:ola@mastodon", {"t6"}),
     ("from:tara:chat.example", {"t4"}),  # the Matrix @ may be left out
     ("from:+49170", {"t1", "t5"}),  # phone digits from the start
     ("+491701234567", {"t1", "t5"}),

@@ -228,13 +228,17 @@ def test_merge_is_refused_across_customers_and_reversible(two_channels):
     assert status(db, chat) == "open" and queries.messages_tail(db, email, 10)[1] == 1
 
 
-def test_split_moves_a_message_out_and_replies_there_go_on_its_thread(db):
+def two_messages(db, first: str, second: str) -> tuple[int, int]:
+    """A conversation of two customer messages: (its id, the second message's id)."""
     who = person(1)
-    account, _ = load(db, [conversation(1, who=who, text="Where is my parcel?")])
+    account, _ = load(db, [conversation(1, who=who, text=first)])
     apply_batch(db, account, Batch(cursor="c2", messages=[Message(
-        "m1b", "t1", Direction.INBOUND, who, T0 + timedelta(hours=1), "Also: change my address please")]))
-    tid = thread_id(db, "t1")
-    second = db.execute("SELECT id FROM messages WHERE remote_id='m1b'").fetchone()[0]
+        "m1b", "t1", Direction.INBOUND, who, T0 + timedelta(hours=1), second)]))
+    return thread_id(db, "t1"), db.execute("SELECT id FROM messages WHERE remote_id='m1b'").fetchone()[0]
+
+
+def test_split_moves_a_message_out_and_replies_there_go_on_its_thread(db):
+    tid, second = two_messages(db, "Where is my parcel?", "Also: change my address please")
     ctx = Context(db, agent="Sam")
     result = perform(ctx, "split_message", tid, message_id=second)
     assert result.ok
@@ -252,14 +256,9 @@ def test_split_moves_a_message_out_and_replies_there_go_on_its_thread(db):
 
 
 def test_undo_of_a_split_folds_the_message_back(db):
-    who = person(1)
-    account, _ = load(db, [conversation(1, who=who, text="one")])
-    apply_batch(db, account, Batch(cursor="c2", messages=[Message(
-        "m1b", "t1", Direction.INBOUND, who, T0 + timedelta(hours=1), "two")]))
-    tid = thread_id(db, "t1")
+    tid, second = two_messages(db, "one", "two")
     ctx = Context(db, agent="Sam")
-    new = perform(ctx, "split_message", tid, message_id=db.execute(
-        "SELECT id FROM messages WHERE remote_id='m1b'").fetchone()[0]).data["thread_id"]
+    new = perform(ctx, "split_message", tid, message_id=second).data["thread_id"]
     assert perform(ctx, "undo").message == "undone: split message"
     assert [m["text"] for m in queries.messages(db, tid)] == ["one", "two"]
     assert status(db, new) == "merged"
