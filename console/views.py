@@ -29,8 +29,8 @@ from console.errors import UserError
 
 CHANNELS = ("email", "chat", "social", "helpdesk")
 # A word that names a person rather than text: email, Matrix or fediverse address,
-# a dotted handle (two dots or more), or an international phone number (+ and digits).
-_ADDRESS = re.compile(r"[^@\s]+@[^@\s]*|@[^@\s]+@[^@\s]+|@[^\s:]+:\S*|@?[\w-]+\.[\w-]+\.[\w.-]+|\+\d[\d()./-]{5,}")
+# a dotted handle (two dots or more, ending in letters), or an international phone number.
+_ADDRESS = re.compile(r"[^@\s]+@[^@\s]*|@[^@\s]+@[^@\s]+|@[^\s:]+:\S*|@?[\w-]+\.[\w-]+\.(?:[\w-]+\.)*[A-Za-z]{2,}|\+\d[\d()./-]{5,}")
 STATUS_WORDS = {"open": ("open",), "pending": ("pending",), "snoozed": ("snoozed",), "closed": ("closed",),
                 "active": OPEN_STATES, "all": ALL_STATES, "any": ALL_STATES}
 FILTER_KEYS = ("from", "channel", "status", "tag", "queue", "assignee", "tone", "order", "charge")

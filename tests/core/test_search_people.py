@@ -63,8 +63,8 @@ def test_people_are_found_by_address_handle_phone_and_first_name(people, query, 
 
 
 def test_a_plain_name_still_searches_authors_and_a_domain_is_still_a_word(people):
-    words, flt, author = parse_query("from:Tara example.com 2026-12-01")
-    assert author == "Tara" and words == "example.com 2026-12-01" and flt.people == ()
+    words, flt, author = parse_query("from:Tara example.com 2026-12-01 crash in 2.3.1")
+    assert author == "Tara" and words == "example.com 2026-12-01 crash in 2.3.1" and flt.people == ()
 
 
 def test_like_wildcards_in_an_address_are_literal(people):
