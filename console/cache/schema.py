@@ -354,6 +354,7 @@ _COMMERCE = """
             reason TEXT NOT NULL DEFAULT '',
             created_at REAL NOT NULL
         );
+        """
 
 # The agent's day (issue 12): macro effects wait on the draft until it is sent; a link
 # keeps the customer it emptied so unlink can bring it back; the last change to a
