@@ -90,6 +90,9 @@ def _reply(ctx: Context, thread_id: int, text: str | None = None, kind: str = "r
                                              (thread_id, via, outbox_id))]
         ctx.db.execute("UPDATE outbox SET args=? WHERE id=?",
                        (json.dumps({"effects": steps, "before": before, "then": then}), outbox_id))
+        # The macro's effects (a refund on the payments account too) wait out the same window.
+        ctx.db.execute("UPDATE outbox SET next_try_at=MAX(next_try_at, ?) WHERE id IN (SELECT value FROM json_each(?))",
+                       (now + delay, json.dumps(then)))
     said = "reply queued" + (f" · sends in {delay:.0f} s unless cancelled" if delay else "")
     return Result(True, "; ".join([said, *([refunded.message] if refunded else []), *done]),
                   {"outbox_id": outbox_id, "message_id": msg_id, "delay": delay})
@@ -169,12 +172,15 @@ def _cancel_send(ctx: Context, thread_id: int, outbox_id: int | None = None) -> 
     ctx.db.execute("UPDATE outbox SET state='cancelled' WHERE id=?", (row["id"],))
     carried = json.loads(row["args"] or "{}")
     steps: list = []
+    took_back = False
     then = carried.get("then", [])
     among = f"id IN ({','.join('?' * len(then))})"
     if "before" in carried and ctx.db.execute(f"SELECT COUNT(*) FROM outbox WHERE state='queued' AND {among}",
                                               then).fetchone()[0] == len(then):
         # Cancelled within the undo-send window, its macro's effects not gone out either: take all back.
+        took_back = True
         ctx.db.execute(f"UPDATE outbox SET state='cancelled' WHERE {among}", then)
+        ctx.db.execute(f"DELETE FROM messages WHERE outbox_id IN (SELECT id FROM outbox WHERE {among})", then)
         steps = carried["effects"]
         before = carried["before"]
         ctx.db.execute(f"UPDATE threads SET {', '.join(c + '=?' for c in before)} WHERE id=?",
@@ -185,7 +191,14 @@ def _cancel_send(ctx: Context, thread_id: int, outbox_id: int | None = None) -> 
             """INSERT INTO drafts(thread_id, kind, text, started_at, updated_at, effects) VALUES (?, 'reply', ?, ?, ?, ?)
                ON CONFLICT(thread_id) DO UPDATE SET text=excluded.text || char(10) || drafts.text""",
             (thread_id, row["text"], now, now, json.dumps(steps)))
-    return Result(True, "sending cancelled; the text is back in the draft" + (" with its macro's effects" if steps else ""))
+    if took_back:  # a refund the macro offered is offered again with the draft
+        ctx.db.execute(
+            f"""INSERT OR REPLACE INTO draft_refunds(thread_id, charge, amount, reason, created_at)
+                SELECT ?, json_extract(args, '$.charge'), json_extract(args, '$.amount'),
+                       json_extract(args, '$.reason'), ? FROM outbox WHERE kind='refund' AND {among}""",
+            (thread_id, time.time(), *then))
+    return Result(True, "sending cancelled; the text is back in the draft" + (
+        " with its macro's effects" if took_back and then else ""))
 
 
 # --------------------------------------------------------------------------- conversation state

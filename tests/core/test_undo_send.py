@@ -116,3 +116,26 @@ def test_undo_send_must_be_a_number_of_seconds():
 
     with pytest.raises(ConfigError, match="undo_send"):
         parse_config('[[accounts]]\nname = "mail"\nprovider = "imap"\nundo_send = "soon"\n')
+
+
+def test_a_macro_refund_waits_in_the_window_and_cancelling_offers_it_again(db):
+    from console.cache.customer_record import pending_refund
+    from providers.records import Channel, Identity, Payment
+    from tests.core.test_commerce import shop
+    from tests.support.factories import T0, conversation, load, thread_id
+
+    ann = Identity(Channel.EMAIL, "ann@example.com", display_name="Ann")
+    load(db, [conversation(1, who=ann)])
+    shop(db, Payment("ch_1", ann, T0, 42.0, "EUR", "succeeded"))
+    tid = thread_id(db, "t1")
+    ctx = actions.Context(db=db, agent="Sam", config=parse_config(
+        '[[accounts]]\nname = "mail"\nprovider = "demo"\nundo_send = 30\n'
+        '[[macros]]\nname = "r"\ntext = "Refunded."\nrefund = "full"\n'))
+    assert actions.perform(ctx, "apply_macro", tid, name="r").ok
+    assert actions.perform(ctx, "reply", tid).ok
+    refund = db.execute("SELECT state, next_try_at FROM outbox WHERE kind='refund'").fetchone()
+    assert refund["state"] == "queued" and refund["next_try_at"] > time.time() + 20  # not before the reply may go
+    assert actions.perform(ctx, "cancel_send", tid).ok
+    assert db.execute("SELECT state FROM outbox WHERE kind='refund'").fetchone()[0] == "cancelled"
+    assert pending_refund(db, tid)["charge"] == "ch_1"  # offered again with the draft
+    assert not any("refunding" in r[0] for r in db.execute("SELECT text FROM messages"))
