@@ -122,7 +122,8 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("conversation", nargs="?", help="conversation id (as in export)")
     d.add_argument("--list", action="store_true", help="list every action with its keys and description")
     d.add_argument("--text", help="text for reply/note; '-' reads stdin")
-    d.add_argument("--until", help="snooze until: 2h, 3d, tomorrow, monday, 2026-12-01T09:00")
+    d.add_argument("--until", help="snooze until: 2h, 3d, tomorrow, monday, 2026-12-01T09:00, "
+                                     "or reply (until the customer writes)")
     d.add_argument("--to", help="assign to: me, nobody, or an agent's name")
     d.add_argument("--add", action="append", default=[], help="tag to add (repeatable)")
     d.add_argument("--remove", action="append", default=[], help="tag to remove (repeatable)")
@@ -134,7 +135,11 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--charge", help="refund: the payment's id (ch_… or pi_…, as in the customer pane), or its order number")
     d.add_argument("--amount", help="refund: how much, e.g. 12.50 (default: all that is left on the charge)")
     d.add_argument("--reason", help="refund: why, kept with the refund and in the conversation")
-    d.add_argument("--send", action="store_true", help="push the outbox for this account now instead of at the next sync")
+    d.add_argument("--threads", metavar="IDS", help="do it on many conversations at once: 3,4,5 (close, reopen, "
+                                                  "snooze, assign, tag, priority, apply_macro, mark_read, mark_unread)")
+    d.add_argument("--yes", action="store_true", help="close even though the conversation holds an unsent draft")
+    d.add_argument("--send", action="store_true", help="push the outbox for this account now instead of at the next sync "
+                   "(a reply then skips the undo-send window)")
 
     a = sub.add_parser("accounts", parents=[common], help="store and remove account secrets in the keyring",
                        description="Secrets live in the OS keyring under service 'switchboard' and the account name.")
@@ -363,7 +368,8 @@ def cmd_export(session: Session, args) -> int:
 # The `do` option that carries each handler argument.
 FLAGS = {"text": "--text", "until": "--until", "to": "--to", "level": "--level", "name": "--name",
          "identity_id": "--identity", "customer_id": "--customer", "outbox_id": "--outbox", "add": "--add",
-         "remove": "--remove", "charge": "--charge", "amount": "--amount", "reason": "--reason"}
+         "remove": "--remove", "charge": "--charge", "amount": "--amount", "reason": "--reason",
+         "at_once": "--send", "confirmed": "--yes"}
 
 
 def cmd_do(session: Session, args) -> int:
@@ -383,7 +389,7 @@ def cmd_do(session: Session, args) -> int:
     if action is None or action.handler is None:
         raise UserError(f"unknown action {args.action[:40]!r}", fix="see `switchboard do --list`")
     conversation = _conversation_id(args.conversation)
-    if action.needs_thread and conversation is None:
+    if action.needs_thread and conversation is None and not args.threads:
         raise UserError(f"{action.id} needs a conversation id",
                         fix=f"e.g. `switchboard do {action.id} 42` (ids are in `switchboard export`)")
     kwargs = _action_args(args)
@@ -394,7 +400,10 @@ def cmd_do(session: Session, args) -> int:
     ensure_demo_data(session, db)
     ctx = actions.Context(db=db, agent=session.config.agent_name, role=session.config.role,
                           read_only=session.read_only, config=session.config)
-    result = actions.perform(ctx, action.id, conversation, **kwargs)
+    if args.threads:
+        result = actions.perform(ctx, "bulk", None, action=action.id, threads=args.threads, **kwargs)
+    else:
+        result = actions.perform(ctx, action.id, conversation, **kwargs)
     say(("ok: " if result.ok else "refused: " if "read-only" in result.message else "error: ") + result.message,
         err=not result.ok)
     if result.ok and args.send and conversation is not None:
@@ -457,6 +466,10 @@ def _action_args(args) -> dict:
                        ("reason", args.reason)):
         if value is not None:
             kwargs[key] = value
+    if args.send and args.action in ("reply", "move_private"):
+        kwargs["at_once"] = True  # --send pushes now: no undo-send window to wait out
+    if args.yes:
+        kwargs["confirmed"] = True
     if args.add:
         kwargs["add"] = args.add
     if args.remove:

@@ -22,7 +22,7 @@ from console.errors import ConfigError
 
 KNOWN_TOP = {"role", "agent", "sync", "accounts", "keymap", "views", "ui", "demo", "triage", "sla", "agents",
              "macros", "knowledge", "business_hours"}
-ACCOUNT_RESERVED = {"name", "provider", "poll_interval", "window_days", "enabled"}
+ACCOUNT_RESERVED = {"name", "provider", "poll_interval", "window_days", "enabled", "undo_send"}
 SECRET_KEYS = {"password", "passwd", "pass", "secret", "token", "access_token", "refresh_token", "api_key", "apikey",
                "app_password", "client_secret", "smtp_password"}
 
@@ -35,6 +35,7 @@ class AccountSettings:
     poll_interval: float = 60.0
     window_days: int = 90
     enabled: bool = True
+    undo_send: float = 0.0  # email: seconds a reply waits before it may go (cancel within them never sends)
 
 
 @dataclass
@@ -193,6 +194,7 @@ def _accounts(value: Any, cfg: Config, where: str) -> list[AccountSettings]:
             window_days=int(_num(acc, "window_days", cfg.window_days, where, f"account {name!r} window_days", minimum=1,
                                  maximum=36500)),
             enabled=bool(acc.get("enabled", True)),
+            undo_send=_num(acc, "undo_send", 0, where, f"account {name!r} undo_send", minimum=0),
         ))
     return out
 

@@ -2,14 +2,18 @@
 behind it so a supervisor can drill down.
 
 Definitions (what each figure counts):
-- *open*: status ``open`` (waiting for us); pending/snoozed/closed are not queue depth;
+- *open*: status ``open`` (waiting for us), labelled "Open, waiting for us"; pending (waiting
+  for the customer) is not queue depth, though the inbox's "All open" view shows it too;
 - *unassigned*: open with no assignee;
 - *at risk* / *breached*: open conversations whose SLA countdown is in warning / past due;
-- *breaches in period*: rows recorded in ``breaches`` since the period start;
-- *oldest waiting*: the open conversation whose customer has waited longest since our last reply;
+- *breaches in period*: conversations whose target passed (``breaches.due_at``) in the period,
+  however late the breach was noticed;
+- *oldest waiting*: the open conversation whose customer has waited longest since our last reply,
+  named by subject and customer;
 - *first response*: for conversations first answered in the period, first answer minus the
   customer's first message; median and p90 by nearest rank, per channel;
-- *load*: open + pending conversations per assignee, against ``capacity`` from ``[[agents]]``;
+- *load*: open + pending conversations per assignee, against ``capacity`` from ``[[agents]]``
+  ("at capacity", "over capacity by N");
 - *top tags*: tags on conversations active in the period (each conversation counts once);
 - *complaint words*: words in complaints or angry messages in the period (the newest 3,000 at
   most), each conversation counting a word once;
@@ -153,7 +157,9 @@ def figures(db: sqlite3.Connection, config: Any, now: float, since: float | None
     open_rows = db.execute(
         "SELECT id, channel, queue, assignee, sla_due_at, priority, first_response_at FROM threads "
         "WHERE status='open' ORDER BY sort_due, id").fetchall()
-    f.open_total = Figure("Open conversations", len(open_rows), [r["id"] for r in open_rows])
+    pending = db.execute("SELECT COUNT(*) FROM threads WHERE status='pending'").fetchone()[0]
+    f.open_total = Figure("Open, waiting for us", len(open_rows), [r["id"] for r in open_rows],
+                          detail=f"the inbox's All open also holds {pending} pending" if pending else "")
     by_queue: dict[str, list[int]] = defaultdict(list)
     by_channel: dict[str, list[int]] = defaultdict(list)
     for r in open_rows:
@@ -174,8 +180,8 @@ def figures(db: sqlite3.Connection, config: Any, now: float, since: float | None
             breached.append(r["id"])
     f.at_risk = Figure("SLA at risk", len(risk), risk)
     f.breached = Figure("SLA breached now", len(breached), breached)
-    rows = db.execute("SELECT DISTINCT thread_id FROM breaches WHERE breached_at >= ? ORDER BY thread_id",
-                      (today,)).fetchall()
+    rows = db.execute("SELECT DISTINCT thread_id FROM breaches WHERE due_at >= ? AND due_at <= ? ORDER BY thread_id",
+                      (today, now)).fetchall()
     f.breaches_in_period = Figure("Breaches in period", len(rows), _ids(rows),
                                   detail=f"since {datetime.fromtimestamp(today).astimezone():%Y-%m-%d %H:%M}")
 
@@ -193,17 +199,19 @@ def figures(db: sqlite3.Connection, config: Any, now: float, since: float | None
 
 def _oldest_waiting(db: sqlite3.Connection, now: float) -> Figure:
     row = db.execute(
-        """SELECT t.id, (SELECT MIN(m.sent_at) FROM messages m WHERE m.thread_id = t.id AND m.direction = 'inbound'
+        """SELECT t.id, t.subject, COALESCE(c.name, '') AS customer, (SELECT MIN(m.sent_at) FROM messages m WHERE m.thread_id = t.id AND m.direction = 'inbound'
                           AND m.sent_at > COALESCE((SELECT MAX(o.sent_at) FROM messages o
                                                    WHERE o.thread_id = t.id AND o.direction = 'outbound'), -1e18)
                         ) AS since
-           FROM threads t WHERE t.status = 'open' AND t.last_inbound_at IS NOT NULL
+           FROM threads t LEFT JOIN customers c ON c.id = t.customer_id
+           WHERE t.status = 'open' AND t.last_inbound_at IS NOT NULL
            ORDER BY since IS NULL, since, t.id LIMIT 1""").fetchone()
     if row is None or row["since"] is None:
         return Figure("Oldest waiting", None, [], display="nobody waiting")
     waited = now - row["since"]
     return Figure("Oldest waiting", round(waited), [row["id"]], display=sla.short_duration(waited),
-                  detail=f"conversation {row['id']}")
+                  detail=" · ".join(x for x in (f"“{row['subject']}”" if row["subject"] else "", row["customer"]) if x)
+                  or f"conversation {row['id']}")
 
 
 def _first_response(db: sqlite3.Connection, start: float) -> list[Figure]:
@@ -236,11 +244,17 @@ def _load(db: sqlite3.Connection, config: Any) -> list[Figure]:
     for name, cap in known:
         ids = held.pop(name, [])
         out.append(Figure(name, len(ids), ids, display=f"{len(ids)}/{cap}" if cap else str(len(ids)),
-                          detail="at capacity" if cap and len(ids) >= cap else ""))
+                          detail=_capacity(len(ids), cap)))
     for name in sorted(held):  # assignees not in [[agents]]
         ids = held[name]
         out.append(Figure(name, len(ids), ids, detail="not in [[agents]]"))
     return out
+
+
+def _capacity(held: int, cap: int) -> str:
+    if not cap or held < cap:
+        return ""
+    return "at capacity" if held == cap else f"over capacity by {held - cap}"
 
 
 def _top_tags(db: sqlite3.Connection, start: float) -> list[Figure]:

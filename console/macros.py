@@ -10,15 +10,20 @@ Variables in the text: {customer.first_name} {customer.name} {agent.name}
 {agent.first_name} {order.number} (latest order) {thread.subject} {thread.id}.
 Write ``{{`` and ``}}`` for literal braces.
 
-The mutating action ``apply_macro`` (argument ``name``) appends the rendered text
-to the conversation's draft — never sends it — and applies the side effects
-through the same handlers as the core actions (so remote-visible ones queue
-outbox rows). A ``refund`` ("full" or an amount) is only offered: it is kept with the
-draft, shown in the composer, and refunded when the reply is sent (``console.actions.refund``).
+Macros act on send, not on insert. The mutating action ``apply_macro`` (argument
+``name``) appends the rendered text to the conversation's draft and records the
+macro's effects on that draft ("on send: tag refund, close"); nothing else changes.
+When the draft is sent (``reply``), the effects run through the core actions in the
+same transaction as the reply is queued; discarding the draft drops them. The same
+holds on the command line: ``switchboard do apply_macro 42 --name refund`` saves the
+draft, ``switchboard do reply 42`` (no ``--text``) sends it with its effects.
+A ``refund`` ("full" or an amount) is only offered the same way: kept with the draft
+(``console.actions.refund``), refunded when the reply is sent. :func:`preview` gives the chooser the rendered text and the effects.
 """
 
 from __future__ import annotations
 
+import json
 import re
 import sqlite3
 import time
@@ -52,16 +57,35 @@ class Macro:
 
     @property
     def effects(self) -> list[str]:
-        out = [f"tag {t}" for t in self.tags]
+        """The effects in words, as the chooser and the draft show them."""
+        return [say for _, _, say in self.steps] + ([f"refund {self.refund} of the latest payment"] if self.refund else [])
+
+    @property
+    def steps(self) -> list[tuple[str, dict, str]]:
+        """(action id, arguments, words) for each effect, in the order they run on send."""
+        out: list[tuple[str, dict, str]] = [("tag", {"add": list(self.tags)}, "tag " + ", ".join(self.tags))] \
+            if self.tags else []
         if self.priority is not None:
-            out.append(f"priority {[k for k, v in PRIORITY_BY_NAME.items() if v == self.priority][0]}")
+            name = [k for k, v in PRIORITY_BY_NAME.items() if v == self.priority][0]
+            out.append(("priority", {"level": self.priority}, f"priority {name}"))
         if self.snooze:
-            out.append(f"snooze {self.snooze}")
+            out.append(("snooze", {"until": self.snooze}, f"snooze {self.snooze}"))
         if self.close:
-            out.append("close")
-        if self.refund:
-            out.append(f"refund {self.refund} of the latest payment, on send")
+            out.append(("close", {}, "close"))
         return out
+
+
+@dataclass(frozen=True)
+class Preview:
+    """What the chooser shows before a macro is applied."""
+
+    name: str
+    text: str
+    effects: tuple[str, ...]
+
+    @property
+    def on_send(self) -> str:
+        return "on send: " + ", ".join(self.effects) if self.effects else ""
 
 
 def variables_in(text: str) -> list[str]:
@@ -147,10 +171,11 @@ def _macro(entry: dict, label: str, source: str) -> Macro:
     snooze = entry.get("snooze")
     if snooze is not None:
         try:
-            domain.parse_when(str(snooze))
+            if str(snooze).strip().lower() not in domain.UNTIL_REPLY:
+                domain.parse_when(str(snooze))
         except ValueError:
             raise ConfigError(f"{label}: snooze = {snooze!r} is not a time",
-                              fix="use 2h, 3d, 1w, tomorrow or a weekday") from None
+                              fix="use 2h, 3d, 1w, tomorrow, a weekday or reply") from None
         snooze = str(snooze)
     close = entry.get("close", False)
     if not isinstance(close, bool):
@@ -241,6 +266,20 @@ def render(db: sqlite3.Connection, config: Any, thread_id: int, name: str, agent
     return fill(macro.text, _values(db, thread_id, agent), name)
 
 
+def preview(db: sqlite3.Connection, config: Any, thread_id: int, name: str, agent: Any) -> Preview:
+    """The rendered text and the effects of a macro on this conversation, changing nothing."""
+    macro = get(config, name)
+    return Preview(name, fill(macro.text, _values(db, thread_id, agent), name), tuple(macro.effects))
+
+
+def pending_effects(db: sqlite3.Connection, thread_id: int) -> list[str]:
+    """The effects waiting on this conversation's draft, in words ("tag refund", "close")."""
+    row = db.execute("SELECT effects FROM drafts WHERE thread_id=?", (thread_id,)).fetchone()
+    refund = db.execute("SELECT charge, amount FROM draft_refunds WHERE thread_id=?", (thread_id,)).fetchone()
+    return ([step["say"] for step in json.loads(row[0])] if row else []) + (
+        [f"refund {'all' if refund['amount'] is None else refund['amount']} on {refund['charge']}"] if refund else [])
+
+
 def _apply_macro(ctx: Context, thread_id: int, name: str | None = None) -> Result:
     if not name:
         raise ValueError("which macro? give name=… (see the macro list with `m`)")
@@ -249,32 +288,26 @@ def _apply_macro(ctx: Context, thread_id: int, name: str | None = None) -> Resul
     macro = get(ctx.config, name)
     text = fill(macro.text, _values(ctx.db, thread_id, ctx.agent), name)
     now = time.time()
-    old = ctx.db.execute("SELECT text FROM drafts WHERE thread_id=?", (thread_id,)).fetchone()
+    old = ctx.db.execute("SELECT text, effects FROM drafts WHERE thread_id=?", (thread_id,)).fetchone()
     draft = f"{old['text'].rstrip()}\n\n{text}" if old and old["text"].strip() else text
+    steps = json.loads(old["effects"]) if old else []
+    steps += [{"macro": name, "action": action, "args": args, "say": say} for action, args, say in macro.steps]
     ctx.db.execute(
-        """INSERT INTO drafts(thread_id, kind, text, started_at, updated_at) VALUES (?, 'reply', ?, ?, ?)
-           ON CONFLICT(thread_id) DO UPDATE SET text=excluded.text, updated_at=excluded.updated_at""",
-        (thread_id, draft, now, now))
-    done = []
-    if macro.tags:
-        domain._tag(ctx, thread_id, add=list(macro.tags))
-        done.append("tagged " + ", ".join(macro.tags))
-    if macro.priority is not None:
-        done.append(domain._priority(ctx, thread_id, level=macro.priority).message)
-    if macro.snooze:
-        done.append(domain._snooze(ctx, thread_id, until=macro.snooze).message)
-    if macro.close:
-        done.append(domain._close(ctx, thread_id).message)
+        """INSERT INTO drafts(thread_id, kind, text, started_at, updated_at, effects) VALUES (?, 'reply', ?, ?, ?, ?)
+           ON CONFLICT(thread_id) DO UPDATE SET text=excluded.text, updated_at=excluded.updated_at,
+             effects=excluded.effects""",
+        (thread_id, draft, now, now, json.dumps(steps)))
+    effects = [step["say"] for step in steps]
     if macro.refund:
         from console.actions import refund
 
         try:
-            done.append(refund.offer(ctx, thread_id, macro.refund, f"macro {macro.name}"))
+            effects.append(refund.offer(ctx, thread_id, macro.refund, f"macro {macro.name}").removeprefix("on send: "))
         except ValueError as exc:
-            done.append(str(exc))
-    message = f"macro {name!r} added to the draft" + (f"; {'; '.join(done)}" if done else "")
-    return Result(True, message, {"draft": draft, "effects": macro.effects})
+            effects.append(str(exc))
+    message = f"macro {name!r} is in the draft" + (f" · on send: {', '.join(effects)}" if effects else "")
+    return Result(True, message, {"draft": draft, "effects": effects})
 
 
-register(Action("apply_macro", "Insert a macro into the draft and apply its side effects", mutating=True,
+register(Action("apply_macro", "Put a macro into the draft; its effects run when the reply is sent", mutating=True,
                 context="thread", needs_thread=True, handler=_apply_macro, show_in_palette=False))

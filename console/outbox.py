@@ -16,6 +16,10 @@ process is left alone. A row whose owner died (its lease ran out, or its pid is 
 on this host) may have reached the remote already: before pushing it again the
 dispatcher asks the adapter (:meth:`Provider.find_delivery`), and a delivery found
 there is recorded instead of sent twice.
+
+Undo send: a reply on an email account waits the account's ``undo_send`` seconds
+(``[[accounts]]`` setting, 0 — off — unless set; chat and social always send at once)
+before it may be claimed; ``cancel_send`` within that window withdraws it, never sent.
 """
 
 from __future__ import annotations
@@ -54,6 +58,7 @@ CARRIES_TEXT = tuple(k.value for k in PushKind if k.carries_text)
 FOLLOW_UPS = ("save_copy",)  # steps after a delivery: they never hold up later rows of a conversation
 MAX_UNEXPECTED = 5  # an adapter bug gets this many tries before the row is failed
 LEASE = 30.0  # seconds a claim lasts unless its owner renews it
+UNDO_SEND_CHANNELS = ("email",)  # a chat message is expected at once: no window there
 STALE_REASON = "held: the customer wrote again after this reply was started — read it, then send again (R) or cancel"
 
 
@@ -75,6 +80,13 @@ def owner_is_dead(owner: str | None) -> bool:
     except PermissionError:
         return False
     return False
+
+
+def send_delay(config, account: str, channel: str) -> float:
+    """Seconds a new reply on ``account`` waits before it may be sent (the undo-send window)."""
+    if channel not in UNDO_SEND_CHANNELS:
+        return 0.0
+    return next((acc.undo_send for acc in getattr(config, "accounts", None) or [] if acc.name == account), 0.0)
 
 
 @dataclass(slots=True)

@@ -6,12 +6,20 @@ from ``[[views]]`` in config.toml and use the same query syntax as the search ba
 
     refund status:open channel:email,chat tag:vip from:alice assignee:me tone:negative
 
+People are found by address: ``from:`` an email address, a handle or a phone number
+(whole or a prefix, e.g. ``from:jwagner@`` or ``from:+4917``) shows that customer's
+conversations on every channel; so does such an address typed bare (an email
+address, ``@user:server``, ``@user@instance``, a handle with two dots such as
+``grete-becker.bsky.social``, or +49… phone digits). ``from:`` with a plain name
+searches message authors. ``assignee:Tom`` matches an agent's whole or first name.
+
 ``parse_query`` turns that text into ``(words, Filter, author)``; a mistake raises
 :class:`ViewQueryError` whose message names the bad part and the fix.
 """
 
 from __future__ import annotations
 
+import re
 import shlex
 import sqlite3
 from dataclasses import dataclass
@@ -20,6 +28,9 @@ from console.cache.queries import ALL_STATES, OPEN_STATES, Filter
 from console.errors import UserError
 from providers.records import CONVERSATION_CHANNELS
 
+# A word that names a person rather than text: email, Matrix or fediverse address,
+# a dotted handle (two dots or more, ending in letters), or an international phone number.
+_ADDRESS = re.compile(r"[^@\s]+@[^@\s]*|@[^@\s]+@[^@\s]+|@[^\s:]+:\S*|@?[\w-]+\.[\w-]+\.(?:[\w-]+\.)*[A-Za-z]{2,}|\+\d[\d()./-]{5,}")
 STATUS_WORDS = {"open": ("open",), "pending": ("pending",), "snoozed": ("snoozed",), "closed": ("closed",),
                 "active": OPEN_STATES, "all": ALL_STATES, "any": ALL_STATES}
 FILTER_KEYS = ("from", "channel", "status", "tag", "queue", "assignee", "tone", "order", "charge")
@@ -48,6 +59,7 @@ def builtin_views(agent: str) -> list[View]:
         View("all_open", "All open", Filter(statuses=OPEN_STATES), "a"),
         View("snoozed", "Snoozed", Filter(statuses=("snoozed",)), "s"),
         View("closed", "Closed", Filter(statuses=("closed",), order="recent"), "c"),
+        View("drafts", "Drafts", Filter(statuses=ALL_STATES, with_draft=True, order="recent"), "d"),
         View("channel:email", "Email", Filter(statuses=OPEN_STATES, channels=("email",)), "e", kind="channel"),
         View("channel:chat", "Chat", Filter(statuses=OPEN_STATES, channels=("chat",)), "h", kind="channel"),
         View("channel:social", "Social", Filter(statuses=OPEN_STATES, channels=("social",)), "o", kind="channel"),
@@ -118,8 +130,13 @@ def parse_query(text: str, *, agent: str = "agent", default_statuses: tuple[str,
     assignee: str | None = None
     order = "recent" if default_statuses == ALL_STATES else "due"
     reference: tuple[str, str] | None = None
+    people: list[str] = []
+    assignee_name: str | None = None
     for tok in tokens:
         key, sep, value = tok.partition(":")
+        if _ADDRESS.fullmatch(tok) and not (sep and key.lower() in FILTER_KEYS):
+            people.append(tok)
+            continue
         if not sep or not key or " " in key or value.startswith("//"):
             words.append(tok)
             continue
@@ -134,7 +151,10 @@ def parse_query(text: str, *, agent: str = "agent", default_statuses: tuple[str,
         if not values:
             raise ViewQueryError(f"{key}: needs a value", fix=_example(key))
         if key == "from":
-            author = " ".join(values)
+            if all("@" in v or "." in v or v.lstrip("+").isdigit() or _ADDRESS.fullmatch(v) for v in values):
+                people.extend(values)
+            else:
+                author = " ".join(values)
         elif key == "channel":
             for c in values:
                 c = c.lower()
@@ -159,7 +179,12 @@ def parse_query(text: str, *, agent: str = "agent", default_statuses: tuple[str,
             if len(values) > 1:
                 raise ViewQueryError("assignee: takes one name", fix="e.g. assignee:me or assignee:nobody")
             v = values[0]
-            assignee = agent if v.lower() == "me" else "" if v.lower() in ("nobody", "none") else v
+            if v.lower() == "me":
+                assignee = agent
+            elif v.lower() in ("nobody", "none"):
+                assignee = ""
+            else:
+                assignee_name = v
         elif key == "order" and not any(ch.isdigit() for ch in values[0]):
             o = values[0].lower()
             if o not in ("due", "recent"):
@@ -173,6 +198,7 @@ def parse_query(text: str, *, agent: str = "agent", default_statuses: tuple[str,
         statuses=statuses if statuses is not None else default_statuses,
         channels=tuple(dict.fromkeys(channels)), queues=tuple(dict.fromkeys(queues)), assignee=assignee,
         tags=tuple(dict.fromkeys(tags)), tones=tuple(dict.fromkeys(tones)), order=order, reference=reference,
+        people=tuple(dict.fromkeys(people)), assignee_name=assignee_name,
     )
     return " ".join(words), flt, author
 

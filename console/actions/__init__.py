@@ -12,3 +12,6 @@ from console.actions import refund as _refund  # noqa: F401  (registers refund)
 
 __all__ = ["REGISTRY", "Action", "Context", "Result", "check", "mutating_ids", "perform", "register"]
 from console import macros as _macros  # noqa: F401
+from console.actions import bulk as _bulk  # noqa: F401,E402
+from console.actions import undo as _undo  # noqa: F401,E402
+from console.actions import merge as _merge  # noqa: F401,E402

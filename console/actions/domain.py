@@ -13,8 +13,9 @@ from datetime import datetime
 
 from console import identity, limits
 from console.actions.gate import Context, Result
-from console.actions.registry import Action, register
-from console.cache import queries
+from console.actions.registry import REGISTRY, Action, register
+from console.cache import merged, queries
+from console.outbox import send_delay
 from console.when import parse_when
 from providers.records import PRIORITIES, PRIORITY_BY_NAME
 
@@ -24,13 +25,15 @@ def new_key() -> str:
 
 
 def queue_push(ctx: Context, thread_id: int, kind: str, *, text: str = "", args: dict | None = None,
-               draft_started_at: float | None = None) -> int:
+               draft_started_at: float | None = None, delay: float = 0.0) -> int:
     account_id = ctx.db.execute("SELECT account_id FROM threads WHERE id=?", (thread_id,)).fetchone()[0]
+    now = time.time()
     return ctx.db.execute(
-        """INSERT INTO outbox(key, thread_id, account_id, kind, text, args, draft_started_at, created_at, author)
-           VALUES (?,?,?,?,?,?,?,?,?)""",
-        (new_key(), thread_id, account_id, kind, text, json.dumps(args or {}), draft_started_at, time.time(),
-         ctx.agent),
+        """INSERT INTO outbox(key, thread_id, account_id, kind, text, args, draft_started_at, created_at, author,
+                              next_try_at)
+           VALUES (?,?,?,?,?,?,?,?,?,?)""",
+        (new_key(), thread_id, account_id, kind, text, json.dumps(args or {}), draft_started_at, now,
+         ctx.agent, now + delay if delay else 0),
     ).lastrowid
 
 
@@ -47,18 +50,30 @@ def _text_arg(text: str | None, what: str) -> str:
 # --------------------------------------------------------------------------- replies and notes
 
 
-def _reply(ctx: Context, thread_id: int, text: str | None = None, kind: str = "reply") -> Result:
+def _reply(ctx: Context, thread_id: int, text: str | None = None, kind: str = "reply", at_once: bool = False,
+           answering: int | None = None) -> Result:
+    """Queue a reply (without ``text``: the saved draft); the draft's pending macro effects run with it.
+    It goes out on the channel of the message ``answering`` (default: the customer's newest) and
+    waits out the account's undo-send window unless ``at_once``."""
+    draft = ctx.db.execute("SELECT started_at, text, effects FROM drafts WHERE thread_id=?", (thread_id,)).fetchone()
+    if text is None and draft is not None:
+        text = draft["text"]
     body = _text_arg(text, "reply").rstrip("\n")
-    limits.refuse_over_limit(ctx.db, queries.thread(ctx.db, thread_id), "private" if kind == "move_private" else "reply",
-                             body)
-    draft = ctx.db.execute("SELECT started_at FROM drafts WHERE thread_id=?", (thread_id,)).fetchone()
     started = draft[0] if draft else time.time()
-    outbox_id = queue_push(ctx, thread_id, kind, text=body, draft_started_at=started)
+    via = merged.reply_thread(ctx.db, thread_id, answering)
+    home = via if via in merged.members(ctx.db, thread_id) else thread_id  # where the sent message shows
+    account, channel = ctx.db.execute("SELECT a.name, t.channel FROM threads t JOIN accounts a ON a.id = t.account_id "
+                                      "WHERE t.id=?", (via,)).fetchone()
+    delay = 0.0 if at_once else send_delay(ctx.config, account, channel)
+    limits.refuse_over_limit(ctx.db, queries.thread(ctx.db, via), "private" if kind == "move_private" else "reply",
+                             body)
+    before = dict(ctx.db.execute(f"SELECT {', '.join(EFFECT_COLUMNS)} FROM threads WHERE id=?", (thread_id,)).fetchone())
+    outbox_id = queue_push(ctx, via, kind, text=body, draft_started_at=started, delay=delay)
     now = time.time()
     msg_id = ctx.db.execute(
         """INSERT INTO messages(thread_id, account_id, direction, author, sent_at, text, state, outbox_id, meta)
-           SELECT id, account_id, 'outbound', ?, ?, ?, 'queued', ?, ? FROM threads WHERE id=?""",
-        (ctx.agent, now, body, outbox_id, json.dumps({"via": kind} if kind != "reply" else {}), thread_id),
+           SELECT ?, account_id, 'outbound', ?, ?, ?, 'queued', ?, ? FROM threads WHERE id=?""",
+        (home, ctx.agent, now, body, outbox_id, json.dumps({"via": kind} if kind != "reply" else {}), via),
     ).lastrowid
     from console.actions import refund  # a refund a macro offered goes out with the reply
 
@@ -70,12 +85,26 @@ def _reply(ctx: Context, thread_id: int, text: str | None = None, kind: str = "r
              first_response_at=COALESCE(first_response_at, ?) WHERE id=?""",
         (now, " ".join(body.split())[:160], now, thread_id),
     )
-    return Result(True, "reply queued" + (f"; {refunded.message}" if refunded else ""),
-                  {"outbox_id": outbox_id, "message_id": msg_id})
+    steps = json.loads(draft["effects"] if draft else "[]")
+    done = [REGISTRY[step["action"]].handler(ctx, thread_id, **step["args"]).message for step in steps]
+    if delay:  # what cancelling within the window puts back: the conversation's state, the macro's effects
+        then = [r[0] for r in ctx.db.execute("SELECT id FROM outbox WHERE thread_id IN (?, ?) AND id>?",
+                                             (thread_id, via, outbox_id))]
+        ctx.db.execute("UPDATE outbox SET args=? WHERE id=?",
+                       (json.dumps({"effects": steps, "before": before, "then": then}), outbox_id))
+        # The macro's effects (a refund on the payments account too) wait out the same window.
+        ctx.db.execute("UPDATE outbox SET next_try_at=MAX(next_try_at, ?) WHERE id IN (SELECT value FROM json_each(?))",
+                       (now + delay, json.dumps(then)))
+    said = "reply queued" + (f" · sends in {delay:.0f} s unless cancelled" if delay else "")
+    return Result(True, "; ".join([said, *([refunded.message] if refunded else []), *done]),
+                  {"outbox_id": outbox_id, "message_id": msg_id, "delay": delay})
 
 
-def _move_private(ctx: Context, thread_id: int, text: str | None = None) -> Result:
-    return _reply(ctx, thread_id, text, kind="move_private")
+EFFECT_COLUMNS = ("status", "snoozed_until", "tags", "priority", "assignee")  # what macro effects can change
+
+
+def _move_private(ctx: Context, thread_id: int, text: str | None = None, at_once: bool = False) -> Result:
+    return _reply(ctx, thread_id, text, kind="move_private", at_once=at_once)
 
 
 def _note(ctx: Context, thread_id: int, text: str | None = None) -> Result:
@@ -109,12 +138,15 @@ def _discard_draft(ctx: Context, thread_id: int) -> Result:
 
 
 def _outbox_row(ctx: Context, thread_id: int, outbox_id: int | None):
-    if outbox_id is None:
+    threads = json.dumps(merged.members(ctx.db, thread_id) + [merged.reply_thread(ctx.db, thread_id)])
+    if outbox_id is None:  # failed or held, or a reply still waiting in its undo-send window
         row = ctx.db.execute(
-            "SELECT * FROM outbox WHERE thread_id=? AND state IN ('failed','held') ORDER BY id DESC LIMIT 1",
-            (thread_id,)).fetchone()
+            """SELECT * FROM outbox WHERE thread_id IN (SELECT value FROM json_each(?)) AND (state IN ('failed','held')
+                 OR (state='queued' AND kind IN ('reply','move_private') AND next_try_at > ?)) ORDER BY id DESC LIMIT 1""",
+            (threads, time.time())).fetchone()
     else:
-        row = ctx.db.execute("SELECT * FROM outbox WHERE id=? AND thread_id=?", (int(outbox_id), thread_id)).fetchone()
+        row = ctx.db.execute("SELECT * FROM outbox WHERE id=? AND thread_id IN (SELECT value FROM json_each(?))",
+                             (int(outbox_id), threads)).fetchone()
     if row is None:
         raise LookupError("nothing failed or held to act on in this conversation")
     return row
@@ -140,13 +172,35 @@ def _cancel_send(ctx: Context, thread_id: int, outbox_id: int | None = None) -> 
         raise ValueError(f"outbox item {row['id']} is {row['state']}: too late to cancel")
     ctx.db.execute("DELETE FROM messages WHERE outbox_id=?", (row["id"],))
     ctx.db.execute("UPDATE outbox SET state='cancelled' WHERE id=?", (row["id"],))
+    carried = json.loads(row["args"] or "{}")
+    steps: list = []
+    took_back = False
+    then = carried.get("then", [])
+    among = f"id IN ({','.join('?' * len(then))})"
+    if "before" in carried and ctx.db.execute(f"SELECT COUNT(*) FROM outbox WHERE state='queued' AND {among}",
+                                              then).fetchone()[0] == len(then):
+        # Cancelled within the undo-send window, its macro's effects not gone out either: take all back.
+        took_back = True
+        ctx.db.execute(f"UPDATE outbox SET state='cancelled' WHERE {among}", then)
+        ctx.db.execute(f"DELETE FROM messages WHERE outbox_id IN (SELECT id FROM outbox WHERE {among})", then)
+        steps = carried["effects"]
+        before = carried["before"]
+        ctx.db.execute(f"UPDATE threads SET {', '.join(c + '=?' for c in before)} WHERE id=?",
+                       (*before.values(), thread_id))
     if row["kind"] in ("reply", "move_private") and row["text"]:
         now = time.time()
         ctx.db.execute(
-            """INSERT INTO drafts(thread_id, kind, text, started_at, updated_at) VALUES (?, 'reply', ?, ?, ?)
+            """INSERT INTO drafts(thread_id, kind, text, started_at, updated_at, effects) VALUES (?, 'reply', ?, ?, ?, ?)
                ON CONFLICT(thread_id) DO UPDATE SET text=excluded.text || char(10) || drafts.text""",
-            (thread_id, row["text"], now, now))
-    return Result(True, "sending cancelled; the text is back in the draft")
+            (thread_id, row["text"], now, now, json.dumps(steps)))
+    if took_back:  # a refund the macro offered is offered again with the draft
+        ctx.db.execute(
+            f"""INSERT OR REPLACE INTO draft_refunds(thread_id, charge, amount, reason, created_at)
+                SELECT ?, json_extract(args, '$.charge'), json_extract(args, '$.amount'),
+                       json_extract(args, '$.reason'), ? FROM outbox WHERE kind='refund' AND {among}""",
+            (thread_id, time.time(), *then))
+    return Result(True, "sending cancelled; the text is back in the draft" + (
+        " with its macro's effects" if took_back and then else ""))
 
 
 # --------------------------------------------------------------------------- conversation state
@@ -161,7 +215,13 @@ def _set_status(ctx: Context, thread_id: int, status: str, kind: str) -> Result:
     return Result(True, f"conversation {status}")
 
 
-def _close(ctx: Context, thread_id: int) -> Result:
+def _close(ctx: Context, thread_id: int, confirmed: bool = False) -> Result:
+    """Close; a conversation holding an unsent draft is not closed until ``confirmed``: the
+    result says so (``data["needs_confirmation"]``) and the UI asks, then calls again."""
+    draft = ctx.db.execute("SELECT 1 FROM drafts WHERE thread_id=? AND text != ''", (thread_id,)).fetchone()
+    if draft and not confirmed:
+        return Result(False, f"“{_thread(ctx, thread_id)['subject']}” has an unsent draft — send or discard it, "
+                             "or close anyway (the draft is kept)", {"needs_confirmation": True})
     return _set_status(ctx, thread_id, "closed", "close")
 
 
@@ -169,7 +229,15 @@ def _reopen(ctx: Context, thread_id: int) -> Result:
     return _set_status(ctx, thread_id, "open", "reopen")
 
 
+UNTIL_REPLY = ("reply", "replied", "customer replies")
+
+
 def _snooze(ctx: Context, thread_id: int, until: str | float = "tomorrow") -> Result:
+    """Snooze until a time, or until the customer replies (``until="reply"``: ingest wakes it;
+    kept local, as no provider has such a snooze)."""
+    if isinstance(until, str) and until.strip().lower() in UNTIL_REPLY:
+        ctx.db.execute("UPDATE threads SET status='snoozed', snoozed_until=NULL WHERE id=?", (thread_id,))
+        return Result(True, "snoozed until the customer replies", {"until": None})
     when = parse_when(until)
     if when <= time.time():
         raise ValueError("snooze time is in the past — pick a later time")
@@ -235,12 +303,22 @@ def _mark_unread(ctx: Context, thread_id: int) -> Result:
 
 def _link(ctx: Context, thread_id: int | None, identity_id: int, customer_id: int) -> Result:
     identity.link(ctx.db, int(identity_id), int(customer_id), who=ctx.agent)
-    return Result(True, f"identity {identity_id} linked to customer {customer_id}")
+    return Result(True, f"{_address(ctx, identity_id)} linked to {_customer_name(ctx, customer_id)}",
+                  {"customer_id": int(customer_id)})
 
 
 def _unlink(ctx: Context, thread_id: int | None, identity_id: int) -> Result:
     new_id = identity.unlink(ctx.db, int(identity_id), who=ctx.agent)
-    return Result(True, f"identity {identity_id} is now customer {new_id}", {"customer_id": new_id})
+    return Result(True, f"{_address(ctx, identity_id)} is back with {_customer_name(ctx, new_id)}",
+                  {"customer_id": new_id})
+
+
+def _address(ctx: Context, identity_id: int) -> str:
+    return ctx.db.execute("SELECT address FROM identities WHERE id=?", (int(identity_id),)).fetchone()[0]
+
+
+def _customer_name(ctx: Context, customer_id: int) -> str:
+    return ctx.db.execute("SELECT name FROM customers WHERE id=?", (int(customer_id),)).fetchone()[0] or "a new customer"
 
 
 def _customer_note(ctx: Context, thread_id: int | None, text: str | None = None, customer_id: int | None = None) -> Result:
@@ -287,7 +365,7 @@ for _action in [
            handler=_mark_unread),
     Action("link_identity", "Link an identity to this customer", ("L",), mutating=True, context="customer",
            handler=_link),
-    Action("unlink_identity", "Split an identity off this customer", ("U",), mutating=True, context="customer",
+    Action("unlink_identity", "Undo an identity's link (back to the customer it came from)", ("U",), mutating=True, context="customer",
            handler=_unlink),
     Action("customer_note", "Add a note about the customer", ("N",), mutating=True, context="customer",
            handler=_customer_note),

@@ -8,6 +8,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from console.actions import history
 from console.actions.registry import REGISTRY
 from console.cache.db import explain, transaction
 from console.errors import ReadOnlyError, UserError
@@ -65,7 +66,10 @@ def perform(ctx: Context, action_id: str, thread_id: int | None = None, **args: 
         return Result(False, msg)
     try:
         with transaction(ctx.db):
+            mark = history.before(ctx.db, action_id, thread_id, args)
             result = action.handler(ctx, thread_id, **args)
+            if result.ok and mark is not None:
+                history.record(ctx.db, ctx.agent, mark)  # so that `undo` can take it back
             _audit(ctx, action_id, thread_id, args, "ok" if result.ok else f"error: {result.message}")
         return result
     except UserError as exc:

@@ -168,7 +168,8 @@ def _upsert_thread(db: sqlite3.Connection, account_id: int, t: Thread, result: I
                            ("unread", int(t.unread) if t.unread is not None else None),
                            ("snoozed_until", ts(t.snoozed_until)), ("meta", meta)):
             if value is not None:
-                sets.append(f"{col}=?")
+                # A thread merged here stays merged whatever state its provider reports.
+                sets.append("status=CASE WHEN status='merged' THEN status ELSE ? END" if col == "status" else f"{col}=?")
                 params.append(value)
         if reported is not None:  # merged with triage and agent tags, never replacing them
             merged = tag_origins.merge_reported(*tag_origins.load(row["tags"], row["tag_origins"]), reported)
@@ -257,8 +258,8 @@ def _upsert_message(db: sqlite3.Connection, account_id: int, m: Message, result:
                  last_message_at=MAX(last_message_at, ?), preview=?, unread=1,
                  status=CASE WHEN status IN ('closed','snoozed','pending') THEN 'open' ELSE status END,
                  snoozed_until=CASE WHEN status IN ('closed','snoozed','pending') THEN NULL ELSE snoozed_until END
-               WHERE id=?""",
-            (sent_at, sent_at, preview, thread_id),
+               WHERE id IN (?, (SELECT merged_into FROM threads WHERE id=?))""",  # a merged thread wakes its conversation
+            (sent_at, sent_at, preview, thread_id, thread_id),
         )
         result.new_inbound.append(msg_id)
     elif direction == "outbound":

@@ -12,6 +12,7 @@ import json
 import sqlite3
 from dataclasses import dataclass, field, replace
 
+from console.cache import merged
 from console.cache.customer_record import REFERENCE_CUSTOMERS
 
 OPEN_STATES = ("open", "pending")
@@ -32,6 +33,9 @@ class Filter:
     customer_id: int | None = None
     thread_ids: tuple[int, ...] | None = None  # search results, drill-downs
     reference: tuple[str, str] | None = None  # ("order", "NW-104801") / ("charge", "ch_…"): that customer's
+    people: tuple[str, ...] = ()  # addresses, handles, phone numbers, whole or a prefix: their customers' threads
+    assignee_name: str | None = None  # an agent by whole name or first name, any case ("Tom" -> "Tom Becker")
+    with_draft: bool = False  # only conversations holding an unsent draft
     order: str = "due"  # due: by SLA due time, oldest first (fair); recent: newest activity first
 
     def with_(self, **changes) -> Filter:
@@ -107,7 +111,41 @@ def _where(f: Filter, *, ordered: bool = False) -> tuple[str, list]:
     if f.thread_ids is not None:
         clauses.append(f"t.id IN (SELECT value FROM json_each(?))")
         params.append(json.dumps(list(f.thread_ids)))
+    if f.assignee_name is not None:
+        clauses.append("(t.assignee LIKE ? ESCAPE '\\' OR t.assignee LIKE ? ESCAPE '\\')")
+        params += [_like(f.assignee_name), _like(f.assignee_name) + " %"]
+    if f.with_draft:
+        clauses.append("t.id IN (SELECT thread_id FROM drafts WHERE text != '')")
+    for who in f.people:
+        clauses.append(f"t.customer_id IN (SELECT customer_id FROM identities WHERE {_PERSON})")
+        params += _person_params(who)
     return (" AND ".join(clauses) or "1"), params
+
+
+def _like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+# An identity matches a person query by its address (with or without the leading @ of a
+# Matrix or Mastodon handle, any case), its folded email, or its phone digits, each from
+# the start. Prefixes are index ranges: a handful of index seeks on any cache size.
+_PERSON = " OR ".join(["(address >= ? COLLATE NOCASE AND address < ? COLLATE NOCASE)"] * 2
+                      + ["(email_key >= ? AND email_key < ?)", "(phone_key >= ? AND phone_key < ?)"])
+
+
+def _prefix_range(prefix: str) -> list[str]:
+    """[low, high) of the strings starting with ``prefix``; an empty range for none."""
+    if not prefix:
+        return ["", ""]
+    return [prefix, prefix[:-1] + chr(ord(prefix[-1]) + 1)]
+
+
+def _person_params(who: str) -> list:
+    text = who.strip().lower()
+    digits = "".join(ch for ch in who if ch.isdigit())
+    phone = "+" + digits if len(digits) >= 3 and not any(ch.isalpha() for ch in who) else ""
+    return [*_prefix_range(text), *_prefix_range("@" + text if not text.startswith("@") else ""),
+            *_prefix_range(text), *_prefix_range(phone)]
 
 
 def _order(f: Filter, reverse: bool) -> tuple[str, str, str]:
@@ -216,12 +254,21 @@ def thread(db: sqlite3.Connection, thread_id: int) -> sqlite3.Row | None:
 
 
 def messages(db: sqlite3.Connection, thread_id: int) -> list[sqlite3.Row]:
+    """Every message of a conversation (and of the threads merged into it), in reading order."""
     return db.execute(
-        """SELECT m.*, o.state AS outbox_state, o.last_error AS outbox_error, o.next_try_at AS outbox_next_try
+        f"""SELECT m.*, o.state AS outbox_state, o.last_error AS outbox_error, o.next_try_at AS outbox_next_try
            FROM messages m LEFT JOIN outbox o ON o.id = m.outbox_id
-           WHERE m.thread_id=? ORDER BY m.sent_at, m.id""",
+           WHERE {_in_conversation(db, thread_id)} ORDER BY m.sent_at, m.id""",
         (thread_id,),
     ).fetchall()
+
+
+def _in_conversation(db: sqlite3.Connection, thread_id: int) -> str:
+    """The message condition for one conversation: its own thread (the fast path, walking
+    the thread's index in order), or with threads merged into it."""
+    if len(merged.members(db, thread_id)) == 1:
+        return "m.thread_id=?"
+    return "m.thread_id IN (SELECT ?1 UNION ALL SELECT id FROM threads WHERE merged_into=?1)"
 
 
 def draft(db: sqlite3.Connection, thread_id: int) -> sqlite3.Row | None:
@@ -230,6 +277,30 @@ def draft(db: sqlite3.Connection, thread_id: int) -> sqlite3.Row | None:
 
 def unsent_drafts(db: sqlite3.Connection) -> int:
     return db.execute("SELECT COUNT(*) FROM drafts WHERE text != ''").fetchone()[0]
+
+
+@dataclass(frozen=True)
+class DraftHolder:
+    thread_id: int
+    subject: str
+    customer: str
+    updated_at: float
+    effects: tuple[str, ...]  # a macro's "on send" effects waiting on the draft
+
+
+def conversations_with_drafts(db: sqlite3.Connection, thread_ids: tuple[int, ...] | None = None) -> list[DraftHolder]:
+    """The conversations holding an unsent draft (all, or those among ``thread_ids``), newest
+    draft first: for the quit question, and the warning before closing one."""
+    where, params = "d.text != ''", []
+    if thread_ids is not None:
+        where += " AND d.thread_id IN (SELECT value FROM json_each(?))"
+        params.append(json.dumps(list(thread_ids)))
+    return [DraftHolder(r["thread_id"], r["subject"], r["customer"], r["updated_at"],
+                        tuple(step["say"] for step in json.loads(r["effects"])))
+            for r in db.execute(
+                f"""SELECT d.thread_id, d.updated_at, d.effects, t.subject, COALESCE(c.name, '') AS customer
+                    FROM drafts d JOIN threads t ON t.id = d.thread_id LEFT JOIN customers c ON c.id = t.customer_id
+                    WHERE {where} ORDER BY d.updated_at DESC""", params)]
 
 
 def outbox_counts(db: sqlite3.Connection) -> dict[str, int]:
@@ -294,7 +365,7 @@ def identity_candidates(db: sqlite3.Connection, words: str, *, exclude_customer_
         clauses.append("i.customer_id != ?")
         params.append(exclude_customer_id)
     for word in words.split():
-        like = "%" + word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        like = "%" + _like(word) + "%"
         clauses.append("(i.address LIKE ? ESCAPE '\\' OR i.display_name LIKE ? ESCAPE '\\' OR c.name LIKE ? ESCAPE '\\')")
         params += [like, like, like]
     return db.execute(
@@ -342,12 +413,13 @@ def inbox_key_at(db: sqlite3.Connection, f: Filter, offset: int) -> tuple | None
 def messages_tail(db: sqlite3.Connection, thread_id: int, limit: int) -> tuple[list[sqlite3.Row], int]:
     """The newest ``limit`` messages of a conversation in reading order, and how many it has in all
     (a long chat room opens without reading every message)."""
-    total = db.execute("SELECT COUNT(*) FROM messages WHERE thread_id=?", (thread_id,)).fetchone()[0]
+    where = _in_conversation(db, thread_id)
+    total = db.execute(f"SELECT COUNT(*) FROM messages m WHERE {where}", (thread_id,)).fetchone()[0]
     rows = db.execute(
-        """SELECT * FROM (
+        f"""SELECT * FROM (
              SELECT m.*, o.state AS outbox_state, o.last_error AS outbox_error, o.next_try_at AS outbox_next_try
              FROM messages m LEFT JOIN outbox o ON o.id = m.outbox_id
-             WHERE m.thread_id=? ORDER BY m.sent_at DESC, m.id DESC LIMIT ?)
+             WHERE {where} ORDER BY m.sent_at DESC, m.id DESC LIMIT ?)
            ORDER BY sent_at, id""",
         (thread_id, limit),
     ).fetchall()

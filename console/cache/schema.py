@@ -17,6 +17,13 @@ LOCAL_TABLES = ("drafts", "customer_notes", "outbox", "audit", "identity_links",
                 "draft_refunds", "article_uses")
 
 
+                "draft_refunds", "undo_log")
+# Each migration is SQL run in one transaction with the version bump; a step that
+# needs Python (data rewrites) may be a callable taking the connection instead.
+MIGRATIONS: list[str | Callable[[sqlite3.Connection], None]] = [_V1, _V2, _OUTBOX_CLAIMS, _COMMERCE, _REPLY_LIMITS,
+                                                               _account_errors, _tag_origins, _ARTICLE_USES, _WORKFLOW]
+
+
 _V1 = """
         CREATE TABLE accounts (
             id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -399,8 +406,32 @@ _ARTICLE_USES = """
         """
 
 
+# The agent's day (issue 12): macro effects wait on the draft until it is sent; a link
+# keeps the customer it emptied so unlink can bring it back; the last change to a
+# conversation can be undone; merged conversations point at the one they joined; people
+# are found by an address prefix.
+_WORKFLOW = """
+        ALTER TABLE drafts ADD COLUMN effects TEXT NOT NULL DEFAULT '[]';  -- a macro's "on send" steps (JSON)
+        ALTER TABLE identity_links ADD COLUMN from_customer TEXT;          -- the customer row the move emptied (JSON)
+        ALTER TABLE identity_links ADD COLUMN undone_at REAL;
+        ALTER TABLE threads ADD COLUMN merged_into INTEGER REFERENCES threads(id);
+        CREATE INDEX threads_merged ON threads(merged_into) WHERE merged_into IS NOT NULL;
+        CREATE INDEX identities_address ON identities(address COLLATE NOCASE);  -- from:, by prefix
+        CREATE TABLE undo_log (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            at REAL NOT NULL,
+            who TEXT NOT NULL,
+            action TEXT NOT NULL,
+            thread_ids TEXT NOT NULL,              -- JSON list
+            before TEXT NOT NULL,                  -- JSON: thread id -> columns before the change
+            outbox_ids TEXT NOT NULL DEFAULT '[]', -- rows the change queued: cancelled if still unsent
+            undone_at REAL
+        );
+        CREATE INDEX undo_log_who ON undo_log(who, id);
+        """
+
 # Each migration is SQL run in one transaction with the version bump; a step that
 # needs Python (data rewrites) may be a callable taking the connection instead.
 MIGRATIONS: list[str | Callable[[sqlite3.Connection], None]] = [_V1, _V2, _OUTBOX_CLAIMS, _COMMERCE, _REPLY_LIMITS,
-                                                               _account_errors, _tag_origins, _ARTICLE_USES]
+                                                               _account_errors, _tag_origins, _ARTICLE_USES, _WORKFLOW]
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -195,3 +195,32 @@ def test_empty_cache(db):
     f = figures(db, parse_config(""), NOW, None)
     assert f.open_total.value == 0 and f.oldest_waiting.display == "nobody waiting" and f.csat is None
     assert "Open by queue" in report.render(db, parse_config(""), None, as_json=False, now=NOW)
+
+
+def test_breaches_count_by_when_the_target_passed_not_when_noticed(cache):
+    # A fresh cache notices a weeks-old breach today: it is not a breach of this period.
+    cache.execute("INSERT INTO breaches(thread_id, kind, due_at, breached_at) VALUES (1, 'first_response', ?, ?)",
+                  (NOW - 30 * 86400, NOW - 60))
+    # One whose target passed in the period counts, however late it was recorded.
+    cache.execute("INSERT INTO breaches(thread_id, kind, due_at, breached_at) VALUES (3, 'next_response', ?, ?)",
+                  (SINCE + 60, NOW - 5))
+    f = figures(cache, parse_config(CONFIG), NOW, SINCE)
+    assert (f.breaches_in_period.value, f.breaches_in_period.thread_ids) == (2, [2, 3])
+
+
+def test_open_is_named_for_what_it_counts_and_says_where_pending_went(cache):
+    f = figures(cache, parse_config(CONFIG), NOW, SINCE)
+    assert f.open_total.label == "Open, waiting for us"
+    assert f.open_total.detail == "the inbox's All open also holds 1 pending"
+
+
+def test_over_capacity_is_said_and_oldest_waiting_names_the_conversation(cache):
+    cache.execute("UPDATE threads SET assignee='Sam Rivera', status='open' WHERE id IN (2, 6)")
+    f = figures(cache, parse_config(CONFIG), NOW, SINCE)
+    sam = next(x for x in f.agent_load if x.label == "Sam Rivera")
+    assert (sam.display, sam.detail) == ("4/2", "over capacity by 2")
+    cid = cache.execute("INSERT INTO customers(name, created_at) VALUES ('Grete Becker', 0)").lastrowid
+    cache.execute("UPDATE threads SET subject='Blender lid missing', customer_id=? WHERE id=2", (cid,))
+    f = figures(cache, parse_config(CONFIG), NOW, SINCE)
+    assert f.oldest_waiting.thread_ids == [2]
+    assert f.oldest_waiting.detail == "“Blender lid missing” · Grete Becker"

@@ -63,31 +63,79 @@ def test_render_fills_every_variable(world):
         f"Reference: SB-{tid}. Braces stay: {{literal}}.\n\nPriya (Priya Natarajan)")
 
 
-def test_apply_macro_appends_to_draft_and_applies_side_effects(world):
+def test_apply_macro_fills_the_draft_and_changes_nothing_until_send(world):
     db, tid = world
     ctx = Context(db, agent="Priya Natarajan", config=parse_config(CONFIG))
     perform(ctx, "save_draft", tid, text="Sorry for the wait.")
     result = perform(ctx, "apply_macro", tid, name="refund-approved")
     assert result.ok, result.message
+    assert result.message == "macro 'refund-approved' is in the draft · on send: tag refund, resolved, close"
     draft = db.execute("SELECT text FROM drafts WHERE thread_id=?", (tid,)).fetchone()[0]
     assert draft.startswith("Sorry for the wait.\n\nHi Alice,")
     row = db.execute("SELECT status, tags FROM threads WHERE id=?", (tid,)).fetchone()
-    assert row["status"] == "closed"
-    assert json.loads(row["tags"]) == ["refund", "resolved"]
-    kinds = [r[0] for r in db.execute("SELECT kind FROM outbox WHERE thread_id=? ORDER BY id", (tid,))]
-    assert kinds == ["tag", "close"]  # remote-visible effects go through the outbox; the text is not sent
-    assert db.execute("SELECT COUNT(*) FROM messages WHERE thread_id=? AND direction='outbound'", (tid,)).fetchone()[0] == 0
+    assert row["status"] == "open" and json.loads(row["tags"]) == []
+    assert db.execute("SELECT COUNT(*) FROM outbox").fetchone()[0] == 0
+    assert macros.pending_effects(db, tid) == ["tag refund, resolved", "close"]
     assert db.execute("SELECT result FROM audit WHERE action='apply_macro'").fetchone()[0] == "ok"
 
 
-def test_snooze_and_priority_effects(world):
+def test_sending_the_draft_runs_its_effects_with_the_reply(world):
+    db, tid = world
+    ctx = Context(db, agent="Priya Natarajan", config=parse_config(CONFIG))
+    perform(ctx, "apply_macro", tid, name="refund-approved")
+    result = perform(ctx, "reply", tid)  # no text: the saved draft goes out
+    assert result.ok, result.message
+    assert result.message.startswith("reply queued; tags: refund, resolved; conversation closed")
+    row = db.execute("SELECT status, tags FROM threads WHERE id=?", (tid,)).fetchone()
+    assert row["status"] == "closed" and json.loads(row["tags"]) == ["refund", "resolved"]
+    kinds = [r[0] for r in db.execute("SELECT kind FROM outbox WHERE thread_id=? ORDER BY id", (tid,))]
+    assert kinds == ["reply", "tag", "close"]
+    sent = db.execute("SELECT text FROM messages WHERE direction='outbound'").fetchone()[0]
+    assert sent.startswith("Hi Alice,")
+    assert db.execute("SELECT COUNT(*) FROM drafts").fetchone()[0] == 0
+
+
+def test_effects_and_reply_are_one_transaction(world):
+    db, tid = world
+    ctx = Context(db, agent="Sam Rivera", config=parse_config(CONFIG))
+    perform(ctx, "apply_macro", tid, name="refund-approved")
+    db.execute("UPDATE drafts SET effects=json_insert(effects, '$[#]', json('{\"action\": \"priority\", "
+               "\"args\": {\"level\": \"asap\"}, \"say\": \"priority asap\"}'))")
+    result = perform(ctx, "reply", tid)
+    assert not result.ok and "unknown priority 'asap'" in result.message
+    assert db.execute("SELECT COUNT(*) FROM outbox").fetchone()[0] == 0  # nothing queued: all or nothing
+    assert db.execute("SELECT status FROM threads WHERE id=?", (tid,)).fetchone()[0] == "open"
+    assert db.execute("SELECT COUNT(*) FROM drafts").fetchone()[0] == 1  # the draft is kept
+
+
+def test_discarding_the_draft_drops_its_effects(world):
+    db, tid = world
+    ctx = Context(db, agent="Sam Rivera", config=parse_config(CONFIG))
+    perform(ctx, "apply_macro", tid, name="waiting-on-carrier")
+    assert perform(ctx, "discard_draft", tid).ok
+    assert macros.pending_effects(db, tid) == []
+    assert perform(ctx, "reply", tid, text="Written by hand.").ok
+    row = db.execute("SELECT status, priority, snoozed_until FROM threads WHERE id=?", (tid,)).fetchone()
+    assert row["status"] == "pending" and row["priority"] == 1 and row["snoozed_until"] is None
+
+
+def test_snooze_and_priority_effects_on_send(world):
     db, tid = world
     ctx = Context(db, agent="Sam Rivera", config=parse_config(CONFIG))
     assert perform(ctx, "apply_macro", tid, name="waiting-on-carrier").ok
-    row = db.execute("SELECT status, priority, snoozed_until FROM threads WHERE id=?", (tid,)).fetchone()
-    assert row["status"] == "snoozed" and row["priority"] == 2 and row["snoozed_until"] is not None
     draft = db.execute("SELECT text FROM drafts WHERE thread_id=?", (tid,)).fetchone()[0]
     assert draft == "Hello Alice Moreau, we asked the carrier and will write again soon."
+    assert perform(ctx, "reply", tid).ok
+    row = db.execute("SELECT status, priority, snoozed_until FROM threads WHERE id=?", (tid,)).fetchone()
+    assert row["status"] == "snoozed" and row["priority"] == 2 and row["snoozed_until"] is not None
+
+
+def test_preview_renders_text_and_effects_without_changing_anything(world):
+    db, tid = world
+    shown = macros.preview(db, parse_config(CONFIG), tid, "refund-approved", "Priya Natarajan")
+    assert shown.text.startswith("Hi Alice,\n\nyour refund for order #1042")
+    assert shown.on_send == "on send: tag refund, resolved, close"
+    assert db.execute("SELECT COUNT(*) FROM drafts").fetchone()[0] == 0
 
 
 def test_read_only_cannot_apply(world):
