@@ -53,6 +53,7 @@ from providers.base import (
     Unsupported,
 )
 from providers.imap import keywords, send, threads
+from providers.imap.folders import OptionalFolder, folder_name
 from providers.imap.connection import (
     DEFAULT_PORTS,
     SMTP_PORTS,
@@ -113,7 +114,9 @@ class ImapProvider(Provider):
             raise OptionError(f"account {self.name!r}: folders must be a list of folder names",
                               fix='e.g. folders = ["INBOX"]')
         self.folders: list[str] = list(dict.fromkeys(folders))
-        self.sent_folder: str = o["sent_folder"]
+        self._sent = OptionalFolder(o["sent_folder"], b"\\Sent")
+        self.sent_folder: str | None = None  # the Sent folder on the server, once found (or created)
+        self._sent_refused = ""  # why the server would not create Sent, if it would not
         self.smtp_host: str = o["smtp_host"] or self.host
         self.smtp_security: str = o["smtp_security"]
         self.smtp_port: int = o["smtp_port"] or SMTP_PORTS[self.smtp_security]
@@ -207,7 +210,7 @@ class ImapProvider(Provider):
             caps = {c.decode() if isinstance(c, bytes) else str(c) for c in client.capabilities()}
             if "CONDSTORE" in caps and "ENABLE" in caps:
                 client.enable("CONDSTORE")
-            existing = {self._folder_name(f[2]) for f in client.list_folders()}
+            existing = {folder_name(f[2]) for f in client.list_folders()}
         except BaseException as exc:  # noqa: BLE001
             close_quietly(client)
             raise network_error(exc, "IMAP", self.host, self.port, self.timeout) from None
@@ -217,27 +220,27 @@ class ImapProvider(Provider):
                 shown = ", ".join(sorted(existing)[:12])
                 raise OptionError(f"account {self.name!r}: folder {folder!r} does not exist on {self.host}",
                                   fix=f"fix `folders` in config.toml; the server has: {shown}")
-        if self.sent_folder not in existing:
-            special = None
-            try:
-                special = client.find_special_folder(b"\\Sent")
-            except Exception:
-                pass
-            if special:
-                self.sent_folder = self._folder_name(special)
-            else:
-                close_quietly(client)
-                raise OptionError(f"account {self.name!r}: sent folder {self.sent_folder!r} does not exist on "
-                                  f"{self.host}", fix="set sent_folder to the server's Sent folder "
-                                  f"(it has: {', '.join(sorted(existing)[:12])})")
+        # Reading never waits on sending's folder: without one, mail is read and Sent is made on the first reply.
+        self.sent_folder = self._sent.resolve(client, existing)
         self._caps = caps
         self._client = client
         self._selected = None
         return client
 
-    @staticmethod
-    def _folder_name(name: Any) -> str:
-        return name.decode("utf-8", "replace") if isinstance(name, bytes) else str(name)
+    @property
+    def notice(self) -> str:  # type: ignore[override]
+        if self._sent_refused:
+            return (f"replies are sent without a copy: {self.host} refused to create the folder "
+                    f"{self._sent.configured!r} ({self._sent_refused})")
+        if self._client is not None and self.sent_folder is None:
+            made = "" if self.read_only else ": it is created with the first reply"
+            return f"no {self._sent.configured!r} folder on {self.host}{made}"
+        return ""
+
+    def _read_folders(self) -> list[str]:
+        """Every folder pulled: the configured ones, then Sent (when there is one)."""
+        sent = [self.sent_folder] if self.sent_folder and self.sent_folder not in self.folders else []
+        return [*self.folders, *sent]
 
     def _drop(self) -> None:
         client, self._client, self._selected = self._client, None, None
@@ -308,7 +311,7 @@ class ImapProvider(Provider):
         more = False
         emitted: set[str] = set()
 
-        for folder in [*self.folders, *([self.sent_folder] if self.sent_folder not in self.folders else [])]:
+        for folder in self._read_folders():
             outbound_folder = folder == self.sent_folder
             info = self._select(folder)
             uidvalidity = int(info.get(b"UIDVALIDITY", 0))
@@ -637,6 +640,8 @@ class ImapProvider(Provider):
         return self._in_sent(mid)
 
     def _in_sent(self, mid: str) -> Receipt | None:
+        if self.sent_folder is None:  # no Sent folder (yet): nothing was saved there
+            return None
         self._select(self.sent_folder)
         if self._client.search(["HEADER", "Message-ID", f"<{mid}>"]):
             return Receipt(remote_id=mid, duplicate=True, detail=f"already in {self.sent_folder}")
@@ -669,7 +674,7 @@ class ImapProvider(Provider):
         to_name = action.customer.display_name if action.customer else ""
         subject = action.subject
         if parent_id:
-            found = self._find(parent_id, [*self.folders, self.sent_folder])
+            found = self._find(parent_id, self._read_folders())
             if found:
                 folder, uid = found
                 self._select(folder)
@@ -710,9 +715,14 @@ class ImapProvider(Provider):
         if earlier is not None:
             return earlier
         raw = base64.b64decode(action.args["raw"])
-        self._client.append(self.sent_folder, raw, flags=(keywords.SEEN,),
-                            msg_time=datetime.fromisoformat(action.args["at"]))
-        return Receipt(remote_id=mid, detail=f"copy saved in {self.sent_folder}")
+        try:
+            target = self._sent.create(self._client)  # no Sent folder yet: the first copy makes it
+        except IMAPClientError as exc:  # the server refused: replies go out without a copy, and the account says so
+            self._sent_refused = _server_words(exc)
+            return Receipt(remote_id=mid, detail=self.notice)
+        self.sent_folder, self._sent_refused = target, ""
+        self._client.append(target, raw, flags=(keywords.SEEN,), msg_time=datetime.fromisoformat(action.args["at"]))
+        return Receipt(remote_id=mid, detail=f"copy saved in {target}")
 
     def _end_smtp(self) -> None:
         smtp, self._smtp = self._smtp, None
@@ -723,7 +733,7 @@ class ImapProvider(Provider):
         if found or not action.reply_to_remote_id:
             return found
         # Not synced on this connection yet (a push right after start): find it by headers.
-        anchor = self._find(action.reply_to_remote_id, [*self.folders, self.sent_folder])
+        anchor = self._find(action.reply_to_remote_id, self._read_folders())
         if anchor is None:
             return {}
         folder, uid = anchor
@@ -732,7 +742,7 @@ class ImapProvider(Provider):
         parsed = parse_mail(head)
         root = (parsed.references or parsed.in_reply_to or [parsed.message_id])[0]
         out: dict[str, list[int]] = {}
-        for name in [*self.folders, self.sent_folder]:
+        for name in self._read_folders():
             self._select(name)
             uids = self._client.search(["OR", "HEADER", "Message-ID", f"<{root}>", "HEADER", "References",
                                         f"<{root}>"])
@@ -784,7 +794,7 @@ class ImapProvider(Provider):
             info = self._select(folder)
             target = uid if int(info.get(b"UIDVALIDITY", 0)) == int(uidvalidity) else None
             if target is None:
-                found = self._find(message_remote_id, [folder, *self.folders, self.sent_folder])
+                found = self._find(message_remote_id, [folder, *self._read_folders()])
                 if found is None:
                     raise PermanentError("the message with this attachment is no longer on the server")
                 self._select(found[0])
@@ -806,6 +816,12 @@ def _aware(value: Any) -> datetime | None:
     if value.tzinfo is None:
         return value.astimezone(timezone.utc)  # IMAPClient gives local naive times
     return value.astimezone(timezone.utc)
+
+
+def _server_words(exc: BaseException) -> str:
+    text = exc.args[0] if exc.args else str(exc)
+    text = text.decode("utf-8", "replace") if isinstance(text, bytes) else str(text)
+    return " ".join(text.split())[:160] or type(exc).__name__
 
 
 def _bare_subject(subject: str) -> str:

@@ -61,11 +61,7 @@ mail_location = maildir:~/Maildir
 namespace inbox {{
   inbox = yes
   separator = /
-  mailbox Sent {{
-    special_use = \\Sent
-    auto = subscribe
-  }}
-}}
+{sent_block}}}
 service imap-login {{
   inet_listener imap {{
     address = 127.0.0.1
@@ -151,8 +147,18 @@ class Dovecot:
         return client
 
 
-def start_dovecot(folder: Path | None = None) -> Dovecot:
+SENT_BLOCK = """\
+  mailbox Sent {
+    special_use = \\Sent
+    auto = subscribe
+  }
+"""
+
+
+def start_dovecot(folder: Path | None = None, *, with_sent: bool = True) -> Dovecot:
     """A running dovecot in ``folder`` (a fresh folder in /tmp by default).
+
+    ``with_sent=False``: new mailboxes have no Sent folder (Debian's default setup).
 
     Not under pytest's ``tmp_path``: pytest resets its parent to mode 0700, which the
     unprivileged mail processes cannot enter."""
@@ -172,7 +178,8 @@ def start_dovecot(folder: Path | None = None) -> Dovecot:
     shutil.chown(base / "mail", "nobody", "nogroup")
     dv = Dovecot(dir=base, imap_port=free_port(), lmtp_port=free_port())
     dv.conf.write_text(_CONF.format(instance=f"sbtest-{uuid.uuid4().hex[:8]}", dir=base,
-                                    imap_port=dv.imap_port, lmtp_port=dv.lmtp_port, password=PASSWORD))
+                                    imap_port=dv.imap_port, lmtp_port=dv.lmtp_port, password=PASSWORD,
+                                    sent_block=SENT_BLOCK if with_sent else ""))
     dv.start()
     return dv
 
