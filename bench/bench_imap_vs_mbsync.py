@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import shutil
 import sqlite3
 import subprocess
@@ -141,16 +142,26 @@ from = "Support <{agent}>"
     return conf, data
 
 
-def run_switchboard(conf: Path, data: Path, work: Path, profile: Path | None = None) -> float:
+def child_cpu() -> float:
+    use = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return use.ru_utime + use.ru_stime
+
+
+def run_switchboard(conf: Path, data: Path, work: Path, profile: Path | None = None) -> tuple[float, float]:
+    """Wall and CPU seconds of one whole `switchboard sync --once`."""
     python = ROOT / ".venv" / "bin" / "python"
-    command = [str(python), *(["-m", "cProfile", "-o", str(profile)] if profile else []), "-m", "console"]
+    command = [str(python), "-m", "console"]
+    if profile:  # py-spy samples every thread (the adapter's worker too), with native code
+        command = [str(ROOT / ".venv" / "bin" / "py-spy"), "record", "--threads", "--format", "raw", "-r", "200",
+                   "-o", str(profile), "--", *command]
+    cpu = child_cpu()
     start = time.perf_counter()
     proc = subprocess.run([*command, "--config", str(conf), "--data-dir", str(data), "sync", "--once"],
                           env=switchboard_env(work), stdin=subprocess.DEVNULL, capture_output=True, text=True)
     elapsed = time.perf_counter() - start
     if proc.returncode != 0:
         raise SystemExit(f"switchboard sync failed ({proc.returncode}): {proc.stderr.strip()[-600:]}")
-    return elapsed
+    return elapsed, child_cpu() - cpu
 
 
 def cache_counts(data: Path) -> tuple[int, int]:
@@ -186,16 +197,17 @@ def bench_size(n: int, work: Path, profile: Path | None) -> None:
         print(f"\n{n:,} messages ({size_mb:.1f} MB): Maildir written and indexed in {time.perf_counter() - t:.1f} s")
         mb_s, mb_n = run_mbsync(dv, agent, work)
         conf, data = setup_switchboard(dv, agent, work)
-        sb_s = run_switchboard(conf, data, work, profile)
+        sb_s, sb_cpu = run_switchboard(conf, data, work, profile)
         sb_n, threads = cache_counts(data)
         mb_rate, sb_rate = mb_n / mb_s, sb_n / sb_s
         print(f"  mbsync -a:                 {mb_n:>7,} messages in {mb_s:6.2f} s = {mb_rate:7,.0f} msg/s")
         print(f"  switchboard sync --once:   {sb_n:>7,} messages in {sb_s:6.2f} s = {sb_rate:7,.0f} msg/s "
-              f"({threads:,} conversations; tone, triage, SLA, search index included)")
+              f"({threads:,} conversations; tone, triage, SLA, search index included; {sb_cpu:.2f} s CPU)")
         print(f"  ratio switchboard/mbsync:  {sb_rate / mb_rate:.2f}")
         one_new(dv, agent)
-        inc_s = run_switchboard(conf, data, work)
-        print(f"  then one new message:      switchboard sync --once {inc_s:.2f} s (whole command)")
+        inc_s, inc_cpu = run_switchboard(conf, data, work)
+        print(f"  then one new message:      switchboard sync --once {inc_s:.2f} s (whole command, {inc_cpu:.2f} s CPU)")
+        print(f"  load average during the run: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     finally:
         dv.stop()
 
@@ -204,7 +216,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--sizes", default="10000,100000", help="comma-separated mailbox sizes")
     ap.add_argument("--profile", metavar="FILE", type=Path,
-                    help="run the first switchboard sync under cProfile, writing FILE (the times include its cost)")
+                    help="run the first switchboard sync under py-spy (pip install py-spy), writing collapsed stacks to FILE")
     ap.add_argument("--keep", metavar="DIR", help="work in DIR and keep it (default: a temporary folder, removed)")
     args = ap.parse_args()
     subprocess.run(["bash", str(ROOT / "bench" / "install_peers.sh")], check=True)

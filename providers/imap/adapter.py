@@ -19,12 +19,14 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import bisect
 import json
 import re
 import smtplib
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import date, datetime, timedelta, timezone
 from typing import Any, TypeVar
 
@@ -53,6 +55,7 @@ from providers.base import (
     Unsupported,
 )
 from providers.imap import keywords, send, threads
+from providers.imap.fetch import fetch_bodies
 from providers.imap.folders import OptionalFolder, folder_name
 from providers.imap.connection import (
     DEFAULT_PORTS,
@@ -139,6 +142,9 @@ class ImapProvider(Provider):
         self._state = SyncState()  # last state pulled: UID maps for pushes
         self._state_cursor: str | None = None  # the cursor ``_state`` was dumped to
         self._shutdown = threading.Event()  # tells a running IDLE to end
+        self._reader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="imap-read-ahead")
+        self._ahead: tuple[tuple, Future] | None = None  # (folder, uidvalidity, uids) being read ahead
+        self._window: dict[tuple[str, int, str], list[int]] = {}  # (folder, uidvalidity, since) -> UIDs, ascending
         self._no_idle = False  # the server lacks IDLE: watch() just waits
         self._watch_mark: tuple[int, int, int] | None = None  # INBOX (uidnext, exists, modseq) at last pull
         self._token: str | None = None
@@ -160,6 +166,7 @@ class ImapProvider(Provider):
         def shut() -> None:
             with self._tlock:
                 client, self._client, self._selected = self._client, None, None
+                self._ahead, self._window = None, {}
                 close_quietly(client)
                 self._end_smtp()
         await asyncio.to_thread(shut)
@@ -291,11 +298,15 @@ class ImapProvider(Provider):
         self._state, self._state_cursor = state, batch.cursor
         return batch
 
-    def _pull(self, state: SyncState) -> Batch:
-        first_page = not state.folders
+    def _budget(self, state: SyncState) -> int:
+        """Messages in the next page: a small first one, so the inbox fills at once, then bigger ones."""
+        if not state.folders:
+            return self.page_size
         known = sum(len(fs.uids) for fs in state.folders.values())
-        # Pages grow with the mailbox so the cursor (which grows too) is written fewer times.
-        budget = self.page_size if first_page else min(MAX_PAGE, max(self.page_size * self.later_pages, known // 8))
+        return min(MAX_PAGE, max(self.page_size * self.later_pages, known // 8))
+
+    def _pull(self, state: SyncState) -> Batch:
+        budget = self._budget(state)
         restate_now, state.restate = list(dict.fromkeys(state.restate)), []
         restate_uids: dict[str, set[int]] = {}
         if restate_now:
@@ -305,6 +316,7 @@ class ImapProvider(Provider):
                 if uids:
                     restate_uids[name] = uids
         flags: dict[tuple[str, int], tuple[str, ...]] = {}
+        read_ahead: tuple[str, int, list[int]] | None = None  # the window's next page, if the sync goes on there
         messages: list[Message] = []
         thread_records: dict[str, Thread] = {}
         deleted: list[str] = []
@@ -374,16 +386,15 @@ class ImapProvider(Provider):
             # Then the window, newest first.
             if fs.backfill_below > 1:
                 if budget > 0:
-                    older = sorted(self._client.search(["SINCE", date.fromisoformat(fs.since), "UID",
-                                                        f"1:{fs.backfill_below - 1}"]), reverse=True)
-                    page = older[:budget]
+                    older = self._window_below(folder, fs)
+                    page = older[-budget:]
                     if page:
-                        self._ingest(state, folder, fs, sorted(page), outbound_folder, messages, thread_records,
-                                     emitted)
+                        self._ingest(state, folder, fs, page, outbound_folder, messages, thread_records, emitted)
                         budget -= len(page)
                     if len(page) < len(older):
-                        fs.backfill_below = page[-1]
+                        fs.backfill_below = page[0]
                         more = True
+                        read_ahead = (folder, fs.uidvalidity, older[:-len(page)])
                     else:
                         fs.backfill_below = 0
                 else:
@@ -398,8 +409,22 @@ class ImapProvider(Provider):
         more = more or bool(state.restate)
         if not more:
             state.prune(time.time() - 2 * self.account.window_days * 86400.0)
+        elif read_ahead is not None:
+            folder, uidvalidity, rest = read_ahead
+            self._read_ahead(folder, uidvalidity, rest[-self._budget(state):])
         return Batch(cursor=state.dumps(), more=more, threads=thread_list, messages=messages,
                      deleted_messages=deleted)
+
+    def _window_below(self, folder: str, fs: FolderState) -> list[int]:
+        """UIDs in the first sync's window below ``fs.backfill_below``, ascending. The window is
+        searched once per folder and connection, not once per page (its cost grows with the mailbox)."""
+        key = (folder, fs.uidvalidity, fs.since)
+        window = self._window.get(key)
+        if window is None:
+            window = sorted(self._client.search(["SINCE", date.fromisoformat(fs.since), "UID",
+                                                 f"1:{fs.backfill_below - 1}"]))
+            self._window = {key: window}
+        return window[:bisect.bisect_left(window, fs.backfill_below)]
 
     def _fetch_chunks(self, uids: list[int], items: list[str]) -> dict[int, dict]:
         out: dict[int, dict] = {}
@@ -410,23 +435,44 @@ class ImapProvider(Provider):
     def _ingest(self, state: SyncState, folder: str, fs: FolderState, uids: list[int], outbound_folder: bool,
                 messages: list[Message], thread_records: dict[str, Thread], emitted: set[str]) -> None:
         """Fetch, parse and thread ``uids`` of the selected folder."""
+        fetched = None
+        if self._ahead is not None and self._ahead[0] == (folder, fs.uidvalidity, tuple(uids)):
+            ahead, self._ahead = self._ahead[1], None
+            try:
+                fetched = ahead.result()
+            except Exception:  # the read-ahead failed: read again (a real failure raises there)
+                fetched = None
+        for uid, parsed, internal in fetched if fetched is not None else self._fetch_parsed(uids):
+            self._one(state, folder, fs, uid, parsed, internal, outbound_folder, messages, thread_records, emitted)
+
+    def _fetch_parsed(self, uids: list[int]) -> list[tuple[int, ParsedMail, datetime | None]]:
+        """Fetch and parse ``uids`` of the selected folder."""
+        out = []
         for i in range(0, len(uids), FETCH_CHUNK):
             chunk = uids[i:i + FETCH_CHUNK]
             # A partial fetch: whole messages up to BIG_MESSAGE bytes, the start of bigger ones.
-            data = self._client.fetch(chunk, [f"BODY.PEEK[]<0.{BIG_MESSAGE}>", "RFC822.SIZE", "INTERNALDATE"])
+            data = fetch_bodies(self._client, chunk, BIG_MESSAGE)
             for uid in chunk:
                 item = data.get(uid)
                 if item is None:
                     continue  # expunged between SEARCH and FETCH
-                raw = item.get(b"BODY[]<0>") or item.get(b"BODY[]") or b""
-                internal = _aware(item.get(b"INTERNALDATE"))
-                parsed = parse_mail(raw, fallback_date=internal)
-                size = int(item.get(b"RFC822.SIZE", 0) or 0)
-                if size > BIG_MESSAGE:
-                    parsed.warnings.append(f"message is {size // (1024 * 1024)} MB; only the first "
+                parsed = parse_mail(item.raw, fallback_date=item.internal)
+                if item.size > BIG_MESSAGE:
+                    parsed.warnings.append(f"message is {item.size // (1024 * 1024)} MB; only the first "
                                            f"{BIG_MESSAGE // (1024 * 1024)} MB were read")
-                self._one(state, folder, fs, uid, parsed, internal, outbound_folder, messages, thread_records,
-                          emitted)
+                out.append((uid, parsed, item.internal))
+        return out
+
+    def _read_ahead(self, folder: str, uidvalidity: int, uids: list[int]) -> None:
+        """Start fetching and parsing the next page's ``uids`` while the core stores this one."""
+        def work() -> list:
+            with self._tlock:
+                if self._client is None or self._shutdown.is_set():
+                    raise RuntimeError("closed")
+                self._select(folder)
+                return self._fetch_parsed(uids)
+
+        self._ahead = ((folder, uidvalidity, tuple(uids)), self._reader.submit(work))
 
     def _one(self, state: SyncState, folder: str, fs: FolderState, uid: int, parsed: ParsedMail,
              internal: datetime | None, outbound_folder: bool, messages: list[Message],
@@ -808,14 +854,6 @@ class ImapProvider(Provider):
             return data
 
         return await self._call(get)
-
-
-def _aware(value: Any) -> datetime | None:
-    if not isinstance(value, datetime):
-        return None
-    if value.tzinfo is None:
-        return value.astimezone(timezone.utc)  # IMAPClient gives local naive times
-    return value.astimezone(timezone.utc)
 
 
 def _server_words(exc: BaseException) -> str:
