@@ -97,3 +97,24 @@ def test_a_parser_failure_still_yields_a_message(monkeypatch):
     monkeypatch.setattr(parse, "_repair_boundary", explode)
     got = parse.parse_mail(b"Subject: x\r\n\r\nstill readable body\r\n")
     assert got.text == "still readable body" and "could not be parsed" in got.warnings[0]
+
+
+def test_fetch_responses_are_read_whatever_the_item_order_and_unsolicited_updates_are_skipped():
+    from datetime import datetime, timezone
+
+    from providers.imap.fetch import parse_fetch_data
+
+    data = [
+        (b'1 (UID 7 RFC822.SIZE 11 INTERNALDATE " 1-Dec-2026 10:00:00 +0100" BODY[]<0> {11}', b"Subject: a\r\n"),
+        b")",
+        (b"2 (BODY[]<0> {5}", b"hello"),
+        b' UID 9 RFC822.SIZE 5000000 INTERNALDATE "02-Dec-2026 23:30:00 -0500")',
+        b"1 (FLAGS (\\Seen) UID 7)",  # an unsolicited flag update for a message already read
+        b"3 (FLAGS () UID 12)",  # and one for a message not asked for: no body, skipped by the caller
+    ]
+    out = parse_fetch_data(data)
+    assert out[7].raw == b"Subject: a\r\n" and out[7].size == 11
+    assert out[7].internal == datetime(2026, 12, 1, 9, 0, tzinfo=timezone.utc)
+    assert out[9].raw == b"hello" and out[9].size == 5000000, "items after the literal belong to it"
+    assert out[9].internal == datetime(2026, 12, 3, 4, 30, tzinfo=timezone.utc)
+    assert out[12].raw == b""
