@@ -40,21 +40,11 @@ ACCOUNT = "bench-mail"
 
 
 def write_maildir(dv: Dovecot, agent: str, mailbox: list[tuple[bytes, datetime]]) -> Path:
-    """The mailbox as files in the user's Maildir (INBOX in cur/, our mail in .Sent/cur/)."""
+    """The mailbox as files in the user's Maildir: customers' mail in INBOX, ours in Sent."""
+    dv.write_maildir(agent, ((("Sent", raw, when, True) if b"From: Support" in raw[:300] else ("INBOX", raw, when, False))
+                             for raw, when in mailbox))
     local, domain = agent.split("@")
-    root = dv.dir / "mail" / domain / local / "Maildir"
-    for sub in ("cur", "new", "tmp", ".Sent/cur", ".Sent/new", ".Sent/tmp"):
-        (root / sub).mkdir(parents=True, exist_ok=True)
-    for i, (raw, when) in enumerate(mailbox):
-        sent = b"From: Support" in raw[:300]
-        folder = root / (".Sent/cur" if sent else "cur")
-        stamp = int(when.timestamp())
-        path = folder / f"{stamp}.M{i:07d}P1.bench,S={len(raw)}:2,{'S' if sent else ''}"
-        path.write_bytes(raw)
-        os.utime(path, (stamp, stamp))
-    (root / "subscriptions").write_text("Sent\n")
-    subprocess.run(["chown", "-R", "nobody:nogroup", str(dv.dir / "mail")], check=True)
-    return root
+    return dv.dir / "mail" / domain / local / "Maildir"
 
 
 def warm(dv: Dovecot, agent: str, root: Path) -> None:

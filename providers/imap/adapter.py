@@ -55,8 +55,9 @@ from providers.base import (
     Unsupported,
 )
 from providers.imap import keywords, send, threads
-from providers.imap.fetch import fetch_bodies
+from providers.imap.fetch import changes_since, fetch_bodies
 from providers.imap.folders import OptionalFolder, folder_name
+from providers.imap.idle import FolderIdle, Mark, NoIdle
 from providers.imap.connection import (
     DEFAULT_PORTS,
     SMTP_PORTS,
@@ -74,8 +75,6 @@ SECURITY = ("tls", "starttls", "none")
 FETCH_CHUNK = 200  # messages per FETCH command
 MAX_PAGE = 5000  # messages per pull at most
 BIG_MESSAGE = 2 * 1024 * 1024  # larger messages are read only up to this many bytes
-IDLE_STEP = 1.0  # seconds between checks for cancellation while idling
-IDLE_RENEW = 25 * 60.0  # re-issue IDLE well before the 30-minute server timeout
 TOKEN_REUSE = 10 * 60.0  # ask oauth_token_command again after this long (access tokens last ~1 h)
 
 
@@ -133,10 +132,8 @@ class ImapProvider(Provider):
         self.token_command: str = o["oauth_token_command"]
 
         self._client: IMAPClient | None = None
-        self._idle: IMAPClient | None = None
         self._lock = asyncio.Lock()
         self._tlock = threading.Lock()  # the sync connection, held by the worker thread
-        self._idle_tlock = threading.Lock()
         self._selected: tuple[str, bool] | None = None
         self._caps: set[str] = set()
         self._state = SyncState()  # last state pulled: UID maps for pushes
@@ -146,7 +143,8 @@ class ImapProvider(Provider):
         self._ahead: tuple[tuple, Future] | None = None  # (folder, uidvalidity, uids) being read ahead
         self._window: dict[tuple[str, int, str], list[int]] = {}  # (folder, uidvalidity, since) -> UIDs, ascending
         self._no_idle = False  # the server lacks IDLE: watch() just waits
-        self._watch_mark: tuple[int, int, int] | None = None  # INBOX (uidnext, exists, modseq) at last pull
+        self._watch_marks: dict[str, Mark] = {}  # folder -> (uidnext, exists, modseq) at the last pull
+        self._idlers: dict[str, FolderIdle] = {}  # folder -> its IDLE connection
         self._token: str | None = None
         self._smtp: smtplib.SMTP | None = None  # a reply's session, accepted but not yet ended (QUIT)
         self._accepted: set[str] = set()  # outbox keys whose reply SMTP accepted on this instance
@@ -170,14 +168,13 @@ class ImapProvider(Provider):
                 close_quietly(client)
                 self._end_smtp()
         await asyncio.to_thread(shut)
-        # A running IDLE notices the shutdown within IDLE_STEP and closes its own connection.
-        if self._idle_tlock.acquire(blocking=False):
-            try:
-                idle, self._idle = self._idle, None
-                if idle is not None:
-                    await asyncio.to_thread(close_quietly, idle)
-            finally:
-                self._idle_tlock.release()
+        # A running IDLE notices the shutdown within a second and closes its own connection.
+        for watcher in self._idlers.values():
+            if watcher.lock.acquire(blocking=False):
+                try:
+                    await asyncio.to_thread(watcher.close)
+                finally:
+                    watcher.lock.release()
 
     async def check(self) -> str:
         await self.open(read_only=True)
@@ -215,7 +212,9 @@ class ImapProvider(Provider):
             raise
         try:
             caps = {c.decode() if isinstance(c, bytes) else str(c) for c in client.capabilities()}
-            if "CONDSTORE" in caps and "ENABLE" in caps:
+            if "QRESYNC" in caps and "ENABLE" in caps:
+                client.enable("QRESYNC")  # implies CONDSTORE; expunges come back as UIDs (VANISHED)
+            elif "CONDSTORE" in caps and "ENABLE" in caps:
                 client.enable("CONDSTORE")
             existing = {folder_name(f[2]) for f in client.list_folders()}
         except BaseException as exc:  # noqa: BLE001
@@ -344,29 +343,21 @@ class ImapProvider(Provider):
                 new_uids = []
                 if uidnext > fs.uidnext:
                     new_uids = sorted(u for u in self._client.search(["UID", f"{fs.uidnext}:*"]) if u >= fs.uidnext)
-                # Expunges: fewer old messages than last time.
                 present_old = exists - len(new_uids)
-                if present_old != fs.exists:
-                    alive = set(self._client.search(["UID", f"1:{max(fs.uidnext - 1, 1)}"])) if fs.uidnext > 1 \
-                        else set()
-                    gone = [u for u in fs.uids if u not in alive]
-                    elsewhere = {e[0] for name, other in state.folders.items() if name != folder
-                                 for e in other.uids.values()} if gone else set()
-                    for uid in gone:
-                        entry = fs.uids.pop(uid)
-                        if entry[0] not in elsewhere:
-                            deleted.append(entry[0])
-                            thread = state.thread_of.get(entry[0])
-                            if thread:
-                                state.restate.append(thread)
+                qresync = "QRESYNC" in self._caps and fs.modseq and fs.uidnext > 1
+                if qresync:
+                    # One command says what was expunged (VANISHED) and whose flags changed since the last pull.
+                    if modseq > fs.modseq:
+                        gone_ranges, changed = changes_since(self._client, fs.uidnext - 1, fs.modseq)
+                        self._forget(state, folder, fs, _in_ranges(fs.uids, gone_ranges), deleted)
+                        self._restate(state, fs, changed)
+                    fs.exists = present_old
+                elif present_old != fs.exists:  # without QRESYNC: fewer old messages than last time
+                    alive = set(self._client.search(["UID", f"1:{fs.uidnext - 1}"])) if fs.uidnext > 1 else set()
+                    self._forget(state, folder, fs, [u for u in fs.uids if u not in alive], deleted)
                     fs.exists = len(alive)
-                # Flag changes (CONDSTORE): conversations whose state may have changed.
-                if fs.modseq and modseq > fs.modseq:
-                    changed = self._client.search(["MODSEQ", fs.modseq + 1])  # RFC 7162: ">= n"
-                    for uid in changed:
-                        entry = fs.uids.get(uid)
-                        if entry and state.thread_of.get(entry[0]):
-                            state.restate.append(state.thread_of[entry[0]])
+                if not qresync and fs.modseq and modseq > fs.modseq:  # flag changes (CONDSTORE)
+                    self._restate(state, fs, self._client.search(["MODSEQ", fs.modseq + 1]))  # RFC 7162: ">= n"
                 fs.modseq = modseq
             # Team state of conversations touched in the previous page.
             wanted = sorted(restate_uids.get(folder, ()))
@@ -399,8 +390,8 @@ class ImapProvider(Provider):
                         fs.backfill_below = 0
                 else:
                     more = True
-            if folder == self.folders[0]:
-                self._watch_mark = (fs.uidnext, exists, fs.modseq)
+            if folder in self.folders:
+                self._watch_marks[folder] = (fs.uidnext, exists, fs.modseq)
 
         touched = set(thread_records)
         stated = self._team_threads(state, [t for t in restate_now if t not in touched], restate_uids, flags)
@@ -414,6 +405,27 @@ class ImapProvider(Provider):
             self._read_ahead(folder, uidvalidity, rest[-self._budget(state):])
         return Batch(cursor=state.dumps(), more=more, threads=thread_list, messages=messages,
                      deleted_messages=deleted)
+
+    @staticmethod
+    def _forget(state: SyncState, folder: str, fs: FolderState, gone: list[int], deleted: list[str]) -> None:
+        """Expunged UIDs: their messages are reported deleted unless another folder still holds them."""
+        elsewhere = {e[0] for name, other in state.folders.items() if name != folder
+                     for e in other.uids.values()} if gone else set()
+        for uid in gone:
+            entry = fs.uids.pop(uid)
+            if entry[0] not in elsewhere:
+                deleted.append(entry[0])
+                thread = state.thread_of.get(entry[0])
+                if thread:
+                    state.restate.append(thread)
+
+    @staticmethod
+    def _restate(state: SyncState, fs: FolderState, changed_uids) -> None:
+        """Conversations whose team state may have changed: reported again next page."""
+        for uid in changed_uids:
+            entry = fs.uids.get(uid)
+            if entry and state.thread_of.get(entry[0]):
+                state.restate.append(state.thread_of[entry[0]])
 
     def _window_below(self, folder: str, fs: FolderState) -> list[int]:
         """UIDs in the first sync's window below ``fs.backfill_below``, ascending. The window is
@@ -581,76 +593,46 @@ class ImapProvider(Provider):
     # ------------------------------------------------------------------ watch (IDLE)
 
     async def watch(self, timeout: float) -> bool:
+        """IDLE on every folder read, each on its own connection; True as soon as one has news."""
         stop = threading.Event()
-        try:
-            return await asyncio.to_thread(self._idle_wait, timeout, stop)
-        except asyncio.CancelledError:
-            stop.set()
-            raise
-
-    def _idle_wait(self, timeout: float, stop: threading.Event) -> bool:
         deadline = time.monotonic() + timeout
-        while not self._idle_tlock.acquire(timeout=IDLE_STEP):  # an earlier, cancelled watch is finishing
-            if stop.is_set() or time.monotonic() >= deadline:
-                return False
+        waits = [asyncio.create_task(asyncio.to_thread(self._idle_wait, w, deadline, stop)) for w in self._watchers()]
         try:
-            folder = self.folders[0]
-            try:
-                if self._no_idle:  # the server cannot push: wait, then let the engine poll
-                    stop.wait(max(0.0, deadline - time.monotonic()))
-                    return not stop.is_set()
-                if self._idle is None:
-                    client = connect(self.host, self.port, self.security, self._login(), timeout=self.timeout,
-                                     account=self.name)
-                    if b"IDLE" not in client.capabilities():
-                        close_quietly(client)
-                        self._no_idle = True
-                        stop.wait(max(0.0, deadline - time.monotonic()))
-                        return not stop.is_set()
-                    self._idle = client
-                info = self._idle.select_folder(folder, readonly=True)
-                mark = (int(info.get(b"UIDNEXT", 0)), int(info.get(b"EXISTS", 0)), int(info.get(b"HIGHESTMODSEQ", 0)))
-                if self._watch_mark is not None and mark != self._watch_mark:
-                    return True  # news arrived between the last pull and now
-                return self._idle_loop(deadline, stop)
-            except ProviderError:
-                raise
-            except BaseException as exc:  # noqa: BLE001
-                idle, self._idle = self._idle, None
-                if idle is not None:
-                    try:
-                        idle.shutdown()
-                    except Exception:
-                        pass
-                raise network_error(exc, "IMAP IDLE", self.host, self.port, self.timeout) from None
+            pending = set(waits)
+            while pending:
+                done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
+                for task in done:
+                    if task.result():  # raises the watch's error, if it failed
+                        return True
+            return False
         finally:
-            if self._shutdown.is_set() and self._idle is not None:
-                idle, self._idle = self._idle, None
-                close_quietly(idle)
-            self._idle_tlock.release()
+            stop.set()  # the other folders' IDLE ends within a second
+            for task in waits:  # their outcome no longer matters: retrieve it so it is not logged as lost
+                task.add_done_callback(lambda t: t.cancelled() or t.exception())
 
-    def _idle_loop(self, deadline: float, stop: threading.Event) -> bool:
-        client = self._idle
-        client.idle()
-        started = time.monotonic()
-        news = False
+    def _watchers(self) -> list[FolderIdle]:
+        def connect_idle() -> IMAPClient:
+            return connect(self.host, self.port, self.security, self._login(), timeout=self.timeout, account=self.name)
+
+        for folder in self.folders:
+            if folder not in self._idlers:
+                self._idlers[folder] = FolderIdle(folder, connect_idle, self._shutdown)
+        return [self._idlers[f] for f in self.folders]
+
+    def _idle_wait(self, watcher: FolderIdle, deadline: float, stop: threading.Event) -> bool:
+        if self._no_idle:  # the server cannot push: wait, then let the engine poll
+            stop.wait(max(0.0, deadline - time.monotonic()))
+            return not stop.is_set()
         try:
-            while not (stop.is_set() or self._shutdown.is_set()):
-                now = time.monotonic()
-                if now >= deadline:
-                    break
-                if now - started > IDLE_RENEW:  # keepalive: end and restart IDLE
-                    client.idle_done()
-                    client.idle()
-                    started = now
-                for resp in client.idle_check(timeout=min(IDLE_STEP, deadline - now)):
-                    if len(resp) >= 2 and resp[1] in (b"EXISTS", b"EXPUNGE", b"FETCH", b"VANISHED"):
-                        news = True
-                if news:
-                    break
-        finally:
-            client.idle_done()
-        return news
+            return watcher.wait(deadline, stop, self._watch_marks.get(watcher.folder))
+        except NoIdle:
+            self._no_idle = True
+            stop.wait(max(0.0, deadline - time.monotonic()))
+            return not stop.is_set()
+        except ProviderError:
+            raise
+        except BaseException as exc:  # noqa: BLE001
+            raise network_error(exc, "IMAP IDLE", self.host, self.port, self.timeout) from None
 
     # ------------------------------------------------------------------ push
 
@@ -854,6 +836,13 @@ class ImapProvider(Provider):
             return data
 
         return await self._call(get)
+
+
+def _in_ranges(uids: dict[int, tuple], ranges: list[tuple[int, int]]) -> list[int]:
+    """The keys of ``uids`` inside any of ``ranges`` (inclusive), cheaply for a few expunges."""
+    if sum(b - a + 1 for a, b in ranges) <= len(uids):
+        return [u for a, b in ranges for u in range(a, b + 1) if u in uids]
+    return [u for u in uids if any(a <= u <= b for a, b in ranges)]
 
 
 def _server_words(exc: BaseException) -> str:

@@ -88,3 +88,47 @@ def fetch_bodies(client: IMAPClient, uids: list[int], limit: int) -> dict[int, F
     typ, data = imap._untagged_response(typ, data, "FETCH")
     wanted = set(uids)
     return {uid: f for uid, f in parse_fetch_data([d for d in data if d is not None]).items() if uid in wanted}
+
+
+_VANISHED = re.compile(rb"^(?:\(EARLIER\)\s*)?([\d:,]+)")
+_FLAGS = re.compile(rb"\bFLAGS \(([^)]*)\)")
+
+
+def uid_set(text: bytes) -> list[tuple[int, int]]:
+    """An IMAP sequence set ("3:5,9") as inclusive ranges."""
+    out = []
+    for part in text.split(b","):
+        if not part:
+            continue
+        lo, _, hi = part.partition(b":")
+        a, b = int(lo), int(hi or lo)
+        out.append((min(a, b), max(a, b)))
+    return out
+
+
+def changes_since(client: IMAPClient, last_uid: int, modseq: int) -> tuple[list[tuple[int, int]], dict[int, bytes]]:
+    """QRESYNC (RFC 7162): what happened to UIDs 1..``last_uid`` since ``modseq``, in one command:
+    the UIDs expunged (VANISHED (EARLIER), as ranges) and the UIDs whose flags changed, with
+    their flags. Needs QRESYNC enabled and the folder selected."""
+    imap = client._imap
+    imap.untagged_responses.pop("VANISHED", None)  # only this command's answer counts
+    imap.untagged_responses.pop("FETCH", None)
+    tag = imap._command("UID", "FETCH", f"1:{max(1, last_uid)}", "(UID FLAGS)", f"(CHANGEDSINCE {modseq} VANISHED)")
+    typ, data = imap._command_complete("FETCH", tag)
+    if typ != "OK":
+        raise IMAPClientError(f"FETCH CHANGEDSINCE failed: {data[0].decode('utf-8', 'replace') if data and data[0] else typ}")
+    _, vanished = imap._untagged_response(typ, data, "VANISHED")
+    _, fetched = imap._untagged_response(typ, data, "FETCH")
+    gone: list[tuple[int, int]] = []
+    for line in vanished or []:
+        m = _VANISHED.match(line or b"")
+        if m:
+            gone.extend(uid_set(m.group(1)))
+    changed: dict[int, bytes] = {}
+    for line in fetched or []:
+        if isinstance(line, tuple):
+            line = line[0]
+        uid, flags = _UID.search(line or b""), _FLAGS.search(line or b"")
+        if uid:
+            changed[int(uid.group(1))] = flags.group(1) if flags else b""
+    return gone, changed
