@@ -1,18 +1,20 @@
 """The email adapter: a shared IMAP mailbox for reading and team state, SMTP for replies.
 
-IMAPClient is synchronous. Each connection (one for sync and pushes, one for
-IDLE) is used from worker threads only, one call at a time (a threading lock
+IMAPClient is synchronous. Each connection (one for sync and pushes, one per folder
+read for IDLE) is used from worker threads only, one call at a time (a threading lock
 guards it even when the awaiting task was cancelled), so the event loop never
 blocks on the network.
 
 Sync (see README.md): a first pull walks the account's window newest first in
 pages (:attr:`ImapProvider.page_size` messages first, so the inbox shows something at
-once, then :attr:`ImapProvider.later_pages` times as many); later pulls fetch UIDs from UIDNEXT on,
-read flag changes with CONDSTORE (``SEARCH MODSEQ``), notice expunges from the
-message count, and start a folder over (without duplicates: messages are keyed by
-Message-ID) when its UIDVALIDITY changes. Team state (closed, assignee, tags,
-read) is reported in a page after the messages it concerns, because the cache
-re-opens a conversation whenever it stores a new inbound message.
+once, then :attr:`ImapProvider.later_pages` times as many), fetching the next page
+while the core stores this one; later pulls fetch UIDs from UIDNEXT on, and read
+expunges and flag changes with one QRESYNC ``FETCH (CHANGEDSINCE … VANISHED)`` (without
+QRESYNC: CONDSTORE ``SEARCH MODSEQ``, and expunges noticed from the message count), and
+start a folder over (without duplicates: messages are keyed by Message-ID) when its
+UIDVALIDITY changes. Team state (closed, assignee, tags, read) is reported in a page
+after the messages it concerns, because the cache re-opens a conversation whenever it
+stores a new inbound message. Optional folders (Sent) never stop reading: see folders.py.
 """
 
 from __future__ import annotations
