@@ -30,6 +30,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
 from typing import Any, TypeVar
 
 from imapclient import IMAPClient
@@ -60,6 +61,7 @@ from providers.imap import keywords, send, threads
 from providers.imap.fetch import changes_since, fetch_bodies
 from providers.imap.folders import OptionalFolder, folder_name
 from providers.imap.idle import FolderIdle, Mark, NoIdle
+from providers.imap.journal import Journal
 from providers.imap.connection import (
     DEFAULT_PORTS,
     SMTP_PORTS,
@@ -99,6 +101,7 @@ class ImapProvider(Provider):
         Option("from", str, None, help='sender of replies, e.g. "Support <support@example.com>"'),
         Option("oauth_token_command", str, "", help="command printing an OAuth2 access token (XOAUTH2)"),
         Option("timeout", float, 30.0, help="seconds to wait for the server"),
+        Option("state_dir", str, "", help="where the adapter keeps its sync maps (the engine sets it per account)"),
     )
     page_size = 200  # messages in the first page of a sync
     later_pages = 4  # later pages are this many times bigger (fewer round trips and cursor writes)
@@ -132,6 +135,7 @@ class ImapProvider(Provider):
             self.from_name, self.from_addr = "", ""
         self.our_addresses = {a.lower() for a in (self.from_addr, self.username) if a and "@" in a}
         self.token_command: str = o["oauth_token_command"]
+        self._journal = Journal(Path(o["state_dir"])) if o["state_dir"] else None
 
         self._client: IMAPClient | None = None
         self._lock = asyncio.Lock()
@@ -294,10 +298,24 @@ class ImapProvider(Provider):
         # The state we returned last time is reused when the core hands its cursor back
         # (parsing a large cursor on every page costs); any other cursor is read afresh.
         cached, self._state_cursor = self._state_cursor, None
-        state = self._state if cached is not None and cached == cursor else SyncState.loads(cursor)
+        state = self._state if cached is not None and cached == cursor else self._load_state(cursor)
         batch = await self._call(lambda: self._pull(state))
         self._state, self._state_cursor = state, batch.cursor
         return batch
+
+    def _load_state(self, cursor: str | None) -> SyncState:
+        if self._journal is not None and cursor and '"journal":' in cursor[:200]:
+            try:
+                return self._journal.load(json.loads(cursor))
+            except (ValueError, OSError, KeyError, TypeError):
+                return SyncState()  # unreadable: start over (ids are stable, nothing duplicates)
+        return SyncState.loads(cursor)  # a cursor carrying the whole state (no state folder, or an older one)
+
+    def _dump_state(self, state: SyncState) -> str:
+        if self._journal is not None:
+            return self._journal.save(state)
+        state.settle()
+        return state.dumps()
 
     def _budget(self, state: SyncState) -> int:
         """Messages in the next page: a small first one, so the inbox fills at once, then bigger ones."""
@@ -339,6 +357,7 @@ class ImapProvider(Provider):
                 fs = FolderState(uidvalidity=uidvalidity, uidnext=uidnext, modseq=modseq, exists=exists,
                                  backfill_below=uidnext, since=since.isoformat())
                 state.folders[folder] = fs
+                state.reshaped = True
                 restate_uids.pop(folder, None)  # old UIDs mean nothing in the new numbering
                 new_uids: list[int] = []
             else:
@@ -405,7 +424,7 @@ class ImapProvider(Provider):
         elif read_ahead is not None:
             folder, uidvalidity, rest = read_ahead
             self._read_ahead(folder, uidvalidity, rest[-self._budget(state):])
-        return Batch(cursor=state.dumps(), more=more, threads=thread_list, messages=messages,
+        return Batch(cursor=self._dump_state(state), more=more, threads=thread_list, messages=messages,
                      deleted_messages=deleted)
 
     @staticmethod
@@ -520,6 +539,7 @@ class ImapProvider(Provider):
             info.last = max(info.last, sent_at.timestamp())
             if not info.subject:
                 info.subject = _bare_subject(parsed.subject)
+            state.threads[thread_id] = info  # changed: journalled
         if seen_before or mid in emitted:
             return  # the same mail in a second folder, or a folder renumbered: already in the cache
         emitted.add(mid)
@@ -586,6 +606,7 @@ class ImapProvider(Provider):
             assignee = team.assignee if team.assignee or info.assignee else None
             tags = team.tags if team.tags or info.tags else None
             info.closed, info.assignee, info.tags = team.closed, team.assignee, team.tags
+            state.threads[thread_id] = info  # changed: journalled
             out.append(Thread(remote_id=thread_id, channel=Channel.EMAIL, subject=info.subject,
                               customer=Identity(Channel.EMAIL, info.address, info.name),
                               last_message_at=datetime.fromtimestamp(info.last, timezone.utc),

@@ -118,3 +118,34 @@ def test_fetch_responses_are_read_whatever_the_item_order_and_unsolicited_update
     assert out[9].raw == b"hello" and out[9].size == 5000000, "items after the literal belong to it"
     assert out[9].internal == datetime(2026, 12, 3, 4, 30, tzinfo=timezone.utc)
     assert out[12].raw == b""
+
+
+def test_the_journal_keeps_the_maps_out_of_the_cursor_and_drops_what_the_core_never_committed(tmp_path):
+    import json
+
+    from providers.imap.journal import Journal
+    from providers.imap.state import FolderState, SyncState, ThreadInfo
+
+    state = SyncState(folders={"INBOX": FolderState(uidvalidity=7, uidnext=3)})
+    state.folders["INBOX"].uids[1] = ("a@x", 100, 1)
+    state.thread_of["a@x"] = "t-a"
+    state.threads["t-a"] = ThreadInfo("Order", "c@x", "C", 100.0)
+    journal = Journal(tmp_path)
+    first = journal.save(state)
+    state.folders["INBOX"].uids[2] = ("b@x", 200, 1)
+    state.folders["INBOX"].uids.pop(1)
+    state.thread_of["b@x"] = "t-a"
+    state.folders["INBOX"].uidnext = 4
+    second = journal.save(state)
+    assert len(second) < 300 and "a@x" not in second, "the cursor holds where the sync stands, not the maps"
+
+    again = Journal(tmp_path).load(json.loads(second))
+    assert dict(again.folders["INBOX"].uids) == {2: ("b@x", 200, 1)} and again.folders["INBOX"].uidnext == 4
+    assert dict(again.thread_of) == {"a@x": "t-a", "b@x": "t-a"} and again.threads["t-a"].subject == "Order"
+
+    # The core committed only the first page (a crash after the adapter wrote the second): back to it.
+    older = Journal(tmp_path).load(json.loads(first))
+    assert dict(older.folders["INBOX"].uids) == {1: ("a@x", 100, 1)} and "b@x" not in older.thread_of
+    for path in tmp_path.iterdir():
+        path.unlink()
+    assert Journal(tmp_path).load(json.loads(second)).folders == {}, "journal gone: the sync starts over"

@@ -281,13 +281,15 @@ class ImapHarness:
         self.agent = dv.add_user("agent")
         self.customer = dv.add_user("cust")
         self.name = f"mail-{uuid.uuid4().hex[:6]}"  # one account, however many adapters a test makes
+        # The adapter's own store (sync maps), kept across restarts like the engine's per-account folder.
+        self.state_dir = Path(tempfile.mkdtemp(prefix="sb-imap-state-"))
 
     def account(self, window_days: int = 90, **extra):
         from providers.base import AccountConfig
 
         options = {"host": "127.0.0.1", "port": self.dv.imap_port, "security": "none", "username": self.agent,
                    "smtp_host": "127.0.0.1", "smtp_port": self.smtp.port, "smtp_security": "none",
-                   "from": f"Support Team <{self.agent}>", "timeout": 10.0, **extra}
+                   "from": f"Support Team <{self.agent}>", "timeout": 10.0, "state_dir": str(self.state_dir), **extra}
         return AccountConfig(name=self.name, provider="imap", options=options,
                              secret=lambda: PASSWORD, window_days=window_days)
 
