@@ -146,7 +146,7 @@ class ImapProvider(Provider):
         self._state_cursor: str | None = None  # the cursor ``_state`` was dumped to
         self._shutdown = threading.Event()  # tells a running IDLE to end
         self._reader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="imap-read-ahead")
-        self._ahead: tuple[tuple, Future] | None = None  # (folder, uidvalidity, uids) being read ahead
+        self._ahead: tuple[tuple, Future, threading.Event] | None = None  # ((folder, uidvalidity, uids), result, abandon)
         self._window: dict[tuple[str, int, str], list[int]] = {}  # (folder, uidvalidity, since) -> UIDs, ascending
         self._no_idle = False  # the server lacks IDLE: watch() just waits
         self._watch_marks: dict[str, Mark] = {}  # folder -> (uidnext, exists, modseq) at the last pull
@@ -167,10 +167,12 @@ class ImapProvider(Provider):
     async def close(self) -> None:
         self._shutdown.set()
 
+        self._drop_read_ahead()
+
         def shut() -> None:
             with self._tlock:
                 client, self._client, self._selected = self._client, None, None
-                self._ahead, self._window = None, {}
+                self._window = {}
                 close_quietly(client)
                 self._end_smtp()
         await asyncio.to_thread(shut)
@@ -421,9 +423,11 @@ class ImapProvider(Provider):
         more = more or bool(state.restate)
         if not more:
             state.prune(time.time() - 2 * self.account.window_days * 86400.0)
-        elif read_ahead is not None:
+        if more and read_ahead is not None:
             folder, uidvalidity, rest = read_ahead
             self._read_ahead(folder, uidvalidity, rest[-self._budget(state):])
+        else:
+            self._drop_read_ahead()
         return Batch(cursor=self._dump_state(state), more=more, threads=thread_list, messages=messages,
                      deleted_messages=deleted)
 
@@ -470,11 +474,11 @@ class ImapProvider(Provider):
         """Fetch, parse and thread ``uids`` of the selected folder."""
         fetched = None
         if self._ahead is not None and self._ahead[0] == (folder, fs.uidvalidity, tuple(uids)):
-            ahead, self._ahead = self._ahead[1], None
-            try:
-                fetched = ahead.result()
-            except Exception:  # the read-ahead failed: read again (a real failure raises there)
-                fetched = None
+            ahead, self._ahead = self._ahead, None
+            if ahead[1].done() and ahead[1].exception() is None:
+                fetched = ahead[1].result()
+            else:  # it never got the connection (this pull holds it): read here
+                ahead[2].set()
         for uid, parsed, internal in fetched if fetched is not None else self._fetch_parsed(uids):
             self._one(state, folder, fs, uid, parsed, internal, outbound_folder, messages, thread_records, emitted)
 
@@ -497,15 +501,31 @@ class ImapProvider(Provider):
         return out
 
     def _read_ahead(self, folder: str, uidvalidity: int, uids: list[int]) -> None:
-        """Start fetching and parsing the next page's ``uids`` while the core stores this one."""
+        """Start fetching and parsing the next page's ``uids`` while the core stores this one.
+
+        It takes the connection as soon as this pull lets it go; if the next pull gets it
+        first, that pull tells it to give up (it never waits for it) and reads the page itself."""
+        self._drop_read_ahead()
+        abandon = threading.Event()
+
         def work() -> list:
-            with self._tlock:
-                if self._client is None or self._shutdown.is_set():
-                    raise RuntimeError("closed")
+            while not self._tlock.acquire(timeout=0.05):
+                if abandon.is_set():
+                    raise RuntimeError("superseded")
+            try:
+                if self._client is None or self._shutdown.is_set() or abandon.is_set():
+                    raise RuntimeError("superseded")
                 self._select(folder)
                 return self._fetch_parsed(uids)
+            finally:
+                self._tlock.release()
 
-        self._ahead = ((folder, uidvalidity, tuple(uids)), self._reader.submit(work))
+        self._ahead = ((folder, uidvalidity, tuple(uids)), self._reader.submit(work), abandon)
+
+    def _drop_read_ahead(self) -> None:
+        ahead, self._ahead = self._ahead, None
+        if ahead is not None:
+            ahead[2].set()
 
     def _one(self, state: SyncState, folder: str, fs: FolderState, uid: int, parsed: ParsedMail,
              internal: datetime | None, outbound_folder: bool, messages: list[Message],

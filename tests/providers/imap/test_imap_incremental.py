@@ -144,3 +144,31 @@ def max_uid_of(h) -> int:
         return max(client.search("ALL"))
     finally:
         client.logout()
+
+
+async def test_a_late_read_ahead_never_blocks_the_next_pull(h):
+    for i in range(60):
+        h.append(mail(f"Question {i}", f"message {i}"))
+    p = await h.make()
+    p.page_size, p.later_pages = 10, 1
+    submit = p._reader.submit
+
+    def late(fn):  # the read-ahead starts after the next pull has taken the connection
+        def delayed():
+            time.sleep(0.3)
+            return fn()
+        return submit(delayed)
+
+    p._reader.submit = late
+    await p.open(read_only=True)
+    try:
+        texts, cursor = [], None
+        while True:
+            batch = await asyncio.wait_for(p.pull(cursor), timeout=30)
+            texts += [m.text for m in batch.messages]
+            cursor = batch.cursor
+            if not batch.more:
+                break
+    finally:
+        await asyncio.wait_for(p.close(), timeout=30)
+    assert sorted(texts) == sorted(f"message {i}" for i in range(60))
