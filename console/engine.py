@@ -152,7 +152,7 @@ class Engine:
                     return
                 await self._flush_outbox(acc.name, provider)
                 await self._pull_all(acc, provider, progress)
-                state.state, state.detail = "online", ""
+                state.state, state.detail = "online", provider.notice
                 self._set_error(state, None)
             except Exception as exc:  # one account's failure never stops the others
                 self._record_failure(state, exc)
@@ -179,7 +179,7 @@ class Engine:
                 while not self._stopping:
                     await self._flush_outbox(acc.name, provider)
                     await self._pull_all(acc, provider)
-                    state.state, state.detail, state.failures, state.next_try_at = "online", "", 0, None
+                    state.state, state.detail, state.failures, state.next_try_at = "online", provider.notice, 0, None
                     if state.error:
                         self._set_error(state, None)
                     await self._wait_for_news(acc, provider)

@@ -170,9 +170,44 @@ class Signals:
 
 @lru_cache(maxsize=1)
 def _analyser():
-    from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer  # lazy: loads a lexicon
+    from vaderSentiment.vaderSentiment import BOOSTER_DICT, SentimentIntensityAnalyzer, SentiText  # lazy: a lexicon
 
-    return SentimentIntensityAnalyzer()
+    class Analyser(SentimentIntensityAnalyzer):
+        """VADER with the same scores in linear time. Its negation and idiom checks lower-case
+        the whole message for every word they look at, though they read at most three words
+        either side: they are handed just that window. Its emoji pass rebuilds the text one
+        character at a time: text without emoji skips it."""
+
+        def __init__(self) -> None:
+            super().__init__()
+            self._emoji_chars = frozenset(e for e in self.emojis if len(e) == 1)  # the pass matches single characters
+
+        def polarity_scores(self, text):
+            if not self._emoji_chars.isdisjoint(text):
+                return super().polarity_scores(text)
+            text = text.strip()
+            sentitext = SentiText(text)
+            words = sentitext.words_and_emoticons
+            sentiments: list = []
+            for i, item in enumerate(words):
+                lower = item.lower()
+                if lower in BOOSTER_DICT or (lower == "kind" and i < len(words) - 1 and words[i + 1].lower() == "of"):
+                    sentiments.append(0)
+                    continue
+                sentiments = self.sentiment_valence(0, sentitext, item, i, sentiments)
+            return self.score_valence(self._but_check(words, sentiments), text)
+
+        @staticmethod
+        def _negation_check(valence, words_and_emoticons, start_i, i):
+            lo = max(0, i - 3)
+            return SentimentIntensityAnalyzer._negation_check(valence, words_and_emoticons[lo:i + 3], start_i, i - lo)
+
+        @staticmethod
+        def _special_idioms_check(valence, words_and_emoticons, i):
+            lo = max(0, i - 3)
+            return SentimentIntensityAnalyzer._special_idioms_check(valence, words_and_emoticons[lo:i + 3], i - lo)
+
+    return Analyser()
 
 
 def _shouting(text: str) -> bool:

@@ -246,6 +246,9 @@ class Provider(abc.ABC):
     # thread) and "direct" (a direct message, or a public post answered privately). A kind
     # missing has no limit. What applies before the account was ever opened.
     default_reply_limits: ClassVar[Mapping[str, int]] = {}
+    # A standing condition the account's state line shows while it lasts, e.g. "replies are
+    # sent without a copy: …". Adapters override it (a plain attribute or a property).
+    notice: str = ""
 
     def __init__(self, account: AccountConfig) -> None:
         self.account = account

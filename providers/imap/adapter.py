@@ -1,31 +1,36 @@
 """The email adapter: a shared IMAP mailbox for reading and team state, SMTP for replies.
 
-IMAPClient is synchronous. Each connection (one for sync and pushes, one for
-IDLE) is used from worker threads only, one call at a time (a threading lock
+IMAPClient is synchronous. Each connection (one for sync and pushes, one per folder
+read for IDLE) is used from worker threads only, one call at a time (a threading lock
 guards it even when the awaiting task was cancelled), so the event loop never
 blocks on the network.
 
 Sync (see README.md): a first pull walks the account's window newest first in
 pages (:attr:`ImapProvider.page_size` messages first, so the inbox shows something at
-once, then :attr:`ImapProvider.later_pages` times as many); later pulls fetch UIDs from UIDNEXT on,
-read flag changes with CONDSTORE (``SEARCH MODSEQ``), notice expunges from the
-message count, and start a folder over (without duplicates: messages are keyed by
-Message-ID) when its UIDVALIDITY changes. Team state (closed, assignee, tags,
-read) is reported in a page after the messages it concerns, because the cache
-re-opens a conversation whenever it stores a new inbound message.
+once, then :attr:`ImapProvider.later_pages` times as many), fetching the next page
+while the core stores this one; later pulls fetch UIDs from UIDNEXT on, and read
+expunges and flag changes with one QRESYNC ``FETCH (CHANGEDSINCE … VANISHED)`` (without
+QRESYNC: CONDSTORE ``SEARCH MODSEQ``, and expunges noticed from the message count), and
+start a folder over (without duplicates: messages are keyed by Message-ID) when its
+UIDVALIDITY changes. Team state (closed, assignee, tags, read) is reported in a page
+after the messages it concerns, because the cache re-opens a conversation whenever it
+stores a new inbound message. Optional folders (Sent) never stop reading: see folders.py.
 """
 
 from __future__ import annotations
 
 import asyncio
 import base64
+import bisect
 import json
 import re
 import smtplib
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
 from typing import Any, TypeVar
 
 from imapclient import IMAPClient
@@ -53,6 +58,10 @@ from providers.base import (
     Unsupported,
 )
 from providers.imap import keywords, send, threads
+from providers.imap.fetch import changes_since, fetch_bodies
+from providers.imap.folders import OptionalFolder, folder_name
+from providers.imap.idle import FolderIdle, Mark, NoIdle
+from providers.imap.journal import Journal
 from providers.imap.connection import (
     DEFAULT_PORTS,
     SMTP_PORTS,
@@ -70,8 +79,6 @@ SECURITY = ("tls", "starttls", "none")
 FETCH_CHUNK = 200  # messages per FETCH command
 MAX_PAGE = 5000  # messages per pull at most
 BIG_MESSAGE = 2 * 1024 * 1024  # larger messages are read only up to this many bytes
-IDLE_STEP = 1.0  # seconds between checks for cancellation while idling
-IDLE_RENEW = 25 * 60.0  # re-issue IDLE well before the 30-minute server timeout
 TOKEN_REUSE = 10 * 60.0  # ask oauth_token_command again after this long (access tokens last ~1 h)
 
 
@@ -94,6 +101,7 @@ class ImapProvider(Provider):
         Option("from", str, None, help='sender of replies, e.g. "Support <support@example.com>"'),
         Option("oauth_token_command", str, "", help="command printing an OAuth2 access token (XOAUTH2)"),
         Option("timeout", float, 30.0, help="seconds to wait for the server"),
+        Option("state_dir", str, "", help="where the adapter keeps its sync maps (the engine sets it per account)"),
     )
     page_size = 200  # messages in the first page of a sync
     later_pages = 4  # later pages are this many times bigger (fewer round trips and cursor writes)
@@ -113,7 +121,9 @@ class ImapProvider(Provider):
             raise OptionError(f"account {self.name!r}: folders must be a list of folder names",
                               fix='e.g. folders = ["INBOX"]')
         self.folders: list[str] = list(dict.fromkeys(folders))
-        self.sent_folder: str = o["sent_folder"]
+        self._sent = OptionalFolder(o["sent_folder"], b"\\Sent")
+        self.sent_folder: str | None = None  # the Sent folder on the server, once found (or created)
+        self._sent_refused = ""  # why the server would not create Sent, if it would not
         self.smtp_host: str = o["smtp_host"] or self.host
         self.smtp_security: str = o["smtp_security"]
         self.smtp_port: int = o["smtp_port"] or SMTP_PORTS[self.smtp_security]
@@ -125,19 +135,22 @@ class ImapProvider(Provider):
             self.from_name, self.from_addr = "", ""
         self.our_addresses = {a.lower() for a in (self.from_addr, self.username) if a and "@" in a}
         self.token_command: str = o["oauth_token_command"]
+        self._journal = Journal(Path(o["state_dir"])) if o["state_dir"] else None
 
         self._client: IMAPClient | None = None
-        self._idle: IMAPClient | None = None
         self._lock = asyncio.Lock()
         self._tlock = threading.Lock()  # the sync connection, held by the worker thread
-        self._idle_tlock = threading.Lock()
         self._selected: tuple[str, bool] | None = None
         self._caps: set[str] = set()
         self._state = SyncState()  # last state pulled: UID maps for pushes
         self._state_cursor: str | None = None  # the cursor ``_state`` was dumped to
         self._shutdown = threading.Event()  # tells a running IDLE to end
+        self._reader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="imap-read-ahead")
+        self._ahead: tuple[tuple, Future, threading.Event] | None = None  # ((folder, uidvalidity, uids), result, abandon)
+        self._window: dict[tuple[str, int, str], list[int]] = {}  # (folder, uidvalidity, since) -> UIDs, ascending
         self._no_idle = False  # the server lacks IDLE: watch() just waits
-        self._watch_mark: tuple[int, int, int] | None = None  # INBOX (uidnext, exists, modseq) at last pull
+        self._watch_marks: dict[str, Mark] = {}  # folder -> (uidnext, exists, modseq) at the last pull
+        self._idlers: dict[str, FolderIdle] = {}  # folder -> its IDLE connection
         self._token: str | None = None
         self._smtp: smtplib.SMTP | None = None  # a reply's session, accepted but not yet ended (QUIT)
         self._accepted: set[str] = set()  # outbox keys whose reply SMTP accepted on this instance
@@ -154,20 +167,22 @@ class ImapProvider(Provider):
     async def close(self) -> None:
         self._shutdown.set()
 
+        self._drop_read_ahead()
+
         def shut() -> None:
             with self._tlock:
                 client, self._client, self._selected = self._client, None, None
+                self._window = {}
                 close_quietly(client)
                 self._end_smtp()
         await asyncio.to_thread(shut)
-        # A running IDLE notices the shutdown within IDLE_STEP and closes its own connection.
-        if self._idle_tlock.acquire(blocking=False):
-            try:
-                idle, self._idle = self._idle, None
-                if idle is not None:
-                    await asyncio.to_thread(close_quietly, idle)
-            finally:
-                self._idle_tlock.release()
+        # A running IDLE notices the shutdown within a second and closes its own connection.
+        for watcher in self._idlers.values():
+            if watcher.lock.acquire(blocking=False):
+                try:
+                    await asyncio.to_thread(watcher.close)
+                finally:
+                    watcher.lock.release()
 
     async def check(self) -> str:
         await self.open(read_only=True)
@@ -206,11 +221,13 @@ class ImapProvider(Provider):
             raise
         try:
             caps = {c.decode() if isinstance(c, bytes) else str(c) for c in client.capabilities()}
-            if "CONDSTORE" in caps and "ENABLE" in caps:
+            if "QRESYNC" in caps and "ENABLE" in caps:
+                client.enable("QRESYNC")  # implies CONDSTORE; expunges come back as UIDs (VANISHED)
+            elif "CONDSTORE" in caps and "ENABLE" in caps:
                 client.enable("CONDSTORE")
             existing = self._folder_names(client)
             if existing is None:  # a name the LIST parser chokes on: ask for our folders one by one
-                existing = {f for f in {*self.folders, self.sent_folder} if self._folder_exists(client, f)}
+                existing = {f for f in {*self.folders, self._sent.configured} if self._folder_exists(client, f)}
         except BaseException as exc:  # noqa: BLE001
             close_quietly(client)
             raise network_error(exc, "IMAP", self.host, self.port, self.timeout) from None
@@ -220,19 +237,8 @@ class ImapProvider(Provider):
                 shown = ", ".join(sorted(existing)[:12])
                 raise OptionError(f"account {self.name!r}: folder {folder!r} does not exist on {self.host}",
                                   fix=f"fix `folders` in config.toml; the server has: {shown}")
-        if self.sent_folder not in existing:
-            special = None
-            try:
-                special = client.find_special_folder(b"\\Sent")
-            except Exception:
-                pass
-            if special:
-                self.sent_folder = self._folder_name(special)
-            else:
-                close_quietly(client)
-                raise OptionError(f"account {self.name!r}: sent folder {self.sent_folder!r} does not exist on "
-                                  f"{self.host}", fix="set sent_folder to the server's Sent folder "
-                                  f"(it has: {', '.join(sorted(existing)[:12])})")
+        # Reading never waits on sending's folder: without one, mail is read and Sent is made on the first reply.
+        self.sent_folder = self._sent.resolve(client, existing)
         self._caps = caps
         self._client = client
         self._selected = None
@@ -243,7 +249,7 @@ class ImapProvider(Provider):
         """Every folder on the server, or None when imapclient cannot parse the listing
         (dovecot sends a folder named ``[`` unquoted), so one odd folder never stops the account."""
         try:
-            return {cls._folder_name(f[2]) for f in client.list_folders()}
+            return {folder_name(f[2]) for f in client.list_folders()}
         except ProtocolError:
             return None
 
@@ -254,9 +260,20 @@ class ImapProvider(Provider):
         except ProtocolError:
             return True  # listed, but unparsable (e.g. "[" itself): SELECT says whether it works
 
-    @staticmethod
-    def _folder_name(name: Any) -> str:
-        return name.decode("utf-8", "replace") if isinstance(name, bytes) else str(name)
+    @property
+    def notice(self) -> str:  # type: ignore[override]
+        if self._sent_refused:
+            return (f"replies are sent without a copy: {self.host} refused to create the folder "
+                    f"{self._sent.configured!r} ({self._sent_refused})")
+        if self._client is not None and self.sent_folder is None:
+            made = "" if self.read_only else ": it is created with the first reply"
+            return f"no {self._sent.configured!r} folder on {self.host}{made}"
+        return ""
+
+    def _read_folders(self) -> list[str]:
+        """Every folder pulled: the configured ones, then Sent (when there is one)."""
+        sent = [self.sent_folder] if self.sent_folder and self.sent_folder not in self.folders else []
+        return [*self.folders, *sent]
 
     def _drop(self) -> None:
         client, self._client, self._selected = self._client, None, None
@@ -302,16 +319,34 @@ class ImapProvider(Provider):
         # The state we returned last time is reused when the core hands its cursor back
         # (parsing a large cursor on every page costs); any other cursor is read afresh.
         cached, self._state_cursor = self._state_cursor, None
-        state = self._state if cached is not None and cached == cursor else SyncState.loads(cursor)
+        state = self._state if cached is not None and cached == cursor else self._load_state(cursor)
         batch = await self._call(lambda: self._pull(state))
         self._state, self._state_cursor = state, batch.cursor
         return batch
 
-    def _pull(self, state: SyncState) -> Batch:
-        first_page = not state.folders
+    def _load_state(self, cursor: str | None) -> SyncState:
+        if self._journal is not None and cursor and '"journal":' in cursor[:200]:
+            try:
+                return self._journal.load(json.loads(cursor))
+            except (ValueError, OSError, KeyError, TypeError):
+                return SyncState()  # unreadable: start over (ids are stable, nothing duplicates)
+        return SyncState.loads(cursor)  # a cursor carrying the whole state (no state folder, or an older one)
+
+    def _dump_state(self, state: SyncState) -> str:
+        if self._journal is not None:
+            return self._journal.save(state)
+        state.settle()
+        return state.dumps()
+
+    def _budget(self, state: SyncState) -> int:
+        """Messages in the next page: a small first one, so the inbox fills at once, then bigger ones."""
+        if not state.folders:
+            return self.page_size
         known = sum(len(fs.uids) for fs in state.folders.values())
-        # Pages grow with the mailbox so the cursor (which grows too) is written fewer times.
-        budget = self.page_size if first_page else min(MAX_PAGE, max(self.page_size * self.later_pages, known // 8))
+        return min(MAX_PAGE, max(self.page_size * self.later_pages, known // 8))
+
+    def _pull(self, state: SyncState) -> Batch:
+        budget = self._budget(state)
         restate_now, state.restate = list(dict.fromkeys(state.restate)), []
         restate_uids: dict[str, set[int]] = {}
         if restate_now:
@@ -321,13 +356,14 @@ class ImapProvider(Provider):
                 if uids:
                     restate_uids[name] = uids
         flags: dict[tuple[str, int], tuple[str, ...]] = {}
+        read_ahead: tuple[str, int, list[int]] | None = None  # the window's next page, if the sync goes on there
         messages: list[Message] = []
         thread_records: dict[str, Thread] = {}
         deleted: list[str] = []
         more = False
         emitted: set[str] = set()
 
-        for folder in [*self.folders, *([self.sent_folder] if self.sent_folder not in self.folders else [])]:
+        for folder in self._read_folders():
             outbound_folder = folder == self.sent_folder
             info = self._select(folder)
             uidvalidity = int(info.get(b"UIDVALIDITY", 0))
@@ -342,35 +378,28 @@ class ImapProvider(Provider):
                 fs = FolderState(uidvalidity=uidvalidity, uidnext=uidnext, modseq=modseq, exists=exists,
                                  backfill_below=uidnext, since=since.isoformat())
                 state.folders[folder] = fs
+                state.reshaped = True
                 restate_uids.pop(folder, None)  # old UIDs mean nothing in the new numbering
                 new_uids: list[int] = []
             else:
                 new_uids = []
                 if uidnext > fs.uidnext:
                     new_uids = sorted(u for u in self._client.search(["UID", f"{fs.uidnext}:*"]) if u >= fs.uidnext)
-                # Expunges: fewer old messages than last time.
                 present_old = exists - len(new_uids)
-                if present_old != fs.exists:
-                    alive = set(self._client.search(["UID", f"1:{max(fs.uidnext - 1, 1)}"])) if fs.uidnext > 1 \
-                        else set()
-                    gone = [u for u in fs.uids if u not in alive]
-                    elsewhere = {e[0] for name, other in state.folders.items() if name != folder
-                                 for e in other.uids.values()} if gone else set()
-                    for uid in gone:
-                        entry = fs.uids.pop(uid)
-                        if entry[0] not in elsewhere:
-                            deleted.append(entry[0])
-                            thread = state.thread_of.get(entry[0])
-                            if thread:
-                                state.restate.append(thread)
+                qresync = "QRESYNC" in self._caps and fs.modseq and fs.uidnext > 1
+                if qresync:
+                    # One command says what was expunged (VANISHED) and whose flags changed since the last pull.
+                    if modseq > fs.modseq:
+                        gone_ranges, changed = changes_since(self._client, fs.uidnext - 1, fs.modseq)
+                        self._forget(state, folder, fs, _in_ranges(fs.uids, gone_ranges), deleted)
+                        self._restate(state, fs, changed)
+                    fs.exists = present_old
+                elif present_old != fs.exists:  # without QRESYNC: fewer old messages than last time
+                    alive = set(self._client.search(["UID", f"1:{fs.uidnext - 1}"])) if fs.uidnext > 1 else set()
+                    self._forget(state, folder, fs, [u for u in fs.uids if u not in alive], deleted)
                     fs.exists = len(alive)
-                # Flag changes (CONDSTORE): conversations whose state may have changed.
-                if fs.modseq and modseq > fs.modseq:
-                    changed = self._client.search(["MODSEQ", fs.modseq + 1])  # RFC 7162: ">= n"
-                    for uid in changed:
-                        entry = fs.uids.get(uid)
-                        if entry and state.thread_of.get(entry[0]):
-                            state.restate.append(state.thread_of[entry[0]])
+                if not qresync and fs.modseq and modseq > fs.modseq:  # flag changes (CONDSTORE)
+                    self._restate(state, fs, self._client.search(["MODSEQ", fs.modseq + 1]))  # RFC 7162: ">= n"
                 fs.modseq = modseq
             # Team state of conversations touched in the previous page.
             wanted = sorted(restate_uids.get(folder, ()))
@@ -390,22 +419,21 @@ class ImapProvider(Provider):
             # Then the window, newest first.
             if fs.backfill_below > 1:
                 if budget > 0:
-                    older = sorted(self._client.search(["SINCE", date.fromisoformat(fs.since), "UID",
-                                                        f"1:{fs.backfill_below - 1}"]), reverse=True)
-                    page = older[:budget]
+                    older = self._window_below(folder, fs)
+                    page = older[-budget:]
                     if page:
-                        self._ingest(state, folder, fs, sorted(page), outbound_folder, messages, thread_records,
-                                     emitted)
+                        self._ingest(state, folder, fs, page, outbound_folder, messages, thread_records, emitted)
                         budget -= len(page)
                     if len(page) < len(older):
-                        fs.backfill_below = page[-1]
+                        fs.backfill_below = page[0]
                         more = True
+                        read_ahead = (folder, fs.uidvalidity, older[:-len(page)])
                     else:
                         fs.backfill_below = 0
                 else:
                     more = True
-            if folder == self.folders[0]:
-                self._watch_mark = (fs.uidnext, exists, fs.modseq)
+            if folder in self.folders:
+                self._watch_marks[folder] = (fs.uidnext, exists, fs.modseq)
 
         touched = set(thread_records)
         stated = self._team_threads(state, [t for t in restate_now if t not in touched], restate_uids, flags)
@@ -414,8 +442,45 @@ class ImapProvider(Provider):
         more = more or bool(state.restate)
         if not more:
             state.prune(time.time() - 2 * self.account.window_days * 86400.0)
-        return Batch(cursor=state.dumps(), more=more, threads=thread_list, messages=messages,
+        if more and read_ahead is not None:
+            folder, uidvalidity, rest = read_ahead
+            self._read_ahead(folder, uidvalidity, rest[-self._budget(state):])
+        else:
+            self._drop_read_ahead()
+        return Batch(cursor=self._dump_state(state), more=more, threads=thread_list, messages=messages,
                      deleted_messages=deleted)
+
+    @staticmethod
+    def _forget(state: SyncState, folder: str, fs: FolderState, gone: list[int], deleted: list[str]) -> None:
+        """Expunged UIDs: their messages are reported deleted unless another folder still holds them."""
+        elsewhere = {e[0] for name, other in state.folders.items() if name != folder
+                     for e in other.uids.values()} if gone else set()
+        for uid in gone:
+            entry = fs.uids.pop(uid)
+            if entry[0] not in elsewhere:
+                deleted.append(entry[0])
+                thread = state.thread_of.get(entry[0])
+                if thread:
+                    state.restate.append(thread)
+
+    @staticmethod
+    def _restate(state: SyncState, fs: FolderState, changed_uids) -> None:
+        """Conversations whose team state may have changed: reported again next page."""
+        for uid in changed_uids:
+            entry = fs.uids.get(uid)
+            if entry and state.thread_of.get(entry[0]):
+                state.restate.append(state.thread_of[entry[0]])
+
+    def _window_below(self, folder: str, fs: FolderState) -> list[int]:
+        """UIDs in the first sync's window below ``fs.backfill_below``, ascending. The window is
+        searched once per folder and connection, not once per page (its cost grows with the mailbox)."""
+        key = (folder, fs.uidvalidity, fs.since)
+        window = self._window.get(key)
+        if window is None:
+            window = sorted(self._client.search(["SINCE", date.fromisoformat(fs.since), "UID",
+                                                 f"1:{fs.backfill_below - 1}"]))
+            self._window = {key: window}
+        return window[:bisect.bisect_left(window, fs.backfill_below)]
 
     def _fetch_chunks(self, uids: list[int], items: list[str]) -> dict[int, dict]:
         out: dict[int, dict] = {}
@@ -426,23 +491,60 @@ class ImapProvider(Provider):
     def _ingest(self, state: SyncState, folder: str, fs: FolderState, uids: list[int], outbound_folder: bool,
                 messages: list[Message], thread_records: dict[str, Thread], emitted: set[str]) -> None:
         """Fetch, parse and thread ``uids`` of the selected folder."""
+        fetched = None
+        if self._ahead is not None and self._ahead[0] == (folder, fs.uidvalidity, tuple(uids)):
+            ahead, self._ahead = self._ahead, None
+            if ahead[1].done() and ahead[1].exception() is None:
+                fetched = ahead[1].result()
+            else:  # it never got the connection (this pull holds it): read here
+                ahead[2].set()
+        for uid, parsed, internal in fetched if fetched is not None else self._fetch_parsed(uids):
+            self._one(state, folder, fs, uid, parsed, internal, outbound_folder, messages, thread_records, emitted)
+
+    def _fetch_parsed(self, uids: list[int]) -> list[tuple[int, ParsedMail, datetime | None]]:
+        """Fetch and parse ``uids`` of the selected folder."""
+        out = []
         for i in range(0, len(uids), FETCH_CHUNK):
             chunk = uids[i:i + FETCH_CHUNK]
             # A partial fetch: whole messages up to BIG_MESSAGE bytes, the start of bigger ones.
-            data = self._client.fetch(chunk, [f"BODY.PEEK[]<0.{BIG_MESSAGE}>", "RFC822.SIZE", "INTERNALDATE"])
+            data = fetch_bodies(self._client, chunk, BIG_MESSAGE)
             for uid in chunk:
                 item = data.get(uid)
                 if item is None:
                     continue  # expunged between SEARCH and FETCH
-                raw = item.get(b"BODY[]<0>") or item.get(b"BODY[]") or b""
-                internal = _aware(item.get(b"INTERNALDATE"))
-                parsed = parse_mail(raw, fallback_date=internal)
-                size = int(item.get(b"RFC822.SIZE", 0) or 0)
-                if size > BIG_MESSAGE:
-                    parsed.warnings.append(f"message is {size // (1024 * 1024)} MB; only the first "
+                parsed = parse_mail(item.raw, fallback_date=item.internal)
+                if item.size > BIG_MESSAGE:
+                    parsed.warnings.append(f"message is {item.size // (1024 * 1024)} MB; only the first "
                                            f"{BIG_MESSAGE // (1024 * 1024)} MB were read")
-                self._one(state, folder, fs, uid, parsed, internal, outbound_folder, messages, thread_records,
-                          emitted)
+                out.append((uid, parsed, item.internal))
+        return out
+
+    def _read_ahead(self, folder: str, uidvalidity: int, uids: list[int]) -> None:
+        """Start fetching and parsing the next page's ``uids`` while the core stores this one.
+
+        It takes the connection as soon as this pull lets it go; if the next pull gets it
+        first, that pull tells it to give up (it never waits for it) and reads the page itself."""
+        self._drop_read_ahead()
+        abandon = threading.Event()
+
+        def work() -> list:
+            while not self._tlock.acquire(timeout=0.05):
+                if abandon.is_set():
+                    raise RuntimeError("superseded")
+            try:
+                if self._client is None or self._shutdown.is_set() or abandon.is_set():
+                    raise RuntimeError("superseded")
+                self._select(folder)
+                return self._fetch_parsed(uids)
+            finally:
+                self._tlock.release()
+
+        self._ahead = ((folder, uidvalidity, tuple(uids)), self._reader.submit(work), abandon)
+
+    def _drop_read_ahead(self) -> None:
+        ahead, self._ahead = self._ahead, None
+        if ahead is not None:
+            ahead[2].set()
 
     def _one(self, state: SyncState, folder: str, fs: FolderState, uid: int, parsed: ParsedMail,
              internal: datetime | None, outbound_folder: bool, messages: list[Message],
@@ -476,6 +578,7 @@ class ImapProvider(Provider):
             info.last = max(info.last, sent_at.timestamp())
             if not info.subject:
                 info.subject = _bare_subject(parsed.subject)
+            state.threads[thread_id] = info  # changed: journalled
         if seen_before or mid in emitted:
             return  # the same mail in a second folder, or a folder renumbered: already in the cache
         emitted.add(mid)
@@ -542,6 +645,7 @@ class ImapProvider(Provider):
             assignee = team.assignee if team.assignee or info.assignee else None
             tags = team.tags if team.tags or info.tags else None
             info.closed, info.assignee, info.tags = team.closed, team.assignee, team.tags
+            state.threads[thread_id] = info  # changed: journalled
             out.append(Thread(remote_id=thread_id, channel=Channel.EMAIL, subject=info.subject,
                               customer=Identity(Channel.EMAIL, info.address, info.name),
                               last_message_at=datetime.fromtimestamp(info.last, timezone.utc),
@@ -551,76 +655,46 @@ class ImapProvider(Provider):
     # ------------------------------------------------------------------ watch (IDLE)
 
     async def watch(self, timeout: float) -> bool:
+        """IDLE on every folder read, each on its own connection; True as soon as one has news."""
         stop = threading.Event()
-        try:
-            return await asyncio.to_thread(self._idle_wait, timeout, stop)
-        except asyncio.CancelledError:
-            stop.set()
-            raise
-
-    def _idle_wait(self, timeout: float, stop: threading.Event) -> bool:
         deadline = time.monotonic() + timeout
-        while not self._idle_tlock.acquire(timeout=IDLE_STEP):  # an earlier, cancelled watch is finishing
-            if stop.is_set() or time.monotonic() >= deadline:
-                return False
+        waits = [asyncio.create_task(asyncio.to_thread(self._idle_wait, w, deadline, stop)) for w in self._watchers()]
         try:
-            folder = self.folders[0]
-            try:
-                if self._no_idle:  # the server cannot push: wait, then let the engine poll
-                    stop.wait(max(0.0, deadline - time.monotonic()))
-                    return not stop.is_set()
-                if self._idle is None:
-                    client = connect(self.host, self.port, self.security, self._login(), timeout=self.timeout,
-                                     account=self.name)
-                    if b"IDLE" not in client.capabilities():
-                        close_quietly(client)
-                        self._no_idle = True
-                        stop.wait(max(0.0, deadline - time.monotonic()))
-                        return not stop.is_set()
-                    self._idle = client
-                info = self._idle.select_folder(folder, readonly=True)
-                mark = (int(info.get(b"UIDNEXT", 0)), int(info.get(b"EXISTS", 0)), int(info.get(b"HIGHESTMODSEQ", 0)))
-                if self._watch_mark is not None and mark != self._watch_mark:
-                    return True  # news arrived between the last pull and now
-                return self._idle_loop(deadline, stop)
-            except ProviderError:
-                raise
-            except BaseException as exc:  # noqa: BLE001
-                idle, self._idle = self._idle, None
-                if idle is not None:
-                    try:
-                        idle.shutdown()
-                    except Exception:
-                        pass
-                raise network_error(exc, "IMAP IDLE", self.host, self.port, self.timeout) from None
+            pending = set(waits)
+            while pending:
+                done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
+                for task in done:
+                    if task.result():  # raises the watch's error, if it failed
+                        return True
+            return False
         finally:
-            if self._shutdown.is_set() and self._idle is not None:
-                idle, self._idle = self._idle, None
-                close_quietly(idle)
-            self._idle_tlock.release()
+            stop.set()  # the other folders' IDLE ends within a second
+            for task in waits:  # their outcome no longer matters: retrieve it so it is not logged as lost
+                task.add_done_callback(lambda t: t.cancelled() or t.exception())
 
-    def _idle_loop(self, deadline: float, stop: threading.Event) -> bool:
-        client = self._idle
-        client.idle()
-        started = time.monotonic()
-        news = False
+    def _watchers(self) -> list[FolderIdle]:
+        def connect_idle() -> IMAPClient:
+            return connect(self.host, self.port, self.security, self._login(), timeout=self.timeout, account=self.name)
+
+        for folder in self.folders:
+            if folder not in self._idlers:
+                self._idlers[folder] = FolderIdle(folder, connect_idle, self._shutdown)
+        return [self._idlers[f] for f in self.folders]
+
+    def _idle_wait(self, watcher: FolderIdle, deadline: float, stop: threading.Event) -> bool:
+        if self._no_idle:  # the server cannot push: wait, then let the engine poll
+            stop.wait(max(0.0, deadline - time.monotonic()))
+            return not stop.is_set()
         try:
-            while not (stop.is_set() or self._shutdown.is_set()):
-                now = time.monotonic()
-                if now >= deadline:
-                    break
-                if now - started > IDLE_RENEW:  # keepalive: end and restart IDLE
-                    client.idle_done()
-                    client.idle()
-                    started = now
-                for resp in client.idle_check(timeout=min(IDLE_STEP, deadline - now)):
-                    if len(resp) >= 2 and resp[1] in (b"EXISTS", b"EXPUNGE", b"FETCH", b"VANISHED"):
-                        news = True
-                if news:
-                    break
-        finally:
-            client.idle_done()
-        return news
+            return watcher.wait(deadline, stop, self._watch_marks.get(watcher.folder))
+        except NoIdle:
+            self._no_idle = True
+            stop.wait(max(0.0, deadline - time.monotonic()))
+            return not stop.is_set()
+        except ProviderError:
+            raise
+        except BaseException as exc:  # noqa: BLE001
+            raise network_error(exc, "IMAP IDLE", self.host, self.port, self.timeout) from None
 
     # ------------------------------------------------------------------ push
 
@@ -656,6 +730,8 @@ class ImapProvider(Provider):
         return self._in_sent(mid)
 
     def _in_sent(self, mid: str) -> Receipt | None:
+        if self.sent_folder is None:  # no Sent folder (yet): nothing was saved there
+            return None
         self._select(self.sent_folder)
         if self._client.search(["HEADER", "Message-ID", f"<{mid}>"]):
             return Receipt(remote_id=mid, duplicate=True, detail=f"already in {self.sent_folder}")
@@ -688,7 +764,7 @@ class ImapProvider(Provider):
         to_name = action.customer.display_name if action.customer else ""
         subject = action.subject
         if parent_id:
-            found = self._find(parent_id, [*self.folders, self.sent_folder])
+            found = self._find(parent_id, self._read_folders())
             if found:
                 folder, uid = found
                 self._select(folder)
@@ -729,9 +805,14 @@ class ImapProvider(Provider):
         if earlier is not None:
             return earlier
         raw = base64.b64decode(action.args["raw"])
-        self._client.append(self.sent_folder, raw, flags=(keywords.SEEN,),
-                            msg_time=datetime.fromisoformat(action.args["at"]))
-        return Receipt(remote_id=mid, detail=f"copy saved in {self.sent_folder}")
+        try:
+            target = self._sent.create(self._client)  # no Sent folder yet: the first copy makes it
+        except IMAPClientError as exc:  # the server refused: replies go out without a copy, and the account says so
+            self._sent_refused = _server_words(exc)
+            return Receipt(remote_id=mid, detail=self.notice)
+        self.sent_folder, self._sent_refused = target, ""
+        self._client.append(target, raw, flags=(keywords.SEEN,), msg_time=datetime.fromisoformat(action.args["at"]))
+        return Receipt(remote_id=mid, detail=f"copy saved in {target}")
 
     def _end_smtp(self) -> None:
         smtp, self._smtp = self._smtp, None
@@ -742,7 +823,7 @@ class ImapProvider(Provider):
         if found or not action.reply_to_remote_id:
             return found
         # Not synced on this connection yet (a push right after start): find it by headers.
-        anchor = self._find(action.reply_to_remote_id, [*self.folders, self.sent_folder])
+        anchor = self._find(action.reply_to_remote_id, self._read_folders())
         if anchor is None:
             return {}
         folder, uid = anchor
@@ -751,7 +832,7 @@ class ImapProvider(Provider):
         parsed = parse_mail(head)
         root = (parsed.references or parsed.in_reply_to or [parsed.message_id])[0]
         out: dict[str, list[int]] = {}
-        for name in [*self.folders, self.sent_folder]:
+        for name in self._read_folders():
             self._select(name)
             uids = self._client.search(["OR", "HEADER", "Message-ID", f"<{root}>", "HEADER", "References",
                                         f"<{root}>"])
@@ -803,7 +884,7 @@ class ImapProvider(Provider):
             info = self._select(folder)
             target = uid if int(info.get(b"UIDVALIDITY", 0)) == int(uidvalidity) else None
             if target is None:
-                found = self._find(message_remote_id, [folder, *self.folders, self.sent_folder])
+                found = self._find(message_remote_id, [folder, *self._read_folders()])
                 if found is None:
                     raise PermanentError("the message with this attachment is no longer on the server")
                 self._select(found[0])
@@ -819,12 +900,17 @@ class ImapProvider(Provider):
         return await self._call(get)
 
 
-def _aware(value: Any) -> datetime | None:
-    if not isinstance(value, datetime):
-        return None
-    if value.tzinfo is None:
-        return value.astimezone(timezone.utc)  # IMAPClient gives local naive times
-    return value.astimezone(timezone.utc)
+def _in_ranges(uids: dict[int, tuple], ranges: list[tuple[int, int]]) -> list[int]:
+    """The keys of ``uids`` inside any of ``ranges`` (inclusive), cheaply for a few expunges."""
+    if sum(b - a + 1 for a, b in ranges) <= len(uids):
+        return [u for a, b in ranges for u in range(a, b + 1) if u in uids]
+    return [u for u in uids if any(a <= u <= b for a, b in ranges)]
+
+
+def _server_words(exc: BaseException) -> str:
+    text = exc.args[0] if exc.args else str(exc)
+    text = text.decode("utf-8", "replace") if isinstance(text, bytes) else str(text)
+    return " ".join(text.split())[:160] or type(exc).__name__
 
 
 def _bare_subject(subject: str) -> str:

@@ -69,6 +69,8 @@ def decode_words(value) -> str:
     or, failing that, Windows-1252."""
     if value is None:
         return ""
+    if isinstance(value, Header):
+        value = _eight_bit_text(value)
     out = []
     try:
         chunks = decode_header(value if isinstance(value, str) else str(value))
@@ -90,12 +92,24 @@ def decode_words(value) -> str:
     return "".join(out)
 
 
+def _eight_bit_text(value: Header) -> str:
+    """A header holding raw 8-bit bytes (the parser wraps those in a Header), as text:
+    UTF-8 when the bytes are UTF-8 (nearly always today), else Windows-1252. Encoded
+    words in it are left for :func:`decode_words`."""
+    raw = b"".join(chunk if isinstance(chunk, bytes) else chunk.encode("utf-8", "surrogateescape")
+                   for chunk, _ in decode_header(value))
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return raw.decode("windows-1252", errors="replace")
+
+
 def _raw_header(msg: Message, name: str) -> str:
     value = msg.get(name)
     if value is None:
         return ""
     if isinstance(value, Header):  # raw 8-bit bytes in the header
-        return decode_words(value)
+        return _eight_bit_text(value)
     return str(value)
 
 

@@ -203,3 +203,20 @@ def test_a_new_conversation_keeps_the_state_its_provider_reported(db):
     load(db, [(t, m), (t2, m2)])
     rows = dict(db.execute("SELECT remote_id, status || '/' || unread FROM threads").fetchall())
     assert rows == {"t1": "closed/0", "t2": "open/1"}
+
+
+def test_a_cache_from_before_the_prefix_index_keeps_its_search_and_finds_two_letter_prefixes(tmp_path, monkeypatch):
+    path = tmp_path / "old.sqlite3"
+    before = schema.MIGRATIONS.index(schema._FTS_PREFIXES)
+    monkeypatch.setattr("console.cache.db.SCHEMA_VERSION", before)
+    old = connect(path)  # a cache as the previous version wrote it
+    load(old, [conversation(1, text="Where is my parcel?"), conversation(2, text="Please refund the order")])
+    assert "prefix" not in old.execute("SELECT sql FROM sqlite_master WHERE name='messages_fts'").fetchone()[0]
+    old.close()
+    monkeypatch.undo()
+    db = connect(path)
+    assert db.execute("PRAGMA user_version").fetchone()[0] == schema.SCHEMA_VERSION
+    assert q.search_threads(db, "pa") == [thread_id(db, "t1")]
+    assert q.search_threads(db, "ord") == [thread_id(db, "t2")]
+    assert q.search_threads(db, "re") == [thread_id(db, "t2")]
+    assert q.search_threads(db, "parcel") == [thread_id(db, "t1")], "whole words as before"

@@ -28,6 +28,7 @@ EXPECTED_TEXT = {
     "hostile_html.eml": "my parcel 5555 is late",
     "html_entities_iso.eml": "20 € & nicht 25 €. Straße",
     "html_only.eml": "Your invoice INV-99 is attached.",
+    "raw_utf8_headers.eml": "Meine Bestellung 4711 ist noch nicht da. Schöne Grüße",
     "huge_line.eml": "START abcdefghij",
     "latin1_qp.eml": "le colis n'est pas arrivé. Merci d'avance, à bientôt.",
     "mixed_attachment.eml": "The lamp arrived broken",
@@ -69,6 +70,15 @@ def test_headers_in_many_charsets_are_decoded():
     assert subjects["windows1252.eml"] == "Refund “please”"
     assert subjects["html_entities_iso.eml"] == "Preis €"
     assert parse_mail((CORPUS / "plain_utf8.eml").read_bytes()).sender.name == "Jürgen Müller"
+
+
+def test_raw_8bit_utf8_headers_read_as_utf8_not_replacement_characters():
+    mail = parse_mail((CORPUS / "raw_utf8_headers.eml").read_bytes())
+    assert mail.subject == "Grüße aus Köln"
+    assert (mail.sender.name, mail.sender.address) == ("Jürgen Müller", "juergen@example.de")
+    latin1 = parse_mail(b"Subject: M\xfcnchen =?utf-8?q?caf=C3=A9?=\r\nFrom: \"M\xfcller, Anna\" <a@x.de>\r\n\r\nx")
+    assert latin1.subject == "München café", "not UTF-8: Windows-1252; encoded words still decoded"
+    assert latin1.sender.name == "Müller, Anna"
 
 
 def test_attachments_recorded_with_names_types_sizes_and_fetchable_parts():

@@ -97,3 +97,55 @@ def test_a_parser_failure_still_yields_a_message(monkeypatch):
     monkeypatch.setattr(parse, "_repair_boundary", explode)
     got = parse.parse_mail(b"Subject: x\r\n\r\nstill readable body\r\n")
     assert got.text == "still readable body" and "could not be parsed" in got.warnings[0]
+
+
+def test_fetch_responses_are_read_whatever_the_item_order_and_unsolicited_updates_are_skipped():
+    from datetime import datetime, timezone
+
+    from providers.imap.fetch import parse_fetch_data
+
+    data = [
+        (b'1 (UID 7 RFC822.SIZE 11 INTERNALDATE " 1-Dec-2026 10:00:00 +0100" BODY[]<0> {11}', b"Subject: a\r\n"),
+        b")",
+        (b"2 (BODY[]<0> {5}", b"hello"),
+        b' UID 9 RFC822.SIZE 5000000 INTERNALDATE "02-Dec-2026 23:30:00 -0500")',
+        b"1 (FLAGS (\\Seen) UID 7)",  # an unsolicited flag update for a message already read
+        b"3 (FLAGS () UID 12)",  # and one for a message not asked for: no body, skipped by the caller
+    ]
+    out = parse_fetch_data(data)
+    assert out[7].raw == b"Subject: a\r\n" and out[7].size == 11
+    assert out[7].internal == datetime(2026, 12, 1, 9, 0, tzinfo=timezone.utc)
+    assert out[9].raw == b"hello" and out[9].size == 5000000, "items after the literal belong to it"
+    assert out[9].internal == datetime(2026, 12, 3, 4, 30, tzinfo=timezone.utc)
+    assert out[12].raw == b""
+
+
+def test_the_journal_keeps_the_maps_out_of_the_cursor_and_drops_what_the_core_never_committed(tmp_path):
+    import json
+
+    from providers.imap.journal import Journal
+    from providers.imap.state import FolderState, SyncState, ThreadInfo
+
+    state = SyncState(folders={"INBOX": FolderState(uidvalidity=7, uidnext=3)})
+    state.folders["INBOX"].uids[1] = ("a@x", 100, 1)
+    state.thread_of["a@x"] = "t-a"
+    state.threads["t-a"] = ThreadInfo("Order", "c@x", "C", 100.0)
+    journal = Journal(tmp_path)
+    first = journal.save(state)
+    state.folders["INBOX"].uids[2] = ("b@x", 200, 1)
+    state.folders["INBOX"].uids.pop(1)
+    state.thread_of["b@x"] = "t-a"
+    state.folders["INBOX"].uidnext = 4
+    second = journal.save(state)
+    assert len(second) < 300 and "a@x" not in second, "the cursor holds where the sync stands, not the maps"
+
+    again = Journal(tmp_path).load(json.loads(second))
+    assert dict(again.folders["INBOX"].uids) == {2: ("b@x", 200, 1)} and again.folders["INBOX"].uidnext == 4
+    assert dict(again.thread_of) == {"a@x": "t-a", "b@x": "t-a"} and again.threads["t-a"].subject == "Order"
+
+    # The core committed only the first page (a crash after the adapter wrote the second): back to it.
+    older = Journal(tmp_path).load(json.loads(first))
+    assert dict(older.folders["INBOX"].uids) == {1: ("a@x", 100, 1)} and "b@x" not in older.thread_of
+    for path in tmp_path.iterdir():
+        path.unlink()
+    assert Journal(tmp_path).load(json.loads(second)).folders == {}, "journal gone: the sync starts over"

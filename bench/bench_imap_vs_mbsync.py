@@ -1,0 +1,224 @@
+"""Benchmark: `switchboard sync --once` beside mbsync, on the same mailbox from the same dovecot.
+
+    .venv/bin/python -m bench.bench_imap_vs_mbsync [--sizes 10000,100000] [--keep DIR]
+
+For each size: writes a Maildir of realistic support mail straight into a private
+dovecot (inbox plus Sent, as :func:`bench.bench_imap.make_mailbox` makes it), lets
+dovecot index it and warms the page cache, then times, whole process each:
+
+- ``mbsync -a`` pulling every folder into an empty local Maildir (Debian ``isync``);
+- ``switchboard sync --once`` into an empty cache (tone, triage, SLA and the search
+  index included, as a user runs it);
+- then one new message and ``switchboard sync --once`` again (the incremental pull).
+
+Prints both rates and the ratio. Installs its peers with bench/install_peers.sh.
+Prints figures; asserts nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import shutil
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from email.utils import format_datetime
+from datetime import datetime, timezone
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bench.bench_imap import make_mailbox  # noqa: E402
+from tests.support.servers.mail import PASSWORD, Dovecot, start_dovecot  # noqa: E402
+
+ACCOUNT = "bench-mail"
+
+
+def write_maildir(dv: Dovecot, agent: str, mailbox: list[tuple[bytes, datetime]]) -> Path:
+    """The mailbox as files in the user's Maildir: customers' mail in INBOX, ours in Sent."""
+    dv.write_maildir(agent, ((("Sent", raw, when, True) if b"From: Support" in raw[:300] else ("INBOX", raw, when, False))
+                             for raw, when in mailbox))
+    local, domain = agent.split("@")
+    return dv.dir / "mail" / domain / local / "Maildir"
+
+
+def warm(dv: Dovecot, agent: str, root: Path) -> None:
+    """Let dovecot index both folders and read every file once, so neither peer pays for it."""
+    for p in root.rglob("*"):
+        if p.is_file():
+            p.read_bytes()
+    client = dv.imap(agent)
+    try:
+        for folder in ("INBOX", "Sent"):
+            client.select_folder(folder, readonly=True)
+            client._imap.fetch("1:*", "(FLAGS INTERNALDATE RFC822.SIZE)")  # imaplib's own call takes a range
+    finally:
+        client.logout()
+
+
+def run_mbsync(dv: Dovecot, agent: str, work: Path) -> tuple[float, int]:
+    local = work / "mbsync-local"
+    if local.exists():
+        shutil.rmtree(local)
+    local.mkdir(parents=True)
+    conf = work / "mbsyncrc"
+    conf.write_text(f"""IMAPAccount bench
+Host 127.0.0.1
+Port {dv.imap_port}
+User {agent}
+Pass {PASSWORD}
+SSLType None
+AuthMechs LOGIN
+
+IMAPStore bench-far
+Account bench
+
+MaildirStore bench-near
+Path {local}/
+Inbox {local}/INBOX
+SubFolders Verbatim
+
+Channel bench
+Far :bench-far:
+Near :bench-near:
+Patterns INBOX Sent
+Create Near
+Sync Pull
+SyncState *
+""")
+    start = time.perf_counter()
+    proc = subprocess.run(["mbsync", "-q", "-c", str(conf), "-a"], stdin=subprocess.DEVNULL,
+                          capture_output=True, text=True)
+    elapsed = time.perf_counter() - start
+    if proc.returncode != 0:
+        raise SystemExit(f"mbsync failed ({proc.returncode}): {proc.stderr.strip()[:400]}")
+    count = sum(1 for p in local.rglob("*") if p.is_file() and p.parent.name in ("cur", "new"))
+    return elapsed, count
+
+
+def switchboard_env(work: Path) -> dict:
+    env = dict(os.environ, PYTHONPATH=str(ROOT), PYTHON_KEYRING_BACKEND="tests.support.keyring_backend.FileKeyring",
+               SWITCHBOARD_TEST_KEYRING=str(work / "keyring.json"))
+    env.pop("CI", None)
+    return env
+
+
+def setup_switchboard(dv: Dovecot, agent: str, work: Path) -> tuple[Path, Path]:
+    conf = work / "config.toml"
+    conf.write_text(f"""[agent]
+name = "Bench Agent"
+
+[sync]
+window_days = 90
+
+[[accounts]]
+name = "{ACCOUNT}"
+provider = "imap"
+host = "127.0.0.1"
+port = {dv.imap_port}
+security = "none"
+username = "{agent}"
+from = "Support <{agent}>"
+""")
+    (work / "keyring.json").write_text('{"switchboard\\u0000%s": "%s"}' % (ACCOUNT, PASSWORD))
+    data = work / "data"
+    if data.exists():
+        shutil.rmtree(data)
+    return conf, data
+
+
+def child_cpu() -> float:
+    use = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return use.ru_utime + use.ru_stime
+
+
+def run_switchboard(conf: Path, data: Path, work: Path, profile: Path | None = None) -> tuple[float, float]:
+    """Wall and CPU seconds of one whole `switchboard sync --once`."""
+    python = ROOT / ".venv" / "bin" / "python"
+    command = [str(python), "-m", "console"]
+    if profile:  # py-spy samples every thread (the adapter's worker too), with native code
+        command = [str(ROOT / ".venv" / "bin" / "py-spy"), "record", "--threads", "--format", "raw", "-r", "200",
+                   "-o", str(profile), "--", *command]
+    cpu = child_cpu()
+    start = time.perf_counter()
+    proc = subprocess.run([*command, "--config", str(conf), "--data-dir", str(data), "sync", "--once"],
+                          env=switchboard_env(work), stdin=subprocess.DEVNULL, capture_output=True, text=True)
+    elapsed = time.perf_counter() - start
+    if proc.returncode != 0:
+        raise SystemExit(f"switchboard sync failed ({proc.returncode}): {proc.stderr.strip()[-600:]}")
+    return elapsed, child_cpu() - cpu
+
+
+def cache_counts(data: Path) -> tuple[int, int]:
+    path = next(data.rglob("*.sqlite3"))
+    db = sqlite3.connect(path)
+    try:
+        return (db.execute("SELECT COUNT(*) FROM messages").fetchone()[0],
+                db.execute("SELECT COUNT(*) FROM threads").fetchone()[0])
+    finally:
+        db.close()
+
+
+def one_new(dv: Dovecot, agent: str) -> None:
+    raw = (f"From: Late Customer <late@example.org>\r\nTo: {agent}\r\nSubject: One more question\r\n"
+           f"Message-ID: <late-{time.time_ns()}@example.org>\r\nDate: {format_datetime(datetime.now(timezone.utc))}"
+           "\r\n\r\nIs my parcel on its way?\r\n").encode()
+    client = dv.imap(agent)
+    try:
+        client.append("INBOX", raw)
+    finally:
+        client.logout()
+
+
+def bench_size(n: int, work: Path, profile: Path | None) -> None:
+    dv = start_dovecot(work / "dovecot")
+    try:
+        agent = dv.add_user("bench")
+        t = time.perf_counter()
+        mailbox = make_mailbox(n, agent)
+        root = write_maildir(dv, agent, mailbox)
+        warm(dv, agent, root)
+        size_mb = sum(len(r) for r, _ in mailbox) / 1e6
+        print(f"\n{n:,} messages ({size_mb:.1f} MB): Maildir written and indexed in {time.perf_counter() - t:.1f} s")
+        mb_s, mb_n = run_mbsync(dv, agent, work)
+        conf, data = setup_switchboard(dv, agent, work)
+        sb_s, sb_cpu = run_switchboard(conf, data, work, profile)
+        sb_n, threads = cache_counts(data)
+        mb_rate, sb_rate = mb_n / mb_s, sb_n / sb_s
+        print(f"  mbsync -a:                 {mb_n:>7,} messages in {mb_s:6.2f} s = {mb_rate:7,.0f} msg/s")
+        print(f"  switchboard sync --once:   {sb_n:>7,} messages in {sb_s:6.2f} s = {sb_rate:7,.0f} msg/s "
+              f"({threads:,} conversations; tone, triage, SLA, search index included; {sb_cpu:.2f} s CPU)")
+        print(f"  ratio switchboard/mbsync:  {sb_rate / mb_rate:.2f}")
+        one_new(dv, agent)
+        inc_s, inc_cpu = run_switchboard(conf, data, work)
+        print(f"  then one new message:      switchboard sync --once {inc_s:.2f} s (whole command, {inc_cpu:.2f} s CPU)")
+        print(f"  load average during the run: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+    finally:
+        dv.stop()
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--sizes", default="10000,100000", help="comma-separated mailbox sizes")
+    ap.add_argument("--profile", metavar="FILE", type=Path,
+                    help="run the first switchboard sync under py-spy (pip install py-spy), writing collapsed stacks to FILE")
+    ap.add_argument("--keep", metavar="DIR", help="work in DIR and keep it (default: a temporary folder, removed)")
+    args = ap.parse_args()
+    subprocess.run(["bash", str(ROOT / "bench" / "install_peers.sh")], check=True)
+    for n in [int(s) for s in args.sizes.split(",") if s]:
+        work = Path(args.keep) / str(n) if args.keep else Path(tempfile.mkdtemp(prefix="sb-bench-mbsync-"))
+        work.mkdir(parents=True, exist_ok=True)
+        try:
+            bench_size(n, work, args.profile)
+        finally:
+            if not args.keep:
+                shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

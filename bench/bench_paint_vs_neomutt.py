@@ -1,0 +1,92 @@
+"""Benchmark: first paint in tmux, Switchboard on a 100k-conversation cache beside neomutt on a Maildir.
+
+    .venv/bin/python -m bench.bench_paint_vs_neomutt [--messages 100000] [--cache /tmp/big.sqlite3] [--runs 3]
+
+In the same run: neomutt (Debian, installed by bench/install_peers.sh) opening a Maildir of
+``--messages`` support mails (``bench_imap.make_mailbox``), from process start until its
+index shows the message count, first with an empty header cache, then warm; and
+``switchboard`` on a cache of 100,000 conversations (``bench.bigcache``, built if missing)
+until its inbox rows appear (``bench_ui.tmux_figures``). Prints medians; asserts nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bench.bench_imap import make_mailbox  # noqa: E402
+from bench.bench_ui import tmux_figures  # noqa: E402
+
+
+def write_maildir(root: Path, n: int) -> None:
+    for sub in ("cur", "new", "tmp"):
+        (root / sub).mkdir(parents=True, exist_ok=True)
+    for i, (raw, when) in enumerate(make_mailbox(n, "support@example.test")):
+        stamp = int(when.timestamp())
+        path = root / "cur" / f"{stamp}.M{i:07d}P1.bench:2,S"
+        path.write_bytes(raw)
+        os.utime(path, (stamp, stamp))
+
+
+def neomutt_paint(maildir: Path, work: Path, n: int) -> float | None:
+    rc = work / "neomuttrc"
+    rc.write_text(f"set mbox_type=Maildir\nset folder={maildir}\nset spoolfile={maildir}\n"
+                  f"set header_cache={work / 'hcache'}\nset sort=date\nset mail_check=0\n")
+    session = f"sbneo{os.getpid()}"
+    t0 = time.perf_counter()
+    subprocess.run(["tmux", "new-session", "-d", "-s", session, "-x", "160", "-y", "50",
+                    f"neomutt -n -F {rc} -f {maildir}; sleep 30"], check=True)
+    try:
+        while time.perf_counter() - t0 < 120:
+            screen = subprocess.run(["tmux", "capture-pane", "-p", "-t", session], capture_output=True,
+                                    text=True).stdout
+            if f"Msgs:{n}" in screen.replace(",", ""):
+                return (time.perf_counter() - t0) * 1000
+            time.sleep(0.005)
+        print("neomutt: no status line within 120 s:\n" + screen[-600:])
+        return None
+    finally:
+        subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True)
+        time.sleep(0.3)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--messages", type=int, default=100_000)
+    ap.add_argument("--cache", type=Path, default=Path(tempfile.gettempdir()) / "sb-bench-big.sqlite3",
+                    help="switchboard cache of 100k conversations (built with bench.bigcache if missing)")
+    ap.add_argument("--runs", type=int, default=3)
+    args = ap.parse_args()
+    subprocess.run(["bash", str(ROOT / "bench" / "install_peers.sh")], check=True)
+    if not args.cache.exists():
+        from bench.bigcache import build
+        build(args.cache, conversations=100_000, messages=1_000_000, seed=1)
+    work = Path(tempfile.mkdtemp(prefix="sb-bench-neomutt-"))
+    try:
+        maildir = work / "Maildir"
+        write_maildir(maildir, args.messages)
+        cold = neomutt_paint(maildir, work, args.messages)
+        warm = [t for t in (neomutt_paint(maildir, work, args.messages) for _ in range(args.runs)) if t]
+        ours = tmux_figures(args.cache, args.runs) or {"paint": []}
+        print(f"neomutt, {args.messages:,} messages in a Maildir: {cold:,.0f} ms cold header cache; "
+              f"warm median {statistics.median(warm):,.0f} ms (runs {len(warm)})" if cold and warm else
+              "neomutt: no figure")
+        if ours["paint"]:
+            print(f"switchboard, cache of 100,000 conversations: start -> inbox rows median "
+                  f"{statistics.median(ours['paint']):,.0f} ms (min {min(ours['paint']):,.0f}, runs {len(ours['paint'])})")
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
