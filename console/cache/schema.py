@@ -17,13 +17,6 @@ LOCAL_TABLES = ("drafts", "customer_notes", "outbox", "audit", "identity_links",
                 "draft_refunds", "article_uses", "undo_log")
 
 
-                "draft_refunds", "undo_log")
-# Each migration is SQL run in one transaction with the version bump; a step that
-# needs Python (data rewrites) may be a callable taking the connection instead.
-MIGRATIONS: list[str | Callable[[sqlite3.Connection], None]] = [_V1, _V2, _OUTBOX_CLAIMS, _COMMERCE, _REPLY_LIMITS,
-                                                               _account_errors, _tag_origins, _ARTICLE_USES, _WORKFLOW]
-
-
 _V1 = """
         CREATE TABLE accounts (
             id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -377,6 +370,7 @@ def _account_errors(db: sqlite3.Connection) -> None:
     db.execute("ALTER TABLE accounts ADD COLUMN last_fix TEXT NOT NULL DEFAULT ''")
     db.execute("ALTER TABLE accounts ADD COLUMN last_error_at REAL")
 
+
 def _tag_origins(db: sqlite3.Connection) -> None:
     """Where each conversation tag came from (console/cache/tags.py): tags a triage rule set are
     "triage"; the rest stay unmarked and count as the agent's until the provider reports them,
@@ -428,6 +422,7 @@ _WORKFLOW = """
             undone_at REAL
         );
         CREATE INDEX undo_log_who ON undo_log(who, id);
+        """
 
 
 # The message index keeps 2- and 3-letter prefixes of every word, so search as you
@@ -441,20 +436,8 @@ _FTS_PREFIXES = """
             prefix='2 3'
         );
         INSERT INTO messages_fts(messages_fts) VALUES ('rebuild');
-# Each migration is SQL run in one transaction with the version bump; a step that
-# needs Python (data rewrites) may be a callable taking the connection instead.
-MIGRATIONS: list[str | Callable[[sqlite3.Connection], None]] = [_V1, _V2, _OUTBOX_CLAIMS, _COMMERCE, _REPLY_LIMITS,
-                                                               _account_errors, _tag_origins, _ARTICLE_USES, _WORKFLOW,
-                                                               _FTS_PREFIXES]
         """
 
-# Each migration is SQL run in one transaction with the version bump; a step that
-# needs Python (data rewrites) may be a callable taking the connection instead.
-MIGRATIONS: list[str | Callable[[sqlite3.Connection], None]] = [_V1, _V2, _OUTBOX_CLAIMS, _COMMERCE, _REPLY_LIMITS,
-                                                               _account_errors, _tag_origins, _ARTICLE_USES, _WORKFLOW]
-
-
-                                                              _FTS_PREFIXES]
 # Each migration is SQL run in one transaction with the version bump; a step that
 # needs Python (data rewrites) may be a callable taking the connection instead.
 MIGRATIONS: list[str | Callable[[sqlite3.Connection], None]] = [_V1, _V2, _OUTBOX_CLAIMS, _COMMERCE, _REPLY_LIMITS,
