@@ -43,6 +43,7 @@ from providers.base import (
     PermanentError,
     Provider,
     ProviderError,
+    RemoteChanged,
     PushAction,
     PushKind,
     Receipt,
@@ -174,12 +175,7 @@ class Dispatcher:
         args = json.loads(claimed["args"] or "{}")
         thread = self.db.execute("SELECT * FROM threads WHERE id=?", (thread_id,)).fetchone()
         if kind in ("reply", "move_private") and not args.get("force") and self._customer_wrote_since(claimed, thread):
-            with transaction(self.db):
-                self.db.execute("UPDATE outbox SET state='held', last_error=?, claimed_by=NULL, lease_until=0 "
-                                "WHERE id=?", (STALE_REASON, outbox_id))
-                self.db.execute("UPDATE messages SET state='held' WHERE outbox_id=?", (outbox_id,))
-            self.notify({thread_id})
-            return "held"
+            return self._hold(outbox_id, thread_id, STALE_REASON)
         self.notify({thread_id})
         action = self._action(claimed, thread, args)
         try:
@@ -195,6 +191,8 @@ class Dispatcher:
             self._requeue(claimed, str(exc), delay=exc.retry_after or backoff_delay(claimed["attempts"] - 1),
                           result=result)
             return "retry"
+        except RemoteChanged as exc:  # the system of record moved since the agent looked: the agent decides
+            return self._hold(outbox_id, thread_id, str(exc))
         except (PermanentError, ProviderError) as exc:
             self._fail(claimed, str(exc), result)
             return "failed"
@@ -214,6 +212,15 @@ class Dispatcher:
         if follow_up is not None:  # e.g. the Sent copy of a mail: its own step, right away
             await self._push_one(follow_up, provider, result)
         return "sent"
+
+    def _hold(self, outbox_id: int, thread_id: int, reason: str) -> str:
+        """Keep the row (and its text) for the agent, who sends again (R) or cancels."""
+        with transaction(self.db):
+            self.db.execute("UPDATE outbox SET state='held', last_error=?, claimed_by=NULL, lease_until=0 "
+                            "WHERE id=?", (clean_line(reason), outbox_id))
+            self.db.execute("UPDATE messages SET state='held' WHERE outbox_id=?", (outbox_id,))
+        self.notify({thread_id})
+        return "held"
 
     def _claim(self, row: sqlite3.Row) -> sqlite3.Row | None:
         """Take the row for this process, or None if another live process holds it."""

@@ -16,7 +16,7 @@ from console.backoff import backoff_delay
 from console.cache import connect
 from console.cache.ingest import apply_batch, ensure_account
 from console.outbox import LEASE, STALE_REASON, Dispatcher
-from providers.base import AccountConfig, PermanentError, TransientError
+from providers.base import AccountConfig, PermanentError, RemoteChanged, TransientError
 from tests.support.remote_double import RemoteDouble
 
 
@@ -207,6 +207,22 @@ async def test_stale_reply_guard_holds_a_reply_when_the_customer_wrote_again(wor
     assert actions.perform(ctx, "retry_send", ids[0]).ok  # the agent read it and sends anyway
     await Dispatcher(db).flush("mail", remote)
     assert len(remote.delivered) == 1
+
+
+async def test_a_push_the_system_of_record_refuses_as_changed_is_held_for_the_agent_not_failed(world):
+    _, db, remote, ctx, ids = world
+    r = actions.perform(ctx, "reply", ids[0], text="Refund is on its way")
+    actions.perform(ctx, "reply", ids[0], text="And a voucher for the trouble")
+    remote.fail_next = [RemoteChanged("held — ticket 7 changed in RT since you looked (a colleague replied) — "
+                                      "read it, then send again (R) or cancel")]
+    await Dispatcher(db).flush("mail", remote)
+    assert remote.delivered == {}, "the later reply went out over the conflict"
+    assert [row[1] for row in outbox(db)] == ["held", "queued"]
+    assert "changed in RT since you looked" in outbox(db)[0][3]
+    assert db.execute("SELECT state FROM messages WHERE id=?", (r.data["message_id"],)).fetchone()[0] == "held"
+    assert actions.perform(ctx, "retry_send", ids[0]).ok  # the agent read it and sends anyway
+    await Dispatcher(db).flush("mail", remote)
+    assert len(remote.delivered) == 2
 
 
 async def test_actions_the_provider_cannot_do_stay_local(world):
