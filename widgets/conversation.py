@@ -414,8 +414,10 @@ class ConversationPane(RegistryBindings, Widget):
         article_id, _ = self._suggestions[lst.highlighted]
         settings = self.host.section("knowledge") or knowledge.Settings()
         try:
+            # Counted for the leaders' "articles inserted" figure; a read-only console records nothing.
             text = knowledge.insert_text(self.host.db, article_id, footer=settings.footer,
-                                         footer_text=settings.footer_text)
+                                         footer_text=settings.footer_text,
+                                         thread_id=None if self.host.read_only else self.thread_id)
         except Exception as exc:
             self.notify(f"Cannot insert the article: {exc}", severity="error")
             return False

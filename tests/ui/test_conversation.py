@@ -282,6 +282,9 @@ async def test_suggested_articles_listed_and_ctrl_k_inserts(cache):
         text = pane.composer.text
         assert "How refunds work" in text and "original card" in text
         assert "https://help.example/refunds" in text
+        # Counted for the leaders' "articles inserted", against this conversation.
+        uses = db.execute("SELECT a.title, u.thread_id FROM article_uses u JOIN articles a ON a.id = u.article_id")
+        assert [tuple(r) for r in uses] == [("How refunds work", ids["refund"])]
 
 
 async def test_no_suggestions_no_list(cache):
