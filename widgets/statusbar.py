@@ -25,9 +25,11 @@ class StatusBar(Widget):
     StatusBar { height: 1; dock: bottom; background: $panel; color: $text; }
     """
 
-    def __init__(self, *, clock: Callable[[], float] = time.time, id: str | None = "statusbar") -> None:
+    def __init__(self, *, clock: Callable[[], float] = time.time, why_key: str = "S",
+                 id: str | None = "statusbar") -> None:
         super().__init__(id=id)
         self.clock = clock
+        self.why_key = why_key  # the key that shows an account's last error and its fix
         self.read_only = False
         self.demo = False
         self.view_title = ""
@@ -60,6 +62,8 @@ class StatusBar(Widget):
         next_try = getattr(acc, "next_try_at", None)
         if next_try and state in ("offline", "auth_failed", "error"):
             text.append(f" — next retry in {max(0, int(next_try - now))} s", style=STATE_STYLE.get(state, ""))
+        if getattr(acc, "error", ""):
+            text.append(f" ({self.why_key} why)", style="dim")
         return text
 
     def render(self) -> Text:

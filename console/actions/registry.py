@@ -75,6 +75,7 @@ _UI_ACTIONS = [
     Action("send", "Queue the reply or note for sending", ("ctrl+s",), context="composer", mutating=True),
     Action("insert_suggestion", "Insert the selected suggested article", ("ctrl+k",), context="composer", mutating=True),
     Action("promises", "Show our published response-time promises", ()),
+    Action("accounts_status", "Show each account's state, its last error and the fix", ("S",)),
     # Keys the conversation pane and the composer bind themselves (their own contexts).
     Action("toggle_quotes", "Show or fold quoted history in messages", ("z",), context="conversation"),
     Action("earlier_messages", "Show earlier messages of a long conversation", ("left_square_bracket",),

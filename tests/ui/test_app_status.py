@@ -199,3 +199,27 @@ async def test_keys_typed_in_one_burst_act_on_the_cursor_row(make_app):
         await pilot.pause(0.5)
         assert app.main.conversation.composing
         assert app.main.conversation.thread_id == target
+
+
+async def test_an_account_that_failed_says_why_and_the_fix_on_a_key(make_app):
+    from console.engine import AccountState
+
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause(0.1)
+        broken = AccountState("support-mail", "imap", "email", state="auth_failed",
+                              detail="IMAP login refused by mail.example.com — check the password: "
+                                     "switchboard accounts add support-mail")
+        broken.error = "IMAP login refused by mail.example.com"
+        broken.fix = "check the password: switchboard accounts add support-mail"
+        app.engine = FakeEngine([broken, AccountState("live-chat", "demo", "chat", state="online")])
+        app.main.update_status()
+        bar = app.main.statusbar.render().plain
+        assert "support-mail auth failed (S why)" in bar and "live-chat online" in bar
+        await pilot.press("S")
+        await pilot.pause()
+        shown = "\n".join(n.message for n in app._notifications)
+        assert "support-mail: auth failed" in shown
+        assert "IMAP login refused by mail.example.com" in shown
+        assert "switchboard accounts add support-mail" in shown
+        assert "live-chat: online" in shown

@@ -96,7 +96,7 @@ class MainScreen(RegistryBindings, DataActions, Screen):
             # The panes load right after the first frame (their imports and widgets cost first paint).
             yield Vertical(id="conversation-slot")
             yield Vertical(id="customer-slot")
-        yield StatusBar(clock=self.host.now)
+        yield StatusBar(clock=self.host.now, why_key=self.host.key_label("accounts_status"))
 
     @property
     def inbox(self) -> InboxList:
@@ -380,6 +380,17 @@ class MainScreen(RegistryBindings, DataActions, Screen):
         slot = self.query_one("#customer-slot")
         self._customer_override = not slot.display
         slot.display = self._customer_override
+
+    def action_accounts_status(self) -> None:
+        accounts, note = self.host.sync_status()
+        if not accounts:
+            self.notify(note or "no accounts: add one to config.toml ([[accounts]]), or run with --demo",
+                        title="Accounts", markup=False)
+            return
+        lines = [acc.line(self.host.now()) for acc in accounts]
+        troubled = any(getattr(acc, "error", "") for acc in accounts)
+        self.notify("\n".join(lines), title="Accounts", timeout=15, markup=False,
+                    severity="warning" if troubled else "information")
 
     def action_promises(self) -> None:
         from console import sla
