@@ -304,8 +304,7 @@ class ConversationPane(RegistryBindings, Widget):
         meta = json_field(t["meta"], {})
         if meta.get("encrypted"):
             out.append("\n")
-            out.append("🔒 end-to-end encrypted room: messages the bridge could not decrypt show as such"
-                       if wide else "🔒 encrypted room", style="yellow")
+            out.append_text(encryption_line(meta, wide))
         draft = queries.draft(self.host.db, t["id"])
         if draft and draft["text"].strip() and not self.composing:
             keys = self.host.key_label("compose_note" if draft["kind"] == "note" else "compose_reply")
@@ -489,3 +488,18 @@ def _article_fields(art: Any) -> tuple[int | None, str, str]:
     except (TypeError, ValueError):
         article_id = None
     return article_id, str(get("title", "") or ""), str(get("snippet", "") or "")
+
+
+def encryption_line(meta: dict, wide: bool) -> Text:
+    """An end-to-end encrypted room: whether the customer's devices are verified (the adapter
+    says; None when this console holds no keys for the room)."""
+    verified = meta.get("devices_verified")
+    if verified is True:
+        return Text("🔒 end-to-end encrypted · customer's devices verified" if wide else "🔒 encrypted · verified",
+                    style="green")
+    if verified is False:
+        return Text("🔒 end-to-end encrypted · customer's devices NOT verified (trusted on first use)"
+                    if wide else "🔒 encrypted · unverified", style="yellow")
+    return Text("🔒 end-to-end encrypted · no keys here: messages that cannot be decrypted say so"
+                if wide else "🔒 encrypted", style="yellow")
+

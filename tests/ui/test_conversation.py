@@ -57,7 +57,13 @@ async def test_header_shows_who_what_state_and_why(cache):
         await pilot.pause()
         head = header_text(app)
         assert "CHAT · WhatsApp" in head
-        assert "encrypted room" in head
+        assert "end-to-end encrypted · no keys here" in head
+        for verified, shown in ((True, "customer's devices verified"), (False, "devices NOT verified")):
+            db.execute("UPDATE threads SET meta=? WHERE id=?",
+                       (json.dumps({"encrypted": True, "devices_verified": verified}), ids["chat"]))
+            app.query_one(ConversationPane).reload()
+            await pilot.pause()
+            assert shown in header_text(app)
 
 
 async def test_sla_countdown_in_header(cache):
