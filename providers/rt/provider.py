@@ -32,15 +32,15 @@ from providers.base import (
     Batch,
     Capability,
     Channel,
+    NotOpen,
     Option,
     OptionError,
     PermanentError,
     Provider,
     ProviderError,
-    RemoteChanged,
     PushAction,
     Receipt,
-    TransientError,
+    RemoteChanged,
     Unsupported,
 )
 from providers.rt.client import RtClient
@@ -141,7 +141,7 @@ class RtProvider(Provider):
     @property
     def client(self) -> RtClient:
         if self._client is None:
-            raise TransientError(f"{self.name}: not connected", fix="open the account first")
+            raise NotOpen(self.name)
         return self._client
 
     async def check(self) -> str:

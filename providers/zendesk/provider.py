@@ -28,6 +28,7 @@ from providers.base import (
     Capability,
     Channel,
     Identity,
+    NotOpen,
     Option,
     OptionError,
     PermanentError,
@@ -35,7 +36,6 @@ from providers.base import (
     PushAction,
     Receipt,
     RemoteChanged,
-    TransientError,
     Unsupported,
 )
 from providers.text import clean_line
@@ -114,7 +114,7 @@ class ZendeskProvider(Provider):
     @property
     def client(self) -> ZendeskClient:
         if self._client is None:
-            raise TransientError(f"{self.name}: not connected", fix="open the account first")
+            raise NotOpen(self.name)
         return self._client
 
     async def check(self) -> str:
