@@ -42,44 +42,69 @@ async def choose(make_screen, *keys: str, size=(100, 30)):
         return app.result, screen_text(app)
 
 
-async def test_snooze_presets_typed_times_and_bad_input():
-    assert (await choose(SnoozeChooser, "enter"))[0] == "1h"
+async def test_snooze_takes_what_is_typed_from_the_first_key():
+    assert (await choose(SnoozeChooser, "enter"))[0] == "1h"  # nothing typed: the highlighted choice
     assert (await choose(SnoozeChooser, "down", "down", "enter"))[0] == "tomorrow"
-    assert (await choose(SnoozeChooser, "tab", *"3d", "enter"))[0] == "3d"
-    value, screen = await choose(SnoozeChooser, "tab", *"soonish", "enter")
+    assert (await choose(SnoozeChooser, *"3d", "enter"))[0] == "3d"  # no Tab first
+    assert (await choose(SnoozeChooser, *"friday", "enter"))[0] == "friday"
+    assert (await choose(SnoozeChooser, *"tomorrow 9:00", "enter"))[0] == "tomorrow 9:00"
+    value, screen = await choose(SnoozeChooser, *"tomorrow 9:00")
+    assert value is MISSING and "→ until " in screen and " 09:00" in screen  # what it means, before Enter
+    value, screen = await choose(SnoozeChooser, *"soonish", "enter")
     assert value is MISSING  # still open
     assert "cannot read the time 'soonish'" in screen
     assert (await choose(SnoozeChooser, "escape"))[0] is None
 
 
-async def test_assign_me_agent_nobody_or_typed():
-    make = lambda: AssignChooser(["Lee", "Sam", "Ana"], "Sam")  # noqa: E731
+async def test_snooze_offers_until_the_customer_replies():
+    _, screen = await choose(SnoozeChooser)
+    assert "Until the customer replies" in screen
+    assert (await choose(SnoozeChooser, *["down"] * 5, "enter"))[0] == "reply"
+    assert (await choose(SnoozeChooser, *"until reply", "enter"))[0] == "reply"
+
+
+async def test_assign_takes_the_best_match_of_what_is_typed():
+    make = lambda: AssignChooser(["Lee Park", "Sam", "Tom Berg", "Tomas Wei", "Ana"], "Sam")  # noqa: E731
     assert "me (Sam)" in (await choose(make))[1]
-    assert (await choose(make, "enter"))[0] == "Sam"
-    assert (await choose(make, "down", "enter"))[0] == "Lee"
-    assert (await choose(make, "end", "enter"))[0] == "nobody"
-    assert (await choose(make, "tab", *"Kim Li", "enter"))[0] == "Kim Li"
+    assert (await choose(make, "enter"))[0] == "Sam"  # nothing typed: me, highlighted
+    assert (await choose(make, "down", "enter"))[0] == "Lee Park"
+    assert (await choose(make, *"Tom", "enter"))[0] == "Tom Berg"  # first name, not the first row
+    assert (await choose(make, *"tomas", "enter"))[0] == "Tomas Wei"
+    assert (await choose(make, *"an", "enter"))[0] == "Ana"
+    assert (await choose(make, *"nobody", "enter"))[0] == "nobody"
+    assert (await choose(make, *"me", "enter"))[0] == "Sam"
+    value, screen = await choose(make, *"Priya", "enter")
+    assert value is MISSING and "no agent called 'Priya'" in screen  # never invented
+    value, screen = await choose(make, *"T", "enter")
+    assert value is MISSING and "2 match 'T'" in screen  # Tom Berg or Tomas Wei: type more
+    assert (await choose(make, *"T", "down", "enter"))[0] == "Tomas Wei"  # or pick with the arrows
     assert (await choose(make, "escape"))[0] is None
 
 
-async def test_tags_tick_untick_and_type():
+async def test_tags_typing_adds_ticks_toggle():
     make = lambda: TagChooser(["refund", "vip"], ["refund", "shipping", "vip"])  # noqa: E731
-    # List: refund (on), shipping (off), vip (on). Untick refund, tick shipping.
-    value, _ = await choose(make, "space", "down", "space", "ctrl+s")
+    # List: refund (on), shipping (off), vip (on). ↓ into the list, untick refund, tick shipping.
+    value, _ = await choose(make, "down", "space", "down", "space", "ctrl+s")
     assert value == {"add": ["shipping"], "remove": ["refund"]}
-    value, _ = await choose(make, "tab", *"Urgent, late", "enter")
+    value, _ = await choose(make, *"Urgent, late", "enter")  # typing goes to the box from the first key
     assert value == {"add": ["late", "urgent"], "remove": []}
-    value, _ = await choose(make, *"new", "enter")  # typing in the list starts a new tag
+    value, screen = await choose(make, *"probe")
+    assert "Enter: + probe (new tag: probe)" in screen
+    value, _ = await choose(make, "down", "down", *"new", "enter")  # a letter in the list goes back to the box
     assert value == {"add": ["new"], "remove": []}
     assert (await choose(make, "ctrl+s"))[0] is None  # nothing changed
     assert (await choose(make, "escape"))[0] is None
 
 
-async def test_priority_by_digit_or_list():
+async def test_priority_by_digit_name_or_list():
     assert (await choose(lambda: PriorityChooser(1), "3"))[0] == 3
     assert "2  high   (current)" in (await choose(lambda: PriorityChooser(2)))[1]
     assert (await choose(lambda: PriorityChooser(2), "enter"))[0] == 2
     assert (await choose(lambda: PriorityChooser(1), "up", "enter"))[0] == 0
+    assert (await choose(lambda: PriorityChooser(1), *"urg", "enter"))[0] == 3
+    assert (await choose(lambda: PriorityChooser(1), *"high", "enter"))[0] == 2
+    value, screen = await choose(lambda: PriorityChooser(1), *"asap", "enter")
+    assert value is MISSING and "no priority 'asap'" in screen
     assert (await choose(lambda: PriorityChooser(1), "escape"))[0] is None
 
 

@@ -484,7 +484,10 @@ class MainScreen(RegistryBindings, DataActions, Screen):
         if not names:
             self.notify("No macros configured — add [[macros]] to config.toml", severity="warning", markup=False)
             return
-        self._choose(MacroChooser(names), self.apply_macro)
+        tid = self.settle()
+        preview = (lambda name: macros.preview(self.host.db, self.host.config, tid, name, self.host.config.agent_name)) \
+            if tid is not None else None
+        self._choose(MacroChooser(names, preview), self.apply_macro)
 
     def apply_macro(self, thread_id: int, name: str) -> None:
         """Insert a macro: the action renders it into the draft; the open composer shows the draft."""
