@@ -145,3 +145,155 @@ async def test_text_prompt():
     value, screen = await choose(make, "enter")
     assert value is MISSING and "write something first" in screen
     assert (await choose(make, "escape"))[0] is None
+
+
+# --------------------------------------------------------------------------- in the app, at both sizes
+
+import json  # noqa: E402
+import time  # noqa: E402
+from datetime import datetime  # noqa: E402
+
+import pytest  # noqa: E402
+
+from console.config import parse as parse_config  # noqa: E402
+from tests.ui.conftest import CONFIG_TOML  # noqa: E402
+
+SIZES = [(160, 45), (80, 24)]
+
+
+async def _open(app, pilot, key: str):
+    """The first open conversation of the inbox is current; ``key`` opens its dialog."""
+    await pilot.pause(0.15)
+    tid = app.main.settle()
+    await pilot.press(key)
+    await pilot.pause()
+    return tid
+
+
+def _row(app, tid):
+    return app.db.execute("SELECT * FROM threads WHERE id=?", (tid,)).fetchone()
+
+
+@pytest.mark.parametrize("size", SIZES)
+async def test_s_then_typing_3d_friday_or_tomorrow_9_snoozes_until_what_was_typed(make_app, size):
+    app = make_app()
+    async with app.run_test(size=size) as pilot:
+        tid = await _open(app, pilot, "s")
+        await pilot.press(*"3d", "enter")
+        await pilot.pause()
+        row = _row(app, tid)
+        assert row["status"] == "snoozed"
+        assert row["snoozed_until"] > time.time() + 3 * 86400 - 120  # three days, not the first option's hour
+        app.main.open_thread(tid, focus=False)
+        await pilot.press("o")  # reopen, then friday
+        await pilot.pause()
+        await pilot.press("s", *"friday", "enter")
+        await pilot.pause()
+        back = datetime.fromtimestamp(_row(app, tid)["snoozed_until"])
+        assert (back.strftime("%A"), back.hour, back.minute) == ("Friday", 9, 0)
+        await pilot.press("o")
+        await pilot.pause()
+        await pilot.press("s", *"tomorrow 9:30", "enter")
+        await pilot.pause()
+        back = datetime.fromtimestamp(_row(app, tid)["snoozed_until"])
+        assert (back.date() - datetime.now().date()).days == 1 and (back.hour, back.minute) == (9, 30)
+
+
+@pytest.mark.parametrize("size", SIZES)
+async def test_an_unreadable_snooze_time_is_said_in_the_dialog_which_stays_open(make_app, size):
+    from widgets.screens.choosers import SnoozeChooser
+
+    app = make_app()
+    async with app.run_test(size=size) as pilot:
+        tid = await _open(app, pilot, "s")
+        await pilot.press(*"soonish", "enter")
+        await pilot.pause()
+        assert isinstance(app.screen, SnoozeChooser)
+        assert "cannot read the time 'soonish'" in app.screen.query_one("#chooser-error").content.plain
+        assert _row(app, tid)["status"] == "open"
+
+
+@pytest.mark.parametrize("size", SIZES)
+async def test_s_offers_until_the_customer_replies(make_app, size):
+    app = make_app()
+    async with app.run_test(size=size) as pilot:
+        tid = await _open(app, pilot, "s")
+        await pilot.press(*"until reply", "enter")
+        await pilot.pause()
+        row = _row(app, tid)
+        assert (row["status"], row["snoozed_until"]) == ("snoozed", None)
+
+
+@pytest.mark.parametrize("size", SIZES)
+async def test_a_then_typing_kim_assigns_kim_and_an_unknown_name_is_said(make_app, size):
+    from widgets.screens.choosers import AssignChooser
+
+    app = make_app()
+    async with app.run_test(size=size) as pilot:
+        tid = await _open(app, pilot, "a")
+        await pilot.press(*"Priya", "enter")
+        await pilot.pause()
+        assert isinstance(app.screen, AssignChooser)  # no agent is invented
+        assert "no agent called 'Priya'" in app.screen.query_one("#chooser-error").content.plain
+        await pilot.press(*["backspace"] * 5, *"Kim", "enter")
+        await pilot.pause()
+        assert _row(app, tid)["assignee"] == "Kim Lee"
+
+
+@pytest.mark.parametrize("size", SIZES)
+async def test_t_then_typing_a_new_tag_adds_it_beside_the_others(make_app, size):
+    app = make_app()
+    async with app.run_test(size=size) as pilot:
+        await pilot.pause(0.15)
+        tid = app.main.inbox.current_thread_id
+        app.db.execute("UPDATE threads SET tags='[\"refund\", \"vip\"]' WHERE id=?", (tid,))
+        app.main.open_thread(tid, focus=False)
+        await pilot.pause()
+        await pilot.press("t", *"probe", "enter")
+        await pilot.pause()
+        assert json.loads(_row(app, tid)["tags"]) == ["probe", "refund", "vip"]
+
+
+@pytest.mark.parametrize("size", SIZES)
+async def test_p_then_typing_urgent_sets_urgent(make_app, size):
+    app = make_app()
+    async with app.run_test(size=size) as pilot:
+        tid = await _open(app, pilot, "p")
+        await pilot.press(*"urgent", "enter")
+        await pilot.pause()
+        assert _row(app, tid)["priority"] == 3
+
+
+MACRO_TOML = CONFIG_TOML + '''
+[[macros]]
+name = "refund approved"
+text = "Hi {customer.first_name}, your refund is on its way."
+tags = ["refunded"]
+close = true
+'''
+
+
+@pytest.mark.parametrize("size", SIZES)
+async def test_the_macro_chooser_previews_then_the_composer_shows_what_runs_on_send(make_app, size):
+    app = make_app(config=parse_config(MACRO_TOML, "config.toml"))
+    async with app.run_test(size=size) as pilot:
+        tid = await _open(app, pilot, "m")
+        tags = json.loads(_row(app, tid)["tags"])
+        await pilot.press(*"refund")
+        await pilot.pause()
+        name = app.db.execute("SELECT c.name FROM threads t JOIN customers c ON c.id=t.customer_id WHERE t.id=?",
+                              (tid,)).fetchone()[0]
+        preview = app.screen.query_one("#macro-preview").content.plain
+        assert preview == f"Hi {name.split()[0]}, your refund is on its way."  # as it will read here
+        assert app.screen.query_one("#macro-effects").content.plain == "on send: tag refunded, close"
+        await pilot.press("enter")
+        await pilot.pause()
+        assert app.main.conversation.composing and app.main.conversation.thread_id == tid
+        assert app.main.conversation.composer.text.startswith(f"Hi {name.split()[0]},")
+        assert "on send: tag refunded, close" in app.main.conversation.composer.query_one("#composer-status").content.plain
+        row = _row(app, tid)
+        assert (row["status"], json.loads(row["tags"])) == ("open", tags)  # nothing changed before send
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        row = _row(app, tid)
+        assert (row["status"], json.loads(row["tags"])) == ("closed", sorted({*tags, "refunded"}))
