@@ -17,7 +17,7 @@ from tests.ui.test_conversation_harness import (
     seed,
     static_text,
 )
-from widgets.screens.choosers import LinkChooser, TextPrompt
+from widgets.screens.choosers import ConfirmScreen, LinkChooser, TextPrompt
 from widgets.conversation import ConversationPane
 from widgets.customer import CustomerPane
 
@@ -91,7 +91,15 @@ async def test_link_an_identity_with_L_then_unlink_with_U(cache):
         assert "@alice@mastodon.example" in screen_text(app)
         await pilot.press("enter")
         await pilot.pause()
-        assert not isinstance(app.screen, LinkChooser)
+        assert isinstance(app.screen, ConfirmScreen)  # both customers, before anything moves
+        question = screen_text(app)
+        assert "Move social @alice@mastodon.example" in question
+        assert "from: Alice M · 1 conversation · 1 identity" in question
+        assert "to: Alice Moreau · 2 conversations · 1 identity" in question and "email alice@example.com" in question
+        assert db.execute("SELECT customer_id FROM threads WHERE id=?", (ids["social"],)).fetchone()[0] \
+            != pane.customer_id
+        await pilot.press("y")
+        await pilot.pause()
         social_customer = db.execute("SELECT customer_id FROM threads WHERE id=?", (ids["social"],)).fetchone()[0]
         assert social_customer == pane.customer_id
         text = screen_text(app)
@@ -104,6 +112,10 @@ async def test_link_an_identity_with_L_then_unlink_with_U(cache):
         index = next(i for i in range(idents.option_count) if "mastodon" in str(idents.get_option_at_index(i).prompt))
         idents.highlighted = index
         await pilot.press("U")
+        await pilot.pause()
+        assert isinstance(app.screen, ConfirmScreen)
+        assert "It goes back to Alice M" in screen_text(app)
+        await pilot.press("enter")
         await pilot.pause()
         assert db.execute("SELECT customer_id FROM threads WHERE id=?", (ids["social"],)).fetchone()[0] \
             != pane.customer_id

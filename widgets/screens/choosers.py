@@ -607,3 +607,68 @@ class TextPrompt(ChooserScreen):
             self.show_error("write something first, or Esc to cancel")
             return
         self.dismiss(text)
+
+
+# --------------------------------------------------------------------------- a yes / no question
+
+
+class ConfirmScreen(ChooserScreen):
+    """Ask before a change whose two sides the agent should see (a link, an unlink) → True, or None.
+
+    ``lines`` are ``Text`` (provider text already made inert by the caller)."""
+
+    HINT = "y or Enter confirm · n or Esc cancel"
+    BINDINGS = [Binding("y,enter", "confirm", "Confirm", show=False), Binding("n", "cancel", "Cancel", show=False)]
+
+    def __init__(self, title: str, lines: list[Text], confirm: str = "confirm") -> None:
+        super().__init__()
+        self.TITLE_TEXT = title
+        self.lines = lines
+        self.HINT = f"y or Enter {confirm} · n or Esc cancel"
+
+    def body(self) -> ComposeResult:
+        yield Static(Text("\n").join(self.lines), id="confirm-body")
+
+    def action_confirm(self) -> None:
+        self.dismiss(True)
+
+
+def _side(label: str, side: dict) -> Text:
+    """One customer of a link: name, identities, how many conversations."""
+    out = Text(f"{label}: ", style="bold")
+    out.append_text(safe_line(side["name"] or f"customer {side['id']}", style="bold"))
+    count = side["conversations"]
+    out.append(f" · {count} conversation{'s' * (count != 1)} · {len(side['identities'])} "
+               f"identit{'y' if len(side['identities']) == 1 else 'ies'}", style="dim")
+    for ident in side["identities"][:4]:
+        out.append("\n   ")
+        out.append_text(safe_line(ident))
+    if len(side["identities"]) > 4:
+        out.append(f"\n   … {len(side['identities']) - 4} more", style="dim")
+    return out
+
+
+def link_question(preview: dict) -> ConfirmScreen:
+    """"Link X to Alice?" showing both customers (from ``console.identity.link_preview``)."""
+    ident = preview["identity"]
+    what = Text("Move ")
+    what.append_text(safe_line(f"{ident['channel']} {ident['address']}", style="bold"))
+    what.append(" and its conversations")
+    lines = [what, _side("from", preview["from"]), _side("to", preview["to"])]
+    if preview["empties_from"]:
+        lines.append(Text("It is the only identity of the first customer, who is folded into the second. "
+                          "U undoes the link.", style="italic"))
+    else:
+        lines.append(Text("U undoes the link.", style="italic"))
+    return ConfirmScreen("Link this identity?", lines, confirm="link")
+
+
+def unlink_question(identity_row, customer_name: str, back_to: str) -> ConfirmScreen:
+    """"Unlink X from Alice? It goes back to Bob.\""""
+    what = Text("Take ")
+    what.append_text(safe_line(f"{identity_row['channel']} {identity_row['address']}", style="bold"))
+    what.append(" and its conversations away from ")
+    what.append_text(safe_line(customer_name, style="bold"))
+    where = Text("It goes back to ")
+    where.append_text(safe_line(back_to, style="bold"))
+    return ConfirmScreen("Unlink this identity?", [what, where], confirm="unlink")
