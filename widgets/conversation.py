@@ -389,7 +389,9 @@ class ConversationPane(RegistryBindings, Widget):
         if self._suggestions:
             lst.highlighted = 0
         lst.display = bool(self._suggestions)  # cheaper than a class: no style recalculation
-        lst.border_title = (f"Suggested articles ({self.host.key_label('insert_suggestion')} inserts)"
+        keys = "/".join(self.host.key_label(f"suggestion_{n}") for n in range(1, len(self._suggestions) + 1))
+        lst.border_title = (f"Suggested articles ({keys} inserts one · "
+                            f"{self.host.key_label('insert_suggestion')} while writing)"
                             if self._suggestions else None)
 
     def _fit_suggestions(self) -> None:
@@ -404,6 +406,15 @@ class ConversationPane(RegistryBindings, Widget):
             lst.add_option(Option(line, id=f"a{article_id}"))
         if self._suggestions:
             lst.highlighted = keep if keep is not None and keep < len(self._suggestions) else 0
+
+    def insert_suggestion(self, number: int) -> bool:
+        """Insert suggested article ``number`` (1-3, as the list numbers them)."""
+        if not 1 <= number <= len(self._suggestions):
+            self.notify(f"No suggested article {number} for this conversation" if self._suggestions
+                        else "No suggested article for this conversation", severity="warning", markup=False)
+            return False
+        self.query_one("#conv-suggestions", OptionList).highlighted = number - 1
+        return self.insert_selected_suggestion()
 
     def insert_selected_suggestion(self) -> bool:
         lst = self.query_one("#conv-suggestions", OptionList)
