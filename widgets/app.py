@@ -148,7 +148,7 @@ class SwitchboardApp(RegistryBindings, HostApp):
     async def action_quit(self) -> None:
         from widgets.screens.quit import QuitScreen
 
-        drafts = queries.unsent_drafts(self.db)
+        drafts = queries.conversations_with_drafts(self.db)  # the question names them
         if not drafts:
             await self._leave()
             return
