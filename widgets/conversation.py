@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import io
 import sqlite3
+from datetime import datetime
 from typing import Any
 
 from rich.console import Console
@@ -73,7 +74,10 @@ def outbox_line(m: sqlite3.Row, retry_key: str, now: float) -> Text | None:
             line.append(f"; next try in {sla.short_duration(next_try - now)}" if next_try > now else "; trying again soon",
                         style="yellow")
             return line
-        return Text("⏳ queued — goes out when the account is online", style="yellow")
+        if (m["outbox_next_try"] or 0) > now:  # waiting out the undo-send window: when, as a clock time
+            at = datetime.fromtimestamp(m["outbox_next_try"]).strftime("%H:%M:%S")
+            return Text(f"⏳ queued — sends at {at} unless cancelled", style="yellow")
+        return Text("⏳ queued for sending", style="yellow")
     if state == "sending":
         return Text("↻ sending…", style="yellow")
     if state in ("sent", "received"):
@@ -429,7 +433,7 @@ class ConversationPane(RegistryBindings, Widget):
                                          footer_text=settings.footer_text,
                                          thread_id=None if self.host.read_only else self.thread_id)
         except Exception as exc:
-            self.notify(f"Cannot insert the article: {exc}", severity="error")
+            self.notify(f"Cannot insert the article: {exc}", severity="error", markup=False)
             return False
         return self.insert_text(text)
 

@@ -82,9 +82,8 @@ class HostApp(App):
             self._ask_then(action_id, thread_id, args, result.message)  # e on a conversation with a draft
             return result
         if not result.ok:
-            refused = result.message.startswith("read-only")
-            self.notify(result.message, title="Read-only" if refused else None,
-                        severity="warning" if refused else "error", timeout=6, markup=False)
+            refused = result.message.startswith("read-only")  # it says so itself: no "Read-only" title on top
+            self.notify(result.message, severity="warning" if refused else "error", timeout=6, markup=False)
             return result
         if result.message and action_id not in QUIET_ACTIONS:
             self.notify(result.message, timeout=3, markup=False)
