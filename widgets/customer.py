@@ -3,8 +3,10 @@
 Name and tags, every linked identity (with follower counts, verified, network),
 orders, earlier and open conversations on every channel (Enter posts
 :class:`CustomerPane.OpenThread`), and notes. ``L`` links another identity to this
-customer, ``U`` splits the selected identity off, ``N`` adds a note — all through
-``app.perform`` (refused with a notice in read-only mode).
+customer, ``U`` undoes the highlighted identity's link, ``N`` adds a note, ``$`` refunds — all
+through ``app.perform`` (refused with a notice in read-only mode). Those keys belong to the main
+screen (they work wherever the focus is, on the open conversation's customer); the pane carries
+them out (:meth:`link_identity`, :meth:`unlink_identity`, :meth:`customer_note`, :meth:`refund`).
 """
 
 from __future__ import annotations
@@ -24,7 +26,6 @@ from console.cache import queries
 from console.cache.customer_record import customer_record, payments_of
 from widgets.customer_record import render_record
 from widgets.host import Host
-from widgets.keys import RegistryBindings
 from widgets.screens.refund import RefundChooser
 from widgets.screens.choosers import LinkChooser, TextPrompt, link_question, unlink_question
 from widgets.render import (
@@ -44,7 +45,7 @@ def _date(ts: float | None) -> str:
     return datetime.fromtimestamp(ts).strftime("%d %b %Y") if ts else ""
 
 
-class CustomerPane(RegistryBindings, Widget):
+class CustomerPane(Widget):
     """Who the customer is, everywhere, and what they bought."""
 
     DEFAULT_CSS = """
@@ -248,7 +249,7 @@ class CustomerPane(RegistryBindings, Widget):
             return False
         return True
 
-    def action_link_identity(self) -> None:
+    def link_identity(self) -> None:
         """L: find an identity of another customer, see both customers, confirm, link."""
         if not self._allowed("link_identity"):
             return
@@ -274,7 +275,7 @@ class CustomerPane(RegistryBindings, Widget):
 
         self.host.push_screen(LinkChooser(self.host.db, customer_id), chosen)
 
-    def action_unlink_identity(self) -> None:
+    def unlink_identity(self) -> None:
         """U: undo the highlighted identity's link (it goes back where it came from), after a question."""
         if not self._allowed("unlink_identity"):
             return
@@ -301,7 +302,7 @@ class CustomerPane(RegistryBindings, Widget):
 
         self.host.push_screen(unlink_question(row, name, back_to), done)
 
-    def action_customer_note(self) -> None:
+    def customer_note(self) -> None:
         if not self._allowed("customer_note"):
             return
         customer_id = self.customer_id
@@ -313,7 +314,7 @@ class CustomerPane(RegistryBindings, Widget):
 
         self.host.push_screen(TextPrompt("Note about this customer", "what should the next agent know?"), done)
 
-    def action_refund(self) -> None:
+    def refund(self) -> None:
         if not self._allowed("refund"):
             return
         thread_id = self.thread_id

@@ -509,7 +509,7 @@ class MainScreen(RegistryBindings, DataActions, Screen):
         if pane is not None and self.settle() is not None and pane.thread_id != self.current:
             pane.show(self.current)
         if pane is not None:
-            getattr(pane, f"action_{action_id}")()
+            getattr(pane, action_id)()
 
     def action_customer_note(self) -> None:
         self._customer_pane("customer_note")
