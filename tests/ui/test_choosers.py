@@ -249,7 +249,11 @@ async def test_t_then_typing_a_new_tag_adds_it_beside_the_others(make_app, size)
         app.db.execute("UPDATE threads SET tags='[\"refund\", \"vip\"]' WHERE id=?", (tid,))
         app.main.open_thread(tid, focus=False)
         await pilot.pause()
-        await pilot.press("t", *"probe", "enter")
+        await pilot.press("t", *"probe")
+        await pilot.pause()
+        assert app.screen.query_one("#tag-input").value == "probe"  # the box had the keys from the first one
+        assert "Enter: + probe (new tag: probe)" in app.screen.query_one("#tag-means").content.plain
+        await pilot.press("enter")
         await pilot.pause()
         assert json.loads(_row(app, tid)["tags"]) == ["probe", "refund", "vip"]
 
