@@ -384,3 +384,21 @@ async def test_the_quit_question_names_the_conversations_holding_drafts(make_app
         await pilot.press("n")
         await pilot.pause()
         assert app.is_running
+
+
+async def test_the_quit_question_shows_provider_text_as_text(make_app, cache_path):
+    path, ids = cache_path
+    app = make_app(path=path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        app.db.execute("UPDATE threads SET subject=? WHERE id=?",
+                       ("[@click=app.quit]Win[/] \x1b]52;c;ZXZpbA==\x07[bold]big[/bold]", ids["chat"]))
+        app.perform("save_draft", ids["chat"], text="Bob, your parcel")
+        await pilot.press("q")
+        await pilot.pause()
+        question = app.screen.query_one("#quit-question").content.plain
+        assert "• [@click=app.quit]Win[/] [bold]big[/bold] — Bob Okafor" in question  # inert, one line
+        assert "\x1b" not in question and "\x07" not in question
+        await pilot.press("n")
+        await pilot.pause()
+        assert app.is_running
