@@ -46,6 +46,7 @@ async def test_snooze_takes_what_is_typed_from_the_first_key():
     assert (await choose(SnoozeChooser, "enter"))[0] == "1h"  # nothing typed: the highlighted choice
     assert (await choose(SnoozeChooser, "down", "down", "enter"))[0] == "tomorrow"
     assert (await choose(SnoozeChooser, *"3d", "enter"))[0] == "3d"  # no Tab first
+    assert (await choose(SnoozeChooser, *"3d", "down", "enter"))[0] == "4h"  # typed, then a row chosen
     assert (await choose(SnoozeChooser, *"friday", "enter"))[0] == "friday"
     assert (await choose(SnoozeChooser, *"tomorrow 9:00", "enter"))[0] == "tomorrow 9:00"
     value, screen = await choose(SnoozeChooser, *"tomorrow 9:00")

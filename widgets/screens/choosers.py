@@ -133,8 +133,17 @@ class SnoozeChooser(ChooserScreen):
         yield OptionList(*[Option(Text(label), id=value) for value, label in SNOOZE_PRESETS], id="snooze-options")
 
     def on_mount(self) -> None:
+        self._moved = False  # ↑↓ after typing: Enter takes the row chosen
         self.query_one(OptionList).highlighted = 0
         self.query_one(Input).focus()
+
+    def action_list_down(self) -> None:
+        super().action_list_down()
+        self._moved = True
+
+    def action_list_up(self) -> None:
+        super().action_list_up()
+        self._moved = True
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         event.stop()
@@ -156,6 +165,7 @@ class SnoozeChooser(ChooserScreen):
     def on_input_changed(self, event: Input.Changed) -> None:
         event.stop()
         value = event.value.strip()
+        self._moved = False
         self.show_error("")
         try:
             means = self._read(value)[1] if value else ""
@@ -166,7 +176,7 @@ class SnoozeChooser(ChooserScreen):
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()
         value = " ".join(event.value.split())
-        if not value:
+        if not value or self._moved:
             chosen = _chosen(self.query_one(OptionList))
             if chosen:
                 self.dismiss(chosen)
