@@ -101,15 +101,20 @@ async def test_L_then_U_from_the_inbox_link_and_put_the_identity_back(make_app, 
         assert customer_of(app, ids["refund"]) == alice
 
 
-async def test_the_customer_pane_shows_the_link_history(make_app, seeded):
+@pytest.mark.parametrize("size", SIZES)
+async def test_the_customer_pane_shows_the_link_history(make_app, seeded, size):
     path, ids = seeded
     app = make_app(path=path)
-    async with app.run_test(size=(160, 45)) as pilot:
+    async with app.run_test(size=size) as pilot:
         await opened(app, pilot, ids["refund"])
+        if not app.main.customer_visible:
+            await pilot.press("c")  # a narrow screen shows the pane on c
+            await pilot.pause()
         await pilot.press("L", *"mastodon", "enter", "y")
         await pilot.pause()
         await pilot.press("U", "y")
         await pilot.pause()
+        assert app.main.customer_visible
         links = app.query_one("#cust-links").content.plain.splitlines()
         assert "Sam Rivera unlinked social @alice@mastodon.example from Alice Moreau to Alice M" in links[0]
         assert links[1].endswith("Sam Rivera linked social @alice@mastodon.example from Alice M to Alice Moreau"
