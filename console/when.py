@@ -15,7 +15,8 @@ from datetime import datetime, timedelta, timezone
 UNITS = {"m": 60, "min": 60, "h": 3600, "d": 86400, "w": 604800}
 DAYS = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
 WORK_HOUR = 9
-HINT = "use 2h, 3d, 3d ago, today, yesterday, tomorrow, monday or 2026-12-01T09:00"
+HINT = "use 2h, 3d, 3d ago, today, yesterday, tomorrow, friday, tomorrow 9:00, 17:30 or 2026-12-01T09:00"
+_CLOCK = re.compile(r"(.*?)\s*(?:at\s+)?(\d{1,2})(?::(\d{2}))?\s*(am|pm)?")
 
 
 def parse_when(value: str | float | int, now: float | None = None, *, past: bool = False) -> float:
@@ -26,6 +27,19 @@ def parse_when(value: str | float | int, now: float | None = None, *, past: bool
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return float(value)
     text = " ".join(str(value).strip().lower().split())
+    clock = _clock(text)
+    if clock is not None and not past:  # 'tomorrow 9:00', 'friday 14:30', '17:00' (the next one)
+        day, hour, minute = clock
+        local = datetime.fromtimestamp(now).astimezone()
+        if day:
+            start = datetime.fromtimestamp(parse_when(day, now)).astimezone()
+        else:
+            start = local
+        when = start.replace(hour=hour, minute=minute, second=0, microsecond=0)
+        if not day and when.timestamp() <= now:
+            when += timedelta(days=1)
+        return when.timestamp()
+    text = _DAY_ABBREVIATIONS.get(text, text)
     m = re.fullmatch(r"(\d{1,6})\s*(m|min|h|d|w)( ago)?", text)
     if m:
         step = int(m.group(1)) * UNITS[m.group(2)]
@@ -53,3 +67,25 @@ def parse_when(value: str | float | int, now: float | None = None, *, past: bool
     if dt.tzinfo is None:
         dt = dt.astimezone()
     return dt.astimezone(timezone.utc).timestamp()
+
+
+_DAY_ABBREVIATIONS = {d[:3]: d for d in DAYS} | {"tue": "tuesday", "tues": "tuesday", "thu": "thursday",
+                                                 "thur": "thursday", "thurs": "thursday", "wed": "wednesday"}
+
+
+def _clock(text: str) -> tuple[str, int, int] | None:
+    """('tomorrow', 9, 0) for 'tomorrow 9:00' or 'tomorrow at 9am'; ('', 17, 30) for '17:30'; None otherwise."""
+    m = _CLOCK.fullmatch(text)
+    if m is None or (m.group(3) is None and m.group(4) is None):
+        return None  # a bare number is no time of day ('3' is not 03:00)
+    day, hour, minute, half = m.group(1).strip(), int(m.group(2)), int(m.group(3) or 0), m.group(4)
+    day = _DAY_ABBREVIATIONS.get(day, day)
+    if day not in ("", "today", "tomorrow", *DAYS):
+        return None
+    if half:
+        if not 1 <= hour <= 12:
+            return None
+        hour = hour % 12 + (12 if half == "pm" else 0)
+    if hour > 23 or minute > 59:
+        return None
+    return day, hour, minute

@@ -148,7 +148,7 @@ class SwitchboardApp(RegistryBindings, HostApp):
     async def action_quit(self) -> None:
         from widgets.screens.quit import QuitScreen
 
-        drafts = queries.unsent_drafts(self.db)
+        drafts = queries.conversations_with_drafts(self.db)  # the question names them
         if not drafts:
             await self._leave()
             return
@@ -172,9 +172,11 @@ class SwitchboardApp(RegistryBindings, HostApp):
         if owner is not None:
             await self.run_action(action_id, owner)
         elif action_id in ("send", "insert_suggestion", "switch_compose_mode"):
-            self.notify("Open the composer first (r to reply, n for a note)", severity="warning", markup=False)
+            self.notify(f"Open the composer first ({self.key_label('compose_reply')} to reply, "
+                        f"{self.key_label('compose_note')} for a note)", severity="warning", markup=False)
         else:
-            self.notify(f"{action_id} is not available here", severity="warning", markup=False)
+            what = REGISTRY[action_id].description if action_id in REGISTRY else action_id
+            self.notify(f"“{what}” is not available here", severity="warning", markup=False)
 
     async def run_palette_entry(self, kind: str, ident: str) -> None:
         if kind == "view":

@@ -9,6 +9,7 @@ length limit (Mastodon, Bluesky) shows a counter and refuses an over-long reply.
 
 from __future__ import annotations
 
+import json
 import sqlite3
 
 from rich.text import Text
@@ -200,12 +201,26 @@ class Composer(RegistryBindings, Widget):
         parts.append("Esc close")
         if text and text == self._saved_text:
             parts.append(" · draft saved")
-        offered = pending_refund(self.host.db, self.thread_id) if self.thread_id is not None else None
-        if offered is not None:
-            parts.append(f"  ·  on send: refund {money(offered['amount'], offered['currency'])} on ", style="bold")
-            parts.append_text(safe_line(offered["charge"], style="bold"))
+        parts.append_text(self._on_send())
         status.update(parts)
         status.set_class(over, "-over")
+
+    def _on_send(self) -> Text:
+        """What a macro put on the draft runs when it is sent: "on send: tag refund, close"."""
+        out = Text()
+        if self.thread_id is None:
+            return out
+        draft = queries.draft(self.host.db, self.thread_id)
+        steps = [step["say"] for step in json.loads(draft["effects"] or "[]")] if draft is not None else []
+        offered = pending_refund(self.host.db, self.thread_id)
+        if not steps and offered is None:
+            return out
+        out.append("\non send: ", style="bold")
+        out.append_text(safe_line(", ".join(steps), style="bold"))
+        if offered is not None:
+            out.append(f"{', ' if steps else ''}refund {money(offered['amount'], offered['currency'])} on ", style="bold")
+            out.append_text(safe_line(offered["charge"], style="bold"))
+        return out
 
     # ------------------------------------------------------------------ drafts
 

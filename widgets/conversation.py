@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import io
 import sqlite3
+from datetime import datetime
 from typing import Any
 
 from rich.console import Console
@@ -73,7 +74,10 @@ def outbox_line(m: sqlite3.Row, retry_key: str, now: float) -> Text | None:
             line.append(f"; next try in {sla.short_duration(next_try - now)}" if next_try > now else "; trying again soon",
                         style="yellow")
             return line
-        return Text("⏳ queued — goes out when the account is online", style="yellow")
+        if (m["outbox_next_try"] or 0) > now:  # waiting out the undo-send window: when, as a clock time
+            at = datetime.fromtimestamp(m["outbox_next_try"]).strftime("%H:%M:%S")
+            return Text(f"⏳ queued — sends at {at} unless cancelled", style="yellow")
+        return Text("⏳ queued for sending", style="yellow")
     if state == "sending":
         return Text("↻ sending…", style="yellow")
     if state in ("sent", "received"):
@@ -389,7 +393,9 @@ class ConversationPane(RegistryBindings, Widget):
         if self._suggestions:
             lst.highlighted = 0
         lst.display = bool(self._suggestions)  # cheaper than a class: no style recalculation
-        lst.border_title = (f"Suggested articles ({self.host.key_label('insert_suggestion')} inserts)"
+        keys = "/".join(self.host.key_label(f"suggestion_{n}") for n in range(1, len(self._suggestions) + 1))
+        lst.border_title = (f"Suggested articles ({keys} inserts one · "
+                            f"{self.host.key_label('insert_suggestion')} while writing)"
                             if self._suggestions else None)
 
     def _fit_suggestions(self) -> None:
@@ -405,6 +411,15 @@ class ConversationPane(RegistryBindings, Widget):
         if self._suggestions:
             lst.highlighted = keep if keep is not None and keep < len(self._suggestions) else 0
 
+    def insert_suggestion(self, number: int) -> bool:
+        """Insert suggested article ``number`` (1-3, as the list numbers them)."""
+        if not 1 <= number <= len(self._suggestions):
+            self.notify(f"No suggested article {number} for this conversation" if self._suggestions
+                        else "No suggested article for this conversation", severity="warning", markup=False)
+            return False
+        self.query_one("#conv-suggestions", OptionList).highlighted = number - 1
+        return self.insert_selected_suggestion()
+
     def insert_selected_suggestion(self) -> bool:
         lst = self.query_one("#conv-suggestions", OptionList)
         if not self._suggestions or lst.highlighted is None:
@@ -418,7 +433,7 @@ class ConversationPane(RegistryBindings, Widget):
                                          footer_text=settings.footer_text,
                                          thread_id=None if self.host.read_only else self.thread_id)
         except Exception as exc:
-            self.notify(f"Cannot insert the article: {exc}", severity="error")
+            self.notify(f"Cannot insert the article: {exc}", severity="error", markup=False)
             return False
         return self.insert_text(text)
 

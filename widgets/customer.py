@@ -3,8 +3,10 @@
 Name and tags, every linked identity (with follower counts, verified, network),
 orders, earlier and open conversations on every channel (Enter posts
 :class:`CustomerPane.OpenThread`), and notes. ``L`` links another identity to this
-customer, ``U`` splits the selected identity off, ``N`` adds a note — all through
-``app.perform`` (refused with a notice in read-only mode).
+customer, ``U`` undoes the highlighted identity's link, ``N`` adds a note, ``$`` refunds — all
+through ``app.perform`` (refused with a notice in read-only mode). Those keys belong to the main
+screen (they work wherever the focus is, on the open conversation's customer); the pane carries
+them out (:meth:`link_identity`, :meth:`unlink_identity`, :meth:`customer_note`, :meth:`refund`).
 """
 
 from __future__ import annotations
@@ -24,9 +26,8 @@ from console.cache import queries
 from console.cache.customer_record import customer_record, payments_of
 from widgets.customer_record import render_record
 from widgets.host import Host
-from widgets.keys import RegistryBindings
 from widgets.screens.refund import RefundChooser
-from widgets.screens.choosers import LinkChooser, TextPrompt
+from widgets.screens.choosers import LinkChooser, TextPrompt, link_question, unlink_question
 from widgets.render import (
     CHANNEL_MARKS,
     identity_label,
@@ -44,7 +45,7 @@ def _date(ts: float | None) -> str:
     return datetime.fromtimestamp(ts).strftime("%d %b %Y") if ts else ""
 
 
-class CustomerPane(RegistryBindings, Widget):
+class CustomerPane(Widget):
     """Who the customer is, everywhere, and what they bought."""
 
     DEFAULT_CSS = """
@@ -52,7 +53,7 @@ class CustomerPane(RegistryBindings, Widget):
     CustomerPane #cust-scroll { height: 1fr; }
     CustomerPane .cust-section { text-style: bold; color: $accent; margin-top: 1; padding: 0 1; }
     CustomerPane #cust-header { padding: 0 1; }
-    CustomerPane #cust-orders, CustomerPane #cust-notes { padding: 0 1; }
+    CustomerPane #cust-orders, CustomerPane #cust-notes, CustomerPane #cust-links { padding: 0 1; }
     CustomerPane OptionList { height: auto; max-height: 12; border: none; padding: 0; }
     """
 
@@ -71,6 +72,7 @@ class CustomerPane(RegistryBindings, Widget):
         self.history: dict | None = None
         self.record = None  # console.cache.customer_record.CustomerRecord of the shown customer
         self._stale = False
+        self._prefer_identity: int | None = None  # highlighted on the next draw (the one just linked)
 
     def on_show(self) -> None:
         if self._stale:
@@ -87,6 +89,8 @@ class CustomerPane(RegistryBindings, Widget):
             yield OptionList(id="cust-threads")
             yield Static(Text("Notes"), classes="cust-section")
             yield Static(Text(""), id="cust-notes")
+            yield Static(Text("Links"), classes="cust-section", id="cust-links-title")
+            yield Static(Text(""), id="cust-links")
 
     # ------------------------------------------------------------------ public interface
 
@@ -125,6 +129,7 @@ class CustomerPane(RegistryBindings, Widget):
         self.query_one("#cust-threads", OptionList).clear_options()
         self.query_one("#cust-orders", Static).update(Text(""))
         self.query_one("#cust-notes", Static).update(Text(""))
+        self.query_one("#cust-links", Static).update(Text(""))
 
     def _draw(self, h: dict) -> None:
         cust = h["customer"]
@@ -145,10 +150,16 @@ class CustomerPane(RegistryBindings, Widget):
         ident_list.clear_options()
         for i in h["identities"]:
             ident_list.add_option(Option(self._identity_label(i), id=f"i{i['id']}"))
-        if h["identities"]:
+        ids = [i["id"] for i in h["identities"]]
+        if self._prefer_identity in ids:
+            ident_list.highlighted = ids.index(self._prefer_identity)
+        elif h["identities"]:
             ident_list.highlighted = min(keep or 0, len(h["identities"]) - 1)
-        self.query_one("#cust-identities-title", Static).update(
-            Text(f"Identities ({len(h['identities'])}) · L link · U unlink"))
+        self._prefer_identity = None
+        keys = f"{self.host.key_label('link_identity')} link"
+        if len(ids) > 1:
+            keys += f" · {self.host.key_label('unlink_identity')} unlink the highlighted one"
+        self.query_one("#cust-identities-title", Static).update(Text(f"Identities ({len(ids)}) · {keys}"))
 
         self.record = customer_record(self.host.db, cust["id"])
         self.query_one("#cust-orders", Static).update(render_record(self.record, self.host.key_label("refund")))
@@ -182,6 +193,7 @@ class CustomerPane(RegistryBindings, Widget):
         if not h["notes"]:
             notes.append(f"no notes — {self.host.key_label('customer_note')} adds one", style="dim")
         self.query_one("#cust-notes", Static).update(notes)
+        self.query_one("#cust-links", Static).update(links_text(identity.link_history(self.host.db, cust["id"])))
 
     @staticmethod
     def _identity_label(i: dict) -> Text:
@@ -237,21 +249,34 @@ class CustomerPane(RegistryBindings, Widget):
             return False
         return True
 
-    def action_link_identity(self) -> None:
+    def link_identity(self) -> None:
+        """L: find an identity of another customer, see both customers, confirm, link."""
         if not self._allowed("link_identity"):
             return
         customer_id = self.customer_id
 
-        def done(choice: tuple[int, int] | None) -> None:
+        def confirmed(identity_id: int, target: int, yes: bool | None) -> None:
+            if not yes:
+                return
+            if self.host.perform("link_identity", None, identity_id=identity_id, customer_id=target).ok:
+                self._prefer_identity = identity_id
+            self.reload(force=True)
+
+        def chosen(choice: tuple[int, int] | None) -> None:
             if choice is None:
                 return
             identity_id, target = choice
-            self.host.perform("link_identity", None, identity_id=identity_id, customer_id=target)
-            self.reload()
+            try:
+                question = link_question(identity.link_preview(self.host.db, identity_id, target))
+            except LookupError as exc:
+                self.notify(f"Cannot link: {exc}", severity="error", markup=False)
+                return
+            self.host.push_screen(question, lambda yes: confirmed(identity_id, target, yes))
 
-        self.host.push_screen(LinkChooser(self.host.db, customer_id), done)
+        self.host.push_screen(LinkChooser(self.host.db, customer_id), chosen)
 
-    def action_unlink_identity(self) -> None:
+    def unlink_identity(self) -> None:
+        """U: undo the highlighted identity's link (it goes back where it came from), after a question."""
         if not self._allowed("unlink_identity"):
             return
         identity_id = self.selected_identity_id()
@@ -260,12 +285,24 @@ class CustomerPane(RegistryBindings, Widget):
             return
         if len(self.history["identities"]) < 2:
             self.notify("This customer has only one identity — there is nothing to split off",
-                            severity="warning")
+                        severity="warning")
             return
-        self.host.perform("unlink_identity", None, identity_id=identity_id)
-        self.reload()
+        row = next(i for i in self.history["identities"] if i["id"] == identity_id)
+        name = self.history["customer"]["name"] or f"customer {self.customer_id}"
+        came = next((e for e in identity.link_history(self.host.db, self.customer_id)
+                     if e["identity_id"] == identity_id and e["to_customer_id"] == self.customer_id
+                     and e["how"] != "unlink" and not e["undone"] and e["from_customer_id"] is not None), None)
+        back_to = (came["from_name"] or f"customer {came['from_customer_id']}") if came else \
+            "a customer of its own (it was never linked here)"
 
-    def action_customer_note(self) -> None:
+        def done(yes: bool | None) -> None:
+            if yes:
+                self.host.perform("unlink_identity", None, identity_id=identity_id)
+                self.reload(force=True)
+
+        self.host.push_screen(unlink_question(row, name, back_to), done)
+
+    def customer_note(self) -> None:
         if not self._allowed("customer_note"):
             return
         customer_id = self.customer_id
@@ -277,7 +314,7 @@ class CustomerPane(RegistryBindings, Widget):
 
         self.host.push_screen(TextPrompt("Note about this customer", "what should the next agent know?"), done)
 
-    def action_refund(self) -> None:
+    def refund(self) -> None:
         if not self._allowed("refund"):
             return
         thread_id = self.thread_id
@@ -289,3 +326,35 @@ class CustomerPane(RegistryBindings, Widget):
                 self.reload()
 
         self.host.push_screen(RefundChooser(payments_of(self.host.db, self.customer_id)), done)
+
+
+LINKS_SHOWN = 6
+_HOW = {"manual": "linked", "unlink": "unlinked", "auto:email": "linked automatically (same email)",
+        "auto:phone": "linked automatically (same phone)", "auto:customer": "linked automatically (one shop customer)"}
+
+
+def links_text(history: list[dict]) -> Text:
+    """Who linked what, when, and whether it was undone — newest first."""
+    out = Text()
+    if not history:
+        out.append("no identity was ever moved to or from this customer", style="dim")
+        return out
+    for n, e in enumerate(history[:LINKS_SHOWN]):
+        if n:
+            out.append("\n")
+        out.append(datetime.fromtimestamp(e["at"]).strftime("%d %b %Y %H:%M "), style="dim")
+        if e["who"]:
+            out.append_text(safe_line(e["who"], style="bold"))
+            out.append(" ")
+        out.append(_HOW.get(e["how"], e["how"]) + " ")
+        out.append_text(safe_line(e["identity"]))
+        if e["from_customer_id"] is not None:
+            out.append(" from ")
+            out.append_text(safe_line(e["from_name"] or f"customer {e['from_customer_id']}"))
+        out.append(" to ")
+        out.append_text(safe_line(e["to_name"] or f"customer {e['to_customer_id']}"))
+        if e["undone"]:
+            out.append(" · undone", style="italic")
+    if len(history) > LINKS_SHOWN:
+        out.append(f"\n… {len(history) - LINKS_SHOWN} earlier", style="dim")
+    return out

@@ -78,10 +78,12 @@ class HostApp(App):
     def perform(self, action_id: str, thread_id: int | None = None, **args: Any) -> Result:
         """Run an action through the one write gate and tell the agent how it went."""
         result = gate_perform(self.ctx, action_id, thread_id, **args)
+        if not result.ok and result.data.get("needs_confirmation"):
+            self._ask_then(action_id, thread_id, args, result.message)  # e on a conversation with a draft
+            return result
         if not result.ok:
-            refused = result.message.startswith("read-only")
-            self.notify(result.message, title="Read-only" if refused else None,
-                        severity="warning" if refused else "error", timeout=6, markup=False)
+            refused = result.message.startswith("read-only")  # it says so itself: no "Read-only" title on top
+            self.notify(result.message, severity="warning" if refused else "error", timeout=6, markup=False)
             return result
         if result.message and action_id not in QUIET_ACTIONS:
             self.notify(result.message, timeout=3, markup=False)
@@ -89,6 +91,21 @@ class HostApp(App):
         if action is not None and action.mutating and action_id != "save_draft":
             self.changed({thread_id} if thread_id is not None else None)
         return result
+
+    def _ask_then(self, action_id: str, thread_id: int | None, args: dict, question: str) -> None:
+        """The gate asked first ("… has an unsent draft"): ask the agent, and on yes run it confirmed."""
+        from rich.text import Text
+
+        from widgets.screens.choosers import ConfirmScreen
+
+        title = REGISTRY[action_id].title.capitalize() + "?" if action_id in REGISTRY else "Are you sure?"
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.perform(action_id, thread_id, **{**args, "confirmed": True})
+
+        self.push_screen(ConfirmScreen(title, [Text(question)], confirm=f"{REGISTRY[action_id].title} anyway"
+                                       if action_id in REGISTRY else "go on"), answered)
 
     def allowed(self, action_id: str) -> bool:
         """False (refused by the gate, audited, with a notice) when a mutating action may not run here."""

@@ -13,6 +13,10 @@ from console.actions.registry import REGISTRY, Action, register
 from console.errors import UserError
 
 BULK_ACTIONS = ("close", "reopen", "snooze", "assign", "tag", "priority", "apply_macro", "mark_read", "mark_unread")
+# What the notice says was done to them: "3 of 3 conversations closed".
+DONE_WORDS = {"close": "closed", "reopen": "reopened", "snooze": "snoozed", "assign": "assigned", "tag": "tagged",
+              "priority": "given the new priority", "apply_macro": "given the macro in their draft",
+              "mark_read": "marked read", "mark_unread": "marked unread"}
 
 
 def thread_list(threads) -> list[int]:
@@ -51,10 +55,15 @@ def _bulk(ctx: Context, thread_id: int | None, action: str | None = None, thread
         ctx.db.execute("RELEASE bulk_one")
         done.append(tid)
         _audit(ctx, action, tid, {**args, "bulk": True}, "ok")
-    said = f"{REGISTRY[action].title}: {len(done)} of {len(done) + len(failed)} conversations"
+    said = f"{len(done)} of {len(done) + len(failed)} conversations {DONE_WORDS[action]}"
     if failed:
-        said += "; not changed: " + "; ".join(f"{_name(ctx, tid)} ({why})" for tid, why in failed.items())
+        said += "; not changed: " + "; ".join(_why(_name(ctx, tid), why) for tid, why in failed.items())
     return Result(bool(done), said, {"done": done, "failed": failed})
+
+
+def _why(name: str, why: str) -> str:
+    """“Subject” (why) — without the subject twice when the reason already starts with it."""
+    return f"{name} {why.removeprefix(name).strip()}" if why.startswith(name) else f"{name} ({why})"
 
 
 def _name(ctx: Context, thread_id: int) -> str:

@@ -95,7 +95,9 @@ def _reply(ctx: Context, thread_id: int, text: str | None = None, kind: str = "r
         # The macro's effects (a refund on the payments account too) wait out the same window.
         ctx.db.execute("UPDATE outbox SET next_try_at=MAX(next_try_at, ?) WHERE id IN (SELECT value FROM json_each(?))",
                        (now + delay, json.dumps(then)))
-    said = "reply queued" + (f" · sends in {delay:.0f} s unless cancelled" if delay else "")
+    # A toast cannot count down: it says when (a clock time never freezes at 0).
+    said = "reply queued" + (f" · sends at {datetime.fromtimestamp(now + delay).strftime('%H:%M:%S')} unless cancelled"
+                             if delay else "")
     return Result(True, "; ".join([said, *([refunded.message] if refunded else []), *done]),
                   {"outbox_id": outbox_id, "message_id": msg_id, "delay": delay})
 
@@ -152,10 +154,16 @@ def _outbox_row(ctx: Context, thread_id: int, outbox_id: int | None):
     return row
 
 
+def _what(row) -> str:
+    """An outbox row in words: 'reply', 'note', 'tag change'…"""
+    return {"reply": "reply", "move_private": "private reply", "note": "note", "refund": "refund"}.get(
+        row["kind"], f"{row['kind'].replace('_', ' ')} change")
+
+
 def _retry(ctx: Context, thread_id: int, outbox_id: int | None = None) -> Result:
     row = _outbox_row(ctx, thread_id, outbox_id)
     if row["state"] not in ("failed", "held"):
-        raise ValueError(f"outbox item {row['id']} is {row['state']}, not failed or held")
+        raise ValueError(f"that {_what(row)} is {row['state']}, not failed or held — nothing to send again")
     args = json.loads(row["args"])
     if row["state"] == "held":
         args["force"] = True  # the agent has seen the customer's newer message
@@ -169,7 +177,7 @@ def _cancel_send(ctx: Context, thread_id: int, outbox_id: int | None = None) -> 
     """Withdraw a failed or held reply; its text goes back into the draft."""
     row = _outbox_row(ctx, thread_id, outbox_id)
     if row["state"] not in ("failed", "held", "queued"):
-        raise ValueError(f"outbox item {row['id']} is {row['state']}: too late to cancel")
+        raise ValueError(f"that {_what(row)} is already {row['state']}: too late to cancel")
     ctx.db.execute("DELETE FROM messages WHERE outbox_id=?", (row["id"],))
     ctx.db.execute("UPDATE outbox SET state='cancelled' WHERE id=?", (row["id"],))
     carried = json.loads(row["args"] or "{}")
@@ -212,7 +220,7 @@ def _set_status(ctx: Context, thread_id: int, status: str, kind: str) -> Result:
         return Result(True, f"already {status}")
     ctx.db.execute("UPDATE threads SET status=?, snoozed_until=NULL WHERE id=?", (status, thread_id))
     queue_push(ctx, thread_id, kind)
-    return Result(True, f"conversation {status}")
+    return Result(True, "conversation reopened" if kind == "reopen" else f"conversation {status}")
 
 
 def _close(ctx: Context, thread_id: int, confirmed: bool = False) -> Result:
@@ -308,8 +316,13 @@ def _link(ctx: Context, thread_id: int | None, identity_id: int, customer_id: in
 
 
 def _unlink(ctx: Context, thread_id: int | None, identity_id: int) -> Result:
+    undone = "SELECT COUNT(*) FROM identity_links WHERE identity_id=? AND undone_at IS NOT NULL"
+    before = ctx.db.execute(undone, (int(identity_id),)).fetchone()[0]
     new_id = identity.unlink(ctx.db, int(identity_id), who=ctx.agent)
-    return Result(True, f"{_address(ctx, identity_id)} is back with {_customer_name(ctx, new_id)}",
+    if ctx.db.execute(undone, (int(identity_id),)).fetchone()[0] > before:  # a link was taken back
+        return Result(True, f"{_address(ctx, identity_id)} is back with {_customer_name(ctx, new_id)}",
+                      {"customer_id": new_id})
+    return Result(True, f"{_address(ctx, identity_id)} is a customer of its own now (it was never linked by hand)",
                   {"customer_id": new_id})
 
 

@@ -42,8 +42,15 @@ def check(ctx: Context, action_id: str) -> None:
     if action is None:
         raise UserError(f"unknown action {action_id!r}", fix="see `switchboard do --list`")
     if action.mutating and ctx.refuses_changes:
-        raise ReadOnlyError(f"read-only: {action.id.replace('_', ' ')} is not allowed",
-                            fix="supervisor mode can watch but not change anything")
+        raise ReadOnlyError(f"read-only: cannot {doing(action)}",
+                            fix="this console only watches: nothing can be changed from it"
+                            if ctx.read_only else "supervisor mode can watch but not change anything")
+
+
+def doing(action) -> str:
+    """What an action does, in words for a sentence: 'close (resolve) the conversation'."""
+    words = action.description.split(";")[0].split(" (for ")[0].strip()
+    return words[:1].lower() + words[1:]
 
 
 def perform(ctx: Context, action_id: str, thread_id: int | None = None, **args: Any) -> Result:
@@ -75,9 +82,13 @@ def perform(ctx: Context, action_id: str, thread_id: int | None = None, **args: 
     except UserError as exc:
         _audit_safely(ctx, action_id, thread_id, args, f"error: {exc}")
         return Result(False, str(exc))
-    except (ValueError, LookupError, TypeError) as exc:
+    except (ValueError, LookupError) as exc:  # their text is written for the agent: it says what and why
         _audit_safely(ctx, action_id, thread_id, args, f"error: {exc}")
-        return Result(False, f"{action_id}: {exc}")
+        return Result(False, str(exc))
+    except TypeError as exc:  # arguments that do not fit the action (a script, the command line)
+        _audit_safely(ctx, action_id, thread_id, args, f"error: {exc}")
+        return Result(False, f"cannot {doing(action)} with {', '.join(map(repr, args)) or 'no arguments'} "
+                             "— see `switchboard do --list` for what it takes")
     except sqlite3.Error as exc:
         err = explain(exc)
         _audit_safely(ctx, action_id, thread_id, args, f"error: {err}")

@@ -74,6 +74,8 @@ _UI_ACTIONS = [
     Action("choose_priority", "Set priority", ("p",), context="thread", needs_thread=True, mutating=True),
     Action("send", "Queue the reply or note for sending", ("ctrl+s",), context="composer", mutating=True),
     Action("insert_suggestion", "Insert the selected suggested article", ("ctrl+k",), context="composer", mutating=True),
+    *[Action(f"suggestion_{n}", f"Insert suggested article {n} into the reply", (str(n),), context="thread",
+             needs_thread=True, mutating=True) for n in (1, 2, 3)],
     Action("promises", "Show our published response-time promises", ()),
     Action("accounts_status", "Show each account's state, its last error and the fix", ("S",)),
     # Keys the conversation pane and the composer bind themselves (their own contexts).

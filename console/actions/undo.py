@@ -13,9 +13,13 @@ import time
 
 from console.actions import domain
 from console.actions.gate import Context, Result
-from console.actions.registry import REGISTRY, Action, register
+from console.actions.registry import Action, register
 
 UNDO_SECONDS = 10.0
+# What the notice says was taken back: "undone: the close".
+UNDONE_WORDS = {"close": "the close", "reopen": "the reopen", "snooze": "the snooze", "assign": "the assignment",
+                "tag": "the tag change", "priority": "the priority change", "bulk": "the change",
+                "merge_conversations": "the merge", "split_message": "the split"}
 
 
 def _undo(ctx: Context, thread_id: int | None = None) -> Result:
@@ -42,8 +46,8 @@ def _undo(ctx: Context, thread_id: int | None = None) -> Result:
         ctx.db.execute("UPDATE threads SET status='merged', merged_into=? WHERE id=?", (origin, created))
     ctx.db.execute("UPDATE undo_log SET undone_at=? WHERE id=?", (time.time(), row["id"]))
     n = len(threads)
-    what = REGISTRY[row["action"]].title if row["action"] in REGISTRY else row["action"]
-    return Result(True, f"undone: {what}" + (f" on {n} conversations" if row["action"] == "bulk" else ""),
+    what = UNDONE_WORDS.get(row["action"], "the last change")
+    return Result(True, f"undone: {what}" + (f" to {n} conversations" if row["action"] == "bulk" else ""),
                   {"threads": list(threads)})
 
 

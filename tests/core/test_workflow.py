@@ -39,7 +39,7 @@ def five(db):
 def test_bulk_close_changes_every_marked_conversation_with_one_audit_row_each(five):
     db, ids = five
     result = perform(Context(db, agent="Sam"), "bulk", action="close", threads=ids[:3])
-    assert result.ok and result.message == "close: 3 of 3 conversations"
+    assert result.ok and result.message == "3 of 3 conversations closed"
     assert [status(db, t) for t in ids] == ["closed", "closed", "closed", "open", "open"]
     assert audit(db, "close") == [(t, "ok") for t in ids[:3]]
     assert [r[0] for r in db.execute("SELECT kind FROM outbox ORDER BY id")] == ["close"] * 3
@@ -49,7 +49,7 @@ def test_bulk_is_all_or_nothing_per_conversation_and_names_the_failures(five):
     db, ids = five
     db.execute("UPDATE threads SET status='closed' WHERE id=?", (ids[1],))
     result = perform(Context(db, agent="Sam"), "bulk", action="snooze", threads=[ids[0], 999, ids[2]], until="3d")
-    assert result.ok and result.message == "snooze: 2 of 3 conversations; not changed: #999 (no conversation 999)"
+    assert result.ok and result.message == "2 of 3 conversations snoozed; not changed: #999 (no conversation 999)"
     assert result.data["failed"] == {999: "no conversation 999"}
     assert status(db, ids[0]) == "snoozed" and status(db, ids[2]) == "snoozed"
     past = perform(Context(db, agent="Sam"), "bulk", action="snooze", threads=ids[3:], until="2020-01-01")
@@ -112,11 +112,11 @@ def test_undo_puts_back_a_close_and_its_unsent_push_never_goes(five):
     perform(ctx, "tag", ids[0], add=["vip"])
     assert perform(ctx, "close", ids[0]).ok
     undone = perform(ctx, "undo")
-    assert undone.ok and undone.message == "undone: close"
+    assert undone.ok and undone.message == "undone: the close"
     assert status(db, ids[0]) == "open"
     assert [tuple(r) for r in db.execute("SELECT kind, state FROM outbox ORDER BY id")] == [
         ("tag", "queued"), ("close", "cancelled")]
-    assert perform(ctx, "undo").message == "undone: tag"  # one step further back
+    assert perform(ctx, "undo").message == "undone: the tag change"  # one step further back
     assert json.loads(db.execute("SELECT tags FROM threads WHERE id=?", (ids[0],)).fetchone()[0]) == []
     nothing = perform(ctx, "undo")
     assert not nothing.ok and "nothing to undo" in nothing.message
@@ -146,7 +146,7 @@ def test_undo_of_a_bulk_action_takes_back_every_conversation(five):
     db, ids = five
     ctx = Context(db, agent="Sam")
     perform(ctx, "bulk", action="snooze", threads=ids, until="2d")
-    assert perform(ctx, "undo").message == "undone: bulk on 5 conversations"
+    assert perform(ctx, "undo").message == "undone: the change to 5 conversations"
     assert {status(db, t) for t in ids} == {"open"}
 
 
@@ -224,7 +224,7 @@ def test_merge_is_refused_across_customers_and_reversible(two_channels):
     assert back.ok and status(db, chat) == "open"
     assert [m["text"] for m in queries.messages(db, email)] == ["Order #1042 arrived broken"]
     perform(ctx, "merge_conversations", email, other=chat)
-    assert perform(ctx, "undo").message == "undone: merge conversations"
+    assert perform(ctx, "undo").message == "undone: the merge"
     assert status(db, chat) == "open" and queries.messages_tail(db, email, 10)[1] == 1
 
 
@@ -259,6 +259,6 @@ def test_undo_of_a_split_folds_the_message_back(db):
     tid, second = two_messages(db, "one", "two")
     ctx = Context(db, agent="Sam")
     new = perform(ctx, "split_message", tid, message_id=second).data["thread_id"]
-    assert perform(ctx, "undo").message == "undone: split message"
+    assert perform(ctx, "undo").message == "undone: the split"
     assert [m["text"] for m in queries.messages(db, tid)] == ["one", "two"]
     assert status(db, new) == "merged"

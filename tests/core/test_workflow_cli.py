@@ -51,10 +51,10 @@ def test_bulk_with_threads_then_undo(demo):
     data_dir, open_convs = demo
     ids = [str(c["id"]) for c in open_convs[-3:]]
     done = sb(data_dir, "--demo", "do", "tag", "--threads", ",".join(ids), "--add", "recall")
-    assert done.returncode == 0 and done.stdout.strip() == "ok: tag: 3 of 3 conversations", done.stderr
+    assert done.returncode == 0 and done.stdout.strip() == "ok: 3 of 3 conversations tagged", done.stderr
     assert all("recall" in json.loads(thread(data_dir, int(i))["tags"]) for i in ids)
     undone = sb(data_dir, "--demo", "do", "undo")
-    assert undone.returncode == 0 and "undone: bulk on 3 conversations" in undone.stdout, undone.stderr
+    assert undone.returncode == 0 and "undone: the change to 3 conversations" in undone.stdout, undone.stderr
     assert not any("recall" in json.loads(thread(data_dir, int(i))["tags"]) for i in ids)
     refused = sb(data_dir, "--demo", "--read-only", "do", "close", "--threads", ",".join(ids))
     assert refused.returncode == 1 and "read-only" in refused.stderr

@@ -332,3 +332,73 @@ async def test_quitting_with_the_composer_open_keeps_the_text(cache_path):
         await pilot.press(*"last words")
         app.exit()  # before the debounce fires
     assert db.execute("SELECT text FROM drafts WHERE thread_id=?", (ids["refund"],)).fetchone()[0] == "last words"
+
+
+# --------------------------------------------------------------------------- drafts are never lost silently
+
+SIZES = [(160, 45), (80, 24)]
+
+
+@pytest.mark.parametrize("size", SIZES)
+async def test_e_on_a_conversation_with_a_draft_asks_and_closes_only_on_yes(make_app, cache_path, size):
+    from widgets.screens.choosers import ConfirmScreen
+
+    path, ids = cache_path
+    app = make_app(path=path)
+    async with app.run_test(size=size) as pilot:
+        tid = ids["refund"]
+        app.open_thread(tid, focus=False)
+        app.main.inbox.focus()
+        await pilot.pause()
+        app.perform("save_draft", tid, text="half a reply")
+        await pilot.press("e")
+        await pilot.pause()
+        assert isinstance(app.screen, ConfirmScreen)
+        assert "“Refund for order 1002” has an unsent draft" in screen_text(app)
+        await pilot.press("n")
+        await pilot.pause()
+        assert app.db.execute("SELECT status FROM threads WHERE id=?", (tid,)).fetchone()[0] == "open"
+        await pilot.press("e")
+        await pilot.pause()
+        await pilot.press("y")
+        await pilot.pause()
+        assert app.db.execute("SELECT status FROM threads WHERE id=?", (tid,)).fetchone()[0] == "closed"
+        assert queries.draft(app.db, tid)["text"] == "half a reply"  # kept
+
+
+@pytest.mark.parametrize("size", SIZES)
+async def test_the_quit_question_names_the_conversations_holding_drafts(make_app, cache_path, size):
+    path, ids = cache_path
+    app = make_app(path=path)
+    async with app.run_test(size=size) as pilot:
+        await pilot.pause()
+        app.perform("save_draft", ids["refund"], text="half a reply")
+        app.perform("save_draft", ids["chat"], text="Bob, your parcel")
+        await pilot.press("q")
+        await pilot.pause()
+        assert type(app.screen).__name__ == "QuitScreen"
+        question = app.screen.query_one("#quit-question").content.plain
+        assert question.startswith("2 unsent drafts")
+        assert "• Refund for order 1002 — Alice Moreau" in question
+        assert "• Bob Okafor — Bob Okafor" in question
+        await pilot.press("n")
+        await pilot.pause()
+        assert app.is_running
+
+
+async def test_the_quit_question_shows_provider_text_as_text(make_app, cache_path):
+    path, ids = cache_path
+    app = make_app(path=path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        app.db.execute("UPDATE threads SET subject=? WHERE id=?",
+                       ("[@click=app.quit]Win[/] \x1b]52;c;ZXZpbA==\x07[bold]big[/bold]", ids["chat"]))
+        app.perform("save_draft", ids["chat"], text="Bob, your parcel")
+        await pilot.press("q")
+        await pilot.pause()
+        question = app.screen.query_one("#quit-question").content.plain
+        assert "• [@click=app.quit]Win[/] [bold]big[/bold] — Bob Okafor" in question  # inert, one line
+        assert "\x1b" not in question and "\x07" not in question
+        await pilot.press("n")
+        await pilot.pause()
+        assert app.is_running

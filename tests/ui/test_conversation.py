@@ -235,7 +235,7 @@ async def test_outbox_states_queued_sent_failed_held_and_retry(cache):
         assert not pane.composing
         text = body_text(app)
         assert "Refund approved" in text
-        assert "⏳ queued — goes out when the account is online" in text
+        assert "⏳ queued for sending" in text
         outbox_id = db.execute("SELECT id FROM outbox WHERE thread_id=? AND kind='reply'", (tid,)).fetchone()[0]
         # A transient failure: still queued, with the reason and the next try.
         db.execute("UPDATE outbox SET last_error='connection refused', next_try_at=? WHERE id=?",

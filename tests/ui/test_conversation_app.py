@@ -114,7 +114,7 @@ async def test_customer_pane_enter_opens_the_conversation_in_the_app(make_app, s
         app.query_one("#cust-identities").focus()
         await pilot.press("L")
         await pilot.pause()
-        await pilot.press(*"mastodon", "enter")
+        await pilot.press(*"mastodon", "enter", "y")  # y: the link, once both customers were shown
         await pilot.pause()
         threads = app.query_one("#cust-threads")
         threads.focus()

@@ -17,7 +17,7 @@ from tests.ui.test_conversation_harness import (
     seed,
     static_text,
 )
-from widgets.screens.choosers import LinkChooser, TextPrompt
+from widgets.screens.choosers import ConfirmScreen, LinkChooser, TextPrompt
 from widgets.conversation import ConversationPane
 from widgets.customer import CustomerPane
 
@@ -74,14 +74,14 @@ async def test_enter_on_a_conversation_opens_it(cache):
         assert "Not arrived yet" in screen_text(app)
 
 
-async def test_link_an_identity_with_L_then_unlink_with_U(cache):
+async def test_link_an_identity_then_unlink_it_each_after_a_question(cache):
     db, ids = cache
     app = PaneApp(db, thread_id=ids["refund"])
     async with app.run_test(size=(200, 50)) as pilot:
         await pilot.pause()
         pane = app.query_one(CustomerPane)
         app.query_one("#cust-identities").focus()
-        await pilot.press("L")
+        app.query_one(CustomerPane).link_identity()  # L (the main screen's key: test_customer_keys)
         await pilot.pause()
         assert isinstance(app.screen, LinkChooser)
         await pilot.press(*"mastodon")
@@ -91,7 +91,15 @@ async def test_link_an_identity_with_L_then_unlink_with_U(cache):
         assert "@alice@mastodon.example" in screen_text(app)
         await pilot.press("enter")
         await pilot.pause()
-        assert not isinstance(app.screen, LinkChooser)
+        assert isinstance(app.screen, ConfirmScreen)  # both customers, before anything moves
+        question = screen_text(app)
+        assert "Move social @alice@mastodon.example" in question
+        assert "from: Alice M · 1 conversation · 1 identity" in question
+        assert "to: Alice Moreau · 2 conversations · 1 identity" in question and "email alice@example.com" in question
+        assert db.execute("SELECT customer_id FROM threads WHERE id=?", (ids["social"],)).fetchone()[0] \
+            != pane.customer_id
+        await pilot.press("y")
+        await pilot.pause()
         social_customer = db.execute("SELECT customer_id FROM threads WHERE id=?", (ids["social"],)).fetchone()[0]
         assert social_customer == pane.customer_id
         text = screen_text(app)
@@ -103,7 +111,11 @@ async def test_link_an_identity_with_L_then_unlink_with_U(cache):
         idents.focus()
         index = next(i for i in range(idents.option_count) if "mastodon" in str(idents.get_option_at_index(i).prompt))
         idents.highlighted = index
-        await pilot.press("U")
+        app.query_one(CustomerPane).unlink_identity()  # U
+        await pilot.pause()
+        assert isinstance(app.screen, ConfirmScreen)
+        assert "It goes back to Alice M" in screen_text(app)
+        await pilot.press("enter")
         await pilot.pause()
         assert db.execute("SELECT customer_id FROM threads WHERE id=?", (ids["social"],)).fetchone()[0] \
             != pane.customer_id
@@ -118,19 +130,19 @@ async def test_unlink_the_only_identity_is_refused(cache):
     async with app.run_test(size=(200, 50)) as pilot:
         await pilot.pause()
         app.query_one("#cust-identities").focus()
-        await pilot.press("U")
+        app.query_one(CustomerPane).unlink_identity()  # U
         await pilot.pause()
         assert any("only one identity" in n for n in notices(app))
         assert db.execute("SELECT COUNT(*) FROM identity_links WHERE how='unlink'").fetchone()[0] == 0
 
 
-async def test_add_a_customer_note_with_N(cache):
+async def test_add_a_customer_note(cache):
     db, ids = cache
     app = PaneApp(db, thread_id=ids["refund"])
     async with app.run_test(size=(200, 50)) as pilot:
         await pilot.pause()
         app.query_one("#cust-threads").focus()
-        await pilot.press("N")
+        app.query_one(CustomerPane).customer_note()  # N
         await pilot.pause()
         assert isinstance(app.screen, TextPrompt)
         await pilot.press("enter")  # empty: refused inside the prompt
@@ -151,8 +163,9 @@ async def test_read_only_refuses_link_unlink_and_note(cache):
     async with app.run_test(size=(200, 50)) as pilot:
         await pilot.pause()
         app.query_one("#cust-identities").focus()
-        for key in ("L", "U", "N"):
-            await pilot.press(key)
+        pane = app.query_one(CustomerPane)
+        for act in (pane.link_identity, pane.unlink_identity, pane.customer_note):  # L, U, N
+            act()
             await pilot.pause()
             assert not isinstance(app.screen, (LinkChooser, TextPrompt))
         refusals = [n for n in notices(app) if "read-only" in n]
@@ -224,7 +237,7 @@ async def test_actions_on_a_hidden_pane_use_the_open_conversations_customer(cach
         pane.display = False
         app.open_thread(ids["chat"])
         await pilot.pause()
-        pane.action_customer_note()  # as the palette does while the pane is hidden
+        pane.customer_note()  # as N or the palette does while the pane is hidden
         await pilot.pause()
         await pilot.press(*"bob note", "enter")
         await pilot.pause()

@@ -8,6 +8,7 @@ from console.cache import connect
 from console.cache.ingest import apply_batch, ensure_account
 from providers.records import Dispute, Payment, Refund, Subscription
 from tests.ui.test_conversation_harness import ALICE_MAIL, PaneApp, ago, screen_text, seed
+from widgets.customer import CustomerPane
 from widgets.screens.refund import RefundChooser
 
 HOSTILE = "\x1b]52;c;cGF3bmVk\x07[@click=app.quit]boom[/] \x1b[2J"
@@ -54,7 +55,7 @@ async def test_dollar_picks_a_payment_shows_the_amount_then_refunds_through_the_
     async with app.run_test(size=(220, 60)) as pilot:
         await pilot.pause()
         app.query_one("#cust-threads").focus()
-        await pilot.press("dollar_sign")
+        app.query_one(CustomerPane).refund()  # $ (the main screen's key)
         await pilot.pause()
         assert isinstance(app.screen, RefundChooser)
         await pilot.press("down", "tab", *"25", "tab", *"damaged", "enter")
@@ -76,7 +77,7 @@ async def test_refund_is_refused_in_read_only_before_any_form_opens(cache):
     async with app.run_test(size=(220, 60)) as pilot:
         await pilot.pause()
         app.query_one("#cust-threads").focus()
-        await pilot.press("dollar_sign")
+        app.query_one(CustomerPane).refund()  # $ (the main screen's key)
         await pilot.pause()
         assert not isinstance(app.screen, RefundChooser)
     assert db.execute("SELECT COUNT(*) FROM outbox WHERE kind='refund'").fetchone()[0] == 0

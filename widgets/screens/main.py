@@ -160,6 +160,12 @@ class MainScreen(RegistryBindings, DataActions, Screen):
         self.inbox.sla_settings = self.host.section("sla")
         self.inbox.refresh()  # countdowns with the configured SLA policies
 
+    def on_descendant_focus(self, _event: events.DescendantFocus) -> None:
+        """The pane holding the focus is marked ``-focused`` (app.tcss shows it, with or without colour)."""
+        focused = self.focused
+        for slot in self.query("#inbox-column, #conversation-slot, #customer-slot"):
+            slot.set_class(focused is not None and slot in focused.ancestors_with_self, "-focused")
+
     def on_resize(self, event: events.Resize) -> None:
         self._layout_customer(event.size.width)
 
@@ -484,7 +490,10 @@ class MainScreen(RegistryBindings, DataActions, Screen):
         if not names:
             self.notify("No macros configured — add [[macros]] to config.toml", severity="warning", markup=False)
             return
-        self._choose(MacroChooser(names), self.apply_macro)
+        tid = self.settle()
+        preview = (lambda name: macros.preview(self.host.db, self.host.config, tid, name, self.host.config.agent_name)) \
+            if tid is not None else None
+        self._choose(MacroChooser(names, preview), self.apply_macro)
 
     def apply_macro(self, thread_id: int, name: str) -> None:
         """Insert a macro: the action renders it into the draft; the open composer shows the draft."""
@@ -492,6 +501,40 @@ class MainScreen(RegistryBindings, DataActions, Screen):
             self.current = thread_id
             if self.conversation is not None:
                 self.conversation.open_composer("reply")
+
+    # The customer pane's keys (N, L, U, $) and the suggestions' numbers work from anywhere on the
+    # screen, on the open conversation's customer: no Tab into the pane first.
+    def _customer_pane(self, action_id: str) -> None:
+        pane = self.customer
+        if pane is not None and self.settle() is not None and pane.thread_id != self.current:
+            pane.show(self.current)
+        if pane is not None:
+            getattr(pane, action_id)()
+
+    def action_customer_note(self) -> None:
+        self._customer_pane("customer_note")
+
+    def action_link_identity(self) -> None:
+        self._customer_pane("link_identity")
+
+    def action_unlink_identity(self) -> None:
+        self._customer_pane("unlink_identity")
+
+    def action_refund(self) -> None:
+        self._customer_pane("refund")
+
+    def _suggestion(self, number: int) -> None:
+        if self._need_thread() is not None and self.conversation is not None:
+            self.conversation.insert_suggestion(number)
+
+    def action_suggestion_1(self) -> None:
+        self._suggestion(1)
+
+    def action_suggestion_2(self) -> None:
+        self._suggestion(2)
+
+    def action_suggestion_3(self) -> None:
+        self._suggestion(3)
 
     def perform_on_current(self, action_id: str) -> None:
         """A data-changing action of the registry, on the current conversation."""

@@ -9,6 +9,11 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Static
 
+from console.cache.queries import DraftHolder
+from widgets.render import safe_line
+
+SHOWN = 6  # conversations named; the rest are counted
+
 
 class QuitScreen(ModalScreen[bool]):
     """Asked before quitting with unsent drafts."""
@@ -22,17 +27,38 @@ class QuitScreen(ModalScreen[bool]):
     """
     BINDINGS = [Binding("escape,n", "stay", "Stay", show=False), Binding("y", "leave", "Quit", show=False)]
 
-    def __init__(self, drafts: int) -> None:
+    def __init__(self, drafts: list[DraftHolder] | int) -> None:
         super().__init__(id="quit-confirm")
-        self.drafts = drafts
+        self.holders = drafts if isinstance(drafts, list) else []
+        self.drafts = len(drafts) if isinstance(drafts, list) else drafts
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Static(Text(f"{self.drafts} unsent draft{'s' if self.drafts != 1 else ''} — they are kept and "
-                              "will be here next time. Quit anyway? (y / n)"))
+            yield Static(self.question(), id="quit-question")
             with Horizontal():
                 yield Button("Quit (y)", id="leave", variant="warning")
                 yield Button("Stay (n)", id="stay", variant="primary")
+
+    def question(self) -> Text:
+        """How many drafts, and which conversations hold them (subject and customer, inert)."""
+        n = self.drafts
+        out = Text(f"{n} unsent draft{'s' if n != 1 else ''}", style="bold")
+        out.append(" — kept, and here next time (the Drafts view lists them):" if self.holders else
+                   " — they are kept and will be here next time.")
+        for holder in self.holders[:SHOWN]:
+            out.append("\n • ")
+            out.append_text(safe_line(holder.subject or "(no subject)", style="bold"))
+            if holder.customer:
+                out.append(" — ")
+                out.append_text(safe_line(holder.customer))
+            if holder.effects:
+                out.append("  (on send: ", style="dim")
+                out.append_text(safe_line(", ".join(holder.effects), style="dim"))
+                out.append(")", style="dim")
+        if len(self.holders) > SHOWN:
+            out.append(f"\n … and {len(self.holders) - SHOWN} more", style="dim")
+        out.append("\nQuit anyway? (y / n)")
+        return out
 
     def on_mount(self) -> None:
         self.query_one("#stay", Button).focus()
