@@ -213,8 +213,9 @@ def header_segments(width: int, marked: int = 0) -> list[Segment]:
             segs.append(Segment(fit(MARKED[0], w), MARKED[1] + HEADER))
             continue
         if column.flexible and marked:
-            counted = f"{MARKED[0]} {marked:,} marked (Esc clears)"
-            title = f"{title} · {counted}" if cell_len(title + counted) + 3 <= w else counted
+            counted = f"{marked:,} marked"
+            choices = (f"{title} · {counted} (Esc clears)", f"{counted} (Esc clears)", counted, f"{marked:,}")
+            title = next((c for c in choices if cell_len(c) <= w), choices[-1])
             segs.append(Segment(fit(title, w, column.align), MARKED[1] + HEADER))
             continue
         segs.append(Segment(fit(title, w, column.align), HEADER))
