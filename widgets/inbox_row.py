@@ -32,7 +32,7 @@ FAILED = Style(color="red", bold=True)
 HEADER = Style(bold=True, underline=True)
 
 # Each table: value -> (glyph, style, what it means); the legend in `?` reads them.
-MARKED = ("✓", Style(color="magenta", bold=True), "marked for a bulk action (space / x)")
+MARKED = ("✓", Style(color="magenta", bold=True), "marked for a bulk action")
 UNREAD_MARK = ("●", Style(color="cyan", bold=True), "unread")
 PRIORITY_MARK = {
     3: ("▲", Style(color="red", bold=True), "urgent"),
@@ -47,15 +47,15 @@ TONE_MARK = {
     "neutral": ("·", DIM, "neutral"),
 }
 SLA_MARK = {
-    "breached": ("✗", Style(color="red", bold=True), "reply overdue: the time since it was due (-2h30)"),
-    "warning": ("!", Style(color="yellow", bold=True), "reply due soon: the time left"),
+    "breached": ("✗", Style(color="red", bold=True), "reply overdue, by the time shown (-2h30)"),
+    "warning": ("!", Style(color="yellow", bold=True), "reply due soon (the time left)"),
     "ok": (" ", DIM, "time left to reply"),
 }
 CHANNEL_LABEL = {"email": "mail", "chat": "chat", "social": "soc", "helpdesk": "desk"}
 CHANNEL_STYLE = {"email": Style(color="cyan"), "chat": Style(color="green"), "social": Style(color="magenta"),
                  "helpdesk": Style(color="yellow")}
 STATUS_LABEL = {"open": "open", "pending": "pend", "snoozed": "snz", "closed": "done"}
-STATUS_MEANING = {"open": "open", "pend": "pending: we answered, waiting for the customer",
+STATUS_MEANING = {"open": "waiting for us", "pend": "pending: we answered, waiting for the customer",
                   "snz": "snoozed", "done": "closed", "fail": "a reply failed to send", "held": "a reply is held"}
 
 
@@ -227,7 +227,7 @@ def legend() -> list[tuple[str, list[tuple[str, Style, str]]]]:
     return [
         ("Marks", [MARKED, UNREAD_MARK]),
         ("P: priority", [PRIORITY_MARK[3], PRIORITY_MARK[2], PRIORITY_MARK[0]]),
-        ("T: customer's tone", [TONE_MARK["angry"], TONE_MARK["negative"], TONE_MARK["positive"],
+        ("T: tone", [TONE_MARK["angry"], TONE_MARK["negative"], TONE_MARK["positive"],
                                 TONE_MARK["neutral"]]),
         ("SLA: reply due", [SLA_MARK["breached"], SLA_MARK["warning"]]),
         ("State", [(label, DIM, meaning) for label, meaning in STATUS_MEANING.items()]),
