@@ -9,8 +9,8 @@ import json
 import pytest
 
 from console.cache import queries
-from tests.ui.conftest import AGENT, CONFIG_TOML
 from console.config import parse as parse_config
+from tests.ui.conftest import AGENT, CONFIG_TOML
 from widgets.inbox_row import MARKED
 
 SIZES = [(160, 45), (80, 24)]

@@ -26,8 +26,8 @@ from console.cache import queries
 from console.cache.queries import ALL_STATES, Filter
 from console.errors import UserError
 from console.views import View, ViewQueryError, builtin_views, jump_letters, queue_views, saved_views
-from widgets.host import Host
 from widgets import queue_flow
+from widgets.host import Host
 from widgets.inbox import InboxList
 from widgets.keys import MAIN_CONTEXTS, RegistryBindings
 from widgets.search import SearchBar
