@@ -11,6 +11,7 @@ import pytest
 from console.cache import queries
 from console.config import parse as parse_config
 from tests.ui.conftest import AGENT, CONFIG_TOML
+from widgets.commands import entries
 from widgets.inbox_row import MARKED
 
 SIZES = [(160, 45), (80, 24)]
@@ -198,10 +199,35 @@ async def test_marking_keys_come_from_the_keymap_and_help_lists_them(make_app, s
         await pilot.press("ctrl+a")
         await settle(pilot)
         assert len(inbox.marked) == inbox.total
-        assert app.keymap.display("toggle_mark") == "w"
+        listed = {e.ident: e.key for e in entries(app) if e.kind == "action"}
+        assert listed["toggle_mark"] == "w" and listed["mark_all"] == "ctrl+a" and "clear_marks" in listed
         await pilot.press("question_mark")
         await settle(pilot)
-        assert app.screen.id == "help"
+        text = "\n".join(plain(t.content) for t in app.screen.query(".help-table"))
+        assert "w" in text.split("toggle_mark")[0].splitlines()[-1], "help shows the rebound key"
+        assert "ctrl+a" in text.split("mark_all")[0].splitlines()[-1]
+
+
+@ids
+async def test_marking_keys_mark_nothing_while_the_conversation_pane_has_the_focus(make_app, size):
+    app = make_app()
+    async with app.run_test(size=size) as pilot:
+        await settle(pilot)
+        await pilot.press("enter")  # reading the conversation
+        await settle(pilot)
+        reading = app.main.conversation.thread_id
+        await pilot.press("space", "x", "asterisk")
+        await settle(pilot)
+        assert app.main.inbox.marked == set()
+        assert app.main.conversation.thread_id == reading
+
+
+def plain(renderable) -> str:
+    from rich.console import Console
+
+    console = Console(width=300, record=True, color_system=None, file=open("/dev/null", "w"))
+    console.print(renderable)
+    return console.export_text()
 
 
 @ids

@@ -350,6 +350,15 @@ class MainScreen(RegistryBindings, DataActions, Screen):
 
     # ------------------------------------------------------------------ actions: marks (bulk)
 
+    MARKING = ("toggle_mark", "mark_all")
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Marking keys belong to the list: while another pane has the focus (a reader's space
+        pages down) they mark nothing."""
+        if action in self.MARKING and self.focused is not None and self.focused is not self.inbox:
+            return False
+        return True
+
     def action_toggle_mark(self) -> None:
         """Mark or unmark the row under the cursor, then step down (space space … marks a run)."""
         if self.inbox.toggle_mark() is not None:
