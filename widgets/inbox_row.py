@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 
 from rich.cells import cell_len, set_cell_size
 from rich.segment import Segment
@@ -178,8 +179,9 @@ COLUMNS: tuple[Column, ...] = (
 )
 
 
-def layout(width: int, columns: tuple[Column, ...] = COLUMNS) -> list[tuple[Column, int]]:
-    """The columns shown at a list width, each with its width in cells."""
+@lru_cache(maxsize=32)
+def layout(width: int, columns: tuple[Column, ...] = COLUMNS) -> tuple[tuple[Column, int], ...]:
+    """The columns shown at a list width, each with its width in cells (computed once per width)."""
     shown = [c for c in columns if width >= c.shown_from]
     fixed = sum(c.gap + c.width(width) for c in shown if not c.flexible)
     out = []
@@ -188,7 +190,7 @@ def layout(width: int, columns: tuple[Column, ...] = COLUMNS) -> list[tuple[Colu
         if c.flexible:
             w = max(w, width - fixed - c.gap)
         out.append((c, w))
-    return out
+    return tuple(out)
 
 
 def row_segments(row: InboxRow, width: int, facts: Facts) -> list[Segment]:
