@@ -58,6 +58,7 @@ class Config:
     keymap: dict[str, list[str]] = field(default_factory=dict)
     views: list[ViewSettings] = field(default_factory=list)
     customer_pane: bool = True
+    auto_advance: bool = True  # [ui]: after reply, close or snooze the next conversation opens
     demo: dict[str, Any] = field(default_factory=dict)
     raw: dict[str, Any] = field(default_factory=dict)
 
@@ -156,8 +157,9 @@ def parse(text: str, path: Path | str = "config.toml") -> Config:
     cfg.accounts = _accounts(data.get("accounts", []), cfg, where)
     cfg.keymap = _keymap(data.get("keymap", {}), where)
     cfg.views = _views(data.get("views", []), where)
-    ui = _table(data, "ui", where, known=("customer_pane",))
+    ui = _table(data, "ui", where, known=("customer_pane", "auto_advance"))
     cfg.customer_pane = bool(ui.get("customer_pane", True))
+    cfg.auto_advance = _flag(ui, "auto_advance", True, where, "ui.auto_advance")
     cfg.demo = _table(data, "demo", where)
     return cfg
 
@@ -247,6 +249,14 @@ def _str(data: dict, key: str, default: str, where: str, label: str) -> str:
     value = data.get(key, default)
     if not isinstance(value, str):
         raise ConfigError(f"{where}: {label} must be a string", fix=f'write {key} = "..."')
+    return value
+
+
+def _flag(data: dict, key: str, default: bool, where: str, label: str) -> bool:
+    value = data.get(key, default)
+    if not isinstance(value, bool):
+        raise ConfigError(f"{where}: {label} must be true or false, not {value!r}",
+                          fix=f"write {key} = {'true' if default else 'false'}")
     return value
 
 

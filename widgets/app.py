@@ -87,9 +87,12 @@ class SwitchboardApp(RegistryBindings, HostApp):
         return (list(self.engine.states.values()) if self.engine is not None else []), self.engine_note
 
     def perform(self, action_id: str, thread_id: int | None = None, **args: Any) -> Result:
+        place = self.main.before_action(action_id, thread_id) if self.main.is_attached else None  # send and next
         result = super().perform(action_id, thread_id, **args)
         if result.ok and self.engine is not None and action_id != "save_draft":
             self.engine.wake_outbox()
+        if place is not None:
+            self.main.after_action(place, result)
         return result
 
     # ------------------------------------------------------------------ the engine (after the first frame)

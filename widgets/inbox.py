@@ -5,6 +5,17 @@ keyset pages around the viewport (``queries.inbox_page``), jumps far with one
 ``queries.inbox_at`` (G, scrollbar drags), and knows the view's size from
 ``queries.inbox_count``. Refreshing keeps the cursor on the same conversation.
 
+The first line is the header row (column names, from :mod:`widgets.inbox_row`, so it
+is aligned with the rows at every width); view row ``i`` is drawn on line
+``i - top + 1``. Every way of moving — keys, the mouse wheel, the scrollbar — moves
+the cursor, and the row under the cursor is always on screen: the list binds no keys
+of its own (the screen's registry bindings move the cursor), the wheel moves the
+cursor with the view, and a scrollbar drag brings the cursor along.
+
+Marks (for bulk actions) are a set of conversation ids held here, drawn in the mark
+column and counted in the header; they belong to the view shown and are cleared when
+it changes.
+
 Provider text reaches the screen only as ``Segment`` text with control characters
 removed, so markup such as ``[@click=app.quit]`` and escape sequences stay inert.
 """
@@ -14,9 +25,9 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from rich.cells import cell_len, set_cell_size
 from rich.segment import Segment
 from rich.style import Style
+from textual import events
 from textual.geometry import Size
 from textual.message import Message
 from textual.reactive import var
@@ -25,42 +36,18 @@ from textual.strip import Strip
 
 from console.cache import queries
 from console.cache.queries import Filter, InboxRow
+from widgets.inbox_row import Facts, countdown, fit, header_segments, row_segments
+
+__all__ = ["InboxList", "countdown", "sla_state"]
 
 PAGE = 120  # rows per keyset page
 MAX_WINDOW = 600  # rows kept around the viewport
-
-# C0/C1 controls and DEL become nothing: a row is one line of plain characters.
-_CONTROL = {c: None for c in (*range(0, 32), *range(127, 160))}
-_CONTROL[9] = " "
-_CONTROL[10] = " "
-
-CHANNEL_LABEL = {"email": "mail", "chat": "chat", "social": "soc", "helpdesk": "desk"}
-CHANNEL_STYLE = {"email": Style(color="cyan"), "chat": Style(color="green"), "social": Style(color="magenta"),
-                 "helpdesk": Style(color="yellow")}
-STATUS_LABEL = {"open": "open", "pending": "pend", "snoozed": "snz", "closed": "done"}
-TONE_MARK = {"positive": "+", "negative": "-", "angry": "!", "neutral": "·"}
-TONE_STYLE = {"positive": Style(color="green"), "negative": Style(color="red"), "angry": Style(color="red", bold=True)}
-SLA_STYLE = {"warning": Style(color="yellow", bold=True), "breached": Style(color="red", bold=True),
-             "ok": Style(dim=True), "none": Style(dim=True)}
+WHEEL_ROWS = 3  # rows one notch of the mouse wheel moves (the cursor and the view together)
+HEADER_ROWS = 1  # the column names above the rows
 
 DIM = Style(dim=True)
-UNREAD = Style(bold=True)
 CURSOR_FOCUSED = Style(bgcolor="#2f5f9f", color="white")
 CURSOR_BLURRED = Style(bgcolor="#3a3a3a")
-FAILED = Style(color="red", bold=True)
-
-
-def clean(value: object) -> str:
-    return ("" if value is None else str(value)).translate(_CONTROL)
-
-
-def fit(text: str, width: int) -> str:
-    """Crop or pad to exactly ``width`` cells, with an ellipsis when cropped."""
-    if width <= 0:
-        return ""
-    if cell_len(text) > width:
-        return set_cell_size(text, width - 1) + "…"
-    return set_cell_size(text, width)
 
 
 def sla_state(row: InboxRow, now: float, settings=None) -> tuple[str, float]:
@@ -72,23 +59,8 @@ def sla_state(row: InboxRow, now: float, settings=None) -> tuple[str, float]:
     return sla.state(row, now, settings)
 
 
-def countdown(seconds: float) -> str:
-    """3h05, 12m, 14h, 2d (at most 4 cells); negative (overdue) values keep their minus sign."""
-    sign = "-" if seconds < 0 else ""
-    s = abs(int(seconds))
-    if s >= 2 * 86400:
-        body = f"{s // 86400}d"
-    elif s >= 10 * 3600:
-        body = f"{s // 3600}h"
-    elif s >= 3600:
-        body = f"{s // 3600}h{(s % 3600) // 60:02d}"
-    else:
-        body = f"{max(1, s // 60) if s else 0}m"
-    return sign + body
-
-
-class InboxList(ScrollView, can_focus=True):
-    """The conversation list of the current view."""
+class InboxList(ScrollView, can_focus=True, inherit_bindings=False):
+    """The conversation list of the current view (no key bindings of its own: see the module docstring)."""
 
     DEFAULT_CSS = """
     InboxList { overflow-x: hidden; overflow-y: auto; scrollbar-size-vertical: 1; }
@@ -112,17 +84,19 @@ class InboxList(ScrollView, can_focus=True):
         self.filter: Filter = Filter()
         self.total = 0
         self.cursor = 0
+        self.marked: set[int] = set()
         self._rows: list[InboxRow] = []
         self._start = 0  # view index of self._rows[0]
         self._all: list[InboxRow] | None = None  # list mode: a view given by thread ids, read whole
         self._strip_cache: dict[tuple, Strip] = {}
         self.sla_settings = None  # console.sla's defaults until the screen hands over the configured ones
         self.fetches = 0  # queries run (for tests and the bench)
+        self._moving = False  # the cursor is moving the view (no scroll-follow)
 
     # ------------------------------------------------------------------ data window
 
     def set_filter(self, flt: Filter, *, keep_thread: int | None = None) -> None:
-        """Show another view; the cursor goes to ``keep_thread`` if it is in it, else to the top."""
+        """Show another view; the cursor goes to ``keep_thread`` if it is in it, else to the top. Marks are cleared."""
         self.filter = flt
         self._reset_window()
         self.total = self._count()
@@ -130,6 +104,7 @@ class InboxList(ScrollView, can_focus=True):
         self.cursor = pos if pos is not None else 0
         self._apply_size()
         self._set_top(max(0, self.cursor - self._viewport_height() // 2) if pos else 0)
+        self.clear_marks()
         self.refresh()
         self._highlight()
 
@@ -147,6 +122,7 @@ class InboxList(ScrollView, can_focus=True):
         height = self._viewport_height()
         screen_row = min(max(0, screen_row), max(0, height - 1))
         self._set_top(max(0, min(self.cursor - screen_row, self.total - height)))
+        self._prune_marks()
         self.refresh()
         self._highlight()
 
@@ -170,26 +146,43 @@ class InboxList(ScrollView, can_focus=True):
             return None
         return queries.position_of(self.db, self.filter, thread_id)
 
+    def contains(self, thread_id: int | None) -> bool:
+        return self._index_of(thread_id) is not None
+
     def _reset_window(self) -> None:
         self._rows = []
         self._start = 0
         self._strip_cache.clear()
 
     def _apply_size(self) -> None:
-        self.virtual_size = Size(0, self.total)
+        self.virtual_size = Size(0, self.total + HEADER_ROWS)
 
     def _set_top(self, y: int) -> None:
         """Scroll so view row ``y`` is the first visible one, and repaint (set_scroll alone repaints nothing)."""
         y = max(0, int(y))
         if y == int(self.scroll_offset.y):
             return
-        self.set_scroll(None, y)
+        self._moving = True
+        try:
+            self.set_scroll(None, y)
+        finally:
+            self._moving = False
         if self.show_vertical_scrollbar:
             self.vertical_scrollbar.position = y
         self.refresh()
 
     def _viewport_height(self) -> int:
-        return max(1, self.scrollable_content_region.height or self.size.height or 1)
+        """Rows visible under the header."""
+        return max(1, (self.scrollable_content_region.height or self.size.height or 1) - HEADER_ROWS)
+
+    @property
+    def top(self) -> int:
+        """The view index of the first visible row."""
+        return int(self.scroll_offset.y)
+
+    def line_of(self, index: int) -> int:
+        """The widget line a view row is drawn on (the header is line 0)."""
+        return index - self.top + HEADER_ROWS
 
     def row_at(self, index: int) -> InboxRow | None:
         """The row at a view position, reading a page from SQLite if it is outside the window."""
@@ -252,9 +245,11 @@ class InboxList(ScrollView, can_focus=True):
         row = self.current_row
         return row.id if row else None
 
+
     # ------------------------------------------------------------------ cursor
 
     def move_to(self, index: int) -> None:
+        """Put the cursor on a view row; the view scrolls just enough to show it."""
         if self.total == 0:
             return
         index = max(0, min(self.total - 1, index))
@@ -262,33 +257,38 @@ class InboxList(ScrollView, can_focus=True):
         if index == old:
             return
         self.cursor = index
-        top = int(self.scroll_offset.y)
+        top = self.top
         height = self._viewport_height()
         if index < top:
             self._set_top(index)
         elif index >= top + height:
             self._set_top(index - height + 1)
         else:
-            self.refresh_line(old)
-            self.refresh_line(index)
+            self._refresh_row(old)
+            self._refresh_row(index)
         self._highlight()
 
     def move(self, delta: int) -> None:
         self.move_to(self.cursor + delta)
 
+    def _move_with_view(self, cursor: int, top: int) -> None:
+        """Move the cursor and the view together (half pages, the wheel); the cursor stays on screen."""
+        height = self._viewport_height()
+        top = max(0, min(top, self.total - height))
+        cursor = max(0, min(self.total - 1, cursor))
+        if not (top <= cursor < top + height):
+            top = max(0, min(cursor - height // 2, self.total - height))
+        self.cursor = cursor
+        self._set_top(top)
+        self.refresh()
+        self._highlight()
+
     def half_page(self, direction: int) -> None:
-        """Move the cursor and the view by half a page (ctrl+d / ctrl+u)."""
+        """Move the cursor and the view by half a page (ctrl+d / ctrl+u, PgDn / PgUp)."""
         if self.total == 0:
             return
         step = max(1, self._viewport_height() // 2)
-        new = max(0, min(self.total - 1, self.cursor + direction * step))
-        top = max(0, min(int(self.scroll_offset.y) + direction * step, self.total - self._viewport_height()))
-        self.cursor = new
-        self._set_top(top)
-        if not (top <= new < top + self._viewport_height()):
-            self._set_top(max(0, new - self._viewport_height() // 2))
-        self.refresh()
-        self._highlight()
+        self._move_with_view(self.cursor + direction * step, self.top + direction * step)
 
     def go_top(self) -> None:
         self.move_to(0)
@@ -312,14 +312,116 @@ class InboxList(ScrollView, can_focus=True):
     def _highlight(self) -> None:
         self.highlighted = self.current_thread_id
 
+    def _refresh_row(self, index: int) -> None:
+        self.refresh_line(index + HEADER_ROWS)
+
+    def _keep_cursor_visible(self) -> None:
+        """After a resize: scroll so the cursor's row is on screen again."""
+        if not self.total:
+            return
+        top, height = self.top, self._viewport_height()
+        if self.cursor < top:
+            self._set_top(self.cursor)
+        elif self.cursor >= top + height:
+            self._set_top(self.cursor - height + 1)
+
+    def watch_scroll_y(self, old_value: float, new_value: float) -> None:
+        """The view moved by other means than the cursor (a scrollbar drag or click): the cursor
+        comes along to the nearest visible row, and the panes follow it."""
+        super().watch_scroll_y(old_value, new_value)
+        if self._moving or not self.total or not self.scrollable_content_region.height:
+            return
+        top, height = int(new_value), self._viewport_height()
+        cursor = min(max(self.cursor, top), min(self.total - 1, top + height - 1))
+        if cursor != self.cursor:
+            self.cursor = cursor
+            self.refresh()
+            self._highlight()
+
+    def on_resize(self, _event: events.Resize) -> None:
+        self._strip_cache.clear()
+        self.call_after_refresh(self._keep_cursor_visible)
+
+    # ------------------------------------------------------------------ marks (bulk actions)
+
+    def toggle_mark(self) -> bool | None:
+        """Mark or unmark the conversation under the cursor; True if it is marked now (None: nothing there)."""
+        tid = self.current_thread_id
+        if tid is None:
+            return None
+        if tid in self.marked:
+            self.marked.discard(tid)
+        else:
+            self.marked.add(tid)
+        self._marks_changed()
+        return tid in self.marked
+
+    def mark_all(self) -> int:
+        """Mark every conversation in this view; returns how many are marked."""
+        ids = [r.id for r in self._all] if self._all is not None else queries.view_ids(self.db, self.filter)
+        self.marked = set(ids)
+        self._marks_changed()
+        return len(self.marked)
+
+    def clear_marks(self) -> int:
+        """Unmark everything; returns how many were marked."""
+        count = len(self.marked)
+        if count:
+            self.marked = set()
+            self._marks_changed()
+        return count
+
+    def unmark(self, thread_ids) -> None:
+        before = len(self.marked)
+        self.marked.difference_update(thread_ids)
+        if len(self.marked) != before:
+            self._marks_changed()
+
+    @property
+    def marked_in_order(self) -> list[int]:
+        """The marked conversations that are in the view, in view order."""
+        if not self.marked:
+            return []
+        if self._all is not None:
+            return [r.id for r in self._all if r.id in self.marked]
+        return queries.view_ids(self.db, self.filter, among=self.marked)
+
+    def _prune_marks(self) -> None:
+        """A marked conversation that left the view (sync, another agent) is no longer marked:
+        a bulk action never reaches a conversation the agent cannot see."""
+        if self.marked:
+            present = set(self.marked_in_order)
+            if present != self.marked:
+                self.marked = present
+                self._marks_changed()
+
+    def _marks_changed(self) -> None:
+        self._strip_cache.clear()
+        self.refresh()
+
     # ------------------------------------------------------------------ mouse
 
     def on_click(self, event) -> None:
-        index = int(self.scroll_offset.y) + event.y
+        if event.y < HEADER_ROWS:
+            return
+        index = self.top + event.y - HEADER_ROWS
         if 0 <= index < self.total:
             self.move_to(index)
             if event.chain >= 2:
                 self.open_current()
+
+    def _on_mouse_scroll_down(self, event: events.MouseScrollDown) -> None:
+        self._wheel(event, WHEEL_ROWS)
+
+    def _on_mouse_scroll_up(self, event: events.MouseScrollUp) -> None:
+        self._wheel(event, -WHEEL_ROWS)
+
+    def _wheel(self, event, delta: int) -> None:
+        """The wheel moves the cursor with the view, so the row acted on is the one in sight."""
+        event.stop()
+        event.prevent_default()
+        if self.total:
+            self._move_with_view(self.cursor + delta, self.top + delta)
 
     def watch_has_focus(self, _value: bool) -> None:
         self._strip_cache.clear()
@@ -329,9 +431,15 @@ class InboxList(ScrollView, can_focus=True):
 
     def render_line(self, y: int) -> Strip:
         width = self.scrollable_content_region.width or self.size.width
-        index = int(self.scroll_offset.y) + y
+        if y < HEADER_ROWS:
+            key = ("header", width, len(self.marked))
+            strip = self._strip_cache.get(key)
+            if strip is None:
+                strip = self._strip_cache[key] = Strip(header_segments(width, len(self.marked)), width)
+            return strip
+        index = self.top + y - HEADER_ROWS
         if self.total == 0:
-            if y == 0:
+            if y == HEADER_ROWS:
                 return Strip([Segment(fit("  Nothing here. Press v for another view, / to search.", width), DIM)])
             return Strip.blank(width)
         row = self.row_at(index)
@@ -339,13 +447,14 @@ class InboxList(ScrollView, can_focus=True):
             return Strip.blank(width)
         now = self.clock()
         selected = index == self.cursor
+        marked = row.id in self.marked
         sla, left = sla_state(row, now, self.sla_settings)
         minute = int(left // 60) if sla != "none" else 0
-        key = (row.id, row.key, row.unread, row.status, row.assignee, row.tone, row.outbox_state, row.customer,
-               row.subject, width, selected, self.has_focus, sla, minute)
+        key = (row.id, row.key, row.unread, row.status, row.assignee, row.tone, row.priority, row.outbox_state,
+               row.customer, row.subject, width, selected, marked, self.has_focus, sla, minute)
         strip = self._strip_cache.get(key)
         if strip is None:
-            segments = self._segments(row, width, sla, left)
+            segments = row_segments(row, width, Facts(sla, left, marked))
             if selected:
                 cursor_style = CURSOR_FOCUSED if self.has_focus else CURSOR_BLURRED
                 segments = [Segment(s.text, (s.style or Style()) + cursor_style) for s in segments]
@@ -354,37 +463,3 @@ class InboxList(ScrollView, can_focus=True):
                 self._strip_cache.clear()
             self._strip_cache[key] = strip
         return strip
-
-    def _segments(self, row: InboxRow, width: int, sla: str, left: float) -> list[Segment]:
-        show_status = width >= 50
-        show_assignee = width >= 62
-        name_w = 13 if width >= 62 else 12 if width >= 50 else 10
-        base = UNREAD if row.unread else Style()
-        segs: list[Segment] = []
-        add = segs.append
-        add(Segment("●" if row.unread else " ", Style(color="cyan", bold=True)))
-        add(Segment(fit(CHANNEL_LABEL.get(row.channel, row.channel[:4]), 4), CHANNEL_STYLE.get(row.channel, DIM)))
-        add(Segment(" "))
-        add(Segment(fit(clean(row.customer) or "(unknown)", name_w), base))
-        add(Segment(" "))
-        used = 1 + 4 + 1 + name_w + 1
-        tail_w = 3 + 6 + (6 if show_status else 0) + (9 if show_assignee else 0)
-        subject = clean(row.subject) or clean(row.preview)
-        subject_w = max(4, width - used - tail_w)
-        add(Segment(fit(" ".join(subject.split()), subject_w), base))
-        add(Segment(" "))
-        add(Segment(TONE_MARK.get(row.tone, " ") + " ", TONE_STYLE.get(row.tone, DIM)))
-        if sla == "none":
-            add(Segment(" " * 6))
-        else:
-            mark = {"warning": "!", "breached": "✗"}.get(sla, " ")
-            add(Segment(fit(f"{mark}{countdown(left):>5}", 6), SLA_STYLE[sla]))
-        if show_status:
-            label = STATUS_LABEL.get(row.status, row.status[:4])
-            style = DIM
-            if row.outbox_state in ("failed", "held"):
-                label, style = row.outbox_state[:4], FAILED
-            add(Segment(" " + fit(label, 5), style))
-        if show_assignee:
-            add(Segment(" " + fit(clean(row.assignee) if row.assignee else "—", 8), DIM if not row.assignee else Style()))
-        return segs

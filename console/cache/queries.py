@@ -461,3 +461,14 @@ def reply_limits(db: sqlite3.Connection, account: str) -> dict[str, int] | None:
 
 def store_reply_limits(db: sqlite3.Connection, account_id: int, limits: dict[str, int]) -> None:
     db.execute("UPDATE accounts SET reply_limits=? WHERE id=?", (json.dumps(limits, sort_keys=True), account_id))
+
+
+def view_ids(db: sqlite3.Connection, f: Filter, among=None) -> list[int]:
+    """Every conversation id of a view, in view order ("mark all in this view"); with ``among``,
+    only those of them that are (still) in the view."""
+    if among is not None:
+        among = tuple(among) if f.thread_ids is None else tuple(set(among) & set(f.thread_ids))
+        f = f.with_(thread_ids=among)
+    where, params = _where(f)
+    _, order_by, _ = _order(f, False)
+    return [r[0] for r in db.execute(f"SELECT t.id FROM threads t WHERE {where} ORDER BY {order_by}", params)]

@@ -353,6 +353,8 @@ async def test_u_marks_unread_and_capital_r_retries_a_failed_reply(make_app):
         app.db.execute("UPDATE outbox SET state='failed', last_error='550 mailbox full' WHERE id=?",
                        (result.data["outbox_id"],))
         app.changed({tid})
+        await settle(pilot)
+        app.main.inbox.select_thread(tid)  # the reply opened the next conversation (send and next): back to it
         await pilot.press("R")
         await settle(pilot)
         state = app.db.execute("SELECT state FROM outbox WHERE id=?", (result.data["outbox_id"],)).fetchone()[0]

@@ -48,6 +48,7 @@ async def test_r_composes_ctrl_s_queues_failed_shows_reason_R_retries(make_app, 
         assert not app.main.conversation.composing
         row = app.db.execute("SELECT id, state FROM outbox WHERE thread_id=? AND kind='reply'", (tid,)).fetchone()
         assert row["state"] == "queued"
+        await open_in(app, pilot, tid)  # sending opened the next conversation (send and next): back to this one
         assert "⏳ queued" in screen_text(app)
         app.db.execute("UPDATE outbox SET state='failed', last_error='550 mailbox unavailable' WHERE id=?",
                        (row["id"],))

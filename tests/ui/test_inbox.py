@@ -31,8 +31,9 @@ def big_cache(path, n=5000):
     db.close()
 
 
-def row_text(inbox, y):
-    return "".join(seg.text for seg in inbox.render_line(y))
+def row_text(inbox, index):
+    """The text drawn for view row ``index`` (it must be on screen; the header is line 0)."""
+    return "".join(seg.text for seg in inbox.render_line(inbox.line_of(index)))
 
 
 async def test_only_a_window_of_rows_is_held_and_every_depth_shows_the_right_row(make_app, tmp_path):
@@ -49,7 +50,7 @@ async def test_only_a_window_of_rows_is_held_and_every_depth_shows_the_right_row
         await pilot.pause(0.05)
         assert inbox.cursor == 4999
         assert inbox.current_row.subject == "S04999"
-        assert "S04999" in row_text(inbox, inbox.cursor - int(inbox.scroll_offset.y))
+        assert "S04999" in row_text(inbox, inbox.cursor)
         # Walk up from the bottom across a page boundary: keyset pages, same rows as SQL says.
         for _ in range(130):
             inbox.move(-1)
@@ -69,12 +70,12 @@ async def test_row_shows_channel_name_subject_tone_sla_status_assignee_unread(ma
         inbox = app.main.inbox
         lines = [row_text(inbox, y) for y in range(inbox.total)]
         first = lines[0]  # t0: email, Alice Moreau, SLA breached 2h30 ago, assigned to the agent, read
-        assert first.startswith(" mail Alice Moreau")
+        assert first.startswith("    mail Alice Moreau")
         assert "Refund for order #1000" in first
         assert "✗-2h30" in first
         assert "open" in first and "Sam Riv" in first
         second = lines[1]  # t1: chat, unread, unassigned
-        assert second.startswith("●chat Bob Okafor")
+        assert second.startswith(" ●  chat Bob Okafor")
         assert "—" in second
         warning = [ln for ln in lines if "!" in ln.split("#")[-1]]
         assert warning, "some countdowns are in the warning band"
@@ -96,13 +97,13 @@ async def test_hostile_subject_renders_inert(make_app, thread_ids):
         inbox = app.main.inbox
         assert inbox.select_thread(thread_ids["t7"])
         await pilot.pause(0.1)
-        text = row_text(inbox, inbox.cursor - int(inbox.scroll_offset.y))
+        text = row_text(inbox, inbox.cursor)
         assert "[@click=app.quit]" in text  # literal characters, not a link
         assert "\x1b" not in text and "\x07" not in text
-        for seg in inbox.render_line(inbox.cursor - int(inbox.scroll_offset.y)):
+        for seg in inbox.render_line(inbox.line_of(inbox.cursor)):
             assert seg.style is None or seg.style.link is None and not seg.style.meta
         # Clicking the row selects it and nothing quits.
-        await pilot.click("#inbox", offset=(20, inbox.cursor - int(inbox.scroll_offset.y)))
+        await pilot.click("#inbox", offset=(20, inbox.line_of(inbox.cursor)))
         await pilot.pause(0.1)
         assert app.is_running
 
@@ -133,7 +134,7 @@ async def test_live_update_keeps_the_cursor_on_the_same_conversation(make_app, c
         assert inbox.total == total + 3
         assert inbox.current_thread_id == tid  # same conversation under the cursor
         assert inbox.cursor == 8
-        assert 0 <= inbox.cursor - int(inbox.scroll_offset.y) < 49  # still on screen
+        assert 1 <= inbox.line_of(inbox.cursor) < 49  # still on screen, under the header
         assert inbox.row_at(0).subject.startswith("Fresh")
         assert app.main.statusbar.view_count == total + 3
 
@@ -187,7 +188,7 @@ async def test_moving_past_the_last_visible_row_scrolls_and_repaints(make_app):
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.pause(0.1)
         inbox = app.main.inbox
-        height = inbox.scrollable_content_region.height
+        height = inbox.scrollable_content_region.height - 1  # rows under the header
         inbox.move_to(height - 1)
         await pilot.pause(0.05)
         inbox._dirty_regions.clear()
@@ -196,5 +197,5 @@ async def test_moving_past_the_last_visible_row_scrolls_and_repaints(make_app):
         assert inbox._dirty_regions, "the scrolled rows must be repainted in the next frame"
         assert inbox.vertical_scrollbar.position == 1
         await pilot.pause(0.05)
-        bottom = "".join(seg.text for seg in inbox.render_line(height - 1))
+        bottom = "".join(seg.text for seg in inbox.render_line(height))
         assert inbox.current_row.customer.split()[0] in bottom

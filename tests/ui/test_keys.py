@@ -50,8 +50,8 @@ def test_normalize_key_names():
 
 
 def test_override_replaces_the_default_keys():
-    km = build_keymap({"close": ["x"], "cursor_down": "ctrl+n"})
-    assert km.keys["close"] == ["x"]
+    km = build_keymap({"close": ["w"], "cursor_down": "ctrl+n"})
+    assert km.keys["close"] == ["w"]
     assert km.keys["cursor_down"] == ["ctrl+n"]
     assert km.problems == []
 
@@ -83,7 +83,7 @@ def test_bad_key_name_is_reported():
 
 
 async def test_remapped_key_works_and_the_old_one_does_not(make_app):
-    cfg = parse_config(CONFIG_TOML + '\n[keymap]\nclose = "x"\ncursor_down = ["ctrl+n"]\n', "config.toml")
+    cfg = parse_config(CONFIG_TOML + '\n[keymap]\nclose = "w"\ncursor_down = ["ctrl+n"]\n', "config.toml")
     app = make_app(config=cfg)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause(0.1)
@@ -91,7 +91,7 @@ async def test_remapped_key_works_and_the_old_one_does_not(make_app):
         await pilot.press("e")
         await pilot.pause(0.05)
         assert app.db.execute("SELECT status FROM threads WHERE id=?", (tid,)).fetchone()[0] == "open"
-        await pilot.press("x")
+        await pilot.press("w")
         await pilot.pause(0.05)
         assert app.db.execute("SELECT status FROM threads WHERE id=?", (tid,)).fetchone()[0] == "closed"
         cursor = app.main.inbox.cursor

@@ -1,4 +1,4 @@
-"""Snapshot tests (pytest-textual-snapshot) of the main screen at 80x24 and 160x50, help, palette, read-only.
+"""Snapshot tests (pytest-textual-snapshot) of the main screen at 80x24 and 160x45, help, palette, read-only.
 
 The data and every clock on screen are pinned (``FIXED_NOW``, TZ=UTC), so a change
 in a snapshot is a change in what the agent sees. Update deliberately with
@@ -34,16 +34,30 @@ async def settle(pilot):
     await pilot.wait_for_scheduled_animations()
 
 
-def test_main_screen_80x24(snap_compare, make_app):
+def with_priorities(cache_path) -> None:
+    """An urgent, a high and a low conversation among the normal ones (the priority column)."""
+    from console.cache import connect
+
+    db = connect(cache_path)
+    for remote_id, level in (("t1", 3), ("t3", 2), ("t4", 0)):
+        db.execute("UPDATE threads SET priority=? WHERE remote_id=?", (level, remote_id))
+    db.close()
+
+
+def test_main_screen_80x24(snap_compare, make_app, cache_path):
+    with_priorities(cache_path)
     assert snap_compare(make_app(), terminal_size=(80, 24), run_before=settle)
 
 
-def test_main_screen_160x50(snap_compare, make_app):
+def test_main_screen_160x45(snap_compare, make_app, cache_path):
+    """The header row, the marks, one conversation marked for a bulk action (the header counts it)."""
+    with_priorities(cache_path)
+
     async def run_before(pilot):
-        await pilot.press("j", "j")
+        await pilot.press("j", "x", "j")
         await settle(pilot)
 
-    assert snap_compare(make_app(), terminal_size=(160, 50), run_before=run_before)
+    assert snap_compare(make_app(), terminal_size=(160, 45), run_before=run_before)
 
 
 def test_help_screen(snap_compare, make_app):

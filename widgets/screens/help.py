@@ -1,4 +1,5 @@
-"""The help screen (``?``): every key by context, generated from the registry and the keymap."""
+"""The help screen (``?``): every key by context, generated from the registry and the keymap,
+and the legend of the inbox's marks (read from the tables the rows are drawn with)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Static
 
 from console.actions import REGISTRY
+from widgets.inbox_row import legend
 
 CONTEXT_TITLES = {
     "global": "Everywhere", "inbox": "Inbox list", "thread": "Current conversation", "composer": "Composer",
@@ -46,6 +48,23 @@ def help_tables(keymap, views=()) -> list[Table]:
     return tables
 
 
+def legend_table() -> Table:
+    """What each mark in the inbox's columns means, column by column."""
+    table = Table(title=Text("Inbox marks (the columns under the header row)", style="bold"), title_justify="left",
+                  show_header=False, box=None, padding=(0, 1), expand=True)
+    table.add_column("column", style="bold", width=16, no_wrap=True)
+    table.add_column("marks", ratio=1)
+    for column, marks in legend():
+        line = Text()
+        for n, (glyph, style, meaning) in enumerate(marks):
+            if n:
+                line.append("   ")
+            line.append(glyph, style=style)
+            line.append(f" {meaning}")
+        table.add_row(Text(column), line)
+    return table
+
+
 class HelpScreen(ModalScreen):
     """Every key, by context. Esc, q or ? closes it."""
 
@@ -76,6 +95,7 @@ class HelpScreen(ModalScreen):
             if self.read_only:
                 title.append("\nREAD-ONLY: actions that change data are refused", style="bold red")
             yield Static(title, classes="help-title")
+            yield Static(legend_table(), classes="help-table", id="help-legend")
             for table in help_tables(self.keymap, self.views):
                 yield Static(table, classes="help-table")
 

@@ -20,11 +20,13 @@ from textual.reactive import reactive
 from textual.screen import Screen
 from textual.widget import MountError
 
-from console.actions import REGISTRY
+from console.actions import REGISTRY, Result
+from console.actions.bulk import BULK_ACTIONS
 from console.cache import queries
 from console.cache.queries import ALL_STATES, Filter
 from console.errors import UserError
 from console.views import View, ViewQueryError, builtin_views, jump_letters, queue_views, saved_views
+from widgets import queue_flow
 from widgets.host import Host
 from widgets.inbox import InboxList
 from widgets.keys import MAIN_CONTEXTS, RegistryBindings
@@ -352,11 +354,86 @@ class MainScreen(RegistryBindings, DataActions, Screen):
         if tid is not None:
             self.open_thread(tid)
 
+    # ------------------------------------------------------------------ actions: marks (bulk)
+
+    MARKING = ("toggle_mark", "mark_all")
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Marking keys belong to the list: while another pane has the focus (a reader's space
+        pages down) they mark nothing."""
+        if action in self.MARKING and self.focused is not None and self.focused is not self.inbox:
+            return False
+        return True
+
+    def action_toggle_mark(self) -> None:
+        """Mark or unmark the row under the cursor, then step down (space space … marks a run)."""
+        if self.inbox.toggle_mark() is not None:
+            self.inbox.move(1)
+
+    def action_mark_all(self) -> None:
+        inbox = self.inbox
+        if inbox.marked and len(inbox.marked) >= inbox.total:
+            inbox.clear_marks()
+        else:
+            inbox.mark_all()
+
+    def action_clear_marks(self) -> None:
+        self.inbox.clear_marks()
+
+    def act(self, action_id: str, thread_id: int | None, **args) -> Result:
+        """An action on the current conversation — or, with marks, one bulk action on every marked
+        conversation (console.actions.bulk: the same gate, one audit row each). The ones it could
+        not change stay marked."""
+        marked = self.inbox.marked_in_order
+        if marked and action_id in BULK_ACTIONS:
+            result = self.host.perform("bulk", None, action=action_id, threads=marked, **args)
+            self.inbox.unmark(result.data.get("done", ()))
+            return result
+        return self.host.perform(action_id, thread_id, **args)
+
+    def _marked_tags(self) -> list[str]:
+        """The tags every marked conversation has (unticking one removes it from all)."""
+        rows = queries.inbox_by_ids(self.host.db, Filter(statuses=ALL_STATES, thread_ids=tuple(self.inbox.marked)))
+        common = set(rows[0].tags) if rows else set()
+        for row in rows[1:]:
+            common &= set(row.tags)
+        return sorted(common)
+
+    # ------------------------------------------------------------------ queue flow (send and next)
+
+    def before_action(self, action_id: str, thread_id: int | None) -> queue_flow.Place | None:
+        """The agent's place in the queue, taken before an action that may finish the conversation."""
+        if not self.host.config.auto_advance:
+            return None
+        focused = self.focused
+        pane = self.conversation
+        reading = focused is not None and pane is not None and pane in focused.ancestors_with_self
+        return queue_flow.place_of(self.inbox, action_id, thread_id, reading=reading)
+
+    def after_action(self, place: queue_flow.Place | None, result: Result) -> None:
+        if place is not None and result.ok:
+            self.call_later(self._advance, place)  # after the composer has let go of the sent text
+
+    def _advance(self, place: queue_flow.Place) -> None:
+        target = queue_flow.next_conversation(self.inbox, place)
+        if target is None:
+            return
+        if place.reading:
+            self.open_thread(target)
+            return
+        self.inbox.select_thread(target)
+        if self._rest_timer is not None:
+            self._rest_timer.stop()
+            self._rest_timer = None
+        self.current = target
+
     def action_back(self) -> None:
         if self.search_bar.is_open:
             self._close_search(restore=True)
         elif self.focused is not None and self.focused is not self.inbox:
             self.inbox.focus()
+        elif self.inbox.marked:
+            self.inbox.clear_marks()
         elif self.view.kind in ("search", "custom") and self._view_before_search is not None:
             self._close_search(restore=True)
         elif self.view.kind in ("search", "custom"):
@@ -442,7 +519,7 @@ class MainScreen(RegistryBindings, DataActions, Screen):
         from widgets.screens.choosers import SnoozeChooser
 
         if self.host.allowed("choose_snooze"):
-            self._choose(SnoozeChooser(), lambda tid, until: self.host.perform("snooze", tid, until=until))
+            self._choose(SnoozeChooser(), lambda tid, until: self.act("snooze", tid, until=until))
 
     def action_choose_assignee(self) -> None:
         from widgets.screens.choosers import AssignChooser
@@ -453,7 +530,7 @@ class MainScreen(RegistryBindings, DataActions, Screen):
         names = [a.name for a in triage.agents] if triage is not None else []
         names += [n for n in queries.assignees(self.host.db) if n not in names]
         self._choose(AssignChooser(names, self.host.config.agent_name),
-                     lambda tid, who: self.host.perform("assign", tid, to=who))
+                     lambda tid, who: self.act("assign", tid, to=who))
 
     def action_choose_tags(self) -> None:
         import json
@@ -463,11 +540,11 @@ class MainScreen(RegistryBindings, DataActions, Screen):
         if not self.host.allowed("choose_tags"):
             return
         row = queries.thread(self.host.db, self.settle()) if self.settle() is not None else None
-        current = json.loads(row["tags"] or "[]") if row else []
+        current = self._marked_tags() if self.inbox.marked else json.loads(row["tags"] or "[]") if row else []
 
         def apply(tid: int, change: dict) -> None:
             if change.get("add") or change.get("remove"):
-                self.host.perform("tag", tid, add=change.get("add", []), remove=change.get("remove", []))
+                self.act("tag", tid, add=change.get("add", []), remove=change.get("remove", []))
 
         self._choose(TagChooser(current, queries.known_tags(self.host.db)), apply)
 
@@ -478,7 +555,7 @@ class MainScreen(RegistryBindings, DataActions, Screen):
             return
         row = queries.thread(self.host.db, self.settle()) if self.settle() is not None else None
         self._choose(PriorityChooser(int(row["priority"]) if row else 1),
-                     lambda tid, level: self.host.perform("priority", tid, level=level))
+                     lambda tid, level: self.act("priority", tid, level=level))
 
     def action_choose_macro(self) -> None:
         from console import macros
@@ -496,7 +573,11 @@ class MainScreen(RegistryBindings, DataActions, Screen):
         self._choose(MacroChooser(names, preview), self.apply_macro)
 
     def apply_macro(self, thread_id: int, name: str) -> None:
-        """Insert a macro: the action renders it into the draft; the open composer shows the draft."""
+        """Insert a macro: the action renders it into the draft; the open composer shows the draft.
+        With marks, the macro goes into every marked conversation's draft (one bulk action)."""
+        if self.inbox.marked:
+            self.act("apply_macro", thread_id, name=name)
+            return
         if self.host.perform("apply_macro", thread_id, name=name).ok:
             self.current = thread_id
             if self.conversation is not None:
@@ -542,7 +623,7 @@ class MainScreen(RegistryBindings, DataActions, Screen):
         if tid is None and REGISTRY[action_id].needs_thread:
             self.notify("No conversation selected", severity="warning", markup=False)
             return
-        self.host.perform(action_id, tid)
+        self.act(action_id, tid)
 
     def owner_of(self, action_id: str):
         """The screen or pane whose ``action_<id>`` carries out ``action_id`` (None: none on this screen)."""
