@@ -27,9 +27,13 @@ MAX_IDS = 20  # the conversation's newest Message-IDs a search refers to
 HEADERS = "BODY.PEEK[HEADER.FIELDS (MESSAGE-ID FROM)]"
 
 
-def criteria(thread_id: str, message_ids: list[str], uids: list[int], since: datetime) -> list:
-    """``SINCE day (OR … )`` for one folder: known UIDs, or a header naming the conversation."""
+def criteria(thread_id: str, message_ids: list[str], uids: list[int], since: datetime,
+             subject: str = "", customer: str = "") -> list:
+    """``SINCE day (OR … )`` for one folder: known UIDs, a header naming the conversation, or
+    (as threading joins a fresh mail) the conversation's subject from its customer."""
     alternatives: list[list] = [["HEADER", "X-Switchboard-Thread", thread_id]]
+    if subject and customer and subject != "(no subject)":
+        alternatives.append([["SUBJECT", subject, "FROM", customer]])
     for mid in message_ids[-MAX_IDS:]:
         alternatives += [["HEADER", "References", f"<{mid}>"], ["HEADER", "In-Reply-To", f"<{mid}>"]]
     if uids:
@@ -48,7 +52,8 @@ def scan(client: IMAPClient, folder: str, *, outbound_folder: bool, crit: list, 
     INTERNALDATE has whole seconds: a message of the very second the draft began is news
     unless this console had already pulled it (``pulled``: Message-IDs it has)."""
     floor = since.astimezone(timezone.utc).replace(microsecond=0)
-    hits = client.search(crit)
+    wide = any(isinstance(c, str) and not c.isascii() for c in _flat(crit))
+    hits = client.search(crit, charset="UTF-8") if wide else client.search(crit)
     if not hits:
         return []
     out = []
@@ -71,6 +76,14 @@ def scan(client: IMAPClient, folder: str, *, outbound_folder: bool, crit: list, 
         who = "" if ours or sender is None else (sender.name or sender.address)
         out.append(Newer(kind="agent" if ours else "customer", at=arrived, who=who))
     return out
+
+
+def _flat(items):
+    for item in items:
+        if isinstance(item, list):
+            yield from _flat(item)
+        else:
+            yield item
 
 
 def newest(found: list[Newer]) -> Newer | None:
@@ -101,7 +114,9 @@ def look(adapter, action, since: datetime, own_keys: frozenset[str]) -> Newer | 
     found: list[Newer] = []
     for folder in adapter._read_folders():
         adapter._select(folder)
-        crit = criteria(thread, message_ids, where.get(folder, []), since)
+        info = state.threads.get(thread)
+        crit = criteria(thread, message_ids, where.get(folder, []), since, info.subject if info else "",
+                        info.address if info else "")
         found += scan(adapter._client, folder, outbound_folder=folder == adapter.sent_folder, crit=crit, since=since,
                       own_ids=own_ids, our_addresses=adapter.our_addresses, pulled=state.thread_of.keys())
     return newest(found)

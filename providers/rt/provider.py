@@ -396,6 +396,7 @@ class RtProvider(Provider):
     async def newer_activity(self, action: PushAction, since: datetime,
                              own_keys: frozenset[str] = frozenset()) -> Newer | None:
         """The ticket's correspondence since ``since`` that neither this console nor RT's mailer made."""
+        self._adopt_pulled()
         return await claims.newer(self, _ticket_id(action.thread_remote_id), since, own_keys)
 
     def _refuse_if_changed(self, ticket: int, news: list[dict]) -> None:
