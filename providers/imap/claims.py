@@ -22,12 +22,15 @@ The caller holds the sync connection (CONDSTORE enabled) and passes its IMAPClie
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
 from imapclient import IMAPClient
 
 from providers.base import PermanentError, TransientError
 from providers.imap import keywords
+
+log = logging.getLogger("switchboard.imap.claims")
 
 TRIES = 6  # reads of the anchor before giving up on a message whose flags keep changing
 RECENT = "\\recent"
@@ -135,6 +138,8 @@ def push_claim(adapter, action) -> "Receipt":
     folder, uid = spot
     adapter._select(folder, writable=True)
     outcome = claim(adapter._client, uid, agent, expect)
+    log.debug("claim of %s by %r: %s (%s)", action.thread_remote_id, agent, "won" if outcome.won else "lost",
+              outcome.how)
     if not outcome.won:
         raise ClaimLost(f"{outcome.owner} holds this conversation", owner=outcome.owner,
                         at=datetime.now(timezone.utc))

@@ -7,6 +7,7 @@ server holds (keywords, the Sent folder, the customer's inbox)."""
 from __future__ import annotations
 
 import asyncio
+import logging
 import uuid
 
 import pytest
@@ -80,7 +81,8 @@ def inbox_modseq(mailbox: ImapHarness) -> tuple[int, dict]:
         client.logout()
 
 
-def test_two_agents_claiming_the_same_conversation_at_once_exactly_one_wins_each_time(mailbox, team):
+def test_two_agents_claiming_the_same_conversation_at_once_exactly_one_wins_each_time(mailbox, team, caplog):
+    caplog.set_level(logging.DEBUG, logger="switchboard.imap.claims")
     ana, priya = team("Ana Lima"), team("Priya")
     mids = [deliver(mailbox, f"Where is order {n}? ({uuid.uuid4().hex[:6]})", subject=f"Order {n}")
             for n in range(ROUNDS)]
@@ -103,7 +105,9 @@ def test_two_agents_claiming_the_same_conversation_at_once_exactly_one_wins_each
         assert lost["last_error"].startswith(f"{winner} took this at "), lost["last_error"]
         assert ana.assignee(remote) == winner and priya.assignee(remote) == winner
     assert sum(wins.values()) == ROUNDS
-    print(f"\n{ROUNDS} simultaneous claims: Ana won {wins['Ana Lima']}, Priya won {wins['Priya']}")
+    refused = sum(1 for r in caplog.records if r.getMessage().endswith("lost (modified)"))
+    print(f"\n{ROUNDS} simultaneous claims: Ana won {wins['Ana Lima']}, Priya won {wins['Priya']}; "
+          f"{refused} losers were refused by the server's MODIFIED, {ROUNDS - refused} saw the winner's keyword first")
 
 
 def test_a_claim_that_read_the_conversation_before_the_other_won_is_refused_by_the_server(mailbox):
