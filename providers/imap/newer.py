@@ -1,17 +1,20 @@
 """"Anything newer?" — asked of the shared mailbox just before a reply goes out.
 
-A message is news for a reply whose draft began at ``since`` when it belongs to the
-conversation, arrived after ``since`` (its INTERNALDATE: when the server took it in —
-delivered to the inbox, or appended to Sent; whole seconds, so in the draft's own second
-only what this console has not pulled yet counts) and is not one of this console's own
+A message is news for a reply whose draft began at ``since`` when it arrived after
+``since`` (its INTERNALDATE: when the server took it in — delivered to the inbox, or
+appended to Sent; whole seconds, so in the draft's own second only what this console has
+not pulled yet counts), belongs to the conversation, and is not one of this console's own
 replies (Message-ID ``<sb-KEY@…>`` with one of its outbox keys). It belongs to the
-conversation when it is one of the conversation's messages already known, or refers to
-one of them (``References`` / ``In-Reply-To``), or names the conversation in the
-``X-Switchboard-Thread`` header every console's replies carry. Each folder read (the
-inbox folders and Sent) costs one ``UID SEARCH`` and, for hits, one small ``FETCH``.
+conversation when it is one of the conversation's known messages, refers to one of them
+(``References`` / ``In-Reply-To``), names the conversation in the ``X-Switchboard-Thread``
+header every console's replies carry, or — as threading joins a fresh mail — has the
+conversation's subject and comes from its customer.
 
-In the inbox it is the customer writing again; in Sent, or from the mailbox's own
-address, another agent's reply.
+Per folder read (the inbox folders and Sent): one ``UID SEARCH`` for what arrived since
+(``YOUNGER`` with the WITHIN extension, else ``SINCE`` the day before and the arrival
+times read from the index), then the few headers of just those messages; the
+conversation test runs here, so the server never scans headers. In the inbox it is the
+customer writing again; in Sent, or from the mailbox's own address, another agent's reply.
 """
 
 from __future__ import annotations
@@ -20,78 +23,83 @@ from datetime import datetime, timedelta, timezone
 
 from imapclient import IMAPClient
 
-from providers.base import Newer
+from providers.base import Newer, normalise_subject
 from providers.imap.parse import parse_mail
 
-MAX_IDS = 20  # the conversation's newest Message-IDs a search refers to
-HEADERS = "BODY.PEEK[HEADER.FIELDS (MESSAGE-ID FROM)]"
+HEADERS = "BODY.PEEK[HEADER.FIELDS (MESSAGE-ID FROM SUBJECT REFERENCES IN-REPLY-TO X-SWITCHBOARD-THREAD)]"
+CHUNK = 500
 
 
-def criteria(thread_id: str, message_ids: list[str], uids: list[int], since: datetime,
-             subject: str = "", customer: str = "") -> list:
-    """``SINCE day (OR … )`` for one folder: known UIDs, a header naming the conversation, or
-    (as threading joins a fresh mail) the conversation's subject from its customer."""
-    alternatives: list[list] = [["HEADER", "X-Switchboard-Thread", thread_id]]
-    if subject and customer and subject != "(no subject)":
-        alternatives.append([["SUBJECT", subject, "FROM", customer]])
-    for mid in message_ids[-MAX_IDS:]:
-        alternatives += [["HEADER", "References", f"<{mid}>"], ["HEADER", "In-Reply-To", f"<{mid}>"]]
-    if uids:
-        alternatives.append(["UID", ",".join(str(u) for u in sorted(uids))])
-    tree = alternatives[-1]
-    for alt in reversed(alternatives[:-1]):
-        tree = ["OR", *alt, *tree]
-    day = (since.astimezone(timezone.utc) - timedelta(days=1)).date()  # SEARCH SINCE is by day, in server time
-    return ["SINCE", day, *tree]
+class Conversation:
+    """What tells this conversation's mail from the rest."""
+
+    def __init__(self, thread_id: str, message_ids: set[str], uids: set[int], subject: str, customer: str) -> None:
+        self.thread_id = thread_id
+        self.message_ids = message_ids
+        self.uids = uids
+        self.subject = normalise_subject(subject) if subject and subject != "(no subject)" else ""
+        self.customer = customer.lower()
+
+    def holds(self, uid: int, mail) -> bool:
+        if uid in self.uids or mail.message_id in self.message_ids:
+            return True
+        if self.message_ids & {*mail.references, *mail.in_reply_to}:
+            return True
+        if mail.headers.get("x-switchboard-thread") == self.thread_id:
+            return True
+        sender = mail.sender.address.lower() if mail.sender is not None else ""
+        return bool(self.subject) and sender == self.customer and normalise_subject(mail.subject) == self.subject
 
 
-def scan(client: IMAPClient, folder: str, *, outbound_folder: bool, crit: list, since: datetime,
-         own_ids: set[str], our_addresses: set[str], pulled: set[str] | frozenset[str] = frozenset()) -> list[Newer]:
-    """What in ``folder`` (selected) is news: one Newer per message.
-
-    INTERNALDATE has whole seconds: a message of the very second the draft began is news
-    unless this console had already pulled it (``pulled``: Message-IDs it has)."""
+def arrived_since(client: IMAPClient, since: datetime, within: bool) -> dict[int, datetime]:
+    """UID -> INTERNALDATE (UTC) of the selected folder's mail from ``since``'s second on."""
     floor = since.astimezone(timezone.utc).replace(microsecond=0)
-    wide = any(isinstance(c, str) and not c.isascii() for c in _flat(crit))
-    hits = client.search(crit, charset="UTF-8") if wide else client.search(crit)
-    if not hits:
+    if within:
+        seconds = max(1, int((datetime.now(timezone.utc) - floor).total_seconds()) + 2)
+        uids = client.search(["YOUNGER", seconds])
+    else:
+        uids = client.search(["SINCE", (floor - timedelta(days=1)).date()])  # by day, in the server's time
+    out: dict[int, datetime] = {}
+    ordered = sorted(uids)
+    for i in range(0, len(ordered), CHUNK):
+        for uid, data in client.fetch(ordered[i:i + CHUNK], ["INTERNALDATE"]).items():
+            at = data.get(b"INTERNALDATE")
+            if at is None:
+                continue
+            at = (at if at.tzinfo is not None else at.astimezone()).astimezone(timezone.utc)  # naive: local time
+            if at >= floor:
+                out[uid] = at
+    return out
+
+
+def scan(client: IMAPClient, conversation: Conversation, *, outbound_folder: bool, since: datetime, within: bool,
+         own_ids: set[str], our_addresses: set[str], pulled) -> list[Newer]:
+    """What in the selected folder is news for the conversation: one Newer per message."""
+    recent = arrived_since(client, since, within)
+    if not recent:
         return []
+    floor = since.astimezone(timezone.utc).replace(microsecond=0)
     out = []
-    for uid, data in client.fetch(sorted(hits), ["INTERNALDATE", HEADERS]).items():
-        arrived = data.get(b"INTERNALDATE")
-        if arrived is None:
-            continue
-        if arrived.tzinfo is None:
-            arrived = arrived.astimezone()  # imapclient gives local time when it normalises
-        arrived = arrived.astimezone(timezone.utc)
-        if arrived < floor:
-            continue
+    for uid, data in client.fetch(sorted(recent), [HEADERS]).items():
         head = next((v for k, v in data.items() if isinstance(k, bytes) and k.startswith(b"BODY[HEADER")), b"")
         mail = parse_mail(head or b"")
-        if mail.message_id in own_ids or (arrived == floor and mail.message_id in pulled):
+        if not conversation.holds(uid, mail) or mail.message_id in own_ids:
             continue
+        if recent[uid] == floor and mail.message_id in pulled:
+            continue  # in the draft's own second and already in this console: the agent had it
         sender = mail.sender
         ours = outbound_folder or (sender is not None and sender.address in our_addresses)
         # Every agent sends as the shared mailbox: its From names the team, not the person.
         who = "" if ours or sender is None else (sender.name or sender.address)
-        out.append(Newer(kind="agent" if ours else "customer", at=arrived, who=who))
+        out.append(Newer(kind="agent" if ours else "customer", at=recent[uid], who=who))
     return out
 
 
-def _flat(items):
-    for item in items:
-        if isinstance(item, list):
-            yield from _flat(item)
-        else:
-            yield item
-
-
 def newest(found: list[Newer]) -> Newer | None:
-    """The newest event, counting how many of its kind there were (a customer message wins a tie)."""
+    """The newest event, counting how many of its kind there were (the customer comes first)."""
     if not found:
         return None
-    customer = [n for n in found if n.kind == "customer"]
-    pool = customer or found
+    pool = [n for n in found if n.kind == "customer"] or found
     last = max(pool, key=lambda n: n.at or datetime.min.replace(tzinfo=timezone.utc))
     return Newer(kind=last.kind, at=last.at, who=last.who, count=len(pool))
 
@@ -102,21 +110,21 @@ def look(adapter, action, since: datetime, own_keys: frozenset[str]) -> Newer | 
 
     state = adapter._state
     thread = action.thread_remote_id
-    known = sorted(((e[1], e[0]) for fs in state.folders.values() for e in fs.uids.values()
-                    if state.thread_of.get(e[0]) == thread))
-    message_ids = list(dict.fromkeys(mid for _, mid in known))
-    if action.reply_to_remote_id and action.reply_to_remote_id not in message_ids:
-        message_ids.append(action.reply_to_remote_id)
-    message_ids = [m for m in message_ids if not m.startswith("sb-synthetic-")]
+    message_ids = {mid for mid, t in state.thread_of.items() if t == thread}
+    if action.reply_to_remote_id:
+        message_ids.add(action.reply_to_remote_id)
+    message_ids = {m for m in message_ids if not m.startswith("sb-synthetic-")}
+    info = state.threads.get(thread)
     domain = adapter.from_addr.rsplit("@", 1)[-1] if adapter.from_addr else ""
     own_ids = {send.message_id_for_key(k, domain) for k in own_keys} if domain else set()
     where = state.uids_of_thread(thread)
+    within = "WITHIN" in adapter._caps
     found: list[Newer] = []
     for folder in adapter._read_folders():
         adapter._select(folder)
-        info = state.threads.get(thread)
-        crit = criteria(thread, message_ids, where.get(folder, []), since, info.subject if info else "",
-                        info.address if info else "")
-        found += scan(adapter._client, folder, outbound_folder=folder == adapter.sent_folder, crit=crit, since=since,
-                      own_ids=own_ids, our_addresses=adapter.our_addresses, pulled=state.thread_of.keys())
+        conversation = Conversation(thread, message_ids, set(where.get(folder, [])),
+                                    info.subject if info else "", info.address if info else "")
+        found += scan(adapter._client, conversation, outbound_folder=folder == adapter.sent_folder, since=since,
+                      within=within, own_ids=own_ids, our_addresses=adapter.our_addresses,
+                      pulled=state.thread_of.keys())
     return newest(found)
