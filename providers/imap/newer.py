@@ -12,8 +12,9 @@ conversation's subject and comes from its customer.
 
 Per folder read (the inbox folders and Sent): one ``UID SEARCH`` for what arrived since
 (``YOUNGER`` with the WITHIN extension, else ``SINCE`` the day before and the arrival
-times read from the index), then the few headers of just those messages; the
-conversation test runs here, so the server never scans headers. In the inbox it is the
+times read from the index), then, for those this console has already pulled, the
+sync state says which conversation they are in; only the rest (not pulled yet) have their
+few headers read and matched here, so the server never scans headers. In the inbox it is the
 customer writing again; in Sent, or from the mailbox's own address, another agent's reply.
 """
 
@@ -73,25 +74,37 @@ def arrived_since(client: IMAPClient, since: datetime, within: bool) -> dict[int
 
 
 def scan(client: IMAPClient, conversation: Conversation, *, outbound_folder: bool, since: datetime, within: bool,
-         own_ids: set[str], our_addresses: set[str], pulled) -> list[Newer]:
-    """What in the selected folder is news for the conversation: one Newer per message."""
+         own_ids: set[str], our_addresses: set[str], pulled: dict[int, tuple], thread_of) -> list[Newer]:
+    """What in the selected folder is news for the conversation: one Newer per message.
+
+    ``pulled`` is the folder's UID map from the sync state (uid -> (Message-ID, time, inbound)):
+    a message this console has pulled is placed from it; only the rest have their headers read."""
     recent = arrived_since(client, since, within)
     if not recent:
         return []
     floor = since.astimezone(timezone.utc).replace(microsecond=0)
     out = []
-    for uid, data in client.fetch(sorted(recent), [HEADERS]).items():
-        head = next((v for k, v in data.items() if isinstance(k, bytes) and k.startswith(b"BODY[HEADER")), b"")
-        mail = parse_mail(head or b"")
-        if not conversation.holds(uid, mail) or mail.message_id in own_ids:
+    unknown = []
+    for uid, at in recent.items():
+        entry = pulled.get(uid)
+        if entry is None:
+            unknown.append(uid)
             continue
-        if recent[uid] == floor and mail.message_id in pulled:
-            continue  # in the draft's own second and already in this console: the agent had it
-        sender = mail.sender
-        ours = outbound_folder or (sender is not None and sender.address in our_addresses)
-        # Every agent sends as the shared mailbox: its From names the team, not the person.
-        who = "" if ours or sender is None else (sender.name or sender.address)
-        out.append(Newer(kind="agent" if ours else "customer", at=recent[uid], who=who))
+        mid, inbound = entry[0], bool(entry[2])
+        if thread_of.get(mid) != conversation.thread_id or mid in own_ids or at == floor:
+            continue  # another conversation, ours, or in the draft's own second and already here
+        out.append(Newer(kind="agent" if outbound_folder or not inbound else "customer", at=at))
+    for i in range(0, len(unknown), CHUNK):
+        for uid, data in client.fetch(sorted(unknown[i:i + CHUNK]), [HEADERS]).items():
+            head = next((v for k, v in data.items() if isinstance(k, bytes) and k.startswith(b"BODY[HEADER")), b"")
+            mail = parse_mail(head or b"")
+            if not conversation.holds(uid, mail) or mail.message_id in own_ids:
+                continue
+            sender = mail.sender
+            ours = outbound_folder or (sender is not None and sender.address in our_addresses)
+            # Every agent sends as the shared mailbox: its From names the team, not the person.
+            who = "" if ours or sender is None else (sender.name or sender.address)
+            out.append(Newer(kind="agent" if ours else "customer", at=recent[uid], who=who))
     return out
 
 
@@ -117,14 +130,14 @@ def look(adapter, action, since: datetime, own_keys: frozenset[str]) -> Newer | 
     info = state.threads.get(thread)
     domain = adapter.from_addr.rsplit("@", 1)[-1] if adapter.from_addr else ""
     own_ids = {send.message_id_for_key(k, domain) for k in own_keys} if domain else set()
-    where = state.uids_of_thread(thread)
     within = "WITHIN" in adapter._caps
     found: list[Newer] = []
     for folder in adapter._read_folders():
         adapter._select(folder)
-        conversation = Conversation(thread, message_ids, set(where.get(folder, [])),
+        conversation = Conversation(thread, message_ids, set(),
                                     info.subject if info else "", info.address if info else "")
+        fs = state.folders.get(folder)
         found += scan(adapter._client, conversation, outbound_folder=folder == adapter.sent_folder, since=since,
                       within=within, own_ids=own_ids, our_addresses=adapter.our_addresses,
-                      pulled=state.thread_of.keys())
+                      pulled=fs.uids if fs is not None else {}, thread_of=state.thread_of)
     return newest(found)

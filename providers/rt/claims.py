@@ -15,10 +15,13 @@ seconds: in the draft's own second only transactions the cache has not pulled co
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime, timedelta, timezone
 
 from providers.base import ClaimLost, Newer, PermanentError, Receipt, RemoteChanged, TransientError
 from providers.rt.convert import NOBODY, parse_time
+
+log = logging.getLogger("switchboard.rt.claims")
 
 TRIES = 4
 
@@ -71,11 +74,13 @@ async def claim(adapter, ticket: int, action) -> Receipt:
         if owner == me:
             return Receipt(owner=me, sent_at=datetime.now(timezone.utc), detail="already yours in RT")
         if owner not in ("", NOBODY) and owner != expect:
+            log.debug("claim of ticket %s by %s: lost (taken by %s)", ticket, me, owner)
             raise ClaimLost(f"{owner} owns ticket {ticket} in RT", owner=owner, at=await _taken_at(adapter, ticket))
         try:
             await adapter.client.request("PUT", f"/ticket/{ticket}", json={"Owner": me},
                                          headers={"If-Match": f'"{etag}"'})
         except RemoteChanged:
+            log.debug("claim of ticket %s by %s: 412, reading again", ticket, me)
             continue  # the ticket moved since we read its owner: read again
         return await _settle(adapter, ticket, me, int(etag) if etag.isdigit() else 0)
     raise TransientError(f"{adapter.name}: ticket {ticket} kept changing while claiming it", fix="it will be retried")
@@ -87,7 +92,9 @@ async def _settle(adapter, ticket: int, me: str, read_at: int) -> Receipt:
     first = changes[0] if changes else None
     winner = await _user_name(adapter, first["NewValue"]) if first and first.get("NewValue") else me
     if winner == me:
+        log.debug("claim of ticket %s by %s: won", ticket, me)
         return Receipt(owner=me, sent_at=datetime.now(timezone.utc), detail="claimed in RT")
+    log.debug("claim of ticket %s by %s: lost (both writes passed If-Match; RT's history says %s)", ticket, me, winner)
     owner, etag = await _owner_and_etag(adapter, ticket)
     if owner == me:  # we wrote over the winner: give it back
         try:

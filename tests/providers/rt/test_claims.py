@@ -3,6 +3,7 @@ reply held when the ticket got correspondence the agent has not seen. Real RT 5.
 
 from __future__ import annotations
 
+import logging
 import uuid
 
 import pytest
@@ -43,7 +44,8 @@ def correspondence(rt, ticket: int, text: str) -> int:
     return sum(1 for t in rt.history(ticket) if t["type"] == "Correspond" and text in t["text"])
 
 
-def test_two_agents_claiming_one_ticket_at_once_exactly_one_owns_it(rt, desk):
+def test_two_agents_claiming_one_ticket_at_once_exactly_one_owns_it(rt, desk, caplog):
+    caplog.set_level(logging.DEBUG, logger="switchboard.rt.claims")
     sam, root = desk(AGENT), desk(COLLEAGUE)
     customer = rt.customer("Rita Race")
     tickets = [rt.open_ticket(customer, f"Race {n}", f"Who takes me? {n}") for n in range(ROUNDS)]
@@ -61,6 +63,8 @@ def test_two_agents_claiming_one_ticket_at_once_exactly_one_owns_it(rt, desk):
         (lost,) = loser.rows(remote, "claim")
         assert lost["state"] == "lost" and lost["last_error"].startswith(f"{held} took this at "), lost
         assert sam.assignee(remote) == held and root.assignee(remote) == held
+    paths = [r.getMessage().split(": ", 1)[1] for r in caplog.records if r.name == "switchboard.rt.claims"]
+    print(f"\n{ROUNDS} simultaneous RT claims, each outcome: {paths}")
 
 
 def test_a_ticket_someone_took_after_this_console_looked_is_not_taken_from_them(rt, desk):
