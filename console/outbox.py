@@ -7,6 +7,11 @@ States of an outbox row::
        │                └─ permanent error: failed (reason kept, text kept)
        └── retry_send ◀── failed / held (stale-reply guard)
     local: nothing remote to do (the adapter lacks the capability, e.g. notes)
+    lost: a claim another agent won first (console/claims.py): its reason names them
+
+Just before a reply is pushed the adapter is asked whether anything newer happened in the
+conversation since the draft began (:meth:`Provider.newer_activity`: a customer message,
+another agent's reply); if so the reply is held, with what happened, like a stale reply.
 
 Any number of processes may push one cache's outbox (the console, `sync`, `sync
 --once`, `do`). A process pushes a row only after claiming it with one conditional
@@ -35,10 +40,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
+from console import claims
 from console.backoff import backoff_delay
 from console.cache.db import transaction
 from providers.base import (
     AuthError,
+    ClaimLost,
     Identity,
     PermanentError,
     Provider,
@@ -61,6 +68,7 @@ MAX_UNEXPECTED = 5  # an adapter bug gets this many tries before the row is fail
 LEASE = 30.0  # seconds a claim lasts unless its owner renews it
 UNDO_SEND_CHANNELS = ("email",)  # a chat message is expected at once: no window there
 STALE_REASON = "held: the customer wrote again after this reply was started — read it, then send again (R) or cancel"
+NEWER_REASON = "held: {what} after this reply was started — read it, then send again (R) or cancel"
 
 
 def process_identity() -> str:
@@ -166,6 +174,8 @@ class Dispatcher:
         need = NEEDS.get(kind)
         if need is None or need not in provider.capabilities:
             self._finish(outbox_id, "local")
+            if kind == "claim":  # nothing to claim there: today's local assignment
+                claims.record_won(self.db, row, None)
             result.finished += 1
             return "local"
         claimed = self._claim(row)
@@ -182,6 +192,11 @@ class Dispatcher:
             receipt = None
             if row["state"] == "sending" or claimed["attempts"] > 1:  # pushed before: the remote may have it
                 receipt = await self._leased(outbox_id, provider.find_delivery(action))
+            if receipt is None and kind in ("reply", "move_private") and not args.get("force"):
+                # Just before it goes out: did the system of record see anything newer (no double replies)?
+                news = await self._leased(outbox_id, self._newer(provider, claimed, action))
+                if news is not None:
+                    return self._hold(outbox_id, thread_id, NEWER_REASON.format(what=news.line()))
             if receipt is None:
                 receipt = await self._leased(outbox_id, provider.push(action))
         except AuthError as exc:
@@ -191,6 +206,10 @@ class Dispatcher:
             self._requeue(claimed, str(exc), delay=exc.retry_after or backoff_delay(claimed["attempts"] - 1),
                           result=result)
             return "retry"
+        except ClaimLost as exc:  # another agent holds the conversation: say who; our replies there wait
+            claims.record_lost(self.db, claimed, exc.owner, exc.at)
+            self.notify({thread_id})
+            return "held"
         except RemoteChanged as exc:  # the system of record moved since the agent looked: the agent decides
             return self._hold(outbox_id, thread_id, str(exc))
         except (PermanentError, ProviderError) as exc:
@@ -208,6 +227,8 @@ class Dispatcher:
                           result=result)
             return "retry"
         follow_up = self._sent(claimed, receipt)
+        if kind == "claim":
+            claims.record_won(self.db, claimed, receipt.owner)
         result.finished += 1
         if follow_up is not None:  # e.g. the Sent copy of a mail: its own step, right away
             await self._push_one(follow_up, provider, result)
@@ -257,6 +278,12 @@ class Dispatcher:
         finally:
             if not task.done():
                 task.cancel()
+
+    async def _newer(self, provider: Provider, row: sqlite3.Row, action: PushAction):
+        """What the system of record saw in the conversation since the draft began (None: nothing)."""
+        started = row["draft_started_at"] or row["created_at"]
+        since = datetime.fromtimestamp(started, timezone.utc)
+        return await provider.newer_activity(action, since, claims.own_keys(self.db, row["thread_id"]))
 
     def _customer_wrote_since(self, row: sqlite3.Row, thread: sqlite3.Row) -> bool:
         started = row["draft_started_at"]

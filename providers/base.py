@@ -12,6 +12,7 @@ Life of an adapter, driven by the core's sync engine::
     await p.watch(timeout)          # optional: returns when the remote side has news
     receipt = await p.push(action)  # idempotent by action.key
     earlier = await p.find_delivery(action)  # was it already carried out? (a retry after a crash)
+    news = await p.newer_activity(action, since, own_keys)  # anything newer before a reply goes out?
     await p.close()
 
 Errors are the classes below; the engine reads them to decide between retrying
@@ -23,6 +24,8 @@ with backoff, waiting for the user (bad password), or failing one outbox row::
     ├── TransientError   try again later (network, busy, rate limit)
     │   └── NotOpen      used before open() or after close()
     └── PermanentError   this one push can never succeed
+        ├── RemoteChanged  the record moved since the agent looked: held for the agent
+        ├── ClaimLost      another agent holds the conversation: says who (and since when)
         └── Unsupported  the adapter lacks the capability
 """
 
@@ -32,6 +35,7 @@ import abc
 import re
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from importlib.metadata import entry_points
 from typing import Any, ClassVar
 
@@ -48,6 +52,7 @@ from providers.records import (  # noqa: F401  (re-exported: adapters import fro
     Dispute,
     Identity,
     Message,
+    Newer,
     Order,
     Payment,
     PushAction,
@@ -119,6 +124,19 @@ class RemoteChanged(PermanentError):
     Like the stale-reply guard, the action waits for the agent, text kept: they read the
     news, then send again or cancel. Sending it unchanged without a new pull is refused again.
     """
+
+
+class ClaimLost(PermanentError):
+    """A claim (``PushKind.CLAIM``) lost: the system of record names another owner.
+
+    ``owner`` is that owner as the remote names them (hostile text); ``at`` when they took
+    it, if the remote says (RT's Owner transaction), else when this console found out.
+    """
+
+    def __init__(self, message: str, *, owner: str, at: datetime | None = None, fix: str = "") -> None:
+        super().__init__(message, fix=fix)
+        self.owner = owner
+        self.at = at
 
 
 class Unsupported(PermanentError):
@@ -306,6 +324,26 @@ class Provider(abc.ABC):
         Every adapter that sends messages must answer it from the remote. The default
         (``None``) is right only for actions that are harmless to repeat (set a flag,
         close, tag) or whose push the remote itself de-duplicates by key for ever.
+        """
+        return None
+
+    async def newer_activity(self, action: PushAction, since: datetime,
+                             own_keys: frozenset[str] = frozenset()) -> Newer | None:
+        """What happened in the conversation after ``since`` (the reply's draft began), asked of
+        the system of record just before the reply ``action`` is pushed: a customer message, or a
+        reply by another agent (the shared Sent folder, the helpdesk's transactions, the room's
+        timeline). The outbox holds the reply, text kept, when there is news.
+
+        Args:
+            action: the reply about to be pushed (its ``key``, ``thread_remote_id``, …).
+            since: when the draft began (timezone-aware).
+            own_keys: outbox keys of this console's own messages in the conversation (this
+                reply's included): they are not news.
+        Returns:
+            the newest such event (with how many there were), or ``None``: nothing newer, or the
+            adapter cannot tell (this default: only the cache's own stale-reply guard applies).
+        Raises:
+            TransientError: the remote cannot be asked now; the reply waits and asks again.
         """
         return None
 

@@ -60,6 +60,10 @@ class Capability(str, enum.Enum):
     MOVE_PRIVATE = "move_private"  # answer a public post privately
     WATCH = "watch"
     REFUND = "refund"  # give money back on a payment (a payments adapter)
+    # Take ownership atomically in the system of record: of two agents claiming at once exactly
+    # one wins (IMAP: a conditional STORE, RFC 7162; RT: the Owner field under If-Match). An
+    # adapter without it (chat, social) keeps "assign" a local (or plain remote) assignment.
+    CLAIM = "claim"
 
 
 class PushKind(str, enum.Enum):
@@ -78,6 +82,7 @@ class PushKind(str, enum.Enum):
     PRIORITY = "priority"
     REFUND = "refund"
     SAVE_COPY = "save_copy"  # a follow-up of a sent reply (the copy in Sent)
+    CLAIM = "claim"  # "assign to me" as a compare-and-set on the owner: won, or lost to whoever holds it
 
     @property
     def capability(self) -> Capability:
@@ -302,3 +307,25 @@ class Receipt:
     # A further step the core must carry out as its own outbox row, retried on its own, once
     # this push counts as done (e.g. saving the copy of a sent mail in the Sent folder).
     follow_up: PushAction | None = None
+    owner: str | None = None  # a claim: the owner the system of record now holds (the agent as it names them)
+
+
+@dataclass(slots=True)
+class Newer:
+    """Something that happened in a conversation after a reply's draft began, as the system
+    of record tells it just before the reply is pushed (:meth:`Provider.newer_activity`)."""
+
+    kind: str  # "customer" (the customer wrote), "agent" (someone else replied), "change" (owner, status …)
+    at: datetime | None = None
+    who: str = ""  # as the remote names them (hostile text: the core cleans it)
+    count: int = 1  # how many such events there were
+
+    def line(self) -> str:
+        """'the customer wrote again at 14:05', 'Priya replied at 14:03 (2 messages)' (local time)."""
+        when = f" at {self.at.astimezone().strftime('%H:%M')}" if self.at is not None else ""
+        more = f" ({self.count} messages)" if self.count > 1 else ""
+        if self.kind == "customer":
+            return f"the customer wrote again{when}{more}"
+        if self.kind == "agent":
+            return f"{self.who or 'another agent'} replied{when}{more}"
+        return f"{self.who or 'someone'} changed the conversation{when}"

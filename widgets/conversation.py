@@ -24,7 +24,7 @@ from textual.widget import Widget
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
-from console import knowledge, sla
+from console import claims, knowledge, sla
 from console.cache import queries
 from providers.records import PRIORITIES
 from widgets.composer import SEND_ACTION, Composer
@@ -279,6 +279,10 @@ class ConversationPane(RegistryBindings, Widget):
         out.append_text(safe_line(t["queue"] or ("none" if wide else "no queue")))
         out.append(" · assignee: " if wide else " · ")
         out.append_text(safe_line(t["assignee"] or ("nobody" if wide else "unassigned")))
+        claim = claims.line(self.host.db, t["id"])  # "claiming…", "Priya took this at 14:02"
+        if claim:
+            out.append(" · ")
+            out.append_text(safe_line(claim, style="bold yellow"))
         out.append("\n")
         if wide:
             out.append("customer: ")

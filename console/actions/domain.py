@@ -11,7 +11,7 @@ import time
 import uuid
 from datetime import datetime
 
-from console import identity, limits
+from console import claims, identity, limits
 from console.actions.gate import Context, Result
 from console.actions.registry import REGISTRY, Action, register
 from console.cache import merged, queries
@@ -67,6 +67,8 @@ def _reply(ctx: Context, thread_id: int, text: str | None = None, kind: str = "r
     delay = 0.0 if at_once else send_delay(ctx.config, account, channel)
     limits.refuse_over_limit(ctx.db, queries.thread(ctx.db, via), "private" if kind == "move_private" else "reply",
                              body)
+    if _thread(ctx, via)["assignee"] is None and claims.can_claim(ctx.db, via):
+        _claim(ctx, via, None)  # starting to send counts as claiming: the claim goes first, the reply waits for it
     before = dict(ctx.db.execute(f"SELECT {', '.join(EFFECT_COLUMNS)} FROM threads WHERE id=?", (thread_id,)).fetchone())
     outbox_id = queue_push(ctx, via, kind, text=body, draft_started_at=started, delay=delay)
     now = time.time()
@@ -255,10 +257,26 @@ def _snooze(ctx: Context, thread_id: int, until: str | float = "tomorrow") -> Re
     return Result(True, f"snoozed until {stamp}", {"until": when})
 
 
+def _claim(ctx: Context, thread_id: int, expect: str | None) -> int:
+    """Queue this agent's claim on the conversation (one pending claim is enough); see console/claims.py."""
+    earlier = claims.pending(ctx.db, thread_id)
+    if earlier is not None:
+        return earlier["id"]
+    return queue_push(ctx, thread_id, "claim", args={"agent": ctx.agent, "expect": expect})
+
+
 def _assign(ctx: Context, thread_id: int, to: str | None = "me") -> Result:
     name = ctx.agent if to in (None, "", "me") else str(to).strip()
     if to == "nobody":
         name = None
+    if name == ctx.agent and claims.can_claim(ctx.db, thread_id):
+        # "Assign to me" asks the system of record; the conversation is ours once it says so.
+        current = _thread(ctx, thread_id)["assignee"]
+        if current == name and claims.pending(ctx.db, thread_id) is None:
+            return Result(True, f"already assigned to {name}")
+        outbox_id = _claim(ctx, thread_id, current)
+        return Result(True, "claiming — it is yours once the server confirms (another agent may have it first)",
+                      {"outbox_id": outbox_id, "claim": True})
     ctx.db.execute("UPDATE threads SET assignee=? WHERE id=?", (name, thread_id))
     queue_push(ctx, thread_id, "assign", args={"to": name})
     return Result(True, f"assigned to {name}" if name else "unassigned")

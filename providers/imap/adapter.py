@@ -46,6 +46,7 @@ from providers.base import (
     Direction,
     Identity,
     Message,
+    Newer,
     Option,
     OptionError,
     PermanentError,
@@ -57,7 +58,7 @@ from providers.base import (
     Thread,
     Unsupported,
 )
-from providers.imap import keywords, send, threads
+from providers.imap import claims, keywords, newer, send, threads
 from providers.imap.fetch import changes_since, fetch_bodies
 from providers.imap.folders import OptionalFolder, folder_name
 from providers.imap.idle import FolderIdle, Mark, NoIdle
@@ -86,7 +87,7 @@ class ImapProvider(Provider):
     kind = "imap"
     channel = Channel.EMAIL
     capabilities = frozenset({Capability.REPLY, Capability.CLOSE, Capability.REOPEN, Capability.TAG,
-                              Capability.ASSIGN, Capability.MARK_READ, Capability.WATCH})
+                              Capability.ASSIGN, Capability.MARK_READ, Capability.WATCH, Capability.CLAIM})
     options = (
         Option("host", str, required=True, help="IMAP server, e.g. imap.example.com"),
         Option("port", int, None, help="IMAP port; default 993 for tls, 143 for starttls/none"),
@@ -163,6 +164,8 @@ class ImapProvider(Provider):
         self.read_only = read_only
         self._shutdown.clear()
         await self._call(lambda: self._ensure())
+        if not {"CONDSTORE", "QRESYNC"} & self._caps:  # no conditional STORE: "assign to me" stays local
+            self.capabilities = type(self).capabilities - {Capability.CLAIM}
 
     async def close(self) -> None:
         self._shutdown.set()
@@ -704,6 +707,8 @@ class ImapProvider(Provider):
             return await self._call(lambda: self._reply(action))
         if action.kind == "save_copy":
             return await self._call(lambda: self._save_copy(action))
+        if action.kind == "claim":
+            return await self._call(lambda: claims.push_claim(self, action))
         if action.kind in ("close", "reopen", "assign", "tag", "mark_read", "mark_unread"):
             return await self._call(lambda: self._team_push(action))
         raise Unsupported(f"email cannot {action.kind} on the server", fix="it stays in this console only")
@@ -716,6 +721,11 @@ class ImapProvider(Provider):
             return None  # keywords: setting them again is harmless
         mid = self._reply_id(action)
         return await self._call(lambda: self._earlier_reply(action.key, mid))
+
+    async def newer_activity(self, action: PushAction, since: datetime,
+                             own_keys: frozenset[str] = frozenset()) -> Newer | None:
+        """The conversation's mail in the inbox folders and Sent since ``since`` (newer.py)."""
+        return await self._call(lambda: newer.look(self, action, since, own_keys))
 
     def _reply_id(self, action: PushAction) -> str:
         if not self.from_addr:

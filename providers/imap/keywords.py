@@ -22,8 +22,44 @@ def atom(value: str) -> str:
     return _NOT_ATOM.sub("_", value.strip())[:60].strip("_") or "_"
 
 
+_SAFE_NAME = re.compile(r"[A-Za-z0-9_.@-]")
+_ESCAPE = re.compile(r"(?:\+[0-9A-F]{2})+")
+NAME_ROOM = 120  # characters an owner's name may take in its keyword, escaped
+
+
+def owner_slug(agent: str) -> str:
+    """``agent`` in IMAP atom characters, reversibly: every other character (spaces, ``+``,
+    accents, quotes, brackets, control characters) as ``+HH`` per UTF-8 byte, so "Zoë" and
+    "Zoé" stay two people. At most :data:`NAME_ROOM` characters (a longer name is cut)."""
+    out, used = [], 0
+    for ch in agent.strip():
+        part = ch if _SAFE_NAME.fullmatch(ch) else "".join(f"+{b:02X}" for b in ch.encode("utf-8"))
+        if used + len(part) > NAME_ROOM:
+            break
+        out.append(part)
+        used += len(part)
+    return "".join(out) or "_"
+
+
+def owner_name(slug: str) -> str:
+    """The name :func:`owner_slug` encoded (an older keyword, made with ``_``, reads as it is)."""
+    def decode(m: re.Match) -> str:
+        return bytes(int(m.group(0)[i + 1:i + 3], 16) for i in range(0, len(m.group(0)), 3)).decode("utf-8", "replace")
+    return _ESCAPE.sub(decode, slug)
+
+
 def assigned(agent: str) -> str:
-    return ASSIGNED + atom(agent)
+    """The keyword naming ``agent`` the owner (claims and plain assignment write the same one)."""
+    return ASSIGNED + owner_slug(agent)
+
+
+def owners(flags) -> list[str]:
+    """The owner keywords among ``flags`` (as the server spells them)."""
+    return [f for f in normalise(flags) if f.lower().startswith(ASSIGNED.lower())]
+
+
+def same_owner(keyword_a: str, keyword_b: str) -> bool:
+    return keyword_a.lower() == keyword_b.lower()  # IMAP keywords are case-insensitive
 
 
 def tag(name: str) -> str:
@@ -64,7 +100,7 @@ def team_state(messages: list[MessageFlags]) -> TeamState:
     for m in reversed(ordered):
         names = [f[len(ASSIGNED):] for f in m.flags if f.lower().startswith(ASSIGNED.lower())]
         if names:
-            assignee = sorted(names)[0]
+            assignee = owner_name(sorted(names)[0])
             break
     tags = sorted({f[len(TAG):].lower() for m in ordered for f in m.flags if f.lower().startswith(TAG.lower())})
     unread = any(SEEN.lower() not in lower[i] for i in inbound)

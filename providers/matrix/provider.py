@@ -26,6 +26,7 @@ from providers.base import (
     Customer,
     Identity,
     Message,
+    Newer,
     NotOpen,
     Option,
     OptionError,
@@ -523,6 +524,13 @@ class MatrixProvider(Provider):
                 return None
             params = {**params, "from": page["end"]}
         return None
+
+    async def newer_activity(self, action: PushAction, since: datetime,
+                             own_keys: frozenset[str] = frozenset()) -> Newer | None:
+        """The room's timeline since ``since``: the customer, or a reply none of our keys made (newer.py)."""
+        from providers.matrix import newer
+
+        return await newer.look(self, action, since, own_keys, OUTBOX_KEY)
 
     async def _room_for_push(self, room_id: str) -> Room:
         room = self._room(room_id)

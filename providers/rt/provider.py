@@ -32,6 +32,7 @@ from providers.base import (
     Batch,
     Capability,
     Channel,
+    Newer,
     NotOpen,
     Option,
     OptionError,
@@ -43,6 +44,7 @@ from providers.base import (
     RemoteChanged,
     Unsupported,
 )
+from providers.rt import claims
 from providers.rt.client import RtClient
 from providers.rt.convert import (
     MESSAGE_TYPES,
@@ -70,7 +72,7 @@ class RtProvider(Provider):
     kind = "rt"
     channel = Channel.HELPDESK
     capabilities = frozenset({Capability.REPLY, Capability.NOTE, Capability.CLOSE, Capability.REOPEN,
-                              Capability.ASSIGN, Capability.PRIORITY})
+                              Capability.ASSIGN, Capability.PRIORITY, Capability.CLAIM})
     options = (
         Option("url", str, required=True, help='RT\'s base URL, e.g. "https://rt.example.com"'),
         Option("username", str, None, help="RT user name; leave it out to log in with an auth token"),
@@ -296,6 +298,8 @@ class RtProvider(Provider):
             return await self._message(ticket, action)
         if action.kind in STATUS_OF_ACTION:
             return await self._update(ticket, {"Status": STATUS_OF_ACTION[action.kind]})
+        if action.kind == "claim":
+            return await claims.claim(self, ticket, action)
         if action.kind == "assign":
             to = action.args.get("to")
             return await self._update(ticket, {"Owner": str(to) if to else "Nobody"})
@@ -388,6 +392,12 @@ class RtProvider(Provider):
                 txn_id = int(part["TransactionId"])
                 return next(t for t in messages if int(t["id"]) == txn_id)
         return None
+
+    async def newer_activity(self, action: PushAction, since: datetime,
+                             own_keys: frozenset[str] = frozenset()) -> Newer | None:
+        """The ticket's correspondence since ``since`` that neither this console nor RT's mailer made."""
+        self._adopt_pulled()
+        return await claims.newer(self, _ticket_id(action.thread_remote_id), since, own_keys)
 
     def _refuse_if_changed(self, ticket: int, news: list[dict]) -> None:
         if self._seen is None:

@@ -55,7 +55,7 @@ class ZendeskProvider(Provider):
     kind = "zendesk"
     channel = Channel.HELPDESK
     capabilities = frozenset({Capability.REPLY, Capability.NOTE, Capability.CLOSE, Capability.REOPEN,
-                              Capability.ASSIGN, Capability.PRIORITY, Capability.TAG})
+                              Capability.ASSIGN, Capability.PRIORITY, Capability.TAG, Capability.CLAIM})
     options = (
         Option("subdomain", str, required=True, help='the NAME in NAME.zendesk.com, e.g. "acme"'),
         Option("email", str, None, help="the agent's Zendesk email for API-token login; leave out for an OAuth token"),
@@ -235,6 +235,10 @@ class ZendeskProvider(Provider):
         self.require_writable(f"{action.kind} on ticket {action.thread_remote_id}")
         self._adopt_pulled()
         ticket = _ticket_id(action.thread_remote_id)
+        if action.kind == "claim":
+            from providers.zendesk import claims
+
+            return await claims.claim(self, ticket, action)
         change = self._change(action)
         earlier = await self.find_delivery(action) if action.kind in ("reply", "note") else None
         if earlier is not None:

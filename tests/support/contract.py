@@ -304,6 +304,53 @@ class ProviderContract:
         assert world.states()[0] == ("reply", "sent")
         assert await harness.delivered(marker) == 1, "re-checked at the remote, not sent a second time"
 
+    async def test_newer_activity_reports_the_customer_writing_again_after_the_draft_began(self, harness):
+        p = await replying(harness)
+        if type(p).newer_activity is Provider.newer_activity:
+            pytest.skip(f"{p.kind} cannot tell what happened since a draft began (the cache's guard applies)")
+        await p.open(read_only=False)
+        try:
+            msg, marker = await new_customer_message(harness, p, "Is my order {} shipped?")
+            action = PushAction(key=uuid.uuid4().hex, kind="reply", thread_remote_id=msg.thread_remote_id,
+                                text="It is.", reply_to_remote_id=msg.remote_id, customer=msg.author)
+            began = datetime.now(timezone.utc)
+            assert await p.newer_activity(action, began, frozenset({action.key})) is None, \
+                "nothing happened since the draft began"
+            await harness.customer_writes(f"Also, can I change the address? {marker}-again")
+            news = None
+            for _ in range(30):  # the remote takes the message in (a mail delivery, an RT transaction)
+                news = await p.newer_activity(action, began, frozenset({action.key}))
+                if news is not None:
+                    break
+                await asyncio.sleep(0.2)
+            assert news is not None and news.kind == "customer", news
+            assert news.at is not None and news.at.tzinfo is not None
+        finally:
+            await p.close()
+
+    async def test_newer_activity_counts_another_agents_reply_but_never_our_own(self, harness):
+        p = await replying(harness)
+        if type(p).newer_activity is Provider.newer_activity:
+            pytest.skip(f"{p.kind} cannot tell what happened since a draft began (the cache's guard applies)")
+        await p.open(read_only=False)
+        try:
+            msg, marker = await new_customer_message(harness, p, "Refund for {} please")
+            began = datetime.now(timezone.utc)
+            first = PushAction(key=uuid.uuid4().hex, kind="reply", thread_remote_id=msg.thread_remote_id,
+                               text=f"Refunded ({marker}-1).", subject="Re: refund", reply_to_remote_id=msg.remote_id,
+                               customer=msg.author)
+            receipt = await p.push(first)
+            if receipt.follow_up is not None:
+                await p.push(receipt.follow_up)
+            second = PushAction(key=uuid.uuid4().hex, kind="reply", thread_remote_id=msg.thread_remote_id,
+                                text="And a coupon.", reply_to_remote_id=msg.remote_id, customer=msg.author)
+            assert await p.newer_activity(second, began, frozenset({first.key, second.key})) is None, \
+                "our own reply is no news to our next one"
+            news = await p.newer_activity(second, began, frozenset({second.key}))  # as another console sees it
+            assert news is not None and news.kind == "agent", news
+        finally:
+            await p.close()
+
     async def test_close_is_idempotent(self, harness):
         p = await harness.make(read_only=True)
         await p.open(read_only=True)

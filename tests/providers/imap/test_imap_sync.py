@@ -330,7 +330,7 @@ async def test_team_state_made_by_one_agent_reaches_another_agents_cache(h, db):
         cursor, _ = await sync_into(db, b)
         row = db.execute("SELECT status, assignee, tags, unread FROM threads").fetchone()
         assert row["status"] == "closed"
-        assert row["assignee"] == "Jo_Smith"  # sanitised to IMAP atom characters
+        assert row["assignee"] == "Jo Smith"  # written in IMAP atom characters ($Assigned-Jo+20Smith), read back as is
         assert json.loads(row["tags"]) == ["refund", "vip"]
         assert row["unread"] == 0
         # The customer writes again: the conversation is open again for everyone.

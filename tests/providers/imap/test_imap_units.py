@@ -12,8 +12,12 @@ def flags(when, inbound, *names):
 
 
 def test_keyword_names_are_imap_atoms():
-    assert keywords.assigned("Jo Smith") == "$Assigned-Jo_Smith"
-    assert keywords.assigned("zoë (night) %*") == "$Assigned-zo_night"
+    assert keywords.assigned("Jo Smith") == "$Assigned-Jo+20Smith"
+    assert keywords.assigned("zoë (night) %*") == "$Assigned-zo+C3+AB+20+28night+29+20+25+2A"
+    assert all(ch not in keywords.assigned('a(b)c{d} e%f*g"h\\i]j\x1b') for ch in '(){ %*"\\]\x1b')
+    # Read back exactly, so "Zoë" and "Zoé" stay two people (older "_" keywords read as written).
+    for name in ("Jo Smith", "zoë (night) %*", "Zoé", "a+b@x", "Jo_Smith"):
+        assert keywords.owner_name(keywords.assigned(name)[len(keywords.ASSIGNED):]) == name
     assert keywords.tag("Refund Request") == "$Tag-refund_request"
     assert all(ch not in keywords.tag('a(b)c{d} e%f*g"h\\\\i]j') for ch in '(){ %*"\\\\]')
 
