@@ -67,8 +67,21 @@ class StatusBar(Widget):
         return text
 
     def render(self) -> Text:
+        """The view and accounts on the left, cut to fit; the outbox and ``? help`` always whole."""
+        left, right = self.left_text(), self.right_text()
+        room = max(0, self.size.width - right.cell_len) if self.size.width else left.cell_len
+        if left.cell_len > room:
+            left.truncate(max(0, room - 1))
+            left.append("…", style="dim")
+            left.truncate(room)
+        line = Text(no_wrap=True, overflow="crop")
+        line.append_text(left)
+        line.append_text(right)
+        return line
+
+    def left_text(self) -> Text:
         now = self.clock()
-        line = Text(no_wrap=True, overflow="ellipsis")
+        line = Text(no_wrap=True)
         if self.read_only:
             line.append(" READ-ONLY ", style="bold white on red")
             line.append(" ")
@@ -85,9 +98,13 @@ class StatusBar(Widget):
                 line.append_text(self.account_text(acc, now))
         else:
             line.append(self.engine_note or "no accounts", style="dim")
+        return line
+
+    def right_text(self) -> Text:
         queued = self.outbox.get("queued", 0) + self.outbox.get("sending", 0)
         failed = self.outbox.get("failed", 0)
         held = self.outbox.get("held", 0)
+        line = Text(no_wrap=True)
         line.append("  │ ", style="dim")
         line.append(f"outbox {queued} queued", style="bold yellow" if queued else "dim")
         if failed:

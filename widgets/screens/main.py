@@ -33,6 +33,11 @@ from widgets.sequences import KEY_PREFIX, VIEW_PREFIX, SequencePrompt, sequence_
 from widgets.statusbar import StatusBar
 
 WIDE = 110  # columns from which the customer pane shows by default
+# Below this many columns one pane fills the screen at a time (list, conversation, customer), as
+# mutt's pager: at 100 the conversation still gets ~50 columns beside the list; at 99 and less it
+# would get under 50 and the composer under 45, so it takes the whole width instead.
+SINGLE = 100
+PANES = {"list": "#inbox-column", "conversation": "#conversation-slot", "customer": "#customer-slot"}
 PANE_DELAY = 0.1  # s: the panes follow the cursor once it rests (holding j stays fast)
 
 
@@ -85,6 +90,9 @@ class MainScreen(RegistryBindings, DataActions, Screen):
         self._changed: set[int] | None = set()
         self._customer_override: bool | None = None
         self.panes_ready = False
+        self.single = False  # one pane at a time (a narrow terminal)
+        self.pane = "list"  # in single-pane mode: the pane on screen
+        self._pane_before_customer = "list"
 
     # ------------------------------------------------------------------ layout
 
@@ -164,10 +172,33 @@ class MainScreen(RegistryBindings, DataActions, Screen):
         self._layout_customer(event.size.width)
 
     def _layout_customer(self, width: int) -> None:
+        self.single = width < SINGLE
+        self.set_class(width < WIDE, "-narrow")
+        self.set_class(self.single, "-single")
+        if self.single:
+            self._show_pane(self.pane)
+            return
+        self.query_one("#inbox-column").display = True
+        self.query_one("#conversation-slot").display = True
         auto = width >= WIDE and self.host.config.customer_pane
         show = self._customer_override if self._customer_override is not None else auto
         self.query_one("#customer-slot").display = show
-        self.set_class(width < WIDE, "-narrow")
+
+    def _show_pane(self, pane: str) -> None:
+        """Single-pane mode: ``pane`` fills the screen, the others wait hidden."""
+        self.pane = pane
+        for name, selector in PANES.items():
+            self.query_one(selector).display = name == pane
+
+    def on_descendant_focus(self, event: events.DescendantFocus) -> None:
+        """Single-pane mode: the pane that takes the focus comes on screen (Enter opens the
+        conversation, Escape goes back to the list, ``c`` the customer)."""
+        if not self.single:
+            return
+        for name, selector in PANES.items():
+            if self.query_one(selector) in event.widget.ancestors_with_self and name != self.pane:
+                self._show_pane(name)
+                return
 
     # ------------------------------------------------------------------ the selection
 
@@ -377,9 +408,26 @@ class MainScreen(RegistryBindings, DataActions, Screen):
         self.app.push_screen(ViewSwitcher(self.views_list(), self.view_letters(), self.view.id), chosen)
 
     def action_toggle_customer(self) -> None:
+        if self.single:  # the customer full screen, and back to where the agent was
+            if self.pane == "customer":
+                self._show_pane(self._pane_before_customer)
+                self._focus_pane(self.pane)
+            else:
+                self._pane_before_customer = self.pane
+                self._show_pane("customer")
+                self._focus_pane("customer")
+            return
         slot = self.query_one("#customer-slot")
         self._customer_override = not slot.display
         slot.display = self._customer_override
+
+    def _focus_pane(self, pane: str) -> None:
+        if pane == "list":
+            self.inbox.focus()
+        elif pane == "conversation":
+            self._focus_conversation()
+        elif self.customer is not None:
+            self.customer.query_one("#cust-threads").focus()
 
     def action_accounts_status(self) -> None:
         accounts, note = self.host.sync_status()
