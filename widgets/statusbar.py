@@ -6,6 +6,7 @@ config and the engine; they are still shown as plain ``Text`` (never markup).
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
 
@@ -37,9 +38,14 @@ class StatusBar(Widget):
         self.accounts: list = []  # AccountState-like objects (name, state, detail, next_try_at)
         self.engine_note = ""  # e.g. "sync off" when no engine runs
         self.outbox: dict[str, int] = {}
+        self.undo_key = "ctrl+z"
+        self.sending: list[tuple[str, float]] = []  # replies in their undo-send window: (subject, seconds left)
 
     def set_state(self, *, view_title: str | None = None, view_count: int | None = None, accounts=None,
-                  outbox: dict[str, int] | None = None, engine_note: str | None = None) -> None:
+                  outbox: dict[str, int] | None = None, engine_note: str | None = None,
+                  sending: list[tuple[str, float]] | None = None) -> None:
+        if sending is not None:
+            self.sending = sending
         if view_title is not None:
             self.view_title = view_title
         if view_count is not None:
@@ -105,6 +111,11 @@ class StatusBar(Widget):
         failed = self.outbox.get("failed", 0)
         held = self.outbox.get("held", 0)
         line = Text(no_wrap=True)
+        if self.sending:  # the undo-send window, counted down each second until the reply may go
+            left = max(1, math.ceil(self.sending[0][1]))  # the newest: the one the key cancels
+            more = f" (+{len(self.sending) - 1} more)" if len(self.sending) > 1 else ""
+            line.append("  │ ", style="dim")
+            line.append(f"sending in {left} s — {self.undo_key} cancels{more}", style="bold black on yellow")
         line.append("  │ ", style="dim")
         line.append(f"outbox {queued} queued", style="bold yellow" if queued else "dim")
         if failed:

@@ -31,6 +31,7 @@ from widgets.keys import MAIN_CONTEXTS, RegistryBindings
 from widgets.search import SearchBar
 from widgets.sequences import KEY_PREFIX, VIEW_PREFIX, SequencePrompt, sequence_table, target_label
 from widgets.statusbar import StatusBar
+from widgets.undo import UndoKey
 
 WIDE = 110  # columns from which the customer pane shows by default
 # Below this many columns one pane fills the screen at a time (list, conversation, customer), as
@@ -65,7 +66,7 @@ DataActions = type("DataActions", (), {
 })
 
 
-class MainScreen(RegistryBindings, DataActions, Screen):
+class MainScreen(RegistryBindings, UndoKey, DataActions, Screen):
     """The agent's desk. Every main-screen key is an ``action_<id>`` here."""
 
     current: reactive[int | None] = reactive(None, init=False)
@@ -142,6 +143,7 @@ class MainScreen(RegistryBindings, DataActions, Screen):
         bar = self.statusbar
         bar.read_only = self.host.read_only
         bar.demo = getattr(self.host, "demo", False)
+        bar.undo_key = self.host.key_label("undo")
         self.watch(self.inbox, "highlighted", self._cursor_moved, init=False)
         self.inbox.set_filter(self.view.filter)
         self.current = self.inbox.highlighted
@@ -273,8 +275,11 @@ class MainScreen(RegistryBindings, DataActions, Screen):
 
     def update_status(self) -> None:
         accounts, note = self.host.sync_status()
+        now = self.host.now()
+        sending = [(r["subject"], r["next_try_at"] - now)
+                   for r in queries.waiting_sends(self.host.db, now, self.host.config.agent_name)]
         self.statusbar.set_state(view_title=self.view.name, view_count=self.inbox.total, accounts=accounts,
-                                 outbox=queries.outbox_counts(self.host.db), engine_note=note)
+                                 outbox=queries.outbox_counts(self.host.db), engine_note=note, sending=sending)
 
     # ------------------------------------------------------------------ views and search
 
