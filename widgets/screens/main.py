@@ -28,6 +28,7 @@ from console.views import View, ViewQueryError, builtin_views, jump_letters, que
 from widgets.host import Host
 from widgets.inbox import InboxList
 from widgets.keys import MAIN_CONTEXTS, RegistryBindings
+from widgets.merge_actions import MergeActions
 from widgets.search import SearchBar
 from widgets.sequences import KEY_PREFIX, VIEW_PREFIX, SequencePrompt, sequence_table, target_label
 from widgets.statusbar import StatusBar
@@ -66,7 +67,7 @@ DataActions = type("DataActions", (), {
 })
 
 
-class MainScreen(RegistryBindings, UndoKey, DataActions, Screen):
+class MainScreen(RegistryBindings, UndoKey, MergeActions, DataActions, Screen):
     """The agent's desk. Every main-screen key is an ``action_<id>`` here."""
 
     current: reactive[int | None] = reactive(None, init=False)
