@@ -10,6 +10,7 @@ still in motion, so keys typed in one burst (``j j r``) act on the row they reac
 from __future__ import annotations
 
 from collections.abc import Iterable
+from pathlib import Path
 
 from textual import events
 from textual.app import ComposeResult
@@ -26,6 +27,7 @@ from console.cache.queries import ALL_STATES, Filter
 from console.errors import UserError
 from console.views import View, ViewQueryError, builtin_views, jump_letters, queue_views, saved_views
 from widgets.host import Host
+from widgets.first_run import FirstRunGuide, guide_mode
 from widgets.inbox import InboxList
 from widgets.keys import MAIN_CONTEXTS, RegistryBindings
 from widgets.merge_actions import MergeActions
@@ -103,6 +105,7 @@ class MainScreen(RegistryBindings, UndoKey, MergeActions, DataActions, Screen):
             with Vertical(id="inbox-column"):
                 yield SearchBar(self.host.db, db_path=self.host.db_path, agent=self.host.config.agent_name)
                 yield InboxList(self.host.db, clock=self.host.now)
+                yield FirstRunGuide(id="first-run")  # instead of the list while there is nothing to list
             # The panes load right after the first frame (their imports and widgets cost first paint).
             yield Vertical(id="conversation-slot")
             yield Vertical(id="customer-slot")
@@ -281,6 +284,20 @@ class MainScreen(RegistryBindings, UndoKey, MergeActions, DataActions, Screen):
                    for r in queries.waiting_sends(self.host.db, now, self.host.config.agent_name)]
         self.statusbar.set_state(view_title=self.view.name, view_count=self.inbox.total, accounts=accounts,
                                  outbox=queries.outbox_counts(self.host.db), engine_note=note, sending=sending)
+        self._show_first_run(accounts, note)
+
+    def _show_first_run(self, accounts: list, note: str) -> None:
+        """No accounts yet, or a first sync with nothing to list: guidance or progress, not an empty list."""
+        configured = [a.name for a in self.host.config.accounts if a.enabled]
+        mode = guide_mode(self.inbox.total, configured, accounts, engine_starting=note.startswith("sync starting"))
+        guide = self.query_one(FirstRunGuide)
+        if mode is None and not guide.display:
+            return
+        from console.config import default_config_path
+
+        guide.show_for(mode, configured=configured, accounts=accounts, config_path=self.host.config.path,
+                       looked_at=default_config_path() if mode == "welcome" else Path())
+        self.inbox.display = mode is None
 
     # ------------------------------------------------------------------ views and search
 
