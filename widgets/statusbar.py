@@ -39,6 +39,7 @@ class StatusBar(Widget):
         self.engine_note = ""  # e.g. "sync off" when no engine runs
         self.outbox: dict[str, int] = {}
         self.undo_key = "ctrl+z"
+        self.help_key = "?"
         self.sending: list[tuple[str, float]] = []  # replies in their undo-send window: (subject, seconds left)
 
     def set_state(self, *, view_title: str | None = None, view_count: int | None = None, accounts=None,
@@ -122,5 +123,5 @@ class StatusBar(Widget):
             line.append(f", {failed} failed", style="bold red")
         if held:
             line.append(f", {held} held", style="bold yellow")
-        line.append("  │ ? help", style="dim")
+        line.append(f"  │ {self.help_key} help", style="dim")
         return line

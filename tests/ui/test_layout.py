@@ -124,3 +124,13 @@ async def test_the_status_bar_keeps_the_outbox_and_help_at_every_width(make_app)
             assert "outbox 0 queued" in line
             assert "All open" in line and "support-mail-0" in line  # the left is cut, not dropped
             assert len(line) <= size[0]
+
+
+async def test_the_status_bar_names_the_help_key_the_keymap_gave_it(make_app):
+    from console.config import parse as parse_config
+    from tests.ui.conftest import CONFIG_TOML
+
+    app = make_app(config=parse_config(CONFIG_TOML + '\n[keymap]\nhelp = "f2"\n', "config.toml"))
+    async with app.run_test(size=NARROW) as pilot:
+        await settle(pilot)
+        assert app.main.statusbar.render().plain.rstrip().endswith("│ f2 help")

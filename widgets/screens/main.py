@@ -148,6 +148,7 @@ class MainScreen(RegistryBindings, UndoKey, MergeActions, DataActions, Screen):
         bar.read_only = self.host.read_only
         bar.demo = getattr(self.host, "demo", False)
         bar.undo_key = self.host.key_label("undo")
+        bar.help_key = self.host.key_label("help")
         self.watch(self.inbox, "highlighted", self._cursor_moved, init=False)
         self.inbox.set_filter(self.view.filter)
         self.current = self.inbox.highlighted
