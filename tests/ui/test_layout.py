@@ -134,3 +134,17 @@ async def test_the_status_bar_names_the_help_key_the_keymap_gave_it(make_app):
     async with app.run_test(size=NARROW) as pilot:
         await settle(pilot)
         assert app.main.statusbar.render().plain.rstrip().endswith("│ f2 help")
+
+
+async def test_narrowing_the_terminal_keeps_the_conversation_being_read_on_screen(make_app):
+    app = make_app()
+    async with app.run_test(size=WIDE) as pilot:
+        await settle(pilot)
+        await pilot.press("enter")  # the focus is in the conversation
+        await settle(pilot)
+        await pilot.resize_terminal(*NARROW)
+        await settle(pilot)
+        assert shown(app) == {"conversation"}  # not the list while the keys go to a hidden pane
+        await pilot.press("escape")
+        await settle(pilot)
+        assert shown(app) == {"list"}

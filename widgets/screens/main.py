@@ -182,8 +182,8 @@ class MainScreen(RegistryBindings, UndoKey, MergeActions, DataActions, Screen):
         self.single = width < SINGLE
         self.set_class(width < WIDE, "-narrow")
         self.set_class(self.single, "-single")
-        if self.single:
-            self._show_pane(self.pane)
+        if self.single:  # the pane with the focus (Enter on a wide screen, then narrowed) stays on screen
+            self._show_pane(self._pane_of(self.focused) or self.pane)
             return
         self.query_one("#inbox-column").display = True
         self.query_one("#conversation-slot").display = True
@@ -202,10 +202,17 @@ class MainScreen(RegistryBindings, UndoKey, MergeActions, DataActions, Screen):
         conversation, Escape goes back to the list, ``c`` the customer)."""
         if not self.single:
             return
+        pane = self._pane_of(event.widget)
+        if pane is not None and pane != self.pane:
+            self._show_pane(pane)
+
+    def _pane_of(self, widget) -> str | None:
+        if widget is None:
+            return None
         for name, selector in PANES.items():
-            if self.query_one(selector) in event.widget.ancestors_with_self and name != self.pane:
-                self._show_pane(name)
-                return
+            if self.query_one(selector) in widget.ancestors_with_self:
+                return name
+        return None
 
     # ------------------------------------------------------------------ the selection
 
