@@ -175,3 +175,24 @@ async def test_read_only_refuses_merge_split_and_unmerge_before_any_chooser(make
     db = sqlite3.connect(cache_path)
     assert db.execute("SELECT COUNT(*) FROM messages WHERE thread_id=?", (email,)).fetchone()[0] == 2
     db.close()
+
+
+async def test_a_hostile_subject_is_shown_literally_in_the_chooser_and_the_question(make_app, cache_path, thread_ids):
+    db = connect(cache_path)
+    db.execute("UPDATE threads SET customer_id=(SELECT customer_id FROM threads WHERE id=?) WHERE id=?",
+               (thread_ids["t0"], thread_ids["t7"]))
+    stored = db.execute("SELECT subject FROM threads WHERE id=?", (thread_ids["t7"],)).fetchone()[0]
+    db.close()
+    assert "[@click=app.quit]Win[/]" in stored and "\x1b" not in stored  # cleaned on ingest, markup kept as text
+    app = make_app()
+    async with app.run_test(size=SIZES[1]) as pilot:
+        await start(app, pilot, thread_ids["t0"])
+        await pilot.press("M")
+        await settle(pilot)
+        assert "[@click=app.quit]Win[/]" in options(app.screen)[0]
+        await pilot.press("enter")
+        await settle(pilot)
+        assert "[@click=app.quit]Win[/]" in app.screen.query_one("#confirm-question").render().plain
+        await pilot.press("n")
+        await settle(pilot)
+        assert app.is_running
