@@ -296,12 +296,19 @@ def check_accounts(session: Session) -> None:
     from console.engine import build_provider
     from providers.base import ProviderError
 
+    from console import secrets
+
     for acc in session.config.accounts:
         if acc.enabled:
             try:
-                build_provider(acc, session.data_dir)
+                provider = build_provider(acc, session.data_dir)
             except ProviderError as exc:
                 raise UserError(str(exc)) from None
+            # A keyring that cannot be read, or no secret stored, is a setup mistake too (exit 2,
+            # the whole fix), not an account "offline" with its fix cut short.
+            if getattr(provider, "needs_secret", False) and not secrets.get(acc.name):
+                raise UserError(f"account {acc.name!r}: no {provider.secret_label} in the keyring",
+                                fix=f"run: switchboard accounts add {acc.name}")
 
 
 def cmd_sync(session: Session, args) -> int:

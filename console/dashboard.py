@@ -2,6 +2,7 @@
 behind it so a supervisor can drill down.
 
 Definitions (what each figure counts):
+- *all open*: open + pending, exactly what the inbox's "All open" view lists (named the same);
 - *open*: status ``open`` (waiting for us), labelled "Open, waiting for us"; pending (waiting
   for the customer) is not queue depth, though the inbox's "All open" view shows it too;
 - *unassigned*: open with no assignee;
@@ -61,6 +62,7 @@ class Figure:
     thread_ids: list[int] = field(default_factory=list)
     display: str = ""  # the value as a person reads it
     detail: str = ""
+    alert: bool = False  # a figure past its limit (over capacity, breached now): shown as a warning
 
     def __post_init__(self) -> None:
         if not self.display:
@@ -74,6 +76,7 @@ class Figures:
     week_start: float
     open_by_queue: list[Figure] = field(default_factory=list)
     open_by_channel: list[Figure] = field(default_factory=list)
+    all_open: Figure = None  # type: ignore[assignment]
     open_total: Figure = None  # type: ignore[assignment]
     unassigned: Figure = None  # type: ignore[assignment]
     at_risk: Figure = None  # type: ignore[assignment]
@@ -91,7 +94,7 @@ class Figures:
     def sections(self) -> list[tuple[str, list[Figure]]]:
         """The figures grouped for a screen or a report, in reading order."""
         out = [
-            ("Service levels", [self.open_total, self.unassigned, self.at_risk, self.breached, self.breaches_in_period,
+            ("Service levels", [self.all_open, self.open_total, self.unassigned, self.at_risk, self.breached, self.breaches_in_period,
                                 self.oldest_waiting]),
             ("Open by queue", self.open_by_queue),
             ("Open by channel", self.open_by_channel),
@@ -158,6 +161,10 @@ def figures(db: sqlite3.Connection, config: Any, now: float, since: float | None
         "SELECT id, channel, queue, assignee, sla_due_at, priority, first_response_at FROM threads "
         "WHERE status='open' ORDER BY sort_due, id").fetchall()
     pending = db.execute("SELECT COUNT(*) FROM threads WHERE status='pending'").fetchone()[0]
+    every_open = [r[0] for r in db.execute(
+        "SELECT id FROM threads WHERE status IN ('open','pending') ORDER BY sort_due, id")]
+    f.all_open = Figure("All open", len(every_open), every_open,
+                        detail=f"as the inbox's All open view: {len(open_rows)} waiting for us, {pending} pending")
     f.open_total = Figure("Open, waiting for us", len(open_rows), [r["id"] for r in open_rows],
                           detail=f"the inbox's All open also holds {pending} pending" if pending else "")
     by_queue: dict[str, list[int]] = defaultdict(list)
@@ -179,7 +186,7 @@ def figures(db: sqlite3.Connection, config: Any, now: float, since: float | None
         elif state == "breached":
             breached.append(r["id"])
     f.at_risk = Figure("SLA at risk", len(risk), risk)
-    f.breached = Figure("SLA breached now", len(breached), breached)
+    f.breached = Figure("SLA breached now", len(breached), breached, alert=bool(breached))
     rows = db.execute("SELECT DISTINCT thread_id FROM breaches WHERE due_at >= ? AND due_at <= ? ORDER BY thread_id",
                       (today, now)).fetchall()
     f.breaches_in_period = Figure("Breaches in period", len(rows), _ids(rows),
@@ -244,7 +251,7 @@ def _load(db: sqlite3.Connection, config: Any) -> list[Figure]:
     for name, cap in known:
         ids = held.pop(name, [])
         out.append(Figure(name, len(ids), ids, display=f"{len(ids)}/{cap}" if cap else str(len(ids)),
-                          detail=_capacity(len(ids), cap)))
+                          detail=_capacity(len(ids), cap), alert=bool(cap) and len(ids) > cap))
     for name in sorted(held):  # assignees not in [[agents]]
         ids = held[name]
         out.append(Figure(name, len(ids), ids, detail="not in [[agents]]"))

@@ -58,6 +58,7 @@ class AccountState:
     error: str = ""  # why the last try failed, one line ("" once the account syncs again)
     fix: str = ""  # what the user can do about it
     error_at: float | None = None
+    synced_messages: int = 0  # messages pulled since the engine started (first-sync progress)
 
     def line(self, now: float | None = None, *, retrying: bool = True) -> str:
         """One line for people: 'support-mail: offline — retry in 12 s (connection refused)'.
@@ -229,6 +230,7 @@ class Engine:
                 raise explain(exc) from None
             cursor = batch.cursor
             state.last_sync_at = time.time()
+            state.synced_messages += len(batch.messages)
             if progress is not None:
                 progress(acc.name, f"{len(batch)} records, page {pages}")
             if result.changed or result.confirmed:

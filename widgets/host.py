@@ -20,6 +20,7 @@ from console.actions import perform as gate_perform
 from console.config import Config
 from console.errors import UserError
 from widgets.keys import Keymap, build_keymap
+from widgets.undo import hint_timeout, undo_hint
 
 # Actions whose success is not worth a notice (they happen as a side effect of something else).
 QUIET_ACTIONS = {"save_draft", "mark_read"}
@@ -86,7 +87,8 @@ class HostApp(App):
             self.notify(result.message, severity="warning" if refused else "error", timeout=6, markup=False)
             return result
         if result.message and action_id not in QUIET_ACTIONS:
-            self.notify(result.message, timeout=3, markup=False)
+            hint = undo_hint(action_id, result.message, self.key_label("undo"))
+            self.notify(result.message + hint, timeout=hint_timeout(hint), markup=False)
         action = REGISTRY.get(action_id)
         if action is not None and action.mutating and action_id != "save_draft":
             self.changed({thread_id} if thread_id is not None else None)

@@ -95,11 +95,11 @@ def _row(ctx: Context, thread_id: int):
 
 
 for _action in [
-    Action("merge_conversations", "Merge another conversation of this customer into this one", mutating=True,
+    Action("merge_conversations", "Merge another conversation of this customer into this one", ("M",), mutating=True,
            context="thread", needs_thread=True, handler=_merge),
-    Action("unmerge_conversation", "Take a merged conversation out again", mutating=True, context="thread",
+    Action("unmerge_conversation", "Take a merged conversation out again", ("O",), mutating=True, context="thread",
            needs_thread=True, handler=_unmerge),
-    Action("split_message", "Split a message out into a new conversation", mutating=True, context="thread",
+    Action("split_message", "Split a message out into a new conversation", ("B",), mutating=True, context="thread",
            needs_thread=True, handler=_split),
 ]:
     register(_action)

@@ -70,5 +70,5 @@ def _queue_opposite(ctx: Context, thread_id: int, before: dict) -> None:
         domain.queue_push(ctx, thread_id, "priority", args={"level": before["priority"]})
 
 
-register(Action("undo", f"Undo your last change (for {UNDO_SECONDS:.0f} seconds)", mutating=True,
-                handler=_undo))
+register(Action("undo", f"Undo your last change (for {UNDO_SECONDS:.0f} seconds), or cancel a reply still "
+                "in its undo-send window", ("ctrl+z",), mutating=True, handler=_undo))

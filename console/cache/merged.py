@@ -36,3 +36,14 @@ def reply_thread(db: sqlite3.Connection, thread_id: int, answering: int | None =
     via = row[0] if row else thread_id
     meta = json.loads(db.execute("SELECT meta FROM threads WHERE id=?", (via,)).fetchone()[0] or "{}")
     return int(meta.get("split_from", via))
+
+
+def merge_candidates(db: sqlite3.Connection, thread_id: int, limit: int = 200) -> list[sqlite3.Row]:
+    """The same customer's other conversations, on any channel, that could join this one
+    (not merged anywhere themselves), newest first."""
+    return db.execute(
+        """SELECT t.id, t.channel, t.subject, t.status, t.last_message_at, a.name AS account
+           FROM threads t JOIN accounts a ON a.id = t.account_id
+           WHERE t.customer_id = (SELECT customer_id FROM threads WHERE id=?1) AND t.id != ?1
+             AND t.merged_into IS NULL AND t.status != 'merged'
+           ORDER BY t.last_message_at DESC, t.id DESC LIMIT ?2""", (thread_id, limit)).fetchall()

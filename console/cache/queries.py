@@ -307,6 +307,18 @@ def outbox_counts(db: sqlite3.Connection) -> dict[str, int]:
     return dict(db.execute("SELECT state, COUNT(*) FROM outbox WHERE state != 'sent' GROUP BY state").fetchall())
 
 
+def waiting_sends(db: sqlite3.Connection, now: float, author: str | None = None) -> list[sqlite3.Row]:
+    """Replies still in their undo-send window at ``now``, newest first: the outbox id, the
+    conversation the sent message shows in (``thread_id``), its subject and when it may go."""
+    return db.execute(
+        """SELECT o.id AS outbox_id, COALESCE(m.thread_id, o.thread_id) AS thread_id, t.subject, o.next_try_at
+           FROM outbox o LEFT JOIN messages m ON m.outbox_id = o.id
+           JOIN threads t ON t.id = COALESCE(m.thread_id, o.thread_id)
+           WHERE o.state = 'queued' AND o.kind IN ('reply', 'move_private') AND o.next_try_at > ?
+             AND (? IS NULL OR o.author = ?)
+           ORDER BY o.id DESC""", (now, author, author)).fetchall()
+
+
 # --------------------------------------------------------------------------- search
 
 

@@ -161,3 +161,25 @@ def test_log_lines_carry_no_escapes_and_a_full_log_disk_prints_nothing(tmp_path,
     finally:
         logging.getLogger().removeHandler(handler)
         handler.stream = None
+
+
+IMAP_ACCOUNT = ('[[accounts]]\nname = "mail"\nprovider = "imap"\nhost = "127.0.0.1"\nport = 1\n'
+                'username = "agent@example.test"\n')
+
+
+def test_sync_once_without_a_usable_keyring_exits_2_with_the_whole_fix(tmp_path):
+    """No keyring backend is a setup mistake: exit 2 and the alternatives, not 'offline' with the fix cut."""
+    cfg = write(tmp_path, IMAP_ACCOUNT)
+    line = one_line(sb("sync", "--once", data_dir=tmp_path / "d", config=cfg,
+                       env={"PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring"}))
+    assert "cannot read the keyring for 'mail'" in line
+    assert line.endswith("from the keyrings.alt package on a trusted machine"), line
+    assert "UserError" not in line
+
+
+def test_sync_once_with_no_secret_stored_exits_2_naming_accounts_add(tmp_path):
+    cfg = write(tmp_path, IMAP_ACCOUNT)
+    line = one_line(sb("sync", "--once", data_dir=tmp_path / "d", config=cfg,
+                       env={"PYTHON_KEYRING_BACKEND": "tests.support.keyring_backend.FileKeyring",
+                            "SWITCHBOARD_TEST_KEYRING": str(tmp_path / "keyring.json")}))
+    assert line == "switchboard: account 'mail': no password in the keyring — run: switchboard accounts add mail"

@@ -162,3 +162,75 @@ async def test_background_refresh_reads_through_its_own_connection(world):
         assert screen._reader is not None  # read through the read-only connection
         with pytest.raises(Exception, match="readonly"):
             screen._reader.execute("UPDATE threads SET assignee=NULL")
+
+
+# --------------------------------------------------------------------------- the agent's console, 160x45 and 80x24
+
+AGENT_LOAD = """
+[[agents]]
+name = "Kim Lee"
+capacity = 5
+"""
+
+
+def painted(app) -> list[str]:
+    """The lines on the terminal as the user sees them."""
+    return [strip.text for strip in app.screen._compositor.render_strips()]
+
+
+@pytest.mark.parametrize("size", [(160, 45), (80, 24)])
+async def test_in_agent_mode_the_dashboard_says_it_is_a_read_only_view(make_app, size):
+    app = make_app()
+    assert not app.read_only
+    async with app.run_test(size=size) as pilot:
+        await pilot.press("D")
+        await pilot.pause(0.2)
+        assert isinstance(app.screen, DashboardScreen)
+        title = painted(app)[0]
+        assert "Supervisor dashboard · read-only view, changes nothing · updated" in title
+
+
+@pytest.mark.parametrize("size", [(160, 45), (80, 24)])
+async def test_all_open_is_named_and_counted_as_the_inboxs_all_open_view(make_app, cache_path, size):
+    import sqlite3
+
+    db = sqlite3.connect(cache_path)
+    with db:
+        db.execute("UPDATE threads SET status='pending' WHERE status='open' AND id % 4 = 0")  # waiting for the customer
+    db.close()
+    app = make_app()
+    async with app.run_test(size=size) as pilot:
+        await pilot.pause(0.1)
+        inbox_all_open = app.main.inbox.total
+        assert app.main.view.name == "All open"
+        await pilot.press("D")
+        await pilot.pause(0.2)
+        figs = app.screen.figures
+        assert (figs.all_open.label, figs.all_open.value) == ("All open", inbox_all_open)
+        assert figs.open_total.value < inbox_all_open  # 'waiting for us' is a part of it, named apart
+        assert f"{figs.open_total.value} waiting for us" in figs.all_open.detail
+
+
+@pytest.mark.parametrize("size", [(160, 45), (80, 24)])
+async def test_over_capacity_is_said_in_full_and_oldest_waiting_names_the_conversation(make_app, size):
+    from console.config import parse as parse_config
+    from tests.ui.conftest import CONFIG_TOML
+
+    app = make_app(config=parse_config(CONFIG_TOML + AGENT_LOAD, "config.toml"))
+    async with app.run_test(size=size) as pilot:
+        await pilot.press("D")
+        await pilot.pause(0.2)
+        screen = app.screen
+        kim = next(f for f in screen.figures.agent_load if f.label == "Kim Lee")
+        held = int(kim.display.split("/")[0])
+        assert held > 5 and kim.display == f"{held}/5" and kim.alert
+        target = row_index(screen, "Load per agent: Kim Lee")
+        screen.query_one(DataTable).move_cursor(row=target)  # scrolled into view, as the arrows would
+        await pilot.pause(0.1)
+        text = " ".join(" ".join(painted(app)).split())
+        assert f"Kim Lee {held}/5 over capacity by {held - 5}" in text  # whole, even at 80 columns
+        oldest = screen.figures.oldest_waiting
+        assert oldest.detail.startswith("“") and "·" in oldest.detail and "conversation" not in oldest.detail
+        table = screen.query_one(DataTable)
+        cell = table.get_row_at(row_index(screen, "Service levels: Oldest waiting"))[2]
+        assert cell.plain == oldest.detail

@@ -157,9 +157,13 @@ async def test_cursor_thread_leaving_the_view_keeps_the_position(make_app):
 
 
 async def test_empty_view_says_what_to_do(make_app, tmp_path):
+    from console.config import parse as parse_config
+    from tests.ui.conftest import CONFIG_TOML
+
     path = tmp_path / "empty.sqlite3"
     connect(path).close()
-    app = make_app(path=path)
+    # With an account (no first run: that has its own guidance, tests/ui/test_first_run.py).
+    app = make_app(path=path, config=parse_config(CONFIG_TOML + '[[accounts]]\nname = "m"\nprovider = "demo"\n'))
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause(0.1)
         assert app.main.inbox.total == 0

@@ -1,7 +1,9 @@
 """The supervisor dashboard: queue depth, SLA risk, waiting times, load, tags, words.
 
 It reads the host's cache and config through :mod:`console.dashboard`, refreshes
-every few seconds, and never acts: no mutating action is bound here. Enter on a
+every few seconds, and never acts: no mutating action is bound here, and its title
+says so in every mode ("a read-only view"), not only in supervisor mode. A detail
+that does not fit beside its figure wraps under itself (80 columns), never cut. Enter on a
 figure asks the host to show the conversations behind it (``host.show_threads``);
 Escape or ``q`` goes back.
 
@@ -29,6 +31,7 @@ from widgets.host import Host
 from widgets.render import safe_line
 
 REFRESH_SECONDS = 5.0
+READ_ONLY_WORDS = "read-only view, changes nothing"
 
 
 class DashboardScreen(Screen):
@@ -59,10 +62,8 @@ class DashboardScreen(Screen):
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Static(Text("Supervisor dashboard · read-only"), id="dash-title")
-            table = DataTable(id="dash-table", cursor_type="row", zebra_stripes=False)
-            table.add_columns("Figure", "Value", "Detail")
-            yield table
+            yield Static(Text(f"Supervisor dashboard · {READ_ONLY_WORDS}"), id="dash-title")
+            yield DataTable(id="dash-table", cursor_type="row", zebra_stripes=False)
             yield Static(Text("Enter: show the conversations behind a figure · Esc: back · F5: refresh"),
                          id="dash-hint")
         yield Footer()
@@ -71,6 +72,10 @@ class DashboardScreen(Screen):
         self.reload()
         self.set_interval(self.refresh_seconds, self.refresh_in_background)
         self.query_one(DataTable).focus()
+
+    def on_resize(self, _event) -> None:
+        if self.figures is not None:
+            self.show(self.figures)  # the details wrap to the new width
 
     def on_unmount(self) -> None:
         with self._reader_lock:
@@ -120,9 +125,20 @@ class DashboardScreen(Screen):
         self.figures = figs
         table = self.query_one(DataTable)
         row = table.cursor_row
-        table.clear()
+        sections = figs.sections()
+        labels = [Text(title) for title, _ in sections] + [Text("  ") + safe_line(item.label)
+                                                          for _, items in sections for item in items]
+        values = [Text(item.display) for _, items in sections for item in items]
+        label_w = max((t.cell_len for t in labels), default=6)
+        value_w = max([t.cell_len for t in values] + [5])
+        # What is left beside the figure and its value (each column has one cell of padding a side).
+        detail_w = max(16, (self.size.width or 80) - (label_w + 2) - (value_w + 2) - 2 - 3)  # padding, scrollbar
+        table.clear(columns=True)
+        table.add_column("Figure", width=label_w)
+        table.add_column("Value", width=value_w)
+        table.add_column("Detail", width=detail_w)
         self.rows = []
-        for title, items in figs.sections():
+        for title, items in sections:
             table.add_row(Text(title, style="bold"), Text(""), Text(""))
             self.rows.append((title, [i for item in items for i in item.thread_ids]))
             if not items:
@@ -130,11 +146,13 @@ class DashboardScreen(Screen):
                 self.rows.append((title, []))
             for item in items:
                 label = Text("  ") + safe_line(item.label)
-                table.add_row(label, Text(item.display, justify="right"), safe_line(item.detail))
+                value = Text(item.display, justify="right", style="bold red" if item.alert else "")
+                detail = safe_line(item.detail, style="bold red" if item.alert else "")
+                table.add_row(label, value, detail, height=max(1, -(-detail.cell_len // detail_w)))
                 self.rows.append((f"{title}: {' '.join(item.label.split())}", list(item.thread_ids)))
         stamp = time.strftime("%H:%M:%S", time.localtime(figs.now))
         self.query_one("#dash-title", Static).update(
-            Text(f"Supervisor dashboard · read-only · updated {stamp}"))
+            Text(f"Supervisor dashboard · {READ_ONLY_WORDS} · updated {stamp}"))
         if self.rows:
             table.move_cursor(row=min(max(row, 0), len(self.rows) - 1))
 

@@ -10,6 +10,7 @@ still in motion, so keys typed in one burst (``j j r``) act on the row they reac
 from __future__ import annotations
 
 from collections.abc import Iterable
+from pathlib import Path
 
 from textual import events
 from textual.app import ComposeResult
@@ -28,13 +29,21 @@ from console.errors import UserError
 from console.views import View, ViewQueryError, builtin_views, jump_letters, queue_views, saved_views
 from widgets import queue_flow
 from widgets.host import Host
+from widgets.first_run import FirstRunGuide, guide_mode
 from widgets.inbox import InboxList
 from widgets.keys import MAIN_CONTEXTS, RegistryBindings
+from widgets.merge_actions import MergeActions
 from widgets.search import SearchBar
 from widgets.sequences import KEY_PREFIX, VIEW_PREFIX, SequencePrompt, sequence_table, target_label
 from widgets.statusbar import StatusBar
+from widgets.undo import UndoKey
 
 WIDE = 110  # columns from which the customer pane shows by default
+# Below this many columns one pane fills the screen at a time (list, conversation, customer), as
+# mutt's pager: at 100 the conversation still gets ~50 columns beside the list; at 99 and less it
+# would get under 50 and the composer under 45, so it takes the whole width instead.
+SINGLE = 100
+PANES = {"list": "#inbox-column", "conversation": "#conversation-slot", "customer": "#customer-slot"}
 PANE_DELAY = 0.1  # s: the panes follow the cursor once it rests (holding j stays fast)
 
 
@@ -62,7 +71,7 @@ DataActions = type("DataActions", (), {
 })
 
 
-class MainScreen(RegistryBindings, DataActions, Screen):
+class MainScreen(RegistryBindings, UndoKey, MergeActions, DataActions, Screen):
     """The agent's desk. Every main-screen key is an ``action_<id>`` here."""
 
     current: reactive[int | None] = reactive(None, init=False)
@@ -87,6 +96,9 @@ class MainScreen(RegistryBindings, DataActions, Screen):
         self._changed: set[int] | None = set()
         self._customer_override: bool | None = None
         self.panes_ready = False
+        self.single = False  # one pane at a time (a narrow terminal)
+        self.pane = "list"  # in single-pane mode: the pane on screen
+        self._pane_before_customer = "list"
 
     # ------------------------------------------------------------------ layout
 
@@ -95,6 +107,7 @@ class MainScreen(RegistryBindings, DataActions, Screen):
             with Vertical(id="inbox-column"):
                 yield SearchBar(self.host.db, db_path=self.host.db_path, agent=self.host.config.agent_name)
                 yield InboxList(self.host.db, clock=self.host.now)
+                yield FirstRunGuide(id="first-run")  # instead of the list while there is nothing to list
             # The panes load right after the first frame (their imports and widgets cost first paint).
             yield Vertical(id="conversation-slot")
             yield Vertical(id="customer-slot")
@@ -136,6 +149,8 @@ class MainScreen(RegistryBindings, DataActions, Screen):
         bar = self.statusbar
         bar.read_only = self.host.read_only
         bar.demo = getattr(self.host, "demo", False)
+        bar.undo_key = self.host.key_label("undo")
+        bar.help_key = self.host.key_label("help")
         self.watch(self.inbox, "highlighted", self._cursor_moved, init=False)
         self.inbox.set_filter(self.view.filter)
         self.current = self.inbox.highlighted
@@ -172,10 +187,40 @@ class MainScreen(RegistryBindings, DataActions, Screen):
         self._layout_customer(event.size.width)
 
     def _layout_customer(self, width: int) -> None:
+        self.single = width < SINGLE
+        self.set_class(width < WIDE, "-narrow")
+        self.set_class(self.single, "-single")
+        if self.single:  # the pane with the focus (Enter on a wide screen, then narrowed) stays on screen
+            self._show_pane(self._pane_of(self.focused) or self.pane)
+            return
+        self.query_one("#inbox-column").display = True
+        self.query_one("#conversation-slot").display = True
         auto = width >= WIDE and self.host.config.customer_pane
         show = self._customer_override if self._customer_override is not None else auto
         self.query_one("#customer-slot").display = show
-        self.set_class(width < WIDE, "-narrow")
+
+    def _show_pane(self, pane: str) -> None:
+        """Single-pane mode: ``pane`` fills the screen, the others wait hidden."""
+        self.pane = pane
+        for name, selector in PANES.items():
+            self.query_one(selector).display = name == pane
+
+    def on_descendant_focus(self, event: events.DescendantFocus) -> None:
+        """Single-pane mode: the pane that takes the focus comes on screen (Enter opens the
+        conversation, Escape goes back to the list, ``c`` the customer)."""
+        if not self.single:
+            return
+        pane = self._pane_of(event.widget)
+        if pane is not None and pane != self.pane:
+            self._show_pane(pane)
+
+    def _pane_of(self, widget) -> str | None:
+        if widget is None:
+            return None
+        for name, selector in PANES.items():
+            if self.query_one(selector) in widget.ancestors_with_self:
+                return name
+        return None
 
     # ------------------------------------------------------------------ the selection
 
@@ -250,8 +295,25 @@ class MainScreen(RegistryBindings, DataActions, Screen):
 
     def update_status(self) -> None:
         accounts, note = self.host.sync_status()
+        now = self.host.now()
+        sending = [(r["subject"], r["next_try_at"] - now)
+                   for r in queries.waiting_sends(self.host.db, now, self.host.config.agent_name)]
         self.statusbar.set_state(view_title=self.view.name, view_count=self.inbox.total, accounts=accounts,
-                                 outbox=queries.outbox_counts(self.host.db), engine_note=note)
+                                 outbox=queries.outbox_counts(self.host.db), engine_note=note, sending=sending)
+        self._show_first_run(accounts, note)
+
+    def _show_first_run(self, accounts: list, note: str) -> None:
+        """No accounts yet, or a first sync with nothing to list: guidance or progress, not an empty list."""
+        configured = [a.name for a in self.host.config.accounts if a.enabled]
+        mode = guide_mode(self.inbox.total, configured, accounts, engine_starting=note.startswith("sync starting"))
+        guide = self.query_one(FirstRunGuide)
+        if mode is None and not guide.display:
+            return
+        from console.config import default_config_path
+
+        guide.show_for(mode, configured=configured, accounts=accounts, config_path=self.host.config.path,
+                       looked_at=default_config_path() if mode == "welcome" else Path())
+        self.inbox.display = mode is None
 
     # ------------------------------------------------------------------ views and search
 
@@ -460,9 +522,26 @@ class MainScreen(RegistryBindings, DataActions, Screen):
         self.app.push_screen(ViewSwitcher(self.views_list(), self.view_letters(), self.view.id), chosen)
 
     def action_toggle_customer(self) -> None:
+        if self.single:  # the customer full screen, and back to where the agent was
+            if self.pane == "customer":
+                self._show_pane(self._pane_before_customer)
+                self._focus_pane(self.pane)
+            else:
+                self._pane_before_customer = self.pane
+                self._show_pane("customer")
+                self._focus_pane("customer")
+            return
         slot = self.query_one("#customer-slot")
         self._customer_override = not slot.display
         slot.display = self._customer_override
+
+    def _focus_pane(self, pane: str) -> None:
+        if pane == "list":
+            self.inbox.focus()
+        elif pane == "conversation":
+            self._focus_conversation()
+        elif self.customer is not None:
+            self.customer.query_one("#cust-threads").focus()
 
     def action_accounts_status(self) -> None:
         accounts, note = self.host.sync_status()
