@@ -1,7 +1,7 @@
 """config.toml: reading, checking, and one-line errors.
 
 The core reads the sections it owns (role, agent, sync, accounts, keymap, views,
-ui, demo). Sections owned by the service features (triage, sla, agents, macros,
+ui, demo, team). Sections owned by the service features (triage, sla, agents, macros,
 knowledge) are kept raw in ``Config.raw`` and checked by their own modules, which
 raise :class:`ConfigError` with the key path on a mistake.
 """
@@ -21,7 +21,7 @@ from typing import Any
 from console.errors import ConfigError
 
 KNOWN_TOP = {"role", "agent", "sync", "accounts", "keymap", "views", "ui", "demo", "triage", "sla", "agents",
-             "macros", "knowledge", "business_hours"}
+             "macros", "knowledge", "business_hours", "team"}
 ACCOUNT_RESERVED = {"name", "provider", "poll_interval", "window_days", "enabled", "undo_send"}
 SECRET_KEYS = {"password", "passwd", "pass", "secret", "token", "access_token", "refresh_token", "api_key", "apikey",
                "app_password", "client_secret", "smtp_password"}
@@ -59,6 +59,7 @@ class Config:
     views: list[ViewSettings] = field(default_factory=list)
     customer_pane: bool = True
     demo: dict[str, Any] = field(default_factory=dict)
+    team: Any = None  # console.team.settings.TeamSettings, or None: no [team], the console works alone
     raw: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -159,6 +160,9 @@ def parse(text: str, path: Path | str = "config.toml") -> Config:
     ui = _table(data, "ui", where, known=("customer_pane",))
     cfg.customer_pane = bool(ui.get("customer_pane", True))
     cfg.demo = _table(data, "demo", where)
+    from console.team.settings import parse as parse_team
+
+    cfg.team = parse_team(data, where, {a.name for a in cfg.accounts})
     return cfg
 
 
