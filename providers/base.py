@@ -460,6 +460,18 @@ class TeamTransport(abc.ABC):
     async def close(self) -> None:
         """Release connections; safe to call twice."""
 
+    async def check(self, read_only: bool) -> str:
+        """For ``switchboard doctor``: sign in and look at the rooms, changing nothing.
+
+        Returns a short line; raises a ProviderError for what would stop presence
+        (the default opens read-only, so an account not yet in a room fails it).
+        """
+        await self.open(read_only=True)
+        try:
+            return "reachable"
+        finally:
+            await self.close()
+
 
 # --------------------------------------------------------------------------- discovery
 

@@ -271,20 +271,47 @@ def _first(exc: BaseException) -> BaseException:
     return exc
 
 
-def build(config, db, *, read_only: bool, data_dir, run, on_change, state=None) -> PresenceClient | None:
-    """The client for ``[team]`` (None without one); its transport is the adapter's, through the contract."""
-    settings: TeamSettings | None = config.team
-    if settings is None:
-        return None
+def transport_for(config, data_dir) -> TeamTransport:
+    """``[team]``'s transport: the adapter's (``Provider.team_transport``), reached through the contract,
+    signed in with the keyring's ``team`` secret, keeping its session under the data folder."""
     from pathlib import Path
 
     from console import secrets
-    from console.team.keys import identities
     from providers.base import AccountConfig, load
 
+    settings: TeamSettings = config.team
     state_dir = str(Path(data_dir) / "state" / SECRET_NAME) if data_dir is not None else ""
     account = AccountConfig(name=SECRET_NAME, provider=settings.provider, options=settings.options(state_dir),
                             secret=secrets.reader(SECRET_NAME), kept=secrets.KeyringKept(SECRET_NAME))
-    transport = load(settings.provider).team_transport(account)
-    return PresenceClient(settings, transport, db=db, agent_name=config.agent_name, read_only=read_only,
-                          identities=identities(config, data_dir), run=run, on_change=on_change, state=state)
+    return load(settings.provider).team_transport(account)
+
+
+def build(config, db, *, read_only: bool, data_dir, run, on_change, state=None) -> PresenceClient | None:
+    """The client for ``[team]`` (None without one)."""
+    if config.team is None:
+        return None
+    from console.team.keys import identities
+
+    return PresenceClient(config.team, transport_for(config, data_dir), db=db, agent_name=config.agent_name,
+                          read_only=read_only, identities=identities(config, data_dir), run=run,
+                          on_change=on_change, state=state)
+
+
+async def read_once(config, db, data_dir, timeout: float = 20.0) -> int:
+    """Read the team rooms' entries once, read-only, into the cache (``switchboard team``);
+    returns how many entries the rooms hold. Writes nothing to any room."""
+    from console.team.keys import identities
+
+    transport = transport_for(config, data_dir)
+    try:
+        rooms = await asyncio.wait_for(transport.open(read_only=True), timeout=timeout)
+        found = await asyncio.wait_for(transport.changes(0.0), timeout=timeout)
+    finally:
+        await transport.close()
+    ttl, now, ids = config.team.ttl, time.time(), identities(config, data_dir)
+    decoded = [(e.room, clean_line(e.agent)[:255], decode(e.room, e.agent, e.content, e.at, ttl))
+               for e in found if e.room in rooms]
+    store.forget_room(db, rooms)
+    store.store(db, decoded, now, ids)
+    store.expire(db, now)
+    return len(decoded)

@@ -160,6 +160,32 @@ class MatrixTeam(TeamTransport):
     async def close(self) -> None:
         await self.client.close()
 
+    async def check(self, read_only: bool) -> str:
+        """Signed in, each room found, membership, and whether the power levels let us write."""
+        await self.client.open()
+        try:
+            await self._sign_in()
+            joined = set((await self.client.request("GET", path("joined_rooms"))).get("joined_rooms") or [])
+            notes = []
+            for wanted in self.wanted:
+                room_id = await self._room_id(wanted)
+                if room_id not in joined:
+                    if read_only:
+                        raise PermanentError(f"[team]: {self.user_id} is not in the team room {wanted}, and a "
+                                             "read-only console joins nothing",
+                                             fix="join it once with this account from another client (e.g. Element)")
+                    notes.append(f"{wanted}: joined at the console's first start")
+                    continue
+                if not read_only:
+                    levels = await self.client.request("GET", path("rooms", room_id, "state", "m.room.power_levels", ""))
+                    if _level(levels, self.user_id) < _needed(levels):
+                        raise PermanentError(f"[team]: the room {wanted} does not let {self.user_id} announce presence",
+                                             fix=POWER_FIX)
+                notes.append(f"{wanted}: member")
+            return f"signed in as {self.user_id}; " + "; ".join(notes)
+        finally:
+            await self.close()
+
     # ------------------------------------------------------------------ writing and reading
 
     async def publish(self, room: str, content: Mapping[str, Any]) -> None:
@@ -198,6 +224,20 @@ class MatrixTeam(TeamTransport):
                 if entry is not None:
                     out.append(entry)
         return out
+
+
+def _int(value: object, default: int) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) else default
+
+
+def _level(levels: dict, user_id: str) -> int:
+    users = levels.get("users") if isinstance(levels.get("users"), dict) else {}
+    return _int(users.get(user_id), _int(levels.get("users_default"), 0))
+
+
+def _needed(levels: dict) -> int:
+    events = levels.get("events") if isinstance(levels.get("events"), dict) else {}
+    return _int(events.get(EVENT_TYPE), _int(levels.get("state_default"), 50))
 
 
 def _entry(room_id: str, event: object) -> StateEntry | None:
