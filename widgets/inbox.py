@@ -48,6 +48,8 @@ UNREAD = Style(bold=True)
 CURSOR_FOCUSED = Style(bgcolor="#2f5f9f", color="white")
 CURSOR_BLURRED = Style(bgcolor="#3a3a3a")
 FAILED = Style(color="red", bold=True)
+PRESENCE_REPLYING = Style(color="magenta", bold=True)
+PRESENCE_VIEWING = Style(color="cyan")
 
 
 def clean(value: object) -> str:
@@ -117,6 +119,7 @@ class InboxList(ScrollView, can_focus=True):
         self._all: list[InboxRow] | None = None  # list mode: a view given by thread ids, read whole
         self._strip_cache: dict[tuple, Strip] = {}
         self.sla_settings = None  # console.sla's defaults until the screen hands over the configured ones
+        self.presence: dict[int, str] = {}  # thread id -> other agents on it, e.g. "✎Priya" (widgets.presence)
         self.fetches = 0  # queries run (for tests and the bench)
 
     # ------------------------------------------------------------------ data window
@@ -342,7 +345,7 @@ class InboxList(ScrollView, can_focus=True):
         sla, left = sla_state(row, now, self.sla_settings)
         minute = int(left // 60) if sla != "none" else 0
         key = (row.id, row.key, row.unread, row.status, row.assignee, row.tone, row.outbox_state, row.customer,
-               row.subject, width, selected, self.has_focus, sla, minute)
+               row.subject, width, selected, self.has_focus, sla, minute, self.presence.get(row.id))
         strip = self._strip_cache.get(key)
         if strip is None:
             segments = self._segments(row, width, sla, left)
@@ -354,6 +357,15 @@ class InboxList(ScrollView, can_focus=True):
                 self._strip_cache.clear()
             self._strip_cache[key] = strip
         return strip
+
+    def _presence_mark(self, thread_id: int, room: int, add) -> int:
+        """Another agent on this conversation: their mark and name before the subject; the cells used."""
+        label = self.presence.get(thread_id)
+        if not label or room < 12:
+            return 0
+        text = fit(clean(label), min(9, room - 4)) + " "
+        add(Segment(text, PRESENCE_REPLYING if label.startswith("✎") else PRESENCE_VIEWING))
+        return cell_len(text)
 
     def _segments(self, row: InboxRow, width: int, sla: str, left: float) -> list[Segment]:
         show_status = width >= 50
@@ -371,6 +383,7 @@ class InboxList(ScrollView, can_focus=True):
         tail_w = 3 + 6 + (6 if show_status else 0) + (9 if show_assignee else 0)
         subject = clean(row.subject) or clean(row.preview)
         subject_w = max(4, width - used - tail_w)
+        subject_w -= self._presence_mark(row.id, subject_w, add)
         add(Segment(fit(" ".join(subject.split()), subject_w), base))
         add(Segment(" "))
         add(Segment(TONE_MARK.get(row.tone, " ") + " ", TONE_STYLE.get(row.tone, DIM)))

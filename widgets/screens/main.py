@@ -28,6 +28,7 @@ from console.views import View, ViewQueryError, builtin_views, jump_letters, que
 from widgets.host import Host
 from widgets.inbox import InboxList
 from widgets.keys import MAIN_CONTEXTS, RegistryBindings
+from widgets.presence import announce, inbox_marks
 from widgets.search import SearchBar
 from widgets.sequences import KEY_PREFIX, VIEW_PREFIX, SequencePrompt, sequence_table, target_label
 from widgets.statusbar import StatusBar
@@ -234,6 +235,7 @@ class MainScreen(RegistryBindings, DataActions, Screen):
 
     def on_cache_changed(self, _event: CacheChanged) -> None:
         changed, self._changed = self._changed, set()
+        self.inbox.presence = inbox_marks(self.host)  # other agents on the rows ([team])
         self.inbox.reload()
         if self.panes_ready and (changed is None or not changed or self.current in changed):
             self.conversation.reload()
@@ -244,6 +246,7 @@ class MainScreen(RegistryBindings, DataActions, Screen):
         accounts, note = self.host.sync_status()
         self.statusbar.set_state(view_title=self.view.name, view_count=self.inbox.total, accounts=accounts,
                                  outbox=queries.outbox_counts(self.host.db), engine_note=note)
+        announce(self)  # what this agent is on, for the team ([team]; rate-limited by the presence client)
 
     # ------------------------------------------------------------------ views and search
 
