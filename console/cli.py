@@ -317,7 +317,7 @@ def cmd_sync(session: Session, args) -> int:
     check_accounts(session)
     db = session.open_db()
     engine = Engine(db, session.config, read_only=session.read_only, service=make_service(session.config),
-                    data_dir=session.data_dir)
+                    data_dir=session.data_dir, announce=False)  # no one sits at a headless sync: it announces nothing
     if args.once:
         return _sync_once(engine)
     shown: dict[str, str] = {}

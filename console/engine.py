@@ -87,8 +87,9 @@ def build_provider(acc: AccountSettings, data_dir: Path | None) -> Provider:
 class Engine:
     def __init__(self, db: sqlite3.Connection, config: Config, *, read_only: bool = False, service=None,
                  on_change: Callable[[set[int]], None] | None = None, data_dir: Path | None = None,
-                 providers: dict[str, Provider] | None = None) -> None:
+                 providers: dict[str, Provider] | None = None, announce: bool = True) -> None:
         self.db = db
+        self.announce = announce  # False: team presence is heard but this process announces nothing (headless sync)
         self.config = config
         self.read_only = read_only or config.read_only
         self.service = service
@@ -128,8 +129,8 @@ class Engine:
 
         state = self.states.setdefault("team", AccountState("team", self.config.team.provider, channel="team"))
         try:
-            self.team = build(self.config, self.db, read_only=self.read_only, data_dir=self.data_dir,
-                              run=self.writer.run, on_change=self._changed, state=state)
+            self.team = build(self.config, self.db, read_only=self.read_only or not self.announce,
+                              data_dir=self.data_dir, run=self.writer.run, on_change=self._changed, state=state)
         except (ProviderError, UserError) as exc:
             state.state = "error"
             state.error, state.fix = explain_failure(exc, "team")

@@ -84,3 +84,39 @@ async def test_another_agent_replying_shows_on_the_inbox_row_and_in_the_pane_and
             await wait(pilot, lambda: "is replying" not in static_text(header, 200), 5, "the line clears")
     finally:
         await a.close()
+
+
+async def test_the_dashboard_shows_who_is_online_what_each_is_on_and_their_claims(db):
+    from datetime import datetime, timezone
+
+    from console.team.content import decode, encode
+    from console.team.keys import conversation_key
+    from tests.support.factories import conversation, load
+    from tests.ui.test_dashboard_screen import Host, row_index
+    from widgets.screens.dashboard import DashboardScreen
+
+    cfg = parse('[[agents]]\nname = "Sam Rivera"\n[[agents]]\nname = "Priya Natarajan"\n'
+                '[team]\nhomeserver = "https://m.example"\nuser_id = "@sue:m.example"\nrooms = ["!team:m.example"]\n')
+    now = datetime.now(timezone.utc)
+    load(db, [conversation(1, text="Where is my parcel?", at=now), conversation(2, text="Refund?", at=now)])
+    db.execute("UPDATE threads SET assignee='Sam Rivera' WHERE remote_id='t2'")
+    viewed = db.execute("SELECT id, subject, account_id FROM threads WHERE remote_id='t1'").fetchone()
+    account = db.execute("SELECT name FROM accounts WHERE id=?", (viewed["account_id"],)).fetchone()[0]
+    identity = "demo|account=" + account
+    t = time.time()
+    content = encode(name="Priya Natarajan\x1b[2J", mode="replying", key=conversation_key(identity, "t1"), since=t,
+                     now=t, ttl=60)
+    presence.store(db, [("!team:m.example", "@priya:m.example", decode("!team:m.example", "@priya:m.example", content,
+                                                                        t, 60))], t, {account: identity})
+    app = Host(db, cfg)
+    async with app.run_test(size=(140, 60)) as pilot:
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, DashboardScreen)
+        table = screen.query_one("DataTable")
+        priya = row_index(screen, "Team (online · on · claims): ● Priya Natarajan")
+        sam = row_index(screen, "Team (online · on · claims): ○ Sam Rivera")
+        cells = [str(c) for c in table.get_row_at(priya)]
+        assert cells[1] == "0 claims" and cells[2].startswith(f'replying to #{viewed["id"]} "{viewed["subject"]}"')
+        assert [str(c) for c in table.get_row_at(sam)][1:] == ["1 claim", "offline"]
+        assert screen.rows[priya][1] == [viewed["id"]]  # Enter shows what she is on

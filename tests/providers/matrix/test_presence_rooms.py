@@ -105,3 +105,24 @@ async def test_switchboard_team_reads_the_room_once_as_a_supervisor_and_writes_n
     assert sue.user_id not in await room_state(owner, room)
     page = await owner.call("GET", f"{API}/rooms/{owner.q(room)}/messages", params={"dir": "b", "limit": "200"})
     assert [e["type"] for e in page["chunk"] if e["sender"] == sue.user_id] == ["m.room.member"]  # her join only
+
+
+async def test_a_room_that_does_not_let_members_announce_is_named_with_its_fix(synapse, shared):  # noqa: F811
+    owner, ana = [await synapse.register() for _ in range(2)]
+    room, alias = await make_team_room(owner, [ana], power=50)  # the default for state: only moderators
+    a = shared("Priya Natarajan", ana, "shared-mail", team_section(synapse.url, ana, alias))
+    secrets.put("team", ana.password)
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    doctor = await asyncio.to_thread(subprocess.run, [sys.executable, "-m", "console", "--config",
+                                                      str(a.folder / "config.toml"), "--data-dir", str(a.folder),
+                                                      "doctor"], capture_output=True, text=True, timeout=120,
+                                     cwd=ROOT, env=env)
+    line = next(x for x in doctor.stdout.splitlines() if "team (" in x)
+    assert line.startswith("  FAIL  team (") and "does not let" in line and 'power level 0 for "com.switchboard.presence"' in line
+    from console.engine import AccountState
+
+    client = await a.start_presence()
+    client.state = AccountState("team", "matrix")
+    await until(lambda: client.state.state == "error", what="the refusal")
+    assert "does not let" in client.state.error and "power level 0" in client.state.fix
+    assert ana.user_id not in await room_state(owner, room)
