@@ -126,3 +126,24 @@ async def test_a_room_that_does_not_let_members_announce_is_named_with_its_fix(s
     await until(lambda: client.state.state == "error", what="the refusal")
     assert "does not let" in client.state.error and "power level 0" in client.state.fix
     assert ana.user_id not in await room_state(owner, room)
+
+
+async def test_an_access_token_stored_as_the_team_secret_signs_in_too(synapse):  # noqa: F811
+    from providers.base import AccountConfig, AuthError, KeptSecrets
+    from providers.matrix import MatrixProvider
+
+    owner, ana = [await synapse.register() for _ in range(2)]
+    room, alias = await make_team_room(owner, [ana])
+
+    def transport(secret: str):
+        return MatrixProvider.team_transport(AccountConfig(
+            name="team", provider="matrix", secret=lambda: secret, kept=KeptSecrets(),
+            options={"homeserver": synapse.url, "user_id": ana.user_id, "rooms": [alias], "timeout": 10.0}))
+
+    t = transport(ana.token)  # what `accounts add team` stored: a token, not the password
+    assert await t.open(read_only=True) == [room]
+    await t.close()
+    wrong = transport("syt_not_a_token")
+    with pytest.raises(AuthError) as err:
+        await wrong.open(read_only=True)
+    assert "refused the password or token" in str(err.value) and "switchboard accounts add team" in str(err.value)
