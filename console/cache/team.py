@@ -66,13 +66,28 @@ def resolve_pending(db: sqlite3.Connection, identities: Mapping[str, str]) -> se
     """Entries naming a conversation this cache did not have yet: look again (new threads synced)."""
     rows = db.execute("SELECT DISTINCT conv_key FROM team_presence WHERE thread_id IS NULL AND conv_key != ''"
                       ).fetchall()
-    if not rows:
-        return set()
+    if not rows or not _index_behind(db, identities):
+        return set()  # nothing new was synced since the last look: no write, no lock
     with transaction(db):
         found = resolve(db, {r[0] for r in rows}, identities)
         for key, thread_id in found.items():
             db.execute("UPDATE team_presence SET thread_id=? WHERE conv_key=? AND thread_id IS NULL", (thread_id, key))
     return set(found.values())
+
+
+def _index_behind(db: sqlite3.Connection, identities: Mapping[str, str]) -> bool:
+    """Whether some account has threads (or a remote identity) the key index has not seen.
+    Walks only the threads newer than the index (by id), so it is cheap when nothing is new."""
+    for name, identity in identities.items():
+        row = db.execute("""SELECT a.id, s.identity, COALESCE(s.scanned_to, 0) FROM accounts a
+                            LEFT JOIN team_key_scans s ON s.account_id = a.id WHERE a.name=?""", (name,)).fetchone()
+        if row is None:
+            continue
+        if row[1] is not None and row[1] != identity:
+            return True
+        if db.execute("SELECT 1 FROM threads WHERE id > ? AND account_id = ? LIMIT 1", (row[2], row[0])).fetchone():
+            return True
+    return False
 
 
 def resolve(db: sqlite3.Connection, keys: set[str], identities: Mapping[str, str]) -> dict[str, int]:
