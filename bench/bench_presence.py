@@ -9,6 +9,9 @@ transport (providers/matrix/presence.py) with the real content (console/team/con
 Prints: the time of one state write (p50, p95), the bytes one entry adds to another
 console's incremental /sync, the first /sync of a console joining the team (all entries),
 and from those the cost of 1,000 agents with the default heartbeat and rate limit.
+With ``--conversations N`` it also times this console's side on a cache of N
+conversations: the first lookup of a key (which indexes every conversation's key once,
+in the engine's writer thread) and the lookups after it.
 Prints figures; asserts nothing.
 """
 
@@ -118,11 +121,42 @@ async def run(n: int, root: Path) -> None:
         _Running.release()
 
 
+def key_index(n: int, root: Path) -> None:
+    from console.cache import connect
+    from console.cache import team as store
+    from console.cache.db import transaction
+
+    db = connect(root / "keys.sqlite3")
+    db.execute("INSERT INTO accounts(name, provider, channel) VALUES ('support', 'imap', 'email')")
+    now = time.time()
+    with transaction(db):
+        db.executemany("INSERT INTO threads(account_id, remote_id, channel, last_message_at, created_at) "
+                       "VALUES (1, ?, 'email', ?, ?)", [(f"<root{i}@example.com>", now, now) for i in range(n)])
+    ids = {"support": "imap|username=support@example.com|host=mail.example.com"}
+    keys = {conversation_key(ids["support"], f"<root{i}@example.com>") for i in (0, n // 2, n - 1)}
+    start = time.perf_counter()
+    with transaction(db):
+        store.resolve(db, keys, ids)
+    first = time.perf_counter() - start
+    times = []
+    for _ in range(50):
+        start = time.perf_counter()
+        with transaction(db):
+            store.resolve(db, keys, ids)
+        times.append(time.perf_counter() - start)
+    print(f"key index on {n:,} conversations: first lookup {first * 1000:.0f} ms (indexes every key once), "
+          f"then p50 {statistics.median(times) * 1000:.2f} ms")
+    db.close()
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--agents", type=int, default=50)
+    ap.add_argument("--conversations", type=int, default=0, help="also time the key index on a cache this big")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory(prefix="sb-bench-presence-") as tmp:
+        if args.conversations:
+            key_index(args.conversations, Path(tmp))
         asyncio.run(run(args.agents, Path(tmp)))
 
 

@@ -85,7 +85,8 @@ def _index_behind(db: sqlite3.Connection, identities: Mapping[str, str]) -> bool
             continue
         if row[1] is not None and row[1] != identity:
             return True
-        if db.execute("SELECT 1 FROM threads WHERE id > ? AND account_id = ? LIMIT 1", (row[2], row[0])).fetchone():
+        # "+account_id": walk the ids above the mark, not the account's whole (account_id, remote_id) index.
+        if db.execute("SELECT 1 FROM threads WHERE id > ? AND +account_id = ? LIMIT 1", (row[2], row[0])).fetchone():
             return True
     return False
 
@@ -108,7 +109,7 @@ def resolve(db: sqlite3.Connection, keys: set[str], identities: Mapping[str, str
             scanned_to = scan["scanned_to"]
         elif scan is not None:
             db.execute("DELETE FROM team_keys WHERE account_id=?", (account_id,))
-        rows = db.execute("SELECT id, remote_id FROM threads WHERE account_id=? AND id>? ORDER BY id",
+        rows = db.execute("SELECT id, remote_id FROM threads WHERE +account_id=? AND id>? ORDER BY id",
                           (account_id, scanned_to)).fetchall()
         if rows or scan is None or scan["identity"] != identity:
             db.executemany("INSERT OR IGNORE INTO team_keys(conv_key, thread_id, account_id) VALUES (?,?,?)",
