@@ -59,9 +59,10 @@ async def test_a_conversation_is_announced_in_its_accounts_room_and_the_first_ro
     general, general_alias = await make_team_room(owner, [ana, ben])
     billing, billing_alias = await make_team_room(owner, [ana, ben])
     rooms = f'rooms = ["{general_alias}", "{billing_alias}"]'
-    a_team = team_section(synapse.url, ana, general_alias).replace(f'rooms = ["{general_alias}"]', rooms) \
+    slow = {"ttl": 30, "heartbeat": 10}  # no entry may expire while the test looks (a loaded machine)
+    a_team = team_section(synapse.url, ana, general_alias, **slow).replace(f'rooms = ["{general_alias}"]', rooms) \
         + f'[team.accounts]\nshared-mail = "{billing_alias}"\n'
-    b_team = team_section(synapse.url, ben, general_alias).replace(f'rooms = ["{general_alias}"]', rooms)
+    b_team = team_section(synapse.url, ben, general_alias, **slow).replace(f'rooms = ["{general_alias}"]', rooms)
     a = shared("Priya Natarajan", ana, "shared-mail", a_team)
     b = shared("Sam Rivera", ben, "support", b_team)
     await asyncio.gather(a.sync(), b.sync())
@@ -77,7 +78,8 @@ async def test_a_conversation_is_announced_in_its_accounts_room_and_the_first_ro
     assert rows[0]["mode"] == "viewing"
     assert (await room_state(owner, billing))[ana.user_id]["mode"] == "viewing"
     assert (await room_state(owner, general))[ana.user_id] == {}  # cleared there at once, not left to expire
-    assert {r["room"] for r in presence.entries(b.db, time.time()) if r["agent"] == ana.user_id} == {billing}
+    await until(lambda: {r["room"] for r in presence.entries(b.db, time.time()) if r["agent"] == ana.user_id}
+                == {billing}, what="B holds A in the billing room only")
 
 
 async def test_switchboard_team_reads_the_room_once_as_a_supervisor_and_writes_nothing(synapse, shared):  # noqa: F811
@@ -147,3 +149,29 @@ async def test_an_access_token_stored_as_the_team_secret_signs_in_too(synapse): 
     with pytest.raises(AuthError) as err:
         await wrong.open(read_only=True)
     assert "refused the password or token" in str(err.value) and "switchboard accounts add team" in str(err.value)
+
+
+async def test_a_headless_sync_hears_the_team_but_announces_nothing(synapse, shared):  # noqa: F811
+    owner, ana, ben = [await synapse.register() for _ in range(3)]
+    room, alias = await make_team_room(owner, [ana, ben])
+    a = shared("Priya Natarajan", ana, "shared-mail", team_section(synapse.url, ana, alias))
+    b = shared("Sam Rivera", ben, "support", team_section(synapse.url, ben, alias))
+    await a.sync()
+    await a.start_presence()
+    a.client.set_local(a.thread("Refund please"))
+    await until(lambda: a.client.writes >= 1, what="A's entry")
+    secrets.put("team", ben.password)
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.Popen([sys.executable, "-m", "console", "--config", str(b.folder / "config.toml"),
+                             "--data-dir", str(b.folder), "sync"], cwd=ROOT, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
+    try:
+        heard = await until(lambda: [r["name"] for r in presence.entries(b.db, time.time())], timeout=60,
+                            what="the sync process stores A's entry")
+        assert heard == ["Priya Natarajan"]
+        await asyncio.sleep(2)  # past its heartbeat and rate limit
+        assert ben.user_id not in await room_state(owner, room)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+        proc.stdout.close()
