@@ -166,6 +166,11 @@ def build_parser() -> argparse.ArgumentParser:
     x.add_argument("--channel", choices=["email", "chat", "social", "helpdesk"], help="default: the account's, or email")
     x.add_argument("--account", help="the account it arrives on (as named in the config)")
 
+    tm = sub.add_parser("team", parents=[common], help="who on the team is online and what each is on",
+                        description="Each agent, online or not, the conversation (this console's id and subject) "
+                                    "they are viewing or replying to, and their open claims, read once from the "
+                                    "team room(s) of [team] (read-only: nothing is written there).")
+    tm.add_argument("--json", action="store_true", help="JSON instead of text")
     r = sub.add_parser("report", parents=[common], help="supervisor figures as text or JSON",
                        description="The dashboard's figures for a daily summary.")
     r.add_argument("--since", metavar="WHEN", help="period start: 2026-11-16, yesterday, 7d, monday (default: 7 days ago)")
@@ -319,7 +324,7 @@ def cmd_sync(session: Session, args) -> int:
     check_accounts(session)
     db = session.open_db()
     engine = Engine(db, session.config, read_only=session.read_only, service=make_service(session.config),
-                    data_dir=session.data_dir)
+                    data_dir=session.data_dir, announce=False)  # no one sits at a headless sync: it announces nothing
     if args.once:
         return _sync_once(engine)
     shown: dict[str, str] = {}
@@ -515,6 +520,10 @@ def cmd_accounts(session: Session, args) -> int:
 
     sub = args.accounts_command or "list"
     names = {a.name: a for a in session.config.accounts}
+    if session.config.team is not None:  # [team]'s Matrix account keeps its secret like any account
+        from console.config import AccountSettings
+
+        names["team"] = AccountSettings(name="team", provider=session.config.team.provider, options={})
     if sub == "list":
         if not names:
             print("no accounts configured — add [[accounts]] to config.toml (see the example)")
@@ -606,6 +615,26 @@ def cmd_report(session: Session, args) -> int:
     return 0
 
 
+def cmd_team(session: Session, args) -> int:
+    from console.team import presence, view
+    from providers.base import ProviderError
+
+    if session.config.team is None:
+        raise UserError("no [team] section in config.toml: this console works alone",
+                        fix="add [team] with homeserver, user_id and rooms (see the example config.toml)")
+    db = session.open_db()
+    try:
+        asyncio.run(presence.read_once(session.config, db, session.data_dir))
+    except (ProviderError, UserError, OSError, asyncio.TimeoutError) as exc:
+        say(f"switchboard: team room not read ({exc}); showing what this cache last heard")
+    found = view.members(db, session.config, time.time())
+    if args.json:
+        print(json.dumps([m.to_dict() for m in found], indent=2, ensure_ascii=False))
+    else:
+        print(view.render_text(found))
+    return 0
+
+
 def cmd_explain(session: Session, args) -> int:
     from console.explain import explain
 
@@ -629,6 +658,7 @@ def cmd_explain(session: Session, args) -> int:
 COMMANDS = {
     None: cmd_console, "console": cmd_console, "sync": cmd_sync, "export": cmd_export, "do": cmd_do,
     "accounts": cmd_accounts, "doctor": cmd_doctor, "report": cmd_report, "explain": cmd_explain,
+    "team": cmd_team,
 }
 
 

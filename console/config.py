@@ -1,7 +1,7 @@
 """config.toml: reading, checking, and one-line errors.
 
 The core reads the sections it owns (role, agent, sync, accounts, keymap, views,
-ui, demo). Sections owned by the service features (triage, sla, agents, macros,
+ui, demo, team). Sections owned by the service features (triage, sla, agents, macros,
 knowledge) are kept raw in ``Config.raw`` and checked by their own modules, which
 raise :class:`ConfigError` with the key path on a mistake.
 """
@@ -21,7 +21,7 @@ from typing import Any
 from console.errors import ConfigError
 
 KNOWN_TOP = {"role", "agent", "sync", "accounts", "keymap", "views", "ui", "demo", "triage", "sla", "agents",
-             "macros", "knowledge", "business_hours"}
+             "macros", "knowledge", "business_hours", "team"}
 ACCOUNT_RESERVED = {"name", "provider", "poll_interval", "window_days", "enabled", "undo_send"}
 SECRET_KEYS = {"password", "passwd", "pass", "secret", "token", "access_token", "refresh_token", "api_key", "apikey",
                "app_password", "client_secret", "smtp_password"}
@@ -60,6 +60,7 @@ class Config:
     customer_pane: bool = True
     auto_advance: bool = True  # [ui]: after reply, close or snooze the next conversation opens
     demo: dict[str, Any] = field(default_factory=dict)
+    team: Any = None  # console.team.settings.TeamSettings, or None: no [team], the console works alone
     raw: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -161,6 +162,9 @@ def parse(text: str, path: Path | str = "config.toml") -> Config:
     cfg.customer_pane = bool(ui.get("customer_pane", True))
     cfg.auto_advance = _flag(ui, "auto_advance", True, where, "ui.auto_advance")
     cfg.demo = _table(data, "demo", where)
+    from console.team.settings import parse as parse_team
+
+    cfg.team = parse_team(data, where, {a.name for a in cfg.accounts})
     return cfg
 
 

@@ -89,6 +89,8 @@ def run(session, keymap_problems: Callable[[dict], list[str]] | None = None) -> 
             bad(label, str(exc))
         except Exception as exc:  # an adapter bug must not hide the other accounts' results
             bad(label, f"unexpected {type(exc).__name__}: {exc}")
+    if session.config.team is not None:
+        check_team(session, keyring_ok, ok, bad)
     say(f"{problems} problem(s) found" if problems else "everything looks right")
     return 1 if problems else 0
 
@@ -120,3 +122,28 @@ def check_cache(path, ok, bad) -> None:
             db.close()
     except sqlite3.Error as exc:
         bad("cache", str(explain(exc, path)))
+
+
+def check_team(session, keyring_ok: bool, ok, bad) -> None:
+    """[team]: the secret, the sign-in, the rooms and whether this agent may announce there."""
+    from console import secrets
+    from console.team.presence import transport_for
+    from providers.base import ProviderError
+
+    team = session.config.team
+    label = f"team ({team.user_id}, {len(team.rooms)} room(s))"
+    try:
+        has_secret = keyring_ok and bool(secrets.get("team"))
+    except UserError:
+        has_secret = False
+    if not has_secret:
+        bad(label, "no password or token in the keyring — run: switchboard accounts add team")
+        return
+    try:
+        transport = transport_for(session.config, None)  # no state file: doctor leaves nothing behind
+        detail = asyncio.run(asyncio.wait_for(transport.check(session.read_only), timeout=CHECK_TIMEOUT))
+        ok(label, detail + (" (read-only: announces nothing)" if session.read_only else ""))
+    except asyncio.TimeoutError:
+        bad(label, f"no answer within {CHECK_TIMEOUT:.0f} s — check team.homeserver and the network")
+    except ProviderError as exc:
+        bad(label, str(exc))

@@ -88,8 +88,9 @@ def build_provider(acc: AccountSettings, data_dir: Path | None) -> Provider:
 class Engine:
     def __init__(self, db: sqlite3.Connection, config: Config, *, read_only: bool = False, service=None,
                  on_change: Callable[[set[int]], None] | None = None, data_dir: Path | None = None,
-                 providers: dict[str, Provider] | None = None) -> None:
+                 providers: dict[str, Provider] | None = None, announce: bool = True) -> None:
         self.db = db
+        self.announce = announce  # False: team presence is heard but this process announces nothing (headless sync)
         self.config = config
         self.read_only = read_only or config.read_only
         self.service = service
@@ -102,6 +103,7 @@ class Engine:
         self._stopping = False
         self.dispatcher = Dispatcher(db, notify=self._changed)
         self.writer = BatchWriter(db, triage=service.process if service is not None else None)
+        self.team = None  # the presence client ([team]), made by start(): a single pass announces nothing
         for acc in config.accounts:
             self.states[acc.name] = AccountState(acc.name, acc.provider, state="starting" if acc.enabled else "disabled")
 
@@ -118,9 +120,30 @@ class Engine:
             self._tasks.append(asyncio.create_task(self._account_loop(acc), name=f"sync:{acc.name}"))
         if self.service is not None:
             self._tasks.append(asyncio.create_task(self._tick_loop(), name="service-tick"))
+        self._start_team()
+
+    def _start_team(self) -> None:
+        """Team presence beside the accounts; its state shows as the "team" line."""
+        if self.config.team is None:
+            return
+        from console.team.presence import build
+
+        state = self.states.setdefault("team", AccountState("team", self.config.team.provider, channel="team"))
+        try:
+            self.team = build(self.config, self.db, read_only=self.read_only or not self.announce,
+                              data_dir=self.data_dir, run=self.writer.run, on_change=self._changed, state=state)
+        except (ProviderError, UserError) as exc:
+            state.state = "error"
+            state.error, state.fix = explain_failure(exc, "team")
+            state.detail = " — ".join(p for p in (state.error, state.fix) if p)
+            return
+        self._tasks.append(self.team.start())
 
     async def stop(self) -> None:
         self._stopping = True
+        team, self.team = self.team, None
+        if team is not None:
+            await team.stop()  # clears our entry while the network is still up
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:

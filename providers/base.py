@@ -267,6 +267,9 @@ class Provider(abc.ABC):
     # A standing condition the account's state line shows while it lasts, e.g. "replies are
     # sent without a copy: …". Adapters override it (a plain attribute or a property).
     notice: str = ""
+    # The options that name the remote account (server, login), from which every console
+    # derives the same :meth:`remote_identity`; empty: the kind and the account's name.
+    identity_options: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, account: AccountConfig) -> None:
         self.account = account
@@ -376,6 +379,42 @@ class Provider(abc.ABC):
         """How many characters the network charges ``text`` against the reply limit."""
         return len(text)
 
+    def remote_identity(self) -> str:
+        """Who this account is in the system of record, the same on every agent's console.
+
+        Team presence names a conversation by a hash of this and the thread's remote id
+        (``console.team.keys``), so two consoles on the same mailbox or helpdesk agree on
+        it whatever each calls the account locally. The default is the kind and the
+        options in :attr:`identity_options`, trimmed, lower-cased and without a trailing
+        ``/`` (e.g. ``imap|host=mail.example.com|username=support@example.com``); with none
+        declared, the account's name stands in (then every console must name it alike).
+
+        Returns:
+            a short string; never a secret.
+        """
+        parts = [self.kind]
+        for name in self.identity_options:
+            value = self.opts.get(name)
+            parts.append(f"{name}={str('' if value is None else value).strip().rstrip('/').lower()}")
+        if len(parts) == 1:
+            parts.append(f"account={self.name}")
+        return "|".join(parts)
+
+    @classmethod
+    def team_transport(cls, account: AccountConfig) -> TeamTransport:
+        """Shared room state for team presence over this kind of system (Matrix rooms).
+
+        Args:
+            account: the ``[team]`` section as an account: its options (homeserver,
+                user_id, rooms, timeout, state_dir) and its keyring secret.
+        Returns:
+            a :class:`TeamTransport`, not yet open.
+        Raises:
+            Unsupported: this kind of system cannot carry team presence.
+            OptionError: the options are wrong.
+        """
+        raise Unsupported(f"{cls.kind} cannot carry team presence", fix="use a Matrix homeserver for [team]")
+
     async def check(self) -> str:
         """Reachability for ``switchboard doctor``: open, pull nothing, close.
 
@@ -401,6 +440,75 @@ class Provider(abc.ABC):
                 fix=f"run: switchboard accounts add {self.name}",
             )
         return value
+
+
+# --------------------------------------------------------------------------- team presence
+
+
+@dataclass(frozen=True, slots=True)
+class StateEntry:
+    """One agent's entry in a team room's shared state, as the room holds it now.
+
+    ``content`` is exactly what that agent's console published (``{}``: cleared); it is
+    hostile like every provider text. ``at`` is the server's time of the write (seconds).
+    """
+
+    room: str
+    agent: str
+    content: Mapping[str, Any]
+    at: float
+
+
+class TeamTransport(abc.ABC):
+    """Room state shared by a team's consoles, one entry per agent (team presence).
+
+    Life, driven by ``console.team``::
+
+        t = Adapter.team_transport(account)
+        rooms = await t.open(read_only)   # signs in; read-only joins and writes nothing
+        await t.publish(room, content)    # this agent's entry ({} clears it)
+        entries = await t.changes(30.0)   # first call: every entry; then what changed
+        await t.close()
+
+    Errors are the provider errors above (TransientError: retried with backoff).
+    """
+
+    @abc.abstractmethod
+    async def open(self, read_only: bool) -> list[str]:
+        """Sign in; return the rooms' ids in the configured order.
+
+        Raises:
+            AuthError: no secret, or it was refused.
+            PermanentError: a room cannot be read (not a member while read-only, unknown alias).
+        """
+
+    @abc.abstractmethod
+    async def publish(self, room: str, content: Mapping[str, Any]) -> None:
+        """Replace this agent's entry in ``room`` (an empty mapping clears it).
+
+        Raises:
+            PermanentError: the room refuses our entry (power levels) or we are read-only.
+        """
+
+    @abc.abstractmethod
+    async def changes(self, timeout: float) -> list[StateEntry]:
+        """Entries that changed since the last call (the first call: all of them),
+        waiting up to ``timeout`` seconds for one when there is none yet."""
+
+    async def close(self) -> None:
+        """Release connections; safe to call twice."""
+
+    async def check(self, read_only: bool) -> str:
+        """For ``switchboard doctor``: sign in and look at the rooms, changing nothing.
+
+        Returns a short line; raises a ProviderError for what would stop presence
+        (the default opens read-only, so an account not yet in a room fails it).
+        """
+        await self.open(read_only=True)
+        try:
+            return "reachable"
+        finally:
+            await self.close()
 
 
 # --------------------------------------------------------------------------- discovery

@@ -86,6 +86,11 @@ class SwitchboardApp(RegistryBindings, HostApp):
     def sync_status(self) -> tuple[list, str]:
         return (list(self.engine.states.values()) if self.engine is not None else []), self.engine_note
 
+    def announce(self, thread_id: int | None, replying: bool) -> None:
+        team = getattr(self.engine, "team", None)
+        if team is not None:
+            team.set_local(thread_id, replying)
+
     def perform(self, action_id: str, thread_id: int | None = None, **args: Any) -> Result:
         place = self.main.before_action(action_id, thread_id) if self.main.is_attached else None  # send and next
         result = super().perform(action_id, thread_id, **args)

@@ -30,6 +30,7 @@ from providers.records import PRIORITIES
 from widgets.composer import SEND_ACTION, Composer
 from widgets.host import Host
 from widgets.keys import RegistryBindings
+from widgets.presence import presence_line
 from widgets.render import (
     CHANNEL_LABELS,
     CHANNEL_MARKS,
@@ -313,6 +314,10 @@ class ConversationPane(RegistryBindings, Widget):
         if meta.get("encrypted"):
             out.append("\n")
             out.append_text(encryption_line(meta, wide))
+        others = presence_line(self.host, t["id"])  # other agents on it ([team])
+        if others is not None:
+            out.append("\n")
+            out.append_text(others)
         draft = queries.draft(self.host.db, t["id"])
         if draft and draft["text"].strip() and not self.composing:
             keys = self.host.key_label("compose_note" if draft["kind"] == "note" else "compose_reply")

@@ -56,6 +56,8 @@ class Host(Protocol):
 
     def sync_status(self) -> tuple[list, str]: ...
 
+    def announce(self, thread_id: int | None, replying: bool) -> None: ...
+
 
 class HostApp(App):
     """An App that is a :class:`Host`: the gate with its notices, the keymap, the clock."""
@@ -142,3 +144,6 @@ class HostApp(App):
     def sync_status(self) -> tuple[list, str]:
         """(per-account sync states, a note about the engine) for the status bar."""
         return [], "sync off"
+
+    def announce(self, thread_id: int | None, replying: bool) -> None:
+        """The conversation on screen and whether the agent is replying, for team presence ([team])."""

@@ -90,6 +90,7 @@ class InboxList(ScrollView, can_focus=True, inherit_bindings=False):
         self._all: list[InboxRow] | None = None  # list mode: a view given by thread ids, read whole
         self._strip_cache: dict[tuple, Strip] = {}
         self.sla_settings = None  # console.sla's defaults until the screen hands over the configured ones
+        self.presence: dict[int, str] = {}  # thread id -> other agents on it, e.g. "✎Priya" (widgets.presence)
         self.fetches = 0  # queries run (for tests and the bench)
         self._moving = False  # the cursor is moving the view (no scroll-follow)
 
@@ -451,10 +452,11 @@ class InboxList(ScrollView, can_focus=True, inherit_bindings=False):
         sla, left = sla_state(row, now, self.sla_settings)
         minute = int(left // 60) if sla != "none" else 0
         key = (row.id, row.key, row.unread, row.status, row.assignee, row.tone, row.priority, row.outbox_state,
-               row.customer, row.subject, width, selected, marked, self.has_focus, sla, minute)
+               row.customer, row.subject, width, selected, marked, self.has_focus, sla, minute,
+               self.presence.get(row.id))
         strip = self._strip_cache.get(key)
         if strip is None:
-            segments = row_segments(row, width, Facts(sla, left, marked))
+            segments = row_segments(row, width, Facts(sla, left, marked, self.presence.get(row.id, "")))
             if selected:
                 cursor_style = CURSOR_FOCUSED if self.has_focus else CURSOR_BLURRED
                 segments = [Segment(s.text, (s.style or Style()) + cursor_style) for s in segments]

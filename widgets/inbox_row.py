@@ -30,6 +30,9 @@ _CONTROL[10] = " "
 DIM = Style(dim=True)
 UNREAD = Style(bold=True)
 FAILED = Style(color="red", bold=True)
+PRESENCE_REPLYING = Style(color="magenta", bold=True)
+PRESENCE_VIEWING = Style(color="cyan")
+PRESENCE_WIDTH = 9  # cells at most for the mark and the agent's first name
 HEADER = Style(bold=True, underline=True)
 
 # Each table: value -> (glyph, style, what it means); the legend in `?` reads them.
@@ -97,6 +100,7 @@ class Facts:
     sla: str = "none"  # ok | warning | breached | none
     left: float = 0.0  # seconds to the SLA due time (negative: overdue)
     marked: bool = False
+    presence: str = ""  # other agents on it, e.g. "✎Priya" (team presence), shown before the subject
 
 
 Cell = Callable[[InboxRow, Facts], tuple[str, Style | None]]
@@ -199,6 +203,10 @@ def row_segments(row: InboxRow, width: int, facts: Facts) -> list[Segment]:
     for column, w in layout(width):
         if column.gap:
             segs.append(Segment(" " * column.gap))
+        if column.id == "subject" and facts.presence and w >= 12:
+            mark = fit(clean(facts.presence), min(PRESENCE_WIDTH, w - 4)) + " "
+            segs.append(Segment(mark, PRESENCE_REPLYING if facts.presence.startswith("✎") else PRESENCE_VIEWING))
+            w -= cell_len(mark)
         text, style = column.cell(row, facts)
         segs.append(Segment(fit(text, w, column.align), style))
     return segs
@@ -232,6 +240,8 @@ def legend() -> list[tuple[str, list[tuple[str, Style, str]]]]:
         ("T: tone", [TONE_MARK["angry"], TONE_MARK["negative"], TONE_MARK["positive"],
                                 TONE_MARK["neutral"]]),
         ("SLA: reply due", [SLA_MARK["breached"], SLA_MARK["warning"]]),
+        ("Team (before the subject)", [("✎", PRESENCE_REPLYING, "another agent is replying (their name follows)"),
+                                       ("◎", PRESENCE_VIEWING, "another agent has it open")]),
         ("State", [(label, DIM, meaning) for label, meaning in STATUS_MEANING.items()]),
         ("Chan: channel", [(label, CHANNEL_STYLE[ch], ch) for ch, label in CHANNEL_LABEL.items()]),
     ]

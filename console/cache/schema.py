@@ -14,7 +14,7 @@ from collections.abc import Callable
 
 # Tables whose rows are born locally and must survive every migration.
 LOCAL_TABLES = ("drafts", "customer_notes", "outbox", "audit", "identity_links", "breaches", "triage_log",
-                "draft_refunds", "article_uses", "undo_log")
+                "draft_refunds", "article_uses", "undo_log", "team_presence")
 
 
 _V1 = """
@@ -438,9 +438,40 @@ _FTS_PREFIXES = """
         INSERT INTO messages_fts(messages_fts) VALUES ('rebuild');
         """
 
+# Team presence (issue 17): what the team's consoles announce in the team's Matrix rooms,
+# one row per agent per room (expired rows are deleted, so it never grows with time), and
+# the conversation keys of this cache's threads (console/team/keys.py), filled lazily as
+# presence names them: derived, so it may be rebuilt at will.
+_TEAM_PRESENCE = """
+        CREATE TABLE team_presence (
+            room TEXT NOT NULL,
+            agent TEXT NOT NULL,                 -- Matrix user id (the entry's state key)
+            name TEXT NOT NULL DEFAULT '',       -- the agent's name as their console sent it (cleaned)
+            mode TEXT NOT NULL,                  -- online | viewing | replying
+            conv_key TEXT NOT NULL DEFAULT '',
+            thread_id INTEGER,                   -- this cache's conversation for conv_key (NULL: not here)
+            since REAL,
+            seen_at REAL NOT NULL,               -- server time of the write
+            expires_at REAL NOT NULL,
+            PRIMARY KEY (room, agent)
+        );
+        CREATE INDEX team_presence_thread ON team_presence(thread_id) WHERE thread_id IS NOT NULL;
+        CREATE INDEX team_presence_expiry ON team_presence(expires_at);
+        CREATE TABLE team_keys (
+            conv_key TEXT PRIMARY KEY,
+            thread_id INTEGER NOT NULL,
+            account_id INTEGER NOT NULL
+        ) WITHOUT ROWID;
+        CREATE TABLE team_key_scans (
+            account_id INTEGER PRIMARY KEY,
+            identity TEXT NOT NULL,
+            scanned_to INTEGER NOT NULL DEFAULT 0  -- threads up to this id have their key in team_keys
+        );
+        """
+
 # Each migration is SQL run in one transaction with the version bump; a step that
 # needs Python (data rewrites) may be a callable taking the connection instead.
 MIGRATIONS: list[str | Callable[[sqlite3.Connection], None]] = [_V1, _V2, _OUTBOX_CLAIMS, _COMMERCE, _REPLY_LIMITS,
                                                                _account_errors, _tag_origins, _ARTICLE_USES, _WORKFLOW,
-                                                               _FTS_PREFIXES]
+                                                               _FTS_PREFIXES, _TEAM_PRESENCE]
 SCHEMA_VERSION = len(MIGRATIONS)

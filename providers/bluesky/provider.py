@@ -55,6 +55,7 @@ class BlueskyProvider(Provider):
     channel = Channel.SOCIAL
     capabilities = frozenset({Capability.REPLY, Capability.MOVE_PRIVATE})
     default_reply_limits = {"public": POST_LIMIT, "direct": DM_LIMIT}
+    identity_options = ("handle",)  # who the account is remotely (team presence keys)
     options = (
         Option("service", str, "https://bsky.social", help="the account's PDS or entryway"),
         Option("handle", str, required=True, help='the brand account, e.g. "acme.bsky.social"'),

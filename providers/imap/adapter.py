@@ -88,6 +88,7 @@ class ImapProvider(Provider):
     channel = Channel.EMAIL
     capabilities = frozenset({Capability.REPLY, Capability.CLOSE, Capability.REOPEN, Capability.TAG,
                               Capability.ASSIGN, Capability.MARK_READ, Capability.WATCH, Capability.CLAIM})
+    identity_options = ("username", "host")  # who the account is remotely (team presence keys)
     options = (
         Option("host", str, required=True, help="IMAP server, e.g. imap.example.com"),
         Option("port", int, None, help="IMAP port; default 993 for tls, 143 for starttls/none"),

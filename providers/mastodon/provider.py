@@ -57,6 +57,7 @@ class MastodonProvider(Provider):
     kind = "mastodon"
     channel = Channel.SOCIAL
     capabilities = frozenset({Capability.REPLY, Capability.MOVE_PRIVATE, Capability.WATCH})
+    identity_options = ("instance",)  # who the account is remotely (team presence keys)
     options = (
         Option("instance", str, required=True, help='base URL of the instance, e.g. "https://mastodon.social"'),
         Option("timeout", float, 30.0, help="seconds to wait for the instance"),

@@ -62,6 +62,7 @@ class MatrixProvider(Provider):
     kind = "matrix"
     channel = Channel.CHAT
     capabilities = frozenset({Capability.REPLY, Capability.MARK_READ, Capability.WATCH})
+    identity_options = ("homeserver", "user_id")  # who the account is remotely (team presence keys)
     options = (
         Option("homeserver", str, required=True, help="the homeserver's URL, e.g. https://matrix.example.com"),
         Option("user_id", str, required=True, help="the support account, e.g. @support:example.com"),
@@ -166,6 +167,13 @@ class MatrixProvider(Provider):
         if self._client is None:
             raise NotOpen(self.name)
         return self._client
+
+    @classmethod
+    def team_transport(cls, account: AccountConfig):
+        """Team presence as state in the team's Matrix room(s): :mod:`providers.matrix.presence`."""
+        from providers.matrix.presence import MatrixTeam
+
+        return MatrixTeam(account)
 
     async def check(self) -> str:
         await self._connect(read_only=True, encryption=False)  # a reachability check makes no keys

@@ -73,6 +73,7 @@ class RtProvider(Provider):
     channel = Channel.HELPDESK
     capabilities = frozenset({Capability.REPLY, Capability.NOTE, Capability.CLOSE, Capability.REOPEN,
                               Capability.ASSIGN, Capability.PRIORITY, Capability.CLAIM})
+    identity_options = ("url",)  # who the account is remotely (team presence keys)
     options = (
         Option("url", str, required=True, help='RT\'s base URL, e.g. "https://rt.example.com"'),
         Option("username", str, None, help="RT user name; leave it out to log in with an auth token"),

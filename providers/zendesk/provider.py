@@ -56,6 +56,7 @@ class ZendeskProvider(Provider):
     channel = Channel.HELPDESK
     capabilities = frozenset({Capability.REPLY, Capability.NOTE, Capability.CLOSE, Capability.REOPEN,
                               Capability.ASSIGN, Capability.PRIORITY, Capability.TAG, Capability.CLAIM})
+    identity_options = ("subdomain",)  # who the account is remotely (team presence keys)
     options = (
         Option("subdomain", str, required=True, help='the NAME in NAME.zendesk.com, e.g. "acme"'),
         Option("email", str, None, help="the agent's Zendesk email for API-token login; leave out for an OAuth token"),

@@ -27,6 +27,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
 from console.dashboard import Figures, figures
+from console.team import view as team_view
 from widgets.host import Host
 from widgets.render import safe_line
 
@@ -85,7 +86,13 @@ class DashboardScreen(Screen):
 
     def reload(self) -> None:
         """Read the figures now (UI thread) and redraw."""
-        self.show(figures(self.host.db, self.host.config, self.host.now(), self.since))
+        self.show(figures(self.host.db, self.host.config, self.host.now(), self.since), self._team(self.host.db))
+
+    def _team(self, db: sqlite3.Connection) -> list | None:
+        """The Team section ([team] only): who is online, what each is on, their open claims."""
+        if getattr(self.host.config, "team", None) is None:
+            return None
+        return team_view.dashboard_figures(team_view.members(db, self.host.config, self.host.now()))
 
     def refresh_in_background(self) -> None:
         if self._open_reader() is None:
@@ -114,18 +121,19 @@ class DashboardScreen(Screen):
                 return
             try:
                 figs = figures(self._reader, self.host.config, self.host.now(), self.since)
+                team = self._team(self._reader)
             except sqlite3.Error:
                 return  # busy or gone: the next refresh tries again
-        self.app.call_from_thread(self.show, figs)
+        self.app.call_from_thread(self.show, figs, team)
 
-    def show(self, figs: Figures) -> None:
-        """Redraw from ``figs``, keeping the cursor on the same row."""
+    def show(self, figs: Figures, team: list | None = None) -> None:
+        """Redraw from ``figs`` (and the Team section), keeping the cursor on the same row."""
         if not self.is_attached:
             return
         self.figures = figs
         table = self.query_one(DataTable)
         row = table.cursor_row
-        sections = figs.sections()
+        sections = figs.sections() + ([("Team (online · on · claims)", team)] if team is not None else [])
         labels = [Text(title) for title, _ in sections] + [Text("  ") + safe_line(item.label)
                                                           for _, items in sections for item in items]
         values = [Text(item.display) for _, items in sections for item in items]

@@ -33,6 +33,7 @@ from widgets.first_run import FirstRunGuide, guide_mode
 from widgets.inbox import InboxList
 from widgets.keys import MAIN_CONTEXTS, RegistryBindings
 from widgets.merge_actions import MergeActions
+from widgets.presence import announce, inbox_marks
 from widgets.search import SearchBar
 from widgets.sequences import KEY_PREFIX, VIEW_PREFIX, SequencePrompt, sequence_table, target_label
 from widgets.statusbar import StatusBar
@@ -287,6 +288,7 @@ class MainScreen(RegistryBindings, UndoKey, MergeActions, DataActions, Screen):
 
     def on_cache_changed(self, _event: CacheChanged) -> None:
         changed, self._changed = self._changed, set()
+        self.inbox.presence = inbox_marks(self.host)  # other agents on the rows ([team])
         self.inbox.reload()
         if self.panes_ready and (changed is None or not changed or self.current in changed):
             self.conversation.reload()
@@ -314,6 +316,8 @@ class MainScreen(RegistryBindings, UndoKey, MergeActions, DataActions, Screen):
         guide.show_for(mode, configured=configured, accounts=accounts, config_path=self.host.config.path,
                        looked_at=default_config_path() if mode == "welcome" else Path())
         self.inbox.display = mode is None
+                                 outbox=queries.outbox_counts(self.host.db), engine_note=note)
+        announce(self)  # what this agent is on, for the team ([team]; rate-limited by the presence client)
 
     # ------------------------------------------------------------------ views and search
 
