@@ -303,6 +303,7 @@ class MainScreen(RegistryBindings, UndoKey, MergeActions, DataActions, Screen):
         self.statusbar.set_state(view_title=self.view.name, view_count=self.inbox.total, accounts=accounts,
                                  outbox=queries.outbox_counts(self.host.db), engine_note=note, sending=sending)
         self._show_first_run(accounts, note)
+        announce(self)  # what this agent is on, for the team ([team]; rate-limited by the presence client)
 
     def _show_first_run(self, accounts: list, note: str) -> None:
         """No accounts yet, or a first sync with nothing to list: guidance or progress, not an empty list."""
@@ -316,8 +317,6 @@ class MainScreen(RegistryBindings, UndoKey, MergeActions, DataActions, Screen):
         guide.show_for(mode, configured=configured, accounts=accounts, config_path=self.host.config.path,
                        looked_at=default_config_path() if mode == "welcome" else Path())
         self.inbox.display = mode is None
-                                 outbox=queries.outbox_counts(self.host.db), engine_note=note)
-        announce(self)  # what this agent is on, for the team ([team]; rate-limited by the presence client)
 
     # ------------------------------------------------------------------ views and search
 
