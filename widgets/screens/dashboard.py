@@ -58,6 +58,7 @@ class DashboardScreen(Screen):
         self.refresh_seconds = refresh_seconds
         self.rows: list[tuple[str, list[int]]] = []  # per table row: drill-down title and thread ids
         self.figures: Figures | None = None
+        self.team: list | None = None  # the Team section ([team] only)
         self._reader: sqlite3.Connection | None = None
         self._reader_lock = threading.Lock()
 
@@ -76,7 +77,7 @@ class DashboardScreen(Screen):
 
     def on_resize(self, _event) -> None:
         if self.figures is not None:
-            self.show(self.figures)  # the details wrap to the new width
+            self.show(self.figures, self.team)  # the details wrap to the new width
 
     def on_unmount(self) -> None:
         with self._reader_lock:
@@ -130,7 +131,7 @@ class DashboardScreen(Screen):
         """Redraw from ``figs`` (and the Team section), keeping the cursor on the same row."""
         if not self.is_attached:
             return
-        self.figures = figs
+        self.figures, self.team = figs, team
         table = self.query_one(DataTable)
         row = table.cursor_row
         sections = figs.sections() + ([("Team (online · on · claims)", team)] if team is not None else [])
