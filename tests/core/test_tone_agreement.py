@@ -1,11 +1,12 @@
 """Tone against what a person says: hand-labelled customer messages across channels.
 
-``data/tone_tuning.tsv`` (271 messages, written in three batches; each later batch was first
+``data/tone_tuning.tsv`` (328 messages, written in four batches; each later batch was first
 measured as held out, then used to tune) is the set the analyser was tuned on: it must stay
 at the targets (>= 85% exact, >= 90% on "needs care" = angry or negative vs not).
-``data/tone_heldout.tsv`` (57 messages) was written after the last tuning pass and never
-used to tune: its figure is how the analyser does on text it has not seen — below the
-targets — printed beside the other and held to a floor so a change that makes it worse fails.
+``data/tone_heldout.tsv`` (88 messages) was written and labelled after the last tuning pass,
+committed before the analyser read it, and never used to tune: its figure is how the analyser
+does on text it has not seen — below the targets — printed beside the other and held to a
+floor so a change that makes it worse fails.
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ def agreement(rows) -> tuple[float, float, list[str]]:
 
 @pytest.mark.parametrize("name,min_exact,min_care", [
     ("tone_tuning.tsv", 0.85, 0.90),
-    ("tone_heldout.tsv", 0.68, 0.78),  # measured 73.7% / 82.5% when written: below the target, see the report
+    ("tone_heldout.tsv", 0.75, 0.81),  # measured 78.4% / 84.1% when first read: below the target
 ])
 def test_tone_agrees_with_a_person(name, min_exact, min_care, capsys):
     rows = labelled(name)
@@ -55,7 +56,7 @@ def test_tone_agrees_with_a_person(name, min_exact, min_care, capsys):
 
 def test_the_sets_cover_every_tone_and_channel():
     rows = labelled("tone_tuning.tsv")
-    assert len(rows) >= 150
+    assert len(rows) >= 150 and len(labelled("tone_heldout.tsv")) >= 80
     assert {r[1] for r in rows} == {"angry", "negative", "neutral", "positive"}
     assert {r[0] for r in rows} == {"email", "chat", "social"}
 
