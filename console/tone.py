@@ -61,17 +61,23 @@ _PROBLEM = _words(
     r"rip(?:s|ped|ping)?", r"leak\w*", r"soak\w*", "hole", "holes", "loose", "stuck", "jammed", "frozen", "peeling",
     r"fad(?:ed|ing)", "shrunk", "shrank", "expired", r"ruin(?:s|ed)?", r"scuff\w*", r"mou?ld(?:y|ed)?", "smells?",
     r"split (?:at|along|open|down|in)", r"(?:seams?|soles?|stitching) (?:has |have )?split", r"unravel\w*", "fell (?:off|apart|out)", "falling (?:off|apart)", r"came (?:apart|off|undone|loose)",
+    r"(?:colou?r|dye|ink) (?:has |have )?(?:run|bled)", "thrown", "chucked", "dumped", "stolen",
     r"wiped|erased|(?:deleted|removed|cleared|reset) (?:all )?(?:my|our)", "worn (?:through|out)",
     "damaged", "defective", "faulty", "scratched", "stained", "dirty", "marks on", "dead on arrival", "doa",
     # does not work
     r"(?:not|isn't|isnt|aren't|stopped|doesn't|does not|don't|won't|can't|cannot|wouldn't) (?:be )?(?:work|working|fit|fits|"
     r"scan|load|loading|open|opening|charge|charging|turn on|switch on|connect|accept|apply|go through|let me)",
+    r"(?:doesn't|does not|don't|won't|isn't|aren't|not|can't|cannot) \w+(?: \w+)? (?:any ?more|properly|at all)",
+    r"no longer (?:\w+s|\w+ing|works?|fits?)", r"(?:can't|cannot|can not|couldn't|unable to) (?!wait|thank|recommend|believe|fault|"
+    r"complain|say|tell you|stop)\w+", r"(?:says|shows|said|saying|showing) [\"“']?(?:not found|error|"
+    r"unavailable|invalid|expired|failed)", r"(?:isn't|is not|aren't|not) (?:mine|ours|my \w+)",
     r"stopped \w+ing", "didn't go through", "did not go through", "doesn't let me", r"keeps? \w+ing",
     "crash", "crashes", "crashing", "fails?", "failed", "failing", "error", "errors", r"glitch\w*", r"bug(?:s|gy)?",
     r"disconnect\w*", "cut (?:me )?off", "hung up", "locked", "in circles", "every (?:single )?time i",
     "can't (?:log|sign|get|access|find|pay|open|see|use|track|reach)",
     "cannot (?:log|sign|get|access|find|pay|open|see|use|track|reach)", "unable to",
     # lost, late, never came
+    r"nothing (?:has |have )?(?:came|come|arrived|turned up|happened|showed up|changed)", "no explanation",
     "returned to sender", "lost", "missing", "disappeared", "vanished", "no sign", "late", "delay", "delays",
     "delayed", "overdue", "still haven't had", "still (?:no|not|nothing|haven't|hasn't|waiting|stuck|says|shows|showing)",
     "never (?:arrived|arrives|came|comes|got|received|showed up|turned up|heard)",
@@ -91,6 +97,9 @@ _PROBLEM = _words(
     r"(?:got|received|sent|delivered|arrived)\b[^.!?]{0,40}instead of", r"different \w+ (?:than|from|to) (?:the one|what)",
     r"(?:isn't|is not|wasn't|was not|not) what i (?:ordered|asked|paid|wanted|expected)",
     r"only (?:\d+|one|two|half|part)(?: of them| of it| items?)? (?:was|were|arrived|came)",
+    r"not (?:the one|what) i (?:chose|ordered|picked|selected|asked for|wanted|paid for|bought)",
+    r"charged (?:me )?(?:\w+ times|twice|double|again)", r"(?:took|taken|take) (?:my|the|our) money", r"refus\w+",
+    r"blocked (?:me|my)", "banned", r"(?:same|identical) (?:\w+[- ])?(?:fault|problem|issue|defect)",
     r"only (?:took|gave|refunded|credited|sent|paid|took off|knocked off)", r"half (?:of )?what", "short by", "nothing like",
     r"ordered (?:a |an |the )?[\w -]{1,30}?,? (?:but )?(?:got|received|they sent)",
     r"(?:sent|got|received|gave) (?:me )?(?:a |the )?(?:used|wrong|broken|damaged)", "someone else'?s",
@@ -111,7 +120,7 @@ _PROBLEM = _words(
     "no reply", "no response", "no answer", "no word", "no update", "heard nothing", "no one got back",
     r"ghost\w*", "left on read", r"closed my (?:ticket|case|complaint)",
     # unhappy, said calmly
-    r"disappoint\w*", "annoyed", "annoying", r"frustrat\w*", "upset", "unhappy", "not happy", "not impressed",
+    r"disappoint\w*", "gutted", "gutting", "bummed", "sad", "a (?:real )?(?:shame|pity)", "shame (?:that|about)", "annoyed", "annoying", r"frustrat\w*", "upset", "unhappy", "not happy", "not impressed",
     "not (?:great|good|ideal|ok|okay|right|acceptable|pleased|satisfied)", "sadly", "unfortunately", "regrettably",
     "i'm afraid", "sorry to say", "i'm sorry but", "hmm+", "doesn't (?:look|seem) right", r"seems? (?:wrong|off|broken)",
     "not sure (?:this|that|it) is right", "is that normal", r"complain\w*", "problem with", "issue with", "problems",
@@ -127,7 +136,10 @@ _HYPOTHETICAL = re.compile(
 # Problems said not to be there ("no problems", "nothing wrong with it").
 _NO_PROBLEM = _words(r"no (?:problems?|issues?|complaints?|rush|worries|errors?)", "not a problem", "nothing wrong",
                      r"without (?:any )?(?:problems?|issues?|fuss|hassle)", "no damage", "not damaged", "not broken",
-                     "not late", "never had (?:a|any) (?:problem|issue)s?", "no longer (?:needed|required)")
+                     "not late", "never had (?:a|any) (?:problem|issue)s?", "no longer (?:needed|required)",
+                     r"never (?:disappoint\w*|fails?|lets? (?:me|us) down)", "can't fault", "could(?:n't| not) fault",
+                     r"(?:i|we) (?:ordered|chose|picked|selected|bought|typed|entered|put|gave|got) (?:in )?(?:the |a |an )?wrong",
+                     r"by (?:mistake|accident)", "my (?:mistake|fault|bad|error)")
 # Courtesy that says nothing about the message: taken out before praise is looked for.
 _PLEASANTRIES = _words("have a (?:nice|good|great|lovely|wonderful) (?:day|weekend|evening|one|week)",
                        "hope (?:you're|you are|all is|this finds you) (?:well|good)", r"sorry to (?:bother|trouble) you",
@@ -149,12 +161,21 @@ _STRONG_ANGER = _words(
     r"escalat\w+", r"(?<!to )(?<!how do i )(?<!how can i )avoid(?! (?:customs|fees|paying|being|the fee|a fee|charges))",
     "be warned", "buyer beware", "stay away", "don't (?:buy|order|shop|trust)", "do not (?:buy|order|shop|trust)",
     "i'm done", "i am done", "i give up", "had enough", "enough is enough", "fed up", "sick (?:of|and tired)",
-    "credit card company", "reverse the charge", "(?:going|go) to my bank", "or i(?:'ll| will)",
+    "credit card company", r"reverse the (?:charge|payment|transaction)", "(?:going|go) to my bank",
+    r"(?:contact|contacting|call|calling|ring|ringing|speak to|speaking to|talk to|tell|telling) my (?:bank|card (?:company|provider|issuer))",
+    r"(?:want|need|demand|get) (?:a|your|the) (?:manager|supervisor)", "manager to call",
+    r"(?:leave|leaving|write|writing|post|posting) (?:a |an )?(?:\w+ )?reviews? (?:on every|everywhere|all over|about)",
+    r"(?:tell|telling|warn|warning) (?:everyone|everybody|all my friends|people|others)", "or i(?:'ll| will)",
     r"(?:if|unless) (?:i|you|someone|somebody|nobody|no one)\b[^.!?]{0,60}\bi(?:'ll| will|'m going| am going)",
     # repeated contact
     r"(?:second|third|fourth|fifth|sixth|\d+(?:st|nd|rd|th)) (?:time|email|message|mail|request|call|attempt|chat)",
     r"(?:two|three|four|five|several|multiple|\d+) (?:emails|messages|calls|chats|agents)",
-    r"(?:messaged|emailed|written|wrote|called|contacted|asked|chased) (?:you |to you )?(?:\w+ )?(?:times|\d+ times)",
+    r"(?:messaged|emailed|written|wrote|called|contacted|asked|chased|phoned|rang|rung|chatted) (?:you |to you )?(?:\w+ )?(?:times|\d+ times)",
+    r"(?:explained|told|said|repeated) (?:this |it |that |myself )?to (?:\w+ )?(?:different )?(?:people|agents|staff|advisors|members)",
+    r"(?:two|three|four|five|several|multiple|\d+) (?:different )?(?:people|agents|advisors|departments)",
+    r"(?:read|check|look at) (?:the|my) (?:previous|last|earlier|other) (?:chats?|emails?|messages?|replies)",
+    r"same (?:\w+[- ]){0,2}(?:reply|response|answer|message|email|excuse)s?", r"copy[- ]?past\w*", r"canned (?:reply|response)",
+    "(?:are|do|did) you (?:actually|even|ever)",
     "yet again", "once again", "again and again", "in a row", "passed around", "same (?:bot )?answer",
     "same thing", "how many times", "chasing you", "(?:different|conflicting) answers", "not asking again",
     r"(?:asked|told|explained) (?:you |this )?(?:already|before|twice|\w+ times)",
@@ -166,7 +187,7 @@ _STRONG_ANGER = _words(
     "give me my money back", "every one of my", "loyal customers?", "money well spent",
     "how is (?:it|this|that) (?:possible|acceptable|ok|okay)",
     "(?:are|do) you (?:actually|even|really) (?:read|reading|listen|listening|care|caring)", "beyond a joke",
-    "final warning", r"lied\b", "lying", "liars?", "shambles", "cowboys", "a disgrace", "unreal", "insane",
+    "final warning", "appalled", "stole", r"steal\w*", r"lied\b", "lying", "liars?", "shambles", "cowboys", "a disgrace", "unreal", "insane",
     "useless", "hopeless", "(?:a|is a|what a|absolute) joke", "clowns?", "idiots?", "incompetent", "pathetic",
     r"disgrace\w*", "disgusting", "ridiculous", "unacceptable", "outrageous", "scam", "scammers?", "fraud", "thieves",
     "daylight robbery", "rip[- ]?off", "worst", "unbelievable", "wtf", "ffs", "for (?:god's|fuck's|heaven's|pete's) sake",
@@ -178,7 +199,8 @@ _STRONG_ANGER = _words(
     "stop sending", "just wow", "(?<!thanks )(?<!thank you )(?<!thx )so much for", "zero (?:help|answers|response|communication)", "nobody has helped",
     "treated like", "no respect", "not good enough")
 _WEAK_ANGER = _words(
-    "anyone there", "anybody there", "is anyone", r"hello\?+", "forever", "omg", "seriously", "honestly", "literally",
+    "anyone there", "anybody there", "is anyone", r"hello\?+", "forever", "omg", "seriously", "literally",
+    r"(?:just )?(?:fix|sort) (?:it|this)(?: out)?(?: now)?[.!]*$", "do it now", "sort it out",
     r"(?:still )?waiting (?:for|since) (?:ages|weeks|days|\d+)", "right now", "immediately", "asap", "urgently",
     "incredible", "ugh", "argh", r"again\?", "again!")
 _SARCASM = re.compile(
@@ -186,7 +208,9 @@ _SARCASM = re.compile(
     r"nice|superb|marvellous|fab)\s*[.,!…]|"
     r"\b(?:well done|brilliant work|great (?:job|work|service)|nice one|good job|thanks a lot|thanks for (?:ruining|that)|"
     r"really appreciate it|what a surprise|surprise surprise|how lovely|what an? (?:great|fantastic|lovely|wonderful|brilliant) way|"
-    r"classy|money well spent|love that for me|10/10|top (?:service|work)|real(?:ly)? helpful|so helpful|cheers for that)\b|"
+    r"(?:cracking|great|brilliant|fantastic|top|stellar|amazing|excellent|good|nice|superb|fine|smashing) "
+    r"(?:job|work|service|effort|stuff)|classy|money well spent|love that for me|10/10|real(?:ly)? helpful|so helpful|"
+    r"cheers for that)\b|"
     r"👏|🙄", re.I | re.M)
 _PRAISE = _words(
     "great", "awesome", "amazing", "excellent", "fantastic", "wonderful", "brilliant", "perfect", r"perfectly",
@@ -198,7 +222,7 @@ _PRAISE = _words(
     "spot on", "fab", "fabulous", "cracking", "smashing", "gem", "legend", "legends", "hero", "lifesaver",
     "life saver", r"recommend\w*", "quick(?:ly)? sorted", "speedy", "super quick", "so quick", "nailed it", "10/10",
     "(?:five|5) stars?", "kept me (?:dry|warm)", "bone dry", "exactly what i (?:needed|wanted)", "works a treat",
-    "(?:fits?|works?) (?:perfectly|great|brilliantly)", "good as new", "👍", "❤️?", "😍", "🥰", "😊", "🙌", "🎉", "💚",
+    "(?:fits?|works?) (?:perfectly|great|brilliantly)", "good as new", r"surviv\w+", r"still (?:dry|warm|going strong|perfect|like new)", "👌", "💯", "👍", "❤️?", "😍", "🥰", "😊", "🙌", "🎉", "💚",
     "💙", "🙏", "nice one", "good job", "great job", "ace", "champion")
 _THANKS = _words("thanks?", "thank you", "thx", "ty", "cheers", "many thanks", "ta", "danke", "merci", "gracias",
                  "grazie")
@@ -220,7 +244,8 @@ _SENTENCE = re.compile(r"[^.!?\n]+[.!?]*")
 _ANGRY_EMOJI = re.compile("[😡🤬😤😠🖕]")
 # Ordinary words written in capitals for emphasis (acronyms such as VAT or DHL are not shouting).
 _EMPHASIS = frozenset("""now again not never nothing twice third still why where what stop asap nobody anyone
-ever always every all any help urgent today immediately refund money paid wrong your you yet still worst""".split())
+ever always every all any help urgent today immediately refund money paid wrong your you yet still worst two
+three four five six ten times""".split())
 
 
 @dataclass(frozen=True)
