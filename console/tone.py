@@ -77,6 +77,9 @@ _PROBLEM = _words(
     "can't (?:log|sign|get|access|find|pay|open|see|use|track|reach)",
     "cannot (?:log|sign|get|access|find|pay|open|see|use|track|reach)", "unable to",
     # lost, late, never came
+    r"(?:been|waiting|stuck|pending|processing|sat|sitting) (?:\w+ )?since", r"another (?:email|excuse|delay|week|day|month|parcel|"
+    r"reply|message|wait)", r"(?:keep|kept|keeping|took|taken|stole|stolen|holding|held) (?:onto )?(?:my|our) (?:money|cash|deposit|"
+    r"refund|£\d+|\$\d+|€\d+)",
     r"nothing (?:has |have )?(?:came|come|arrived|turned up|happened|showed up|changed)", "no explanation",
     "returned to sender", "lost", "missing", "disappeared", "vanished", "no sign", "late", "delay", "delays",
     "delayed", "overdue", "still haven't had", "still (?:no|not|nothing|haven't|hasn't|waiting|stuck|says|shows|showing)",
@@ -114,6 +117,7 @@ _PROBLEM = _words(
     "double charged", "overcharged", r"(?:extra|hidden|surprise) (?:fee|charge|cost)s?", "paid full price",
     r"still (?:being )?(?:charged|billed|taking)",
     # nobody answers
+    r"(?:nobody|no one|noone) (?:ever |even |actually )?(?:answer|reply|respond|help|call|pick up|gets back)s?\b",
     r"(?:nobody|no one|noone) (?:has )?(?:answers|answered|replies|replied|responds|responded|called|cares|answering|"
     r"came|turned up|showed up|called back|got back|picked up|helped|bothered)",
     r"(?:nobody|no one) [\w ]{0,30}(?:can|could|will|would|is able to) (?:answer|help|tell|reply|explain)",
@@ -136,7 +140,8 @@ _HYPOTHETICAL = re.compile(
 # Problems said not to be there ("no problems", "nothing wrong with it").
 _NO_PROBLEM = _words(r"no (?:problems?|issues?|complaints?|rush|worries|errors?)", "not a problem", "nothing wrong",
                      r"without (?:any )?(?:problems?|issues?|fuss|hassle)", "no damage", "not damaged", "not broken",
-                     "not late", "never had (?:a|any) (?:problem|issue)s?", "no longer (?:needed|required)",
+                     r"(?<!still )(?:hasn't|has not|hasnt|haven't|have not) (?:been )?(?:shipped|dispatched|sent|gone out|left)(?: yet)?",
+                     r"i was \w+ing (?:in |at |on )?(?:the )?wrong", "not late", "never had (?:a|any) (?:problem|issue)s?", "no longer (?:needed|required)",
                      r"never (?:disappoint\w*|fails?|lets? (?:me|us) down)", "can't fault", "could(?:n't| not) fault",
                      r"(?:i|we) (?:ordered|chose|picked|selected|bought|typed|entered|put|gave|got) (?:in )?(?:the |a |an )?wrong",
                      r"by (?:mistake|accident)", "my (?:mistake|fault|bad|error)")
@@ -187,10 +192,15 @@ _STRONG_ANGER = _words(
     "give me my money back", "every one of my", "loyal customers?", "money well spent",
     "how is (?:it|this|that) (?:possible|acceptable|ok|okay)",
     "(?:are|do) you (?:actually|even|really) (?:read|reading|listen|listening|care|caring)", "beyond a joke",
-    "final warning", "appalled", "stole", r"steal\w*", r"lied\b", "lying", "liars?", "shambles", "cowboys", "a disgrace", "unreal", "insane",
+    "final warning", "appalled", r"(?:zero|0|no) stars?", r"customer (?:for|of) (?:\d+|two|three|five|ten|many|over|\w+ \w+) years",
+    r"never (?:been )?treated", r"treated (?:this|so|very) badly", r"driving me (?:mad|crazy|insane|nuts|up the wall|round the bend)",
+    r"beyond (?:\w+ing|a joke|belief)", r"how (?:difficult|hard) (?:can|could|is) it", "can't make this up", "couldn't make it up",
+    r"this is (?:theft|robbery|criminal|a scam|daylight robbery)", "theft",
+    r"(?:\w+ times|twice) (?:already|now|over)", r"(?:sent|provided|given|uploaded|attached|sent you) (?:\w+ ){0,3}(?:twice|\w+ times)",
+    r"(?:third|fourth|fifth|sixth|\d+(?:rd|th)) (?:replacement|parcel|one|item|order|attempt|delivery|refund request)", "stole", r"steal\w*", r"lied\b", "lying", "liars?", "shambles", "cowboys", "a disgrace",
     "useless", "hopeless", "(?:a|is a|what a|absolute) joke", "clowns?", "idiots?", "incompetent", "pathetic",
     r"disgrace\w*", "disgusting", "ridiculous", "unacceptable", "outrageous", "scam", "scammers?", "fraud", "thieves",
-    "daylight robbery", "rip[- ]?off", "worst", "unbelievable", "wtf", "ffs", "for (?:god's|fuck's|heaven's|pete's) sake",
+    "daylight robbery", "rip[- ]?off", "worst", "wtf", "ffs", "for (?:god's|fuck's|heaven's|pete's) sake",
     "bloody", "damn", "hell", "crap", "shit", r"fuck\w*", "garbage", "trash", "joke of a", "are you (?:kidding|serious|joking|having a laugh)",
     "having a laugh", "taking the (?:piss|mick)", "you people", "how hard can it be", "(?:do|are) you (?:people )?even",
     "thanks for nothing", r"thanks for (?:ruining|wasting)", r"ruined my (?:day|holiday|trip|birthday|weekend|christmas)",
@@ -198,11 +208,18 @@ _STRONG_ANGER = _words(
     "extremely (?:unhappy|disappointed|annoyed|frustrated)", "beyond (?:frustrated|annoyed|disappointed)",
     "stop sending", "just wow", "(?<!thanks )(?<!thank you )(?<!thx )so much for", "zero (?:help|answers|response|communication)", "nobody has helped",
     "treated like", "no respect", "not good enough")
+# Disbelief that praise uses too ("unreal service"): anger only beside a problem.
+_DISBELIEF = _words("unreal", "insane", "unbelievable", "incredible", "can't believe", "cannot believe", "speechless")
+# Demands: with a problem they make it angry.
+_DEMAND = _words(r"i (?:want|need|expect|demand) (?:my money|a (?:full )?refund|an apology|compensation|answers|a manager|"
+                 r"someone|this (?:sorted|fixed|resolved))", "i expect", r"just (?:refund|send|fix|cancel|give|tell|sort)",
+                 r"let me (?:talk|speak) to", r"(?:fix|sort) (?:it|this)(?: out)?(?: now)?[.!]*$", "do it now", "sort it out",
+                 r"(?:i )?don'?t want (?:a|another|your) (?:voucher|discount|code|replacement|apology|credit|gift card)",
+                 r"not interested in (?:a|another|your) (?:voucher|discount|code|replacement|credit|gift card)")
 _WEAK_ANGER = _words(
     "anyone there", "anybody there", "is anyone", r"hello\?+", "forever", "omg", "seriously", "literally",
-    r"(?:just )?(?:fix|sort) (?:it|this)(?: out)?(?: now)?[.!]*$", "do it now", "sort it out",
     r"(?:still )?waiting (?:for|since) (?:ages|weeks|days|\d+)", "right now", "immediately", "asap", "urgently",
-    "incredible", "ugh", "argh", r"again\?", "again!")
+    "ugh", "argh", r"again\?", "again!", r"seriously[.?!]")
 _SARCASM = re.compile(
     r"(?:^|[.!?…]\s*)(?:oh\s+|wow\s+|just\s+)?(?:great|lovely|fantastic|brilliant|wonderful|perfect|awesome|amazing|super|"
     r"nice|superb|marvellous|fab)\s*[.,!…]|"
@@ -216,13 +233,16 @@ _PRAISE = _words(
     "great", "awesome", "amazing", "excellent", "fantastic", "wonderful", "brilliant", "perfect", r"perfectly",
     "superb", "lov(?:e|ed|es|ing)", "lovely", "extra mile", "like a glove", r"impress(?:ed|ive)", "helpful",
     "kudos", "well done", "props", "shout-?out", "star", "stars", "above and beyond", r"saved (?:me|my|the)",
-    "made my day", "best", "happy", "pleased", "delighted", "thrilled", "chuffed", "stoked", "over the moon",
+    "made my day", r"(?:the|you're the|you are the) best", r"best (?:\w+ ){0,2}(?:ever|i've|i have|around|in town|anywhere)", "happy", "friendly", "so kind", "knowledgeable",
+    "patient", "polite", "pleased", "delighted", "thrilled", "chuffed", "stoked", "over the moon",
     "buzzing", "grateful", "cool", "sorted", "solved", "fixed", "worked", "works now", "all good", "glad",
     r"appreciat\w*", "comfy", "comfortable", "cosy", "cozy", "top (?:kit|notch|service|marks|quality|stuff)",
     "spot on", "fab", "fabulous", "cracking", "smashing", "gem", "legend", "legends", "hero", "lifesaver",
-    "life saver", r"recommend\w*", "quick(?:ly)? sorted", "speedy", "super quick", "so quick", "nailed it", "10/10",
-    "(?:five|5) stars?", "kept me (?:dry|warm)", "bone dry", "exactly what i (?:needed|wanted)", "works a treat",
-    "(?:fits?|works?) (?:perfectly|great|brilliantly)", "good as new", r"surviv\w+", r"still (?:dry|warm|going strong|perfect|like new)", "👌", "💯", "👍", "❤️?", "😍", "🥰", "😊", "🙌", "🎉", "💚",
+    "life saver", r"(?:i|we|i'd|i'll|would|definitely|highly|can) recommend\w*", "thanks for the recommendation", "quick(?:ly)? sorted", "speedy", "super quick", "so quick", "nailed it", "10/10",
+    "(?:five|5) stars?", "bone dry", "exactly what i (?:needed|wanted)", "works a treat",
+    "(?:fits?|works?) (?:perfectly|great|brilliantly)", "good as new", r"surviv\w+", r"still (?:dry|warm|going|perfect|like new|in one piece)", "proper kit", "no complaints",
+    "can't fault", "couldn't be happier", "never disappoints", "held up", "like a dream", r"(?:brilliant|beautiful|wonderful|superb|"
+    r"flawless|fantastic|great)ly", "toasty", "snug", "safe and sound", r"kept me (?:dry|warm|toasty|cosy|cozy|comfortable|comfy|safe)", "👌", "💯", "👍", "❤️?", "😍", "🥰", "😊", "🙌", "🎉", "💚",
     "💙", "🙏", "nice one", "good job", "great job", "ace", "champion")
 _THANKS = _words("thanks?", "thank you", "thx", "ty", "cheers", "many thanks", "ta", "danke", "merci", "gracias",
                  "grazie")
@@ -236,10 +256,24 @@ _QUESTION_START = re.compile(
     r"which|who|can|could|do|does|did|is|are|any|wie|wann|wo|warum|kann|können|quand|"
     r"comment|où|pourquoi|cuándo|cómo|dónde)\b",
     re.I | re.M)
+# A statement that asks nothing and praises nothing reports a problem: customers rarely write to support to say
+# that all is as it should be — unless they say they are only letting us know, or give a detail asked for.
+_INFORMING = _words("just letting you know", "just to let you know", "letting you know", "fyi", "for your information",
+                    "heads up", "for your records", r"my (?:order|account|reference|ticket|customer) (?:number|no|ref)\w*",
+                    "here is", "here's", "attached", "please find", r"(?:i|i've|i have) (?:just )?(?:moved|changed|updated)",
+                    "i'm moving", "i am moving", r"(?:my|the) (?:new )?(?:address|email|e-mail|phone|number|name|postcode|zip)(?: code)? is",
+                    r"(?:i'm|i am) (?:away|out|on holiday|travelling)", "works best",
+                    "i'll be", "i will be", "never mind", "nevermind", "ignore my", "no longer need")
 _REQUEST = _words("please", "thanks in advance", "thank you in advance", "could you", "can you", "would you",
                   "i'd like", "i would like", "i want to", "let me know", "i need", "just checking", "checking whether",
                   "checking if", "wondering", "whether", "is it possible", "do you know", "any chance",
-                  "i'm looking for", "i am looking for", "i'm after", "looking to")
+                  "i'm looking for", "i am looking for", "i'm after", "looking to", "need to", "want to", "how do i",
+                  "how can i", "how to")
+# What follows a "turned up" that is no happy ending ("turned up a day late", "arrived today damaged").
+_STILL_WRONG = re.compile(r"\s+(?:a |an )?(?:(?!my |the |our |your )\w+ )?(?:late|damaged|broken|empty|open|wet|torn|wrong|"
+                          r"missing|faulty|dented|crushed|soaked)\b", re.I)
+_SPACES = re.compile(r"[ \t]{2,}")
+_HANDLE = re.compile(r"(?<![\w.])@[\w.-]+")
 _SENTENCE = re.compile(r"[^.!?\n]+[.!?]*")
 _ANGRY_EMOJI = re.compile("[😡🤬😤😠🖕]")
 # Ordinary words written in capitals for emphasis (acronyms such as VAT or DHL are not shouting).
@@ -331,6 +365,8 @@ def signals(body: str) -> Signals:
         problem = tuple(f"{m.group(0).lower()} …" for sentence in _SENTENCE.findall(told)
                         if not sentence.rstrip().endswith("?") and not _REQUEST.search(sentence)
                         for m in [_CONTRAST.search(sentence)] if m and not _PRAISE.search(sentence[m.end():]))[:1]
+    if not problem and _reports(body):
+        problem = ("a report that asks nothing",)
     strong = list(_found(_STRONG_ANGER, body))
     weak = list(_found(_WEAK_ANGER, body))
     if problem and _SARCASM.search(body):
@@ -345,6 +381,9 @@ def signals(body: str) -> Signals:
         weak.append("capitals")
     elif _emphasis(body):
         weak.append("emphasis in capitals")
+    if problem:
+        weak += _found(_DEMAND, body)
+        strong += _found(_DISBELIEF, body)
     if _ANGRY_EMOJI.search(body):
         weak.append("angry emoji")
     courteous = _COURTESY.sub(" ", _PLEASANTRIES.sub(" ", body))
@@ -352,6 +391,12 @@ def signals(body: str) -> Signals:
     praise = bool(_PRAISE.search(_PLEASANTRIES.sub(" ", body)))
     return Signals(problem=problem, strong_anger=tuple(strong), weak_anger=tuple(weak), praise=praise,
                    polarity=polarity)
+
+
+def _reports(body: str) -> bool:
+    """A statement of five words or more that asks nothing, thanks and praises nothing and only informs of nothing."""
+    return (len(_WORD.findall(body)) >= 5 and not _asks(body) and not _PRAISE.search(body) and not _thanks(body)
+            and not _INFORMING.search(body))
 
 
 def _asks(body: str) -> bool:
@@ -365,11 +410,12 @@ def _thanks(body: str) -> bool:
 
 def classify(text: str, meta: dict[str, Any] | None = None) -> Tone:
     """Tone and kind of one message (``meta`` may flag auto_reply / bounce)."""
-    body = strip_quoted(text or "")[:4000]
+    body = _SPACES.sub(" ", _HANDLE.sub("", strip_quoted(text or "")[:4000]))  # "@shop" names no one's tone
     s = signals(body)
     asks = _asks(body)
     positive_words = s.praise or (_thanks(body) and not asks)
-    resolved = bool(s.problem) and positive_words and not s.strong_anger and bool(_RESOLVED.search(body))
+    resolved = bool(s.problem) and positive_words and not s.strong_anger and any(
+        not _STILL_WRONG.match(body, m.end()) for m in _RESOLVED.finditer(body))
     problem = bool(s.problem) and not resolved
     score = s.polarity - 0.35 * problem - 0.25 * len(s.strong_anger) - 0.1 * len(s.weak_anger)
     if positive_words and not problem:
@@ -378,9 +424,9 @@ def classify(text: str, meta: dict[str, Any] | None = None) -> Tone:
 
     if s.strong_anger or (s.weak_anger and problem) or (len(s.weak_anger) >= 2 and not positive_words):
         tone = "angry"
-    elif problem or (s.polarity <= -0.4 and not asks):  # a plain question is neutral whatever its words
+    elif problem or (s.polarity <= -0.4 and not asks and not positive_words):  # a question is neutral whatever its words
         tone = "negative"
-    elif positive_words and (s.polarity > -0.2 or resolved):
+    elif positive_words:
         tone = "positive"
     else:
         tone = "neutral"
