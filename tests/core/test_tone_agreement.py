@@ -1,12 +1,13 @@
 """Tone against what a person says: hand-labelled customer messages across channels.
 
-``data/tone_tuning.tsv`` (328 messages, written in four batches; each later batch was first
+``data/tone_tuning.tsv`` (516 messages, written in six batches; each later batch was first
 measured as held out, then used to tune) is the set the analyser was tuned on: it must stay
 at the targets (>= 85% exact, >= 90% on "needs care" = angry or negative vs not).
-``data/tone_heldout.tsv`` (88 messages) was written and labelled after the last tuning pass,
-committed before the analyser read it, and never used to tune: its figure is how the analyser
-does on text it has not seen — below the targets — printed beside the other and held to a
-floor so a change that makes it worse fails.
+``data/tone_heldout.tsv`` (100 messages, the seventh batch) was written and labelled after the
+last tuning pass, committed before the analyser read it, and never used to tune: its figure is
+how the analyser does on text it has not seen, printed beside the other. The split meets its
+target and is held there; exact agreement (83.0% when first read) is below its target and is
+held to a floor just under what was measured, so a change that makes it worse fails.
 """
 
 from __future__ import annotations
@@ -44,7 +45,7 @@ def agreement(rows) -> tuple[float, float, list[str]]:
 
 @pytest.mark.parametrize("name,min_exact,min_care", [
     ("tone_tuning.tsv", 0.85, 0.90),
-    ("tone_heldout.tsv", 0.75, 0.81),  # measured 78.4% / 84.1% when first read: below the target
+    ("tone_heldout.tsv", 0.80, 0.90),  # measured 83.0% / 90.0% when first read: exact below the target
 ])
 def test_tone_agrees_with_a_person(name, min_exact, min_care, capsys):
     rows = labelled(name)
