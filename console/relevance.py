@@ -26,58 +26,83 @@ from functools import lru_cache
 # "asked": the questions of conversations an agent answered with the article (learned from insertions).
 FIELD_WEIGHTS = {"title": 5.0, "tags": 2.5, "body": 1.0, "asked": 1.5}
 OWN_FIELDS = ("title", "tags", "body")  # only the article's own words count towards its confidence
+# A concept is what the customer asks about ("exchange"); the things named beside it ("jacket") count for less.
+CONCEPT_WEIGHT = 2.0
 K1 = 1.2
 B = 0.5
 
 # Phrases customers use for one thing, rewritten to a concept word before stemming. Written from how
 # people talk about orders, never from one test sentence. Order matters: longer phrases first.
 PHRASES: tuple[tuple[str, str], ...] = (
-    (r"p ?& ?p|p and p|postage(?: and packing)?|shipping (?:costs?|fees?|charges?|price)|"
-     r"delivery (?:costs?|fees?|charges?|price)|cost to (?:ship|deliver)|pay for (?:shipping|delivery)", "shipcost"),
-    (r"e-?gift(?: ?cards?| ?codes?)?|gift ?cards?|gift (?:vouchers?|codes?|certificates?)|vouchers?", "giftcard"),
-    (r"click (?:and|&|n) collect|pick(?:ing)? (?:it |them )?up in (?:the )?(?:store|shop)|collect in (?:store|shop)|"
-     r"opening (?:hours|times)|(?:store|shop) (?:hours|times|close|closes|open|opens)", "storevisit"),
+    (r"p ?& ?p|p and p|postage(?: and packing)?(?: costs?)?|shipping (?:costs?|fees?|charges?|price|rates?)|"
+     r"delivery (?:costs?|fees?|charges?|price|rates?|times?|options?)|cost to (?:ship|deliver|post)|"
+     r"pay (?:for|extra for) (?:shipping|delivery|postage)|free (?:shipping|delivery|postage)|express (?:shipping|delivery)|"
+     r"next[- ]day(?: delivery)?|how (?:long|quick|quickly|fast|soon|many days)\b[^.?!]{0,30}\b(?:deliver\w*|ship\w*|post|"
+     r"dispatch\w*|arrive|take to come|get here)|standard (?:shipping|delivery)", "shipcost"),
+    (r"e-?gift(?: ?cards?| ?codes?)?|gift ?cards?|gift (?:vouchers?|codes?|certificates?)|vouchers?|store credit", "giftcard"),
+    (r"click (?:and|&|n) collect|pick(?:ing)? (?:it |them |my order |\w+ )?up (?:in|at|from) (?:the |a |your )?(?:store|shop)|"
+     r"collect (?:it |them |my order )?(?:in|at|from) (?:the |a |your )?(?:store|shop)|"
+     r"opening (?:hours|times)|(?:store|shop) (?:hours|times|close|closes|open|opens)|"
+     r"(?:what time|when) (?:do|does) (?:you|the (?:store|shop)|your (?:store|shop)) (?:open|close|shut)|open (?:on )?(?:sundays?|saturdays?|bank holidays?)", "storevisit"),
     (r"two[- ]?(?:step|factor)(?: verification| authentication)?|2fa|authenticator(?: app)?|"
-     r"(?:login|log-in|sign-in|verification|security) codes?|backup codes?", "twofactor"),
-    (r"sign(?:ing)? in|log(?:ging)? ?in|login|pw|passwords?|locked out|reset (?:link|email)", "signin"),
+     r"(?:login|log-in|sign-in|verification|security|6[- ]digit) codes?|backup codes?|new phone|lost my phone|changed? (?:my )?phones?", "twofactor"),
+    (r"sign(?:ing)? in|log(?:ging)? ?(?:in|on)|login|pw|passwords?|locked out|reset (?:link|email)|"
+     r"(?:can'?t|cannot|unable to) (?:get into|access) my account", "signin"),
     (r"(?:billed|charged|paid|taken|payments?|charges?)\b[\w ]{0,25}?\b(?:twice|2x|two times|double)|"
      r"double[- ]?(?:charged|charge|payment|billed)|duplicate (?:charge|payment)|two (?:payments|charges)|"
-     r"same (?:amount|payment|charge) (?:taken )?twice|pending charge|authori[sz]ation hold", "doublecharge"),
-    (r"amex|american express|visa|mastercard|paypal|apple ?pay|google ?pay|klarna|bank transfer|"
-     r"pay (?:with|by|using)|payment (?:methods?|options?)|(?:cards?|payment) (?:do you|can i) (?:take|accept|use)|"
-     r"what cards", "paymethod"),
-    (r"money back|(?:my|the) money|reimburs\w*|refunds?|refunded", "refund"),
-    (r"(?:send|sent|sending) (?:it |them |something |this |that )?back|post(?:ing)? (?:it |them )?back|returns?|returning|"
-     r"returned", "return"),
-    (r"swap\w*|exchang\w*|(?:next|bigger|smaller|larger|different|wrong) size|size (?:up|down)|half a size|"
-     r"too (?:small|big|large|tight|loose|short|long)|(?:doesn'?t|does not|don'?t|do not) fit|"
-     r"(?:different|another) colou?r", "exchange"),
-    (r"size (?:chart|guide)|(?:come|comes|run|runs|fit|fits) (?:up )?(?:small|large|big|true)|true to size|"
-     r"what size|which size", "sizeguide"),
-    (r"abort\w*|call(?:ed|ing)? off|stop (?:my|the) order|changed? my mind|cancel\w*", "cancel"),
+     r"same (?:amount|payment|charge) (?:taken )?twice|pending (?:charge|payment)|authori[sz]ation hold|"
+     r"(?:charged|billed) (?:me )?(?:again|two|2)", "doublecharge"),
+    (r"amex|american express|visa|mastercard|paypal|apple ?pay|google ?pay|klarna|bank transfer|debit cards?|credit cards?|"
+     r"pay (?:with|by|using|in instalments)|payment (?:methods?|options?)|(?:cards?|payment) (?:do you|can i) (?:take|accept|use)|"
+     r"what cards|ways to pay|instalments", "paymethod"),
+    (r"money back|(?:my|the|your|our|no|see|get) money|reimburs\w*|refunds?|refunded|paid back|credited back|credit (?:it )?back|"
+     r"(?:back|come through|arrive|appear\w*|show up|hit|reach) (?:on|in|to) my (?:card|account|bank|statement)", "refund"),
+    (r"(?:send|sent|sending|ship|post|posting) (?:it |them |something |this |that |these |an item |the \w+ )?back|returns?|returning|"
+     r"returned|return label|drop (?:it |them )?off", "return"),
+    (r"swap\w*|exchang\w*|(?:next|bigger|smaller|larger|different|wrong|another|other) sizes?|size (?:up|down|bigger|smaller|larger)|"
+     r"half (?:a )?size (?:up|down|bigger|smaller|larger)|"
+     r"too (?:small|big|large|tight|loose|short|long|narrow|wide)|(?:doesn'?t|does not|don'?t|do not|didn'?t) fit|"
+     r"(?:different|another|other) colou?rs?|(?:a|the) (?:smaller|bigger|larger) one", "exchange"),
+    (r"size (?:chart|guide)|(?:come|comes|run|runs|fit|fits|sized) (?:up )?(?:small|large|big|true|narrow|wide)|true to size|"
+     r"what size|which size|between (?:two )?sizes|measure\w*|sizing", "sizeguide"),
+    (r"abort\w*|call(?:ed|ing)? off|stop (?:my|the|this) (?:order|purchase)|changed? my mind|cancel\w*|"
+     r"(?:don'?t|do not|no longer) (?:want|need) (?:it|them|the order|this order)(?: any ?more)?|"
+     r"ordered (?:it |this |them )?(?:twice|by (?:mistake|accident))", "cancel"),
     (r"never (?:worn|used|opened)|unworn|unused|unopened|(?:with |still has )?(?:the )?tags (?:still )?on", "unused"),
+    (r"moved (?:house|home)?|new (?:place|address|flat|house)|wrong (?:street|address|postcode|house number)|"
+     r"work address|address|(?:deliver|send|ship) (?:it |them )?to (?:a |my )?(?:different|another|new|other|work|office|neighbour)|"
+     r"where (?:my order|it|the parcel|the order) is (?:being )?(?:sent|going|delivered)|redirect\w*", "address"),
     (r"\bmia\b|missing in action|lost in (?:transit|the post|the mail)|where(?:'s| is|s)? (?:my|the|it)|"
-     r"hasn'?t (?:arrived|come|moved|updated)|not (?:arrived|turned up|moved|updated)|still (?:nothing|not here)|"
-     r"(?:supposed|meant|due) to (?:arrive|come|be delivered)|"
-     r"no sign|on its way|in transit|tracking", "track"),
-    (r"(?:weren'?t|wasn'?t|were not|was not|not) in the (?:box|parcel|package)|half (?:my|the) order|"
-     r"only got (?:one|1|part)|missing (?:items?|from)|items? (?:is |are )?missing", "missingitem"),
-    (r"add(?:ing)? (?:\w+ ){0,3}to (?:my|the|an|your) order|forgot to (?:add|order)|change the (?:quantity|items?)|"
-     r"edit\w* (?:my |the |an |your )?orders?|orders? (?:cannot|can't) be edited|amend\w*", "amendorder"),
-    (r"on sale|price (?:drop\w*|went down|match\w*)|dropped in price|got cheaper|the difference|"
-     r"promo(?:tion)?s?(?:al)?(?: codes?)?|discounts?(?: codes?)?|coupons?", "promotion"),
-    (r"gdpr|(?:personal|my) (?:data|details|info\w*)|get rid of my account|erase\w*|delete\w*", "privacy"),
-    (r"phone number|call you|(?:talk|speak) to (?:a |an )?(?:real )?(?:person|human|someone|agent)|"
-     r"get hold of|customer service|reply to emails|reach you", "contact"),
-    (r"recall\w*|safety (?:issue|notice|problem|warning)s?|unsafe", "recall"),
-    (r"smashed|cracked|crushed|damag\w*|faulty|doesn'?t turn on|dead on arrival|scratch\w*|dented|leaked", "damaged"),
-    (r"guarantee\w*|warrant\w*|wear and tear", "warranty"),
-    (r"moved (?:house|home)?|new (?:place|address|flat|house)|wrong (?:street|address|postcode)|"
-     r"work address|address", "address"),
-    (r"receipts?|bills?|invoic\w*|vat", "invoice"),
-    (r"memberships?|subscriptions?|renew\w*|outfitters plus|plus", "membership"),
-    (r"overseas|abroad|internationa\w*|import (?:duty|tax|fees?)|duties|customs", "international"),
-    (r"wash\w*|dryer|tumble|reproof\w*|beading|rain jacket|shell", "garmentcare"),
+     r"(?:hasn'?t|has not|haven'?t|have not|didn'?t|not|never) (?:yet )?(?:arrived|come|moved|updated|turned up|received|got it)|"
+     r"still (?:nothing|not here|waiting for (?:my|the) (?:order|parcel|package|delivery))|"
+     r"(?:supposed|meant|due|expected) to (?:arrive|come|be delivered|be here)|(?:when|what day) will (?:my|it|the) \w* ?(?:arrive|come|get here|be delivered)|"
+     r"no sign|on its way|in transit|tracking|track (?:my|the|it)|out for delivery|courier|order status|delivery status|\beta\b", "track"),
+    (r"(?:weren'?t|wasn'?t|were not|was not|not) (?:in|inside) the (?:box|parcel|package)|half (?:my|the) order|"
+     r"only (?:got|received|came with) (?:one|1|part|some|half)|missing (?:items?|from)|items? (?:is |are |was |were )?missing|"
+     r"(?:something|one thing|part of (?:my|the) order) (?:is |was )?missing|incomplete", "missingitem"),
+    (r"add(?:ing)? (?:\w+ ){0,3}to (?:my|the|an|your|this) order|forgot to (?:add|order|include)|change the (?:quantity|items?)|"
+     r"edit\w* (?:my |the |an |your )?orders?|orders? (?:cannot|can't) be edited|amend\w*|modify\w*|"
+     r"change (?:what'?s in|something in|an item in|the \w+ (?:in|on)) (?:my|the) order", "amendorder"),
+    (r"on sale|price (?:drop\w*|went down|match\w*|cut|reduction)|dropped in price|(?:got|is now|now) cheaper|the difference|"
+     r"reduced|promo(?:tion)?s?(?:al)?(?: codes?)?|discounts?(?: codes?)?|coupons?|offer codes?|sales? (?:started|price)", "promotion"),
+    (r"gdpr|(?:personal|my) (?:data|details|info\w*)|get rid of my account|erase\w*|delete\w*|remove my (?:account|details|data)|"
+     r"close my account|forget me", "privacy"),
+    (r"phone number|call you|ring you|(?:talk|speak|chat) to (?:a |an )?(?:real |actual )?(?:person|human|someone|agent|somebody)|"
+     r"get hold of|customer (?:service|support|care)|reply to emails|reach you|contact (?:you|details)|email address for|"
+     r"live chat|whatsapp", "contact"),
+    (r"recall\w*|safety (?:issue|notice|problem|warning|alert)s?|unsafe|dangerous|fire (?:risk|hazard)|overheat\w*", "recall"),
+    (r"smashed|cracked|crushed|damag\w*|faulty|defective|(?:doesn'?t|won'?t|does not|will not) (?:turn|switch|power) on|"
+     r"dead on arrival|scratch\w*|dented|leak\w*|shattered|(?:arrived|came) broken|broken (?:on|when) (?:arrival|delivery)|"
+     r"(?:doesn'?t|does not|isn'?t|not) working|stopped working|snapped|torn|ripped", "damaged"),
+    (r"guarantee\w*|warrant\w*|wear and tear|after (?:a|one|two|three|\d+|a couple of|several|only a few) (?:years?|months?|seasons?)|"
+     r"(?:years?|months?) old|repair\w*", "warranty"),
+    (r"receipts?|bills?|invoic\w*|vat|proof of purchase", "invoice"),
+    (r"memberships?|subscriptions?|renew\w*|outfitters plus|plus|annual fee|yearly fee", "membership"),
+    (r"overseas|abroad|internationa\w*|import (?:duty|tax|fees?)|duties|customs|outside (?:the )?(?:eu|uk|us|europe)|"
+     r"other countries|which countries|worldwide|canada|australia|new zealand|norway|switzerland|japan|china|india|brazil|"
+     r"mexico|south africa|iceland|singapore|hong kong|dubai|uae|israel|turkey|korea", "international"),
+    (r"wash\w*|dryer|tumble|reproof\w*|re-?waterproof\w*|beading|wetting out|rain jacket|shell|softener|"
+     r"care (?:instructions|label)|clean(?:ing)? (?:my |the )?(?:jacket|coat|shell)", "garmentcare"),
 )
 # Stems that mean the same thing here (after stemming; the first of each group stands for all).
 SYNONYMS: tuple[tuple[str, ...], ...] = (
@@ -194,6 +219,8 @@ class Index:
         weights: dict[str, float] = {}
         words: dict[str, str] = {}
         for term, word, w in query:
+            if term in _CONCEPTS:
+                w *= CONCEPT_WEIGHT
             if w > weights.get(term, 0.0):
                 weights[term] = w
             words.setdefault(term, word)
