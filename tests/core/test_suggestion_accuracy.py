@@ -2,8 +2,9 @@
 customers write (``data/kb_questions.tsv``), each with the article that answers it.
 
 The "tune" part was used while tuning the ranking; it must stay at the targets (top-1
->= 90%, top-3 >= 97%). The "held" part was never looked at while tuning: its figure is
-printed on its own and held to a floor just under what was measured (90.2% / 95.1%).
+>= 90%, top-3 >= 97%). The "held" part (78 questions, written after the last tuning pass and
+committed before the ranking read them) was never used to tune: its figure is printed on its
+own — below the targets — and held to a floor just under what was measured (83.3% / 91.0%).
 Questions no article answers must show nothing rather than noise.
 """
 
@@ -35,7 +36,7 @@ def help_centre(db):
     return db
 
 
-@pytest.mark.parametrize("split,min_top1,min_top3", [("tune", 0.90, 0.97), ("held", 0.88, 0.93)])
+@pytest.mark.parametrize("split,min_top1,min_top3", [("tune", 0.90, 0.97), ("held", 0.80, 0.88)])
 def test_the_answering_article_comes_first(help_centre, split, min_top1, min_top3, capsys):
     remote = dict(help_centre.execute("SELECT id, remote_id FROM articles"))
     asked = [(e, q) for e, q in questions(split) if e != "none"]
@@ -57,7 +58,7 @@ def test_the_answering_article_comes_first(help_centre, split, min_top1, min_top
 
 def test_the_set_is_big_enough_and_every_article_is_asked_about():
     asked = questions("tune") + questions("held")
-    assert len([q for e, q in asked if e != "none"]) >= 100
+    assert len([q for e, q in asked if e != "none"]) >= 100 and len(questions("held")) >= 60
     assert {e for e, _ in asked} >= {f"kb-{i + 1:03d}" for i in range(len(content.ARTICLES))}
 
 
