@@ -27,7 +27,12 @@ from functools import lru_cache
 FIELD_WEIGHTS = {"title": 5.0, "tags": 2.5, "body": 1.0, "asked": 1.5}
 OWN_FIELDS = ("title", "tags", "body")  # only the article's own words count towards its confidence
 # A concept is what the customer asks about ("exchange"); the things named beside it ("jacket") count for less.
-CONCEPT_WEIGHT = 2.0
+CONCEPT_WEIGHT = 2.5
+# Where a question names a specific need beside a general one, the specific one is the question ("I sent my
+# return back, when is my refund?" asks about the refund): the general concept then counts half.
+NARROWS = {"refund": ("return",), "exchange": ("return", "sizeguide"), "warranty": ("damaged",),
+           "address": ("track",), "missingitem": ("track",), "doublecharge": ("refund", "paymethod"),
+           "twofactor": ("signin",), "membership": ("cancel",), "international": ("shipcost",)}
 K1 = 1.2
 B = 0.5
 
@@ -36,10 +41,11 @@ B = 0.5
 PHRASES: tuple[tuple[str, str], ...] = (
     (r"p ?& ?p|p and p|postage(?: and packing)?(?: costs?)?|shipping (?:costs?|fees?|charges?|price|rates?)|"
      r"delivery (?:costs?|fees?|charges?|price|rates?|times?|options?)|cost to (?:ship|deliver|post)|"
-     r"pay (?:for|extra for) (?:shipping|delivery|postage)|free (?:shipping|delivery|postage)|express (?:shipping|delivery)|"
+     r"pay (?:for |extra for )?(?:shipping|delivery|postage)|(?:if|when) i order (?:today|tonight|now)|"
+     r"(?:get|arrive|be) (?:to me |here |with me )?(?:by|before) (?:the weekend|\w+day|christmas|tomorrow|next week)|free (?:shipping|delivery|postage)|express (?:shipping|delivery)|"
      r"next[- ]day(?: delivery)?|how (?:long|quick|quickly|fast|soon|many days)\b[^.?!]{0,30}\b(?:deliver\w*|ship\w*|post|"
      r"dispatch\w*|arrive|take to come|get here)|standard (?:shipping|delivery)", "shipcost"),
-    (r"e-?gift(?: ?cards?| ?codes?)?|gift ?cards?|gift (?:vouchers?|codes?|certificates?)|vouchers?|store credit", "giftcard"),
+    (r"e-?gift(?: ?cards?| ?codes?)?|gift ?cards?|gift (?:vouchers?|codes?|certificates?)|vouchers?", "giftcard"),
     (r"click (?:and|&|n) collect|pick(?:ing)? (?:it |them |my order |\w+ )?up (?:in|at|from) (?:the |a |your )?(?:store|shop)|"
      r"collect (?:it |them |my order )?(?:in|at|from) (?:the |a |your )?(?:store|shop)|"
      r"opening (?:hours|times)|(?:store|shop) (?:hours|times|close|closes|open|opens)|"
@@ -57,11 +63,12 @@ PHRASES: tuple[tuple[str, str], ...] = (
      r"what cards|ways to pay|instalments", "paymethod"),
     (r"money back|(?:my|the|your|our|no|see|get) money|reimburs\w*|refunds?|refunded|paid back|credited back|credit (?:it )?back|"
      r"(?:back|come through|arrive|appear\w*|show up|hit|reach) (?:on|in|to) my (?:card|account|bank|statement)", "refund"),
-    (r"(?:send|sent|sending|ship|post|posting) (?:it |them |something |this |that |these |an item |the \w+ )?back|returns?|returning|"
-     r"returned|return label|drop (?:it |them )?off", "return"),
+    (r"(?:send|sent|sending|ship|post|posting|take|bring) (?:\w+ ){0,3}back|returns?|returning|"
+     r"returned|return label|drop (?:it |them )?off|return window|time limit", "return"),
     (r"swap\w*|exchang\w*|(?:next|bigger|smaller|larger|different|wrong|another|other) sizes?|size (?:up|down|bigger|smaller|larger)|"
      r"half (?:a )?size (?:up|down|bigger|smaller|larger)|"
-     r"too (?:small|big|large|tight|loose|short|long|narrow|wide)|(?:doesn'?t|does not|don'?t|do not|didn'?t) fit|"
+     r"(?:too|a bit|a little|slightly|very|quite|far too|way too|really) (?:small|big|large|tight|loose|short|long|narrow|wide)|"
+     r"(?:doesn'?t|does not|don'?t|do not|didn'?t) fit|"
      r"(?:different|another|other) colou?rs?|(?:a|the) (?:smaller|bigger|larger) one", "exchange"),
     (r"size (?:chart|guide)|(?:come|comes|run|runs|fit|fits|sized) (?:up )?(?:small|large|big|true|narrow|wide)|true to size|"
      r"what size|which size|between (?:two )?sizes|measure\w*|sizing", "sizeguide"),
@@ -69,8 +76,10 @@ PHRASES: tuple[tuple[str, str], ...] = (
      r"(?:don'?t|do not|no longer) (?:want|need) (?:it|them|the order|this order)(?: any ?more)?|"
      r"ordered (?:it |this |them )?(?:twice|by (?:mistake|accident))", "cancel"),
     (r"never (?:worn|used|opened)|unworn|unused|unopened|(?:with |still has )?(?:the )?tags (?:still )?on", "unused"),
-    (r"moved (?:house|home)?|new (?:place|address|flat|house)|wrong (?:street|address|postcode|house number)|"
-     r"work address|address|(?:deliver|send|ship) (?:it |them )?to (?:a |my )?(?:different|another|new|other|work|office|neighbour)|"
+    (r"moved (?:house|home|flat|address)|(?:i|we)(?:'ve| have)? (?:just )?moved|new (?:place|address|flat|house)|wrong (?:street|address|postcode|house number)|"
+     r"work address|address|postcode|post code|zip code|house number|flat number|"
+     r"(?:deliver|send|ship|redirect|post) (?:\w+ ){0,2}to (?:a |my |the )?(?:different|another|new|other|work|office|neighbour|friend|"
+     r"parents|mum|dad)|instead of (?:my )?(?:home|house)|"
      r"where (?:my order|it|the parcel|the order) is (?:being )?(?:sent|going|delivered)|redirect\w*", "address"),
     (r"\bmia\b|missing in action|lost in (?:transit|the post|the mail)|where(?:'s| is|s)? (?:my|the|it)|"
      r"(?:hasn'?t|has not|haven'?t|have not|didn'?t|not|never) (?:yet )?(?:arrived|come|moved|updated|turned up|received|got it)|"
@@ -79,7 +88,9 @@ PHRASES: tuple[tuple[str, str], ...] = (
      r"no sign|on its way|in transit|tracking|track (?:my|the|it)|out for delivery|courier|order status|delivery status|\beta\b", "track"),
     (r"(?:weren'?t|wasn'?t|were not|was not|not) (?:in|inside) the (?:box|parcel|package)|half (?:my|the) order|"
      r"only (?:got|received|came with) (?:one|1|part|some|half)|missing (?:items?|from)|items? (?:is |are |was |were )?missing|"
-     r"(?:something|one thing|part of (?:my|the) order) (?:is |was )?missing|incomplete", "missingitem"),
+     r"(?:something|one thing|part of (?:my|the) order) (?:is |was )?missing|incomplete|"
+     r"only (?:half|part|some|one|1|two|2)(?: of)?(?: my| the)?(?: order| items?| parcel| things)? (?:came|arrived|turned up|was delivered)|"
+     r"the rest (?:of (?:my|the) order)?|separately|separate parcels?|several parcels|more than one parcel", "missingitem"),
     (r"add(?:ing)? (?:\w+ ){0,3}to (?:my|the|an|your|this) order|forgot to (?:add|order|include)|change the (?:quantity|items?)|"
      r"edit\w* (?:my |the |an |your )?orders?|orders? (?:cannot|can't) be edited|amend\w*|modify\w*|"
      r"change (?:what'?s in|something in|an item in|the \w+ (?:in|on)) (?:my|the) order", "amendorder"),
@@ -87,13 +98,15 @@ PHRASES: tuple[tuple[str, str], ...] = (
      r"reduced|promo(?:tion)?s?(?:al)?(?: codes?)?|discounts?(?: codes?)?|coupons?|offer codes?|sales? (?:started|price)", "promotion"),
     (r"gdpr|(?:personal|my) (?:data|details|info\w*)|get rid of my account|erase\w*|delete\w*|remove my (?:account|details|data)|"
      r"close my account|forget me", "privacy"),
-    (r"phone number|call you|ring you|(?:talk|speak|chat) to (?:a |an )?(?:real |actual )?(?:person|human|someone|agent|somebody)|"
+    (r"phone number|(?:call|ring|phone) (?:you|someone|somebody|support|the team)|number (?:to|i can|we can) (?:call|ring|phone)|"
+     r"telephone|phone line|call you|ring you|(?:talk|speak|chat) to (?:a |an )?(?:real |actual )?(?:person|human|someone|agent|somebody)|"
      r"get hold of|customer (?:service|support|care)|reply to emails|reach you|contact (?:you|details)|email address for|"
      r"live chat|whatsapp", "contact"),
     (r"recall\w*|safety (?:issue|notice|problem|warning|alert)s?|unsafe|dangerous|fire (?:risk|hazard)|overheat\w*", "recall"),
     (r"smashed|cracked|crushed|damag\w*|faulty|defective|(?:doesn'?t|won'?t|does not|will not) (?:turn|switch|power) on|"
      r"dead on arrival|scratch\w*|dented|leak\w*|shattered|(?:arrived|came) broken|broken (?:on|when) (?:arrival|delivery)|"
-     r"(?:doesn'?t|does not|isn'?t|not) working|stopped working|snapped|torn|ripped", "damaged"),
+     r"(?:doesn'?t|does not|isn'?t|not) working|stopped working|snapped|torn|ripped|soaked|soggy|ruined|wet|water[- ]damaged|"
+     r"squashed|(?:arrived|came) (?:in pieces|open)", "damaged"),
     (r"guarantee\w*|warrant\w*|wear and tear|after (?:a|one|two|three|\d+|a couple of|several|only a few) (?:years?|months?|seasons?)|"
      r"(?:years?|months?) old|repair\w*", "warranty"),
     (r"receipts?|bills?|invoic\w*|vat|proof of purchase", "invoice"),
@@ -226,6 +239,11 @@ class Index:
             words.setdefault(term, word)
         if not weights or not self.docs:
             return []
+        for specific, general in NARROWS.items():
+            if CONCEPT + specific in weights:
+                for g in general:
+                    if CONCEPT + g in weights:
+                        weights[CONCEPT + g] *= 0.5
         idf = {t: self.idf(t) for t in weights}
         total = sum(idf[t] * w for t, w in weights.items())
         out = []
