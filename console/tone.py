@@ -122,7 +122,8 @@ _PROBLEM = _words(
     r"came|turned up|showed up|called back|got back|picked up|helped|bothered)",
     r"(?:nobody|no one) [\w ]{0,30}(?:can|could|will|would|is able to) (?:answer|help|tell|reply|explain)",
     "no reply", "no response", "no answer", "no word", "no update", "heard nothing", "no one got back",
-    r"ghost\w*", "left on read", r"closed my (?:ticket|case|complaint)",
+    r"ghost\w*", "left on read", r"(?:not|isn't|aren't|you're not|you are not|never) (?:answering|replying|responding|listening|reading|helping)",
+    r"keep (?:my|your|our) (?:money|stuff|things|items|deposit)", r"closed my (?:ticket|case|complaint)",
     # unhappy, said calmly
     r"disappoint\w*", "gutted", "gutting", "bummed", "sad", "a (?:real )?(?:shame|pity)", "shame (?:that|about)", "annoyed", "annoying", r"frustrat\w*", "upset", "unhappy", "not happy", "not impressed",
     "not (?:great|good|ideal|ok|okay|right|acceptable|pleased|satisfied)", "sadly", "unfortunately", "regrettably",
@@ -144,7 +145,9 @@ _NO_PROBLEM = _words(r"no (?:problems?|issues?|complaints?|rush|worries|errors?)
                      r"i was \w+ing (?:in |at |on )?(?:the )?wrong", "not late", "never had (?:a|any) (?:problem|issue)s?", "no longer (?:needed|required)",
                      r"never (?:disappoint\w*|fails?|lets? (?:me|us) down)", "can't fault", "could(?:n't| not) fault",
                      r"(?:i|we) (?:ordered|chose|picked|selected|bought|typed|entered|put|gave|got) (?:in )?(?:the |a |an )?wrong",
-                     r"by (?:mistake|accident)", "my (?:mistake|fault|bad|error)")
+                     r"by (?:mistake|accident)", "my (?:mistake|fault|bad|error)",
+                     r"can'?t (?:see|find) (?:the |an |any )?(?:option|button|link|setting|page|menu|where|how)",
+                     r"(?:have|get|be) (?:it |them |the \w+ |my \w+ )?delivered", "not a single (?:problem|issue|complaint)")
 # Courtesy that says nothing about the message: taken out before praise is looked for.
 _PLEASANTRIES = _words("have a (?:nice|good|great|lovely|wonderful) (?:day|weekend|evening|one|week)",
                        "hope (?:you're|you are|all is|this finds you) (?:well|good)", r"sorry to (?:bother|trouble) you",
@@ -152,7 +155,8 @@ _PLEASANTRIES = _words("have a (?:nice|good|great|lovely|wonderful) (?:day|weeke
                        "thanks in advance", "thank you in advance", "much appreciated in advance", "all the best")
 # The problem is over ("my lost parcel turned up"): with thanks or praise the message is positive.
 _RESOLVED = _words("turned up", "showed up", "finally arrived", r"arrived (?:today|safely|this morning|in the end)",
-                   "sorted", "fixed", "solved", "resolved", "works now", "working now", "all good", "all working",
+                   "sorted", "fixed", "solved", "resolved", "works now",
+                   r"(?:handled|sorted|fixed|resolved|dealt with|solved) (?:out )?(?:my |the |our |this )?(?:complaint|problem|issue|query|return|refund)", "working now", "all good", "all working",
                    "(?<!n.t )(?<!not )(?:received|got) (?:my|the) (?:refund|replacement|money)")
 _STRONG_ANGER = _words(
     # threats to leave, escalate or warn others off
@@ -192,7 +196,9 @@ _STRONG_ANGER = _words(
     "give me my money back", "every one of my", "loyal customers?", "money well spent",
     "how is (?:it|this|that) (?:possible|acceptable|ok|okay)",
     "(?:are|do) you (?:actually|even|really) (?:read|reading|listen|listening|care|caring)", "beyond a joke",
-    "final warning", "appalled", r"(?:zero|0|no) stars?", r"customer (?:for|of) (?:\d+|two|three|five|ten|many|over|\w+ \w+) years",
+    "final warning", "appalled", r"someone (?:who|that) (?:actually |really )?knows what", "someone competent",
+    r"(?:is|was|are|all) (?:a )?lies?\b", r"are you (?:a bot|a robot|human|even human|real|a real person)", r"don'?t bother with",
+    r"for (?:the love of )?(?:god|christ|heaven|pete)(?:'?s sake)?\b", r"(?:i'm|i am) not waiting", "and counting", r"(?:zero|0|no) stars?", r"customer (?:for|of) (?:\d+|two|three|five|ten|many|over|\w+ \w+) years",
     r"never (?:been )?treated", r"treated (?:this|so|very) badly", r"driving me (?:mad|crazy|insane|nuts|up the wall|round the bend)",
     r"beyond (?:\w+ing|a joke|belief)", r"how (?:difficult|hard) (?:can|could|is) it", "can't make this up", "couldn't make it up",
     r"this is (?:theft|robbery|criminal|a scam|daylight robbery)", "theft",
@@ -213,7 +219,8 @@ _DISBELIEF = _words("unreal", "insane", "unbelievable", "incredible", "can't bel
 # Demands: with a problem they make it angry.
 _DEMAND = _words(r"i (?:want|need|expect|demand) (?:my money|a (?:full )?refund|an apology|compensation|answers|a manager|"
                  r"someone|this (?:sorted|fixed|resolved))", "i expect", r"just (?:refund|send|fix|cancel|give|tell|sort)",
-                 r"let me (?:talk|speak) to", r"(?:fix|sort) (?:it|this)(?: out)?(?: now)?[.!]*$", "do it now", "sort it out",
+                 r"let me (?:talk|speak) to", r"(?:i )?don'?t want (?:to|a|another|your)\b",
+                 r"(?:refund|cancel|fix|send|sort|answer|call) (?:me|it|this|that)(?: out)? (?:now|today|immediately)", r"(?:fix|sort) (?:it|this)(?: out)?(?: now)?[.!]*$", "do it now", "sort it out",
                  r"(?:i )?don'?t want (?:a|another|your) (?:voucher|discount|code|replacement|apology|credit|gift card)",
                  r"not interested in (?:a|another|your) (?:voucher|discount|code|replacement|credit|gift card)")
 _WEAK_ANGER = _words(
@@ -233,14 +240,17 @@ _PRAISE = _words(
     "great", "awesome", "amazing", "excellent", "fantastic", "wonderful", "brilliant", "perfect", r"perfectly",
     "superb", "lov(?:e|ed|es|ing)", "lovely", "extra mile", "like a glove", r"impress(?:ed|ive)", "helpful",
     "kudos", "well done", "props", "shout-?out", "star", "stars", "above and beyond", r"saved (?:me|my|the)",
-    "made my day", r"(?:the|you're the|you are the) best", r"best (?:\w+ ){0,2}(?:ever|i've|i have|around|in town|anywhere)", "happy", "friendly", "so kind", "knowledgeable",
+    "made my day", r"(?:the|you're the|you are the) best(?! (?:way|time|option|place|size|choice|one|thing|\w+ for|to|for)\b)", r"best (?:\w+ ){0,2}(?:ever|i've|i have|around|in town|anywhere)", "happy", "friendly", "so kind", "knowledgeable",
     "patient", "polite", "pleased", "delighted", "thrilled", "chuffed", "stoked", "over the moon",
     "buzzing", "grateful", "cool", "sorted", "solved", "fixed", "worked", "works now", "all good", "glad",
     r"appreciat\w*", "comfy", "comfortable", "cosy", "cozy", "top (?:kit|notch|service|marks|quality|stuff)",
     "spot on", "fab", "fabulous", "cracking", "smashing", "gem", "legend", "legends", "hero", "lifesaver",
     "life saver", r"(?:i|we|i'd|i'll|would|definitely|highly|can) recommend\w*", "thanks for the recommendation", "quick(?:ly)? sorted", "speedy", "super quick", "so quick", "nailed it", "10/10",
     "(?:five|5) stars?", "bone dry", "exactly what i (?:needed|wanted)", "works a treat",
-    "(?:fits?|works?) (?:perfectly|great|brilliantly)", "good as new", r"surviv\w+", r"still (?:dry|warm|going|perfect|like new|in one piece)", "proper kit", "no complaints",
+    "(?:fits?|works?) (?:perfectly|great|brilliantly)", "good as new", "nice work", "good work", "great work", r"(?:so |much |so much )(?:easier|better|nicer|quicker)",
+    r"worth (?:every penny|the money)", "value for money", r"looks? (?:brand )?new", r"commend\w*", r"went out of (?:his|her|their|your) way",
+    "nothing beats", "can't beat", r"can'?t recommend (?:\w+ ){0,4}enough", "not a single (?:problem|issue|complaint)",
+    "☕", "☀️", "⭐", "🌟", "💛", "🧡", "💜", "🥳", "😁", "😀", "😃", "🤩", r"still (?:dry|warm|going|perfect|like new|in one piece)", "proper kit", "no complaints",
     "can't fault", "couldn't be happier", "never disappoints", "held up", "like a dream", r"(?:brilliant|beautiful|wonderful|superb|"
     r"flawless|fantastic|great)ly", "toasty", "snug", "safe and sound", r"kept me (?:dry|warm|toasty|cosy|cozy|comfortable|comfy|safe)", "👌", "💯", "👍", "❤️?", "😍", "🥰", "😊", "🙌", "🎉", "💚",
     "💙", "🙏", "nice one", "good job", "great job", "ace", "champion")
@@ -275,7 +285,7 @@ _STILL_WRONG = re.compile(r"\s+(?:a |an )?(?:(?!my |the |our |your )\w+ )?(?:lat
 _SPACES = re.compile(r"[ \t]{2,}")
 _HANDLE = re.compile(r"(?<![\w.])@[\w.-]+")
 _SENTENCE = re.compile(r"[^.!?\n]+[.!?]*")
-_ANGRY_EMOJI = re.compile("[😡🤬😤😠🖕]")
+_ANGRY_EMOJI = re.compile("[😡🤬😤😠🖕🙄]")
 # Ordinary words written in capitals for emphasis (acronyms such as VAT or DHL are not shouting).
 _EMPHASIS = frozenset("""now again not never nothing twice third still why where what stop asap nobody anyone
 ever always every all any help urgent today immediately refund money paid wrong your you yet still worst two
@@ -365,11 +375,13 @@ def signals(body: str) -> Signals:
         problem = tuple(f"{m.group(0).lower()} …" for sentence in _SENTENCE.findall(told)
                         if not sentence.rstrip().endswith("?") and not _REQUEST.search(sentence)
                         for m in [_CONTRAST.search(sentence)] if m and not _PRAISE.search(sentence[m.end():]))[:1]
-    if not problem and _reports(body):
+    courteous = _COURTESY.sub(" ", _PLEASANTRIES.sub(" ", body))
+    polarity = _analyser().polarity_scores(courteous)["compound"] if courteous.strip() else 0.0
+    if not problem and _reports(body, polarity):
         problem = ("a report that asks nothing",)
     strong = list(_found(_STRONG_ANGER, body))
     weak = list(_found(_WEAK_ANGER, body))
-    if problem and _SARCASM.search(body):
+    if (problem and _SARCASM.search(body)) or ("🙄" in body and _PRAISE.search(body)):  # praise with an eye-roll
         strong.append("sarcasm")
     if problem and re.search(r"\b(?:cancel\w*|clos\w+|delet\w+) (?:my account|everything)", body, re.I):
         strong.append("leaving")
@@ -386,17 +398,16 @@ def signals(body: str) -> Signals:
         strong += _found(_DISBELIEF, body)
     if _ANGRY_EMOJI.search(body):
         weak.append("angry emoji")
-    courteous = _COURTESY.sub(" ", _PLEASANTRIES.sub(" ", body))
-    polarity = _analyser().polarity_scores(courteous)["compound"] if courteous.strip() else 0.0
     praise = bool(_PRAISE.search(_PLEASANTRIES.sub(" ", body)))
     return Signals(problem=problem, strong_anger=tuple(strong), weak_anger=tuple(weak), praise=praise,
                    polarity=polarity)
 
 
-def _reports(body: str) -> bool:
-    """A statement of five words or more that asks nothing, thanks and praises nothing and only informs of nothing."""
-    return (len(_WORD.findall(body)) >= 5 and not _asks(body) and not _PRAISE.search(body) and not _thanks(body)
-            and not _INFORMING.search(body))
+def _reports(body: str, polarity: float) -> bool:
+    """A statement of five words or more that asks nothing, thanks and praises nothing (nor reads clearly positive
+    to VADER) and only informs of nothing."""
+    return (len(_WORD.findall(body)) >= 5 and polarity < 0.5 and not _asks(body) and not _PRAISE.search(body)
+            and not _thanks(body) and not _INFORMING.search(body))
 
 
 def _asks(body: str) -> bool:
