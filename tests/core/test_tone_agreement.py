@@ -1,13 +1,12 @@
 """Tone against what a person says: hand-labelled customer messages across channels.
 
-``data/tone_tuning.tsv`` (516 messages, written in six batches; each later batch was first
+``data/tone_tuning.tsv`` (616 messages, written in seven batches; each later batch was first
 measured as held out, then used to tune) is the set the analyser was tuned on: it must stay
 at the targets (>= 85% exact, >= 90% on "needs care" = angry or negative vs not).
-``data/tone_heldout.tsv`` (100 messages, the seventh batch) was written and labelled after the
+``data/tone_heldout.tsv`` (100 messages, the eighth batch) was written and labelled after the
 last tuning pass, committed before the analyser read it, and never used to tune: its figure is
-how the analyser does on text it has not seen, printed beside the other. The split meets its
-target and is held there; exact agreement (83.0% when first read) is below its target and is
-held to a floor just under what was measured, so a change that makes it worse fails.
+how the analyser does on text it has not seen (87.0% exact, 94.0% split when first read). It
+is held to the same targets.
 """
 
 from __future__ import annotations
@@ -45,7 +44,7 @@ def agreement(rows) -> tuple[float, float, list[str]]:
 
 @pytest.mark.parametrize("name,min_exact,min_care", [
     ("tone_tuning.tsv", 0.85, 0.90),
-    ("tone_heldout.tsv", 0.80, 0.90),  # measured 83.0% / 90.0% when first read: exact below the target
+    ("tone_heldout.tsv", 0.85, 0.90),  # measured 87.0% / 94.0% when first read
 ])
 def test_tone_agrees_with_a_person(name, min_exact, min_care, capsys):
     rows = labelled(name)
