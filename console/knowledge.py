@@ -231,7 +231,7 @@ def ranked(db: sqlite3.Connection, parts: list[tuple[str, float]], limit: int = 
            min_confidence: float = MIN_CONFIDENCE) -> list[Suggestion]:
     """Articles for weighted texts ((text, weight), …), best first; poor fits are left out."""
     query = [(term, word, weight) for text, weight in parts for term, word in relevance.analyse(text)]
-    matches = [m for m in _index(db).rank(query, limit * 4) if m.confidence >= min_confidence][:limit]
+    matches = [m for m in _index(db).rank(query, limit * 4) if m.confidence >= min_confidence and m.evidence][:limit]
     if not matches:
         return []
     rows = {r["id"]: r for r in db.execute(

@@ -32,7 +32,10 @@ CONCEPT_WEIGHT = 2.5
 # return back, when is my refund?" asks about the refund): the general concept then counts half.
 NARROWS = {"refund": ("return",), "exchange": ("return", "sizeguide"), "warranty": ("damaged",),
            "address": ("track",), "missingitem": ("track",), "doublecharge": ("refund", "paymethod"),
-           "twofactor": ("signin",), "membership": ("cancel",), "international": ("shipcost",)}
+           "twofactor": ("signin", "damaged"), "membership": ("cancel",), "international": ("shipcost",),
+           # a code or a login that "isn't working" is no damaged item
+           "promotion": ("damaged",), "giftcard": ("damaged",), "signin": ("damaged",)}
+SURE = 0.45  # a share of the question's weight that shows an article on one matching word
 K1 = 1.2
 B = 0.5
 
@@ -41,19 +44,21 @@ B = 0.5
 PHRASES: tuple[tuple[str, str], ...] = (
     (r"p ?& ?p|p and p|postage(?: and packing)?(?: costs?)?|shipping (?:costs?|fees?|charges?|price|rates?)|"
      r"delivery (?:costs?|fees?|charges?|price|rates?|times?|options?)|cost to (?:ship|deliver|post)|"
-     r"pay (?:for |extra for )?(?:shipping|delivery|postage)|(?:if|when) i order (?:today|tonight|now)|"
+     r"pay (?:for |extra for )?(?:shipping|delivery|postage)|(?:delivery|shipping|postage) (?:is |be )?free|minimum spend|"
+     r"(?:spend|orders?) over|(?:get|have) (?:it |them )?(?:shipped|posted|delivered)|charge (?:\w+ )?to (?:deliver|ship|post|send)|cost of (?:delivery|shipping|postage)|(?:if|when) i order (?:today|tonight|now)|"
      r"(?:get|arrive|be) (?:to me |here |with me )?(?:by|before) (?:the weekend|\w+day|christmas|tomorrow|next week)|free (?:shipping|delivery|postage)|express (?:shipping|delivery)|"
      r"next[- ]day(?: delivery)?|how (?:long|quick|quickly|fast|soon|many days)\b[^.?!]{0,30}\b(?:deliver\w*|ship\w*|post|"
      r"dispatch\w*|arrive|take to come|get here)|standard (?:shipping|delivery)", "shipcost"),
     (r"e-?gift(?: ?cards?| ?codes?)?|gift ?cards?|gift (?:vouchers?|codes?|certificates?)|vouchers?", "giftcard"),
     (r"click (?:and|&|n) collect|pick(?:ing)? (?:it |them |my order |\w+ )?up (?:in|at|from) (?:the |a |your )?(?:store|shop)|"
      r"collect (?:it |them |my order )?(?:in|at|from) (?:the |a |your )?(?:store|shop)|"
+     r"pick(?:ing)? up (?:\w+ ){0,2}(?:in|at|from) (?:the |a |your )?(?:store|shop)|"
      r"opening (?:hours|times)|(?:store|shop) (?:hours|times|close|closes|open|opens)|"
      r"(?:what time|when) (?:do|does) (?:you|the (?:store|shop)|your (?:store|shop)) (?:open|close|shut)|open (?:on )?(?:sundays?|saturdays?|bank holidays?)", "storevisit"),
     (r"two[- ]?(?:step|factor)(?: verification| authentication)?|2fa|authenticator(?: app)?|"
      r"(?:login|log-in|sign-in|verification|security|6[- ]digit) codes?|backup codes?|new phone|lost my phone|changed? (?:my )?phones?", "twofactor"),
     (r"sign(?:ing)? in|log(?:ging)? ?(?:in|on)|login|pw|passwords?|locked out|reset (?:link|email)|"
-     r"(?:can'?t|cannot|unable to) (?:get into|access) my account", "signin"),
+     r"(?:can'?t|cannot|unable to) (?:get into|access) my account|account (?:is |got |has been |was )?locked|too many (?:attempts|tries)", "signin"),
     (r"(?:billed|charged|paid|taken|payments?|charges?)\b[\w ]{0,25}?\b(?:twice|2x|two times|double)|"
      r"double[- ]?(?:charged|charge|payment|billed)|duplicate (?:charge|payment)|two (?:payments|charges)|"
      r"same (?:amount|payment|charge) (?:taken )?twice|pending (?:charge|payment)|authori[sz]ation hold|"
@@ -65,48 +70,51 @@ PHRASES: tuple[tuple[str, str], ...] = (
      r"(?:back|come through|arrive|appear\w*|show up|hit|reach) (?:on|in|to) my (?:card|account|bank|statement)", "refund"),
     (r"(?:send|sent|sending|ship|post|posting|take|bring) (?:\w+ ){0,3}back|returns?|returning|"
      r"returned|return label|drop (?:it |them )?off|return window|time limit", "return"),
-    (r"swap\w*|exchang\w*|(?:next|bigger|smaller|larger|different|wrong|another|other) sizes?|size (?:up|down|bigger|smaller|larger)|"
+    (r"swap\w*|exchang\w*|(?:change|trade) (?:it|them|these|this|those)(?: in)? for|trade (?:\w+ ){0,2}in|(?:next|bigger|smaller|larger|different|wrong|another|other) sizes?|size (?:up|down|bigger|smaller|larger)|"
      r"half (?:a )?size (?:up|down|bigger|smaller|larger)|"
      r"(?:too|a bit|a little|slightly|very|quite|far too|way too|really) (?:small|big|large|tight|loose|short|long|narrow|wide)|"
      r"(?:doesn'?t|does not|don'?t|do not|didn'?t) fit|"
      r"(?:different|another|other) colou?rs?|(?:a|the) (?:smaller|bigger|larger) one", "exchange"),
     (r"size (?:chart|guide)|(?:come|comes|run|runs|fit|fits|sized) (?:up )?(?:small|large|big|true|narrow|wide)|true to size|"
-     r"what size|which size|between (?:two )?sizes|measure\w*|sizing", "sizeguide"),
+     r"what size|which size|between (?:two )?sizes|measure\w*|sizing|"
+     r"(?:small|medium|large|xs|xl|xxl|s|m|l|\d+) (?:and|or) (?:a |an )?(?:small|medium|large|xs|xl|xxl|s|m|l|\d+)\b", "sizeguide"),
     (r"abort\w*|call(?:ed|ing)? off|stop (?:my|the|this) (?:order|purchase)|changed? my mind|cancel\w*|"
      r"(?:don'?t|do not|no longer) (?:want|need) (?:it|them|the order|this order)(?: any ?more)?|"
      r"ordered (?:it |this |them )?(?:twice|by (?:mistake|accident))", "cancel"),
     (r"never (?:worn|used|opened)|unworn|unused|unopened|(?:with |still has )?(?:the )?tags (?:still )?on", "unused"),
     (r"moved (?:house|home|flat|address)|(?:i|we)(?:'ve| have)? (?:just )?moved|new (?:place|address|flat|house)|wrong (?:street|address|postcode|house number)|"
      r"work address|address|postcode|post code|zip code|house number|flat number|"
-     r"(?:deliver|send|ship|redirect|post) (?:\w+ ){0,2}to (?:a |my |the )?(?:different|another|new|other|work|office|neighbour|friend|"
+     r"(?:deliver|send|ship|redirect|post)\w* (?:\w+ ){0,2}to (?:a |my |the )?(?:different|another|new|other|work|office|neighbour|friend|"
      r"parents|mum|dad)|instead of (?:my )?(?:home|house)|"
      r"where (?:my order|it|the parcel|the order) is (?:being )?(?:sent|going|delivered)|redirect\w*", "address"),
     (r"\bmia\b|missing in action|lost in (?:transit|the post|the mail)|where(?:'s| is|s)? (?:my|the|it)|"
      r"(?:hasn'?t|has not|haven'?t|have not|didn'?t|not|never) (?:yet )?(?:arrived|come|moved|updated|turned up|received|got it)|"
      r"still (?:nothing|not here|waiting for (?:my|the) (?:order|parcel|package|delivery))|"
-     r"(?:supposed|meant|due|expected) to (?:arrive|come|be delivered|be here)|(?:when|what day) will (?:my|it|the) \w* ?(?:arrive|come|get here|be delivered)|"
+     r"(?:supposed|meant|due|expected) to (?:arrive|come|be delivered|be here)|"
+     r"(?:when|what day) (?:will|does|is|should) (?:my|it|the) ?\w* ?(?:arrive|come|get here|be delivered|turn up|show up|be here|land)|"
+     r"when (?:my|the|it) ?\w* ?(?:will|is going to|should|is due to) (?:arrive|come|get here|be delivered|turn up|show up|be here|land)|"
      r"no sign|on its way|in transit|tracking|track (?:my|the|it)|out for delivery|courier|order status|delivery status|\beta\b", "track"),
-    (r"(?:weren'?t|wasn'?t|were not|was not|not) (?:in|inside) the (?:box|parcel|package)|half (?:my|the) order|"
+    (r"(?:weren'?t|wasn'?t|were not|was not|not|isn'?t|aren'?t) (?:in|inside) (?:it|the (?:box|parcel|package|bag))|half (?:my|the) order|"
      r"only (?:got|received|came with) (?:one|1|part|some|half)|missing (?:items?|from)|items? (?:is |are |was |were )?missing|"
      r"(?:something|one thing|part of (?:my|the) order) (?:is |was )?missing|incomplete|"
      r"only (?:half|part|some|one|1|two|2)(?: of)?(?: my| the)?(?: order| items?| parcel| things)? (?:came|arrived|turned up|was delivered)|"
-     r"the rest (?:of (?:my|the) order)?|separately|separate parcels?|several parcels|more than one parcel", "missingitem"),
-    (r"add(?:ing)? (?:\w+ ){0,3}to (?:my|the|an|your|this) order|forgot to (?:add|order|include)|change the (?:quantity|items?)|"
+     r"the rest (?:of (?:my|the) order)?|(?:one|two|some|part|half) of (?:the|my) (?:\w+ )?(?:items|things|products|order)|separately|separate parcels?|several parcels|more than one parcel", "missingitem"),
+    (r"add(?:ing)? (?:\w+ ){0,5}to (?:my|the|an|your|this) order|(?:forgot|meant|wanted) to (?:add|order|include|put|get|buy)|change the (?:quantity|items?)|"
      r"edit\w* (?:my |the |an |your )?orders?|orders? (?:cannot|can't) be edited|amend\w*|modify\w*|"
      r"change (?:what'?s in|something in|an item in|the \w+ (?:in|on)) (?:my|the) order", "amendorder"),
     (r"on sale|price (?:drop\w*|went down|match\w*|cut|reduction)|dropped in price|(?:got|is now|now) cheaper|the difference|"
      r"reduced|promo(?:tion)?s?(?:al)?(?: codes?)?|discounts?(?: codes?)?|coupons?|offer codes?|sales? (?:started|price)", "promotion"),
-    (r"gdpr|(?:personal|my) (?:data|details|info\w*)|get rid of my account|erase\w*|delete\w*|remove my (?:account|details|data)|"
+    (r"(?:what|which) (?:data|information|info|details) (?:do you |you )?(?:hold|have|keep|store)|gdpr|(?:personal|my) (?:data|details|info\w*)|get rid of my account|erase\w*|delete\w*|remove my (?:account|details|data)|"
      r"close my account|forget me", "privacy"),
     (r"phone number|(?:call|ring|phone) (?:you|someone|somebody|support|the team)|number (?:to|i can|we can) (?:call|ring|phone)|"
      r"telephone|phone line|call you|ring you|(?:talk|speak|chat) to (?:a |an )?(?:real |actual )?(?:person|human|someone|agent|somebody)|"
-     r"get hold of|customer (?:service|support|care)|reply to emails|reach you|contact (?:you|details)|email address for|"
+     r"get hold of|get in touch|contact you|talk to you|customer (?:service|support|care)|reply to emails|reach you|contact (?:you|details)|email address for|"
      r"live chat|whatsapp", "contact"),
     (r"recall\w*|safety (?:issue|notice|problem|warning|alert)s?|unsafe|dangerous|fire (?:risk|hazard)|overheat\w*", "recall"),
-    (r"smashed|cracked|crushed|damag\w*|faulty|defective|(?:doesn'?t|won'?t|does not|will not) (?:turn|switch|power) on|"
+    (r"smashed|cracked|crushed|damag\w*|faulty|defective|broken|broke|(?:doesn'?t|won'?t|does not|will not) (?:turn|switch|power) on|"
      r"dead on arrival|scratch\w*|dented|leak\w*|shattered|(?:arrived|came) broken|broken (?:on|when) (?:arrival|delivery)|"
      r"(?:doesn'?t|does not|isn'?t|not) working|stopped working|snapped|torn|ripped|soaked|soggy|ruined|wet|water[- ]damaged|"
-     r"squashed|(?:arrived|came) (?:in pieces|open)", "damaged"),
+     r"squashed|(?:arrived|came) (?:in pieces|open)|(?:came|arrived) with (?:a |an )?(?:\w+ )?(?:tear|hole|rip|stain|mark|scratch|dent|crack)s?", "damaged"),
     (r"guarantee\w*|warrant\w*|wear and tear|after (?:a|one|two|three|\d+|a couple of|several|only a few) (?:years?|months?|seasons?)|"
      r"(?:years?|months?) old|repair\w*", "warranty"),
     (r"receipts?|bills?|invoic\w*|vat|proof of purchase", "invoice"),
@@ -198,6 +206,13 @@ class Match:
     score: float
     confidence: float  # 0 … 1: share of the query's weight this article matches
     terms: tuple[str, ...]  # the customer's words that matched
+    concepts: int = 0  # how many of the question's concepts the article's own words carry
+
+    @property
+    def evidence(self) -> bool:
+        """Enough to show: a concept of the question, two of its words, or a good share of its weight —
+        one shared noun ("are your jackets vegan?") is no sign of an answer."""
+        return bool(self.concepts) or len(self.terms) >= 2 or self.confidence >= SURE
 
 
 @dataclass
@@ -219,8 +234,10 @@ class Index:
             doc = Doc(key, fields, {f: sum(c.values()) for f, c in fields.items()})
             index.docs.append(doc)
             index.df.update(set().union(*fields.values()))
-        n = max(1, len(index.docs))
-        index.avg = {f: sum(d.length[f] for d in index.docs) / n or 1.0 for f in FIELD_WEIGHTS}
+        # A field's average length over the articles that have it: questions learned for one article are
+        # not measured against 25 articles that have none.
+        index.avg = {f: (sum(d.length[f] for d in index.docs) / (sum(1 for d in index.docs if d.length[f]) or 1)) or 1.0
+                     for f in FIELD_WEIGHTS}
         return index
 
     def idf(self, term: str) -> float:
@@ -248,7 +265,7 @@ class Index:
         total = sum(idf[t] * w for t, w in weights.items())
         out = []
         for doc in self.docs:
-            score, matched, hit = 0.0, 0.0, []
+            score, matched, hit, concepts = 0.0, 0.0, [], 0
             for term, w in weights.items():
                 tf = sum(FIELD_WEIGHTS[f] * doc.fields[f][term] /
                          (1 - B + B * doc.length[f] / self.avg[f]) for f in FIELD_WEIGHTS if doc.fields[f][term])
@@ -257,7 +274,9 @@ class Index:
                     if any(doc.fields[f][term] for f in OWN_FIELDS):  # learning reorders, it never vouches
                         matched += w * idf[term]
                         hit.append(words[term])
+                        concepts += term in _CONCEPTS
             if score > 0:
-                out.append(Match(doc.key, round(score, 4), round(matched / total, 4) if total else 0.0, tuple(hit)))
+                out.append(Match(doc.key, round(score, 4), round(matched / total, 4) if total else 0.0, tuple(hit),
+                                 concepts))
         out.sort(key=lambda m: (-m.score, m.key))
         return out[:limit]

@@ -82,14 +82,14 @@ def test_what_agents_inserted_raises_the_article_they_chose_but_never_makes_a_po
     from tests.support.factories import conversation, load, thread_id
 
     question = "the zip on my jacket broke"
-    assert knowledge.search(help_centre, question, 3)[0].title == "Caring for waterproof jackets"
-    damaged = help_centre.execute("SELECT id FROM articles WHERE title='Damaged or faulty items'").fetchone()[0]
+    assert knowledge.search(help_centre, question, 3)[0].title == "Damaged or faulty items"
+    warranty = help_centre.execute("SELECT id FROM articles WHERE title='Warranty: what is covered'").fetchone()[0]
     for n, asked in enumerate(["zip broke on my coat", "jacket zip broken after a week", "zipper on my jacket broke"], 1):
         load(help_centre, [conversation(n, text=asked)], cursor=f"c{n}")
-        knowledge.insert_text(help_centre, damaged, footer=False, thread_id=thread_id(help_centre, f"t{n}"))
-    assert knowledge.search(help_centre, question, 3)[0].title == "Damaged or faulty items"
+        knowledge.insert_text(help_centre, warranty, footer=False, thread_id=thread_id(help_centre, f"t{n}"))
+    assert knowledge.search(help_centre, question, 3)[0].title == "Warranty: what is covered"
     # Insertions teach the order, not whether an article fits: a question only the insertions match shows nothing.
     load(help_centre, [conversation(9, text="do you sell bikes")], cursor="c9")
     for _ in range(3):
-        knowledge.insert_text(help_centre, damaged, footer=False, thread_id=thread_id(help_centre, "t9"))
+        knowledge.insert_text(help_centre, warranty, footer=False, thread_id=thread_id(help_centre, "t9"))
     assert knowledge.search(help_centre, "do you sell bikes?") == []
