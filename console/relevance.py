@@ -30,7 +30,7 @@ OWN_FIELDS = ("title", "tags", "body")  # only the article's own words count tow
 CONCEPT_WEIGHT = 2.5
 # Where a question names a specific need beside a general one, the specific one is the question ("I sent my
 # return back, when is my refund?" asks about the refund): the general concept then counts half.
-NARROWS = {"refund": ("return",), "exchange": ("return", "sizeguide"), "warranty": ("damaged",),
+NARROWS = {"refund": ("return",), "exchange": ("return", "sizeguide", "cancel"), "warranty": ("damaged",),
            "address": ("track",), "missingitem": ("track",), "doublecharge": ("refund", "paymethod"),
            "twofactor": ("signin", "damaged"), "membership": ("cancel",), "international": ("shipcost",),
            # a code or a login that "isn't working" is no damaged item
@@ -60,7 +60,7 @@ PHRASES: tuple[tuple[str, str], ...] = (
     (r"sign(?:ing)? in|log(?:ging)? ?(?:in|on)|login|pw|passwords?|locked out|reset (?:link|email)|"
      r"(?:can'?t|cannot|unable to) (?:get into|access) my account|account (?:is |got |has been |was )?locked|too many (?:attempts|tries)", "signin"),
     (r"(?:billed|charged|paid|taken|payments?|charges?)\b[\w ]{0,25}?\b(?:twice|2x|two times|double)|"
-     r"double[- ]?(?:charged|charge|payment|billed)|duplicate (?:charge|payment)|two (?:payments|charges)|"
+     r"double[- ]?(?:charged|charge|payment|billed)|duplicate (?:charge|payment|transaction)s?|two (?:payments|charges|transactions)|"
      r"same (?:amount|payment|charge) (?:taken )?twice|pending (?:charge|payment)|authori[sz]ation hold|"
      r"(?:charged|billed) (?:me )?(?:again|two|2)", "doublecharge"),
     (r"amex|american express|visa|mastercard|paypal|apple ?pay|google ?pay|klarna|bank transfer|debit cards?|credit cards?|"
@@ -80,10 +80,13 @@ PHRASES: tuple[tuple[str, str], ...] = (
      r"(?:small|medium|large|xs|xl|xxl|s|m|l|\d+) (?:and|or) (?:a |an )?(?:small|medium|large|xs|xl|xxl|s|m|l|\d+)\b", "sizeguide"),
     (r"abort\w*|call(?:ed|ing)? off|stop (?:my|the|this) (?:order|purchase)|changed? my mind|cancel\w*|"
      r"(?:don'?t|do not|no longer) (?:want|need) (?:it|them|the order|this order)(?: any ?more)?|"
-     r"ordered (?:it |this |them )?(?:twice|by (?:mistake|accident))", "cancel"),
+     r"ordered (?:it |this |them )?(?:twice|by (?:mistake|accident))|"
+     r"(?:ordered|placed|made|bought|purchased|clicked \w+) (?:\w+ ){0,3}by (?:mistake|accident)|"
+     r"stop (?:it|my order|the order|this order|the purchase)\b", "cancel"),
     (r"never (?:worn|used|opened)|unworn|unused|unopened|(?:with |still has )?(?:the )?tags (?:still )?on", "unused"),
     (r"moved (?:house|home|flat|address)|(?:i|we)(?:'ve| have)? (?:just )?moved|new (?:place|address|flat|house)|wrong (?:street|address|postcode|house number)|"
-     r"work address|address|postcode|post code|zip code|house number|flat number|"
+     r"(?:my|delivery|shipping|postal|home|new|old|wrong|different|billing|work|correct|right|full) address|"
+     r"address (?:on|for|of) (?:my|the|this) (?:order|parcel|delivery)|(?:change|update|correct|fix)\w* (?:\w+ ){0,2}address|postcode|post code|zip code|house number|flat number|"
      r"(?:deliver|send|ship|redirect|post)\w* (?:\w+ ){0,2}to (?:a |my |the )?(?:different|another|new|other|work|office|neighbour|friend|"
      r"parents|mum|dad)|instead of (?:my )?(?:home|house)|"
      r"where (?:my order|it|the parcel|the order) is (?:being )?(?:sent|going|delivered)|redirect\w*", "address"),
@@ -98,10 +101,14 @@ PHRASES: tuple[tuple[str, str], ...] = (
      r"only (?:got|received|came with) (?:one|1|part|some|half)|missing (?:items?|from)|items? (?:is |are |was |were )?missing|"
      r"(?:something|one thing|part of (?:my|the) order) (?:is |was )?missing|incomplete|"
      r"only (?:half|part|some|one|1|two|2)(?: of)?(?: my| the)?(?: order| items?| parcel| things)? (?:came|arrived|turned up|was delivered)|"
-     r"the rest (?:of (?:my|the) order)?|(?:one|two|some|part|half) of (?:the|my) (?:\w+ )?(?:items|things|products|order)|separately|separate parcels?|several parcels|more than one parcel", "missingitem"),
+     r"the rest (?:of (?:my|the) order)?|not (?:everything|all of it|all (?:of )?(?:my|the) (?:items|order|things))|"
+     r"(?:one|two|some|part|half) of (?:the|my) (?:\w+ )?(?:items|things|products) (?:in (?:my|the) (?:order|parcel|box) )?"
+     r"(?:didn'?t|did not|never|hasn'?t|has not|"
+     r"wasn'?t|weren'?t|is|are|was|were) (?:arrive|come|missing|turn up|there|in)|separately|separate parcels?|several parcels|more than one parcel", "missingitem"),
     (r"add(?:ing)? (?:\w+ ){0,5}to (?:my|the|an|your|this) order|(?:forgot|meant|wanted) to (?:add|order|include|put|get|buy)|change the (?:quantity|items?)|"
      r"edit\w* (?:my |the |an |your )?orders?|orders? (?:cannot|can't) be edited|amend\w*|modify\w*|"
-     r"change (?:what'?s in|something in|an item in|the \w+ (?:in|on)) (?:my|the) order", "amendorder"),
+     r"change (?:what'?s in|something in|an item in|the \w+ (?:in|on)) (?:my|the) order|"
+     r"change (?:one|some|an?|two) (?:of )?(?:the )?(?:items?|products?|things?) (?:in|on) (?:my|the) order", "amendorder"),
     (r"on sale|price (?:drop\w*|went down|match\w*|cut|reduction)|dropped in price|(?:got|is now|now) cheaper|the difference|"
      r"reduced|promo(?:tion)?s?(?:al)?(?: codes?)?|discounts?(?: codes?)?|coupons?|offer codes?|sales? (?:started|price)", "promotion"),
     (r"(?:what|which) (?:data|information|info|details) (?:do you |you )?(?:hold|have|keep|store)|gdpr|(?:personal|my) (?:data|details|info\w*)|get rid of my account|erase\w*|delete\w*|remove my (?:account|details|data)|"
