@@ -30,7 +30,7 @@ OWN_FIELDS = ("title", "tags", "body")  # only the article's own words count tow
 CONCEPT_WEIGHT = 2.5
 # Where a question names a specific need beside a general one, the specific one is the question ("I sent my
 # return back, when is my refund?" asks about the refund): the general concept then counts half.
-NARROWS = {"refund": ("return",), "exchange": ("return", "sizeguide", "cancel"), "warranty": ("damaged",),
+NARROWS = {"refund": ("return",), "return": ("cancel",), "exchange": ("return", "sizeguide", "cancel"), "warranty": ("damaged",),
            "address": ("track",), "missingitem": ("track",), "doublecharge": ("refund", "paymethod"),
            "twofactor": ("signin", "damaged"), "membership": ("cancel",), "international": ("shipcost",),
            # a code or a login that "isn't working" is no damaged item
@@ -48,7 +48,8 @@ PHRASES: tuple[tuple[str, str], ...] = (
      r"(?:spend|orders?) over|(?:get|have) (?:it |them )?(?:shipped|posted|delivered)|charge (?:\w+ )?to (?:deliver|ship|post|send)|cost of (?:delivery|shipping|postage)|(?:if|when) i order (?:today|tonight|now)|"
      r"(?:get|arrive|be) (?:to me |here |with me )?(?:by|before) (?:the weekend|\w+day|christmas|tomorrow|next week)|free (?:shipping|delivery|postage)|express (?:shipping|delivery)|"
      r"next[- ]day(?: delivery)?|how (?:long|quick|quickly|fast|soon|many days)\b[^.?!]{0,30}\b(?:deliver\w*|ship\w*|post|"
-     r"dispatch\w*|arrive|take to come|get here)|standard (?:shipping|delivery)", "shipcost"),
+     r"dispatch\w*|arrive|take to come|get here|get (?:it |them |\w+ |an? \w+ )?to me|reach me|be with me)|standard (?:shipping|delivery)|"
+     r"(?:extra|additional) (?:charges?|fees?|costs?) (?:for|on) (?:delivery|shipping|postage)", "shipcost"),
     (r"e-?gift(?: ?cards?| ?codes?)?|gift ?cards?|gift (?:vouchers?|codes?|certificates?)|vouchers?", "giftcard"),
     (r"click (?:and|&|n) collect|pick(?:ing)? (?:it |them |my order |\w+ )?up (?:in|at|from) (?:the |a |your )?(?:store|shop)|"
      r"collect (?:it |them |my order )?(?:in|at|from) (?:the |a |your )?(?:store|shop)|"
@@ -58,7 +59,7 @@ PHRASES: tuple[tuple[str, str], ...] = (
     (r"two[- ]?(?:step|factor)(?: verification| authentication)?|2fa|authenticator(?: app)?|"
      r"(?:login|log-in|sign-in|verification|security|6[- ]digit) codes?|backup codes?|new phone|lost my phone|changed? (?:my )?phones?", "twofactor"),
     (r"sign(?:ing)? in|log(?:ging)? ?(?:in|on)|login|pw|passwords?|locked out|reset (?:link|email)|"
-     r"(?:can'?t|cannot|unable to) (?:get into|access) my account|account (?:is |got |has been |was )?locked|too many (?:attempts|tries)", "signin"),
+     r"(?:can'?t|cannot|unable to) (?:get into|access) my account|logg?(?:ed|ing)? (?:me )?out|can'?t get (?:back )?in\b|account (?:is |got |has been |was )?locked|too many (?:attempts|tries)", "signin"),
     (r"(?:billed|charged|paid|taken|payments?|charges?)\b[\w ]{0,25}?\b(?:twice|2x|two times|double)|"
      r"double[- ]?(?:charged|charge|payment|billed)|duplicate (?:charge|payment|transaction)s?|two (?:payments|charges|transactions)|"
      r"same (?:amount|payment|charge) (?:taken )?twice|pending (?:charge|payment)|authori[sz]ation hold|"
@@ -99,7 +100,8 @@ PHRASES: tuple[tuple[str, str], ...] = (
      r"no sign|on its way|in transit|tracking|track (?:my|the|it)|out for delivery|courier|order status|delivery status|\beta\b", "track"),
     (r"(?:weren'?t|wasn'?t|were not|was not|not|isn'?t|aren'?t) (?:in|inside) (?:it|the (?:box|parcel|package|bag))|half (?:my|the) order|"
      r"only (?:got|received|came with) (?:one|1|part|some|half)|missing (?:items?|from)|items? (?:is |are |was |were )?missing|"
-     r"(?:something|one thing|part of (?:my|the) order) (?:is |was )?missing|incomplete|"
+     r"(?:something|one thing|part of (?:my|the) order) (?:is |was )?missing|incomplete|(?:came|arrived|turned up) without|"
+     r"(?:wasn'?t|weren'?t|was not|were not) included|(?:didn'?t|did not) include|left out|"
      r"only (?:half|part|some|one|1|two|2)(?: of)?(?: my| the)?(?: order| items?| parcel| things)? (?:came|arrived|turned up|was delivered)|"
      r"the rest (?:of (?:my|the) order)?|not (?:everything|all of it|all (?:of )?(?:my|the) (?:items|order|things))|"
      r"(?:one|two|some|part|half) of (?:the|my) (?:\w+ )?(?:items|things|products) (?:in (?:my|the) (?:order|parcel|box) )?"
@@ -108,10 +110,12 @@ PHRASES: tuple[tuple[str, str], ...] = (
     (r"add(?:ing)? (?:\w+ ){0,5}to (?:my|the|an|your|this) order|(?:forgot|meant|wanted) to (?:add|order|include|put|get|buy)|change the (?:quantity|items?)|"
      r"edit\w* (?:my |the |an |your )?orders?|orders? (?:cannot|can't) be edited|amend\w*|modify\w*|"
      r"change (?:what'?s in|something in|an item in|the \w+ (?:in|on)) (?:my|the) order|"
-     r"change (?:one|some|an?|two) (?:of )?(?:the )?(?:items?|products?|things?) (?:in|on) (?:my|the) order", "amendorder"),
+     r"change (?:one|some|an?|two) (?:of )?(?:the )?(?:items?|products?|things?) (?:in|on) (?:my|the) order|"
+     r"changes? to (?:my|the|an|your) order|change (?:my|the|an) order\b", "amendorder"),
     (r"on sale|price (?:drop\w*|went down|match\w*|cut|reduction)|dropped in price|(?:got|is now|now) cheaper|the difference|"
      r"reduced|promo(?:tion)?s?(?:al)?(?: codes?)?|discounts?(?: codes?)?|coupons?|offer codes?|sales? (?:started|price)", "promotion"),
-    (r"(?:what|which) (?:data|information|info|details) (?:do you |you )?(?:hold|have|keep|store)|gdpr|(?:personal|my) (?:data|details|info\w*)|get rid of my account|erase\w*|delete\w*|remove my (?:account|details|data)|"
+    (r"(?:what|which) (?:data|information|info|details) (?:do you |you )?(?:hold|have|keep|store)|gdpr|"
+     r"(?:account|details|data|info\w*)\b[\w ]{0,20}\b(?:removed|deleted|erased|wiped)|(?:personal|my) (?:data|details|info\w*)|get rid of my account|erase\w*|delete\w*|remove my (?:account|details|data)|"
      r"close my account|forget me", "privacy"),
     (r"phone number|(?:call|ring|phone) (?:you|someone|somebody|support|the team)|number (?:to|i can|we can) (?:call|ring|phone)|"
      r"telephone|phone line|call you|ring you|(?:talk|speak|chat) to (?:a |an )?(?:real |actual )?(?:person|human|someone|agent|somebody)|"
@@ -121,14 +125,15 @@ PHRASES: tuple[tuple[str, str], ...] = (
     (r"smashed|cracked|crushed|damag\w*|faulty|defective|broken|broke|(?:doesn'?t|won'?t|does not|will not) (?:turn|switch|power) on|"
      r"dead on arrival|scratch\w*|dented|leak\w*|shattered|(?:arrived|came) broken|broken (?:on|when) (?:arrival|delivery)|"
      r"(?:doesn'?t|does not|isn'?t|not) working|stopped working|snapped|torn|ripped|soaked|soggy|ruined|wet|water[- ]damaged|"
-     r"squashed|(?:arrived|came) (?:in pieces|open)|(?:came|arrived) with (?:a |an )?(?:\w+ )?(?:tear|hole|rip|stain|mark|scratch|dent|crack)s?", "damaged"),
+     r"squashed|bent|warped|chipped|burst|punctured?|deflat\w*|(?:won'?t|doesn'?t|will not|does not) (?:inflate|light|charge)|"
+     r"(?:arrived|came) (?:in pieces|open)|(?:came|arrived) with (?:a |an )?(?:\w+ )?(?:tear|hole|rip|stain|mark|scratch|dent|crack)s?", "damaged"),
     (r"guarantee\w*|warrant\w*|wear and tear|after (?:a|one|two|three|\d+|a couple of|several|only a few) (?:years?|months?|seasons?)|"
      r"(?:years?|months?) old|repair\w*", "warranty"),
     (r"receipts?|bills?|invoic\w*|vat|proof of purchase", "invoice"),
     (r"memberships?|subscriptions?|renew\w*|outfitters plus|plus|annual fee|yearly fee", "membership"),
     (r"overseas|abroad|internationa\w*|import (?:duty|tax|fees?)|duties|customs|outside (?:the )?(?:eu|uk|us|europe)|"
      r"other countries|which countries|worldwide|canada|australia|new zealand|norway|switzerland|japan|china|india|brazil|"
-     r"mexico|south africa|iceland|singapore|hong kong|dubai|uae|israel|turkey|korea", "international"),
+     r"mexico|usa|united states|america|the states|south africa|iceland|singapore|hong kong|dubai|uae|israel|turkey|korea", "international"),
     (r"wash\w*|dryer|tumble|reproof\w*|re-?waterproof\w*|beading|wetting out|rain jacket|shell|softener|"
      r"care (?:instructions|label)|clean(?:ing)? (?:my |the )?(?:jacket|coat|shell)", "garmentcare"),
 )
