@@ -25,6 +25,9 @@ from functools import lru_cache
 
 # "asked": the questions of conversations an agent answered with the article (learned from insertions).
 FIELD_WEIGHTS = {"title": 5.0, "tags": 2.5, "body": 1.0, "asked": 1.5}
+# A concept in an article's title or tags is what it is about; in its body it is often a passing mention
+# ("…contact us with the code and the receipt" in the gift-card article).
+CONCEPT_FIELD_WEIGHTS = {"title": 5.0, "tags": 2.5, "body": 0.4, "asked": 1.5}
 OWN_FIELDS = ("title", "tags", "body")  # only the article's own words count towards its confidence
 # A concept is what the customer asks about ("exchange"); the things named beside it ("jacket") count for less.
 CONCEPT_WEIGHT = 2.5
@@ -34,7 +37,7 @@ NARROWS = {"refund": ("return",), "return": ("cancel",), "exchange": ("return", 
            "address": ("track",), "missingitem": ("track",), "doublecharge": ("refund", "paymethod"),
            "twofactor": ("signin", "damaged"), "membership": ("cancel",), "international": ("shipcost",),
            # a code or a login that "isn't working" is no damaged item
-           "promotion": ("damaged",), "giftcard": ("damaged",), "signin": ("damaged",)}
+           "promotion": ("damaged", "warranty"), "giftcard": ("damaged",), "signin": ("damaged",)}
 SURE = 0.45  # a share of the question's weight that shows an article on one matching word
 K1 = 1.2
 B = 0.5
@@ -58,11 +61,11 @@ PHRASES: tuple[tuple[str, str], ...] = (
      r"(?:what time|when) (?:do|does) (?:you|the (?:store|shop)|your (?:store|shop)) (?:open|close|shut)|open (?:on )?(?:sundays?|saturdays?|bank holidays?)", "storevisit"),
     (r"two[- ]?(?:step|factor)(?: verification| authentication)?|2fa|authenticator(?: app)?|"
      r"(?:login|log-in|sign-in|verification|security|6[- ]digit) codes?|backup codes?|new phone|lost my phone|changed? (?:my )?phones?", "twofactor"),
-    (r"sign(?:ing)? in|log(?:ging)? ?(?:in|on)|login|pw|passwords?|locked out|reset (?:link|email)|"
+    (r"sign(?:ing)? (?:in|on)(?:to)?|log(?:ging)? ?(?:in|on)(?:to)?|login|pw|passwords?|locked out|reset (?:link|email)|"
      r"(?:can'?t|cannot|unable to) (?:get into|access) my account|logg?(?:ed|ing)? (?:me )?out|can'?t get (?:back )?in\b|account (?:is |got |has been |was )?locked|too many (?:attempts|tries)", "signin"),
     (r"(?:billed|charged|paid|taken|payments?|charges?)\b[\w ]{0,25}?\b(?:twice|2x|two times|double)|"
      r"double[- ]?(?:charged|charge|payment|billed)|duplicate (?:charge|payment|transaction)s?|two (?:payments|charges|transactions)|"
-     r"same (?:amount|payment|charge) (?:taken )?twice|pending (?:charge|payment)|authori[sz]ation hold|"
+     r"same (?:amount|payment|charge) (?:taken )?twice|pending (?:charge|payment)|temporary (?:charge|hold|payment)|pre-?authori[sz]ation|authori[sz]ation hold|"
      r"(?:charged|billed) (?:me )?(?:again|two|2)", "doublecharge"),
     (r"amex|american express|visa|mastercard|paypal|apple ?pay|google ?pay|klarna|bank transfer|debit cards?|credit cards?|"
      r"pay (?:with|by|using|in instalments)|payment (?:methods?|options?)|(?:cards?|payment) (?:do you|can i) (?:take|accept|use)|"
@@ -76,7 +79,7 @@ PHRASES: tuple[tuple[str, str], ...] = (
      r"(?:too|a bit|a little|slightly|very|quite|far too|way too|really) (?:small|big|large|tight|loose|short|long|narrow|wide)|"
      r"(?:doesn'?t|does not|don'?t|do not|didn'?t) fit|"
      r"(?:different|another|other) colou?rs?|(?:a|the) (?:smaller|bigger|larger) one", "exchange"),
-    (r"size (?:chart|guide)|(?:come|comes|run|runs|fit|fits|sized) (?:up )?(?:small|large|big|true|narrow|wide)|true to size|"
+    (r"size (?:chart|guide)|(?:come|comes|run|runs|fit|fits|sized) (?:up )?(?:small|large|big|true|narrow|wide|long|short|tight|loose)|true to size|"
      r"what size|which size|between (?:two )?sizes|measure\w*|sizing|"
      r"(?:small|medium|large|xs|xl|xxl|s|m|l|\d+) (?:and|or) (?:a |an )?(?:small|medium|large|xs|xl|xxl|s|m|l|\d+)\b", "sizeguide"),
     (r"abort\w*|call(?:ed|ing)? off|stop (?:my|the|this) (?:order|purchase)|changed? my mind|cancel\w*|"
@@ -88,18 +91,19 @@ PHRASES: tuple[tuple[str, str], ...] = (
     (r"moved (?:house|home|flat|address)|(?:i|we)(?:'ve| have)? (?:just )?moved|new (?:place|address|flat|house)|wrong (?:street|address|postcode|house number)|"
      r"(?:my|delivery|shipping|postal|home|new|old|wrong|different|billing|work|correct|right|full) address|"
      r"address (?:on|for|of) (?:my|the|this) (?:order|parcel|delivery)|(?:change|update|correct|fix)\w* (?:\w+ ){0,2}address|postcode|post code|zip code|house number|flat number|"
-     r"(?:deliver|send|ship|redirect|post)\w* (?:\w+ ){0,2}to (?:a |my |the )?(?:different|another|new|other|work|office|neighbour|friend|"
-     r"parents|mum|dad)|instead of (?:my )?(?:home|house)|"
-     r"where (?:my order|it|the parcel|the order) is (?:being )?(?:sent|going|delivered)|redirect\w*", "address"),
-    (r"\bmia\b|missing in action|lost in (?:transit|the post|the mail)|where(?:'s| is|s)? (?:my|the|it)|"
-     r"(?:hasn'?t|has not|haven'?t|have not|didn'?t|not|never) (?:yet )?(?:arrived|come|moved|updated|turned up|received|got it)|"
+     r"(?:deliver|send|ship|redirect|post)\w* (?:\w+ ){0,2}to (?:a |my |the )?(?:different|another|new(?! zealand| york| jersey)|other|work|office|neighbour|friend|"
+     r"parents'?|mum|dad)|instead of (?:my )?(?:home|house)|"
+     r"where (?:my |the )?(?:\w+ )?(?:is|gets|will be) (?:being )?(?:sent|going|delivered|shipped)|redirect\w*", "address"),
+    (r"\bmia\b|missing in action|lost in (?:transit|the post|the mail)|where(?:'s| is|s)? (?:my|the|it(?:'s)?)|"
+     r"(?:hasn'?t|hasnt|has not|haven'?t|havent|have not|didn'?t|didnt|not|never) (?:yet )?(?:arrived|come|moved|updated|turned up|"
+     r"received|got it|shown up|showed up|been delivered|come through)|status of (?:my|the) (?:order|parcel|package|delivery)|"
      r"still (?:nothing|not here|waiting for (?:my|the) (?:order|parcel|package|delivery))|"
      r"(?:supposed|meant|due|expected) to (?:arrive|come|be delivered|be here)|"
      r"(?:when|what day) (?:will|does|is|should) (?:my|it|the) ?\w* ?(?:arrive|come|get here|be delivered|turn up|show up|be here|land)|"
      r"when (?:my|the|it) ?\w* ?(?:will|is going to|should|is due to) (?:arrive|come|get here|be delivered|turn up|show up|be here|land)|"
      r"no sign|on its way|in transit|tracking|track (?:my|the|it)|out for delivery|courier|order status|delivery status|\beta\b", "track"),
     (r"(?:weren'?t|wasn'?t|were not|was not|not|isn'?t|aren'?t) (?:in|inside) (?:it|the (?:box|parcel|package|bag))|half (?:my|the) order|"
-     r"only (?:got|received|came with) (?:one|1|part|some|half)|missing (?:items?|from)|items? (?:is |are |was |were )?missing|"
+     r"only (?:got|received|came with) (?:\d+|one|two|three|part|some|half)(?: of (?:the|my)? ?\d*)?|missing (?:items?|from)|items? (?:is |are |was |were )?missing|"
      r"(?:something|one thing|part of (?:my|the) order) (?:is |was )?missing|incomplete|(?:came|arrived|turned up) without|"
      r"(?:wasn'?t|weren'?t|was not|were not) included|(?:didn'?t|did not) include|left out|"
      r"only (?:half|part|some|one|1|two|2)(?: of)?(?: my| the)?(?: order| items?| parcel| things)? (?:came|arrived|turned up|was delivered)|"
@@ -113,19 +117,19 @@ PHRASES: tuple[tuple[str, str], ...] = (
      r"change (?:one|some|an?|two) (?:of )?(?:the )?(?:items?|products?|things?) (?:in|on) (?:my|the) order|"
      r"changes? to (?:my|the|an|your) order|change (?:my|the|an) order\b", "amendorder"),
     (r"on sale|price (?:drop\w*|went down|match\w*|cut|reduction)|dropped in price|(?:got|is now|now) cheaper|the difference|"
-     r"reduced|promo(?:tion)?s?(?:al)?(?: codes?)?|discounts?(?: codes?)?|coupons?|offer codes?|sales? (?:started|price)", "promotion"),
+     r"price (?:guarantee|promise|protection)|reduced|promo(?:tion)?s?(?:al)?(?: codes?)?|discounts?(?: codes?)?|coupons?|offer codes?|sales? (?:started|price)", "promotion"),
     (r"(?:what|which) (?:data|information|info|details) (?:do you |you )?(?:hold|have|keep|store)|gdpr|"
      r"(?:account|details|data|info\w*)\b[\w ]{0,20}\b(?:removed|deleted|erased|wiped)|(?:personal|my) (?:data|details|info\w*)|get rid of my account|erase\w*|delete\w*|remove my (?:account|details|data)|"
      r"close my account|forget me", "privacy"),
-    (r"phone number|(?:call|ring|phone) (?:you|someone|somebody|support|the team)|number (?:to|i can|we can) (?:call|ring|phone)|"
+    (r"(?:talk|speak|chat) with (?:a |an )?(?:real |actual )?(?:person|human|someone|agent|somebody)|phone number|(?:call|ring|phone) (?:you|someone|somebody|support|the team)|number (?:to|i can|we can) (?:call|ring|phone)|"
      r"telephone|phone line|call you|ring you|(?:talk|speak|chat) to (?:a |an )?(?:real |actual )?(?:person|human|someone|agent|somebody)|"
-     r"get hold of|get in touch|contact you|talk to you|customer (?:service|support|care)|reply to emails|reach you|contact (?:you|details)|email address for|"
+     r"get hold of|get in touch|contact you|talk to you|customer (?:service|support|care)|reply to emails|reach (?:you|your \w+)|contact (?:you|details)|email address for|"
      r"live chat|whatsapp", "contact"),
-    (r"recall\w*|safety (?:issue|notice|problem|warning|alert)s?|unsafe|dangerous|fire (?:risk|hazard)|overheat\w*", "recall"),
+    (r"(?:is|are) (?:it|they|the \w+|my \w+)[\w ]{0,30} safe\b|safe to use|recall\w*|safety (?:issue|notice|problem|warning|alert)s?|unsafe|dangerous|fire (?:risk|hazard)|overheat\w*", "recall"),
     (r"smashed|cracked|crushed|damag\w*|faulty|defective|broken|broke|(?:doesn'?t|won'?t|does not|will not) (?:turn|switch|power) on|"
      r"dead on arrival|scratch\w*|dented|leak\w*|shattered|(?:arrived|came) broken|broken (?:on|when) (?:arrival|delivery)|"
      r"(?:doesn'?t|does not|isn'?t|not) working|stopped working|snapped|torn|ripped|soaked|soggy|ruined|wet|water[- ]damaged|"
-     r"squashed|bent|warped|chipped|burst|punctured?|deflat\w*|(?:won'?t|doesn'?t|will not|does not) (?:inflate|light|charge)|"
+     r"(?:has|have|with|there'?s|there is|got) (?:a |an )?(?:\w+ )?(?:rip|tear|hole|crack|dent|scratch|stain)s?\b|squashed|bent|warped|chipped|burst|punctured?|deflat\w*|(?:won'?t|doesn'?t|will not|does not) (?:inflate|light|charge)|"
      r"(?:arrived|came) (?:in pieces|open)|(?:came|arrived) with (?:a |an )?(?:\w+ )?(?:tear|hole|rip|stain|mark|scratch|dent|crack)s?", "damaged"),
     (r"guarantee\w*|warrant\w*|wear and tear|after (?:a|one|two|three|\d+|a couple of|several|only a few) (?:years?|months?|seasons?)|"
      r"(?:years?|months?) old|repair\w*", "warranty"),
@@ -163,7 +167,7 @@ _WORD = re.compile(r"[^\W_]+(?:'[^\W_]+)?")
 # Addresses, links and codes (order numbers, tracking numbers) name no topic.
 _NOISE = re.compile(r"\S+@\S+|@[\w.-]+|\bhttps?://\S+|\bwww\.\S+|\b[\w-]*\d{3,}[\w-]*\b")
 CONCEPT = "x0"  # concept words start with this, so no real word stems into one
-_PHRASES = tuple((re.compile(rf"(?<![\w']){pattern}(?![\w'])", re.I), CONCEPT + word) for pattern, word in PHRASES)
+_PHRASES = tuple((re.compile(rf"(?<![\w'])(?:{pattern})(?![\w'])", re.I), CONCEPT + word) for pattern, word in PHRASES)
 _CONCEPTS = frozenset(word for _, word in _PHRASES)
 _FOLD = {stem: group[0] for group in SYNONYMS for stem in group}
 
@@ -279,7 +283,8 @@ class Index:
         for doc in self.docs:
             score, matched, hit, concepts = 0.0, 0.0, [], 0
             for term, w in weights.items():
-                tf = sum(FIELD_WEIGHTS[f] * doc.fields[f][term] /
+                fw = CONCEPT_FIELD_WEIGHTS if term in _CONCEPTS else FIELD_WEIGHTS
+                tf = sum(fw[f] * doc.fields[f][term] /
                          (1 - B + B * doc.length[f] / self.avg[f]) for f in FIELD_WEIGHTS if doc.fields[f][term])
                 if tf:
                     score += w * idf[term] * tf * (K1 + 1) / (tf + K1)
