@@ -3,10 +3,13 @@
 ``data/tone_tuning.tsv`` (616 messages, written in seven batches; each later batch was first
 measured as held out, then used to tune) is the set the analyser was tuned on: it must stay
 at the targets (>= 85% exact, >= 90% on "needs care" = angry or negative vs not).
-``data/tone_heldout.tsv`` (100 messages, the eighth batch) was written and labelled after the
-last tuning pass, committed before the analyser read it, and never used to tune: its figure is
-how the analyser does on text it has not seen (87.0% exact, 94.0% split when first read). It
-is held to the same targets.
+``data/tone_heldout.tsv`` (200 messages: the eighth batch, written after the last tuning pass,
+and the ninth, written after the eighth was read with the analyser unchanged) was labelled by
+hand and committed before the analyser read it, and never used to tune: its figure is how the
+analyser does on text it has not seen — 87.0% exact / 94.0% split on the eighth batch, 91.0% /
+94.0% on the ninth, 89.0% / 94.0% on both, when first read. It is held to the same targets.
+Earlier batches, each read once before it was tuned on (exact/split): 73.7/82.5, 78.4/84.1,
+68.0/80.0, 83.0/90.0.
 """
 
 from __future__ import annotations
@@ -44,7 +47,7 @@ def agreement(rows) -> tuple[float, float, list[str]]:
 
 @pytest.mark.parametrize("name,min_exact,min_care", [
     ("tone_tuning.tsv", 0.85, 0.90),
-    ("tone_heldout.tsv", 0.85, 0.90),  # measured 87.0% / 94.0% when first read
+    ("tone_heldout.tsv", 0.85, 0.90),  # measured 89.0% / 94.0% when first read
 ])
 def test_tone_agrees_with_a_person(name, min_exact, min_care, capsys):
     rows = labelled(name)
