@@ -83,6 +83,23 @@ def test_a_poor_fit_is_not_shown(help_centre):
     assert knowledge.search(help_centre, "what is the capital of Peru") == []
 
 
+def test_one_shared_noun_is_no_answer(help_centre):
+    # "jacket" is in the jacket-care article's title, but nothing else of the question is anywhere
+    assert knowledge.search(help_centre, "are your down jackets vegan?") == []
+
+
+def test_a_customer_phrase_matches_whole_words_only(help_centre):
+    # "vat" inside "activated" and "bill" inside "billing" once pulled the gift-card article above the invoices
+    assert knowledge.search(help_centre, "how do I get a receipt showing VAT", 3)[0].title == (
+        "Downloading invoices and VAT receipts")
+
+
+def test_a_specific_need_is_the_question_beside_a_general_one(help_centre):
+    # a return and a refund: the refund is what is asked about
+    assert knowledge.search(help_centre, "you have my return since monday, when is the refund", 3)[0].title == (
+        "When will I get my refund?")
+
+
 def test_what_agents_inserted_raises_the_article_they_chose_but_never_makes_a_poor_fit(help_centre):
     from tests.support.factories import conversation, load, thread_id
 

@@ -76,3 +76,27 @@ def test_the_sets_cover_every_tone_and_channel():
 ])
 def test_the_rules_a_person_expects(text, tone):
     assert classify(text).tone == tone
+
+
+@pytest.mark.parametrize("text,tone", [
+    # a promise not kept, or what was expected against what came, is a problem said calmly
+    ("I was told it would ship on Monday and it's now Thursday.", "negative"),
+    ("The listing said merino but the label says acrylic.", "negative"),
+    # a statement that asks nothing and praises nothing reports a problem
+    ("The left boot is half a centimetre shorter than the right one.", "negative"),
+    # ... unless it only informs
+    ("Just letting you know I've moved to 3 Elm Road.", "neutral"),
+    # hypotheticals and a question VADER dislikes stay neutral; a sign-off thanks makes nothing positive
+    ("What happens if the courier loses my parcel?", "neutral"),
+    ("Do you deliver to PO boxes?", "neutral"),
+    ("Just checking whether you open on Easter Monday. Cheers, Tom", "neutral"),
+    # demands, disbelief and an eye-roll beside a problem or praise make it angry
+    ("The strap broke again. Just refund me.", "angry"),
+    ("Great service as always 🙄", "angry"),
+    ("@shop are you a bot? nobody is answering my question", "angry"),
+    # praise VADER knows, or a happy ending, is positive
+    ("The parcel turned up after all, thank you for chasing it!", "positive"),
+    ("Nothing beats your winter socks, never disappoints", "positive"),
+])
+def test_rules_that_generalise(text, tone):
+    assert classify(text).tone == tone
