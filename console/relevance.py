@@ -8,11 +8,18 @@ BM25-style with their own weights for title, tags and body, and for the question
 answered with the article (learned from what they inserted); the query's words can carry
 weights too (the latest message counts more than the subject or earlier ones).
 
+A concept is what the customer asks about, so it counts more than the things named
+beside it ("exchange" over "jacket"), and counts fully in an article's title and tags
+but little in its body (a passing mention). Where a question names a specific need
+beside a general one (a refund beside a return), the general one counts half
+(``NARROWS``).
+
 ``Index.rank`` returns each article's score and a *confidence*: the share of the
 query's weight (by inverse document frequency) that the article's own words match (what
 agents inserted raises an article that fits; it cannot make one fit). Words the
 knowledge base has never seen count against it, so "do you sell bikes?" matches
-nothing well and is not shown.
+nothing well and is not shown; and one shared noun is no evidence either
+(``Match.evidence``: "are your jackets vegan?" shows nothing).
 """
 
 from __future__ import annotations

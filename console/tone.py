@@ -5,17 +5,26 @@ analyser built for short social text) gives the base polarity, read with the
 courtesy words taken out ("please", "thanks", "kind regards" make no complaint
 positive); on top of it come the signals VADER cannot see:
 
-- *a problem*: something broken, missing, late, wrong, charged twice, refused…
-  A message with a problem is never positive;
+- *a problem*: something broken, missing, late, wrong, charged twice, refused…; a
+  promise not kept ("I was told 5 days"), what was expected against what came ("it
+  was navy but this is black"), time gone by, something done without asking; and a
+  statement that asks, thanks and praises nothing and only informs of nothing —
+  customers rarely write to support to say all is well. Hypotheticals ("what if it
+  is lost?"), "no problems" and the customer's own slip ("I ordered the wrong size
+  by mistake") name none. A message with a problem is never positive;
 - *strong anger*: threats to leave or escalate (chargeback, lawyer, one-star
-  review, "never again"), repeated contact ("third email", "yet again"), insults
-  ("useless", "a joke"), sarcasm (praise standing beside a problem: "lovely, lost
-  again");
-- *weak anger*: shouting in capitals, "?!", "??", "!!", impatience ("anyone there").
+  review, "never again", "someone senior"), warnings to others ("avoid"), repeated
+  contact ("third email", "yet again", "three times already"), insults ("useless",
+  "a joke", "are you a bot"), sarcasm (praise beside a problem: "lovely, lost
+  again"; praise with an eye-roll), and — beside a problem — disbelief ("unreal");
+- *weak anger*: shouting in capitals, "?!", "??", "!!", impatience ("anyone there"),
+  angry emoji, and — beside a problem — demands ("just refund me", "I expect…").
 
 Angry: a strong signal, a weak one beside a problem, or two weak ones without
-praise. Negative: a problem, or clearly negative wording. Positive: praise or
-thanks with no problem, not a mere sign-off under a question. Else neutral.
+praise. Negative: a problem, or clearly negative wording in a message that does not
+ask (a question is neutral whatever VADER makes of "PO box"). Positive: praise or
+thanks with no open problem — not a sign-off ("Cheers, Dan") or a pleasantry ("have
+a lovely day"). Else neutral. @handles are taken out first: they name no one's tone.
 
 Kinds: refund, cancel, complaint, question, praise, other — plus auto_reply and
 bounce, which come from the message's meta (the adapter knows them from headers)
