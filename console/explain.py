@@ -34,10 +34,8 @@ def explain(config: Any, text: str, *, subject: str = "", channel: str | None = 
     if not text.strip():
         raise UserError("the message is empty: nothing to explain", fix="give --text TEXT, or --text - and pipe it in")
     channel, account = _where(config, channel, account)
-    db = connect(":memory:")
+    db = _scratch(knowledge_from)
     try:
-        if knowledge_from is not None:
-            _copy_articles(knowledge_from, db)
         service = Service(config)
         service.start(db)
         at = datetime.fromtimestamp(time.time() if now is None else now, timezone.utc)
@@ -82,6 +80,42 @@ def _channel_of(acc: Any) -> str:
     except OptionError:
         return ""
     return getattr(channel, "value", str(channel))
+
+
+_template: tuple[tuple, sqlite3.Connection] | None = None
+
+
+def _scratch(knowledge_from: sqlite3.Connection | None) -> sqlite3.Connection:
+    """A new in-memory cache holding a copy of the knowledge base.
+
+    Migrating a cache from nothing and copying the articles cost more than the rest of an
+    explanation, so both are done once per process into a template (again when the source's
+    articles change), and each explanation starts from a byte copy of it (SQLite's backup).
+    """
+    global _template
+    key = _articles_key(knowledge_from)
+    if _template is None or _template[0] != key:
+        template = connect(":memory:")
+        if knowledge_from is not None:
+            _copy_articles(knowledge_from, template)
+        if _template is not None:
+            _template[1].close()
+        _template = (key, template)
+    db = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
+    _template[1].backup(db)
+    db.row_factory = sqlite3.Row
+    db.execute("PRAGMA foreign_keys=ON")  # per connection, as connect() sets them
+    db.execute("PRAGMA temp_store=MEMORY")
+    return db
+
+
+def _articles_key(source: sqlite3.Connection | None) -> tuple:
+    if source is None:
+        return ()
+    file = next((r[2] for r in source.execute("PRAGMA database_list") if r[1] == "main"), "")
+    return (id(source) if not file else file,) + tuple(source.execute(
+        "SELECT COUNT(*), COALESCE(MAX(id), 0), TOTAL(LENGTH(title) + LENGTH(body) + LENGTH(tags) + LENGTH(url)), "
+        "TOTAL(id * (LENGTH(title) + LENGTH(body) + LENGTH(tags))) FROM articles").fetchone())
 
 
 def _copy_articles(source: sqlite3.Connection, db: sqlite3.Connection) -> None:

@@ -23,6 +23,7 @@ import re
 import sqlite3
 import time
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -230,7 +231,7 @@ def ranked(db: sqlite3.Connection, parts: list[tuple[str, float]], limit: int = 
            min_confidence: float = MIN_CONFIDENCE) -> list[Suggestion]:
     """Articles for weighted texts ((text, weight), …), best first; poor fits are left out."""
     query = [(term, word, weight) for text, weight in parts for term, word in relevance.analyse(text)]
-    matches = [m for m in _index(db).rank(query, limit * 4) if m.confidence >= min_confidence][:limit]
+    matches = [m for m in _index(db).rank(query, limit * 4) if m.confidence >= min_confidence and m.evidence][:limit]
     if not matches:
         return []
     rows = {r["id"]: r for r in db.execute(
@@ -248,11 +249,18 @@ def search(db: sqlite3.Connection, text: str, limit: int = 3) -> list[Suggestion
 def _snippet(body: str, words: tuple[str, ...], width: int = 160) -> str:
     """The body's sentence sharing most terms with the question, cut to ``width``."""
     wanted = {t for w in words for t, _ in relevance.analyse(w)}
-    sentences = [s.strip() for s in re.split(r"(?<=[.!?])\s+", " ".join(body.split())) if s.strip()]
+    sentences = _sentences(body)
     if not sentences:
         return ""
-    best = max(sentences, key=lambda s: len(wanted & {t for t, _ in relevance.analyse(s)}))
+    best = max(sentences, key=lambda s: len(wanted & s[1]))[0]
     return best if len(best) <= width else best[:width - 1].rsplit(" ", 1)[0] + "…"
+
+
+@lru_cache(maxsize=1024)
+def _sentences(body: str) -> tuple[tuple[str, frozenset[str]], ...]:
+    """An article's sentences with their terms (read once per body, not once per suggestion)."""
+    return tuple((s, frozenset(t for t, _ in relevance.analyse(s)))
+                 for s in (s.strip() for s in re.split(r"(?<=[.!?])\s+", " ".join(body.split()))) if s)
 
 
 def conversation_parts(db: sqlite3.Connection, thread_id: int) -> list[tuple[str, float]]:

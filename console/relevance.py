@@ -8,11 +8,18 @@ BM25-style with their own weights for title, tags and body, and for the question
 answered with the article (learned from what they inserted); the query's words can carry
 weights too (the latest message counts more than the subject or earlier ones).
 
+A concept is what the customer asks about, so it counts more than the things named
+beside it ("exchange" over "jacket"), and counts fully in an article's title and tags
+but little in its body (a passing mention). Where a question names a specific need
+beside a general one (a refund beside a return), the general one counts half
+(``NARROWS``).
+
 ``Index.rank`` returns each article's score and a *confidence*: the share of the
 query's weight (by inverse document frequency) that the article's own words match (what
 agents inserted raises an article that fits; it cannot make one fit). Words the
 knowledge base has never seen count against it, so "do you sell bikes?" matches
-nothing well and is not shown.
+nothing well and is not shown; and one shared noun is no evidence either
+(``Match.evidence``: "are your jackets vegan?" shows nothing).
 """
 
 from __future__ import annotations
@@ -25,59 +32,121 @@ from functools import lru_cache
 
 # "asked": the questions of conversations an agent answered with the article (learned from insertions).
 FIELD_WEIGHTS = {"title": 5.0, "tags": 2.5, "body": 1.0, "asked": 1.5}
+# A concept in an article's title or tags is what it is about; in its body it is often a passing mention
+# ("…contact us with the code and the receipt" in the gift-card article).
+CONCEPT_FIELD_WEIGHTS = {"title": 5.0, "tags": 2.5, "body": 0.4, "asked": 1.5}
 OWN_FIELDS = ("title", "tags", "body")  # only the article's own words count towards its confidence
+# A concept is what the customer asks about ("exchange"); the things named beside it ("jacket") count for less.
+CONCEPT_WEIGHT = 2.5
+# Where a question names a specific need beside a general one, the specific one is the question ("I sent my
+# return back, when is my refund?" asks about the refund): the general concept then counts half.
+NARROWS = {"refund": ("return",), "return": ("cancel",), "exchange": ("return", "sizeguide", "cancel"), "warranty": ("damaged",),
+           "address": ("track",), "missingitem": ("track",), "doublecharge": ("refund", "paymethod"),
+           "twofactor": ("signin", "damaged"), "membership": ("cancel",), "international": ("shipcost",),
+           # a code or a login that "isn't working" is no damaged item
+           "promotion": ("damaged", "warranty"), "giftcard": ("damaged",), "signin": ("damaged",)}
+SURE = 0.45  # a share of the question's weight that shows an article on one matching word
 K1 = 1.2
 B = 0.5
 
 # Phrases customers use for one thing, rewritten to a concept word before stemming. Written from how
 # people talk about orders, never from one test sentence. Order matters: longer phrases first.
 PHRASES: tuple[tuple[str, str], ...] = (
-    (r"p ?& ?p|p and p|postage(?: and packing)?|shipping (?:costs?|fees?|charges?|price)|"
-     r"delivery (?:costs?|fees?|charges?|price)|cost to (?:ship|deliver)|pay for (?:shipping|delivery)", "shipcost"),
+    (r"p ?& ?p|p and p|postage(?: and packing)?(?: costs?)?|shipping (?:costs?|fees?|charges?|price|rates?)|"
+     r"delivery (?:costs?|fees?|charges?|price|rates?|times?|options?)|cost to (?:ship|deliver|post)|"
+     r"pay (?:for |extra for )?(?:shipping|delivery|postage)|(?:delivery|shipping|postage) (?:is |be )?free|minimum spend|"
+     r"(?:spend|orders?) over|(?:get|have) (?:it |them )?(?:shipped|posted|delivered)|charge (?:\w+ )?to (?:deliver|ship|post|send)|cost of (?:delivery|shipping|postage)|(?:if|when) i order (?:today|tonight|now)|"
+     r"(?:get|arrive|be) (?:to me |here |with me )?(?:by|before) (?:the weekend|\w+day|christmas|tomorrow|next week)|free (?:shipping|delivery|postage)|express (?:shipping|delivery)|"
+     r"next[- ]day(?: delivery)?|how (?:long|quick|quickly|fast|soon|many days)\b[^.?!]{0,30}\b(?:deliver\w*|ship\w*|post|"
+     r"dispatch\w*|arrive|take to come|get here|get (?:it |them |\w+ |an? \w+ )?to me|reach me|be with me)|standard (?:shipping|delivery)|"
+     r"(?:extra|additional) (?:charges?|fees?|costs?) (?:for|on) (?:delivery|shipping|postage)", "shipcost"),
     (r"e-?gift(?: ?cards?| ?codes?)?|gift ?cards?|gift (?:vouchers?|codes?|certificates?)|vouchers?", "giftcard"),
-    (r"click (?:and|&|n) collect|pick(?:ing)? (?:it |them )?up in (?:the )?(?:store|shop)|collect in (?:store|shop)|"
-     r"opening (?:hours|times)|(?:store|shop) (?:hours|times|close|closes|open|opens)", "storevisit"),
+    (r"click (?:and|&|n) collect|pick(?:ing)? (?:it |them |my order |\w+ )?up (?:in|at|from) (?:the |a |your )?(?:store|shop)|"
+     r"collect (?:it |them |my order )?(?:in|at|from) (?:the |a |your )?(?:store|shop)|"
+     r"pick(?:ing)? up (?:\w+ ){0,2}(?:in|at|from) (?:the |a |your )?(?:store|shop)|"
+     r"opening (?:hours|times)|(?:store|shop) (?:hours|times|close|closes|open|opens)|"
+     r"(?:what time|when) (?:do|does) (?:you|the (?:store|shop)|your (?:store|shop)) (?:open|close|shut)|open (?:on )?(?:sundays?|saturdays?|bank holidays?)", "storevisit"),
     (r"two[- ]?(?:step|factor)(?: verification| authentication)?|2fa|authenticator(?: app)?|"
-     r"(?:login|log-in|sign-in|verification|security) codes?|backup codes?", "twofactor"),
-    (r"sign(?:ing)? in|log(?:ging)? ?in|login|pw|passwords?|locked out|reset (?:link|email)", "signin"),
+     r"(?:login|log-in|sign-in|verification|security|6[- ]digit) codes?|backup codes?|new phone|lost my phone|changed? (?:my )?phones?", "twofactor"),
+    (r"sign(?:ing)? (?:in|on)(?:to)?|log(?:ging)? ?(?:in|on)(?:to)?|login|pw|passwords?|locked out|reset (?:link|email)|"
+     r"(?:can'?t|cannot|unable to) (?:get into|access) my account|logg?(?:ed|ing)? (?:me )?out|can'?t get (?:back )?in\b|account (?:is |got |has been |was )?locked|too many (?:attempts|tries)", "signin"),
     (r"(?:billed|charged|paid|taken|payments?|charges?)\b[\w ]{0,25}?\b(?:twice|2x|two times|double)|"
-     r"double[- ]?(?:charged|charge|payment|billed)|duplicate (?:charge|payment)|two (?:payments|charges)|"
-     r"same (?:amount|payment|charge) (?:taken )?twice|pending charge|authori[sz]ation hold", "doublecharge"),
-    (r"amex|american express|visa|mastercard|paypal|apple ?pay|google ?pay|klarna|bank transfer|"
-     r"pay (?:with|by|using)|payment (?:methods?|options?)|(?:cards?|payment) (?:do you|can i) (?:take|accept|use)|"
-     r"what cards", "paymethod"),
-    (r"money back|(?:my|the) money|reimburs\w*|refunds?|refunded", "refund"),
-    (r"(?:send|sent|sending) (?:it |them |something |this |that )?back|post(?:ing)? (?:it |them )?back|returns?|returning|"
-     r"returned", "return"),
-    (r"swap\w*|exchang\w*|(?:next|bigger|smaller|larger|different|wrong) size|size (?:up|down)|half a size|"
-     r"too (?:small|big|large|tight|loose|short|long)|(?:doesn'?t|does not|don'?t|do not) fit|"
-     r"(?:different|another) colou?r", "exchange"),
-    (r"size (?:chart|guide)|(?:come|comes|run|runs|fit|fits) (?:up )?(?:small|large|big|true)|true to size|"
-     r"what size|which size", "sizeguide"),
-    (r"abort\w*|call(?:ed|ing)? off|stop (?:my|the) order|changed? my mind|cancel\w*", "cancel"),
+     r"double[- ]?(?:charged|charge|payment|billed)|duplicate (?:charge|payment|transaction)s?|two (?:payments|charges|transactions)|"
+     r"same (?:amount|payment|charge) (?:taken )?twice|pending (?:charge|payment)|temporary (?:charge|hold|payment)|pre-?authori[sz]ation|authori[sz]ation hold|"
+     r"(?:charged|billed) (?:me )?(?:again|two|2)", "doublecharge"),
+    (r"amex|american express|visa|mastercard|paypal|apple ?pay|google ?pay|klarna|bank transfer|debit cards?|credit cards?|"
+     r"pay (?:with|by|using|in instalments)|payment (?:methods?|options?)|(?:cards?|payment) (?:do you|can i) (?:take|accept|use)|"
+     r"what cards|ways to pay|instalments", "paymethod"),
+    (r"money back|(?:my|the|your|our|no|see|get) money|reimburs\w*|refunds?|refunded|paid back|credited back|credit (?:it )?back|"
+     r"(?:back|come through|arrive|appear\w*|show up|hit|reach) (?:on|in|to) my (?:card|account|bank|statement)", "refund"),
+    (r"(?:send|sent|sending|ship|post|posting|take|bring) (?:\w+ ){0,3}back|returns?|returning|"
+     r"returned|return label|drop (?:it |them )?off|return window|time limit", "return"),
+    (r"swap\w*|exchang\w*|(?:change|trade) (?:it|them|these|this|those)(?: in)? for|trade (?:\w+ ){0,2}in|(?:next|bigger|smaller|larger|different|wrong|another|other) sizes?|size (?:up|down|bigger|smaller|larger)|"
+     r"half (?:a )?size (?:up|down|bigger|smaller|larger)|"
+     r"(?:too|a bit|a little|slightly|very|quite|far too|way too|really) (?:small|big|large|tight|loose|short|long|narrow|wide)|"
+     r"(?:doesn'?t|does not|don'?t|do not|didn'?t) fit|"
+     r"(?:different|another|other) colou?rs?|(?:a|the) (?:smaller|bigger|larger) one", "exchange"),
+    (r"size (?:chart|guide)|(?:come|comes|run|runs|fit|fits|sized) (?:up )?(?:small|large|big|true|narrow|wide|long|short|tight|loose)|true to size|"
+     r"what size|which size|between (?:two )?sizes|measure\w*|sizing|"
+     r"(?:small|medium|large|xs|xl|xxl|s|m|l|\d+) (?:and|or) (?:a |an )?(?:small|medium|large|xs|xl|xxl|s|m|l|\d+)\b", "sizeguide"),
+    (r"abort\w*|call(?:ed|ing)? off|stop (?:my|the|this) (?:order|purchase)|changed? my mind|cancel\w*|"
+     r"(?:don'?t|do not|no longer) (?:want|need) (?:it|them|the order|this order)(?: any ?more)?|"
+     r"ordered (?:it |this |them )?(?:twice|by (?:mistake|accident))|"
+     r"(?:ordered|placed|made|bought|purchased|clicked \w+) (?:\w+ ){0,3}by (?:mistake|accident)|"
+     r"stop (?:it|my order|the order|this order|the purchase)\b", "cancel"),
     (r"never (?:worn|used|opened)|unworn|unused|unopened|(?:with |still has )?(?:the )?tags (?:still )?on", "unused"),
-    (r"\bmia\b|missing in action|lost in (?:transit|the post|the mail)|where(?:'s| is|s)? (?:my|the|it)|"
-     r"hasn'?t (?:arrived|come|moved|updated)|not (?:arrived|turned up|moved|updated)|still (?:nothing|not here)|"
-     r"(?:supposed|meant|due) to (?:arrive|come|be delivered)|"
-     r"no sign|on its way|in transit|tracking", "track"),
-    (r"(?:weren'?t|wasn'?t|were not|was not|not) in the (?:box|parcel|package)|half (?:my|the) order|"
-     r"only got (?:one|1|part)|missing (?:items?|from)|items? (?:is |are )?missing", "missingitem"),
-    (r"add(?:ing)? (?:\w+ ){0,3}to (?:my|the|an|your) order|forgot to (?:add|order)|change the (?:quantity|items?)|"
-     r"edit\w* (?:my |the |an |your )?orders?|orders? (?:cannot|can't) be edited|amend\w*", "amendorder"),
-    (r"on sale|price (?:drop\w*|went down|match\w*)|dropped in price|got cheaper|the difference|"
-     r"promo(?:tion)?s?(?:al)?(?: codes?)?|discounts?(?: codes?)?|coupons?", "promotion"),
-    (r"gdpr|(?:personal|my) (?:data|details|info\w*)|get rid of my account|erase\w*|delete\w*", "privacy"),
-    (r"phone number|call you|(?:talk|speak) to (?:a |an )?(?:real )?(?:person|human|someone|agent)|"
-     r"get hold of|customer service|reply to emails|reach you", "contact"),
-    (r"recall\w*|safety (?:issue|notice|problem|warning)s?|unsafe", "recall"),
-    (r"smashed|cracked|crushed|damag\w*|faulty|doesn'?t turn on|dead on arrival|scratch\w*|dented|leaked", "damaged"),
-    (r"guarantee\w*|warrant\w*|wear and tear", "warranty"),
-    (r"moved (?:house|home)?|new (?:place|address|flat|house)|wrong (?:street|address|postcode)|"
-     r"work address|address", "address"),
-    (r"receipts?|bills?|invoic\w*|vat", "invoice"),
-    (r"memberships?|subscriptions?|renew\w*|outfitters plus|plus", "membership"),
-    (r"overseas|abroad|internationa\w*|import (?:duty|tax|fees?)|duties|customs", "international"),
-    (r"wash\w*|dryer|tumble|reproof\w*|beading|rain jacket|shell", "garmentcare"),
+    (r"moved (?:house|home|flat|address)|(?:i|we)(?:'ve| have)? (?:just )?moved|new (?:place|address|flat|house)|wrong (?:street|address|postcode|house number)|"
+     r"(?:my|delivery|shipping|postal|home|new|old|wrong|different|billing|work|correct|right|full) address|"
+     r"address (?:on|for|of) (?:my|the|this) (?:order|parcel|delivery)|(?:change|update|correct|fix)\w* (?:\w+ ){0,2}address|postcode|post code|zip code|house number|flat number|"
+     r"(?:deliver|send|ship|redirect|post)\w* (?:\w+ ){0,2}to (?:a |my |the )?(?:different|another|new(?! zealand| york| jersey)|other|work|office|neighbour|friend|"
+     r"parents'?|mum|dad)|instead of (?:my )?(?:home|house)|"
+     r"where (?:my |the )?(?:\w+ )?(?:is|gets|will be) (?:being )?(?:sent|going|delivered|shipped)|redirect\w*", "address"),
+    (r"\bmia\b|missing in action|lost in (?:transit|the post|the mail)|where(?:'s| is|s)? (?:my|the|it(?:'s)?)|"
+     r"(?:hasn'?t|hasnt|has not|haven'?t|havent|have not|didn'?t|didnt|not|never) (?:yet )?(?:arrived|come|moved|updated|turned up|"
+     r"received|got it|shown up|showed up|been delivered|come through)|status of (?:my|the) (?:order|parcel|package|delivery)|"
+     r"still (?:nothing|not here|waiting for (?:my|the) (?:order|parcel|package|delivery))|"
+     r"(?:supposed|meant|due|expected) to (?:arrive|come|be delivered|be here)|"
+     r"(?:when|what day) (?:will|does|is|should) (?:my|it|the) ?\w* ?(?:arrive|come|get here|be delivered|turn up|show up|be here|land)|"
+     r"when (?:my|the|it) ?\w* ?(?:will|is going to|should|is due to) (?:arrive|come|get here|be delivered|turn up|show up|be here|land)|"
+     r"no sign|on its way|in transit|tracking|track (?:my|the|it)|out for delivery|courier|order status|delivery status|\beta\b", "track"),
+    (r"(?:weren'?t|wasn'?t|were not|was not|not|isn'?t|aren'?t) (?:in|inside) (?:it|the (?:box|parcel|package|bag))|half (?:my|the) order|"
+     r"only (?:got|received|came with) (?:\d+|one|two|three|part|some|half)(?: of (?:the|my)? ?\d*)?|missing (?:items?|from)|items? (?:is |are |was |were )?missing|"
+     r"(?:something|one thing|part of (?:my|the) order) (?:is |was )?missing|incomplete|(?:came|arrived|turned up) without|"
+     r"(?:wasn'?t|weren'?t|was not|were not) included|(?:didn'?t|did not) include|left out|"
+     r"only (?:half|part|some|one|1|two|2)(?: of)?(?: my| the)?(?: order| items?| parcel| things)? (?:came|arrived|turned up|was delivered)|"
+     r"the rest (?:of (?:my|the) order)?|not (?:everything|all of it|all (?:of )?(?:my|the) (?:items|order|things))|"
+     r"(?:one|two|some|part|half) of (?:the|my) (?:\w+ )?(?:items|things|products) (?:in (?:my|the) (?:order|parcel|box) )?"
+     r"(?:didn'?t|did not|never|hasn'?t|has not|"
+     r"wasn'?t|weren'?t|is|are|was|were) (?:arrive|come|missing|turn up|there|in)|separately|separate parcels?|several parcels|more than one parcel", "missingitem"),
+    (r"add(?:ing)? (?:\w+ ){0,5}to (?:my|the|an|your|this) order|(?:forgot|meant|wanted) to (?:add|order|include|put|get|buy)|change the (?:quantity|items?)|"
+     r"edit\w* (?:my |the |an |your )?orders?|orders? (?:cannot|can't) be edited|amend\w*|modify\w*|"
+     r"change (?:what'?s in|something in|an item in|the \w+ (?:in|on)) (?:my|the) order|"
+     r"change (?:one|some|an?|two) (?:of )?(?:the )?(?:items?|products?|things?) (?:in|on) (?:my|the) order|"
+     r"changes? to (?:my|the|an|your) order|change (?:my|the|an) order\b", "amendorder"),
+    (r"on sale|price (?:drop\w*|went down|match\w*|cut|reduction)|dropped in price|(?:got|is now|now) cheaper|the difference|"
+     r"price (?:guarantee|promise|protection)|reduced|promo(?:tion)?s?(?:al)?(?: codes?)?|discounts?(?: codes?)?|coupons?|offer codes?|sales? (?:started|price)", "promotion"),
+    (r"(?:what|which) (?:data|information|info|details) (?:do you |you )?(?:hold|have|keep|store)|gdpr|"
+     r"(?:account|details|data|info\w*)\b[\w ]{0,20}\b(?:removed|deleted|erased|wiped)|(?:personal|my) (?:data|details|info\w*)|get rid of my account|erase\w*|delete\w*|remove my (?:account|details|data)|"
+     r"close my account|forget me", "privacy"),
+    (r"(?:talk|speak|chat) with (?:a |an )?(?:real |actual )?(?:person|human|someone|agent|somebody)|phone number|(?:call|ring|phone) (?:you|someone|somebody|support|the team)|number (?:to|i can|we can) (?:call|ring|phone)|"
+     r"telephone|phone line|call you|ring you|(?:talk|speak|chat) to (?:a |an )?(?:real |actual )?(?:person|human|someone|agent|somebody)|"
+     r"get hold of|get in touch|contact you|talk to you|customer (?:service|support|care)|reply to emails|reach (?:you|your \w+)|contact (?:you|details)|email address for|"
+     r"live chat|whatsapp", "contact"),
+    (r"(?:is|are) (?:it|they|the \w+|my \w+)[\w ]{0,30} safe\b|safe to use|recall\w*|safety (?:issue|notice|problem|warning|alert)s?|unsafe|dangerous|fire (?:risk|hazard)|overheat\w*", "recall"),
+    (r"smashed|cracked|crushed|damag\w*|faulty|defective|broken|broke|(?:doesn'?t|won'?t|does not|will not) (?:turn|switch|power) on|"
+     r"dead on arrival|scratch\w*|dented|leak\w*|shattered|(?:arrived|came) broken|broken (?:on|when) (?:arrival|delivery)|"
+     r"(?:doesn'?t|does not|isn'?t|not) working|stopped working|snapped|torn|ripped|soaked|soggy|ruined|wet|water[- ]damaged|"
+     r"(?:has|have|with|there'?s|there is|got) (?:a |an )?(?:\w+ )?(?:rip|tear|hole|crack|dent|scratch|stain)s?\b|squashed|bent|warped|chipped|burst|punctured?|deflat\w*|(?:won'?t|doesn'?t|will not|does not) (?:inflate|light|charge)|"
+     r"(?:arrived|came) (?:in pieces|open)|(?:came|arrived) with (?:a |an )?(?:\w+ )?(?:tear|hole|rip|stain|mark|scratch|dent|crack)s?", "damaged"),
+    (r"guarantee\w*|warrant\w*|wear and tear|after (?:a|one|two|three|\d+|a couple of|several|only a few) (?:years?|months?|seasons?)|"
+     r"(?:years?|months?) old|repair\w*", "warranty"),
+    (r"receipts?|bills?|invoic\w*|vat|proof of purchase", "invoice"),
+    (r"memberships?|subscriptions?|renew\w*|outfitters plus|plus|annual fee|yearly fee", "membership"),
+    (r"overseas|abroad|internationa\w*|import (?:duty|tax|fees?)|duties|customs|outside (?:the )?(?:eu|uk|us|europe)|"
+     r"other countries|which countries|worldwide|canada|australia|new zealand|norway|switzerland|japan|china|india|brazil|"
+     r"mexico|usa|united states|america|the states|south africa|iceland|singapore|hong kong|dubai|uae|israel|turkey|korea", "international"),
+    (r"wash\w*|dryer|tumble|reproof\w*|re-?waterproof\w*|beading|wetting out|rain jacket|shell|softener|"
+     r"care (?:instructions|label)|clean(?:ing)? (?:my |the )?(?:jacket|coat|shell)", "garmentcare"),
 )
 # Stems that mean the same thing here (after stemming; the first of each group stands for all).
 SYNONYMS: tuple[tuple[str, ...], ...] = (
@@ -105,7 +174,7 @@ _WORD = re.compile(r"[^\W_]+(?:'[^\W_]+)?")
 # Addresses, links and codes (order numbers, tracking numbers) name no topic.
 _NOISE = re.compile(r"\S+@\S+|@[\w.-]+|\bhttps?://\S+|\bwww\.\S+|\b[\w-]*\d{3,}[\w-]*\b")
 CONCEPT = "x0"  # concept words start with this, so no real word stems into one
-_PHRASES = tuple((re.compile(rf"(?<![\w']){pattern}(?![\w'])", re.I), CONCEPT + word) for pattern, word in PHRASES)
+_PHRASES = tuple((re.compile(rf"(?<![\w'])(?:{pattern})(?![\w'])", re.I), CONCEPT + word) for pattern, word in PHRASES)
 _CONCEPTS = frozenset(word for _, word in _PHRASES)
 _FOLD = {stem: group[0] for group in SYNONYMS for stem in group}
 
@@ -160,6 +229,13 @@ class Match:
     score: float
     confidence: float  # 0 … 1: share of the query's weight this article matches
     terms: tuple[str, ...]  # the customer's words that matched
+    concepts: int = 0  # how many of the question's concepts the article's own words carry
+
+    @property
+    def evidence(self) -> bool:
+        """Enough to show: a concept of the question, two of its words, or a good share of its weight —
+        one shared noun ("are your jackets vegan?") is no sign of an answer."""
+        return bool(self.concepts) or len(self.terms) >= 2 or self.confidence >= SURE
 
 
 @dataclass
@@ -181,8 +257,10 @@ class Index:
             doc = Doc(key, fields, {f: sum(c.values()) for f, c in fields.items()})
             index.docs.append(doc)
             index.df.update(set().union(*fields.values()))
-        n = max(1, len(index.docs))
-        index.avg = {f: sum(d.length[f] for d in index.docs) / n or 1.0 for f in FIELD_WEIGHTS}
+        # A field's average length over the articles that have it: questions learned for one article are
+        # not measured against 25 articles that have none.
+        index.avg = {f: (sum(d.length[f] for d in index.docs) / (sum(1 for d in index.docs if d.length[f]) or 1)) or 1.0
+                     for f in FIELD_WEIGHTS}
         return index
 
     def idf(self, term: str) -> float:
@@ -194,25 +272,35 @@ class Index:
         weights: dict[str, float] = {}
         words: dict[str, str] = {}
         for term, word, w in query:
+            if term in _CONCEPTS:
+                w *= CONCEPT_WEIGHT
             if w > weights.get(term, 0.0):
                 weights[term] = w
             words.setdefault(term, word)
         if not weights or not self.docs:
             return []
+        for specific, general in NARROWS.items():
+            if CONCEPT + specific in weights:
+                for g in general:
+                    if CONCEPT + g in weights:
+                        weights[CONCEPT + g] *= 0.5
         idf = {t: self.idf(t) for t in weights}
         total = sum(idf[t] * w for t, w in weights.items())
         out = []
         for doc in self.docs:
-            score, matched, hit = 0.0, 0.0, []
+            score, matched, hit, concepts = 0.0, 0.0, [], 0
             for term, w in weights.items():
-                tf = sum(FIELD_WEIGHTS[f] * doc.fields[f][term] /
+                fw = CONCEPT_FIELD_WEIGHTS if term in _CONCEPTS else FIELD_WEIGHTS
+                tf = sum(fw[f] * doc.fields[f][term] /
                          (1 - B + B * doc.length[f] / self.avg[f]) for f in FIELD_WEIGHTS if doc.fields[f][term])
                 if tf:
                     score += w * idf[term] * tf * (K1 + 1) / (tf + K1)
                     if any(doc.fields[f][term] for f in OWN_FIELDS):  # learning reorders, it never vouches
                         matched += w * idf[term]
                         hit.append(words[term])
+                        concepts += term in _CONCEPTS
             if score > 0:
-                out.append(Match(doc.key, round(score, 4), round(matched / total, 4) if total else 0.0, tuple(hit)))
+                out.append(Match(doc.key, round(score, 4), round(matched / total, 4) if total else 0.0, tuple(hit),
+                                 concepts))
         out.sort(key=lambda m: (-m.score, m.key))
         return out[:limit]

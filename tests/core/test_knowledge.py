@@ -49,7 +49,7 @@ def test_reindex_updates_and_drops_removed_files(db, tmp_path):
     titles = {r[0] for r in db.execute("SELECT title FROM articles")}
     assert "Refund policy" in titles and "How refunds work" not in titles
     assert "Changing the delivery address" not in titles
-    assert knowledge.search(db, "delivery address edit")[0].title != "Changing the delivery address"
+    assert "Changing the delivery address" not in [s.title for s in knowledge.search(db, "delivery address edit")]
 
 
 @pytest.mark.parametrize("question,expected", [

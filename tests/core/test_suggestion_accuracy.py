@@ -2,8 +2,14 @@
 customers write (``data/kb_questions.tsv``), each with the article that answers it.
 
 The "tune" part was used while tuning the ranking; it must stay at the targets (top-1
->= 90%, top-3 >= 97%). The "held" part was never looked at while tuning: its figure is
-printed on its own and held to a floor just under what was measured (90.2% / 95.1%).
+>= 90%, top-3 >= 97%). The "held" part (156 questions and 16 unanswerable: the eighth batch,
+written after the last tuning pass, and the ninth, written after the eighth was read with the
+ranking unchanged) was committed before the ranking read it and never used to tune: its figure
+is printed on its own — top-1 89.7% / top-3 91.0% on the eighth batch, 89.7% / 92.3% on the
+ninth, 89.7% / 91.7% on both (12 of 16 unanswerable showing nothing), when first read — below
+the targets, and held to a floor just under what was measured. Earlier batches, each read
+once before it was tuned on (top-1/top-3): 90.2/95.1, 83.3/91.0, 85.9/91.0, 94.9/94.9,
+88.5/89.7, 83.3/87.2.
 Questions no article answers must show nothing rather than noise.
 """
 
@@ -35,7 +41,7 @@ def help_centre(db):
     return db
 
 
-@pytest.mark.parametrize("split,min_top1,min_top3", [("tune", 0.90, 0.97), ("held", 0.88, 0.93)])
+@pytest.mark.parametrize("split,min_top1,min_top3", [("tune", 0.90, 0.97), ("held", 0.87, 0.89)])
 def test_the_answering_article_comes_first(help_centre, split, min_top1, min_top3, capsys):
     remote = dict(help_centre.execute("SELECT id, remote_id FROM articles"))
     asked = [(e, q) for e, q in questions(split) if e != "none"]
@@ -57,7 +63,7 @@ def test_the_answering_article_comes_first(help_centre, split, min_top1, min_top
 
 def test_the_set_is_big_enough_and_every_article_is_asked_about():
     asked = questions("tune") + questions("held")
-    assert len([q for e, q in asked if e != "none"]) >= 100
+    assert len([q for e, q in asked if e != "none"]) >= 100 and len(questions("held")) >= 60
     assert {e for e, _ in asked} >= {f"kb-{i + 1:03d}" for i in range(len(content.ARTICLES))}
 
 
@@ -77,18 +83,35 @@ def test_a_poor_fit_is_not_shown(help_centre):
     assert knowledge.search(help_centre, "what is the capital of Peru") == []
 
 
+def test_one_shared_noun_is_no_answer(help_centre):
+    # "jacket" is in the jacket-care article's title, but nothing else of the question is anywhere
+    assert knowledge.search(help_centre, "are your down jackets vegan?") == []
+
+
+def test_a_customer_phrase_matches_whole_words_only(help_centre):
+    # "vat" inside "activated" and "bill" inside "billing" once pulled the gift-card article above the invoices
+    assert knowledge.search(help_centre, "how do I get a receipt showing VAT", 3)[0].title == (
+        "Downloading invoices and VAT receipts")
+
+
+def test_a_specific_need_is_the_question_beside_a_general_one(help_centre):
+    # a return and a refund: the refund is what is asked about
+    assert knowledge.search(help_centre, "you have my return since monday, when is the refund", 3)[0].title == (
+        "When will I get my refund?")
+
+
 def test_what_agents_inserted_raises_the_article_they_chose_but_never_makes_a_poor_fit(help_centre):
     from tests.support.factories import conversation, load, thread_id
 
     question = "the zip on my jacket broke"
-    assert knowledge.search(help_centre, question, 3)[0].title == "Caring for waterproof jackets"
-    damaged = help_centre.execute("SELECT id FROM articles WHERE title='Damaged or faulty items'").fetchone()[0]
+    assert knowledge.search(help_centre, question, 3)[0].title == "Damaged or faulty items"
+    warranty = help_centre.execute("SELECT id FROM articles WHERE title='Warranty: what is covered'").fetchone()[0]
     for n, asked in enumerate(["zip broke on my coat", "jacket zip broken after a week", "zipper on my jacket broke"], 1):
         load(help_centre, [conversation(n, text=asked)], cursor=f"c{n}")
-        knowledge.insert_text(help_centre, damaged, footer=False, thread_id=thread_id(help_centre, f"t{n}"))
-    assert knowledge.search(help_centre, question, 3)[0].title == "Damaged or faulty items"
+        knowledge.insert_text(help_centre, warranty, footer=False, thread_id=thread_id(help_centre, f"t{n}"))
+    assert knowledge.search(help_centre, question, 3)[0].title == "Warranty: what is covered"
     # Insertions teach the order, not whether an article fits: a question only the insertions match shows nothing.
     load(help_centre, [conversation(9, text="do you sell bikes")], cursor="c9")
     for _ in range(3):
-        knowledge.insert_text(help_centre, damaged, footer=False, thread_id=thread_id(help_centre, "t9"))
+        knowledge.insert_text(help_centre, warranty, footer=False, thread_id=thread_id(help_centre, "t9"))
     assert knowledge.search(help_centre, "do you sell bikes?") == []

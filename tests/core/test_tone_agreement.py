@@ -1,11 +1,15 @@
 """Tone against what a person says: hand-labelled customer messages across channels.
 
-``data/tone_tuning.tsv`` (271 messages, written in three batches; each later batch was first
+``data/tone_tuning.tsv`` (616 messages, written in seven batches; each later batch was first
 measured as held out, then used to tune) is the set the analyser was tuned on: it must stay
 at the targets (>= 85% exact, >= 90% on "needs care" = angry or negative vs not).
-``data/tone_heldout.tsv`` (57 messages) was written after the last tuning pass and never
-used to tune: its figure is how the analyser does on text it has not seen — below the
-targets — printed beside the other and held to a floor so a change that makes it worse fails.
+``data/tone_heldout.tsv`` (200 messages: the eighth batch, written after the last tuning pass,
+and the ninth, written after the eighth was read with the analyser unchanged) was labelled by
+hand and committed before the analyser read it, and never used to tune: its figure is how the
+analyser does on text it has not seen — 87.0% exact / 94.0% split on the eighth batch, 91.0% /
+94.0% on the ninth, 89.0% / 94.0% on both, when first read. It is held to the same targets.
+Earlier batches, each read once before it was tuned on (exact/split): 73.7/82.5, 78.4/84.1,
+68.0/80.0, 83.0/90.0.
 """
 
 from __future__ import annotations
@@ -43,7 +47,7 @@ def agreement(rows) -> tuple[float, float, list[str]]:
 
 @pytest.mark.parametrize("name,min_exact,min_care", [
     ("tone_tuning.tsv", 0.85, 0.90),
-    ("tone_heldout.tsv", 0.68, 0.78),  # measured 73.7% / 82.5% when written: below the target, see the report
+    ("tone_heldout.tsv", 0.85, 0.90),  # measured 89.0% / 94.0% when first read
 ])
 def test_tone_agrees_with_a_person(name, min_exact, min_care, capsys):
     rows = labelled(name)
@@ -55,7 +59,7 @@ def test_tone_agrees_with_a_person(name, min_exact, min_care, capsys):
 
 def test_the_sets_cover_every_tone_and_channel():
     rows = labelled("tone_tuning.tsv")
-    assert len(rows) >= 150
+    assert len(rows) >= 150 and len(labelled("tone_heldout.tsv")) >= 80
     assert {r[1] for r in rows} == {"angry", "negative", "neutral", "positive"}
     assert {r[0] for r in rows} == {"email", "chat", "social"}
 
@@ -71,4 +75,28 @@ def test_the_sets_cover_every_tone_and_channel():
     ("Could you check the status of my order please? Thanks, Anna", "neutral"),
 ])
 def test_the_rules_a_person_expects(text, tone):
+    assert classify(text).tone == tone
+
+
+@pytest.mark.parametrize("text,tone", [
+    # a promise not kept, or what was expected against what came, is a problem said calmly
+    ("I was told it would ship on Monday and it's now Thursday.", "negative"),
+    ("The listing said merino but the label says acrylic.", "negative"),
+    # a statement that asks nothing and praises nothing reports a problem
+    ("The left boot is half a centimetre shorter than the right one.", "negative"),
+    # ... unless it only informs
+    ("Just letting you know I've moved to 3 Elm Road.", "neutral"),
+    # hypotheticals and a question VADER dislikes stay neutral; a sign-off thanks makes nothing positive
+    ("What happens if the courier loses my parcel?", "neutral"),
+    ("Do you deliver to PO boxes?", "neutral"),
+    ("Just checking whether you open on Easter Monday. Cheers, Tom", "neutral"),
+    # demands, disbelief and an eye-roll beside a problem or praise make it angry
+    ("The strap broke again. Just refund me.", "angry"),
+    ("Great service as always 🙄", "angry"),
+    ("@shop are you a bot? nobody is answering my question", "angry"),
+    # praise VADER knows, or a happy ending, is positive
+    ("The parcel turned up after all, thank you for chasing it!", "positive"),
+    ("Nothing beats your winter socks, never disappoints", "positive"),
+])
+def test_rules_that_generalise(text, tone):
     assert classify(text).tone == tone
