@@ -149,12 +149,16 @@ async def test_the_focused_pane_shows_without_colour(make_app, seeded, size):
     app = make_app(path=path)
     async with app.run_test(size=size) as pilot:
         await opened(app, pilot, ids["refund"])
+        single = app.main.single  # under 100 columns one pane fills the screen: no edge to draw
         inbox = app.query_one("#inbox-column").region
-        header = app.query_one("#conv-header").region
         edge = inbox.right - 1, inbox.y + inbox.height // 2
-        assert cell(app, *edge)[0] == "┃"  # the inbox has the keys: a heavy rule
-        assert not cell(app, header.x + 1, header.y)[1].reverse
+        if not single:
+            header = app.query_one("#conv-header").region
+            assert cell(app, *edge)[0] == "┃"  # the inbox has the keys: a heavy rule
+            assert not cell(app, header.x + 1, header.y)[1].reverse
         await pilot.press("enter")  # open: the conversation takes the keys
         await pilot.pause()
-        assert cell(app, *edge)[0] != "┃"
+        header = app.query_one("#conv-header").region
+        if not single:
+            assert cell(app, *edge)[0] != "┃"
         assert cell(app, header.x + 1, header.y)[1].reverse

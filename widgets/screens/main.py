@@ -178,12 +178,6 @@ class MainScreen(RegistryBindings, UndoKey, MergeActions, DataActions, Screen):
         self.inbox.sla_settings = self.host.section("sla")
         self.inbox.refresh()  # countdowns with the configured SLA policies
 
-    def on_descendant_focus(self, _event: events.DescendantFocus) -> None:
-        """The pane holding the focus is marked ``-focused`` (app.tcss shows it, with or without colour)."""
-        focused = self.focused
-        for slot in self.query("#inbox-column, #conversation-slot, #customer-slot"):
-            slot.set_class(focused is not None and slot in focused.ancestors_with_self, "-focused")
-
     def on_resize(self, event: events.Resize) -> None:
         self._layout_customer(event.size.width)
 
@@ -207,8 +201,12 @@ class MainScreen(RegistryBindings, UndoKey, MergeActions, DataActions, Screen):
             self.query_one(selector).display = name == pane
 
     def on_descendant_focus(self, event: events.DescendantFocus) -> None:
-        """Single-pane mode: the pane that takes the focus comes on screen (Enter opens the
-        conversation, Escape goes back to the list, ``c`` the customer)."""
+        """The pane holding the focus is marked ``-focused`` (app.tcss shows it, with or without
+        colour). Single-pane mode: that pane comes on screen (Enter opens the conversation,
+        Escape goes back to the list, ``c`` the customer)."""
+        focused = self.focused
+        for slot in self.query("#inbox-column, #conversation-slot, #customer-slot"):
+            slot.set_class(focused is not None and slot in focused.ancestors_with_self, "-focused")
         if not self.single:
             return
         pane = self._pane_of(event.widget)
