@@ -68,7 +68,7 @@ async def test_close_says_how_to_undo_for_the_undo_window_and_ctrl_z_reopens(mak
         await pilot.press("ctrl+z")
         await settle(pilot)
         assert status_of(cache_path, tid) == "open"
-        assert toasts(app)[-1].message.startswith("undone: close")
+        assert toasts(app)[-1].message == "undone: the close"
 
 
 @pytest.mark.parametrize("size", SIZES)
