@@ -320,8 +320,12 @@ class ImapProvider(Provider):
         # The state we returned last time is reused when the core hands its cursor back
         # (parsing a large cursor on every page costs); any other cursor is read afresh.
         cached, self._state_cursor = self._state_cursor, None
-        state = self._state if cached is not None and cached == cursor else self._load_state(cursor)
-        batch = await self._call(lambda: self._pull(state))
+
+        def work() -> tuple[SyncState, Batch]:  # in the worker thread: reading the store never blocks the loop
+            state = self._state if cached is not None and cached == cursor else self._load_state(cursor)
+            return state, self._pull(state)
+
+        state, batch = await self._call(work)
         self._state, self._state_cursor = state, batch.cursor
         return batch
 
