@@ -445,6 +445,7 @@ _FTS_PREFIXES = """
 # how far breaches were checked) in service_state; triage_log is read by index at start.
 _SLA_FRESH = """
         ALTER TABLE threads ADD COLUMN sla_fresh INTEGER NOT NULL DEFAULT 0;  -- 0: due time to (re)compute
+        UPDATE threads SET sla_fresh = 1 WHERE status != 'open' AND sla_due_at IS NULL AND sort_due >= 9e15;
         CREATE INDEX threads_sla_stale ON threads(id) WHERE sla_fresh = 0;
         CREATE TRIGGER threads_sla_stale AFTER UPDATE OF status, priority, channel, last_message_at, last_inbound_at
             ON threads WHEN NEW.sla_fresh = 1 AND (NEW.status IS NOT OLD.status OR NEW.priority IS NOT OLD.priority
