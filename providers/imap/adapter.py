@@ -61,7 +61,7 @@ from providers.imap import keywords, send, threads
 from providers.imap.fetch import changes_since, fetch_bodies
 from providers.imap.folders import OptionalFolder, folder_name
 from providers.imap.idle import FolderIdle, Mark, NoIdle
-from providers.imap.store import FILE as STORE_FILE, MapStore
+from providers.imap.store import FILE as STORE_FILE, MapStore, StoreError
 from providers.imap.connection import (
     DEFAULT_PORTS,
     SMTP_PORTS,
@@ -292,7 +292,7 @@ class ImapProvider(Provider):
                 try:
                     self._ensure()
                     return fn()
-                except ProviderError:
+                except (ProviderError, StoreError):  # the adapter's own store (a full disk) is not the network
                     raise
                 except IMAPClientError as exc:
                     if "doesn't exist" in str(exc) or "NONEXISTENT" in str(exc):

@@ -23,6 +23,7 @@ import uuid
 from pathlib import Path
 
 FILE = "maps.sqlite3"
+StoreError = sqlite3.Error  # raised as it is: the core says what it means (e.g. a full disk) and what to do
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT) WITHOUT ROWID;
