@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import json
 import os
 import resource
@@ -256,8 +257,10 @@ class Tmux:
     A pane's output can be piped to a file: a frame written to the terminal is seen there
     by a stat, far cheaper and finer than polling ``capture-pane``."""
 
+    _made = itertools.count()  # one server per instance, even within one process
+
     def __init__(self) -> None:
-        self.socket = f"sbbench{os.getpid()}"
+        self.socket = f"sbbench{os.getpid()}-{next(Tmux._made)}"
         self.run("new-session", "-d", "-s", "keeper", "sleep 3600")  # the server is up before anything is timed
 
     def run(self, *args: str, check: bool = True, env: dict | None = None) -> str:
