@@ -59,7 +59,6 @@ class MapStore:
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=NORMAL")
         self.db.executescript(_SCHEMA)
-        self.rows_read = 0  # rows this store handed out: what a start or a pull cost
         row = self.db.execute("SELECT value FROM meta WHERE key='id'").fetchone()
         if row is None:
             self.id = uuid.uuid4().hex[:12]
@@ -143,17 +142,10 @@ class MapStore:
 
     # ------------------------------------------------------------------ UIDs
 
-    def _read(self, rows: list) -> list:
-        self.rows_read += len(rows)
-        return rows
-
     def uid(self, folder: str, uv: int, uid: int) -> tuple | None:
         row = self.db.execute("SELECT mid, ts, inbound FROM uids WHERE folder=? AND uv=? AND uid=? AND gone IS NULL",
                               (folder, uv, uid)).fetchone()
-        if row is None:
-            return None
-        self.rows_read += 1
-        return tuple(row)
+        return None if row is None else tuple(row)
 
     def put_uid(self, folder: str, uv: int, uid: int, entry: tuple) -> None:
         if self.numberings.get(folder) != uv:
@@ -175,30 +167,30 @@ class MapStore:
         rows = self.db.execute(
             f"SELECT uid, mid, ts, inbound FROM uids WHERE folder=? AND uv=? AND gone IS NULL AND uid IN ({_json_ints}) "
             "ORDER BY uid", (folder, uv, json.dumps(sorted(set(uids))))).fetchall()
-        return [(r[0], tuple(r[1:])) for r in self._read(rows)]
+        return [(r[0], tuple(r[1:])) for r in rows]
 
     def uids_between(self, folder: str, uv: int, ranges: list[tuple[int, int]]) -> list[int]:
         out: list[int] = []
         for lo, hi in ranges:
-            out += [r[0] for r in self._read(self.db.execute(
+            out += [r[0] for r in self.db.execute(
                 "SELECT uid FROM uids WHERE folder=? AND uv=? AND uid BETWEEN ? AND ? AND gone IS NULL",
-                (folder, uv, lo, hi)).fetchall())]
+                (folder, uv, lo, hi)).fetchall()]
         return out
 
     def all_uids(self, folder: str, uv: int) -> list[int]:
-        return [r[0] for r in self._read(self.db.execute(
-            "SELECT uid FROM uids WHERE folder=? AND uv=? AND gone IS NULL", (folder, uv)).fetchall())]
+        return [r[0] for r in self.db.execute(
+            "SELECT uid FROM uids WHERE folder=? AND uv=? AND gone IS NULL", (folder, uv)).fetchall()]
 
     def where(self, mid: str) -> list[tuple[str, int, int]]:
         """(folder, uidvalidity, uid) of every live copy of a message."""
-        return [tuple(r) for r in self._read(self.db.execute(
-            "SELECT folder, uv, uid FROM uids WHERE mid=? AND gone IS NULL ORDER BY uid", (mid,)).fetchall())]
+        return [tuple(r) for r in self.db.execute(
+            "SELECT folder, uv, uid FROM uids WHERE mid=? AND gone IS NULL ORDER BY uid", (mid,)).fetchall()]
 
     def copies(self, mids: list[str]) -> list[tuple[str, int, str]]:
         """(folder, uidvalidity, mid) of every live copy of these messages."""
-        return [tuple(r) for r in self._read(self.db.execute(
+        return [tuple(r) for r in self.db.execute(
             f"SELECT folder, uv, mid FROM uids WHERE gone IS NULL AND mid IN ({_json_texts})",
-            (json.dumps(sorted(set(mids))),)).fetchall())]
+            (json.dumps(sorted(set(mids))),)).fetchall()]
 
     def of_threads(self, threads: list[str]) -> list[tuple[str, int, int, tuple, str]]:
         """(folder, uidvalidity, uid, entry, thread) of every live message of these conversations."""
@@ -207,14 +199,14 @@ class MapStore:
                 JOIN uids u ON u.mid = t.mid AND u.gone IS NULL WHERE t.thread IN ({_json_texts})
                 ORDER BY u.folder, u.uid""",
             (json.dumps(sorted(set(threads))),)).fetchall()
-        return [(r[0], r[1], r[2], (r[3], r[4], r[5]), r[6]) for r in self._read(rows)]
+        return [(r[0], r[1], r[2], (r[3], r[4], r[5]), r[6]) for r in rows]
 
     def threads_of_uids(self, folder: str, uv: int, uids) -> list[str]:
         rows = self.db.execute(
             f"""SELECT DISTINCT t.thread FROM uids u JOIN thread_of t ON t.mid = u.mid
                 WHERE u.folder=? AND u.uv=? AND u.gone IS NULL AND u.uid IN ({_json_ints})""",
             (folder, uv, json.dumps(sorted(set(uids))))).fetchall()
-        return [r[0] for r in self._read(rows)]
+        return [r[0] for r in rows]
 
     # ------------------------------------------------------------------ key -> value tables
 
@@ -222,10 +214,7 @@ class MapStore:
         column = "info" if table == "threads" else "thread"
         key_col = "id" if table == "threads" else ("mid" if table == "thread_of" else "key")
         row = self.db.execute(f"SELECT {column} FROM {table} WHERE {key_col}=?", (key,)).fetchone()
-        if row is None:
-            return None
-        self.rows_read += 1
-        return row[0]
+        return None if row is None else row[0]
 
     def add(self, table: str, key: str, thread: str) -> None:
         """thread_of / by_subject: the first answer stays."""
@@ -241,17 +230,17 @@ class MapStore:
     def items(self, table: str) -> list[tuple[str, str]]:
         """Every row of a key -> value table (a whole-state cursor only)."""
         cols = {"threads": "id, info", "thread_of": "mid, thread", "by_subject": "key, thread"}[table]
-        return self._read(self.db.execute(f"SELECT {cols} FROM {table} ORDER BY 1").fetchall())
+        return self.db.execute(f"SELECT {cols} FROM {table} ORDER BY 1").fetchall()
 
     def all_uid_rows(self) -> list[tuple]:
-        return self._read(self.db.execute(
-            "SELECT folder, uv, uid, mid, ts, inbound FROM uids WHERE gone IS NULL ORDER BY folder, uid").fetchall())
+        return self.db.execute(
+            "SELECT folder, uv, uid, mid, ts, inbound FROM uids WHERE gone IS NULL ORDER BY folder, uid").fetchall()
 
     # ------------------------------------------------------------------ forgetting old conversations
 
     def prune(self, before: float) -> int:
         """Forget conversations quiet since ``before`` (found by index: only they are read)."""
-        old = [r[0] for r in self._read(self.db.execute("SELECT id FROM threads WHERE last < ?", (before,)).fetchall())]
+        old = [r[0] for r in self.db.execute("SELECT id FROM threads WHERE last < ?", (before,)).fetchall()]
         if not old:
             return 0
         ids = json.dumps(old)
