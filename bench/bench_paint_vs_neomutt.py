@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
+import sqlite3
 import statistics
 import subprocess
 import sys
@@ -25,7 +26,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.bench_imap import make_mailbox  # noqa: E402
-from bench.bench_ui import tmux_figures  # noqa: E402
+from bench.bench_ui import Tmux, fmt, tmux_figures  # noqa: E402
 
 
 def write_maildir(root: Path, n: int) -> None:
@@ -38,25 +39,23 @@ def write_maildir(root: Path, n: int) -> None:
         os.utime(path, (stamp, stamp))
 
 
-def neomutt_paint(maildir: Path, work: Path, n: int) -> float | None:
+def neomutt_paint(tmux: Tmux, maildir: Path, work: Path, n: int) -> float | None:
     rc = work / "neomuttrc"
     rc.write_text(f"set mbox_type=Maildir\nset folder={maildir}\nset spoolfile={maildir}\n"
                   f"set header_cache={work / 'hcache'}\nset sort=date\nset mail_check=0\n")
-    session = f"sbneo{os.getpid()}"
+    session = "neomutt"
     t0 = time.perf_counter()
-    subprocess.run(["tmux", "new-session", "-d", "-s", session, "-x", "160", "-y", "50",
-                    f"neomutt -n -F {rc} -f {maildir}; sleep 30"], check=True)
+    tmux.run("new-session", "-d", "-s", session, "-x", "160", "-y", "50", f"neomutt -n -F {rc} -f {maildir}; sleep 30")
     try:
         while time.perf_counter() - t0 < 120:
-            screen = subprocess.run(["tmux", "capture-pane", "-p", "-t", session], capture_output=True,
-                                    text=True).stdout
+            screen = tmux.capture(session)
             if f"Msgs:{n}" in screen.replace(",", ""):
                 return (time.perf_counter() - t0) * 1000
             time.sleep(0.005)
         print("neomutt: no status line within 120 s:\n" + screen[-600:])
         return None
     finally:
-        subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True)
+        tmux.run("kill-session", "-t", session, check=False)
         time.sleep(0.3)
 
 
@@ -75,15 +74,27 @@ def main() -> None:
     try:
         maildir = work / "Maildir"
         write_maildir(maildir, args.messages)
-        cold = neomutt_paint(maildir, work, args.messages)
-        warm = [t for t in (neomutt_paint(maildir, work, args.messages) for _ in range(args.runs)) if t]
-        ours = tmux_figures(args.cache, args.runs) or {"paint": []}
+        tmux = Tmux()  # a private tmux server, as for switchboard below
+        try:
+            cold = neomutt_paint(tmux, maildir, work, args.messages)
+            warm = [t for t in (neomutt_paint(tmux, maildir, work, args.messages) for _ in range(args.runs)) if t]
+        finally:
+            tmux.close()
+        ours = tmux_figures(args.cache, args.runs, fps=("120",)) or {"paint": []}
+        with sqlite3.connect(args.cache) as db:
+            conversations = db.execute("SELECT COUNT(*) FROM threads").fetchone()[0]
         print(f"neomutt, {args.messages:,} messages in a Maildir: {cold:,.0f} ms cold header cache; "
               f"warm median {statistics.median(warm):,.0f} ms (runs {len(warm)})" if cold and warm else
               "neomutt: no figure")
         if ours["paint"]:
-            print(f"switchboard, cache of 100,000 conversations: start -> inbox rows median "
+            print(f"switchboard, cache of {conversations:,} conversations: start -> inbox rows median "
                   f"{statistics.median(ours['paint']):,.0f} ms (min {min(ours['paint']):,.0f}, runs {len(ours['paint'])})")
+        for name, label in (("step", "j"), ("page", "ctrl+d")):
+            if ours.get(name):
+                print(f"switchboard: {label} -> next frame written: {fmt(ours[name])}")
+        for rate, pct in ours.get("idle_cpu", {}).items():
+            print(f"switchboard: idle CPU at TEXTUAL_FPS={rate}: {pct:.2f} % of one core over 10 s")
+        print(f"load average: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

@@ -18,14 +18,17 @@ Prints figures (it asserts nothing) to compare with shared/notes/performance.md:
   words; the panes then follow the new cursor outside the timing (as between keystrokes).
 - peak RSS: ``ru_maxrss`` of the child that did the session above.
 - real terminal: ``switchboard --data-dir DIR --profile NAME`` in a tmux pane; time
-  until the inbox rows appear in ``tmux capture-pane``, and a step (``j``) until the
-  pane's contents change (polling adds ~1-3 ms).
+  until the inbox rows appear in ``tmux capture-pane`` (a private tmux server); a step
+  (``j``) and a half page (``ctrl+d``) until the program writes its next frame (seen in
+  the pane's output, piped to a file); and the console's CPU while idle for 10 s (from
+  /proc) at ``TEXTUAL_FPS=120`` (what `switchboard` sets) and at Textual's default 60.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import json
 import os
 import resource
@@ -248,7 +251,67 @@ def session(path: Path, repeats: int) -> dict:
     return json.loads(out.strip().splitlines()[-1])
 
 
-def tmux_figures(path: Path, runs: int) -> dict | None:
+class Tmux:
+    """A private tmux server (its own socket, no user config), so the panes run with this
+    process's environment and other tmux users on the machine neither slow nor change it.
+    A pane's output can be piped to a file: a frame written to the terminal is seen there
+    by a stat, far cheaper and finer than polling ``capture-pane``."""
+
+    _made = itertools.count()  # one server per instance, even within one process
+
+    def __init__(self) -> None:
+        self.socket = f"sbbench{os.getpid()}-{next(Tmux._made)}"
+        self.run("new-session", "-d", "-s", "keeper", "sleep 3600")  # the server is up before anything is timed
+
+    def run(self, *args: str, check: bool = True, env: dict | None = None) -> str:
+        return subprocess.run(["tmux", "-L", self.socket, "-f", "/dev/null", *args], capture_output=True, text=True,
+                              check=check, env=env or child_env()).stdout
+
+    def capture(self, session: str, color: bool = False) -> str:
+        return self.run("capture-pane", "-p", "-t", session, *(["-e"] if color else []), check=False)
+
+    def pane_pid(self, session: str) -> int:
+        return int(self.run("list-panes", "-t", session, "-F", "#{pane_pid}").split()[0])
+
+    def close(self) -> None:
+        self.run("kill-server", check=False)
+
+
+def _python_child(pid: int) -> int | None:
+    """The process the pane's shell started (``env`` execs the program itself)."""
+    for _ in range(200):
+        try:
+            kids = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+        except OSError:
+            return None
+        if kids:
+            return int(kids[0])
+        time.sleep(0.01)
+    return None
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of a process, from /proc/PID/stat."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def key_to_frame(tmux: Tmux, session: str, out: Path, key: str) -> float | None:
+    """Milliseconds from sending ``key`` until the program writes to the terminal (its next frame)."""
+    before = out.stat().st_size
+    t1 = time.perf_counter()
+    tmux.run("send-keys", "-t", session, key)
+    while time.perf_counter() - t1 < 2:
+        if out.stat().st_size != before:
+            return (time.perf_counter() - t1) * 1000
+        time.sleep(0.0002)
+    return None
+
+
+def tmux_figures(path: Path, runs: int, idle_seconds: float = 10.0, fps: tuple[str, ...] = ("120", "60")) -> dict | None:
+    """In a real terminal (tmux): process start -> inbox rows visible; ``j`` and ``ctrl+d`` -> the next
+    frame written; and the console's CPU while idle for ``idle_seconds`` at each frame rate in ``fps``
+    (the first is what `switchboard` sets)."""
     if shutil.which("tmux") is None:
         print("tmux: not installed (apt-get install -y tmux) — real-terminal figures skipped")
         return None
@@ -257,50 +320,55 @@ def tmux_figures(path: Path, runs: int) -> dict | None:
         exe = Path(shutil.which("switchboard") or "switchboard")
     data_dir, profile = path.parent, path.name.removesuffix(".sqlite3")
     xdg = tempfile.mkdtemp(prefix="sb-bench-xdg-")
-    session_name = f"sbbench{os.getpid()}"
-    paint, step = [], []
-
-    def capture(color: bool = False) -> str:
-        cmd = ["tmux", "capture-pane", "-p", "-t", session_name] + (["-e"] if color else [])
-        return subprocess.run(cmd, capture_output=True, text=True).stdout
-
+    out = Path(xdg) / "pane.out"
+    session_name = "bench"
+    figures: dict = {"paint": [], "step": [], "page": [], "idle_cpu": {}}
+    tmux = Tmux()
     try:
-        for _ in range(runs):
-            env = f"XDG_CONFIG_HOME={xdg} SWITCHBOARD_DATA_DIR={data_dir}"
+        for run, rate in enumerate([fps[0]] * runs + list(fps[1:])):  # timed runs, then one per other rate
+            idle_run = run == 0 or run >= runs
+            # This checkout's code (the venv's `switchboard` may be an editable install of another one).
+            env = f"XDG_CONFIG_HOME={xdg} SWITCHBOARD_DATA_DIR={data_dir} TEXTUAL_FPS={rate} PYTHONPATH={ROOT}"
             t0 = time.perf_counter()
-            subprocess.run(["tmux", "new-session", "-d", "-s", session_name, "-x", "160", "-y", "50",
-                            f"env {env} {exe} --data-dir {data_dir} --profile {profile}; echo exit=$?; sleep 30"],
-                           check=True, env=child_env())
+            tmux.run("new-session", "-d", "-s", session_name, "-x", "160", "-y", "50",
+                     f"env {env} {exe} --data-dir {data_dir} --profile {profile}; echo exit=$?; sleep 30")
             seen = None
             while time.perf_counter() - t0 < 20:
-                screen = capture()
+                screen = tmux.capture(session_name)
                 if "outbox" in screen and ("●" in screen or "mail " in screen or "chat " in screen):
                     seen = time.perf_counter()
                     break
                 time.sleep(0.002)
-            if seen is not None:
-                paint.append((seen - t0) * 1000)
-                time.sleep(0.5)
-                for _ in range(20):
-                    before = capture(color=True)
-                    if "exit=" in before:
-                        print("tmux: switchboard exited:\n" + capture()[-1500:])
-                        break
-                    t1 = time.perf_counter()
-                    subprocess.run(["tmux", "send-keys", "-t", session_name, "j"], check=True)
-                    while time.perf_counter() - t1 < 2:
-                        if capture(color=True) != before:
-                            step.append((time.perf_counter() - t1) * 1000)
-                            break
-                    time.sleep(0.1)
+            if seen is None:
+                print("tmux: the inbox did not appear within 20 s:\n" + tmux.capture(session_name)[-800:])
             else:
-                print("tmux: the inbox did not appear within 20 s:\n" + capture()[-800:])
-            subprocess.run(["tmux", "kill-session", "-t", session_name], capture_output=True)
+                if run < runs:
+                    figures["paint"].append((seen - t0) * 1000)
+                pid = _python_child(tmux.pane_pid(session_name))
+                time.sleep(5 if idle_run else 1.5)  # panes mounted and filled, the status line settled
+                if idle_run and pid is not None:
+                    c0, w0 = cpu_seconds(pid), time.perf_counter()
+                    time.sleep(idle_seconds)
+                    figures["idle_cpu"][rate] = (cpu_seconds(pid) - c0) / (time.perf_counter() - w0) * 100
+                if run < runs:
+                    out.write_bytes(b"")
+                    tmux.run("pipe-pane", "-t", session_name, f"cat >> {out}")
+                    time.sleep(0.3)
+                    for key, name in (("j", "step"), ("C-d", "page")) * 10:
+                        if "exit=" in tmux.capture(session_name):
+                            print("tmux: switchboard exited:\n" + tmux.capture(session_name)[-1500:])
+                            break
+                        ms = key_to_frame(tmux, session_name, out, key)
+                        if ms is not None:
+                            figures[name].append(ms)
+                        time.sleep(0.15)  # the frame is complete and the panes have followed
+                    tmux.run("pipe-pane", "-t", session_name, check=False)
+            tmux.run("kill-session", "-t", session_name, check=False)
             time.sleep(0.3)
     finally:
-        subprocess.run(["tmux", "kill-session", "-t", session_name], capture_output=True)
+        tmux.close()
         shutil.rmtree(xdg, ignore_errors=True)
-    return {"paint": paint, "step": step}
+    return figures
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -359,7 +427,11 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"tmux: start → inbox rows visible:   median {statistics.median(t['paint']):.0f} ms "
                       f"(min {min(t['paint']):.0f}, max {max(t['paint']):.0f}, runs {len(t['paint'])})")
             if t["step"]:
-                print(f"tmux: j → pane changed:             {fmt(t['step'])}")
+                print(f"tmux: j → next frame written:       {fmt(t['step'])}")
+            if t["page"]:
+                print(f"tmux: ctrl+d → next frame written:  {fmt(t['page'])}")
+            for rate, pct in t["idle_cpu"].items():
+                print(f"tmux: idle CPU at TEXTUAL_FPS={rate}:     {pct:.2f} % of one core over 10 s")
     return 0
 
 

@@ -13,7 +13,7 @@ import sqlite3
 import time
 from typing import Any
 
-from console import knowledge, macros, sla, tone, triage
+from console import sla, triage
 from console.cache import tags as tag_origins
 from console.cache.db import transaction
 from console.config import Config
@@ -34,28 +34,48 @@ class Service:
         self._needs_orders = self.triage.needs("orders_total_min", "orders_total_max", "latest_order_min",
                                                "latest_order_max")
         self._last_agent: dict[str, str] = {}  # queue -> agent who got the latest auto-assignment
-        self._basis: dict[int, tuple] = {}  # thread id -> the facts its due time was computed from
-        self._breaches_checked_to = -1e18  # due times up to here have been checked for breaches
+        self._breaches_checked_to = -1e18  # due times up to here have been checked for breaches (kept in the cache)
 
     # ------------------------------------------------------------------ engine hooks
 
     def start(self, db: sqlite3.Connection) -> None:
-        """Index the knowledge folder, reload rule-set SLA policies, recompute every open due time."""
+        """Index the knowledge folder, reload rule-set SLA policies, recompute the due times that
+        are stale: every open one when the SLA settings changed since the last run, else only
+        those whose facts changed (by index: a start costs what changed, not the cache's size)."""
         if self.knowledge.folder is not None:
+            from console import knowledge  # only when there is a folder to index
+
             knowledge.index_folder(db, self.knowledge.folder)
         self.sla.overrides.clear()
-        for thread_id, effects in db.execute(
+        for thread_id, effects in db.execute(  # by the partial index triage_log_sla: only rule-set policies
                 "SELECT thread_id, effects FROM triage_log WHERE effects LIKE '%\"sla\"%' ORDER BY id"):
             policy = json.loads(effects).get("sla")
             if policy:
                 self.sla.overrides[thread_id] = policy
-        for rule, effects in db.execute(
-                "SELECT rule, effects FROM triage_log WHERE rule LIKE ? ORDER BY id", (RR_PREFIX + "%",)):
-            self._last_agent[rule[len(RR_PREFIX):]] = json.loads(effects).get("assignee", "")
-        ids = [r[0] for r in db.execute(
-            "SELECT id FROM threads WHERE status='open' OR sla_due_at IS NOT NULL OR sort_due < ?", (sla.FAR,))]
+        for queue in self.triage.queues:
+            row = db.execute("SELECT effects FROM triage_log WHERE rule=? ORDER BY id DESC LIMIT 1",
+                             (RR_PREFIX + queue.name,)).fetchone()
+            if row is not None:
+                self._last_agent[queue.name] = json.loads(row[0]).get("assignee", "")
         with transaction(db):
-            self._recompute(db, ids)
+            settings = self._settings_key()
+            if _state(db, "sla_settings") != settings:
+                db.execute("UPDATE threads SET sla_fresh=0 WHERE sla_fresh=1 AND "
+                           "(status='open' OR sla_due_at IS NOT NULL OR sort_due < ?)", (sla.FAR,))
+                _set_state(db, "sla_settings", settings)
+            checked = _state(db, "breaches_checked_to")
+            if checked is not None:
+                self._breaches_checked_to = float(checked)
+            self._recompute(db, self._stale(db))
+
+    def _settings_key(self) -> str:
+        """What due times were computed with: when it differs from the last run's, every one is stale."""
+        return repr((self.sla.policies, self.sla.business_hours))
+
+    @staticmethod
+    def _stale(db: sqlite3.Connection) -> list[int]:
+        """Conversations whose due time no longer holds (by the partial index threads_sla_stale)."""
+        return [r[0] for r in db.execute("SELECT id FROM threads WHERE sla_fresh=0")]
 
     def process(self, db: sqlite3.Connection, result: Any) -> None:
         """Tone, kind and triage for new and edited inbound messages; queue, assignment and due times for their threads."""
@@ -67,6 +87,8 @@ class Service:
                 msgs = db.execute(
                     """SELECT id, thread_id, text, meta FROM messages WHERE id IN (SELECT value FROM json_each(?))
                        ORDER BY sent_at, id""", (json.dumps(read),)).fetchall()
+            if msgs:
+                from console import tone  # its lexicon is read only when there is something to read
             for m in msgs:
                 t = tone.classify(m["text"], _json(m["meta"]))
                 db.execute("UPDATE messages SET tone=?, kind=? WHERE id=?", (t.tone, t.kind, m["id"]))
@@ -97,14 +119,10 @@ class Service:
                 db.execute("INSERT INTO triage_log(thread_id, message_id, rule, effects, at) VALUES (?,?,?,?,?)",
                            (thread_id, None, WAKE_RULE, json.dumps({"status": "open"}), now))
             changed = set(woken)
-            # Due times that no longer hold: not open any more, or still open but changed since computed.
+            # Due times that no longer hold: not open any more, or changed since computed (marked by a trigger).
             changed.update(r[0] for r in db.execute(
                 "SELECT id FROM threads WHERE status IN ('pending','snoozed','closed') AND sort_due < ?", (sla.FAR,)))
-            for r in db.execute(
-                    """SELECT id, status, priority, last_message_at, last_inbound_at FROM threads
-                       WHERE status='open' AND (sort_due < ?1 OR last_inbound_at IS NOT NULL)""", (sla.FAR,)):
-                if self._basis.get(r[0]) != tuple(r):
-                    changed.add(r[0])
+            changed.update(self._stale(db))
             self._recompute(db, sorted(changed), now)
             # Due times that passed since the last tick (recomputed ones already past were recorded above).
             for r in db.execute(
@@ -112,6 +130,7 @@ class Service:
                        WHERE status='open' AND sort_due > ? AND sort_due <= ?""", (self._breaches_checked_to, now)):
                 self._record_breach(db, r, now)
             self._breaches_checked_to = max(self._breaches_checked_to, now)
+            _set_state(db, "breaches_checked_to", repr(self._breaches_checked_to))
 
     @staticmethod
     def _record_breach(db: sqlite3.Connection, row: Any, now: float) -> None:
@@ -206,17 +225,23 @@ class Service:
         last tick's check is recorded as a breach here (the next tick would not look that far back)."""
         for thread_id in thread_ids:
             due = self.due_at(db, thread_id)
-            db.execute(
-                "UPDATE threads SET sla_due_at=?, sort_due=? WHERE id=? AND (sla_due_at IS NOT ? OR sort_due != ?)",
-                (due, sla.FAR if due is None else due, thread_id, due, sla.FAR if due is None else due))
-            basis = db.execute(
-                "SELECT id, status, priority, last_message_at, last_inbound_at, sla_due_at, first_response_at "
-                "FROM threads WHERE id=?", (thread_id,)).fetchone()
-            if basis is None:
-                continue
-            self._basis[thread_id] = tuple(basis)[:5]
+            db.execute("UPDATE threads SET sla_due_at=?, sort_due=?, sla_fresh=1 WHERE id=?",
+                       (due, sla.FAR if due is None else due, thread_id))
             if now is not None and due is not None and due <= now and due <= self._breaches_checked_to:
-                self._record_breach(db, basis, now)
+                row = db.execute("SELECT id, sla_due_at, first_response_at FROM threads WHERE id=?",
+                                 (thread_id,)).fetchone()
+                if row is not None:
+                    self._record_breach(db, row, now)
+
+
+def _state(db: sqlite3.Connection, key: str) -> str | None:
+    row = db.execute("SELECT value FROM service_state WHERE key=?", (key,)).fetchone()
+    return None if row is None else row[0]
+
+
+def _set_state(db: sqlite3.Connection, key: str, value: str) -> None:
+    db.execute("INSERT INTO service_state(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value=excluded.value",
+               (key, value))
 
 
 def _json(text: str | None) -> dict:

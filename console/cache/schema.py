@@ -469,9 +469,30 @@ _TEAM_PRESENCE = """
         );
         """
 
+# A start touches only what changed (issue 13: `sync --once` of a 100,000-message mailbox
+# with one new message recomputed every open due time, ~2 s). A conversation's due time is
+# marked stale by a trigger when a fact it depends on changes, and found by a partial index;
+# the service keeps what it must remember between runs (the SLA settings it computed with,
+# how far breaches were checked) in service_state; triage_log is read by index at start.
+_SLA_FRESH = """
+        ALTER TABLE threads ADD COLUMN sla_fresh INTEGER NOT NULL DEFAULT 0;  -- 0: due time to (re)compute
+        UPDATE threads SET sla_fresh = 1 WHERE status != 'open' AND sla_due_at IS NULL AND sort_due >= 9e15;
+        CREATE INDEX threads_sla_stale ON threads(id) WHERE sla_fresh = 0;
+        CREATE TRIGGER threads_sla_stale AFTER UPDATE OF status, priority, channel, last_message_at, last_inbound_at
+            ON threads WHEN NEW.sla_fresh = 1 AND (NEW.status IS NOT OLD.status OR NEW.priority IS NOT OLD.priority
+              OR NEW.channel IS NOT OLD.channel OR NEW.last_message_at IS NOT OLD.last_message_at
+              OR NEW.last_inbound_at IS NOT OLD.last_inbound_at)
+        BEGIN
+            UPDATE threads SET sla_fresh = 0 WHERE id = NEW.id;
+        END;
+        CREATE TABLE service_state (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+        CREATE INDEX triage_log_rule ON triage_log(rule, id);
+        CREATE INDEX triage_log_sla ON triage_log(id) WHERE effects LIKE '%"sla"%';
+        """
+
 # Each migration is SQL run in one transaction with the version bump; a step that
 # needs Python (data rewrites) may be a callable taking the connection instead.
 MIGRATIONS: list[str | Callable[[sqlite3.Connection], None]] = [_V1, _V2, _OUTBOX_CLAIMS, _COMMERCE, _REPLY_LIMITS,
                                                                _account_errors, _tag_origins, _ARTICLE_USES, _WORKFLOW,
-                                                               _FTS_PREFIXES, _TEAM_PRESENCE]
+                                                               _FTS_PREFIXES, _TEAM_PRESENCE, _SLA_FRESH]
 SCHEMA_VERSION = len(MIGRATIONS)

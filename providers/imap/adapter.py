@@ -62,7 +62,7 @@ from providers.imap import claims, keywords, newer, send, threads
 from providers.imap.fetch import changes_since, fetch_bodies
 from providers.imap.folders import OptionalFolder, folder_name
 from providers.imap.idle import FolderIdle, Mark, NoIdle
-from providers.imap.journal import Journal
+from providers.imap.store import FILE as STORE_FILE, MapStore, StoreError
 from providers.imap.connection import (
     DEFAULT_PORTS,
     SMTP_PORTS,
@@ -137,14 +137,15 @@ class ImapProvider(Provider):
             self.from_name, self.from_addr = "", ""
         self.our_addresses = {a.lower() for a in (self.from_addr, self.username) if a and "@" in a}
         self.token_command: str = o["oauth_token_command"]
-        self._journal = Journal(Path(o["state_dir"])) if o["state_dir"] else None
+        self._state_dir = Path(o["state_dir"]) if o["state_dir"] else None
+        self._store: MapStore | None = None  # the sync maps, opened at the first pull
 
         self._client: IMAPClient | None = None
         self._lock = asyncio.Lock()
         self._tlock = threading.Lock()  # the sync connection, held by the worker thread
         self._selected: tuple[str, bool] | None = None
         self._caps: set[str] = set()
-        self._state = SyncState()  # last state pulled: UID maps for pushes
+        self._state = SyncState()  # last state pulled: the UID maps pushes use
         self._state_cursor: str | None = None  # the cursor ``_state`` was dumped to
         self._shutdown = threading.Event()  # tells a running IDLE to end
         self._reader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="imap-read-ahead")
@@ -295,7 +296,7 @@ class ImapProvider(Provider):
                 try:
                     self._ensure()
                     return fn()
-                except ProviderError:
+                except (ProviderError, StoreError):  # the adapter's own store (a full disk) is not the network
                     raise
                 except IMAPClientError as exc:
                     if "doesn't exist" in str(exc) or "NONEXISTENT" in str(exc):
@@ -323,42 +324,38 @@ class ImapProvider(Provider):
         # The state we returned last time is reused when the core hands its cursor back
         # (parsing a large cursor on every page costs); any other cursor is read afresh.
         cached, self._state_cursor = self._state_cursor, None
-        state = self._state if cached is not None and cached == cursor else self._load_state(cursor)
-        batch = await self._call(lambda: self._pull(state))
+
+        def work() -> tuple[SyncState, Batch]:  # in the worker thread: reading the store never blocks the loop
+            state = self._state if cached is not None and cached == cursor else self._load_state(cursor)
+            return state, self._pull(state)
+
+        state, batch = await self._call(work)
         self._state, self._state_cursor = state, batch.cursor
         return batch
 
     def _load_state(self, cursor: str | None) -> SyncState:
-        if self._journal is not None and cursor and '"journal":' in cursor[:200]:
-            try:
-                return self._journal.load(json.loads(cursor))
-            except (ValueError, OSError, KeyError, TypeError):
-                return SyncState()  # unreadable: start over (ids are stable, nothing duplicates)
-        return SyncState.loads(cursor)  # a cursor carrying the whole state (no state folder, or an older one)
+        if self._state_dir is None:
+            return SyncState.loads(cursor)  # no state folder: the cursor carries the whole state
+        if self._store is None:
+            self._store = MapStore(self._state_dir / STORE_FILE)
+            for old in self._state_dir.glob("sync-*.jsonl"):  # the journal an older version kept
+                old.unlink(missing_ok=True)
+        return SyncState.load(self._store, cursor)
 
     def _dump_state(self, state: SyncState) -> str:
-        if self._journal is not None:
-            return self._journal.save(state)
-        state.settle()
-        return state.dumps()
+        return state.save() if self._state_dir is not None else state.dumps()
 
     def _budget(self, state: SyncState) -> int:
         """Messages in the next page: a small first one, so the inbox fills at once, then bigger ones."""
         if not state.folders:
             return self.page_size
-        known = sum(len(fs.uids) for fs in state.folders.values())
+        known = state.known()
         return min(MAX_PAGE, max(self.page_size * self.later_pages, known // 8))
 
     def _pull(self, state: SyncState) -> Batch:
         budget = self._budget(state)
         restate_now, state.restate = list(dict.fromkeys(state.restate)), []
-        restate_uids: dict[str, set[int]] = {}
-        if restate_now:
-            wanted = set(restate_now)
-            for name, fs in state.folders.items():
-                uids = {uid for uid, entry in fs.uids.items() if state.thread_of.get(entry[0]) in wanted}
-                if uids:
-                    restate_uids[name] = uids
+        restate_uids = state.uids_of_threads(restate_now)  # folder -> {uid: (message id, when, inbound, thread)}
         flags: dict[tuple[str, int], tuple[str, ...]] = {}
         read_ahead: tuple[str, int, list[int]] | None = None  # the window's next page, if the sync goes on there
         messages: list[Message] = []
@@ -382,7 +379,6 @@ class ImapProvider(Provider):
                 fs = FolderState(uidvalidity=uidvalidity, uidnext=uidnext, modseq=modseq, exists=exists,
                                  backfill_below=uidnext, since=since.isoformat())
                 state.folders[folder] = fs
-                state.reshaped = True
                 restate_uids.pop(folder, None)  # old UIDs mean nothing in the new numbering
                 new_uids: list[int] = []
             else:
@@ -395,15 +391,15 @@ class ImapProvider(Provider):
                     # One command says what was expunged (VANISHED) and whose flags changed since the last pull.
                     if modseq > fs.modseq:
                         gone_ranges, changed = changes_since(self._client, fs.uidnext - 1, fs.modseq)
-                        self._forget(state, folder, fs, _in_ranges(fs.uids, gone_ranges), deleted)
-                        self._restate(state, fs, changed)
+                        self._forget(state, folder, state.uids_in_ranges(folder, gone_ranges), deleted)
+                        self._restate(state, folder, changed)
                     fs.exists = present_old
                 elif present_old != fs.exists:  # without QRESYNC: fewer old messages than last time
                     alive = set(self._client.search(["UID", f"1:{fs.uidnext - 1}"])) if fs.uidnext > 1 else set()
-                    self._forget(state, folder, fs, [u for u in fs.uids if u not in alive], deleted)
+                    self._forget(state, folder, [u for u in state.folder_uids(folder) if u not in alive], deleted)
                     fs.exists = len(alive)
                 if not qresync and fs.modseq and modseq > fs.modseq:  # flag changes (CONDSTORE)
-                    self._restate(state, fs, self._client.search(["MODSEQ", fs.modseq + 1]))  # RFC 7162: ">= n"
+                    self._restate(state, folder, self._client.search(["MODSEQ", fs.modseq + 1]))  # RFC 7162: ">= n"
                 fs.modseq = modseq
             # Team state of conversations touched in the previous page.
             wanted = sorted(restate_uids.get(folder, ()))
@@ -455,12 +451,13 @@ class ImapProvider(Provider):
                      deleted_messages=deleted)
 
     @staticmethod
-    def _forget(state: SyncState, folder: str, fs: FolderState, gone: list[int], deleted: list[str]) -> None:
+    def _forget(state: SyncState, folder: str, gone: list[int], deleted: list[str]) -> None:
         """Expunged UIDs: their messages are reported deleted unless another folder still holds them."""
-        elsewhere = {e[0] for name, other in state.folders.items() if name != folder
-                     for e in other.uids.values()} if gone else set()
-        for uid in gone:
-            entry = fs.uids.pop(uid)
+        if not gone:
+            return
+        removed = state.remove_uids(folder, gone)
+        elsewhere = state.held_in([entry[0] for _, entry in removed], besides=folder)
+        for _, entry in removed:
             if entry[0] not in elsewhere:
                 deleted.append(entry[0])
                 thread = state.thread_of.get(entry[0])
@@ -468,12 +465,10 @@ class ImapProvider(Provider):
                     state.restate.append(thread)
 
     @staticmethod
-    def _restate(state: SyncState, fs: FolderState, changed_uids) -> None:
+    def _restate(state: SyncState, folder: str, changed_uids) -> None:
         """Conversations whose team state may have changed: reported again next page."""
-        for uid in changed_uids:
-            entry = fs.uids.get(uid)
-            if entry and state.thread_of.get(entry[0]):
-                state.restate.append(state.thread_of[entry[0]])
+        if changed_uids:
+            state.restate.extend(state.threads_of_uids(folder, list(changed_uids)))
 
     def _window_below(self, folder: str, fs: FolderState) -> list[int]:
         """UIDs in the first sync's window below ``fs.backfill_below``, ascending. The window is
@@ -570,7 +565,7 @@ class ImapProvider(Provider):
         thread_id = threads.place(state, message_id=mid, in_reply_to=parsed.in_reply_to,
                                   references=parsed.references, subject=parsed.subject, customer=customer_addr,
                                   when=sent_at.timestamp(), hint=hint)
-        fs.uids[uid] = (mid, int(sent_at.timestamp()), 0 if outbound else 1)  # tuples: less for the GC to walk
+        state.put_uid(folder, uid, (mid, int(sent_at.timestamp()), 0 if outbound else 1))
         info = state.threads.get(thread_id)
         if info is None:
             info = ThreadInfo(subject=_bare_subject(parsed.subject), address=customer_addr, name=customer_name,
@@ -582,7 +577,7 @@ class ImapProvider(Provider):
             info.last = max(info.last, sent_at.timestamp())
             if not info.subject:
                 info.subject = _bare_subject(parsed.subject)
-            state.threads[thread_id] = info  # changed: journalled
+            state.threads[thread_id] = info  # changed: stored
         if seen_before or mid in emitted:
             return  # the same mail in a second folder, or a folder renumbered: already in the cache
         emitted.add(mid)
@@ -619,19 +614,15 @@ class ImapProvider(Provider):
             customer=Identity(Channel.EMAIL, info.address, info.name),
             last_message_at=datetime.fromtimestamp(info.last, timezone.utc))
 
-    def _team_threads(self, state: SyncState, thread_ids: list[str], restate_uids: dict[str, set[int]],
+    def _team_threads(self, state: SyncState, thread_ids: list[str], restate_uids: dict[str, dict[int, tuple]],
                       flags: dict[tuple[str, int], tuple[str, ...]]) -> list[Thread]:
         """Thread records carrying the team state read from keywords."""
         per_thread: dict[str, list[keywords.MessageFlags]] = {t: [] for t in thread_ids}
         for folder, uids in restate_uids.items():
-            fs = state.folders.get(folder)
-            if fs is None:
-                continue
-            for uid in uids:
-                entry = fs.uids.get(uid)
-                if entry is None or (folder, uid) not in flags:
+            for uid, entry in uids.items():
+                if (folder, uid) not in flags:
                     continue
-                thread = state.thread_of.get(entry[0])
+                thread = entry[3]
                 if thread in per_thread:
                     per_thread[thread].append(keywords.MessageFlags(when=float(entry[1]), inbound=bool(entry[2]),
                                                                     flags=flags[(folder, uid)]))
@@ -649,7 +640,7 @@ class ImapProvider(Provider):
             assignee = team.assignee if team.assignee or info.assignee else None
             tags = team.tags if team.tags or info.tags else None
             info.closed, info.assignee, info.tags = team.closed, team.assignee, team.tags
-            state.threads[thread_id] = info  # changed: journalled
+            state.threads[thread_id] = info  # changed: stored
             out.append(Thread(remote_id=thread_id, channel=Channel.EMAIL, subject=info.subject,
                               customer=Identity(Channel.EMAIL, info.address, info.name),
                               last_message_at=datetime.fromtimestamp(info.last, timezone.utc),
@@ -750,10 +741,9 @@ class ImapProvider(Provider):
 
     def _find(self, message_id: str, folders: list[str]) -> tuple[str, int] | None:
         """(folder, uid) of a message by Message-ID, from the sync map or by searching."""
-        for name, fs in self._state.folders.items():
-            for uid, entry in fs.uids.items():
-                if entry[0] == message_id and name in folders:
-                    return name, uid
+        known = self._state.find(message_id, folders)
+        if known is not None:
+            return known
         if message_id.startswith("sb-synthetic-"):
             return None
         for folder in folders:
@@ -909,13 +899,6 @@ class ImapProvider(Provider):
             return data
 
         return await self._call(get)
-
-
-def _in_ranges(uids: dict[int, tuple], ranges: list[tuple[int, int]]) -> list[int]:
-    """The keys of ``uids`` inside any of ``ranges`` (inclusive), cheaply for a few expunges."""
-    if sum(b - a + 1 for a, b in ranges) <= len(uids):
-        return [u for a, b in ranges for u in range(a, b + 1) if u in uids]
-    return [u for u in uids if any(a <= u <= b for a, b in ranges)]
 
 
 def _server_words(exc: BaseException) -> str:

@@ -1,11 +1,12 @@
 """The adapter's sync state.
 
-It holds, per folder, where the sync stands (UIDVALIDITY, UIDNEXT, HIGHESTMODSEQ,
-how far back the first sync has reached) and the map from UID to Message-ID
-(expunges arrive as UIDs, the cache knows Message-IDs); and, per conversation, what
-threading and team state need. Those maps grow with the mailbox: with a state folder
-they live in the adapter's own journal (journal.py) and the cursor stays small; without
-one the whole state travels in the cursor as JSON (:meth:`SyncState.dumps`).
+Per folder, where the sync stands (UIDVALIDITY, UIDNEXT, HIGHESTMODSEQ, how far back
+the first sync has reached): small, it travels in the cursor. The maps that grow with the
+mailbox — UID -> Message-ID per folder (expunges arrive as UIDs, the cache knows
+Message-IDs), Message-ID -> conversation, and per conversation what threading and team
+state need — live in the adapter's own store (store.py), read by key: a start reads none of
+them, a pull only the rows of what it touches. Without a state folder the store is in
+memory and the whole state travels in the cursor as JSON (:meth:`SyncState.dumps`).
 """
 
 from __future__ import annotations
@@ -14,41 +15,10 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-VERSION = 1
+from providers.imap.store import MapStore
 
-
-class Tracked(dict):
-    """A dict that remembers which keys were set or removed since :meth:`settle`."""
-
-    __slots__ = ("changed",)
-
-    def __init__(self, *args, **kw) -> None:
-        super().__init__(*args, **kw)
-        self.changed: set = set()
-
-    def __setitem__(self, key, value) -> None:
-        super().__setitem__(key, value)
-        self.changed.add(key)
-
-    def __delitem__(self, key) -> None:
-        super().__delitem__(key)
-        self.changed.add(key)
-
-    def pop(self, key, *default):
-        self.changed.add(key)
-        return super().pop(key, *default)
-
-    def setdefault(self, key, value=None):
-        if key not in self:
-            self[key] = value
-        return self[key]
-
-    def delta(self, encode=lambda v: v) -> dict:
-        """Changed keys -> new value (encoded), or None when removed."""
-        return {k: (encode(self[k]) if k in self else None) for k in self.changed}
-
-    def settle(self) -> None:
-        self.changed = set()
+VERSION = 1  # a cursor carrying the whole state
+STORED = 2  # a cursor naming the store and the pull it came from
 
 
 @dataclass(slots=True)
@@ -59,21 +29,15 @@ class FolderState:
     exists: int = 0  # message count when last synced, to notice expunges cheaply
     backfill_below: int = 0  # first sync: UIDs below this inside the window are still to fetch
     since: str = ""  # first sync window start, IMAP date (01-Jan-2026)
-    uids: Tracked = field(default_factory=Tracked)  # uid -> (message id, epoch seconds, 1 if inbound)
 
     def position(self) -> dict[str, Any]:
-        """Where the sync stands, without the UID map."""
         return {"uv": self.uidvalidity, "next": self.uidnext, "modseq": self.modseq, "exists": self.exists,
                 "below": self.backfill_below, "since": self.since}
-
-    def to_json(self) -> dict[str, Any]:
-        return {**self.position(), "uids": {str(k): v for k, v in self.uids.items()}}
 
     @classmethod
     def from_json(cls, d: dict[str, Any]) -> FolderState:
         return cls(uidvalidity=int(d["uv"]), uidnext=int(d["next"]), modseq=int(d.get("modseq", 0)),
-                   exists=int(d.get("exists", 0)), backfill_below=int(d.get("below", 0)), since=d.get("since", ""),
-                   uids=Tracked((int(k), tuple(v)) for k, v in d.get("uids", {}).items()))
+                   exists=int(d.get("exists", 0)), backfill_below=int(d.get("below", 0)), since=d.get("since", ""))
 
 
 @dataclass(slots=True)
@@ -97,116 +61,199 @@ class ThreadInfo:
         return cls(v[0], v[1], v[2], float(v[3]), bool(v[4]), v[5], list(v[6]))
 
 
-@dataclass
+class _Map:
+    """Message-ID -> conversation, or "subject|address" -> conversation: the first answer stays."""
+
+    def __init__(self, store: MapStore, table: str) -> None:
+        self.store, self.table = store, table
+
+    def get(self, key: str, default=None):
+        value = self.store.get(self.table, key)
+        return default if value is None else value
+
+    def __contains__(self, key: str) -> bool:
+        return self.store.get(self.table, key) is not None
+
+    def __getitem__(self, key: str) -> str:
+        value = self.store.get(self.table, key)
+        if value is None:
+            raise KeyError(key)
+        return value
+
+    def __setitem__(self, key: str, value: str) -> None:
+        self.store.add(self.table, key, value)
+
+    def setdefault(self, key: str, value: str) -> str:
+        self.store.add(self.table, key, value)
+        return self[key]
+
+    def as_dict(self) -> dict[str, str]:
+        return dict(self.store.items(self.table))
+
+
+class _Threads:
+    """Conversation id -> :class:`ThreadInfo`."""
+
+    def __init__(self, store: MapStore) -> None:
+        self.store = store
+
+    def get(self, key: str, default=None):
+        value = self.store.get("threads", key)
+        return default if value is None else ThreadInfo.from_json(json.loads(value))
+
+    def __contains__(self, key: str) -> bool:
+        return self.store.get("threads", key) is not None
+
+    def __getitem__(self, key: str) -> ThreadInfo:
+        info = self.get(key)
+        if info is None:
+            raise KeyError(key)
+        return info
+
+    def __setitem__(self, key: str, info: ThreadInfo) -> None:
+        self.store.put_thread(key, json.dumps(info.to_json(), separators=(",", ":")), info.last)
+
+    def as_dict(self) -> dict[str, ThreadInfo]:
+        return {k: ThreadInfo.from_json(json.loads(v)) for k, v in self.store.items("threads")}
+
+
 class SyncState:
-    folders: dict[str, FolderState] = field(default_factory=dict)
-    thread_of: Tracked = field(default_factory=Tracked)  # message id -> thread remote id
-    threads: Tracked = field(default_factory=Tracked)  # thread remote id -> ThreadInfo
-    by_subject: Tracked = field(default_factory=Tracked)  # "subject|address" -> thread remote id
-    restate: list[str] = field(default_factory=list)  # threads whose team state is to be reported next pull
-    reshaped: bool = False  # maps were rebuilt (prune, a folder started over): a journal writes them whole
+    def __init__(self, store: MapStore | None = None, folders: dict[str, FolderState] | None = None,
+                 restate: list[str] | None = None) -> None:
+        self.store = store if store is not None else MapStore()
+        self.folders: dict[str, FolderState] = dict(folders or {})
+        self.restate: list[str] = list(restate or [])  # threads whose team state is to be reported next pull
+        self.thread_of = _Map(self.store, "thread_of")  # message id -> thread remote id
+        self.by_subject = _Map(self.store, "by_subject")  # "subject|address" -> thread remote id
+        self.threads = _Threads(self.store)  # thread remote id -> ThreadInfo
 
-    # -- the maps as a journal writes them (see journal.py)
+    # ------------------------------------------------------------------ the UID maps
 
-    def maps(self) -> dict[str, Any]:
-        """Every map, whole."""
-        return {"uids": {name: {str(k): v for k, v in f.uids.items()} for name, f in self.folders.items()},
-                "thread_of": dict(self.thread_of), "threads": {k: t.to_json() for k, t in self.threads.items()},
-                "by_subject": dict(self.by_subject)}
+    def _uv(self, folder: str) -> int:
+        return self.folders[folder].uidvalidity
 
-    def changes(self) -> dict[str, Any]:
-        """What changed in the maps since :meth:`settle` (None: removed)."""
-        return {"uids": {name: {str(k): v for k, v in f.uids.delta().items()} for name, f in self.folders.items()
-                         if f.uids.changed},
-                "thread_of": self.thread_of.delta(), "threads": self.threads.delta(ThreadInfo.to_json),
-                "by_subject": self.by_subject.delta()}
+    def uid_entry(self, folder: str, uid: int) -> tuple | None:
+        """(message id, epoch seconds, 1 if inbound) of a UID, or None."""
+        return self.store.uid(folder, self._uv(folder), uid)
 
-    def apply(self, maps: dict[str, Any]) -> None:
-        """Replay :meth:`maps` or :meth:`changes` (folders must exist already)."""
-        for name, uids in maps.get("uids", {}).items():
-            fs = self.folders.get(name)
-            if fs is None:
-                continue
-            for k, v in uids.items():
-                if v is None:
-                    dict.pop(fs.uids, int(k), None)
-                else:
-                    dict.__setitem__(fs.uids, int(k), tuple(v))
-        for attr, decode in (("thread_of", str), ("threads", ThreadInfo.from_json), ("by_subject", str)):
-            target = getattr(self, attr)
-            for k, v in maps.get(attr, {}).items():
-                if v is None:
-                    dict.pop(target, k, None)
-                else:
-                    dict.__setitem__(target, k, decode(v))
+    def put_uid(self, folder: str, uid: int, entry: tuple) -> None:
+        self.store.put_uid(folder, self._uv(folder), uid, entry)
 
-    def settle(self) -> None:
-        for f in self.folders.values():
-            f.uids.settle()
-        for m in (self.thread_of, self.threads, self.by_subject):
-            m.settle()
-        self.reshaped = False
+    def remove_uids(self, folder: str, uids: list[int]) -> list[tuple[int, tuple]]:
+        return self.store.remove_uids(folder, self._uv(folder), uids)
+
+    def uids_in_ranges(self, folder: str, ranges: list[tuple[int, int]]) -> list[int]:
+        return self.store.uids_between(folder, self._uv(folder), ranges)
+
+    def folder_uids(self, folder: str) -> list[int]:
+        return self.store.all_uids(folder, self._uv(folder))
+
+    def known(self) -> int:
+        """How many UIDs the maps hold."""
+        return self.store.count
+
+    def _current(self, folder: str, uv: int) -> bool:
+        fs = self.folders.get(folder)
+        return fs is not None and fs.uidvalidity == uv
+
+    def held_in(self, mids: list[str], besides: str) -> set[str]:
+        """Which of ``mids`` a folder other than ``besides`` still holds."""
+        return {mid for folder, uv, mid in self.store.copies(mids) if folder != besides and self._current(folder, uv)}
+
+    def uids_of_threads(self, thread_ids: list[str]) -> dict[str, dict[int, tuple]]:
+        """Folder -> {uid: (message id, epoch seconds, inbound, thread)} of these conversations."""
+        out: dict[str, dict[int, tuple]] = {}
+        if thread_ids:
+            for folder, uv, uid, entry, thread in self.store.of_threads(thread_ids):
+                if self._current(folder, uv):
+                    out.setdefault(folder, {})[uid] = (*entry, thread)
+        return out
+
+    def uids_of_thread(self, thread_id: str) -> dict[str, list[int]]:
+        """Folder -> UIDs of the thread's messages we know about."""
+        return {f: sorted(uids) for f, uids in self.uids_of_threads([thread_id]).items()}
+
+    def threads_of_uids(self, folder: str, uids) -> list[str]:
+        return self.store.threads_of_uids(folder, self._uv(folder), uids)
+
+    def find(self, message_id: str, folders: list[str]) -> tuple[str, int] | None:
+        """(folder, uid) of a message in one of ``folders``, from the maps."""
+        for folder, uv, uid in self.store.where(message_id):
+            if folder in folders and self._current(folder, uv):
+                return folder, uid
+        return None
+
+    def prune(self, before: float) -> None:
+        """Forget conversations quiet since ``before`` (epoch seconds) and their messages'
+        UIDs, so the store stays bounded on a mailbox that keeps growing. A forgotten
+        message is not reported if it is expunged later; a late reply to a forgotten
+        conversation still finds it through its References root."""
+        self.store.prune(before)
+
+    # ------------------------------------------------------------------ cursors
 
     def position(self) -> dict[str, Any]:
         """The cursor without the maps."""
         return {"folders": {name: f.position() for name, f in self.folders.items()}, "restate": self.restate}
 
+    def save(self) -> str:
+        """Commit this pull's rows to the store; the (small) cursor naming them."""
+        self.store.drop_numberings({name: f.uidvalidity for name, f in self.folders.items()})
+        seq = self.store.commit()
+        return json.dumps({"v": STORED, "store": self.store.id, "seq": seq, **self.position()}, separators=(",", ":"))
+
     @classmethod
-    def from_position(cls, d: dict[str, Any]) -> SyncState:
-        return cls(folders={name: FolderState.from_json(f) for name, f in d.get("folders", {}).items()},
-                   restate=list(d.get("restate", [])))
+    def load(cls, store: MapStore, cursor: str | None) -> SyncState:
+        """The state a cursor from :meth:`save` names, the store rewound to it; a fresh state
+        (and an emptied store) for anything else: the sync starts over, which is safe because
+        messages are keyed by Message-ID."""
+        try:
+            d = json.loads(cursor) if cursor else None
+        except ValueError:
+            d = None
+        if (isinstance(d, dict) and d.get("v") == STORED and d.get("store") == store.id
+                and isinstance(d.get("seq"), int) and store.rewind(d["seq"])):
+            return cls(store, folders={n: FolderState.from_json(f) for n, f in d.get("folders", {}).items()},
+                       restate=d.get("restate", []))
+        store.reset()
+        return cls(store)
 
     def dumps(self) -> str:
+        """The whole state as one JSON cursor (no state folder)."""
+        self.store.commit()
+        uids: dict[str, dict[str, list]] = {}
+        for folder, uv, uid, mid, ts, inbound in self.store.all_uid_rows():
+            if self._current(folder, uv):
+                uids.setdefault(folder, {})[str(uid)] = [mid, ts, inbound]
         return json.dumps({
             "v": VERSION,
-            "folders": {name: f.to_json() for name, f in self.folders.items()},
-            "thread_of": self.thread_of,
-            "threads": {k: t.to_json() for k, t in self.threads.items()},
-            "by_subject": self.by_subject,
+            "folders": {name: {**f.position(), "uids": uids.get(name, {})} for name, f in self.folders.items()},
+            "thread_of": self.thread_of.as_dict(),
+            "threads": {k: t.to_json() for k, t in self.threads.as_dict().items()},
+            "by_subject": self.by_subject.as_dict(),
             "restate": self.restate,
         }, separators=(",", ":"))
 
     @classmethod
     def loads(cls, cursor: str | None) -> SyncState:
-        if not cursor:
-            return cls()
+        """A state from :meth:`dumps`, in a store in memory; fresh for anything else."""
+        state = cls()
         try:
-            d = json.loads(cursor)
+            d = json.loads(cursor) if cursor else None
         except ValueError:
-            return cls()  # a cursor from something else: start over (ids are stable, nothing duplicates)
+            return state  # a cursor from something else: start over (ids are stable, nothing duplicates)
         if not isinstance(d, dict) or d.get("v") != VERSION:
-            return cls()
-        return cls(
-            folders={name: FolderState.from_json(f) for name, f in d.get("folders", {}).items()},
-            thread_of=Tracked(d.get("thread_of", {})),
-            threads=Tracked((k, ThreadInfo.from_json(v)) for k, v in d.get("threads", {}).items()),
-            by_subject=Tracked(d.get("by_subject", {})),
-            restate=list(d.get("restate", [])),
-        )
-
-    def uids_of_thread(self, thread_id: str) -> dict[str, list[int]]:
-        """Folder -> UIDs of the thread's messages we know about."""
-        out: dict[str, list[int]] = {}
-        for name, folder in self.folders.items():
-            uids = [uid for uid, entry in folder.uids.items() if self.thread_of.get(entry[0]) == thread_id]
-            if uids:
-                out[name] = sorted(uids)
-        return out
-
-    def prune(self, before: float) -> None:
-        """Forget conversations quiet since ``before`` (epoch seconds) and their messages'
-        UIDs, so the cursor stays bounded on a mailbox that keeps growing. A forgotten
-        message is not reported if it is expunged later; a late reply to a forgotten
-        conversation still finds it through its References root."""
-        old_threads = {tid for tid, info in self.threads.items() if info.last < before}
-        if not old_threads:
-            return
-        for fs in self.folders.values():
-            for uid in [u for u, e in fs.uids.items() if e[1] < before and self.thread_of.get(e[0]) in old_threads]:
-                del fs.uids[uid]
-        kept = {e[0] for fs in self.folders.values() for e in fs.uids.values()}
-        self.thread_of = Tracked((m, t) for m, t in self.thread_of.items() if t not in old_threads or m in kept)
-        self.threads = Tracked((t, i) for t, i in self.threads.items() if t not in old_threads)
-        self.by_subject = Tracked((k, t) for k, t in self.by_subject.items() if t not in old_threads)
-        self.reshaped = True
-
+            return state
+        for name, f in d.get("folders", {}).items():
+            state.folders[name] = FolderState.from_json(f)
+            for uid, entry in f.get("uids", {}).items():
+                state.put_uid(name, int(uid), tuple(entry))
+        for k, v in d.get("thread_of", {}).items():
+            state.thread_of[k] = v
+        for k, v in d.get("threads", {}).items():
+            state.threads[k] = ThreadInfo.from_json(v)
+        for k, v in d.get("by_subject", {}).items():
+            state.by_subject[k] = v
+        state.restate = list(d.get("restate", []))
+        state.store.commit()
+        return state

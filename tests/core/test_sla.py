@@ -321,3 +321,26 @@ def test_due_time_already_past_when_computed_is_a_breach(db):
     assert [(r["kind"], r["due_at"]) for r in rows] == [("first_response", pytest.approx(old.timestamp() + 300))]
     service.tick(db, now + 30)
     assert db.execute("SELECT COUNT(*) FROM breaches").fetchone()[0] == 1
+
+
+def test_a_restart_recomputes_only_the_conversations_that_changed(db):
+    service = Service(parse_config(CHAT_CONFIG))
+    service.start(db)  # as the engine does
+    _, result = load(db, [conversation(n, channel=Channel.CHAT) for n in range(1, 401)], account="chat",
+                     channel="chat")
+    service.process(db, result)
+    now = datetime.now(timezone.utc).timestamp()
+    service.tick(db, now)
+    tid = thread_id(db, "t7")
+    start = db.execute("SELECT last_inbound_at FROM threads WHERE id=?", (tid,)).fetchone()[0]
+    perform(Context(db, agent="Sam"), "priority", tid, level="urgent")  # e.g. in the console, between two syncs
+
+    statements: list[str] = []
+    db.set_trace_callback(statements.append)
+    again = Service(parse_config(CHAT_CONFIG))  # the next `switchboard sync --once`
+    again.start(db)
+    again.tick(db, now + 1)
+    db.set_trace_callback(None)
+    assert db.execute("SELECT sla_due_at FROM threads WHERE id=?", (tid,)).fetchone()[0] == start + 60
+    assert len(statements) < 60, f"a restart ran {len(statements)} statements for 400 open conversations"
+    assert db.execute("SELECT COUNT(*) FROM breaches").fetchone()[0] == 400, "each breach recorded once"

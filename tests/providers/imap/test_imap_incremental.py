@@ -121,7 +121,7 @@ async def test_one_new_message_in_a_10000_message_mailbox_costs_one_fetch_of_one
     try:
         cursor, batches = await sync_into(db, p)
         assert sum(len(b.messages) for b in batches) == 10_000
-        # The UID and thread maps (~2 MB here) live in the adapter's journal: the cursor holds where the
+        # The UID and thread maps (~2 MB here) live in the adapter's store: the cursor holds where the
         # sync stands, and at most one page's conversations to report again.
         assert len(cursor) < 2_000 and max(len(b.cursor) for b in batches) < 100_000
         h.append(mail("Late question", "Is my parcel on its way?", msgid="late@customer.example"))
@@ -135,6 +135,41 @@ async def test_one_new_message_in_a_10000_message_mailbox_costs_one_fetch_of_one
     assert len(wire.fetches()) <= 3, wire.fetches()
     # A listing of 10,000 UIDs alone is ~60 KB; one message and a few status lines are far less.
     assert wire.bytes_in < 8_000, wire.bytes_in
+
+    # The next `switchboard sync --once`: a new process, the same state folder and cursor. Its start
+    # reads no map whole (the maps of 10,000 messages are ~2 MB): the whole process reads, from
+    # disk and socket together, a few pages of the adapter's store and one message.
+    cursor = batches[-1].cursor
+    h.append(mail("Another question", "Can I change the address?", msgid="later@customer.example"))
+    again = await h.make()
+    read_before = bytes_read_by_this_process()
+    await again.open(read_only=True)
+    try:
+        batches = await pull_until_done(again, cursor)
+        read = bytes_read_by_this_process() - read_before
+        assert [m.text for b in batches for m in b.messages] == ["Can I change the address?"]
+        assert [m for b in batches for m in b.deleted_messages] == []
+        assert read < 300_000, f"a restart read {read:,} bytes"
+    finally:
+        await again.close()
+
+
+def bytes_read_by_this_process() -> int:
+    """Bytes this process has read (files and sockets), from /proc/self/io."""
+    for line in open("/proc/self/io"):
+        if line.startswith("rchar:"):
+            return int(line.split()[1])
+    raise AssertionError("no rchar in /proc/self/io")
+
+
+async def pull_until_done(p, cursor):
+    batches = []
+    while True:
+        batch = await asyncio.wait_for(p.pull(cursor), timeout=60)
+        batches.append(batch)
+        cursor = batch.cursor
+        if not batch.more:
+            return batches
 
 
 def max_uid_of(h) -> int:

@@ -58,7 +58,8 @@ def test_threading_prefers_known_parents_then_roots_then_subject():
 def test_cursor_round_trips():
     st = SyncState()
     st.folders["INBOX"] = FolderState(uidvalidity=7, uidnext=12, modseq=99, exists=3, backfill_below=4,
-                                      since="2026-08-25", uids={5: ("a@x", 100, 1)})
+                                      since="2026-08-25")
+    st.put_uid("INBOX", 5, ("a@x", 100, 1))
     st.thread_of["a@x"] = "t-1"
     st.threads["t-1"] = ThreadInfo("Help", "c@x", "Casey", 100.0, True, "jo", ["vip"])
     st.restate = ["t-1"]
@@ -81,14 +82,16 @@ def test_our_message_ids_carry_the_outbox_key():
 
 def test_prune_forgets_only_quiet_conversations():
     st = SyncState()
-    st.folders["INBOX"] = FolderState(uidvalidity=1, uidnext=3, uids={1: ("old@x", 10, 1), 2: ("new@x", 1000, 1)})
-    st.thread_of = {"old@x": "t-old", "new@x": "t-new"}
-    st.threads = {"t-old": ThreadInfo("Old", "c@x", "", 10.0), "t-new": ThreadInfo("New", "c@x", "", 1000.0)}
-    st.by_subject = {"old|c@x": "t-old", "new|c@x": "t-new"}
+    st.folders["INBOX"] = FolderState(uidvalidity=1, uidnext=3)
+    st.put_uid("INBOX", 1, ("old@x", 10, 1))
+    st.put_uid("INBOX", 2, ("new@x", 1000, 1))
+    st.thread_of["old@x"], st.thread_of["new@x"] = "t-old", "t-new"
+    st.threads["t-old"], st.threads["t-new"] = ThreadInfo("Old", "c@x", "", 10.0), ThreadInfo("New", "c@x", "", 1000.0)
+    st.by_subject["old|c@x"], st.by_subject["new|c@x"] = "t-old", "t-new"
     st.prune(before=500)
-    assert st.folders["INBOX"].uids == {2: ("new@x", 1000, 1)}
-    assert st.thread_of == {"new@x": "t-new"} and set(st.threads) == {"t-new"}
-    assert st.by_subject == {"new|c@x": "t-new"}
+    assert st.folder_uids("INBOX") == [2] and st.known() == 1
+    assert st.thread_of.as_dict() == {"new@x": "t-new"} and set(st.threads.as_dict()) == {"t-new"}
+    assert st.by_subject.as_dict() == {"new|c@x": "t-new"}
 
 
 def test_a_parser_failure_still_yields_a_message(monkeypatch):
@@ -124,32 +127,57 @@ def test_fetch_responses_are_read_whatever_the_item_order_and_unsolicited_update
     assert out[12].raw == b""
 
 
-def test_the_journal_keeps_the_maps_out_of_the_cursor_and_drops_what_the_core_never_committed(tmp_path):
-    import json
+def _two_pulls(path):
+    from providers.imap.store import MapStore
 
-    from providers.imap.journal import Journal
-    from providers.imap.state import FolderState, SyncState, ThreadInfo
-
-    state = SyncState(folders={"INBOX": FolderState(uidvalidity=7, uidnext=3)})
-    state.folders["INBOX"].uids[1] = ("a@x", 100, 1)
+    state = SyncState.load(MapStore(path), None)
+    state.folders["INBOX"] = FolderState(uidvalidity=7, uidnext=3)
+    state.put_uid("INBOX", 1, ("a@x", 100, 1))
     state.thread_of["a@x"] = "t-a"
     state.threads["t-a"] = ThreadInfo("Order", "c@x", "C", 100.0)
-    journal = Journal(tmp_path)
-    first = journal.save(state)
-    state.folders["INBOX"].uids[2] = ("b@x", 200, 1)
-    state.folders["INBOX"].uids.pop(1)
+    first = state.save()
+    state.put_uid("INBOX", 2, ("b@x", 200, 1))
+    assert state.remove_uids("INBOX", [1]) == [(1, ("a@x", 100, 1))]
     state.thread_of["b@x"] = "t-a"
     state.folders["INBOX"].uidnext = 4
-    second = journal.save(state)
-    assert len(second) < 300 and "a@x" not in second, "the cursor holds where the sync stands, not the maps"
+    second = state.save()
+    state.store.close()
+    return first, second
 
-    again = Journal(tmp_path).load(json.loads(second))
-    assert dict(again.folders["INBOX"].uids) == {2: ("b@x", 200, 1)} and again.folders["INBOX"].uidnext == 4
-    assert dict(again.thread_of) == {"a@x": "t-a", "b@x": "t-a"} and again.threads["t-a"].subject == "Order"
+
+def test_the_store_keeps_the_maps_out_of_the_cursor_and_undoes_what_the_core_never_committed(tmp_path):
+    from providers.imap.store import MapStore
+
+    first, second = _two_pulls(tmp_path / "a.sqlite3")
+    assert len(second) < 300 and "a@x" not in second, "the cursor holds where the sync stands, not the maps"
+    again = SyncState.load(MapStore(tmp_path / "a.sqlite3"), second)
+    assert again.folder_uids("INBOX") == [2] and again.folders["INBOX"].uidnext == 4 and again.known() == 1
+    assert again.thread_of.get("a@x") == again.thread_of.get("b@x") == "t-a"
+    assert again.threads["t-a"].subject == "Order"
+    assert again.uid_entry("INBOX", 2) == ("b@x", 200, 1) and again.uid_entry("INBOX", 1) is None
 
     # The core committed only the first page (a crash after the adapter wrote the second): back to it.
-    older = Journal(tmp_path).load(json.loads(first))
-    assert dict(older.folders["INBOX"].uids) == {1: ("a@x", 100, 1)} and "b@x" not in older.thread_of
-    for path in tmp_path.iterdir():
-        path.unlink()
-    assert Journal(tmp_path).load(json.loads(second)).folders == {}, "journal gone: the sync starts over"
+    first, second = _two_pulls(tmp_path / "b.sqlite3")
+    older = SyncState.load(MapStore(tmp_path / "b.sqlite3"), first)
+    assert older.folder_uids("INBOX") == [1] and "b@x" not in older.thread_of and older.known() == 1
+    assert older.find("a@x", ["INBOX"]) == ("INBOX", 1)
+    assert SyncState.load(MapStore(tmp_path / "b.sqlite3"), second).folders == {}, \
+        "a cursor the store has not reached: start over"
+    first, second = _two_pulls(tmp_path / "c.sqlite3")
+    for p in tmp_path.glob("c.sqlite3*"):
+        p.unlink()
+    assert SyncState.load(MapStore(tmp_path / "c.sqlite3"), second).folders == {}, "store gone: the sync starts over"
+
+
+def test_a_new_uidvalidity_drops_the_old_numbering_from_the_store(tmp_path):
+    from providers.imap.store import MapStore
+
+    state = SyncState.load(MapStore(tmp_path / "maps.sqlite3"), None)
+    state.folders["INBOX"] = FolderState(uidvalidity=1, uidnext=3)
+    state.put_uid("INBOX", 1, ("a@x", 100, 1))
+    state.save()
+    state.folders["INBOX"] = FolderState(uidvalidity=2, uidnext=2)
+    assert state.uid_entry("INBOX", 1) is None, "old UIDs mean nothing in the new numbering"
+    state.put_uid("INBOX", 1, ("b@x", 100, 1))
+    state.save()
+    assert state.known() == 1 and state.find("a@x", ["INBOX"]) is None and state.find("b@x", ["INBOX"]) == ("INBOX", 1)
