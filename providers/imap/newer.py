@@ -20,6 +20,7 @@ customer writing again; in Sent, or from the mailbox's own address, another agen
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 
 from imapclient import IMAPClient
@@ -74,10 +75,10 @@ def arrived_since(client: IMAPClient, since: datetime, within: bool) -> dict[int
 
 
 def scan(client: IMAPClient, conversation: Conversation, *, outbound_folder: bool, since: datetime, within: bool,
-         own_ids: set[str], our_addresses: set[str], pulled: dict[int, tuple], thread_of) -> list[Newer]:
+         own_ids: set[str], our_addresses: set[str], pulled: Callable[[int], tuple | None], thread_of) -> list[Newer]:
     """What in the selected folder is news for the conversation: one Newer per message.
 
-    ``pulled`` is the folder's UID map from the sync state (uid -> (Message-ID, time, inbound)):
+    ``pulled`` reads the folder's UID map in the sync state (uid -> (Message-ID, time, inbound) or None):
     a message this console has pulled is placed from it; only the rest have their headers read."""
     recent = arrived_since(client, since, within)
     if not recent:
@@ -86,7 +87,7 @@ def scan(client: IMAPClient, conversation: Conversation, *, outbound_folder: boo
     out = []
     unknown = []
     for uid, at in recent.items():
-        entry = pulled.get(uid)
+        entry = pulled(uid)
         if entry is None:
             unknown.append(uid)
             continue
@@ -123,7 +124,7 @@ def look(adapter, action, since: datetime, own_keys: frozenset[str]) -> Newer | 
 
     state = adapter._state
     thread = action.thread_remote_id
-    message_ids = {mid for mid, t in state.thread_of.items() if t == thread}
+    message_ids = state.message_ids_of(thread)
     if action.reply_to_remote_id:
         message_ids.add(action.reply_to_remote_id)
     message_ids = {m for m in message_ids if not m.startswith("sb-synthetic-")}
@@ -136,8 +137,9 @@ def look(adapter, action, since: datetime, own_keys: frozenset[str]) -> Newer | 
         adapter._select(folder)
         conversation = Conversation(thread, message_ids, set(),
                                     info.subject if info else "", info.address if info else "")
-        fs = state.folders.get(folder)
+        known = folder in state.folders
         found += scan(adapter._client, conversation, outbound_folder=folder == adapter.sent_folder, since=since,
                       within=within, own_ids=own_ids, our_addresses=adapter.our_addresses,
-                      pulled=fs.uids if fs is not None else {}, thread_of=state.thread_of)
+                      pulled=(lambda uid, f=folder: state.uid_entry(f, uid)) if known else (lambda uid: None),
+                      thread_of=state.thread_of)
     return newest(found)

@@ -169,6 +169,10 @@ class SyncState:
                     out.setdefault(folder, {})[uid] = (*entry, thread)
         return out
 
+    def message_ids_of(self, thread_id: str) -> set[str]:
+        """The Message-IDs the maps place in this conversation."""
+        return self.store.mids_of_thread(thread_id)
+
     def uids_of_thread(self, thread_id: str) -> dict[str, list[int]]:
         """Folder -> UIDs of the thread's messages we know about."""
         return {f: sorted(uids) for f, uids in self.uids_of_threads([thread_id]).items()}

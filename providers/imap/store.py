@@ -222,6 +222,9 @@ class MapStore:
         self.db.execute(f"INSERT OR IGNORE INTO {table}({key_col}, thread, seq) VALUES (?,?,?)",
                         (key, thread, self.writing))
 
+    def mids_of_thread(self, thread: str) -> set[str]:
+        return {mid for (mid,) in self.db.execute("SELECT mid FROM thread_of WHERE thread=?", (thread,))}
+
     def put_thread(self, thread: str, info: str, last: float) -> None:
         self.db.execute("INSERT INTO threads(id, info, last, seq) VALUES (?,?,?,?) "
                         "ON CONFLICT(id) DO UPDATE SET info=excluded.info, last=excluded.last",
