@@ -283,7 +283,9 @@ class Dispatcher:
         """What the system of record saw in the conversation since the draft began (None: nothing)."""
         started = row["draft_started_at"] or row["created_at"]
         since = datetime.fromtimestamp(started, timezone.utc)
-        return await provider.newer_activity(action, since, claims.own_keys(self.db, row["thread_id"]))
+        known = frozenset(r[0] for r in self.db.execute(
+            "SELECT remote_id FROM messages WHERE thread_id=? AND remote_id IS NOT NULL", (row["thread_id"],)))
+        return await provider.newer_activity(action, since, claims.own_keys(self.db, row["thread_id"]), known)
 
     def _customer_wrote_since(self, row: sqlite3.Row, thread: sqlite3.Row) -> bool:
         started = row["draft_started_at"]

@@ -329,8 +329,8 @@ class Provider(abc.ABC):
         """
         return None
 
-    async def newer_activity(self, action: PushAction, since: datetime,
-                             own_keys: frozenset[str] = frozenset()) -> Newer | None:
+    async def newer_activity(self, action: PushAction, since: datetime, own_keys: frozenset[str] = frozenset(),
+                             known: frozenset[str] = frozenset()) -> Newer | None:
         """What happened in the conversation after ``since`` (the reply's draft began), asked of
         the system of record just before the reply ``action`` is pushed: a customer message, or a
         reply by another agent (the shared Sent folder, the helpdesk's transactions, the room's
@@ -341,6 +341,9 @@ class Provider(abc.ABC):
             since: when the draft began (timezone-aware).
             own_keys: outbox keys of this console's own messages in the conversation (this
                 reply's included): they are not news.
+            known: remote ids of the conversation's messages the cache already holds: not news
+                either (the cache's own stale-reply guard judges those); an adapter whose
+                events carry other ids may ignore it.
         Returns:
             the newest such event (with how many there were), or ``None``: nothing newer, or the
             adapter cannot tell (this default: only the cache's own stale-reply guard applies).

@@ -714,10 +714,10 @@ class ImapProvider(Provider):
         mid = self._reply_id(action)
         return await self._call(lambda: self._earlier_reply(action.key, mid))
 
-    async def newer_activity(self, action: PushAction, since: datetime,
-                             own_keys: frozenset[str] = frozenset()) -> Newer | None:
+    async def newer_activity(self, action: PushAction, since: datetime, own_keys: frozenset[str] = frozenset(),
+                             known: frozenset[str] = frozenset()) -> Newer | None:
         """The conversation's mail in the inbox folders and Sent since ``since`` (newer.py)."""
-        return await self._call(lambda: newer.look(self, action, since, own_keys))
+        return await self._call(lambda: newer.look(self, action, since, own_keys, known))
 
     def _reply_id(self, action: PushAction) -> str:
         if not self.from_addr:

@@ -75,7 +75,7 @@ def arrived_since(client: IMAPClient, since: datetime, within: bool) -> dict[int
 
 
 def scan(client: IMAPClient, conversation: Conversation, *, outbound_folder: bool, since: datetime, within: bool,
-         own_ids: set[str], our_addresses: set[str], pulled: Callable[[int], tuple | None], thread_of) -> list[Newer]:
+         not_news: set[str], our_addresses: set[str], pulled: Callable[[int], tuple | None], thread_of) -> list[Newer]:
     """What in the selected folder is news for the conversation: one Newer per message.
 
     ``pulled`` reads the folder's UID map in the sync state (uid -> (Message-ID, time, inbound) or None):
@@ -92,14 +92,14 @@ def scan(client: IMAPClient, conversation: Conversation, *, outbound_folder: boo
             unknown.append(uid)
             continue
         mid, inbound = entry[0], bool(entry[2])
-        if thread_of.get(mid) != conversation.thread_id or mid in own_ids or at == floor:
+        if thread_of.get(mid) != conversation.thread_id or mid in not_news or at == floor:
             continue  # another conversation, ours, or in the draft's own second and already here
         out.append(Newer(kind="agent" if outbound_folder or not inbound else "customer", at=at))
     for i in range(0, len(unknown), CHUNK):
         for uid, data in client.fetch(sorted(unknown[i:i + CHUNK]), [HEADERS]).items():
             head = next((v for k, v in data.items() if isinstance(k, bytes) and k.startswith(b"BODY[HEADER")), b"")
             mail = parse_mail(head or b"")
-            if not conversation.holds(uid, mail) or mail.message_id in own_ids:
+            if not conversation.holds(uid, mail) or mail.message_id in not_news:
                 continue
             sender = mail.sender
             ours = outbound_folder or (sender is not None and sender.address in our_addresses)
@@ -118,7 +118,8 @@ def newest(found: list[Newer]) -> Newer | None:
     return Newer(kind=last.kind, at=last.at, who=last.who, count=len(pool))
 
 
-def look(adapter, action, since: datetime, own_keys: frozenset[str]) -> Newer | None:
+def look(adapter, action, since: datetime, own_keys: frozenset[str],
+         known: frozenset[str] = frozenset()) -> Newer | None:
     """The adapter's ``newer_activity`` (in its worker thread, the connection held)."""
     from providers.imap import send
 
@@ -130,7 +131,8 @@ def look(adapter, action, since: datetime, own_keys: frozenset[str]) -> Newer | 
     message_ids = {m for m in message_ids if not m.startswith("sb-synthetic-")}
     info = state.threads.get(thread)
     domain = adapter.from_addr.rsplit("@", 1)[-1] if adapter.from_addr else ""
-    own_ids = {send.message_id_for_key(k, domain) for k in own_keys} if domain else set()
+    not_news = {send.message_id_for_key(k, domain) for k in own_keys} if domain else set()
+    not_news |= known  # already in the cache: the stale-reply guard's, not news
     within = "WITHIN" in adapter._caps
     found: list[Newer] = []
     for folder in adapter._read_folders():
@@ -139,7 +141,7 @@ def look(adapter, action, since: datetime, own_keys: frozenset[str]) -> Newer | 
                                     info.subject if info else "", info.address if info else "")
         known = folder in state.folders
         found += scan(adapter._client, conversation, outbound_folder=folder == adapter.sent_folder, since=since,
-                      within=within, own_ids=own_ids, our_addresses=adapter.our_addresses,
+                      within=within, not_news=not_news, our_addresses=adapter.our_addresses,
                       pulled=(lambda uid, f=folder: state.uid_entry(f, uid)) if known else (lambda uid: None),
                       thread_of=state.thread_of)
     return newest(found)

@@ -533,8 +533,8 @@ class MatrixProvider(Provider):
             params = {**params, "from": page["end"]}
         return None
 
-    async def newer_activity(self, action: PushAction, since: datetime,
-                             own_keys: frozenset[str] = frozenset()) -> Newer | None:
+    async def newer_activity(self, action: PushAction, since: datetime, own_keys: frozenset[str] = frozenset(),
+                             known: frozenset[str] = frozenset()) -> Newer | None:
         """The room's timeline since ``since``: the customer, or a reply none of our keys made (newer.py)."""
         from providers.matrix import newer
 

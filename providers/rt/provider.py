@@ -394,8 +394,8 @@ class RtProvider(Provider):
                 return next(t for t in messages if int(t["id"]) == txn_id)
         return None
 
-    async def newer_activity(self, action: PushAction, since: datetime,
-                             own_keys: frozenset[str] = frozenset()) -> Newer | None:
+    async def newer_activity(self, action: PushAction, since: datetime, own_keys: frozenset[str] = frozenset(),
+                             known: frozenset[str] = frozenset()) -> Newer | None:
         """The ticket's correspondence since ``since`` that neither this console nor RT's mailer made."""
         self._adopt_pulled()
         return await claims.newer(self, _ticket_id(action.thread_remote_id), since, own_keys)
