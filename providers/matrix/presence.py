@@ -97,16 +97,9 @@ class MatrixTeam(TeamTransport):
         await self.client.open()
         try:
             await self._sign_in()
-            joined = set((await self.client.request("GET", path("joined_rooms"))).get("joined_rooms") or [])
             ids = []
-            for wanted in self.wanted:
-                room_id = await self._room_id(wanted)
-                if room_id not in joined:
-                    if read_only:
-                        raise PermanentError(f"[team]: {self.user_id} is not in the team room {wanted}, and a "
-                                             "read-only console joins nothing",
-                                             fix="join the room once with this account from another client "
-                                                 "(e.g. Element), then start again")
+            async for wanted, room_id, member in self._team_rooms(read_only):
+                if not member:
                     await self._join(wanted, room_id)
                 ids.append(room_id)
         except BaseException:
@@ -114,6 +107,19 @@ class MatrixTeam(TeamTransport):
             raise
         self.room_ids = ids
         return list(ids)
+
+    async def _team_rooms(self, read_only: bool):
+        """Each configured room as (as written, room id, already a member); read-only refuses a
+        room it is not in (it joins nothing)."""
+        joined = set((await self.client.request("GET", path("joined_rooms"))).get("joined_rooms") or [])
+        for wanted in self.wanted:
+            room_id = await self._room_id(wanted)
+            if room_id not in joined and read_only:
+                raise PermanentError(f"[team]: {self.user_id} is not in the team room {wanted}, and a "
+                                     "read-only console joins nothing",
+                                     fix="join the room once with this account from another client "
+                                         "(e.g. Element), then start again")
+            yield wanted, room_id, room_id in joined
 
     async def _sign_in(self) -> None:
         """The password, or the secret itself as an access token when the password is refused."""
@@ -165,15 +171,9 @@ class MatrixTeam(TeamTransport):
         await self.client.open()
         try:
             await self._sign_in()
-            joined = set((await self.client.request("GET", path("joined_rooms"))).get("joined_rooms") or [])
             notes = []
-            for wanted in self.wanted:
-                room_id = await self._room_id(wanted)
-                if room_id not in joined:
-                    if read_only:
-                        raise PermanentError(f"[team]: {self.user_id} is not in the team room {wanted}, and a "
-                                             "read-only console joins nothing",
-                                             fix="join it once with this account from another client (e.g. Element)")
+            async for wanted, room_id, member in self._team_rooms(read_only):
+                if not member:
                     notes.append(f"{wanted}: joined at the console's first start")
                     continue
                 if not read_only:

@@ -43,20 +43,10 @@ def named(row) -> Text:
     return text
 
 
-class ConversationChooser(ChooserScreen):
-    """Pick one conversation from ``rows`` → its id."""
+class _PickOne(ChooserScreen):
+    """A list of options whose ids are a letter and a database id; Enter → that id."""
 
     HINT = "↑↓ move · Enter choose · Esc cancel"
-
-    def __init__(self, title: str, rows: list, now: float) -> None:
-        super().__init__()
-        self.TITLE_TEXT = title
-        self.rows = rows
-        self.now = now
-
-    def body(self) -> ComposeResult:
-        yield OptionList(*[Option(conversation_label(r, self.now), id=f"t{r['id']}") for r in self.rows],
-                         id="merge-options")
 
     def on_mount(self) -> None:
         lst = self.query_one(OptionList)
@@ -68,11 +58,24 @@ class ConversationChooser(ChooserScreen):
         self.dismiss(int(event.option.id[1:]))
 
 
-class MessageChooser(ChooserScreen):
+class ConversationChooser(_PickOne):
+    """Pick one conversation from ``rows`` → its id."""
+
+    def __init__(self, title: str, rows: list, now: float) -> None:
+        super().__init__()
+        self.TITLE_TEXT = title
+        self.rows = rows
+        self.now = now
+
+    def body(self) -> ComposeResult:
+        yield OptionList(*[Option(conversation_label(r, self.now), id=f"t{r['id']}") for r in self.rows],
+                         id="merge-options")
+
+
+class MessageChooser(_PickOne):
     """Pick one message of a conversation (newest first) → its id."""
 
     TITLE_TEXT = "Split which message out into a new conversation?"
-    HINT = "↑↓ move · Enter choose · Esc cancel"
 
     def __init__(self, messages: list, now: float) -> None:
         super().__init__()
@@ -87,15 +90,6 @@ class MessageChooser(ChooserScreen):
             label.append_text(safe_line(" ".join((m["text"] or "").split())[:70]))
             options.append(Option(label, id=f"m{m['id']}"))
         yield OptionList(*options, id="split-options")
-
-    def on_mount(self) -> None:
-        lst = self.query_one(OptionList)
-        lst.highlighted = 0
-        lst.focus()
-
-    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
-        event.stop()
-        self.dismiss(int(event.option.id[1:]))
 
 
 class ConfirmScreen(ModalScreen[bool]):
