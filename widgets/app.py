@@ -22,7 +22,6 @@ from textual.screen import ModalScreen
 
 from console.actions import REGISTRY, Result
 from console.cache import connect, queries
-from console.errors import UserError
 from widgets.commands import SwitchboardCommands
 from widgets.host import HostApp
 from widgets.keys import RegistryBindings, textual_keymap
@@ -98,18 +97,31 @@ class SwitchboardApp(RegistryBindings, HostApp):
         self.run_worker(self._start_engine(), name="engine", group="engine", exit_on_error=False)
 
     async def _start_engine(self) -> None:
-        from console.engine import Engine
-        from console.service import Service
+        """The engine runs in a process of its own (console.sync_process): no sync work shares
+        this loop or its interpreter, so the screen stays responsive however big the sync."""
+        from console.sync_process import SyncProcess
 
+        engine = SyncProcess(self.db_path, self.config, read_only=self.read_only, data_dir=self.data_dir,
+                             on_change=self._synced, on_notice=self._engine_notice, on_exit=self._engine_exited)
         try:
-            service = Service(self.config)
-        except UserError as exc:
-            service = None
-            self.notify(str(exc), title="config.toml", severity="warning", timeout=12, markup=False)
-        self.engine = Engine(self.db, self.config, read_only=self.read_only, service=service,
-                             on_change=self.changed, data_dir=self.data_dir)
-        await self.engine.start()
+            await engine.start()
+        except OSError as exc:
+            self.engine_note = f"sync could not start: {exc.strerror or exc}"
+            return
+        self.engine = engine
         self.engine_note = ""
+
+    def _synced(self, thread_ids: set[int] | None) -> None:
+        """A batch the sync process stored: the screen gathers these and re-reads once per burst."""
+        if self.main.is_attached:
+            self.main.changed(thread_ids, synced=True)
+
+    def _engine_notice(self, line: str) -> None:
+        self.notify(line, title="config.toml", severity="warning", timeout=12, markup=False)
+
+    def _engine_exited(self, line: str) -> None:
+        self.engine, self.engine_note = None, line
+        self.changed(set())
 
     async def on_unmount(self) -> None:
         await self._stop_engine()

@@ -9,6 +9,7 @@ still in motion, so keys typed in one burst (``j j r``) act on the row they reac
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable
 
 from textual import events
@@ -34,13 +35,32 @@ from widgets.statusbar import StatusBar
 
 WIDE = 110  # columns from which the customer pane shows by default
 PANE_DELAY = 0.1  # s: the panes follow the cursor once it rests (holding j stays fast)
+SYNC_REREAD = 0.25  # s: during a sync the screen re-reads the cache at most this often
 
 
 class CacheChanged(Message):
-    """The cache changed under the screen; many in a row coalesce into one re-read."""
+    """The cache changed under the screen: these conversations (None: any of them).
+
+    Messages waiting in a row coalesce into one that carries all their conversations,
+    so a burst of stored batches costs the screen one re-read.
+    """
+
+    def __init__(self, thread_ids: set[int] | None, *, synced: bool = False) -> None:
+        super().__init__()
+        self.thread_ids = None if thread_ids is None else set(thread_ids)
+        self.synced = synced  # from the sync engine (not the agent's own action)
 
     def can_replace(self, message: Message) -> bool:
-        return isinstance(message, CacheChanged)
+        # Textual asks the message it is about to handle whether the next one in the queue
+        # may stand for it; that one then carries both.
+        if not isinstance(message, CacheChanged):
+            return False
+        if self.thread_ids is None or message.thread_ids is None:
+            message.thread_ids = None
+        else:
+            message.thread_ids |= self.thread_ids
+        message.synced = message.synced and self.synced
+        return True
 
 
 def _data_action(action_id: str):
@@ -82,7 +102,10 @@ class MainScreen(RegistryBindings, DataActions, Screen):
         self.sequences, problems = sequence_table(host.keymap, self.view_letters())
         self.problems += problems
         self._rest_timer = None
-        self._changed: set[int] | None = set()
+        self._changed: set[int] | None = set()  # gathered for the next re-read (None: anything)
+        self._reread_timer = None
+        self._last_reread = 0.0
+        self.rereads = 0  # re-reads done (for tests and the bench)
         self._customer_override: bool | None = None
         self.panes_ready = False
 
@@ -224,16 +247,33 @@ class MainScreen(RegistryBindings, DataActions, Screen):
 
     # ------------------------------------------------------------------ what changed
 
-    def changed(self, thread_ids: set[int] | None) -> None:
-        """Note what changed (None: anything) and ask for one re-read; a burst gives one."""
-        if thread_ids is None or self._changed is None:
+    def changed(self, thread_ids: set[int] | None, *, synced: bool = False) -> None:
+        """Something changed in the cache (None: anything); the screen re-reads it once per burst."""
+        self.post_message(CacheChanged(thread_ids, synced=synced))
+
+    def on_cache_changed(self, event: CacheChanged) -> None:
+        """Re-read what changed. The agent's own change shows at once; a sync's batches are
+        gathered and re-read at most every :data:`SYNC_REREAD` seconds, however fast they land."""
+        if event.thread_ids is None or self._changed is None:
             self._changed = None
         else:
-            self._changed |= thread_ids
-        self.post_message(CacheChanged())
+            self._changed |= event.thread_ids
+        if self._reread_timer is not None and not event.synced:
+            self._reread_timer.stop()
+            self._reread_timer = None
+        if self._reread_timer is not None:
+            return  # a re-read is already due: it takes these too
+        wait = self._last_reread + SYNC_REREAD - time.monotonic() if event.synced else 0.0
+        if wait > 0:
+            self._reread_timer = self.set_timer(wait, self._reread)
+        else:
+            self._reread()
 
-    def on_cache_changed(self, _event: CacheChanged) -> None:
+    def _reread(self) -> None:
+        self._reread_timer = None
+        self._last_reread = time.monotonic()
         changed, self._changed = self._changed, set()
+        self.rereads += 1
         self.inbox.reload()
         if self.panes_ready and (changed is None or not changed or self.current in changed):
             self.conversation.reload()
