@@ -42,6 +42,7 @@ log = logging.getLogger("switchboard.sync")
 
 STOP_WAIT = 8.0  # s the child gets to close its accounts before it is terminated
 STATE_EVERY = 0.25  # s between looks at the accounts' states in the child
+NICENESS = 5  # the sync is background work: when both want the CPU, the screen goes first
 _STATE_FIELDS = {f.name for f in fields(AccountState)}
 
 
@@ -251,6 +252,10 @@ async def _child(out: _Out) -> None:
 
 def main(argv: list[str]) -> int:
     out = _Out(int(argv[1]))
+    try:
+        os.nice(NICENESS)
+    except OSError:
+        pass
     try:
         asyncio.run(_child(out))
     except KeyboardInterrupt:
