@@ -347,7 +347,7 @@ class MainScreen(RegistryBindings, DataActions, Screen):
         views = self._builtin + self._saved
         hint = "  ".join(f"{event.key} {k}: {target_label(t, views)}" for k, t in options.items())
         self.notify(hint, title=f"{event.key} …", timeout=1.5, markup=False)
-        self.app.push_screen(SequencePrompt(options), self._sequence_done)
+        self.host.push_screen(SequencePrompt(options), self._sequence_done)
 
     async def _sequence_done(self, target: str | None) -> None:
         if target is None:
@@ -414,7 +414,7 @@ class MainScreen(RegistryBindings, DataActions, Screen):
             if view_id:
                 self.switch_view(view_id)
 
-        self.app.push_screen(ViewSwitcher(self.views_list(), self.view_letters(), self.view.id), chosen)
+        self.host.push_screen(ViewSwitcher(self.views_list(), self.view_letters(), self.view.id), chosen)
 
     def action_toggle_customer(self) -> None:
         slot = self.query_one("#customer-slot")
@@ -470,7 +470,7 @@ class MainScreen(RegistryBindings, DataActions, Screen):
             if value is not None:
                 then(tid, value)
 
-        self.app.push_screen(screen, done)
+        self.host.push_screen(screen, done)
 
     def action_choose_snooze(self) -> None:
         from widgets.screens.choosers import SnoozeChooser
