@@ -26,7 +26,7 @@ from providers.base import (
     Customer,
     Identity,
     Message,
-    NotOpen,
+    OpenClient,
     Option,
     OptionError,
     PermanentError,
@@ -160,11 +160,7 @@ class MatrixProvider(Provider):
         if client is not None:
             await client.close()
 
-    @property
-    def client(self) -> MatrixClient:
-        if self._client is None:
-            raise NotOpen(self.name)
-        return self._client
+    client = OpenClient[MatrixClient]("_client")
 
     async def check(self) -> str:
         await self._connect(read_only=True, encryption=False)  # a reachability check makes no keys

@@ -32,7 +32,7 @@ from providers.base import (
     Batch,
     Capability,
     Channel,
-    NotOpen,
+    OpenClient,
     Option,
     OptionError,
     PermanentError,
@@ -138,11 +138,7 @@ class RtProvider(Provider):
         if client is not None:
             await client.aclose()
 
-    @property
-    def client(self) -> RtClient:
-        if self._client is None:
-            raise NotOpen(self.name)
-        return self._client
+    client = OpenClient[RtClient]("_client")
 
     async def check(self) -> str:
         await self.open(read_only=True)
