@@ -7,7 +7,9 @@ For each size a Maildir of realistic support mail (:func:`bench.bench_imap.make_
 is built once under ``--work`` (default /tmp/sb-bench-ui-stall/<size>, kept and reused by
 later runs) and served by a private dovecot. A headless console (160x50) then starts on
 an empty cache with the account configured and runs its first sync, the way an agent
-opening Switchboard for the first time would, while two probes watch its event loop:
+opening Switchboard for the first time would; once its panes have loaded and the first
+conversations are on screen (start-up is measured elsewhere: bench_ui, bench_paint_vs_neomutt;
+a key in an empty inbox paints nothing) two probes watch its event loop:
 
 - loop stall: a task sleeps 2 ms at a time and records how late it wakes up;
 - key to frame: a thread types ``j`` / ``k`` every ~40 ms through the driver (as a
@@ -153,9 +155,13 @@ async def one_run(base: Path, n: int, mode: str, after: float = 15.0) -> dict:
 
             started = time.perf_counter()
             first_rows = None
+            # The panes load after the first frame (start-up, not the sync); a key in an empty inbox
+            # moves nothing and paints nothing: type once the first conversations are there.
+            while not (main.panes_ready and main.inbox.total):
+                await asyncio.sleep(0.01)
+            first_rows = time.perf_counter() - started
             probe_task = loop.create_task(probe())
             typing = threading.Thread(target=typist, daemon=True)
-            await pilot.pause(0.05)
             typing.start()
             while True:
                 await asyncio.sleep(0.1)
