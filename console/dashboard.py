@@ -39,11 +39,15 @@ import sqlite3
 from collections import defaultdict
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from console import gaps, sla
+from console.errors import ConfigError
 from console.knowledge import STOP_WORDS
 from console.tone import strip_quoted
+
+if TYPE_CHECKING:
+    from console.config import Config
 
 WEEK = 7 * 86400
 # Conversations with activity since ?1, written so SQLite can use the (status, last_message_at) index.
@@ -131,17 +135,16 @@ def _start_of_day(now: float) -> float:
     return local.replace(hour=0, minute=0, second=0, microsecond=0).timestamp()
 
 
-def _agents(config: Any) -> list[tuple[str, int]]:
-    raw = getattr(config, "raw", {}) or {}
-    out = []
-    for a in raw.get("agents", []) if isinstance(raw.get("agents", []), list) else []:
-        if isinstance(a, dict) and isinstance(a.get("name"), str):
-            cap = a.get("capacity", 0)
-            out.append((a["name"], cap if isinstance(cap, int) and not isinstance(cap, bool) else 0))
-    return out
+def _agents(config: Config) -> list[tuple[str, int]]:
+    """(name, capacity) of each agent in ``[[agents]]``, from the typed triage section; none when
+    that section is wrong (the console says why once; the figures still show every assignee)."""
+    try:
+        return [(a.name, a.capacity) for a in config.triage.agents]
+    except ConfigError:
+        return []
 
 
-def sla_settings(db: sqlite3.Connection, config: Any) -> sla.Settings:
+def sla_settings(db: sqlite3.Connection, config: Config) -> sla.Settings:
     """The config's SLA policies, with the policies triage rules set on conversations."""
     settings = config.sla
     for thread_id, effects in db.execute(
@@ -152,7 +155,7 @@ def sla_settings(db: sqlite3.Connection, config: Any) -> sla.Settings:
     return settings
 
 
-def figures(db: sqlite3.Connection, config: Any, now: float, since: float | None = None) -> Figures:
+def figures(db: sqlite3.Connection, config: Config, now: float, since: float | None = None) -> Figures:
     today = since if since is not None else _start_of_day(now)
     week = since if since is not None else now - WEEK
     f = Figures(now=now, today_start=today, week_start=week)
@@ -241,7 +244,7 @@ def _first_response(db: sqlite3.Connection, start: float) -> list[Figure]:
     return out
 
 
-def _load(db: sqlite3.Connection, config: Any) -> list[Figure]:
+def _load(db: sqlite3.Connection, config: Config) -> list[Figure]:
     held: dict[str, list[int]] = defaultdict(list)
     for r in db.execute("SELECT id, assignee FROM threads WHERE status IN ('open','pending') AND assignee IS NOT NULL "
                         "ORDER BY id"):
@@ -273,7 +276,7 @@ def _top_tags(db: sqlite3.Connection, start: float) -> list[Figure]:
     return [Figure(tag, len(ids), list(ids)) for tag, ids in ranked]
 
 
-def _complaint_words(db: sqlite3.Connection, start: float, config: Any = None) -> list[Figure]:
+def _complaint_words(db: sqlite3.Connection, start: float, config: Config) -> list[Figure]:
     """Words and two-word phrases in complaints; a phrase replaces its words when it says more."""
     own = _own_words(db, config)
     words: dict[str, set[int]] = defaultdict(set)
@@ -328,13 +331,11 @@ def _runs(text: str, own: frozenset[str]) -> list[list[str]]:
     return out
 
 
-def _own_words(db: sqlite3.Connection, config: Any) -> frozenset[str]:
+def _own_words(db: sqlite3.Connection, config: Config) -> frozenset[str]:
     """The team's own names: agents, accounts, and the names and addresses we write from."""
     names: list[str] = [a for a, _ in _agents(config)]
-    raw = getattr(config, "raw", {}) or {}
-    agent = raw.get("agent", {}) if isinstance(raw.get("agent"), dict) else {}
-    names += [str(agent.get("name", "")), str(agent.get("email", ""))]
-    names += [getattr(a, "name", "") for a in getattr(config, "accounts", []) or []]
+    names += [config.agent_name, config.agent_email]
+    names += [a.name for a in config.accounts]
     for r in db.execute("""SELECT DISTINCT i.address, i.display_name FROM messages m
                            JOIN identities i ON i.id = m.author_identity_id
                            WHERE m.direction = 'outbound' LIMIT 200"""):

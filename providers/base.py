@@ -36,7 +36,7 @@ import re
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Generic, TypeVar, overload
 
 from providers.records import (  # noqa: F401  (re-exported: adapters import from here)
     PRIORITIES,
@@ -107,6 +107,35 @@ class NotOpen(TransientError):
 
     def __init__(self, account: str) -> None:
         super().__init__(f"{account}: the account is not open", fix="open the account first")
+
+
+C = TypeVar("C")
+
+
+class OpenClient(Generic[C]):
+    """An adapter's network client, there only while the account is open.
+
+    ``client = OpenClient[RtClient]("_client")`` on the adapter class reads
+    ``self._client``, raising :class:`NotOpen` (naming the account) while it is None:
+    before ``open()`` and after ``close()``.
+    """
+
+    def __init__(self, attribute: str) -> None:
+        self.attribute = attribute
+
+    @overload
+    def __get__(self, adapter: None, owner: type) -> OpenClient[C]: ...
+
+    @overload
+    def __get__(self, adapter: object, owner: type) -> C: ...
+
+    def __get__(self, adapter, owner):
+        if adapter is None:
+            return self
+        value = getattr(adapter, self.attribute)
+        if value is None:
+            raise NotOpen(adapter.name)
+        return value
 
 
 class PermanentError(ProviderError):
@@ -538,6 +567,18 @@ def load(kind: str) -> type[Provider]:
 # --------------------------------------------------------------------------- text helpers
 
 _SUBJECT_PREFIX = re.compile(r"^\s*((re|fw|fwd|aw|sv|antw|vs)\s*(\[\d+\])?\s*:\s*)+", re.IGNORECASE)
+
+
+USER_AGENT = "switchboard-console (customer service console)"
+
+
+def api_headers(authorization: str | None = None) -> dict[str, str]:
+    """The headers an adapter sends to an HTTP JSON API: who we are, JSON wanted, and the
+    ``Authorization`` value when the log-in is a token rather than basic auth."""
+    headers = {"User-Agent": USER_AGENT, "Accept": "application/json"}
+    if authorization:
+        headers["Authorization"] = authorization
+    return headers
 
 
 def normalise_subject(subject: str) -> str:

@@ -22,7 +22,6 @@ from textual.screen import ModalScreen
 
 from console.actions import REGISTRY, Result
 from console.cache import connect, queries
-from console.errors import UserError
 from widgets.commands import SwitchboardCommands
 from widgets.host import HostApp
 from widgets.keys import RegistryBindings, textual_keymap
@@ -50,6 +49,7 @@ class SwitchboardApp(RegistryBindings, HostApp):
         self.data_dir = data_dir
         self.start_engine = start_engine
         self.engine = None
+        self._announced: tuple[int | None, bool] | None = None  # what the team was last told
         self.engine_note = "sync starting…" if start_engine else "sync off"
         self.main = MainScreen(self)
         # Keys: the registry plus [keymap]; problems are reported once at start-up.
@@ -99,9 +99,9 @@ class SwitchboardApp(RegistryBindings, HostApp):
         return (list(self.engine.states.values()) if self.engine is not None else []), self.engine_note
 
     def announce(self, thread_id: int | None, replying: bool) -> None:
-        team = getattr(self.engine, "team", None)
-        if team is not None:
-            team.set_local(thread_id, replying)
+        if self.engine is not None and self._announced != (thread_id, replying):
+            self._announced = (thread_id, replying)
+            self.engine.announce(thread_id, replying)  # the sync process's presence client rate-limits
 
     def perform(self, action_id: str, thread_id: int | None = None, **args: Any) -> Result:
         place = self.main.before_action(action_id, thread_id) if self.main.is_attached else None  # send and next
@@ -118,18 +118,31 @@ class SwitchboardApp(RegistryBindings, HostApp):
         self.run_worker(self._start_engine(), name="engine", group="engine", exit_on_error=False)
 
     async def _start_engine(self) -> None:
-        from console.engine import Engine
-        from console.service import Service
+        """The engine runs in a process of its own (console.sync_process): no sync work shares
+        this loop or its interpreter, so the screen stays responsive however big the sync."""
+        from console.sync_process import SyncProcess
 
+        engine = SyncProcess(self.db_path, self.config, read_only=self.read_only, data_dir=self.data_dir,
+                             on_change=self._synced, on_notice=self._engine_notice, on_exit=self._engine_exited)
         try:
-            service = Service(self.config)
-        except UserError as exc:
-            service = None
-            self.notify(str(exc), title="config.toml", severity="warning", timeout=12, markup=False)
-        self.engine = Engine(self.db, self.config, read_only=self.read_only, service=service,
-                             on_change=self.changed, data_dir=self.data_dir)
-        await self.engine.start()
+            await engine.start()
+        except OSError as exc:
+            self.engine_note = f"sync could not start: {exc.strerror or exc}"
+            return
+        self.engine = engine
         self.engine_note = ""
+
+    def _synced(self, thread_ids: set[int] | None) -> None:
+        """A batch the sync process stored: the screen gathers these and re-reads once per burst."""
+        if self.main.is_attached:
+            self.main.changed(thread_ids, synced=True)
+
+    def _engine_notice(self, line: str) -> None:
+        self.notify(line, title="config.toml", severity="warning", timeout=12, markup=False)
+
+    def _engine_exited(self, line: str) -> None:
+        self.engine, self.engine_note = None, line
+        self.changed(set())
 
     async def on_unmount(self) -> None:
         await self._stop_engine()

@@ -55,7 +55,8 @@ def _display(entry: PaletteEntry, highlighted: Content | None = None) -> Content
 
 
 class SwitchboardCommands(Provider):
-    """Textual command-palette provider for Switchboard."""
+    """Textual command-palette provider for Switchboard: part of the App (Textual builds it and
+    hands it only the App), so it reaches the App's palette entry points directly."""
 
     async def startup(self) -> None:
         self._entries = entries(self.app)

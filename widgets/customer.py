@@ -148,8 +148,8 @@ class CustomerPane(Widget):
         ident_list = self.query_one("#cust-identities", OptionList)
         keep = ident_list.highlighted
         ident_list.clear_options()
-        for i in h["identities"]:
-            ident_list.add_option(Option(self._identity_label(i), id=f"i{i['id']}"))
+        # One add_options, not one add_option a row: each call lays the whole list out again.
+        ident_list.add_options([Option(self._identity_label(i), id=f"i{i['id']}") for i in h["identities"]])
         ids = [i["id"] for i in h["identities"]]
         if self._prefer_identity in ids:
             ident_list.highlighted = ids.index(self._prefer_identity)
@@ -172,13 +172,15 @@ class CustomerPane(Widget):
         current = next((t for t in threads[MAX_THREADS:] if t["id"] == self.thread_id), None)
         if current is not None:
             shown = [*shown[:-1], current]  # the open conversation is always listed
+        options = []
         for n, t in enumerate(shown):
-            thread_list.add_option(Option(self._thread_label(t), id=f"t{t['id']}"))
+            options.append(Option(self._thread_label(t), id=f"t{t['id']}"))
             if t["id"] == self.thread_id:
                 current_index = n
         if len(threads) > len(shown):
             more = Text(f"  … all {len(threads)} conversations — Enter lists them in the inbox", style="italic")
-            thread_list.add_option(Option(more, id="more"))
+            options.append(Option(more, id="more"))
+        thread_list.add_options(options)
         if threads:
             thread_list.highlighted = current_index or 0
 

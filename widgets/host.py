@@ -1,8 +1,13 @@
 """What a widget may ask of the program around it: the declared host interface.
 
-Widgets and screens are given a :class:`Host` when they are made and use only it
-(never ``self.app.<attribute>``). :class:`HostApp` is the one implementation: the
-real App is a HostApp, and so is the test harness, so the two cannot drift.
+Widgets and screens are given a :class:`Host` when they are made and ask the program
+only through it: the cache, the config, the write gate, the clock, the keymap, moving
+between screens and quitting. Textual's own machinery that every App has — dispatching
+a binding (``run_action``), ``call_from_thread``, ``notify``, the terminal's size,
+signals — is used on ``self.app`` as Textual documents it; nothing of the program is
+reached that way, except by the App's own command-palette provider (widgets/commands.py),
+which Textual builds and hands only the App. :class:`HostApp` is the one implementation:
+the real App is a HostApp, and so is the test harness, so the two cannot drift.
 """
 
 from __future__ import annotations
@@ -51,6 +56,10 @@ class Host(Protocol):
     def show_threads(self, thread_ids: Iterable[int], title: str) -> None: ...
 
     def push_screen(self, screen: Any, callback: Callable[[Any], Any] | None = None) -> Any: ...
+
+    def back(self) -> bool: ...
+
+    async def leave(self) -> None: ...
 
     def changed(self, thread_ids: set[int] | None) -> None: ...
 
@@ -131,6 +140,17 @@ class HostApp(App):
                 self._said.add(name)
                 self.notify(str(exc), title="config.toml", severity="warning", timeout=12, markup=False)
             return None
+
+    def back(self) -> bool:
+        """Close the screen on top (help, dashboard, …); False when only the desk is left."""
+        if len(self.screen_stack) > 1:
+            self.pop_screen()
+            return True
+        return False
+
+    async def leave(self) -> None:
+        """Quit as the quit key does (asking first about unsent drafts)."""
+        await self.run_action("quit")
 
     def open_thread(self, thread_id: int, *, focus: bool = True) -> None:
         raise NotImplementedError

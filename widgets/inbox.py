@@ -143,7 +143,7 @@ class InboxList(ScrollView, can_focus=True, inherit_bindings=False):
             return next((n for n, r in enumerate(self._all) if r.id == thread_id), None)
         if self.filter.thread_ids is not None and thread_id not in self.filter.thread_ids:
             return None
-        if not queries.inbox_count(self.db, self.filter.with_(thread_ids=(thread_id,))):
+        if not queries.in_view(self.db, self.filter, thread_id):  # by id: a re-read during a sync stays cheap
             return None
         return queries.position_of(self.db, self.filter, thread_id)
 

@@ -28,9 +28,17 @@ def connect(path: Path | str, *, create: bool = True) -> sqlite3.Connection:
             raise UserError(f"no cache at {path}", fix="run `switchboard sync --once` first (or add --demo)")
         try:
             path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-            # Create the file ourselves so it is private from its first byte.
-            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
-            os.close(fd)
+            # Create the file ourselves so it is private from its first byte. Only when it is not
+            # there: closing a descriptor drops every POSIX lock this process holds on the file, so
+            # opening and closing one beside a live connection (the sync's second connection) would
+            # let another process take SQLite's locks, checkpoint and delete the WAL under it.
+            if not path.exists():
+                try:
+                    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600)
+                except FileExistsError:
+                    pass  # another process made it just now
+                else:
+                    os.close(fd)
         except OSError as exc:
             raise UserError(f"cannot create the cache at {path}: {exc.strerror}", fix="choose another --data-dir") from None
     old_umask = os.umask(0o077)  # the -wal and -shm files SQLite creates inherit this

@@ -197,6 +197,12 @@ def inbox_count(db: sqlite3.Connection, f: Filter) -> int:
     return db.execute(f"SELECT COUNT(*) FROM threads t WHERE {where}", params).fetchone()[0]
 
 
+def in_view(db: sqlite3.Connection, f: Filter, thread_id: int) -> bool:
+    """Whether a conversation is in a view: one look-up by its id, whatever the view's size."""
+    where, params = _where(f)
+    return db.execute(f"SELECT 1 FROM threads t WHERE t.id = ? AND {where}", [thread_id, *params]).fetchone() is not None
+
+
 def position_of(db: sqlite3.Connection, f: Filter, thread_id: int) -> int | None:
     """Index of a thread within a view (to keep the cursor on it after a refresh)."""
     row = db.execute("SELECT sort_due, last_message_at FROM threads WHERE id=?", (thread_id,)).fetchone()

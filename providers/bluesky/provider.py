@@ -22,7 +22,7 @@ from providers.base import (
     Channel,
     Identity,
     Message,
-    NotOpen,
+    OpenClient,
     Option,
     OptionError,
     PermanentError,
@@ -103,11 +103,7 @@ class BlueskyProvider(Provider):
         if session is not None:
             await session.aclose()
 
-    @property
-    def session(self) -> Session:
-        if self._session is None:
-            raise NotOpen(self.name)
-        return self._session
+    session = OpenClient[Session]("_session")
 
     @property
     def did(self) -> str:

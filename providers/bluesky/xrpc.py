@@ -14,9 +14,7 @@ from typing import Any
 
 import httpx
 
-from providers.base import AuthError, PermanentError, TransientError
-
-USER_AGENT = "switchboard-console (customer service console)"
+from providers.base import USER_AGENT, AuthError, PermanentError, TransientError
 CHAT_PROXY = "did:web:api.bsky.chat#bsky_chat"
 
 

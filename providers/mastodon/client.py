@@ -15,9 +15,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 
-from providers.base import AuthError, PermanentError, TransientError
-
-USER_AGENT = "switchboard-console (customer service console)"
+from providers.base import AuthError, PermanentError, TransientError, api_headers
 
 
 def parse_link_header(value: str | None) -> dict[str, dict[str, str]]:
@@ -72,7 +70,7 @@ class MastodonClient:
         self.account = account
         self._http = httpx.AsyncClient(
             base_url=self.base_url,
-            headers={"Authorization": f"Bearer {token}", "User-Agent": USER_AGENT, "Accept": "application/json"},
+            headers=api_headers(f"Bearer {token}"),
             timeout=timeout,
             follow_redirects=False,
             transport=transport,

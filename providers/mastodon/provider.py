@@ -24,7 +24,7 @@ from providers.base import (
     Channel,
     Identity,
     Message,
-    NotOpen,
+    OpenClient,
     Option,
     OptionError,
     PermanentError,
@@ -113,11 +113,7 @@ class MastodonProvider(Provider):
         if client is not None:
             await client.aclose()
 
-    @property
-    def client(self) -> MastodonClient:
-        if self._client is None:
-            raise NotOpen(self.name)
-        return self._client
+    client = OpenClient[MastodonClient]("_client")
 
     async def check(self) -> str:
         await self.open(read_only=True)

@@ -27,7 +27,7 @@ from providers.base import (
     Identity,
     Message,
     Newer,
-    NotOpen,
+    OpenClient,
     Option,
     OptionError,
     PermanentError,
@@ -162,11 +162,7 @@ class MatrixProvider(Provider):
         if client is not None:
             await client.close()
 
-    @property
-    def client(self) -> MatrixClient:
-        if self._client is None:
-            raise NotOpen(self.name)
-        return self._client
+    client = OpenClient[MatrixClient]("_client")
 
     @classmethod
     def team_transport(cls, account: AccountConfig):

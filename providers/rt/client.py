@@ -11,11 +11,10 @@ from typing import Any
 
 import httpx
 
-from providers.base import AuthError, PermanentError, RemoteChanged, TransientError, retry_after_seconds
+from providers.base import AuthError, PermanentError, RemoteChanged, TransientError, api_headers, retry_after_seconds
 
 API = "/REST/2.0"
 SEARCHES = ("/tickets", "/transactions", "/attachments")
-USER_AGENT = "switchboard-console (customer service console)"
 
 
 def error_text(resp: httpx.Response) -> str:
@@ -35,14 +34,10 @@ class RtClient:
         self.account = account
         self.read_only = read_only
         self.username = username
-        headers = {"User-Agent": USER_AGENT, "Accept": "application/json"}
-        auth = None
-        if username:
-            auth = httpx.BasicAuth(username, secret)
-        else:
-            headers["Authorization"] = f"token {secret}"
-        self._http = httpx.AsyncClient(base_url=self.url + API, headers=headers, auth=auth, timeout=timeout,
-                                       follow_redirects=False)
+        # A user logs in with basic auth; no user name means the secret is an RT auth token.
+        auth = httpx.BasicAuth(username, secret) if username else None
+        self._http = httpx.AsyncClient(base_url=self.url + API, headers=api_headers(None if username else f"token {secret}"),
+                                       auth=auth, timeout=timeout, follow_redirects=False)
 
     async def aclose(self) -> None:
         await self._http.aclose()

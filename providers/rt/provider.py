@@ -33,7 +33,7 @@ from providers.base import (
     Capability,
     Channel,
     Newer,
-    NotOpen,
+    OpenClient,
     Option,
     OptionError,
     PermanentError,
@@ -141,11 +141,7 @@ class RtProvider(Provider):
         if client is not None:
             await client.aclose()
 
-    @property
-    def client(self) -> RtClient:
-        if self._client is None:
-            raise NotOpen(self.name)
-        return self._client
+    client = OpenClient[RtClient]("_client")
 
     async def check(self) -> str:
         await self.open(read_only=True)

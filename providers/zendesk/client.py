@@ -13,9 +13,7 @@ from typing import Any
 
 import httpx
 
-from providers.base import AuthError, PermanentError, RemoteChanged, TransientError, retry_after_seconds
-
-USER_AGENT = "switchboard-console (customer service console)"
+from providers.base import AuthError, PermanentError, RemoteChanged, TransientError, api_headers, retry_after_seconds
 
 
 def error_text(resp: httpx.Response) -> str:
@@ -47,12 +45,10 @@ class ZendeskClient:
         self.account = account
         self.read_only = read_only
         self.email = email
-        headers = {"User-Agent": USER_AGENT, "Accept": "application/json"}
+        # An agent's e-mail logs in with its API token (basic auth); without one the secret is an OAuth token.
         auth = httpx.BasicAuth(f"{email}/token", secret) if email else None
-        if not email:
-            headers["Authorization"] = f"Bearer {secret}"
-        self._http = httpx.AsyncClient(base_url=self.base_url, headers=headers, auth=auth, timeout=timeout,
-                                       follow_redirects=False)
+        self._http = httpx.AsyncClient(base_url=self.base_url, headers=api_headers(None if email else f"Bearer {secret}"),
+                                       auth=auth, timeout=timeout, follow_redirects=False)
         self.blocked_until = 0.0
 
     async def aclose(self) -> None:

@@ -28,7 +28,7 @@ from providers.base import (
     Capability,
     Channel,
     Identity,
-    NotOpen,
+    OpenClient,
     Option,
     OptionError,
     PermanentError,
@@ -112,11 +112,7 @@ class ZendeskProvider(Provider):
         if client is not None:
             await client.aclose()
 
-    @property
-    def client(self) -> ZendeskClient:
-        if self._client is None:
-            raise NotOpen(self.name)
-        return self._client
+    client = OpenClient[ZendeskClient]("_client")
 
     async def check(self) -> str:
         await self.open(read_only=True)

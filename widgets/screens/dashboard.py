@@ -184,12 +184,9 @@ class DashboardScreen(Screen):
         self.reload()
 
     def action_back(self) -> None:
-        if len(self.app.screen_stack) > 1:
-            self.app.pop_screen()
+        self.host.back()
 
     async def action_back_or_quit(self) -> None:
         """Back to the inbox; as the only screen (read-only mode), the app's own quit."""
-        if len(self.app.screen_stack) > 1:
-            self.app.pop_screen()
-        else:
-            await self.app.run_action("quit")
+        if not self.host.back():
+            await self.host.leave()

@@ -9,6 +9,7 @@ still in motion, so keys typed in one burst (``j j r``) act on the row they reac
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -46,13 +47,32 @@ WIDE = 110  # columns from which the customer pane shows by default
 SINGLE = 100
 PANES = {"list": "#inbox-column", "conversation": "#conversation-slot", "customer": "#customer-slot"}
 PANE_DELAY = 0.1  # s: the panes follow the cursor once it rests (holding j stays fast)
+SYNC_REREAD = 0.25  # s: during a sync the screen re-reads the cache at most this often
 
 
 class CacheChanged(Message):
-    """The cache changed under the screen; many in a row coalesce into one re-read."""
+    """The cache changed under the screen: these conversations (None: any of them).
+
+    Messages waiting in a row coalesce into one that carries all their conversations,
+    so a burst of stored batches costs the screen one re-read.
+    """
+
+    def __init__(self, thread_ids: set[int] | None, *, synced: bool = False) -> None:
+        super().__init__()
+        self.thread_ids = None if thread_ids is None else set(thread_ids)
+        self.synced = synced  # from the sync engine (not the agent's own action)
 
     def can_replace(self, message: Message) -> bool:
-        return isinstance(message, CacheChanged)
+        # Textual asks the message it is about to handle whether the next one in the queue
+        # may stand for it; that one then carries both.
+        if not isinstance(message, CacheChanged):
+            return False
+        if self.thread_ids is None or message.thread_ids is None:
+            message.thread_ids = None
+        else:
+            message.thread_ids |= self.thread_ids
+        message.synced = message.synced and self.synced
+        return True
 
 
 def _data_action(action_id: str):
@@ -94,7 +114,10 @@ class MainScreen(RegistryBindings, UndoKey, MergeActions, DataActions, Screen):
         self.sequences, problems = sequence_table(host.keymap, self.view_letters())
         self.problems += problems
         self._rest_timer = None
-        self._changed: set[int] | None = set()
+        self._changed: set[int] | None = set()  # gathered for the next re-read (None: anything)
+        self._reread_timer = None
+        self._last_reread = 0.0
+        self.rereads = 0  # re-reads done (for tests and the bench)
         self._customer_override: bool | None = None
         self.panes_ready = False
         self.single = False  # one pane at a time (a narrow terminal)
@@ -276,17 +299,34 @@ class MainScreen(RegistryBindings, UndoKey, MergeActions, DataActions, Screen):
 
     # ------------------------------------------------------------------ what changed
 
-    def changed(self, thread_ids: set[int] | None) -> None:
-        """Note what changed (None: anything) and ask for one re-read; a burst gives one."""
-        if thread_ids is None or self._changed is None:
+    def changed(self, thread_ids: set[int] | None, *, synced: bool = False) -> None:
+        """Something changed in the cache (None: anything); the screen re-reads it once per burst."""
+        self.post_message(CacheChanged(thread_ids, synced=synced))
+
+    def on_cache_changed(self, event: CacheChanged) -> None:
+        """Re-read what changed. The agent's own change shows at once; a sync's batches are
+        gathered and re-read at most every :data:`SYNC_REREAD` seconds, however fast they land."""
+        if event.thread_ids is None or self._changed is None:
             self._changed = None
         else:
-            self._changed |= thread_ids
-        self.post_message(CacheChanged())
+            self._changed |= event.thread_ids
+        if self._reread_timer is not None and not event.synced:
+            self._reread_timer.stop()
+            self._reread_timer = None
+        if self._reread_timer is not None:
+            return  # a re-read is already due: it takes these too
+        wait = self._last_reread + SYNC_REREAD - time.monotonic() if event.synced else 0.0
+        if wait > 0:
+            self._reread_timer = self.set_timer(wait, self._reread)
+        else:
+            self._reread()
 
-    def on_cache_changed(self, _event: CacheChanged) -> None:
+    def _reread(self) -> None:
+        self._reread_timer = None
+        self._last_reread = time.monotonic()
         changed, self._changed = self._changed, set()
         self.inbox.presence = inbox_marks(self.host)  # other agents on the rows ([team])
+        self.rereads += 1
         self.inbox.reload()
         if self.panes_ready and (changed is None or not changed or self.current in changed):
             self.conversation.reload()
@@ -378,7 +418,7 @@ class MainScreen(RegistryBindings, UndoKey, MergeActions, DataActions, Screen):
         views = self._builtin + self._saved
         hint = "  ".join(f"{event.key} {k}: {target_label(t, views)}" for k, t in options.items())
         self.notify(hint, title=f"{event.key} …", timeout=1.5, markup=False)
-        self.app.push_screen(SequencePrompt(options), self._sequence_done)
+        self.host.push_screen(SequencePrompt(options), self._sequence_done)
 
     async def _sequence_done(self, target: str | None) -> None:
         if target is None:
@@ -520,7 +560,7 @@ class MainScreen(RegistryBindings, UndoKey, MergeActions, DataActions, Screen):
             if view_id:
                 self.switch_view(view_id)
 
-        self.app.push_screen(ViewSwitcher(self.views_list(), self.view_letters(), self.view.id), chosen)
+        self.host.push_screen(ViewSwitcher(self.views_list(), self.view_letters(), self.view.id), chosen)
 
     def action_toggle_customer(self) -> None:
         if self.single:  # the customer full screen, and back to where the agent was
@@ -593,7 +633,7 @@ class MainScreen(RegistryBindings, UndoKey, MergeActions, DataActions, Screen):
             if value is not None:
                 then(tid, value)
 
-        self.app.push_screen(screen, done)
+        self.host.push_screen(screen, done)
 
     def action_choose_snooze(self) -> None:
         from widgets.screens.choosers import SnoozeChooser

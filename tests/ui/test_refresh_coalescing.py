@@ -1,0 +1,146 @@
+"""The screen learns what changed through one coalescing message, and the sync never runs in its process.
+
+A burst of changes is one re-read that carries every conversation named in it; a sync's
+batches landing faster than the screen re-reads are gathered; the agent's own change
+shows at once even while a gathered re-read waits. End to end, against a real dovecot:
+the console starts the engine in a process of its own, gets one message per stored
+batch, and the inbox fills while the sync runs.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime, timedelta, timezone
+from email.utils import format_datetime
+
+import keyring
+import pytest
+
+from console.cache.ingest import apply_batch
+from console.config import AccountSettings, Config
+from providers.base import Batch, Channel, Direction, Identity, Message, Thread
+from tests.support.servers.mail import PASSWORD, dovecot  # noqa: F401
+from tests.ui.conftest import at
+
+SIZE = (160, 50)
+
+
+def conversation_text(app) -> str:
+    from tests.ui.test_conversation_app import flat, static_text
+
+    return flat(static_text(app.query_one("#conv-body")))
+
+
+async def test_a_burst_of_changes_is_one_re_read_that_names_every_conversation_in_it(make_app):
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        main = app.main
+        current = main.settle()
+        others = [r[0] for r in app.db.execute("SELECT id FROM threads WHERE id != ? LIMIT 5", (current,))]
+        app.db.execute("UPDATE messages SET text='Parcel found at the depot, sorry!' WHERE id = "
+                       "(SELECT MAX(id) FROM messages WHERE thread_id=?)", (current,))
+        before = main.rereads
+        app.changed({others[0]})
+        app.changed({others[1], current})  # the open conversation, in the middle of the burst
+        app.changed({others[2]})
+        await pilot.pause(0.1)
+        assert main.rereads == before + 1
+        assert "Parcel found at the depot" in conversation_text(app)
+
+
+async def test_batches_landing_faster_than_the_screen_re_reads_are_gathered(make_app):
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        main = app.main
+        inbox = main.inbox
+        total = inbox.total
+        await pilot.pause(0.3)
+        acc = app.db.execute("SELECT id FROM accounts WHERE name='support-mail'").fetchone()[0]
+        who = Identity(Channel.EMAIL, "burst@example.com", display_name="Burst Person")
+        before = main.rereads
+        for page in range(5):  # five stored batches, told one by one as the sync process tells them
+            batch = Batch(cursor=str(page))
+            batch.threads.append(Thread(remote_id=f"burst{page}", channel=Channel.EMAIL, subject=f"Burst {page}",
+                                        customer=who, last_message_at=at(-60), unread=True))
+            batch.messages.append(Message(remote_id=f"burstm{page}", thread_remote_id=f"burst{page}",
+                                          direction=Direction.INBOUND, author=who, sent_at=at(-60), text="hi"))
+            result = apply_batch(app.db, acc, batch)
+            main.changed(set(result.touched_threads), synced=True)
+            await pilot.pause()
+        assert main.rereads - before < 5  # gathered, not one re-read per batch
+        for _ in range(40):
+            await pilot.pause(0.05)
+            if inbox.total == total + 5:
+                break
+        assert inbox.total == total + 5  # nothing a batch brought is left out
+
+
+async def test_the_agents_own_change_shows_at_once_while_a_sync_re_read_waits(make_app):
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        main = app.main
+        main.changed(set(), synced=True)
+        await pilot.pause()
+        main.changed(set(), synced=True)  # right after: gathered, waiting for its turn
+        await pilot.pause()
+        waiting = main.rereads
+        tid = main.settle()
+        assert app.perform("close", tid).ok
+        await pilot.pause()
+        assert main.rereads == waiting + 1
+        assert main.inbox.current_thread_id != tid  # closed: it left the open view at once
+
+
+# --------------------------------------------------------------------------- end to end, real dovecot
+
+
+def mailbox(n: int, agent: str):
+    now = datetime.now(timezone.utc)
+    for i in range(n):
+        when = now - timedelta(minutes=7 * (n - i))
+        raw = (f"From: Customer {i} <c{i}@example.org>\r\nTo: {agent}\r\nSubject: Where is order {20000 + i}?\r\n"
+               f"Message-ID: <e2e-{i}@example.org>\r\nDate: {format_datetime(when)}\r\n"
+               f"Content-Type: text/plain; charset=utf-8\r\n\r\nMy parcel {20000 + i} has not arrived.\r\n").encode()
+        yield "INBOX", raw, when, False
+
+
+@pytest.mark.server
+async def test_the_console_syncs_in_its_own_process_and_is_told_once_per_batch(dovecot, tmp_path):  # noqa: F811
+    from tests.ui.conftest import PanesReadyApp
+
+    agent = dovecot.add_user("agent")
+    dovecot.write_maildir(agent, mailbox(1500, agent))
+    keyring.set_password("switchboard", "support-mail", PASSWORD)
+    options = {"host": "127.0.0.1", "port": dovecot.imap_port, "security": "none", "username": agent,
+               "from": f"Support <{agent}>", "timeout": 10.0}
+    config = Config(agent_name="Sam Rivera", accounts=[AccountSettings("support-mail", "imap", options)])
+    app = PanesReadyApp(db_path=tmp_path / "cache.sqlite3", config=config, data_dir=tmp_path / "data")
+    told: list[set[int] | None] = []
+    original = app._synced
+
+    def synced(ids):
+        told.append(ids)
+        original(ids)
+
+    app._synced = synced
+    async with app.run_test(size=SIZE) as pilot:
+        first_shown = 0  # conversations on screen the first time there were any
+        for _ in range(1200):
+            await pilot.pause(0.05)
+            engine = app.engine
+            state = engine.states["support-mail"].state if engine is not None else "starting"
+            if not first_shown:
+                first_shown = app.main.inbox.total
+            if state == "online" and app.main.inbox.total == 1500:
+                break
+        engine = app.engine
+        assert engine is not None and engine.pid not in (None, os.getpid())  # the sync ran elsewhere
+        assert engine.states["support-mail"].state == "online"
+        assert app.main.inbox.total == 1500
+        assert 0 < first_shown < 1500  # the inbox filled while the sync ran, page by page
+        batches = [ids for ids in told if ids]
+        assert len(batches) >= 2  # a first sync in several pages, one message each
+        every = {r[0] for r in app.db.execute("SELECT id FROM threads")}
+        assert set().union(*batches) == every
+        assert app.main.rereads <= len(told)
+        await app._stop_engine()
