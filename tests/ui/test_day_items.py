@@ -135,3 +135,66 @@ async def test_removing_a_providers_tag_in_the_dialog_stays_removed_after_the_ne
         assert cached_tags(app, tid) == ["damaged", "refund", "vip"]
         text = header(app)
         assert "tags: damaged, refund, vip" in text and "shipping" not in text
+
+
+# --------------------------------------------------------------------------- item 6: people from the search bar
+
+
+@pytest.fixture
+def people_cache(tmp_path):
+    """Jürgen on email and (by phone) on WhatsApp, Grete on Bluesky, Tara on chat; Tom and Tomasz assigned."""
+    path = tmp_path / "people.sqlite3"
+    db = connect(path)
+    juergen = Identity(Channel.EMAIL, "jwagner@example.com", "Jürgen Wagner", phone="+1 555 0100 123")
+    grete = Identity(Channel.SOCIAL, "grete-becker.bsky.social", "Grete Becker")
+    load(db, [conversation(1, who=juergen, text="Where is my parcel?", subject="Parcel for Jürgen"),
+              conversation(2, who=Identity(Channel.EMAIL, "someone@example.org", "Someone"), text="parcel too",
+                           subject="Someone else's parcel")], account="support-mail")
+    load(db, [conversation(3, channel=Channel.SOCIAL, who=grete, text="hello", subject="Grete says hello")],
+         account="bsky", channel="social")
+    load(db, [conversation(4, channel=Channel.CHAT, who=Identity(Channel.CHAT, "@tara:chat.example", "Tara"),
+                           text="hi", subject="Tara says hi"),
+              conversation(5, channel=Channel.CHAT,
+                           who=Identity(Channel.CHAT, "@whatsapp_15550100:bridge", "J.", phone="+1 555 0100 123"),
+                           text="me again on WhatsApp", subject="Jürgen on WhatsApp")], account="chat", channel="chat")
+    db.execute("UPDATE threads SET assignee='Tom Becker' WHERE remote_id IN ('t1','t3')")
+    db.execute("UPDATE threads SET assignee='Tomasz Nowak' WHERE remote_id='t2'")
+    ids = {r[0]: r[1] for r in db.execute("SELECT remote_id, id FROM threads")}
+    db.close()
+    return path, ids
+
+
+async def type_text(pilot, text):
+    for ch in text:
+        await pilot.press(ch if ch != " " else "space")
+
+
+@pytest.mark.parametrize("size", SIZES)
+@pytest.mark.parametrize("query, expected", [
+    ("from:jwagner@example.com", {"t1", "t5"}),  # the whole address: the customer on every channel
+    ("from:jwagner@exa", {"t1", "t5"}),  # an address prefix
+    ("from:grete-becker.bsky.social", {"t3"}),  # a social handle
+    ("from:+1555", {"t1", "t5"}),  # a phone number prefix
+    ("jwagner@example.com", {"t1", "t5"}),  # a bare address, no from:
+    ("assignee:Tom", {"t1", "t3"}),  # an agent's first name; not Tomasz
+])
+async def test_the_search_bar_finds_people_by_address_handle_phone_and_first_name(
+        make_app, people_cache, query, expected, size):
+    path, ids = people_cache
+    app = make_app(path=path)
+    async with app.run_test(size=size) as pilot:
+        await pilot.pause(0.1)
+        await pilot.press("slash")
+        assert app.main.search_bar.is_open
+        await type_text(pilot, query)
+        inbox = app.main.inbox
+        assert await wait_for(pilot, lambda: app.main.view.kind == "search" and inbox.total == len(expected))
+        await pilot.pause(0.2)  # no later result replaces it
+        assert {inbox.row_at(i).id for i in range(inbox.total)} == {ids[r] for r in expected}
+        await pilot.press("enter")  # to the list: the rows are on screen
+        await pilot.pause(0.1)
+        assert app.focused is inbox
+        screen_text = "\n".join(strip.text for strip in app.screen._compositor.render_strips())
+        subjects = {inbox.row_at(i).subject for i in range(inbox.total)}
+        for subject in subjects:
+            assert subject[:20] in screen_text
