@@ -198,3 +198,63 @@ async def test_the_search_bar_finds_people_by_address_handle_phone_and_first_nam
         subjects = {inbox.row_at(i).subject for i in range(inbox.total)}
         for subject in subjects:
             assert subject[:20] in screen_text
+
+
+# --------------------------------------------------------------------------- item 10 and snooze until reply
+
+
+def painted(app) -> str:
+    """The terminal as the user sees it."""
+    return "\n".join(strip.text for strip in app.screen._compositor.render_strips())
+
+
+@pytest.mark.parametrize("size", SIZES)
+async def test_g_d_lists_exactly_the_conversations_holding_drafts_and_enter_opens_one(make_app, thread_ids, size):
+    app = make_app()
+    async with app.run_test(size=size) as pilot:
+        await pilot.pause(0.15)
+        drafted = {thread_ids["t2"], thread_ids["t19"]}  # t19 is closed: a draft is still a draft
+        for tid in drafted:
+            assert app.perform("save_draft", tid, text="half a reply").ok
+        await pilot.press("g", "d")
+        await pilot.pause(0.2)
+        inbox = app.main.inbox
+        assert app.main.view.name == "Drafts"
+        assert {inbox.row_at(i).id for i in range(inbox.total)} == drafted
+        assert "Drafts" in painted(app)
+        first = inbox.current_thread_id
+        await pilot.press("enter")
+        await pilot.pause(0.2)
+        assert app.main.conversation.thread_id == first
+        if size[0] < 100:
+            assert shown(app) == {"conversation"}
+        assert first in drafted
+
+
+@pytest.mark.parametrize("size", SIZES)
+async def test_snoozed_until_the_customer_replies_comes_back_when_they_do(make_app, cache_path, tagged, size):
+    from providers.records import Direction, Message
+
+    cfg, account, tid = tagged
+    app = make_app(config=cfg)
+    async with app.run_test(size=size) as pilot:
+        await _open(app, pilot, tid, size)
+        await pilot.press("s", *"until reply", "enter")
+        await pilot.pause(0.2)
+        row = app.db.execute("SELECT status, snoozed_until FROM threads WHERE id=?", (tid,)).fetchone()
+        assert (row["status"], row["snoozed_until"]) == ("snoozed", None)
+        if size[0] < 100:
+            await pilot.press("escape")
+            await pilot.pause(0.1)
+        inbox = app.main.inbox
+        assert tid not in {inbox.row_at(i).id for i in range(inbox.total)}  # out of All open
+        t = _provider_thread(["shipping", "damaged"])
+        db = connect(cache_path)
+        apply_batch(db, account, Batch(cursor="3", threads=[t], messages=[Message(
+            remote_id="m900b", thread_remote_id="t900", direction=Direction.INBOUND, author=t.customer,
+            sent_at=at(0), text="Any news?")]))
+        db.close()
+        app.changed({tid})
+        await pilot.pause(0.2)
+        assert app.db.execute("SELECT status FROM threads WHERE id=?", (tid,)).fetchone()[0] == "open"
+        assert tid in {inbox.row_at(i).id for i in range(inbox.total)}  # back in All open
