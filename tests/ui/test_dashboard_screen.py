@@ -75,10 +75,11 @@ def row_index(screen: DashboardScreen, title: str) -> int:
     return next(i for i, (t, _) in enumerate(screen.rows) if t == title)
 
 
-async def test_enter_drills_down_to_the_conversations_behind_a_figure(world):
+@pytest.mark.parametrize("size", [(160, 45), (80, 24)])
+async def test_enter_drills_down_to_the_conversations_behind_a_figure(world, size):
     db, cfg = world
     app = Host(db, cfg)
-    async with app.run_test(size=(100, 50)) as pilot:
+    async with app.run_test(size=size) as pilot:
         await pilot.pause()
         screen = app.screen
         assert isinstance(screen, DashboardScreen)
@@ -103,10 +104,11 @@ async def test_enter_drills_down_to_the_conversations_behind_a_figure(world):
         assert len(app.shown) == 2
 
 
-async def test_labels_from_data_are_literal_text(world):
+@pytest.mark.parametrize("size", [(160, 45), (80, 24)])
+async def test_labels_from_data_are_literal_text(world, size):
     db, cfg = world
     app = Host(db, cfg)
-    async with app.run_test(size=(100, 50)) as pilot:
+    async with app.run_test(size=size) as pilot:
         await pilot.pause()
         table = app.screen.query_one(DataTable)
         cells = [table.get_row_at(i)[0] for i in range(table.row_count)]
@@ -115,11 +117,12 @@ async def test_labels_from_data_are_literal_text(world):
         assert app.is_running  # the markup did not run app.quit
 
 
-async def test_no_key_changes_the_cache(world):
+@pytest.mark.parametrize("size", [(160, 45), (80, 24)])
+async def test_no_key_changes_the_cache(world, size):
     db, cfg = world
     before = snapshot(db)
     app = Host(db, cfg)
-    async with app.run_test(size=(100, 50)) as pilot:
+    async with app.run_test(size=size) as pilot:
         await pilot.pause()
         for key in ["r", "n", "e", "o", "a", "t", "s", "p", "m", "u", "R", "L", "U", "N", "ctrl+s", "ctrl+k",
                     "space", "enter", "down", "enter", "x", "d", "f5", "delete", "backspace", "ctrl+d"]:
@@ -129,10 +132,11 @@ async def test_no_key_changes_the_cache(world):
     assert snapshot(db) == before
 
 
-async def test_refresh_picks_up_new_data_and_escape_goes_back(world):
+@pytest.mark.parametrize("size", [(160, 45), (80, 24)])
+async def test_refresh_picks_up_new_data_and_escape_goes_back(world, size):
     db, cfg = world
     app = Host(db, cfg)
-    async with app.run_test(size=(100, 50)) as pilot:
+    async with app.run_test(size=size) as pilot:
         await pilot.pause()
         screen = app.screen
         assert screen.figures.unassigned.value == 2
@@ -145,11 +149,12 @@ async def test_refresh_picks_up_new_data_and_escape_goes_back(world):
         assert app.screen.id == "inbox"
 
 
-async def test_background_refresh_reads_through_its_own_connection(world):
+@pytest.mark.parametrize("size", [(160, 45), (80, 24)])
+async def test_background_refresh_reads_through_its_own_connection(world, size):
     db, cfg = world
 
     app = Host(db, cfg, refresh_seconds=0.1)
-    async with app.run_test(size=(100, 50)) as pilot:
+    async with app.run_test(size=size) as pilot:
         await pilot.pause()
         screen = app.screen
         assert screen.figures.unassigned.value == 2

@@ -57,11 +57,12 @@ async def test_no_config_opens_with_what_to_do(tmp_path, monkeypatch, size):
         assert len(app.screen_stack) == 2
 
 
-async def test_a_config_without_accounts_names_the_file(tmp_path):
+@pytest.mark.parametrize("size", SIZES)
+async def test_a_config_without_accounts_names_the_file(tmp_path, size):
     path = tmp_path / "config.toml"
     path.write_text(CONFIG_TOML, encoding="utf-8")
     app = app_on_empty_cache(tmp_path, parse_config(CONFIG_TOML, path))
-    async with app.run_test(size=SIZES[1]) as pilot:
+    async with app.run_test(size=size) as pilot:
         await settle(pilot)
         text = " ".join(guide_text(app).split())
         assert f"Your config {path} names no account" in text and "[[accounts]]" in text
@@ -91,11 +92,12 @@ async def test_the_first_sync_shows_progress_per_account_until_conversations_arr
         assert not app.main.query_one("#first-run").display
 
 
-async def test_an_empty_view_after_the_first_sync_is_the_inbox_saying_nothing_here(tmp_path):
+@pytest.mark.parametrize("size", SIZES)
+async def test_an_empty_view_after_the_first_sync_is_the_inbox_saying_nothing_here(tmp_path, size):
     app = app_on_empty_cache(tmp_path, parse_config(CONFIG_TOML + ACCOUNTS, "config.toml"))
     app.sync_status = lambda: ([AccountState("support-mail", "demo", state="online"),
                                 AccountState("live-chat", "demo", state="online")], "")
-    async with app.run_test(size=SIZES[1]) as pilot:
+    async with app.run_test(size=size) as pilot:
         await settle(pilot)
         assert app.main.inbox.display and not app.main.query_one("#first-run").display
 

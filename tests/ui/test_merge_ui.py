@@ -77,10 +77,11 @@ async def test_m_merges_the_customers_chat_into_the_email_after_asking(make_app,
         assert app.main.inbox.total == before - 1  # and the chat is no longer a row of its own
 
 
-async def test_n_at_the_question_moves_nothing(make_app, cache_path, one_customer):
+@pytest.mark.parametrize("size", SIZES)
+async def test_n_at_the_question_moves_nothing(make_app, cache_path, one_customer, size):
     email, chat = one_customer
     app = make_app()
-    async with app.run_test(size=SIZES[1]) as pilot:
+    async with app.run_test(size=size) as pilot:
         await start(app, pilot, email)
         await pilot.press("M", "enter")
         await settle(pilot)
@@ -90,9 +91,10 @@ async def test_n_at_the_question_moves_nothing(make_app, cache_path, one_custome
         assert row(cache_path, chat)["merged_into"] is None and row(cache_path, chat)["status"] == "open"
 
 
-async def test_m_with_no_other_conversation_says_so(make_app, thread_ids):
+@pytest.mark.parametrize("size", SIZES)
+async def test_m_with_no_other_conversation_says_so(make_app, thread_ids, size):
     app = make_app()
-    async with app.run_test(size=SIZES[0]) as pilot:
+    async with app.run_test(size=size) as pilot:
         await start(app, pilot, thread_ids["t2"])
         await pilot.press("M")
         await settle(pilot)
@@ -144,11 +146,12 @@ async def test_b_splits_the_chosen_message_into_a_new_conversation(make_app, cac
         assert list(app._notifications)[-1].message == "message split into a new conversation — ctrl+z to undo"
 
 
-async def test_merge_split_and_unmerge_are_in_the_palette_with_their_keys(make_app):
+@pytest.mark.parametrize("size", SIZES)
+async def test_merge_split_and_unmerge_are_in_the_palette_with_their_keys(make_app, size):
     from widgets.commands import entries
 
     app = make_app()
-    async with app.run_test(size=SIZES[0]) as pilot:
+    async with app.run_test(size=size) as pilot:
         await settle(pilot)
         found = {e.ident: e for e in entries(app)}
         assert found["merge_conversations"].key == "M" and found["split_message"].key == "B"
@@ -158,10 +161,11 @@ async def test_merge_split_and_unmerge_are_in_the_palette_with_their_keys(make_a
         assert isinstance(app.screen, MessageChooser)  # the palette runs the same flow as the key
 
 
-async def test_read_only_refuses_merge_split_and_unmerge_before_any_chooser(make_app, cache_path, one_customer):
+@pytest.mark.parametrize("size", SIZES)
+async def test_read_only_refuses_merge_split_and_unmerge_before_any_chooser(make_app, cache_path, one_customer, size):
     email, chat = one_customer
     app = make_app(read_only=True)
-    async with app.run_test(size=SIZES[1]) as pilot:
+    async with app.run_test(size=size) as pilot:
         await settle(pilot, 0.4)
         while len(app.screen_stack) > 1:  # the dashboard is the supervisor's first screen
             app.pop_screen()
@@ -177,7 +181,8 @@ async def test_read_only_refuses_merge_split_and_unmerge_before_any_chooser(make
     db.close()
 
 
-async def test_a_hostile_subject_is_shown_literally_in_the_chooser_and_the_question(make_app, cache_path, thread_ids):
+@pytest.mark.parametrize("size", SIZES)
+async def test_a_hostile_subject_is_shown_literally_in_the_chooser_and_the_question(make_app, cache_path, thread_ids, size):
     db = connect(cache_path)
     db.execute("UPDATE threads SET customer_id=(SELECT customer_id FROM threads WHERE id=?) WHERE id=?",
                (thread_ids["t0"], thread_ids["t7"]))
@@ -185,7 +190,7 @@ async def test_a_hostile_subject_is_shown_literally_in_the_chooser_and_the_quest
     db.close()
     assert "[@click=app.quit]Win[/]" in stored and "\x1b" not in stored  # cleaned on ingest, markup kept as text
     app = make_app()
-    async with app.run_test(size=SIZES[1]) as pilot:
+    async with app.run_test(size=size) as pilot:
         await start(app, pilot, thread_ids["t0"])
         await pilot.press("M")
         await settle(pilot)

@@ -90,10 +90,11 @@ async def test_snooze_tag_and_assign_from_their_dialogs_offer_undo(make_app, cac
         assert row[0] is None and json.loads(row[1]) == ["probe"] and row[2] == "snoozed"
 
 
-async def test_the_undo_key_is_rebindable_and_the_toast_names_the_new_key(make_app):
+@pytest.mark.parametrize("size", SIZES)
+async def test_the_undo_key_is_rebindable_and_the_toast_names_the_new_key(make_app, size):
     config = parse_config(CONFIG_TOML + '\n[keymap]\nundo = "ctrl+y"\n', "config.toml")
     app = make_app(config=config)
-    async with app.run_test(size=SIZES[0]) as pilot:
+    async with app.run_test(size=size) as pilot:
         await settle(pilot)
         tid = app.main.settle()
         await pilot.press("e")
@@ -104,19 +105,21 @@ async def test_the_undo_key_is_rebindable_and_the_toast_names_the_new_key(make_a
         assert app.main.host.db.execute("SELECT status FROM threads WHERE id=?", (tid,)).fetchone()[0] == "open"
 
 
-async def test_nothing_to_undo_says_so_in_words(make_app):
+@pytest.mark.parametrize("size", SIZES)
+async def test_nothing_to_undo_says_so_in_words(make_app, size):
     app = make_app()
-    async with app.run_test(size=SIZES[1]) as pilot:
+    async with app.run_test(size=size) as pilot:
         await settle(pilot)
         await pilot.press("ctrl+z")
         await settle(pilot)
         assert "nothing to undo" in toasts(app)[-1].message
 
 
-async def test_undo_is_refused_in_read_only_mode(make_app, cache_path):
+@pytest.mark.parametrize("size", SIZES)
+async def test_undo_is_refused_in_read_only_mode(make_app, cache_path, size):
     app = make_app(read_only=True)
     before = sqlite3.connect(cache_path).execute("SELECT COUNT(*) FROM audit WHERE result='ok'").fetchone()
-    async with app.run_test(size=SIZES[1]) as pilot:
+    async with app.run_test(size=size) as pilot:
         await settle(pilot, 0.4)
         app.pop_screen()  # the dashboard is the supervisor's first screen
         await settle(pilot)
@@ -167,10 +170,11 @@ async def test_an_email_reply_counts_down_its_undo_send_window_and_ctrl_z_cancel
         assert "sending cancelled" in toasts(app)[-1].message
 
 
-async def test_the_countdown_disappears_when_the_window_ends(make_app, thread_ids):
+@pytest.mark.parametrize("size", SIZES)
+async def test_the_countdown_disappears_when_the_window_ends(make_app, thread_ids, size):
     config = parse_config(CONFIG_TOML + ACCOUNTS, "config.toml")
     app = make_app(config=config)
-    async with app.run_test(size=SIZES[1]) as pilot:
+    async with app.run_test(size=size) as pilot:
         tid = await open_remote(app, pilot, "t0", thread_ids)
         app.clock.at = time.time()
         await send_reply(pilot)
@@ -181,10 +185,11 @@ async def test_the_countdown_disappears_when_the_window_ends(make_app, thread_id
         assert "sending in" not in app.main.statusbar.render().plain
 
 
-async def test_a_chat_reply_has_no_undo_send_window(make_app, thread_ids):
+@pytest.mark.parametrize("size", SIZES)
+async def test_a_chat_reply_has_no_undo_send_window(make_app, thread_ids, size):
     config = parse_config(CONFIG_TOML + ACCOUNTS, "config.toml")
     app = make_app(config=config)
-    async with app.run_test(size=SIZES[0]) as pilot:
+    async with app.run_test(size=size) as pilot:
         tid = await open_remote(app, pilot, "t1", thread_ids)  # a chat conversation
         app.clock.at = time.time()
         await send_reply(pilot)
