@@ -70,7 +70,10 @@ class ChooserScreen(ModalScreen):
     def show_error(self, message: str) -> None:
         self.query_one("#chooser-error", Static).update(Text(message))
 
-    # Arrow keys typed in a filter box move the list below it.
+    # Arrow keys typed in a filter box move the list below it; after they have, Enter takes
+    # the row chosen rather than what was typed (``_moved``; typing clears it).
+    _moved = False
+
     def _list(self) -> OptionList | None:
         found = self.query(OptionList)
         return found.first() if found else None
@@ -78,10 +81,12 @@ class ChooserScreen(ModalScreen):
     def action_list_down(self) -> None:
         if (lst := self._list()) is not None:
             lst.action_cursor_down()
+            self._moved = True
 
     def action_list_up(self) -> None:
         if (lst := self._list()) is not None:
             lst.action_cursor_up()
+            self._moved = True
 
 
 class _FilterInput(Input):
@@ -136,14 +141,6 @@ class SnoozeChooser(ChooserScreen):
         self._moved = False  # ↑↓ after typing: Enter takes the row chosen
         self.query_one(OptionList).highlighted = 0
         self.query_one(Input).focus()
-
-    def action_list_down(self) -> None:
-        super().action_list_down()
-        self._moved = True
-
-    def action_list_up(self) -> None:
-        super().action_list_up()
-        self._moved = True
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         event.stop()
@@ -247,14 +244,6 @@ class TypedChooser(ChooserScreen):
     def on_input_changed(self, event: Input.Changed) -> None:
         event.stop()
         self._fill(event.value)
-
-    def action_list_down(self) -> None:
-        super().action_list_down()
-        self._moved = True
-
-    def action_list_up(self) -> None:
-        super().action_list_up()
-        self._moved = True
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         event.stop()
