@@ -365,18 +365,16 @@ def search_threads(db: sqlite3.Connection, words: str, *, author: str = "", limi
 
 def _person_threads(db: sqlite3.Connection, words: str, who: str, limit: int) -> list[int]:
     """Threads of the customers with an address starting ``who``, newest first; with
-    ``words``, only those with a message matching them."""
+    ``words``, those among the conversations the words find (as ``refund from:emma.`` does)."""
     people = f"t.customer_id IN (SELECT customer_id FROM identities WHERE {_PERSON})"
-    match = fts_query(words)
-    if not match:
+    if not words.split():
         return [r[0] for r in db.execute(
             f"SELECT t.id FROM threads t WHERE {people} ORDER BY t.last_message_at DESC, t.id DESC LIMIT ?",
             (*_person_params(who), limit))]
-    rows = db.execute(
-        f"""SELECT DISTINCT m.thread_id FROM messages_fts JOIN messages m ON m.id = messages_fts.rowid
-            JOIN threads t ON t.id = m.thread_id WHERE messages_fts MATCH ? AND {people}
-            ORDER BY messages_fts.rowid DESC LIMIT ?""", (match, *_person_params(who), limit))
-    return [r[0] for r in rows]
+    found = search_threads(db, words, limit=limit)
+    kept = {r[0] for r in db.execute(f"SELECT t.id FROM threads t WHERE t.id IN (SELECT value FROM json_each(?)) AND {people}",
+                                     (json.dumps(found), *_person_params(who)))}
+    return [tid for tid in found if tid in kept]
 
 
 def fts_query(words: str, author: str = "", *, prefix: bool = True) -> str:
