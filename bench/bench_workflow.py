@@ -29,6 +29,8 @@ QUERIES = (
     ("from: phone digits (prefix)", "from:+1555000"),
     ("assignee: first name", "assignee:Tom"),
     ("person and a word", "refund from:emma."),
+    ("from: a plain word (author name or address prefix)", "from:emma"),
+    ("a plain from: word and a word", "refund from:emma"),
 )
 
 

@@ -10,8 +10,8 @@ People are found by address: ``from:`` an email address, a handle or a phone num
 (whole or a prefix, e.g. ``from:jwagner@`` or ``from:+4917``) shows that customer's
 conversations on every channel; so does such an address typed bare (an email
 address, ``@user:server``, ``@user@instance``, a handle with two dots such as
-``grete-becker.bsky.social``, or +49… phone digits). ``from:`` with a plain name
-searches message authors. ``assignee:Tom`` matches an agent's whole or first name.
+``grete-becker.bsky.social``, or +49… phone digits). ``from:`` with a plain word
+searches message authors and address prefixes (``from:jwagner``, ``from:ann``). ``assignee:Tom`` matches an agent's whole or first name.
 
 ``parse_query`` turns that text into ``(words, Filter, author)``; a mistake raises
 :class:`ViewQueryError` whose message names the bad part and the fix.

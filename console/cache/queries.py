@@ -335,8 +335,14 @@ def search_threads(db: sqlite3.Connection, words: str, *, author: str = "", limi
     The last word is first matched whole, which is cheap even for a word in every
     message; only when that finds fewer than ``limit`` conversations is it widened
     to a prefix ("refu" finds "refund"), whose cost grows with the words it covers.
+    A one-word ``author`` also names people by address or handle prefix (``jwagner``
+    finds jwagner@example.com's conversations on every channel).
     """
     seen: dict[int, None] = {}
+    if author and len(author.split()) == 1:
+        seen.update(dict.fromkeys(_person_threads(db, words, author, limit)))
+        if len(seen) >= limit:
+            return list(seen)[:limit]
     for prefix in (False, True):
         match = fts_query(words, author, prefix=prefix)
         if not match or (prefix and match == fts_query(words, author, prefix=False)):
@@ -355,6 +361,20 @@ def search_threads(db: sqlite3.Connection, words: str, *, author: str = "", limi
         if hits >= limit * 4:
             break  # a common word: the whole-word matches already fill the window
     return list(seen)
+
+
+def _person_threads(db: sqlite3.Connection, words: str, who: str, limit: int) -> list[int]:
+    """Threads of the customers with an address starting ``who``, newest first; with
+    ``words``, those among the conversations the words find (as ``refund from:emma.`` does)."""
+    people = f"t.customer_id IN (SELECT customer_id FROM identities WHERE {_PERSON})"
+    if not words.split():
+        return [r[0] for r in db.execute(
+            f"SELECT t.id FROM threads t WHERE {people} ORDER BY t.last_message_at DESC, t.id DESC LIMIT ?",
+            (*_person_params(who), limit))]
+    found = search_threads(db, words, limit=limit)
+    kept = {r[0] for r in db.execute(f"SELECT t.id FROM threads t WHERE t.id IN (SELECT value FROM json_each(?)) AND {people}",
+                                     (json.dumps(found), *_person_params(who)))}
+    return [tid for tid in found if tid in kept]
 
 
 def fts_query(words: str, author: str = "", *, prefix: bool = True) -> str:

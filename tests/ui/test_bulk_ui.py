@@ -240,3 +240,33 @@ async def test_switching_view_clears_the_marks(make_app, size):
         await settle(pilot)
         assert app.main.inbox.marked == set()
         assert app.main.view.filter.assignee == AGENT
+
+
+def painted(app) -> str:
+    return "\n".join(strip.text for strip in app.screen._compositor.render_strips())
+
+
+@ids
+@pytest.mark.parametrize("key, title, typed, done", [
+    ("t", "Tags of 3 conversations", "probe", "3 of 3 conversations tagged"),
+    ("m", "Insert a macro into 3 conversations", "", "3 of 3 conversations given the macro"),
+    ("a", "Assign 3 conversations to…", "", "3 of 3 conversations assigned"),
+    ("s", "Snooze 3 conversations until…", "", "3 of 3 conversations snoozed"),
+], ids=["tag", "macro", "assign", "snooze"])
+async def test_a_chooser_opened_with_marks_says_how_many_it_will_change_and_the_toast_how_many_did(
+        make_app, size, key, title, typed, done):
+    app = make_app()
+    async with app.run_test(size=size) as pilot:
+        await settle(pilot)
+        await pilot.press(key)  # no marks: the plain title
+        await settle(pilot)
+        assert "conversations" not in painted(app)
+        await pilot.press("escape")
+        await settle(pilot)
+        await mark_first_three(pilot, app)
+        await pilot.press(key)
+        await settle(pilot)
+        assert title in painted(app)
+        await pilot.press(*typed, "enter")
+        await settle(pilot)
+        assert any(done in n.message for n in app._notifications)

@@ -173,6 +173,8 @@ async def type_text(pilot, text):
 @pytest.mark.parametrize("query, expected", [
     ("from:jwagner@example.com", {"t1", "t5"}),  # the whole address: the customer on every channel
     ("from:jwagner@exa", {"t1", "t5"}),  # an address prefix
+    ("from:jwagner", {"t1", "t5"}),  # a plain word: the address's handle, on every channel
+    ("from:Jürgen", {"t1"}),  # a plain word still finds an author by name
     ("from:grete-becker.bsky.social", {"t3"}),  # a social handle
     ("from:+1555", {"t1", "t5"}),  # a phone number prefix
     ("jwagner@example.com", {"t1", "t5"}),  # a bare address, no from:

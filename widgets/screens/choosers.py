@@ -52,11 +52,17 @@ class ChooserScreen(ModalScreen):
     DEFAULT_CSS = CHOOSER_CSS
     BINDINGS = [Binding("escape", "cancel", "Cancel", show=False)]
     TITLE_TEXT = ""
+    # The title when the choice goes to several marked conversations: "Assign {n} conversations to…".
+    MANY_TITLE = ""
     HINT = "Enter choose · Esc cancel"
+    marked = 0  # how many marked conversations the choice will change (set by the screen opening it)
+
+    def heading(self) -> str:
+        return self.MANY_TITLE.format(n=self.marked) if self.marked > 1 and self.MANY_TITLE else self.TITLE_TEXT
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="chooser-box"):
-            yield Static(Text(self.TITLE_TEXT), classes="chooser-title")
+            yield Static(Text(self.heading()), classes="chooser-title")
             yield from self.body()
             yield Static(Text(""), classes="chooser-error", id="chooser-error")
             yield Static(Text(self.HINT), classes="chooser-hint")
@@ -130,6 +136,7 @@ class SnoozeChooser(ChooserScreen):
     Enter takes what was typed; a time it cannot read is said in the dialog, which stays open."""
 
     TITLE_TEXT = "Snooze until…"
+    MANY_TITLE = "Snooze {n} conversations until…"
     HINT = "type 3d, friday, tomorrow 9:00 and Enter · or ↑↓ a choice and Enter · Esc cancel"
 
     def body(self) -> ComposeResult:
@@ -277,6 +284,7 @@ class AssignChooser(TypedChooser):
     assigns Tom (first names and prefixes match); a name no agent has is said, never invented."""
 
     TITLE_TEXT = "Assign to…"
+    MANY_TITLE = "Assign {n} conversations to…"
     HINT = "type a name and Enter · ↑↓ and Enter · Esc cancel"
     WHAT = "agent"
 
@@ -313,6 +321,7 @@ class TagChooser(ChooserScreen):
     (a new tag is simply a new word) with the ticks; ↓ goes to the list, where Space ticks."""
 
     TITLE_TEXT = "Tags"
+    MANY_TITLE = "Tags of {n} conversations"
     HINT = "type tags, Enter apply · ↓ list, Space tick/untick · ctrl+s apply · Esc cancel"
     BINDINGS = [Binding("ctrl+s", "apply", "Apply", show=False)]
 
@@ -410,6 +419,7 @@ class PriorityChooser(TypedChooser):
     Enter takes high; a word that is no priority is said."""
 
     TITLE_TEXT = "Priority"
+    MANY_TITLE = "Priority of {n} conversations"
     HINT = "type 0-3 or a name (urgent, high…) and Enter · ↑↓ and Enter · Esc cancel"
     WHAT = "priority"
 
@@ -483,6 +493,7 @@ class MacroChooser(FilteredChooser):
     highlighted macro's text as it will read in this conversation, and its effects on send."""
 
     TITLE_TEXT = "Insert a macro"
+    MANY_TITLE = "Insert a macro into {n} conversations"
     HINT = "type to filter · ↑↓ move · Enter puts it in the draft (nothing changes until you send) · Esc cancel"
 
     def __init__(self, names: list[str], preview: Callable[[str], Any] | None = None) -> None:

@@ -633,6 +633,7 @@ class MainScreen(RegistryBindings, UndoKey, MergeActions, DataActions, Screen):
             if value is not None:
                 then(tid, value)
 
+        screen.marked = len(self.inbox.marked)
         self.host.push_screen(screen, done)
 
     def action_choose_snooze(self) -> None:
