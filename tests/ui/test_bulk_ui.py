@@ -11,6 +11,7 @@ import pytest
 from console.cache import queries
 from console.config import parse as parse_config
 from tests.ui.conftest import AGENT, CONFIG_TOML
+from tests.ui.test_conversation_harness import screen_text
 from widgets.commands import entries
 from widgets.inbox_row import MARKED
 
@@ -242,10 +243,6 @@ async def test_switching_view_clears_the_marks(make_app, size):
         assert app.main.view.filter.assignee == AGENT
 
 
-def painted(app) -> str:
-    return "\n".join(strip.text for strip in app.screen._compositor.render_strips())
-
-
 @ids
 @pytest.mark.parametrize("key, title, typed, done", [
     ("t", "Tags of 3 conversations", "probe", "3 of 3 conversations tagged"),
@@ -260,13 +257,13 @@ async def test_a_chooser_opened_with_marks_says_how_many_it_will_change_and_the_
         await settle(pilot)
         await pilot.press(key)  # no marks: the plain title
         await settle(pilot)
-        assert "conversations" not in painted(app)
+        assert "conversations" not in screen_text(app)
         await pilot.press("escape")
         await settle(pilot)
         await mark_first_three(pilot, app)
         await pilot.press(key)
         await settle(pilot)
-        assert title in painted(app)
+        assert title in screen_text(app)
         await pilot.press(*typed, "enter")
         await settle(pilot)
         assert any(done in n.message for n in app._notifications)

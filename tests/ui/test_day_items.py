@@ -15,6 +15,7 @@ from console.service import Service
 from providers.records import Batch, Channel, Identity
 from tests.support.factories import conversation, load
 from tests.ui.conftest import CONFIG_TOML, at
+from tests.ui.test_conversation_harness import screen_text
 
 SIZES = [(160, 45), (80, 24)]
 
@@ -196,18 +197,13 @@ async def test_the_search_bar_finds_people_by_address_handle_phone_and_first_nam
         await pilot.press("enter")  # to the list: the rows are on screen
         await pilot.pause(0.1)
         assert app.focused is inbox
-        screen_text = "\n".join(strip.text for strip in app.screen._compositor.render_strips())
+        shown = screen_text(app)
         subjects = {inbox.row_at(i).subject for i in range(inbox.total)}
         for subject in subjects:
-            assert subject[:20] in screen_text
+            assert subject[:20] in shown
 
 
 # --------------------------------------------------------------------------- item 10 and snooze until reply
-
-
-def painted(app) -> str:
-    """The terminal as the user sees it."""
-    return "\n".join(strip.text for strip in app.screen._compositor.render_strips())
 
 
 @pytest.mark.parametrize("size", SIZES)
@@ -223,7 +219,7 @@ async def test_g_d_lists_exactly_the_conversations_holding_drafts_and_enter_open
         inbox = app.main.inbox
         assert app.main.view.name == "Drafts"
         assert {inbox.row_at(i).id for i in range(inbox.total)} == drafted
-        assert "Drafts" in painted(app)
+        assert "Drafts" in screen_text(app)
         first = inbox.current_thread_id
         await pilot.press("enter")
         await pilot.pause(0.2)
