@@ -447,15 +447,20 @@ class Provider(abc.ABC):
         raise Unsupported(f"{cls.kind} cannot carry team presence", fix="use a Matrix homeserver for [team]")
 
     async def check(self) -> str:
-        """Reachability for ``switchboard doctor``: open, pull nothing, close.
+        """Reachability for ``switchboard doctor``: open read-only, say what :meth:`reachable`
+        sees, close.
 
         Returns a short line on success; raises a ProviderError otherwise.
         """
         await self.open(read_only=True)
         try:
-            return "reachable"
+            return await self.reachable()
         finally:
             await self.close()
+
+    async def reachable(self) -> str:
+        """The line ``check`` shows for the open account (the server's version, who we are)."""
+        return "reachable"
 
     # -- helpers for subclasses
 
@@ -562,6 +567,20 @@ def load(kind: str) -> type[Provider]:
     if not (isinstance(cls, type) and issubclass(cls, Provider)):
         raise OptionError(f"provider {kind!r} does not implement providers.base.Provider")
     return cls
+
+
+def lazy_attribute(package: str, name: str, module: str) -> Callable[[str], Any]:
+    """A package's ``__getattr__`` that imports ``module`` for ``name`` only when it is first asked
+    for (so a package's light helpers load without its adapter and HTTP client)."""
+
+    def __getattr__(attribute: str) -> Any:
+        if attribute == name:
+            from importlib import import_module
+
+            return getattr(import_module(module), name)
+        raise AttributeError(f"module {package!r} has no attribute {attribute!r}")
+
+    return __getattr__
 
 
 # --------------------------------------------------------------------------- text helpers
