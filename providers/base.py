@@ -591,32 +591,6 @@ _SUBJECT_PREFIX = re.compile(r"^\s*((re|fw|fwd|aw|sv|antw|vs)\s*(\[\d+\])?\s*:\s
 USER_AGENT = "switchboard-console (customer service console)"
 
 
-def api_headers(authorization: str | None = None) -> dict[str, str]:
-    """The headers an adapter sends to an HTTP JSON API: who we are, JSON wanted, and the
-    ``Authorization`` value when the log-in is a token rather than basic auth."""
-    headers = {"User-Agent": USER_AGENT, "Accept": "application/json"}
-    if authorization:
-        headers["Authorization"] = authorization
-    return headers
-
-
 def normalise_subject(subject: str) -> str:
     """Subject without Re:/Fwd: prefixes and extra spaces, lower-cased, for threading."""
     return " ".join(_SUBJECT_PREFIX.sub("", subject or "").split()).lower()
-
-
-def retry_after_seconds(value: str | None) -> float | None:
-    """Seconds a ``Retry-After`` header asks for (delta-seconds or an HTTP date); None if absent or unreadable."""
-    import time
-    from email.utils import parsedate_to_datetime
-
-    if not value or not value.strip():
-        return None
-    try:
-        return max(0.0, float(value.strip()))
-    except ValueError:
-        pass
-    try:
-        return max(0.0, parsedate_to_datetime(value.strip()).timestamp() - time.time())
-    except (TypeError, ValueError):
-        return None
