@@ -11,7 +11,6 @@ from typing import Any
 
 import httpx
 
-from providers.base import ProviderError, RemoteChanged
 from providers.http import JsonApi
 
 API = "/REST/2.0"
@@ -22,6 +21,7 @@ class RtClient(JsonApi):
     service = "RT"
     reachable_fix = "check the url option and that RT is running; Switchboard retries by itself"
     auth_hint = "check username; "
+    conflict_codes = (412,)  # an If-Match ETag that is no longer the ticket's
     forbidden_fix = "ask an RT admin for the right (e.g. ReplyToTicket, ModifyTicket) on the queue"
 
     def __init__(self, url: str, *, username: str | None, secret: str, account: str, timeout: float,
@@ -39,11 +39,6 @@ class RtClient(JsonApi):
 
     def where(self, path: str) -> str:
         return self.url
-
-    def refusal(self, resp: httpx.Response, detail: str) -> ProviderError | None:
-        if resp.status_code == 412:
-            return RemoteChanged(f"{self.account}: the ticket changed in RT since it was last read")
-        return None
 
     async def search(self, collection: str, query: list[dict], **params: Any) -> Any:
         """One page of a REST2 JSON search (``POST /transactions`` …): read-only."""

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import httpx
 
-from providers.base import ProviderError, RemoteChanged
 from providers.http import JsonApi
 from providers.text import clean_line
 
@@ -20,6 +19,7 @@ class ZendeskClient(JsonApi):
     service = "Zendesk"
     reachable_fix = "check the network and the subdomain option; Switchboard retries by itself"
     default_wait = 60.0
+    conflict_codes = (409,)  # a safe update whose updated_stamp is no longer the ticket's
     auth_hint = "check email and that token access is on; "
     forbidden_fix = "the user must be an agent with access to the ticket's group"
     not_found_fix = "check the subdomain option; the ticket may have been deleted"
@@ -53,9 +53,3 @@ class ZendeskClient(JsonApi):
                     if isinstance(problem, dict) and problem.get("description"):
                         text += f"; {field}: {problem['description']}"
         return clean_line(text)[:200] or f"HTTP {resp.status_code}"
-
-    def refusal(self, resp: httpx.Response, detail: str) -> ProviderError | None:
-        if resp.status_code == 409:
-            return RemoteChanged(f"{self.account}: Zendesk refused the update: the ticket changed since it was read "
-                                 f"({detail})")
-        return None
