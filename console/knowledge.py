@@ -27,7 +27,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from console import relevance
+from console import relevance, sections
 from console.cache.db import transaction
 from console.cache.ingest import upsert_article
 from console.errors import ConfigError
@@ -68,21 +68,13 @@ class Settings:
 
 
 def parse(raw: dict, where: str = "config.toml", base: Path | None = None) -> Settings:
-    section = raw.get("knowledge", {})
-    if not isinstance(section, dict):
-        raise ConfigError(f"{where}: [knowledge] must be a table", fix='write [knowledge] with folder = "…"')
-    unknown = set(section) - {"folder", "footer", "footer_text", "suggestions"}
-    if unknown:
-        raise ConfigError(f"{where}: [knowledge]: unknown setting {sorted(unknown)[0]!r}",
-                          fix="use folder, footer, footer_text, suggestions")
+    section = sections.table(raw, "knowledge", where, ("folder", "footer", "footer_text", "suggestions"),
+                             write='write [knowledge] with folder = "…"',
+                             use="use folder, footer, footer_text, suggestions") or {}
     s = Settings()
     folder = section.get("folder")
     if folder is not None:
-        if not isinstance(folder, str) or not folder:
-            raise ConfigError(f"{where}: knowledge.folder must be a path", fix='e.g. folder = "~/help-articles"')
-        path = Path(folder).expanduser()
-        if not path.is_absolute() and base is not None:
-            path = base / path
+        path = sections.folder_path(folder, f"{where}: knowledge.folder", base, example='folder = "~/help-articles"')
         if not path.is_dir():
             raise ConfigError(f"{where}: knowledge.folder {str(path)!r} is not a folder",
                               fix="create it, fix the path (relative paths start at the config file), or remove the line")

@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from console import sections
 from console.actions import domain
 from console.actions.gate import Context, Result
 from console.actions.registry import Action, register
@@ -125,11 +126,7 @@ def _add(out: dict[str, Macro], macro: Macro, label: str) -> None:
 
 
 def _folder(value: Any, label: str, base: Path | None) -> list[Macro]:
-    if not isinstance(value, str) or not value:
-        raise ConfigError(f"{label}: dir must be a folder path", fix='e.g. dir = "~/switchboard/macros"')
-    folder = Path(value).expanduser()
-    if not folder.is_absolute() and base is not None:
-        folder = base / folder
+    folder = sections.folder_path(value, f"{label}: dir", base, example='dir = "~/switchboard/macros"')
     if not folder.is_dir():
         raise ConfigError(f"{label}: macro folder {folder} does not exist", fix="create it or fix the dir setting")
     from console.knowledge import front_matter

@@ -23,6 +23,7 @@ from datetime import date, datetime, time as dtime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from console import sections
 from console.errors import ConfigError
 from providers.records import CONVERSATION_CHANNELS, PRIORITIES, PRIORITY_BY_NAME
 
@@ -235,15 +236,11 @@ DEFAULT_POLICIES = [
 def parse(raw: dict, where: str = "config.toml") -> Settings:
     """The ``[sla]`` and ``[business_hours]`` sections of config.toml, checked."""
     bh = parse_business_hours(raw.get("business_hours"), where)
-    section = raw.get("sla")
+    section = sections.table(raw, "sla", where, ("enabled", "warning", "policies", "promise"),
+                             write="write [sla] then [[sla.policies]]",
+                             use="use enabled, warning, promise and [[sla.policies]]")
     if section is None:
         return Settings(policies=list(DEFAULT_POLICIES), business_hours=bh)
-    if not isinstance(section, dict):
-        raise ConfigError(f"{where}: [sla] must be a table", fix="write [sla] then [[sla.policies]]")
-    unknown = set(section) - {"enabled", "warning", "policies", "promise"}
-    if unknown:
-        raise ConfigError(f"{where}: [sla]: unknown setting {sorted(unknown)[0]!r}",
-                          fix="use enabled, warning, promise and [[sla.policies]]")
     warning = section.get("warning", 0.75)
     if isinstance(warning, bool) or not isinstance(warning, (int, float)) or not 0 < warning < 1:
         raise ConfigError(f"{where}: [sla] warning = {warning!r}", fix="use a share between 0 and 1, e.g. 0.75")

@@ -447,15 +447,20 @@ class Provider(abc.ABC):
         raise Unsupported(f"{cls.kind} cannot carry team presence", fix="use a Matrix homeserver for [team]")
 
     async def check(self) -> str:
-        """Reachability for ``switchboard doctor``: open, pull nothing, close.
+        """Reachability for ``switchboard doctor``: open read-only, say what :meth:`reachable`
+        sees, close.
 
         Returns a short line on success; raises a ProviderError otherwise.
         """
         await self.open(read_only=True)
         try:
-            return "reachable"
+            return await self.reachable()
         finally:
             await self.close()
+
+    async def reachable(self) -> str:
+        """The line ``check`` shows for the open account (the server's version, who we are)."""
+        return "reachable"
 
     # -- helpers for subclasses
 
@@ -564,6 +569,20 @@ def load(kind: str) -> type[Provider]:
     return cls
 
 
+def lazy_attribute(package: str, name: str, module: str) -> Callable[[str], Any]:
+    """A package's ``__getattr__`` that imports ``module`` for ``name`` only when it is first asked
+    for (so a package's light helpers load without its adapter and HTTP client)."""
+
+    def __getattr__(attribute: str) -> Any:
+        if attribute == name:
+            from importlib import import_module
+
+            return getattr(import_module(module), name)
+        raise AttributeError(f"module {package!r} has no attribute {attribute!r}")
+
+    return __getattr__
+
+
 # --------------------------------------------------------------------------- text helpers
 
 _SUBJECT_PREFIX = re.compile(r"^\s*((re|fw|fwd|aw|sv|antw|vs)\s*(\[\d+\])?\s*:\s*)+", re.IGNORECASE)
@@ -572,32 +591,6 @@ _SUBJECT_PREFIX = re.compile(r"^\s*((re|fw|fwd|aw|sv|antw|vs)\s*(\[\d+\])?\s*:\s
 USER_AGENT = "switchboard-console (customer service console)"
 
 
-def api_headers(authorization: str | None = None) -> dict[str, str]:
-    """The headers an adapter sends to an HTTP JSON API: who we are, JSON wanted, and the
-    ``Authorization`` value when the log-in is a token rather than basic auth."""
-    headers = {"User-Agent": USER_AGENT, "Accept": "application/json"}
-    if authorization:
-        headers["Authorization"] = authorization
-    return headers
-
-
 def normalise_subject(subject: str) -> str:
     """Subject without Re:/Fwd: prefixes and extra spaces, lower-cased, for threading."""
     return " ".join(_SUBJECT_PREFIX.sub("", subject or "").split()).lower()
-
-
-def retry_after_seconds(value: str | None) -> float | None:
-    """Seconds a ``Retry-After`` header asks for (delta-seconds or an HTTP date); None if absent or unreadable."""
-    import time
-    from email.utils import parsedate_to_datetime
-
-    if not value or not value.strip():
-        return None
-    try:
-        return max(0.0, float(value.strip()))
-    except ValueError:
-        pass
-    try:
-        return max(0.0, parsedate_to_datetime(value.strip()).timestamp() - time.time())
-    except (TypeError, ValueError):
-        return None

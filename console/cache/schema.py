@@ -267,10 +267,21 @@ _OUTBOX_CLAIMS = """
         ALTER TABLE outbox ADD COLUMN lease_until REAL NOT NULL DEFAULT 0;
         """
 
+# The columns a refund and a dispute share: money that moves on one payment.
+_ON_A_PAYMENT = """            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            account_id INTEGER NOT NULL REFERENCES accounts(id),
+            remote_id TEXT NOT NULL,
+            payment_remote_id TEXT NOT NULL,
+            amount REAL NOT NULL,
+            currency TEXT NOT NULL,
+            status TEXT NOT NULL DEFAULT '',
+            reason TEXT NOT NULL DEFAULT '',
+"""
+
 # commerce: the customer's record from the company's own systems (its database, its
 # payments). Payments and subscriptions hang on the identity they were made with, so
 # they follow it when identities are linked or split; the customer is found through it.
-_COMMERCE = """
+_COMMERCE = f"""
         ALTER TABLE orders ADD COLUMN tracking_url TEXT NOT NULL DEFAULT '';
         CREATE INDEX orders_number ON orders(number COLLATE NOCASE);
 
@@ -302,30 +313,14 @@ _COMMERCE = """
         CREATE INDEX payments_intent ON payments(intent);
 
         CREATE TABLE refunds (
-            id INTEGER PRIMARY KEY AUTOINCREMENT,
-            account_id INTEGER NOT NULL REFERENCES accounts(id),
-            remote_id TEXT NOT NULL,
-            payment_remote_id TEXT NOT NULL,
-            amount REAL NOT NULL,
-            currency TEXT NOT NULL,
-            status TEXT NOT NULL DEFAULT '',
-            reason TEXT NOT NULL DEFAULT '',
-            action_key TEXT,                       -- outbox key when made from the console
+{_ON_A_PAYMENT}            action_key TEXT,                       -- outbox key when made from the console
             created_at REAL NOT NULL,
             UNIQUE (account_id, remote_id)
         );
         CREATE INDEX refunds_payment ON refunds(account_id, payment_remote_id);
 
         CREATE TABLE disputes (
-            id INTEGER PRIMARY KEY AUTOINCREMENT,
-            account_id INTEGER NOT NULL REFERENCES accounts(id),
-            remote_id TEXT NOT NULL,
-            payment_remote_id TEXT NOT NULL,
-            amount REAL NOT NULL,
-            currency TEXT NOT NULL,
-            status TEXT NOT NULL DEFAULT '',
-            reason TEXT NOT NULL DEFAULT '',
-            created_at REAL NOT NULL,
+{_ON_A_PAYMENT}            created_at REAL NOT NULL,
             UNIQUE (account_id, remote_id)
         );
         CREATE INDEX disputes_payment ON disputes(account_id, payment_remote_id);

@@ -4,14 +4,9 @@
 (``count_graphemes``) does not pull in the HTTP client.
 """
 
+from providers.base import lazy_attribute
 from providers.bluesky.richtext import POST_LIMIT, count_graphemes
 
 __all__ = ["BlueskyProvider", "count_graphemes", "POST_LIMIT"]
 
-
-def __getattr__(name: str):
-    if name == "BlueskyProvider":
-        from providers.bluesky.provider import BlueskyProvider
-
-        return BlueskyProvider
-    raise AttributeError(f"module 'providers.bluesky' has no attribute {name!r}")
+__getattr__ = lazy_attribute(__name__, "BlueskyProvider", "providers.bluesky.provider")

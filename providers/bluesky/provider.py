@@ -26,7 +26,6 @@ from providers.base import (
     Option,
     OptionError,
     PermanentError,
-    Provider,
     PushAction,
     Receipt,
     Thread,
@@ -36,6 +35,7 @@ from providers.base import (
 from providers.bluesky.convert import chat_message, identity_of, parse_time, post_message, root_uri_of
 from providers.bluesky.richtext import DM_LIMIT, POST_LIMIT, build_facets, count_graphemes, find_mentions, tid_for
 from providers.bluesky.xrpc import Session, XrpcError
+from providers.http import HttpProvider
 from providers.text import clean_line
 
 PAGE = 50
@@ -50,7 +50,7 @@ def _iso(when: datetime) -> str:
     return when.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
 
-class BlueskyProvider(Provider):
+class BlueskyProvider(HttpProvider):
     kind = "bluesky"
     channel = Channel.SOCIAL
     capabilities = frozenset({Capability.REPLY, Capability.MOVE_PRIVATE})
@@ -76,7 +76,6 @@ class BlueskyProvider(Provider):
             raise OptionError(f"account {self.name!r}: handle {handle!r} is not a Bluesky handle",
                               fix='write the full handle, e.g. handle = "acme.bsky.social"')
         self.handle = handle
-        self._session: Session | None = None
         self.dm_status = "not checked"
         self._dms_off = False
         self._roots: dict[str, dict[str, Any]] = {}  # root uri -> {"text", "author"}
@@ -86,35 +85,22 @@ class BlueskyProvider(Provider):
 
     # ------------------------------------------------------------------ life cycle
 
-    async def open(self, read_only: bool) -> None:
-        self.read_only = read_only
+    def connect(self, read_only: bool) -> Session:
         self.secret()  # fail early and clearly when no app password is stored
-        await self.close()
-        self._session = Session(self.opts["service"], self.handle, self.secret, timeout=self.opts["timeout"],
-                                account=self.name, appview=self.opts["appview"])
-        try:
-            await self._session.login()
-        except BaseException:
-            await self.close()
-            raise
+        return Session(self.opts["service"], self.handle, self.secret, timeout=self.opts["timeout"],
+                       account=self.name, appview=self.opts["appview"])
 
-    async def close(self) -> None:
-        session, self._session = self._session, None
-        if session is not None:
-            await session.aclose()
+    async def greet(self) -> None:
+        await self.session.login()
 
-    session = OpenClient[Session]("_session")
+    session = OpenClient[Session]("_client")
 
     @property
     def did(self) -> str:
         return self.session.did
 
-    async def check(self) -> str:
-        await self.open(read_only=True)
-        try:
-            return f"reachable as @{self.session.handle} ({self.session.did})"
-        finally:
-            await self.close()
+    async def reachable(self) -> str:
+        return f"reachable as @{self.session.handle} ({self.session.did})"
 
     @staticmethod
     def count_reply(text: str) -> int:

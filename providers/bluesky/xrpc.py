@@ -1,4 +1,4 @@
-"""XRPC over httpx with an app-password session that refreshes itself.
+"""XRPC as a :class:`providers.http.JsonApi`, with an app-password session that refreshes itself.
 
 ``createSession`` logs in; when a call answers ``ExpiredToken`` the session is
 refreshed with ``refreshSession`` (or, if the refresh token is dead too, created
@@ -8,13 +8,15 @@ rate limits (``ratelimit-remaining`` / ``ratelimit-reset``) are honoured.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from typing import Any
 
 import httpx
 
-from providers.base import USER_AGENT, AuthError, PermanentError, TransientError
+from providers.base import AuthError, PermanentError, ProviderError
+from providers.http import JsonApi
+from providers.text import clean_line
+
 CHAT_PROXY = "did:web:api.bsky.chat#bsky_chat"
 
 
@@ -28,56 +30,44 @@ class XrpcError(PermanentError):
         self.detail = detail
 
 
+LOGINS = ("com.atproto.server.createSession", "com.atproto.server.refreshSession")
+
+
 def _body(resp: httpx.Response) -> tuple[str, str]:
+    """The lexicon's error name and its message, cleaned (hostile text)."""
     try:
         body = resp.json()
     except ValueError:
-        return "", resp.text[:200]
+        return "", clean_line(resp.text)[:200]
     if not isinstance(body, dict):
         return "", ""
-    return str(body.get("error") or ""), str(body.get("message") or "")[:200]
+    return clean_line(str(body.get("error") or "")), clean_line(str(body.get("message") or ""))[:200]
 
 
-def _seconds_until(value: str | None, now: float) -> float | None:
-    if not value:
-        return None
-    try:
-        number = float(value)
-    except ValueError:
-        return None
-    # ratelimit-reset is a Unix time; Retry-After is a number of seconds.
-    return max(0.0, number - now) if number > 1e9 else max(0.0, number)
+class Session(JsonApi):
+    service = "Bluesky"
+    rate_headers = ("ratelimit-remaining", "ratelimit-reset")
 
-
-class Session:
     def __init__(self, service: str, handle: str, password: Callable[[], str], *, timeout: float, account: str,
                  appview: str | None = None) -> None:
-        self.service = service.rstrip("/")
+        super().__init__(service, account=account, timeout=timeout)
         self.appview = appview.rstrip("/") if appview else None
         self.handle = handle
-        self.account = account
         self._password = password
-        self._http = httpx.AsyncClient(timeout=timeout, headers={"User-Agent": USER_AGENT},
-                                       follow_redirects=False)
         self.access_jwt = ""
         self.refresh_jwt = ""
         self.did = ""
-        self._blocked_until = 0.0
-
-    async def aclose(self) -> None:
-        await self._http.aclose()
 
     # ------------------------------------------------------------------ login
 
     async def login(self) -> None:
-        body = await self._send("POST", self.service, "com.atproto.server.createSession", auth=None,
-                                json={"identifier": self.handle, "password": self._password()}, login=True)
+        body = await self._send("POST", self.base_url, LOGINS[0], auth=None,
+                                json={"identifier": self.handle, "password": self._password()})
         self._take(body)
 
     async def refresh(self) -> None:
         try:
-            body = await self._send("POST", self.service, "com.atproto.server.refreshSession",
-                                    auth=self.refresh_jwt, login=True)
+            body = await self._send("POST", self.base_url, LOGINS[1], auth=self.refresh_jwt)
         except (AuthError, XrpcError):
             await self.login()  # the refresh token expired or was revoked: log in again
             return
@@ -98,7 +88,7 @@ class Session:
         return await self.call("POST", nsid, json=body, chat=chat)
 
     async def call(self, method: str, nsid: str, *, chat: bool = False, **kw: Any) -> Any:
-        base = self.appview if (self.appview and nsid.startswith("app.bsky.") and method == "GET") else self.service
+        base = self.appview if (self.appview and nsid.startswith("app.bsky.") and method == "GET") else self.base_url
         headers = {"atproto-proxy": CHAT_PROXY} if chat else {}
         try:
             return await self._send(method, base, nsid, auth=self.access_jwt, headers=headers, **kw)
@@ -108,51 +98,35 @@ class Session:
         await self.refresh()
         return await self._send(method, base, nsid, auth=self.access_jwt, headers=headers, **kw)
 
-    async def _send(self, method: str, base: str, nsid: str, *, auth: str | None, login: bool = False,
+    async def _send(self, method: str, base: str, nsid: str, *, auth: str | None,
                     headers: dict[str, str] | None = None, **kw: Any) -> Any:
-        now = time.time()
-        if self._blocked_until > now:
-            wait = self._blocked_until - now
-            raise TransientError(f"{self.account}: Bluesky rate limit reached, waiting {wait:.0f}s", retry_after=wait)
         hdrs = dict(headers or {})
         if auth:
             hdrs["Authorization"] = f"Bearer {auth}"
-        try:
-            resp = await self._http.request(method, f"{base}/xrpc/{nsid}", headers=hdrs, **kw)
-        except httpx.TimeoutException as e:
-            raise TransientError(f"{self.account}: {base} did not answer in time") from e
-        except httpx.TransportError as e:
-            raise TransientError(f"{self.account}: cannot reach {base}: {e}") from e
-        remaining = resp.headers.get("ratelimit-remaining")
-        if remaining is not None and remaining.strip().isdigit() and int(remaining) <= 0:
-            wait = _seconds_until(resp.headers.get("ratelimit-reset"), time.time())
-            if wait:
-                self._blocked_until = time.time() + wait
-        if resp.status_code < 400:
-            return resp.json() if resp.content else {}
-        self._raise(resp, nsid, login)
+        resp = await self.request(method, f"{base}/xrpc/{nsid}", headers=hdrs, **kw)
+        return resp.json() if resp.content else {}
 
-    def _raise(self, resp: httpx.Response, nsid: str, login: bool) -> None:
-        code = resp.status_code
+    # ------------------------------------------------------------------ errors
+
+    def detail(self, resp: httpx.Response) -> str:
         error, message = _body(resp)
-        detail = f"{error}: {message}" if error and message else (error or message or f"HTTP {code}")
+        return f"{error}: {message}" if error and message else (error or message or f"HTTP {resp.status_code}")
+
+    def refusal(self, resp: httpx.Response, detail: str) -> ProviderError | None:
+        code = resp.status_code
+        nsid = resp.request.url.path.rsplit("/xrpc/", 1)[-1]
+        error, message = _body(resp)
         if code == 429:
-            now = time.time()
-            wait = _seconds_until(resp.headers.get("retry-after"), now)
-            if wait is None:
-                wait = _seconds_until(resp.headers.get("ratelimit-reset"), now)
-            if wait:
-                self._blocked_until = now + wait
-            raise TransientError(f"{self.account}: Bluesky rate limit reached ({detail})", retry_after=wait)
+            return None
         if error == "ExpiredToken":
-            raise XrpcError(f"{self.account}: session expired", status=code, error=error, detail=message)
-        if login and code in (400, 401):
-            raise AuthError(f"{self.account}: Bluesky refused the login for {self.handle} ({detail})",
-                            fix=f"create an app password in Bluesky settings, then run: switchboard accounts add "
-                                f"{self.account}")
+            return XrpcError(f"{self.account}: session expired", status=code, error=error, detail=message)
+        if nsid in LOGINS and code in (400, 401):
+            return AuthError(f"{self.account}: Bluesky refused the login for {self.handle} ({detail})",
+                             fix=f"create an app password in Bluesky settings, then run: switchboard accounts add "
+                                 f"{self.account}")
         if code == 401 and not nsid.startswith("chat."):
-            raise AuthError(f"{self.account}: Bluesky refused the session ({detail})",
-                            fix=f"run: switchboard accounts add {self.account}")
-        if code >= 500 or code in (408, 425):
-            raise TransientError(f"{self.account}: Bluesky answered {code} to {nsid} ({detail})")
-        raise XrpcError(f"{self.account}: {nsid} failed ({detail})", status=code, error=error, detail=message)
+            return AuthError(f"{self.account}: Bluesky refused the session ({detail})",
+                             fix=f"run: switchboard accounts add {self.account}")
+        if code >= 500 or code in self.transient_codes:
+            return None
+        return XrpcError(f"{self.account}: {nsid} failed ({detail})", status=code, error=error, detail=message)

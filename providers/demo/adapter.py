@@ -393,12 +393,8 @@ class DemoProvider(Provider):
         return Receipt(remote_id=earlier.get("msg_id"), sent_at=datetime.fromisoformat(earlier["at"]),
                        duplicate=True, detail="already sent with this key; nothing new was sent")
 
-    async def check(self) -> str:
-        await self.open(read_only=True)
-        try:
-            return f"demo {self.channel.value} account (seed {self.seed}), no network needed"
-        finally:
-            await self.close()
+    async def reachable(self) -> str:
+        return f"demo {self.channel.value} account (seed {self.seed}), no network needed"
 
 
 # ----------------------------------------------------------------------------- helpers

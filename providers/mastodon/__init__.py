@@ -4,14 +4,9 @@
 (``count_characters``) does not pull in the HTTP client.
 """
 
+from providers.base import lazy_attribute
 from providers.mastodon.counting import DEFAULT_LIMIT, count_characters
 
 __all__ = ["MastodonProvider", "count_characters", "DEFAULT_LIMIT"]
 
-
-def __getattr__(name: str):
-    if name == "MastodonProvider":
-        from providers.mastodon.provider import MastodonProvider
-
-        return MastodonProvider
-    raise AttributeError(f"module 'providers.mastodon' has no attribute {name!r}")
+__getattr__ = lazy_attribute(__name__, "MastodonProvider", "providers.mastodon.provider")

@@ -24,18 +24,19 @@ from providers.base import (
     Channel,
     Identity,
     Message,
+    Newer,
     OpenClient,
     Option,
     OptionError,
     PermanentError,
-    Provider,
     PushAction,
     Receipt,
     Thread,
     TransientError,
     Unsupported,
 )
-from providers.mastodon import oauth
+from providers.http import HttpProvider
+from providers.mastodon import newer, oauth
 from providers.mastodon.client import MastodonClient, parse_link_header
 from providers.mastodon.convert import (
     id_key,
@@ -53,7 +54,7 @@ MAX_CONTEXT_FETCHES = 40  # per pull, so one pull stays bounded
 MAX_CONVERSATION_PAGES = 5
 
 
-class MastodonProvider(Provider):
+class MastodonProvider(HttpProvider):
     kind = "mastodon"
     channel = Channel.SOCIAL
     capabilities = frozenset({Capability.REPLY, Capability.MOVE_PRIVATE, Capability.WATCH})
@@ -76,7 +77,6 @@ class MastodonProvider(Provider):
             raise OptionError(f"account {self.name!r}: timeout must be more than 0 seconds", fix="e.g. timeout = 30")
         self.instance = instance
         self.host = parts.hostname
-        self._client: MastodonClient | None = None
         self._me: dict[str, Any] = {}
         self._limit = DEFAULT_LIMIT
         self._url_length = URL_LENGTH
@@ -89,38 +89,24 @@ class MastodonProvider(Provider):
 
     # ------------------------------------------------------------------ life cycle
 
-    async def open(self, read_only: bool) -> None:
-        self.read_only = read_only
-        token = self.secret()
-        await self.close()
-        self._client = MastodonClient(self.instance, token, timeout=self.opts["timeout"], account=self.name)
-        try:
-            self._me = await self._client.get_json("/api/v1/accounts/verify_credentials")
-            resp = await self._client.request("GET", "/api/v2/instance", not_found_ok=True)
-            info = resp.json() if resp.status_code == 200 else {}
-        except BaseException:
-            await self.close()
-            raise
-        config = info.get("configuration") or {}
+    def connect(self, read_only: bool) -> MastodonClient:
+        return MastodonClient(self.instance, self.secret(), timeout=self.opts["timeout"], account=self.name,
+                              read_only=read_only)
+
+    async def greet(self) -> None:
+        self._me = await self.client.get("/api/v1/accounts/verify_credentials")
+        resp = await self.client.request("GET", "/api/v2/instance", not_found_ok=True)
+        config = (resp.json() if resp.status_code == 200 else {}).get("configuration") or {}
         statuses = config.get("statuses") or {}
         self._limit = int(statuses.get("max_characters") or DEFAULT_LIMIT)
         self._url_length = int(statuses.get("characters_reserved_per_url") or URL_LENGTH)
         streaming = (config.get("urls") or {}).get("streaming") or self.instance
         self._streaming_url = streaming.replace("wss://", "https://", 1).replace("ws://", "http://", 1).rstrip("/")
 
-    async def close(self) -> None:
-        client, self._client = self._client, None
-        if client is not None:
-            await client.aclose()
-
     client = OpenClient[MastodonClient]("_client")
 
-    async def check(self) -> str:
-        await self.open(read_only=True)
-        try:
-            return f"reachable as @{self._me.get('acct', '?')} on {self.host} (limit {self._limit} characters)"
-        finally:
-            await self.close()
+    async def reachable(self) -> str:
+        return f"reachable as @{self._me.get('acct', '?')} on {self.host} (limit {self._limit} characters)"
 
     # ------------------------------------------------------------------ limits
 
@@ -355,7 +341,7 @@ class MastodonProvider(Provider):
             raise Unsupported(f"{self.name}: Mastodon cannot {action.kind.replace('_', ' ')}")
         self.require_writable("post on Mastodon")
         target_id = action.reply_to_remote_id or action.thread_remote_id
-        target = await self.client.get_json(f"/api/v1/statuses/{target_id}")
+        target = await self.client.get(f"/api/v1/statuses/{target_id}")
         own_id = str(self._me.get("id", ""))
         visibility = "direct" if action.kind == "move_private" else narrowest(target.get("visibility") or "direct")
         text = self._with_mention(action, target, own_id)
@@ -378,6 +364,11 @@ class MastodonProvider(Provider):
         return Receipt(remote_id=sid, sent_at=parse_time(status.get("created_at")), duplicate=duplicate,
                        detail=f"{visibility} reply on {self.host}")
 
+    async def newer_activity(self, action: PushAction, since: datetime, own_keys: frozenset[str] = frozenset(),
+                             known: frozenset[str] = frozenset()) -> Newer | None:
+        """Posts in the conversation's reply chain since ``since`` that this console did not make."""
+        return await newer.look(self, action, since, own_keys, known)
+
     async def find_delivery(self, action: PushAction) -> Receipt | None:
         """A reply is delivered if the post it answers has a reply from us with this text
         (Mastodon forgets an Idempotency-Key after an hour; the post list does not)."""
@@ -385,14 +376,14 @@ class MastodonProvider(Provider):
             if key == action.key:
                 return Receipt(remote_id=sid, duplicate=True, detail="already posted")
         target_id = str(action.reply_to_remote_id or action.thread_remote_id)
-        target = await self.client.get_json(f"/api/v1/statuses/{target_id}")
+        target = await self.client.get(f"/api/v1/statuses/{target_id}")
         own_id = str(self._me.get("id", ""))
         text = self._with_mention(action, target, own_id)
-        context = await self.client.get_json(f"/api/v1/statuses/{target_id}/context")
+        context = await self.client.get(f"/api/v1/statuses/{target_id}/context")
         for status in context.get("descendants") or []:
             if str((status.get("account") or {}).get("id")) != own_id or str(status.get("in_reply_to_id")) != target_id:
                 continue
-            source = await self.client.get_json(f"/api/v1/statuses/{status['id']}/source")
+            source = await self.client.get(f"/api/v1/statuses/{status['id']}/source")
             if (source.get("text") or "").strip() == text:
                 self._key_of[str(status["id"])] = action.key
                 return Receipt(remote_id=str(status["id"]), sent_at=parse_time(status.get("created_at")),

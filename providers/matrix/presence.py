@@ -94,9 +94,7 @@ class MatrixTeam(TeamTransport):
     async def open(self, read_only: bool) -> list[str]:
         self.read_only = read_only
         self._since = None
-        await self.client.open()
         try:
-            await self._sign_in()
             ids = []
             async for wanted, room_id, member in self._team_rooms(read_only):
                 if not member:
@@ -109,8 +107,10 @@ class MatrixTeam(TeamTransport):
         return list(ids)
 
     async def _team_rooms(self, read_only: bool):
-        """Each configured room as (as written, room id, already a member); read-only refuses a
-        room it is not in (it joins nothing)."""
+        """Signed in, each configured room as (as written, room id, already a member); read-only
+        refuses a room it is not in (it joins nothing). The caller closes the client."""
+        await self.client.open()
+        await self._sign_in()
         joined = set((await self.client.request("GET", path("joined_rooms"))).get("joined_rooms") or [])
         for wanted in self.wanted:
             room_id = await self._room_id(wanted)
@@ -168,9 +168,7 @@ class MatrixTeam(TeamTransport):
 
     async def check(self, read_only: bool) -> str:
         """Signed in, each room found, membership, and whether the power levels let us write."""
-        await self.client.open()
         try:
-            await self._sign_in()
             notes = []
             async for wanted, room_id, member in self._team_rooms(read_only):
                 if not member:

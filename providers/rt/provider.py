@@ -37,13 +37,13 @@ from providers.base import (
     Option,
     OptionError,
     PermanentError,
-    Provider,
     ProviderError,
     PushAction,
     Receipt,
     RemoteChanged,
     Unsupported,
 )
+from providers.http import HttpProvider
 from providers.rt import claims
 from providers.rt.client import RtClient
 from providers.rt.convert import (
@@ -68,7 +68,7 @@ STATUS_OF_ACTION = {"close": "resolved", "reopen": "open"}
 STALE_FIX = "read the ticket's news, then send again (R) or cancel"
 
 
-class RtProvider(Provider):
+class RtProvider(HttpProvider):
     kind = "rt"
     channel = Channel.HELPDESK
     capabilities = frozenset({Capability.REPLY, Capability.NOTE, Capability.CLOSE, Capability.REOPEN,
@@ -100,7 +100,7 @@ class RtProvider(Provider):
         self.url = url
         self.queues = {q.strip() for q in self.opts["queues"]}
         self._state_file = Path(self.opts["state_dir"]) / "rt-state.json" if self.opts["state_dir"] else None
-        self._client: RtClient | None = None
+        self._version = "?"  # RT's own, learnt on open
         self._seen: int | None = None  # newest transaction id the cache has (see _adopt_pulled)
         self._pulled: int | None = None  # handed out in the last batch; the cache has it by the next call
         self._me: str | None = self.opts["username"]
@@ -109,20 +109,12 @@ class RtProvider(Provider):
 
     # ------------------------------------------------------------------ life cycle
 
-    async def open(self, read_only: bool) -> None:
-        self.read_only = read_only
-        secret = self.secret()
-        await self.close()
-        self._client = RtClient(self.url, username=self.opts["username"], secret=secret, account=self.name,
-                                timeout=self.opts["timeout"], read_only=read_only)
-        try:
-            await self._client.get("/rt")
-            await self._check_queues()
-        except BaseException:
-            await self.close()
-            raise
+    def connect(self, read_only: bool) -> RtClient:
+        return RtClient(self.url, username=self.opts["username"], secret=self.secret(), account=self.name,
+                        timeout=self.opts["timeout"], read_only=read_only)
 
-    async def _check_queues(self) -> None:
+    async def greet(self) -> None:
+        self._version = (await self.client.get("/rt")).get("Version", "?")
         if not self.queues:
             return
         visible = {clean for q in (await self.client.get("/queues/all", fields="Name", per_page=100)).get("items", [])
@@ -137,19 +129,12 @@ class RtProvider(Provider):
 
     async def close(self) -> None:
         self._adopt_pulled()  # the engine closes only after storing what it pulled
-        client, self._client = self._client, None
-        if client is not None:
-            await client.aclose()
+        await super().close()
 
     client = OpenClient[RtClient]("_client")
 
-    async def check(self) -> str:
-        await self.open(read_only=True)
-        try:
-            info = await self.client.get("/rt")
-            return f"RT {info.get('Version', '?')} reachable at {self.url}"
-        finally:
-            await self.close()
+    async def reachable(self) -> str:
+        return f"RT {self._version} reachable at {self.url}"
 
     # ------------------------------------------------------------------ the pulled mark
 

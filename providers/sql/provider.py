@@ -75,12 +75,8 @@ class SqlProvider(Provider):
             db, self.database = self.database, None
             await asyncio.to_thread(db.close)
 
-    async def check(self) -> str:
-        await self.open(read_only=True)
-        try:
-            return f"{self.target.kind} answered; the session is read-only; queries: {', '.join(self.queries)}"
-        finally:
-            await self.close()
+    async def reachable(self) -> str:
+        return f"{self.target.kind} answered; the session is read-only; queries: {', '.join(self.queries)}"
 
     async def pull(self, cursor: str | None) -> Batch:
         if self._pending:

@@ -80,12 +80,8 @@ class StripeProvider(Provider):
             raise PermanentError(f"account {self.name!r}: not open", fix="call open() first")
         return self.client
 
-    async def check(self) -> str:
-        await self.open(read_only=True)
-        try:
-            return "Stripe answered; the key can read charges"
-        finally:
-            await self.close()
+    async def reachable(self) -> str:
+        return "Stripe answered; the key can read charges"
 
     # -- reading
 

@@ -28,30 +28,32 @@ from providers.base import (
     Capability,
     Channel,
     Identity,
+    Newer,
     OpenClient,
     Option,
     OptionError,
     PermanentError,
-    Provider,
     PushAction,
     Receipt,
     RemoteChanged,
     Unsupported,
 )
+from providers.http import HttpProvider
 from providers.text import clean_line
+from providers.zendesk import newer
 from providers.zendesk.client import ZendeskClient
 from providers.zendesk.convert import PRIORITY_TO_ZENDESK, customer_of, message_of, parse_time, thread_of, user_identity
+from providers.zendesk.newer import KEY_FIELD
 
 EXPORT = "/api/v2/incremental/tickets/cursor.json"
 PAGE = 50  # tickets per export page: each changed ticket costs a comments request
-KEY_FIELD = "switchboard_key"
 STATUS_OF_ACTION = {"close": "solved", "reopen": "open"}
 MAX_STAMPS = 20000
 SUBDOMAIN = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 STALE_FIX = "read the ticket's news, then send again (R) or cancel"
 
 
-class ZendeskProvider(Provider):
+class ZendeskProvider(HttpProvider):
     kind = "zendesk"
     channel = Channel.HELPDESK
     capabilities = frozenset({Capability.REPLY, Capability.NOTE, Capability.CLOSE, Capability.REOPEN,
@@ -78,7 +80,6 @@ class ZendeskProvider(Provider):
             raise OptionError(f"account {self.name!r}: timeout must be more than 0 seconds", fix="e.g. timeout = 30")
         self.base_url = f"https://{sub}.zendesk.com"
         self._state_file = Path(self.opts["state_dir"]) / "zendesk-state.json" if self.opts["state_dir"] else None
-        self._client: ZendeskClient | None = None
         self._me: dict[str, Any] = {}
         self._users: dict[int, dict] = {}
         self._customers_sent: set[int] = set()
@@ -89,37 +90,25 @@ class ZendeskProvider(Provider):
 
     # ------------------------------------------------------------------ life cycle
 
-    async def open(self, read_only: bool) -> None:
-        self.read_only = read_only
-        secret = self.secret()
-        await self.close()
-        self._client = ZendeskClient(self.base_url, email=self.opts["email"], secret=secret, account=self.name,
-                                     timeout=self.opts["timeout"], read_only=read_only)
-        try:
-            self._me = (await self._client.get("/api/v2/users/me.json")).get("user") or {}
-        except BaseException:
-            await self.close()
-            raise
+    def connect(self, read_only: bool) -> ZendeskClient:
+        return ZendeskClient(self.base_url, email=self.opts["email"], secret=self.secret(), account=self.name,
+                             timeout=self.opts["timeout"], read_only=read_only)
+
+    async def greet(self) -> None:
+        self._me = (await self.client.get("/api/v2/users/me.json")).get("user") or {}
         if self._me.get("role") not in ("agent", "admin"):
-            await self.close()
             who = self._me.get("email") or self.opts["email"] or "the token's user"
             raise PermanentError(f"{self.name}: {who} is not a Zendesk agent (role {self._me.get('role')!r})",
                                  fix="log in as an agent or admin: only they can read and answer tickets")
 
     async def close(self) -> None:
         self._adopt_pulled()  # the engine closes only after storing what it pulled
-        client, self._client = self._client, None
-        if client is not None:
-            await client.aclose()
+        await super().close()
 
     client = OpenClient[ZendeskClient]("_client")
 
-    async def check(self) -> str:
-        await self.open(read_only=True)
-        try:
-            return f"Zendesk reachable at {self.base_url} as {self._me.get('email', '?')} ({self._me.get('role')})"
-        finally:
-            await self.close()
+    async def reachable(self) -> str:
+        return f"Zendesk reachable at {self.base_url} as {self._me.get('email', '?')} ({self._me.get('role')})"
 
     # ------------------------------------------------------------------ what the agent saw
 
@@ -286,6 +275,11 @@ class ZendeskProvider(Provider):
             raise PermanentError(f"{self.name}: cannot assign to {to!r} in Zendesk",
                                  fix="assign to the agent's Zendesk email address (or user id)")
         raise Unsupported(f"{self.name}: Zendesk cannot {kind}")
+
+    async def newer_activity(self, action: PushAction, since: datetime, own_keys: frozenset[str] = frozenset(),
+                             known: frozenset[str] = frozenset()) -> Newer | None:
+        """Public comments on the ticket since ``since`` that this console did not make (its audits)."""
+        return await newer.look(self, _ticket_id(action.thread_remote_id), since, own_keys, known)
 
     async def find_delivery(self, action: PushAction) -> Receipt | None:
         """Zendesk's own record of an earlier update with this key: the key in an audit's custom metadata."""

@@ -17,6 +17,8 @@ The harness protocol (all async):
   customer's side has received from us (0, 1, 2 …).
 - optional ``remote_state() -> object``: a snapshot of remote state that read-only
   use must not change (flags, receipts); compared before and after;
+- optional ``customer_writes_again(text: str) -> None``: the customer writes again in the
+  conversation they last wrote in (where ``customer_writes`` would start a new one);
 - optional ``on_the_wire(seconds)``: an in-process fake takes this long per request;
 - optional ``forget_keys() -> None``: the remote forgets the idempotency keys it saw
   (Mastodon does after an hour), so only the outbox's own re-check stands between a
@@ -316,7 +318,8 @@ class ProviderContract:
             began = datetime.now(timezone.utc)
             assert await p.newer_activity(action, began, frozenset({action.key})) is None, \
                 "nothing happened since the draft began"
-            await harness.customer_writes(f"Also, can I change the address? {marker}-again")
+            again = getattr(harness, "customer_writes_again", harness.customer_writes)
+            await again(f"Also, can I change the address? {marker}-again")
             news = None
             for _ in range(30):  # the remote takes the message in (a mail delivery, an RT transaction)
                 news = await p.newer_activity(action, began, frozenset({action.key}))
@@ -372,6 +375,9 @@ class RecordedRemoteHarness:
 
     async def customer_writes(self, text: str) -> None:
         self.fake.customer_writes(text)
+
+    async def customer_writes_again(self, text: str) -> None:
+        getattr(self.fake, "customer_writes_again", self.fake.customer_writes)(text)
 
     async def delivered(self, text: str) -> int:
         return self.fake.delivered(text)

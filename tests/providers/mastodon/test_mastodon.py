@@ -262,6 +262,24 @@ async def test_a_retried_push_sends_the_same_idempotency_key(fake, provider):
     assert fake.delivered("On its way") == 1
 
 
+async def test_newer_activity_reads_the_reply_chain_on_the_instances_clock(fake, provider):
+    """Recorded HTTP: the status's context; the fake's clock runs an hour behind ours."""
+    root = fake.customer_writes("the blender broke")
+    [msg] = messages_of((await pull_all(provider, None))[0])
+    began = datetime.now(timezone.utc)
+    action = reply(msg, "Which model?")
+    assert await provider.newer_activity(action, began, frozenset({action.key})) is None
+    fake.customer_writes("a new question, in a post of its own")  # another conversation, not news here
+    colleague = fake.brand_writes("@dana sorry! which model?", in_reply_to=root["id"], visibility="public")
+    news = await provider.newer_activity(action, began, frozenset({action.key}))
+    assert news is not None and (news.kind, news.count) == ("agent", 1), "a colleague on the shared account"
+    assert await provider.newer_activity(action, began, frozenset({action.key}), known=frozenset({colleague["id"]})) \
+        is None, "what the cache holds is the cache's to judge"
+    fake.customer_writes("model X200", in_reply_to=colleague["id"])
+    news = await provider.newer_activity(action, began, frozenset({action.key}))
+    assert news is not None and news.kind == "customer" and news.line().startswith("the customer wrote again at ")
+
+
 async def test_a_deleted_reply_target_is_a_permanent_error(fake, provider):
     status = fake.customer_writes("oops")
     [msg] = messages_of((await pull_all(provider, None))[0])

@@ -15,10 +15,12 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from console import secrets
+from console import actions, secrets
+from console.cache import connect
 from console.cache.ingest import apply_batch, ensure_account
 from console.config import AccountSettings, Config
 from console.engine import Engine
+from console.outbox import Dispatcher
 from console.identity import customer_history
 from providers.base import (
     AccountConfig,
@@ -255,6 +257,48 @@ async def test_our_own_update_does_not_make_the_next_one_stale(fake, looked):
     await p.push(act("reply", ticket, "On it"))
     await p.push(act("close", ticket))  # the stamp moved with our own reply
     assert fake.tickets[ticket]["status"] == "solved"
+
+
+async def test_newer_activity_names_a_colleagues_public_reply_but_not_their_internal_note(fake, looked):
+    """Recorded HTTP: the ticket's audits, on Zendesk's clock (the fake's runs two hours behind ours)."""
+    p, ticket, _ = looked
+    began = datetime.now(timezone.utc)
+    fake.colleague_updates(ticket, comment="Customer is on the VIP plan", public=False)
+    fake.colleague_updates(ticket, status="pending")
+    assert await p.newer_activity(act("reply", ticket), began) is None, "notes and field changes are no news"
+    fake.colleague_updates(ticket, comment="We sent a technician")
+    news = await p.newer_activity(act("reply", ticket), began)
+    assert news is not None and (news.kind, news.who, news.count) == ("agent", "Kim Colleague", 1)
+    assert news.line().startswith("Kim Colleague replied at ")
+
+
+async def test_newer_activity_counts_the_customers_comments_and_skips_those_the_cache_holds(fake, looked):
+    p, ticket, _ = looked
+    began = datetime.now(timezone.utc)
+    first = fake.customer_writes("Still burning", ticket)
+    fake.colleague_updates(ticket, comment="We sent a technician")
+    fake.customer_writes("Now the curtains too", ticket)
+    news = await p.newer_activity(act("reply", ticket), began)
+    assert news is not None and (news.kind, news.count) == ("customer", 2), "the customer's news outranks an agent's"
+    held = frozenset({f"{ticket}-{first['id']}"})
+    assert (await p.newer_activity(act("reply", ticket), began, known=held)).count == 1
+
+
+async def test_a_reply_drafted_before_the_customer_wrote_again_is_held_by_the_outbox(fake, looked, tmp_path):
+    p, ticket, _ = looked
+    db = connect(tmp_path / "cache.sqlite3")
+    account = ensure_account(db, p.name, p.kind, p.channel.value)
+    batches, _ = await pull_all(p, None)
+    for batch in batches:
+        apply_batch(db, account, batch)
+    (tid,) = db.execute("SELECT id FROM threads WHERE remote_id=?", (str(ticket),)).fetchone()
+    result = actions.perform(actions.Context(db=db, agent="Sam"), "reply", tid, text="The technician is coming (late)")
+    assert result.ok, result.message
+    fake.customer_writes("Forget it, the fire brigade came", ticket)  # Zendesk has it; the cache does not yet
+    await Dispatcher(db).flush(p.name, p)
+    assert fake.delivered("(late)") == 0
+    (state, error) = db.execute("SELECT state, last_error FROM outbox").fetchone()
+    assert state == "held" and "the customer wrote again" in error, (state, error)
 
 
 async def test_a_restarted_adapter_finds_the_earlier_delivery_and_does_not_send_twice(fake, looked, tmp_path):

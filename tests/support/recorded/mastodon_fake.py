@@ -7,7 +7,8 @@ routes follow the documented behaviour: ``min_id`` / ``max_id`` / ``since_id``
 paging with ``Link`` headers, ``Idempotency-Key`` de-duplication on
 ``POST /api/v1/statuses`` (forgotten on demand, as Mastodon does after an hour),
 ``GET /api/v1/statuses/:id/source`` for one's own posts, ``{"error": ...}`` bodies,
-``X-RateLimit-*`` headers.
+``X-RateLimit-*`` headers, a ``Date`` header from the fake's own clock (an hour behind ours,
+as a server's clock may be).
 """
 
 from __future__ import annotations
@@ -19,10 +20,13 @@ import itertools
 import json
 import re
 from datetime import datetime, timedelta, timezone
+from email.utils import format_datetime
 from pathlib import Path
 
 import httpx
 import respx
+
+from tests.support.recorded.clock import RunningClock
 
 HERE = Path(__file__).parent / "mastodon"
 BASE = "https://social.example"
@@ -41,6 +45,8 @@ def iso(when: datetime) -> str:
 
 
 class FakeMastodon:
+    clock = RunningClock()
+
     def __init__(self, *, max_characters: int = 500, streaming: bool = True) -> None:
         self.brand = load("account_brand.json")
         self.customer = load("account_customer.json")
@@ -61,7 +67,7 @@ class FakeMastodon:
         self._ids = itertools.count(113500000000000100)
         self._note_ids = itertools.count(34975900)
         self._conv_ids = itertools.count(418500)
-        self.clock = datetime.now(timezone.utc) - timedelta(hours=1)
+        self.clock = datetime.now(timezone.utc).replace(microsecond=0) - timedelta(hours=1)
         self.latency = 0.0  # seconds each request takes
         self.router = respx.mock(base_url=BASE, assert_all_called=False)
         self._routes()
@@ -113,6 +119,13 @@ class FakeMastodon:
         self.stream_events.append("event: notification\ndata: " + json.dumps(note) + "\n\n")
         return status
 
+    def customer_writes_again(self, text: str) -> dict:
+        """The customer answers in the conversation they last wrote in (a reply to their own
+        last post, as wide as it was)."""
+        last = max((s for s in self.statuses.values() if s["account"]["id"] == self.customer["id"]),
+                   key=lambda s: int(s["id"]))
+        return self.customer_writes(text, visibility=last["visibility"], in_reply_to=last["id"])
+
     def brand_writes(self, text: str, *, in_reply_to: str, visibility: str) -> dict:
         status = self.new_status(self.brand, text, visibility=visibility, in_reply_to=in_reply_to, mention_brand=False)
         if visibility == "direct":
@@ -163,7 +176,7 @@ class FakeMastodon:
         self.rate_limit_remaining = max(0, self.rate_limit_remaining - 1)
         reset = iso(datetime.now(timezone.utc).replace(second=0, microsecond=0) + timedelta(minutes=5))
         return {"X-RateLimit-Limit": "300", "X-RateLimit-Remaining": str(self.rate_limit_remaining),
-                "X-RateLimit-Reset": reset}
+                "X-RateLimit-Reset": reset, "Date": format_datetime(self.clock, usegmt=True)}
 
     def _json(self, code: int, body, extra: dict | None = None) -> httpx.Response:
         return httpx.Response(code, json=body, headers={**self._headers(), **(extra or {})})

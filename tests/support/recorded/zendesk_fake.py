@@ -8,7 +8,8 @@ behaviour: the cursor-based incremental ticket export (``start_time`` or ``curso
 cursor pagination of comments and audits (``page[size]``, ``page[after]``,
 ``meta.has_more``), safe updates (``safe_update`` + ``updated_stamp``: 409
 ``UpdateConflict`` when the ticket changed after the stamp), audit ``metadata.custom``
-from the update's ``metadata``, 429 with ``Retry-After``.
+from the update's ``metadata``, 429 with ``Retry-After``, a ``Date`` header on every answer
+(from the fake's own clock, as a server's clock differs from ours).
 
 The fake keeps its own clock, which moves 20 seconds with every export request (a
 client may ask the export at most 10 times a minute), so the one-minute lag passes
@@ -23,10 +24,13 @@ import itertools
 import json
 import re
 from datetime import datetime, timedelta, timezone
+from email.utils import format_datetime
 from pathlib import Path
 
 import httpx
 import respx
+
+from tests.support.recorded.clock import RunningClock
 
 HERE = Path(__file__).parent / "zendesk"
 SUBDOMAIN = "acme"
@@ -60,6 +64,8 @@ def _uncursor(cursor: str) -> tuple[int, int]:
 
 
 class FakeZendesk:
+    clock = RunningClock()
+
     def __init__(self) -> None:
         self.agent = load("user_agent.json")
         self.colleague = {**load("user_agent.json"), "id": 35436002, "name": "Kim Colleague",
@@ -120,6 +126,10 @@ class FakeZendesk:
             ticket["status"] = "open"
         return comment
 
+    def customer_writes_again(self, text: str) -> dict:
+        """The requester answers on the ticket opened last (a reply to its notification mail)."""
+        return self.customer_writes(text, max(self.tickets))
+
     def colleague_updates(self, ticket_id: int, *, comment: str | None = None, public: bool = True, **fields) -> None:
         """Another agent, in Zendesk's own web UI."""
         ticket = self.tickets[ticket_id]
@@ -178,7 +188,7 @@ class FakeZendesk:
     # ------------------------------------------------------------------ the API
 
     def _json(self, code: int, body) -> httpx.Response:
-        return httpx.Response(code, json=body)
+        return httpx.Response(code, json=body, headers={"Date": format_datetime(self.clock, usegmt=True)})
 
     def _authorised(self, request: httpx.Request) -> bool:
         api_token = "Basic " + base64.b64encode(f"{EMAIL}/token:{TOKEN}".encode()).decode()
