@@ -1,7 +1,8 @@
 """How well a help article answers a customer's words: the ranking behind suggested answers.
 
 Customers rarely use the article's words ("my delivery is MIA" means tracking, "P&P"
-means shipping costs). Both sides are read the same way: phrases customers use are
+means shipping costs). Both sides are read the same way: common misspellings are read as
+the word meant (``SPELLINGS``: "adress", "recieved"), phrases customers use are
 rewritten to one concept word (``PHRASES``), words are stemmed (Snowball, English),
 and stems that mean the same are folded together (``SYNONYMS``). Articles are scored
 BM25-style with their own weights for title, tags and body, and for the questions agents
@@ -175,6 +176,18 @@ anything something ok okay yes yeah sure via ago since tell told say ask asked l
 order ordered orders item items stuff two three four five six ten instead possible actually usually just forgot maybe
 somehow anyway also ago soon asap today tomorrow yesterday week weeks month months see placed place
 """.split())
+# Misspellings and shorthand of service words that people commonly type, read as the word meant (before phrases).
+SPELLINGS = {
+    "recieve": "receive", "recieved": "received", "recieving": "receiving", "reciept": "receipt", "reciepts": "receipts",
+    "adress": "address", "addres": "address", "addy": "address", "cancle": "cancel", "cancelation": "cancellation",
+    "gaurantee": "guarantee", "garantee": "guarantee", "warrenty": "warranty", "warrantee": "warranty",
+    "pasword": "password", "passwrd": "password", "delivary": "delivery", "deliverd": "delivered", "refnd": "refund",
+    "refundd": "refund", "seperate": "separate", "seperately": "separately", "exchage": "exchange", "excange": "exchange",
+    "invoce": "invoice", "packge": "package", "pkg": "package", "parcle": "parcel", "accout": "account",
+    "acount": "account", "acct": "account", "subscribtion": "subscription", "membeship": "membership",
+    "damged": "damaged", "dammaged": "damaged", "trackng": "tracking", "tracing": "tracking",
+}
+_SPELLING = re.compile(r"(?<![\w'])(?:" + "|".join(SPELLINGS) + r")(?![\w'])", re.I)
 _WORD = re.compile(r"[^\W_]+(?:'[^\W_]+)?")
 # Addresses, links and codes (order numbers, tracking numbers) name no topic.
 _NOISE = re.compile(r"\S+@\S+|@[\w.-]+|\bhttps?://\S+|\bwww\.\S+|\b[\w-]*\d{3,}[\w-]*\b")
@@ -206,7 +219,7 @@ def analyse(text: str, keep_words: bool = False) -> list[tuple[str, str]]:
     as well, so "Size guide" is found by "size" and by "does it run small".
     """
     out = []
-    text = _NOISE.sub(" ", text)
+    text = _SPELLING.sub(lambda m: SPELLINGS[m.group(0).lower()], _NOISE.sub(" ", text))
     said: dict[str, str] = {}  # concept -> the customer's first phrase for it
     for pattern, concept in _PHRASES:
         def swap(m: re.Match, c: str = concept) -> str:
