@@ -1,7 +1,8 @@
 """How well a help article answers a customer's words: the ranking behind suggested answers.
 
 Customers rarely use the article's words ("my delivery is MIA" means tracking, "P&P"
-means shipping costs). Both sides are read the same way: phrases customers use are
+means shipping costs). Both sides are read the same way: common misspellings are read as
+the word meant (``SPELLINGS``: "adress", "recieved"), phrases customers use are
 rewritten to one concept word (``PHRASES``), words are stemmed (Snowball, English),
 and stems that mean the same are folded together (``SYNONYMS``). Articles are scored
 BM25-style with their own weights for title, tags and body, and for the questions agents
@@ -18,8 +19,9 @@ beside a general one (a refund beside a return), the general one counts half
 query's weight (by inverse document frequency) that the article's own words match (what
 agents inserted raises an article that fits; it cannot make one fit). Words the
 knowledge base has never seen count against it, so "do you sell bikes?" matches
-nothing well and is not shown; and one shared noun is no evidence either
-(``Match.evidence``: "are your jackets vegan?" shows nothing).
+nothing well and is not shown; and one shared noun, or words the article only mentions in
+passing, are no evidence either (``Match.evidence``: "are your jackets vegan?" and "is your
+website down?" show nothing).
 """
 
 from __future__ import annotations
@@ -40,22 +42,26 @@ OWN_FIELDS = ("title", "tags", "body")  # only the article's own words count tow
 CONCEPT_WEIGHT = 2.5
 # Where a question names a specific need beside a general one, the specific one is the question ("I sent my
 # return back, when is my refund?" asks about the refund): the general concept then counts half.
-NARROWS = {"refund": ("return",), "return": ("cancel",), "exchange": ("return", "sizeguide", "cancel"), "warranty": ("damaged",),
+NARROWS = {"refund": ("return", "shipcost"), "return": ("cancel",), "exchange": ("return", "sizeguide", "cancel"), "warranty": ("damaged",),
            "address": ("track",), "missingitem": ("track",), "doublecharge": ("refund", "paymethod"),
            "twofactor": ("signin", "damaged"), "membership": ("cancel",), "international": ("shipcost",),
            # a code or a login that "isn't working" is no damaged item
            "promotion": ("damaged", "warranty"), "giftcard": ("damaged",), "signin": ("damaged",)}
-SURE = 0.45  # a share of the question's weight that shows an article on one matching word
+SURE = 0.45  # a share of the question's weight that shows an article on one matching word of its title or tags
+PASSING = 0.3  # the share two words found only in an article's body must reach ("best time of year" is no answer)
 K1 = 1.2
 B = 0.5
 
 # Phrases customers use for one thing, rewritten to a concept word before stemming. Written from how
-# people talk about orders, never from one test sentence. Order matters: longer phrases first.
+# people talk about orders, never from one test sentence. Order matters: longer phrases first, and a specific
+# need before the general one it contains ("one item didn't come" is a missing item, not a late parcel).
 PHRASES: tuple[tuple[str, str], ...] = (
     (r"p ?& ?p|p and p|postage(?: and packing)?(?: costs?)?|shipping (?:costs?|fees?|charges?|price|rates?)|"
      r"delivery (?:costs?|fees?|charges?|price|rates?|times?|options?)|cost to (?:ship|deliver|post)|"
      r"pay (?:for |extra for )?(?:shipping|delivery|postage)|(?:delivery|shipping|postage) (?:is |be )?free|minimum spend|"
-     r"(?:spend|orders?) over|(?:get|have) (?:it |them )?(?:shipped|posted|delivered)|charge (?:\w+ )?to (?:deliver|ship|post|send)|cost of (?:delivery|shipping|postage)|(?:if|when) i order (?:today|tonight|now)|"
+     r"(?:spend|orders?) over|(?:get|have) (?:it |them )?(?:shipped|posted|delivered)|charge (?:\w+ )?to (?:deliver|ship|post|send)|charge (?:\w+ )?for (?:delivery|shipping|postage)|"
+     r"(?:quickest|fastest|cheapest|earliest|speediest) (?:delivery|shipping|postage|option|service|way to get)|"
+     r"(?:how much|price|cost) (?:is|are|for|of) (?:the )?(?:express|next[- ]day|standard|tracked|signed[- ]for)\b|cost of (?:delivery|shipping|postage)|(?:if|when) i order (?:today|tonight|now)|"
      r"(?:get|arrive|be) (?:to me |here |with me )?(?:by|before) (?:the weekend|\w+day|christmas|tomorrow|next week)|free (?:shipping|delivery|postage)|express (?:shipping|delivery)|"
      r"next[- ]day(?: delivery)?|how (?:long|quick|quickly|fast|soon|many days)\b[^.?!]{0,30}\b(?:deliver\w*|ship\w*|post|"
      r"dispatch\w*|arrive|take to come|get here|get (?:it |them |\w+ |an? \w+ )?to me|reach me|be with me)|standard (?:shipping|delivery)|"
@@ -63,25 +69,25 @@ PHRASES: tuple[tuple[str, str], ...] = (
     (r"e-?gift(?: ?cards?| ?codes?)?|gift ?cards?|gift (?:vouchers?|codes?|certificates?)|vouchers?", "giftcard"),
     (r"click (?:and|&|n) collect|pick(?:ing)? (?:it |them |my order |\w+ )?up (?:in|at|from) (?:the |a |your )?(?:store|shop)|"
      r"collect (?:it |them |my order )?(?:in|at|from) (?:the |a |your )?(?:store|shop)|"
-     r"pick(?:ing)? up (?:\w+ ){0,2}(?:in|at|from) (?:the |a |your )?(?:store|shop)|"
+     r"pick(?:ing)? up (?:\w+ ){0,3}(?:in|at|from) (?:the |a |your )?(?:\w+ )?(?:store|shop)|"
      r"opening (?:hours|times)|(?:store|shop) (?:hours|times|close|closes|open|opens)|"
-     r"(?:what time|when) (?:do|does) (?:you|the (?:store|shop)|your (?:store|shop)) (?:open|close|shut)|open (?:on )?(?:sundays?|saturdays?|bank holidays?)", "storevisit"),
+     r"(?:what time|when) (?:do|does) (?:you|the (?:store|shop)|your (?:store|shop)) (?:open|close|shut)|open (?:late |early )?(?:on )?(?:\w+days?|weekends?|bank holidays?)|(?:open|close|shut) (?:late|early)", "storevisit"),
     (r"two[- ]?(?:step|factor)(?: verification| authentication)?|2fa|authenticator(?: app)?|"
      r"(?:login|log-in|sign-in|verification|security|6[- ]digit) codes?|backup codes?|new phone|lost my phone|changed? (?:my )?phones?", "twofactor"),
     (r"sign(?:ing)? (?:in|on)(?:to)?|log(?:ging)? ?(?:in|on)(?:to)?|login|pw|passwords?|locked out|reset (?:link|email)|"
      r"(?:can'?t|cannot|unable to) (?:get into|access) my account|logg?(?:ed|ing)? (?:me )?out|can'?t get (?:back )?in\b|account (?:is |got |has been |was )?locked|too many (?:attempts|tries)", "signin"),
     (r"(?:billed|charged|paid|taken|payments?|charges?)\b[\w ]{0,25}?\b(?:twice|2x|two times|double)|"
-     r"double[- ]?(?:charged|charge|payment|billed)|duplicate (?:charge|payment|transaction)s?|two (?:payments|charges|transactions)|"
+     r"double[- ]?(?:charged|charge|payment|billed)|duplicate (?:charge|payment|transaction)s?|two (?:\w+ )?(?:payments|charges|transactions)|identical (?:payments|charges|transactions)|"
      r"same (?:amount|payment|charge) (?:taken )?twice|pending (?:charge|payment)|temporary (?:charge|hold|payment)|pre-?authori[sz]ation|authori[sz]ation hold|"
      r"(?:charged|billed) (?:me )?(?:again|two|2)", "doublecharge"),
-    (r"amex|american express|visa|mastercard|paypal|apple ?pay|google ?pay|klarna|bank transfer|debit cards?|credit cards?|"
+    (r"amex|american express|visa|mastercard|maestro|discover|diners club|jcb|union ?pay|buy now,? pay later|paypal|apple ?pay|google ?pay|klarna|bank transfer|debit cards?|credit cards?|"
      r"pay (?:with|by|using|in instalments)|payment (?:methods?|options?)|(?:cards?|payment) (?:do you|can i) (?:take|accept|use)|"
      r"what cards|ways to pay|instalments", "paymethod"),
     (r"money back|(?:my|the|your|our|no|see|get) money|reimburs\w*|refunds?|refunded|paid back|credited back|credit (?:it )?back|"
-     r"(?:back|come through|arrive|appear\w*|show up|hit|reach) (?:on|in|to) my (?:card|account|bank|statement)", "refund"),
+     r"(?:back|come through|arrive|appear\w*|show up|hit|reach) (?:on|in|to) my (?:card|account|bank|statement)|store credit", "refund"),
     (r"(?:send|sent|sending|ship|post|posting|take|bring) (?:\w+ ){0,3}back|returns?|returning|"
      r"returned|return label|drop (?:it |them )?off|return window|time limit", "return"),
-    (r"swap\w*|exchang\w*|(?:change|trade) (?:it|them|these|this|those)(?: in)? for|trade (?:\w+ ){0,2}in|(?:next|bigger|smaller|larger|different|wrong|another|other) sizes?|size (?:up|down|bigger|smaller|larger)|"
+    (r"swap\w*|exchang\w*|(?:change|trade) (?:it|them|these|this|those)(?: in)? for|(?:change|trade) (?:\w+ ){0,3}for (?:a |an |the )?(?:\w+ )?(?:size|colou?r)\b|trade (?:\w+ ){0,2}in|(?:next|bigger|smaller|larger|different|wrong|another|other) sizes?|size (?:up|down|bigger|smaller|larger)|"
      r"half (?:a )?size (?:up|down|bigger|smaller|larger)|"
      r"(?:too|a bit|a little|slightly|very|quite|far too|way too|really) (?:small|big|large|tight|loose|short|long|narrow|wide)|"
      r"(?:doesn'?t|does not|don'?t|do not|didn'?t) fit|"
@@ -101,16 +107,8 @@ PHRASES: tuple[tuple[str, str], ...] = (
      r"(?:deliver|send|ship|redirect|post)\w* (?:\w+ ){0,2}to (?:a |my |the )?(?:different|another|new(?! zealand| york| jersey)|other|work|office|neighbour|friend|"
      r"parents'?|mum|dad)|instead of (?:my )?(?:home|house)|"
      r"where (?:my |the )?(?:\w+ )?(?:is|gets|will be) (?:being )?(?:sent|going|delivered|shipped)|redirect\w*", "address"),
-    (r"\bmia\b|missing in action|lost in (?:transit|the post|the mail)|where(?:'s| is|s)? (?:my|the|it(?:'s)?)|"
-     r"(?:hasn'?t|hasnt|has not|haven'?t|havent|have not|didn'?t|didnt|not|never) (?:yet )?(?:arrived|come|moved|updated|turned up|"
-     r"received|got it|shown up|showed up|been delivered|come through)|status of (?:my|the) (?:order|parcel|package|delivery)|"
-     r"still (?:nothing|not here|waiting for (?:my|the) (?:order|parcel|package|delivery))|"
-     r"(?:supposed|meant|due|expected) to (?:arrive|come|be delivered|be here)|"
-     r"(?:when|what day) (?:will|does|is|should) (?:my|it|the) ?\w* ?(?:arrive|come|get here|be delivered|turn up|show up|be here|land)|"
-     r"when (?:my|the|it) ?\w* ?(?:will|is going to|should|is due to) (?:arrive|come|get here|be delivered|turn up|show up|be here|land)|"
-     r"no sign|on its way|in transit|tracking|track (?:my|the|it)|out for delivery|courier|order status|delivery status|\beta\b", "track"),
     (r"(?:weren'?t|wasn'?t|were not|was not|not|isn'?t|aren'?t) (?:in|inside) (?:it|the (?:box|parcel|package|bag))|half (?:my|the) order|"
-     r"only (?:got|received|came with) (?:\d+|one|two|three|part|some|half)(?: of (?:the|my)? ?\d*)?|missing (?:items?|from)|items? (?:is |are |was |were )?missing|"
+     r"only (?:got|received|came with) (?:\d+|one|two|three|part|some|half)(?: of (?:the|my)? ?\d*)?|missing (?:items?|from)|items? (?:is |are |was |were )?missing|(?<!parcel )(?<!package )(?<!order )(?<!delivery )(?<!it )(?:are|were) missing|"
      r"(?:something|one thing|part of (?:my|the) order) (?:is |was )?missing|incomplete|(?:came|arrived|turned up) without|"
      r"(?:wasn'?t|weren'?t|was not|were not) included|(?:didn'?t|did not) include|left out|"
      r"only (?:half|part|some|one|1|two|2)(?: of)?(?: my| the)?(?: order| items?| parcel| things)? (?:came|arrived|turned up|was delivered)|"
@@ -118,12 +116,20 @@ PHRASES: tuple[tuple[str, str], ...] = (
      r"(?:one|two|some|part|half) of (?:the|my) (?:\w+ )?(?:items|things|products) (?:in (?:my|the) (?:order|parcel|box) )?"
      r"(?:didn'?t|did not|never|hasn'?t|has not|"
      r"wasn'?t|weren'?t|is|are|was|were) (?:arrive|come|missing|turn up|there|in)|separately|separate parcels?|several parcels|more than one parcel", "missingitem"),
-    (r"add(?:ing)? (?:\w+ ){0,5}to (?:my|the|an|your|this) order|(?:forgot|meant|wanted) to (?:add|order|include|put|get|buy)|change the (?:quantity|items?)|"
+    (r"\bmia\b|missing in action|lost in (?:transit|the post|the mail)|where(?:'s| is|s)? (?:my|it(?:'s)?|the (?:\w+ )?(?:parcel|package|order|delivery|stuff|things|rest|box))|"
+     r"(?:hasn'?t|hasnt|has not|haven'?t|havent|have not|didn'?t|didnt|not|never) (?:yet )?(?:arrived|come|moved|updated|turned up|"
+     r"received|got it|shown up|showed up|been delivered|come through)|status of (?:my|the) (?:order|parcel|package|delivery)|"
+     r"still (?:nothing|not here|waiting for (?:my|the) (?:order|parcel|package|delivery))|"
+     r"(?:supposed|meant|due|expected) to (?:arrive|come|be delivered|be here)|"
+     r"(?:when|what day) (?:will|does|is|should) (?:my|it|the) ?\w* ?(?:arrive|come|get here|be delivered|turn up|show up|be here|land)|"
+     r"when (?:my|the|it) ?\w* ?(?:will|is going to|should|is due to) (?:arrive|come|get here|be delivered|turn up|show up|be here|land)|"
+     r"no sign|on its way|(?:isn'?t|is not|aren'?t|are not|not) (?:here|with me)(?: yet)?|who (?:is|will be|are) (?:delivering|bringing)|which (?:courier|carrier)|follow (?:it|my (?:parcel|order|package|delivery))|in transit|tracking|track (?:my|the|it)|out for delivery|courier|order status|delivery status|\beta\b", "track"),
+    (r"add(?:ing)? (?:\w+ ){0,5}to (?:my|the|an|your|this) (?:\w+ )?order|(?:forgot|meant|wanted) to (?:add|order|include|put|get|buy)|change the (?:quantity|items?)|"
      r"edit\w* (?:my |the |an |your )?orders?|orders? (?:cannot|can't) be edited|amend\w*|modify\w*|"
-     r"change (?:what'?s in|something in|an item in|the \w+ (?:in|on)) (?:my|the) order|"
+     r"change (?:what'?s in|something in|an item in|the \w+ (?:in|on)|the \w+ of (?:\w+ )?(?:in|on)) (?:my|the) order|"
      r"change (?:one|some|an?|two) (?:of )?(?:the )?(?:items?|products?|things?) (?:in|on) (?:my|the) order|"
      r"changes? to (?:my|the|an|your) order|change (?:my|the|an) order\b", "amendorder"),
-    (r"on sale|price (?:drop\w*|went down|match\w*|cut|reduction)|dropped in price|(?:got|is now|now) cheaper|the difference|"
+    (r"on sale|price (?:drop\w*|went down|match\w*|cut|reduction)|dropped in price|(?:got|is now|now|seen it|saw it|is) cheaper|cheaper (?:in|on|at|now)|in (?:the|your|a) sale|the difference|"
      r"price (?:guarantee|promise|protection)|reduced|promo(?:tion)?s?(?:al)?(?: codes?)?|discounts?(?: codes?)?|coupons?|offer codes?|sales? (?:started|price)", "promotion"),
     (r"(?:what|which) (?:data|information|info|details) (?:do you |you )?(?:hold|have|keep|store)|gdpr|"
      r"(?:account|details|data|info\w*)\b[\w ]{0,20}\b(?:removed|deleted|erased|wiped)|(?:personal|my) (?:data|details|info\w*)|get rid of my account|erase\w*|delete\w*|remove my (?:account|details|data)|"
@@ -141,7 +147,7 @@ PHRASES: tuple[tuple[str, str], ...] = (
     (r"guarantee\w*|warrant\w*|wear and tear|after (?:a|one|two|three|\d+|a couple of|several|only a few) (?:years?|months?|seasons?)|"
      r"(?:years?|months?) old|repair\w*", "warranty"),
     (r"receipts?|bills?|invoic\w*|vat|proof of purchase", "invoice"),
-    (r"memberships?|subscriptions?|renew\w*|outfitters plus|plus|annual fee|yearly fee", "membership"),
+    (r"memberships?|subscriptions?|renew\w*|outfitters plus|plus members?(?:hip)?|annual fee|yearly fee", "membership"),
     (r"overseas|abroad|internationa\w*|import (?:duty|tax|fees?)|duties|customs|outside (?:the )?(?:eu|uk|us|europe)|"
      r"other countries|which countries|worldwide|canada|australia|new zealand|norway|switzerland|japan|china|india|brazil|"
      r"mexico|usa|united states|america|the states|south africa|iceland|singapore|hong kong|dubai|uae|israel|turkey|korea", "international"),
@@ -170,6 +176,18 @@ anything something ok okay yes yeah sure via ago since tell told say ask asked l
 order ordered orders item items stuff two three four five six ten instead possible actually usually just forgot maybe
 somehow anyway also ago soon asap today tomorrow yesterday week weeks month months see placed place
 """.split())
+# Misspellings and shorthand of service words that people commonly type, read as the word meant (before phrases).
+SPELLINGS = {
+    "recieve": "receive", "recieved": "received", "recieving": "receiving", "reciept": "receipt", "reciepts": "receipts",
+    "adress": "address", "addres": "address", "addy": "address", "cancle": "cancel", "cancelation": "cancellation",
+    "gaurantee": "guarantee", "garantee": "guarantee", "warrenty": "warranty", "warrantee": "warranty",
+    "pasword": "password", "passwrd": "password", "delivary": "delivery", "deliverd": "delivered", "refnd": "refund",
+    "refundd": "refund", "seperate": "separate", "seperately": "separately", "exchage": "exchange", "excange": "exchange",
+    "invoce": "invoice", "packge": "package", "pkg": "package", "parcle": "parcel", "accout": "account",
+    "acount": "account", "acct": "account", "subscribtion": "subscription", "membeship": "membership",
+    "damged": "damaged", "dammaged": "damaged", "trackng": "tracking", "tracing": "tracking",
+}
+_SPELLING = re.compile(r"(?<![\w'])(?:" + "|".join(SPELLINGS) + r")(?![\w'])", re.I)
 _WORD = re.compile(r"[^\W_]+(?:'[^\W_]+)?")
 # Addresses, links and codes (order numbers, tracking numbers) name no topic.
 _NOISE = re.compile(r"\S+@\S+|@[\w.-]+|\bhttps?://\S+|\bwww\.\S+|\b[\w-]*\d{3,}[\w-]*\b")
@@ -201,7 +219,7 @@ def analyse(text: str, keep_words: bool = False) -> list[tuple[str, str]]:
     as well, so "Size guide" is found by "size" and by "does it run small".
     """
     out = []
-    text = _NOISE.sub(" ", text)
+    text = _SPELLING.sub(lambda m: SPELLINGS[m.group(0).lower()], _NOISE.sub(" ", text))
     said: dict[str, str] = {}  # concept -> the customer's first phrase for it
     for pattern, concept in _PHRASES:
         def swap(m: re.Match, c: str = concept) -> str:
@@ -230,12 +248,18 @@ class Match:
     confidence: float  # 0 … 1: share of the query's weight this article matches
     terms: tuple[str, ...]  # the customer's words that matched
     concepts: int = 0  # how many of the question's concepts the article's own words carry
+    headed: bool = False  # a matched word is in the article's title or tags, not only its body
 
     @property
     def evidence(self) -> bool:
-        """Enough to show: a concept of the question, two of its words, or a good share of its weight —
-        one shared noun ("are your jackets vegan?") is no sign of an answer."""
-        return bool(self.concepts) or len(self.terms) >= 2 or self.confidence >= SURE
+        """Enough to show: a concept of the question, two of its words, or a good share of its weight on a
+        word the article is about (its title or tags) — one shared noun ("are your jackets vegan?") or one
+        word the article mentions in passing ("is your website down?") is no sign of an answer."""
+        if self.concepts:
+            return True
+        if len(self.terms) >= 2:
+            return self.headed or self.confidence >= PASSING
+        return self.headed and self.confidence >= SURE
 
 
 @dataclass
@@ -288,7 +312,7 @@ class Index:
         total = sum(idf[t] * w for t, w in weights.items())
         out = []
         for doc in self.docs:
-            score, matched, hit, concepts = 0.0, 0.0, [], 0
+            score, matched, hit, concepts, headed = 0.0, 0.0, [], 0, False
             for term, w in weights.items():
                 fw = CONCEPT_FIELD_WEIGHTS if term in _CONCEPTS else FIELD_WEIGHTS
                 tf = sum(fw[f] * doc.fields[f][term] /
@@ -299,8 +323,9 @@ class Index:
                         matched += w * idf[term]
                         hit.append(words[term])
                         concepts += term in _CONCEPTS
+                        headed = headed or bool(doc.fields["title"][term] or doc.fields["tags"][term])
             if score > 0:
                 out.append(Match(doc.key, round(score, 4), round(matched / total, 4) if total else 0.0, tuple(hit),
-                                 concepts))
+                                 concepts, headed))
         out.sort(key=lambda m: (-m.score, m.key))
         return out[:limit]

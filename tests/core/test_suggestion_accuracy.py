@@ -2,14 +2,14 @@
 customers write (``data/kb_questions.tsv``), each with the article that answers it.
 
 The "tune" part was used while tuning the ranking; it must stay at the targets (top-1
->= 90%, top-3 >= 97%). The "held" part (156 questions and 16 unanswerable: the eighth batch,
-written after the last tuning pass, and the ninth, written after the eighth was read with the
-ranking unchanged) was committed before the ranking read it and never used to tune: its figure
-is printed on its own — top-1 89.7% / top-3 91.0% on the eighth batch, 89.7% / 92.3% on the
-ninth, 89.7% / 91.7% on both (12 of 16 unanswerable showing nothing), when first read — below
-the targets, and held to a floor just under what was measured. Earlier batches, each read
-once before it was tuned on (top-1/top-3): 90.2/95.1, 83.3/91.0, 85.9/91.0, 94.9/94.9,
-88.5/89.7, 83.3/87.2.
+>= 90%, top-3 >= 97%). The "held" part (78 questions and 9 unanswerable: the tenth batch,
+written and labelled before the tenth tuning pass and committed before the ranking read it)
+was never used to tune: its figure is printed on its own — top-1 84.6% / top-3 88.5%, 7 of 9
+unanswerable showing nothing, when first read — below the targets, and held to a floor just
+under what was measured. Earlier batches, each read once before it was tuned on
+(top-1/top-3): 90.2/95.1, 83.3/91.0, 85.9/91.0, 94.9/94.9, 88.5/89.7, 83.3/87.2, then the
+eighth 89.7/91.0 and the ninth 89.7/92.3 (both read with the ranking unchanged, then tuned on
+in the tenth pass).
 Questions no article answers must show nothing rather than noise.
 """
 
@@ -41,7 +41,7 @@ def help_centre(db):
     return db
 
 
-@pytest.mark.parametrize("split,min_top1,min_top3", [("tune", 0.90, 0.97), ("held", 0.87, 0.89)])
+@pytest.mark.parametrize("split,min_top1,min_top3", [("tune", 0.90, 0.97), ("held", 0.84, 0.88)])
 def test_the_answering_article_comes_first(help_centre, split, min_top1, min_top3, capsys):
     remote = dict(help_centre.execute("SELECT id, remote_id FROM articles"))
     asked = [(e, q) for e, q in questions(split) if e != "none"]
@@ -73,6 +73,9 @@ def test_the_set_is_big_enough_and_every_article_is_asked_about():
     ("e-gift code says invalid", "Gift cards: buying, redeeming and balance"),
     ("abort my purchase please", "Cancelling an order"),
     ("can I swap the size? jacket too small", "Exchanging for a different size or colour"),
+    ("put the wrong adress on it, can u fix", "Changing your delivery address"),
+    ("never recieved my pkg", "Where is my order? Tracking your parcel"),
+    ("one of my items didn't come in the parcel", "Missing item in my parcel"),
 ])
 def test_customer_words_find_the_article_words(help_centre, question, title):
     assert knowledge.search(help_centre, question, 3)[0].title == title
@@ -81,6 +84,12 @@ def test_customer_words_find_the_article_words(help_centre, question, title):
 def test_a_poor_fit_is_not_shown(help_centre):
     assert knowledge.search(help_centre, "do you sell bikes?") == []
     assert knowledge.search(help_centre, "what is the capital of Peru") == []
+
+
+def test_words_an_article_only_mentions_in_passing_are_no_answer(help_centre):
+    # "website" is in the contact article's body, and "time" and "year" in the membership article's
+    assert knowledge.search(help_centre, "is your website down?") == []
+    assert knowledge.search(help_centre, "what's the best time of year to climb Ben Nevis") == []
 
 
 def test_one_shared_noun_is_no_answer(help_centre):
