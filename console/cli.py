@@ -100,7 +100,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="A keyboard-driven console for customer service: email, chat and social in one inbox.",
     )
     global_options(p, None)
-    p.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
+    p.add_argument("--version", action=_VersionAction)
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
 
     sub.add_parser("console", parents=[common], help="launch the console (the default)",
@@ -176,6 +176,18 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--since", metavar="WHEN", help="period start: 2026-11-16, yesterday, 7d, monday (default: 7 days ago)")
     r.add_argument("--json", action="store_true", help="JSON instead of text")
     return p
+
+
+class _VersionAction(argparse.Action):
+    """--version, read from the installed metadata only when asked (reading it costs first paint)."""
+
+    def __init__(self, option_strings, dest, **kwargs) -> None:
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS,
+                         help="show the program's version number and exit")
+
+    def __call__(self, parser, namespace, values, option_string=None) -> None:
+        print(f"{parser.prog} {_version()}")
+        parser.exit()
 
 
 def _version() -> str:
