@@ -151,7 +151,8 @@ def run_switchboard(conf: Path, data: Path, work: Path, profile: Path | None = N
                    "-o", str(profile), "--", *command]
     cpu = child_cpu()
     start = time.perf_counter()
-    proc = subprocess.run([*command, "--config", str(conf), "--data-dir", str(data), "sync", "--once"],
+    # cwd: `python -m` puts the current folder first on sys.path, ahead of PYTHONPATH (this checkout).
+    proc = subprocess.run([*command, "--config", str(conf), "--data-dir", str(data), "sync", "--once"], cwd=ROOT,
                           env=switchboard_env(work), stdin=subprocess.DEVNULL, capture_output=True, text=True)
     elapsed = time.perf_counter() - start
     if proc.returncode != 0:

@@ -92,6 +92,8 @@ def main() -> None:
         for name, label in (("step", "j"), ("page", "ctrl+d")):
             if ours.get(name):
                 print(f"switchboard: {label} -> next frame written: {fmt(ours[name])}")
+        if ours.get("floor"):
+            print(f"the measuring floor (a program echoing the key, same tmux): {fmt(ours['floor'])}")
         for rate, pct in ours.get("idle_cpu", {}).items():
             print(f"switchboard: idle CPU at TEXTUAL_FPS={rate}: {pct:.2f} % of one core over 10 s")
         print(f"load average: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")

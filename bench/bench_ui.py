@@ -308,6 +308,31 @@ def key_to_frame(tmux: Tmux, session: str, out: Path, key: str) -> float | None:
     return None
 
 
+# The measuring floor: a program that writes one byte for each key, in the same tmux. A key's way
+# through `tmux send-keys`, the pane and pipe-pane costs this much before any program does anything.
+ECHO_PROGRAM = ("import os, tty; tty.setraw(0)\n"
+                "while os.read(0, 64) != b'q': os.write(1, b'\\x1b[1;1Hx')")
+
+
+def tmux_floor(tmux: Tmux, out: Path, keys: int = 20) -> list[float]:
+    """Key -> byte written for :data:`ECHO_PROGRAM`: what ``key_to_frame`` measures of itself."""
+    tmux.run("new-session", "-d", "-s", "floor", "-x", "160", "-y", "50", f"{sys.executable} -c \"{ECHO_PROGRAM}\"")
+    try:
+        time.sleep(0.5)
+        out.write_bytes(b"")
+        tmux.run("pipe-pane", "-t", "floor", f"cat >> {out}")
+        time.sleep(0.3)
+        figures = []
+        for _ in range(keys):
+            ms = key_to_frame(tmux, "floor", out, "j")
+            if ms is not None:
+                figures.append(ms)
+            time.sleep(0.1)
+        return figures
+    finally:
+        tmux.run("kill-session", "-t", "floor", check=False)
+
+
 def tmux_figures(path: Path, runs: int, idle_seconds: float = 10.0, fps: tuple[str, ...] = ("120", "60")) -> dict | None:
     """In a real terminal (tmux): process start -> inbox rows visible; ``j`` and ``ctrl+d`` -> the next
     frame written; and the console's CPU while idle for ``idle_seconds`` at each frame rate in ``fps``
@@ -325,6 +350,7 @@ def tmux_figures(path: Path, runs: int, idle_seconds: float = 10.0, fps: tuple[s
     figures: dict = {"paint": [], "step": [], "page": [], "idle_cpu": {}}
     tmux = Tmux()
     try:
+        figures["floor"] = tmux_floor(tmux, out)
         for run, rate in enumerate([fps[0]] * runs + list(fps[1:])):  # timed runs, then one per other rate
             idle_run = run == 0 or run >= runs
             # This checkout's code (the venv's `switchboard` may be an editable install of another one).
@@ -430,6 +456,8 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"tmux: j → next frame written:       {fmt(t['step'])}")
             if t["page"]:
                 print(f"tmux: ctrl+d → next frame written:  {fmt(t['page'])}")
+            if t["floor"]:
+                print(f"tmux: floor (a program echoing the key): {fmt(t['floor'])}")
             for rate, pct in t["idle_cpu"].items():
                 print(f"tmux: idle CPU at TEXTUAL_FPS={rate}:     {pct:.2f} % of one core over 10 s")
     return 0

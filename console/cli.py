@@ -100,7 +100,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="A keyboard-driven console for customer service: email, chat and social in one inbox.",
     )
     global_options(p, None)
-    p.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
+    p.add_argument("--version", action=_VersionAction)
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
 
     sub.add_parser("console", parents=[common], help="launch the console (the default)",
@@ -176,6 +176,18 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--since", metavar="WHEN", help="period start: 2026-11-16, yesterday, 7d, monday (default: 7 days ago)")
     r.add_argument("--json", action="store_true", help="JSON instead of text")
     return p
+
+
+class _VersionAction(argparse.Action):
+    """--version, read from the installed metadata only when asked (reading it costs first paint)."""
+
+    def __init__(self, option_strings, dest, **kwargs) -> None:
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS,
+                         help="show the program's version number and exit")
+
+    def __call__(self, parser, namespace, values, option_string=None) -> None:
+        print(f"{parser.prog} {_version()}")
+        parser.exit()
 
 
 def _version() -> str:
@@ -295,18 +307,20 @@ def cmd_console(session: Session, args) -> int:
 FAILED_STATES = ("offline", "auth_failed", "error")
 
 
-def check_accounts(session: Session) -> None:
+def check_accounts(session: Session) -> dict:
     """Every account's options are readable before anything runs: a config mistake is
-    exit 2, as for a broken config file, not one failed account among many."""
+    exit 2, as for a broken config file, not one failed account among many. Returns the
+    adapters it built, by account name, for the engine to use (finding an adapter costs)."""
     from console.engine import build_provider
     from providers.base import ProviderError
 
     from console import secrets
 
+    built = {}
     for acc in session.config.accounts:
         if acc.enabled:
             try:
-                provider = build_provider(acc, session.data_dir)
+                provider = built[acc.name] = build_provider(acc, session.data_dir)
             except ProviderError as exc:
                 raise UserError(str(exc)) from None
             # A keyring that cannot be read, or no secret stored, is a setup mistake too (exit 2,
@@ -314,6 +328,7 @@ def check_accounts(session: Session) -> None:
             if getattr(provider, "needs_secret", False) and not secrets.get(acc.name):
                 raise UserError(f"account {acc.name!r}: no {provider.secret_label} in the keyring",
                                 fix=f"run: switchboard accounts add {acc.name}")
+    return built
 
 
 def cmd_sync(session: Session, args) -> int:
@@ -321,10 +336,10 @@ def cmd_sync(session: Session, args) -> int:
 
     if not session.config.accounts:
         raise UserError("no accounts configured", fix="add [[accounts]] to config.toml (see the example), or use --demo")
-    check_accounts(session)
+    providers = check_accounts(session)
     db = session.open_db()
     engine = Engine(db, session.config, read_only=session.read_only, service=make_service(session.config),
-                    data_dir=session.data_dir, announce=False)  # no one sits at a headless sync: it announces nothing
+                    data_dir=session.data_dir, announce=False, providers=providers)  # no one sits at a headless sync: it announces nothing
     if args.once:
         return _sync_once(engine)
     shown: dict[str, str] = {}

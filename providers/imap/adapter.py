@@ -355,7 +355,11 @@ class ImapProvider(Provider):
     def _pull(self, state: SyncState) -> Batch:
         budget = self._budget(state)
         restate_now, state.restate = list(dict.fromkeys(state.restate)), []
-        restate_uids = state.uids_of_threads(restate_now)  # folder -> {uid: (message id, when, inbound, thread)}
+        # Conversations whose team state is read in this pull -> the index of the first folder whose
+        # flags were read for them (a conversation that became due in a later folder is complete only
+        # if it has no messages in an earlier one; otherwise it is reported on the next pull).
+        due: dict[str, int] = dict.fromkeys(restate_now, 0)
+        restate_uids: dict[str, dict[int, tuple]] = {}  # folder -> {uid: (message id, when, inbound, thread)}
         flags: dict[tuple[str, int], tuple[str, ...]] = {}
         read_ahead: tuple[str, int, list[int]] | None = None  # the window's next page, if the sync goes on there
         messages: list[Message] = []
@@ -364,7 +368,8 @@ class ImapProvider(Provider):
         more = False
         emitted: set[str] = set()
 
-        for folder in self._read_folders():
+        folders = self._read_folders()
+        for index, folder in enumerate(folders):
             outbound_folder = folder == self.sent_folder
             info = self._select(folder)
             uidvalidity = int(info.get(b"UIDVALIDITY", 0))
@@ -401,11 +406,6 @@ class ImapProvider(Provider):
                 if not qresync and fs.modseq and modseq > fs.modseq:  # flag changes (CONDSTORE)
                     self._restate(state, folder, self._client.search(["MODSEQ", fs.modseq + 1]))  # RFC 7162: ">= n"
                 fs.modseq = modseq
-            # Team state of conversations touched in the previous page.
-            wanted = sorted(restate_uids.get(folder, ()))
-            if wanted:
-                for uid, data in self._fetch_chunks(wanted, ["FLAGS"]).items():
-                    flags[(folder, uid)] = keywords.normalise(data.get(b"FLAGS", ()))
             # New mail first, oldest of the new first.
             take = new_uids[:budget]
             if take:
@@ -434,12 +434,22 @@ class ImapProvider(Provider):
                     more = True
             if folder in self.folders:
                 self._watch_marks[folder] = (fs.uidnext, exists, fs.modseq)
+            # Team state, while the folder is selected: the flags of its messages in every conversation
+            # due so far (touched by this pull's mail, expunges or flag changes, or left from the last one).
+            for thread in [*state.restate, *thread_records]:
+                due.setdefault(thread, index)
+            here = state.uids_of_threads(list(due)).get(folder, {})
+            if here:
+                restate_uids[folder] = here
+                for uid, data in self._fetch_chunks(sorted(here), ["FLAGS"]).items():
+                    flags[(folder, uid)] = keywords.normalise(data.get(b"FLAGS", ()))
 
-        touched = set(thread_records)
-        stated = self._team_threads(state, [t for t in restate_now if t not in touched], restate_uids, flags)
-        thread_list = list(thread_records.values()) + stated
-        state.restate = list(dict.fromkeys([*state.restate, *touched]))
-        more = more or bool(state.restate)
+        late = self._due_late(state, folders, due)
+        complete = [t for t in due if t not in late]
+        stated = {t.remote_id: t for t in self._team_threads(state, complete, restate_uids, flags)}
+        thread_list = [stated.pop(t, record) for t, record in thread_records.items()] + list(stated.values())
+        state.restate = late
+        more = more or bool(late)
         if not more:
             state.prune(time.time() - 2 * self.account.window_days * 86400.0)
         if more and read_ahead is not None:
@@ -449,6 +459,18 @@ class ImapProvider(Provider):
             self._drop_read_ahead()
         return Batch(cursor=self._dump_state(state), more=more, threads=thread_list, messages=messages,
                      deleted_messages=deleted)
+
+    @staticmethod
+    def _due_late(state: SyncState, folders: list[str], due: dict[str, int]) -> list[str]:
+        """Conversations that became due after a folder holding some of their messages was read."""
+        later = [t for t, first in due.items() if first]
+        late: dict[str, None] = {}
+        for folder, uids in state.uids_of_threads(later).items():
+            index = folders.index(folder) if folder in folders else len(folders)
+            for entry in uids.values():
+                if index < due[entry[3]]:
+                    late[entry[3]] = None
+        return list(late)
 
     @staticmethod
     def _forget(state: SyncState, folder: str, gone: list[int], deleted: list[str]) -> None:

@@ -99,3 +99,13 @@ def test_help_on_every_command():
         proc = subprocess.run([sys.executable, "-m", "console", *cmd, "--help"], capture_output=True, text=True,
                               timeout=60, cwd=ROOT)
         assert proc.returncode == 0 and "usage: switchboard" in proc.stdout, cmd
+
+
+def test_version_prints_the_installed_version_on_stdout(capsys):
+    from console.cli import main
+
+    with pytest.raises(SystemExit) as done:
+        main(["--version"])
+    assert done.value.code == 0
+    out = capsys.readouterr().out
+    assert out.startswith("switchboard ") and len(out.split()) == 2, out

@@ -207,3 +207,37 @@ async def test_a_late_read_ahead_never_blocks_the_next_pull(h):
     finally:
         await asyncio.wait_for(p.close(), timeout=30)
     assert sorted(texts) == sorted(f"message {i}" for i in range(60))
+
+
+async def test_sync_once_after_new_mail_reads_each_folder_once_and_reports_the_team_state(h, db):
+    client = h.agent_imap()
+    try:
+        client.create_folder("Sent")
+    finally:
+        client.logout()
+    h.append(mail("Parcel 12", "Where is parcel 12?", msgid="p12@customer.example"))
+    h.append(mail("Re: Parcel 12", "It left the warehouse today.", sender="support@example.test",
+                  to="casey@customer.example", msgid="r12@example.test", In_Reply_To="<p12@customer.example>",
+                  References="<p12@customer.example>"), folder="Sent")
+    p = await h.make()
+    name = p.name
+    engine = Engine(db, Config(accounts=[AccountSettings(name, "imap", {})]), providers={name: p})
+    await engine.run_once()
+    assert db.execute("SELECT assignee FROM threads").fetchone()[0] is None
+    selected: list[str] = []
+    select = p._select
+
+    def counted(folder, writable=False):
+        selected.append(folder)
+        return select(folder, writable)
+
+    p._select = counted
+    # The customer writes again, and a colleague's console takes the conversation on that message.
+    h.append(mail("Re: Parcel 12", "Any news?", msgid="p12b@customer.example", In_Reply_To="<r12@example.test>",
+                  References="<p12@customer.example> <r12@example.test>"), flags=["$Assigned-Ana"])
+    states = await engine.run_once()  # what `switchboard sync --once` runs
+    assert states[name].state == "online", states[name].error
+    assert sorted(selected) == ["INBOX", "Sent"], "each folder selected once: dovecot rescans a Maildir per SELECT"
+    rows = db.execute("SELECT t.assignee, t.status, COUNT(m.id) FROM threads t JOIN messages m ON m.thread_id=t.id"
+                      " GROUP BY t.id").fetchall()
+    assert [tuple(r) for r in rows] == [("Ana", "open", 3)]
