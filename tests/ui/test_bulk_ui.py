@@ -11,16 +11,12 @@ import pytest
 from console.cache import queries
 from console.config import parse as parse_config
 from tests.ui.conftest import AGENT, CONFIG_TOML
-from tests.ui.test_conversation_harness import screen_text
 from widgets.commands import entries
 from widgets.inbox_row import MARKED
+from tests.support.pilot import screen_text, settle
 
 SIZES = [(160, 45), (80, 24)]
 ids = pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
-
-
-async def settle(pilot, t: float = 0.2):
-    await pilot.pause(t)
 
 
 def line(inbox, index):

@@ -5,7 +5,8 @@ from __future__ import annotations
 from textual.app import App
 
 from console.cache import connect
-from tests.ui.test_conversation_harness import screen_text, seed
+from tests.support.pilot import screen_text
+from tests.ui.test_conversation_harness import seed
 from widgets.screens.choosers import (
     AssignChooser,
     LinkChooser,

@@ -7,9 +7,10 @@ import pytest
 from console.cache import connect, queries
 from console.cache.ingest import apply_batch, ensure_account
 from providers.records import Batch, Channel, Identity, Thread
-from tests.ui.test_conversation_harness import PaneApp, ago, notices, screen_text, seed, static_text
+from tests.ui.test_conversation_harness import PaneApp, ago, seed, static_text
 from widgets.composer import DRAFT_SAVE_DELAY, Composer
 from widgets.conversation import ConversationPane
+from tests.support.pilot import notices, screen_text
 
 
 @pytest.fixture

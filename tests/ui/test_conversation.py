@@ -11,13 +11,12 @@ from textual.widgets import Static
 from console.cache import connect
 from console.cache.ingest import apply_batch
 from providers.records import Batch, Direction, Message
+from tests.support.pilot import notices, screen_text
 from tests.ui.test_conversation_harness import (
     ALICE_MAIL,
     HOSTILE,
     PaneApp,
     ago,
-    notices,
-    screen_text,
     seed,
     static_text,
 )

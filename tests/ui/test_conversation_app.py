@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from console.cache import connect
-from tests.ui.test_conversation_harness import flat, notices, screen_text, seed, static_text
+from tests.ui.test_conversation_harness import flat, seed, static_text
+from tests.support.pilot import notices, screen_text
 
 SIZE = (180, 50)
 

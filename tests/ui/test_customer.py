@@ -8,12 +8,11 @@ from textual.widgets import OptionList
 from console.cache import connect
 from console.cache.ingest import apply_batch
 from providers.records import Batch, Channel, Direction, Message, Thread
+from tests.support.pilot import notices, screen_text
 from tests.ui.test_conversation_harness import (
     ALICE_MAIL,
     PaneApp,
     ago,
-    notices,
-    screen_text,
     seed,
     static_text,
 )

@@ -8,8 +8,9 @@ import pytest
 from console.cache import connect
 from console.cache.ingest import apply_batch, ensure_account
 from providers.records import Article, Batch
-from tests.ui.test_conversation_harness import notices, screen_text, seed
+from tests.ui.test_conversation_harness import seed
 from widgets.screens.choosers import ConfirmScreen, LinkChooser, TextPrompt
+from tests.support.pilot import notices, screen_text
 
 SIZES = [(160, 45), (80, 24)]
 

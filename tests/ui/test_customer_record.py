@@ -7,9 +7,10 @@ import pytest
 from console.cache import connect
 from console.cache.ingest import apply_batch, ensure_account
 from providers.records import Dispute, Payment, Refund, Subscription
-from tests.ui.test_conversation_harness import ALICE_MAIL, PaneApp, ago, screen_text, seed
+from tests.ui.test_conversation_harness import ALICE_MAIL, PaneApp, ago, seed
 from widgets.customer import CustomerPane
 from widgets.screens.refund import RefundChooser
+from tests.support.pilot import screen_text
 
 HOSTILE = "\x1b]52;c;cGF3bmVk\x07[@click=app.quit]boom[/] \x1b[2J"
 

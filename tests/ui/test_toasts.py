@@ -12,16 +12,12 @@ import pytest
 
 from console.cache import connect
 from tests.ui.test_conversation_harness import seed
+from tests.support.pilot import toasts
 
 SIZES = [(160, 45), (80, 24)]
 ACTION_ID = re.compile(r"\b[a-z]+_[a-z_]+\b")
 INTERNAL_ID = re.compile(r"\b(identity|customer|outbox item|conversation|thread) \d+\b")
 DOUBLED = re.compile(r"\b(\w+)\W+\1\b", re.IGNORECASE)
-
-
-def toasts(app) -> list[str]:
-    """Title and message of every toast so far, as one line each (what the agent reads)."""
-    return [" ".join(filter(None, [n.title, n.message])) for n in app._notifications]
 
 
 def plain(text: str) -> list[str]:
