@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import time
@@ -77,13 +78,31 @@ def server_folder(prefix: str) -> tuple[Path, Path, str | None]:
     return folder, data, user
 
 
-def stop(proc: subprocess.Popen, timeout: float = 10.0) -> None:
-    """SIGTERM, then SIGKILL if it lingers."""
-    if proc.poll() is not None:
-        return
-    proc.terminate()
-    try:
-        proc.wait(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait(timeout=5)
+GRACE = 3.0  # s a throw-away test server gets to exit on SIGTERM before it is killed
+
+
+def stop(proc: subprocess.Popen, grace: float = GRACE, *, group: bool = False) -> None:
+    """SIGTERM, then SIGKILL if it lingers past ``grace``; stopped by its pid.
+
+    ``group``: the server was started in a session of its own (``start_new_session``)
+    and forks (workers, per-connection processes): signal its whole process group, and
+    kill what is left of the group once the leader is gone."""
+
+    def send(sig: int) -> None:
+        try:
+            if group:
+                os.killpg(proc.pid, sig)
+            else:
+                proc.send_signal(sig)
+        except (ProcessLookupError, PermissionError):
+            pass
+
+    if proc.poll() is None:
+        send(signal.SIGTERM)
+        try:
+            proc.wait(timeout=grace)
+        except subprocess.TimeoutExpired:
+            send(signal.SIGKILL)
+            proc.wait(timeout=5)
+    if group:
+        send(signal.SIGKILL)  # children that outlive the leader (open sessions, forked workers)

@@ -80,6 +80,6 @@ def mariadb():
         con.close()
         yield server
     finally:
-        stop(proc, timeout=30)
+        stop(proc)
         log.close()
         shutil.rmtree(folder, ignore_errors=True)
