@@ -13,6 +13,8 @@ import time
 from collections.abc import Callable
 
 from textual.app import App
+from textual.events import Key
+from textual.keys import _character_to_key
 from textual.worker import WorkerState
 
 STEP = 0.02  # s between two looks at the condition
@@ -59,9 +61,14 @@ async def settle(pilot, timeout: float = TIMEOUT) -> None:
 
 
 async def type_text(pilot, text: str) -> None:
-    """Type ``text`` one key at a time, as a person does."""
+    """Type ``text`` into what has focus as one quick burst of real key events (a fast typist),
+    then wait until they are handled. Keys that move focus or open screens go through ``press``."""
+    app = pilot.app
     for ch in text:
-        await pilot.press(ch if ch != " " else "space")
+        key = Key(ch if ch.isalnum() else _character_to_key(ch), ch)
+        key.set_sender(app)
+        app._driver.send_message(key)
+    await pilot.pause()
 
 
 def notices(app: App) -> list[str]:

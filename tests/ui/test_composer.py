@@ -10,7 +10,7 @@ from providers.records import Batch, Channel, Identity, Thread
 from tests.ui.test_conversation_harness import PaneApp, ago, seed, static_text
 from widgets.composer import DRAFT_SAVE_DELAY, Composer
 from widgets.conversation import ConversationPane
-from tests.support.pilot import notices, screen_text
+from tests.support.pilot import notices, screen_text, type_text
 
 
 @pytest.fixture
@@ -40,7 +40,7 @@ async def test_reply_shows_channel_and_queues_through_the_outbox(cache_path):
         await pilot.pause()
         assert pane.composing
         assert "REPLY → email via support-mail to alice@example.com" in mode_line(app)
-        await pilot.press(*"Your refund is on its way")
+        await type_text(pilot, "Your refund is on its way")
         await pilot.press("ctrl+s")
         await pilot.pause()
         assert not pane.composing
@@ -64,7 +64,7 @@ async def test_note_is_internal_and_labelled(cache_path):
         await pilot.pause()
         assert "NOTE (internal) — only agents see this; it is never sent to the customer" in mode_line(app)
         assert pane.composer.has_class("-note")
-        await pilot.press(*"Customer is VIP, refund ok")
+        await type_text(pilot, "Customer is VIP, refund ok")
         await pilot.press("ctrl+s")
         await pilot.pause()
         msg = db.execute("SELECT direction, text FROM messages WHERE thread_id=? ORDER BY id DESC LIMIT 1",
@@ -82,11 +82,11 @@ async def test_escape_keeps_the_draft_and_it_survives_a_restart(cache_path):
         pane = app.query_one(ConversationPane)
         pane.open_composer("reply")
         await pilot.pause()
-        await pilot.press(*"Half written")
+        await type_text(pilot, "Half written")
         await wait_for_draft_save(pilot)
         row = db.execute("SELECT kind, text FROM drafts WHERE thread_id=?", (ids["refund"],)).fetchone()
         assert tuple(row) == ("reply", "Half written")
-        await pilot.press(*" answer")
+        await type_text(pilot, " answer")
         await pilot.press("escape")  # saves at once, no wait
         await pilot.pause()
         assert not pane.composing
@@ -107,7 +107,7 @@ async def test_escape_keeps_the_draft_and_it_survives_a_restart(cache_path):
         pane.open_composer("reply")
         await pilot.pause()
         assert pane.composer.text == "Half written answer"
-        await pilot.press(*" - done")
+        await type_text(pilot, " - done")
         await pilot.press("ctrl+s")
         await pilot.pause()
         assert db2.execute("SELECT text FROM outbox WHERE kind='reply'").fetchone()[0] == "Half written answer - done"
@@ -124,7 +124,7 @@ async def test_leaving_the_box_saves_the_draft_at_once(cache_path):
         pane = app.query_one(ConversationPane)
         pane.open_composer("reply")
         await pilot.pause()
-        await pilot.press(*"typed just now")
+        await type_text(pilot, "typed just now")
         app.push_screen(TextPrompt("anything modal, e.g. the palette"))
         await pilot.pause()
         assert db.execute("SELECT text FROM drafts WHERE thread_id=?", (ids["refund"],)).fetchone()[0] \
@@ -139,7 +139,7 @@ async def test_switching_threads_keeps_each_draft(cache_path):
         pane = app.query_one(ConversationPane)
         pane.open_composer("reply")
         await pilot.pause()
-        await pilot.press(*"for alice")
+        await type_text(pilot, "for alice")
         app.open_thread(ids["chat"])  # before the debounce fires
         await pilot.pause()
         assert not pane.composing
@@ -283,7 +283,7 @@ async def test_ctrl_t_switches_reply_private_note_where_the_channel_can(cache_pa
         pane.open_composer("reply")
         await pilot.pause()
         assert "reply/private/note" in static_text(app.query_one("#composer-status"), 200)
-        await pilot.press(*"Sent you a DM")
+        await type_text(pilot, "Sent you a DM")
         await pilot.press("ctrl+t")
         await pilot.pause()
         assert pane.composer.kind == "private"
@@ -309,7 +309,7 @@ async def test_ctrl_t_on_email_is_reply_and_note_only(cache_path):
         pane = app.query_one(ConversationPane)
         pane.open_composer("reply")
         await pilot.pause()
-        await pilot.press(*"internal after all")
+        await type_text(pilot, "internal after all")
         await pilot.press("ctrl+t")
         await pilot.pause()
         assert pane.composer.kind == "note" and "NOTE (internal)" in mode_line(app)
@@ -330,7 +330,7 @@ async def test_quitting_with_the_composer_open_keeps_the_text(cache_path):
     async with app.run_test(size=(140, 45)) as pilot:
         app.query_one(ConversationPane).open_composer("reply")
         await pilot.pause()
-        await pilot.press(*"last words")
+        await type_text(pilot, "last words")
         app.exit()  # before the debounce fires
     assert db.execute("SELECT text FROM drafts WHERE thread_id=?", (ids["refund"],)).fetchone()[0] == "last words"
 

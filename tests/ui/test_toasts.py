@@ -12,7 +12,6 @@ import pytest
 
 from console.cache import connect
 from tests.ui.test_conversation_harness import seed
-from tests.support.pilot import toasts
 
 SIZES = [(160, 45), (80, 24)]
 ACTION_ID = re.compile(r"\b[a-z]+_[a-z_]+\b")

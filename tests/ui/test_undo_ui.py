@@ -14,7 +14,7 @@ import pytest
 from console.actions.undo import UNDO_SECONDS
 from console.config import parse as parse_config
 from tests.ui.conftest import CONFIG_TOML
-from tests.support.pilot import settle, wait_until
+from tests.support.pilot import settle, type_text, wait_until
 
 SIZES = [(160, 45), (80, 24)]
 ACCOUNTS = """
@@ -129,8 +129,7 @@ async def test_undo_is_refused_in_read_only_mode(make_app, cache_path, size):
 async def send_reply(pilot, text: str = "We are on it"):
     await pilot.press("r")
     await settle(pilot)
-    for ch in text:
-        await pilot.press("space" if ch == " " else ch)
+    await type_text(pilot, text)
     await pilot.press("ctrl+s")
     await settle(pilot)
 
