@@ -71,6 +71,19 @@ async def type_text(pilot, text: str) -> None:
     await pilot.pause()
 
 
+class Typed(str):
+    """Text among the keys given to :func:`press`: typed with :func:`type_text`."""
+
+
+async def press(pilot, *keys: str) -> None:
+    """Press ``keys`` in turn, each handled before the next; :class:`Typed` items are typed as text."""
+    for key in keys:
+        if isinstance(key, Typed):
+            await type_text(pilot, key)
+        else:
+            await pilot.press(key)
+
+
 def notices(app: App) -> list[str]:
     """The messages of the notifications (toasts) shown so far."""
     return [n.message for n in app._notifications]

@@ -6,7 +6,7 @@ import pytest
 
 from console.cache import connect
 from tests.ui.test_conversation_harness import flat, seed, static_text
-from tests.support.pilot import notices, screen_text, type_text
+from tests.support.pilot import Typed, notices, press, screen_text, type_text
 
 SIZE = (180, 50)
 
@@ -116,7 +116,7 @@ async def test_customer_pane_enter_opens_the_conversation_in_the_app(make_app, s
         app.query_one("#cust-identities").focus()
         await pilot.press("L")
         await pilot.pause()
-        await pilot.press(*"mastodon", "enter", "y")  # y: the link, once both customers were shown
+        await press(pilot, Typed("mastodon"), "enter", "y")  # y: the link, once both customers were shown
         await pilot.pause()
         threads = app.query_one("#cust-threads")
         threads.focus()

@@ -15,7 +15,7 @@ from console.service import Service
 from providers.records import Batch, Channel, Identity
 from tests.support.factories import conversation, load
 from tests.ui.conftest import CONFIG_TOML, at
-from tests.support.pilot import screen_text, type_text, wait_until
+from tests.support.pilot import Typed, press, screen_text, type_text, wait_until
 
 SIZES = [(160, 45), (80, 24)]
 
@@ -92,7 +92,7 @@ async def test_an_added_tag_and_everyone_elses_survive_the_providers_next_pulls(
     async with app.run_test(size=size) as pilot:
         await _open(app, pilot, tid, size)
         assert "tags: damaged, refund, shipping, vip" in header(app)
-        await pilot.press("t", *"probe", "enter")
+        await press(pilot, "t", Typed("probe"), "enter")
         await pilot.pause()
         assert "tags: damaged, probe, refund, shipping, vip" in header(app)
         for cursor in ("3", "4"):  # the provider re-sends only its own tags, twice
@@ -224,7 +224,7 @@ async def test_snoozed_until_the_customer_replies_comes_back_when_they_do(make_a
     app = make_app(config=cfg)
     async with app.run_test(size=size) as pilot:
         await _open(app, pilot, tid, size)
-        await pilot.press("s", *"until reply", "enter")
+        await press(pilot, "s", Typed("until reply"), "enter")
         await pilot.pause(0.2)
         row = app.db.execute("SELECT status, snoozed_until FROM threads WHERE id=?", (tid,)).fetchone()
         assert (row["status"], row["snoozed_until"]) == ("snoozed", None)
