@@ -10,7 +10,7 @@ from providers.records import Batch, Channel, Identity, Thread
 from tests.ui.test_conversation_harness import PaneApp, ago, seed, static_text
 from widgets.composer import DRAFT_SAVE_DELAY, Composer
 from widgets.conversation import ConversationPane
-from tests.support.pilot import notices, screen_text, type_text
+from tests.support.pilot import notices, screen_text, type_text, wait_until
 
 
 @pytest.fixture
@@ -26,7 +26,8 @@ def mode_line(app) -> str:
     return static_text(app.query_one("#composer-mode"), width=200)
 
 
-async def wait_for_draft_save(pilot) -> None:
+async def wait_past_draft_save(pilot) -> None:
+    """Long enough for a pending draft save to have happened (to show that none did)."""
     await pilot.pause(DRAFT_SAVE_DELAY + 0.3)
 
 
@@ -50,7 +51,7 @@ async def test_reply_shows_channel_and_queues_through_the_outbox(cache_path):
         assert db.execute("SELECT COUNT(*) FROM drafts").fetchone()[0] == 0
         assert "Your refund is on its way" in screen_text(app)
         # A pending debounce must not bring the sent text back as a draft.
-        await wait_for_draft_save(pilot)
+        await wait_past_draft_save(pilot)
         assert db.execute("SELECT COUNT(*) FROM drafts").fetchone()[0] == 0
 
 
@@ -83,7 +84,7 @@ async def test_escape_keeps_the_draft_and_it_survives_a_restart(cache_path):
         pane.open_composer("reply")
         await pilot.pause()
         await type_text(pilot, "Half written")
-        await wait_for_draft_save(pilot)
+        await wait_until(pilot, lambda: db.execute("SELECT 1 FROM drafts").fetchone(), what="the draft to be saved")
         row = db.execute("SELECT kind, text FROM drafts WHERE thread_id=?", (ids["refund"],)).fetchone()
         assert tuple(row) == ("reply", "Half written")
         await type_text(pilot, " answer")
@@ -194,7 +195,7 @@ async def test_insert_text_opens_a_reply(cache_path):
         await pilot.pause()
         assert pane.composing and pane.composer.kind == "reply"
         assert pane.composer.text == "Hello Alice,\n"
-        await wait_for_draft_save(pilot)
+        await wait_until(pilot, lambda: db.execute("SELECT 1 FROM drafts").fetchone(), what="the draft to be saved")
         assert db.execute("SELECT text FROM drafts").fetchone()[0] == "Hello Alice,\n"
 
 
@@ -288,8 +289,8 @@ async def test_ctrl_t_switches_reply_private_note_where_the_channel_can(cache_pa
         await pilot.pause()
         assert pane.composer.kind == "private"
         assert "PRIVATE REPLY → a direct message, not a public answer" in mode_line(app)
-        await wait_for_draft_save(pilot)
-        assert tuple(db.execute("SELECT kind, text FROM drafts").fetchone()) == ("private", "Sent you a DM")
+        await wait_until(pilot, lambda: tuple(db.execute("SELECT kind, text FROM drafts").fetchone() or ()) ==
+                         ("private", "Sent you a DM"), what="the private draft to be saved")
         await pilot.press("escape")
         pane.open_composer("reply")  # r again: the private draft stays private
         await pilot.pause()
