@@ -31,7 +31,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.servers.common import ROOT, free_port, missing, need_binary, stop, wait_for_port
+from tests.support.servers.common import ROOT, free_port, missing, need_binary, session_server, stop, wait_for_port
 
 HINT = "run tests/support/servers/install_mail.sh (apt: dovecot-imapd dovecot-lmtpd)"
 PASSWORD = "s3cret-pw"
@@ -201,6 +201,7 @@ def dovecot():
     if not Path("/usr/lib/dovecot/lmtp").exists():
         missing(f"dovecot-lmtpd is not installed: {HINT}")
     dv = start_dovecot()
+    session_server(dv.proc, group=True)
     try:
         yield dv
     finally:
@@ -246,6 +247,7 @@ def smtp_server(dovecot):
     except ImportError:
         missing("aiosmtpd is not installed: pip install 'aiosmtpd>=1.4'")
     server = start_smtp(dovecot)
+    session_server(server.proc, group=True)
     try:
         yield server
     finally:

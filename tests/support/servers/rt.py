@@ -27,7 +27,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.support.servers.common import free_port, missing, stop
+from tests.support.servers.common import free_port, missing, session_server, stop
 
 HINT = "run tests/support/servers/install_rt.sh (apt: request-tracker5 rt5-db-sqlite rt5-standalone)"
 RT_SERVER = Path("/usr/share/request-tracker5/libexec/rt-server")
@@ -267,5 +267,6 @@ def start_rt(folder: Path, *, access_log: bool = True) -> RtServer:
 @pytest.fixture(scope="session")
 def rt_server(tmp_path_factory):
     server = start_rt(tmp_path_factory.mktemp("rt"))
+    session_server(server.proc, group=True)
     yield server
     server.stop()
