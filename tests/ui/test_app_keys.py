@@ -6,6 +6,7 @@ import json
 
 from console.cache import queries
 from tests.ui.conftest import AGENT
+from tests.support.pilot import settle
 
 SIZE = (160, 50)
 
@@ -16,10 +17,6 @@ def thread_row(app, tid):
 
 def outbox_kinds(app, tid):
     return [r[0] for r in app.db.execute("SELECT kind FROM outbox WHERE thread_id=? ORDER BY id", (tid,))]
-
-
-async def settle(pilot, t: float = 0.15):
-    await pilot.pause(t)
 
 
 async def test_j_k_arrows_move_and_panes_follow(make_app):
@@ -266,7 +263,7 @@ async def test_colon_and_ctrl_p_open_the_palette_which_runs_actions(make_app):
         assert type(app.screen).__name__ == "CommandPalette"
         for ch in "Snoozed":
             await pilot.press(ch)
-        await settle(pilot, 0.4)
+        await settle(pilot)
         await pilot.press("enter")
         await settle(pilot)
         assert app.main.view.id == "snoozed"

@@ -11,16 +11,12 @@ import pytest
 from console.cache import queries
 from console.config import parse as parse_config
 from tests.ui.conftest import AGENT, CONFIG_TOML
-from tests.ui.test_conversation_harness import screen_text
 from widgets.commands import entries
 from widgets.inbox_row import MARKED
+from tests.support.pilot import Typed, press, screen_text, settle
 
 SIZES = [(160, 45), (80, 24)]
 ids = pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
-
-
-async def settle(pilot, t: float = 0.2):
-    await pilot.pause(t)
 
 
 def line(inbox, index):
@@ -116,7 +112,7 @@ async def test_snooze_assign_tag_and_macro_go_to_every_marked_conversation(make_
         marked = await mark_first_three(pilot, app)
         await pilot.press("t")
         await settle(pilot)
-        await pilot.press(*"probe", "enter")
+        await press(pilot, Typed("probe"), "enter")
         await settle(pilot)
         for tid in marked:
             assert "probe" in json.loads(queries.thread(app.db, tid)["tags"])

@@ -7,9 +7,10 @@ import pytest
 from console.cache import connect, queries
 from console.cache.ingest import apply_batch, ensure_account
 from providers.records import Batch, Channel, Identity, Thread
-from tests.ui.test_conversation_harness import PaneApp, ago, notices, screen_text, seed, static_text
+from tests.ui.test_conversation_harness import PaneApp, ago, seed, static_text
 from widgets.composer import DRAFT_SAVE_DELAY, Composer
 from widgets.conversation import ConversationPane
+from tests.support.pilot import notices, screen_text, type_text, wait_until
 
 
 @pytest.fixture
@@ -25,7 +26,8 @@ def mode_line(app) -> str:
     return static_text(app.query_one("#composer-mode"), width=200)
 
 
-async def wait_for_draft_save(pilot) -> None:
+async def wait_past_draft_save(pilot) -> None:
+    """Long enough for a pending draft save to have happened (to show that none did)."""
     await pilot.pause(DRAFT_SAVE_DELAY + 0.3)
 
 
@@ -39,7 +41,7 @@ async def test_reply_shows_channel_and_queues_through_the_outbox(cache_path):
         await pilot.pause()
         assert pane.composing
         assert "REPLY → email via support-mail to alice@example.com" in mode_line(app)
-        await pilot.press(*"Your refund is on its way")
+        await type_text(pilot, "Your refund is on its way")
         await pilot.press("ctrl+s")
         await pilot.pause()
         assert not pane.composing
@@ -49,7 +51,7 @@ async def test_reply_shows_channel_and_queues_through_the_outbox(cache_path):
         assert db.execute("SELECT COUNT(*) FROM drafts").fetchone()[0] == 0
         assert "Your refund is on its way" in screen_text(app)
         # A pending debounce must not bring the sent text back as a draft.
-        await wait_for_draft_save(pilot)
+        await wait_past_draft_save(pilot)
         assert db.execute("SELECT COUNT(*) FROM drafts").fetchone()[0] == 0
 
 
@@ -63,7 +65,7 @@ async def test_note_is_internal_and_labelled(cache_path):
         await pilot.pause()
         assert "NOTE (internal) — only agents see this; it is never sent to the customer" in mode_line(app)
         assert pane.composer.has_class("-note")
-        await pilot.press(*"Customer is VIP, refund ok")
+        await type_text(pilot, "Customer is VIP, refund ok")
         await pilot.press("ctrl+s")
         await pilot.pause()
         msg = db.execute("SELECT direction, text FROM messages WHERE thread_id=? ORDER BY id DESC LIMIT 1",
@@ -81,11 +83,11 @@ async def test_escape_keeps_the_draft_and_it_survives_a_restart(cache_path):
         pane = app.query_one(ConversationPane)
         pane.open_composer("reply")
         await pilot.pause()
-        await pilot.press(*"Half written")
-        await wait_for_draft_save(pilot)
+        await type_text(pilot, "Half written")
+        await wait_until(pilot, lambda: db.execute("SELECT 1 FROM drafts").fetchone(), what="the draft to be saved")
         row = db.execute("SELECT kind, text FROM drafts WHERE thread_id=?", (ids["refund"],)).fetchone()
         assert tuple(row) == ("reply", "Half written")
-        await pilot.press(*" answer")
+        await type_text(pilot, " answer")
         await pilot.press("escape")  # saves at once, no wait
         await pilot.pause()
         assert not pane.composing
@@ -106,7 +108,7 @@ async def test_escape_keeps_the_draft_and_it_survives_a_restart(cache_path):
         pane.open_composer("reply")
         await pilot.pause()
         assert pane.composer.text == "Half written answer"
-        await pilot.press(*" - done")
+        await type_text(pilot, " - done")
         await pilot.press("ctrl+s")
         await pilot.pause()
         assert db2.execute("SELECT text FROM outbox WHERE kind='reply'").fetchone()[0] == "Half written answer - done"
@@ -123,7 +125,7 @@ async def test_leaving_the_box_saves_the_draft_at_once(cache_path):
         pane = app.query_one(ConversationPane)
         pane.open_composer("reply")
         await pilot.pause()
-        await pilot.press(*"typed just now")
+        await type_text(pilot, "typed just now")
         app.push_screen(TextPrompt("anything modal, e.g. the palette"))
         await pilot.pause()
         assert db.execute("SELECT text FROM drafts WHERE thread_id=?", (ids["refund"],)).fetchone()[0] \
@@ -138,7 +140,7 @@ async def test_switching_threads_keeps_each_draft(cache_path):
         pane = app.query_one(ConversationPane)
         pane.open_composer("reply")
         await pilot.pause()
-        await pilot.press(*"for alice")
+        await type_text(pilot, "for alice")
         app.open_thread(ids["chat"])  # before the debounce fires
         await pilot.pause()
         assert not pane.composing
@@ -193,7 +195,7 @@ async def test_insert_text_opens_a_reply(cache_path):
         await pilot.pause()
         assert pane.composing and pane.composer.kind == "reply"
         assert pane.composer.text == "Hello Alice,\n"
-        await wait_for_draft_save(pilot)
+        await wait_until(pilot, lambda: db.execute("SELECT 1 FROM drafts").fetchone(), what="the draft to be saved")
         assert db.execute("SELECT text FROM drafts").fetchone()[0] == "Hello Alice,\n"
 
 
@@ -282,13 +284,13 @@ async def test_ctrl_t_switches_reply_private_note_where_the_channel_can(cache_pa
         pane.open_composer("reply")
         await pilot.pause()
         assert "reply/private/note" in static_text(app.query_one("#composer-status"), 200)
-        await pilot.press(*"Sent you a DM")
+        await type_text(pilot, "Sent you a DM")
         await pilot.press("ctrl+t")
         await pilot.pause()
         assert pane.composer.kind == "private"
         assert "PRIVATE REPLY → a direct message, not a public answer" in mode_line(app)
-        await wait_for_draft_save(pilot)
-        assert tuple(db.execute("SELECT kind, text FROM drafts").fetchone()) == ("private", "Sent you a DM")
+        await wait_until(pilot, lambda: tuple(db.execute("SELECT kind, text FROM drafts").fetchone() or ()) ==
+                         ("private", "Sent you a DM"), what="the private draft to be saved")
         await pilot.press("escape")
         pane.open_composer("reply")  # r again: the private draft stays private
         await pilot.pause()
@@ -308,7 +310,7 @@ async def test_ctrl_t_on_email_is_reply_and_note_only(cache_path):
         pane = app.query_one(ConversationPane)
         pane.open_composer("reply")
         await pilot.pause()
-        await pilot.press(*"internal after all")
+        await type_text(pilot, "internal after all")
         await pilot.press("ctrl+t")
         await pilot.pause()
         assert pane.composer.kind == "note" and "NOTE (internal)" in mode_line(app)
@@ -329,7 +331,7 @@ async def test_quitting_with_the_composer_open_keeps_the_text(cache_path):
     async with app.run_test(size=(140, 45)) as pilot:
         app.query_one(ConversationPane).open_composer("reply")
         await pilot.pause()
-        await pilot.press(*"last words")
+        await type_text(pilot, "last words")
         app.exit()  # before the debounce fires
     assert db.execute("SELECT text FROM drafts WHERE thread_id=?", (ids["refund"],)).fetchone()[0] == "last words"
 

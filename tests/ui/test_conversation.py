@@ -11,13 +11,12 @@ from textual.widgets import Static
 from console.cache import connect
 from console.cache.ingest import apply_batch
 from providers.records import Batch, Direction, Message
+from tests.support.pilot import notices, screen_text, type_text
 from tests.ui.test_conversation_harness import (
     ALICE_MAIL,
     HOSTILE,
     PaneApp,
     ago,
-    notices,
-    screen_text,
     seed,
     static_text,
 )
@@ -231,7 +230,7 @@ async def test_outbox_states_queued_sent_failed_held_and_retry(cache):
         await pilot.pause()
         pane = app.query_one(ConversationPane)
         assert pane.open_composer("reply")
-        await pilot.press(*"Refund approved")
+        await type_text(pilot, "Refund approved")
         await pilot.press("ctrl+s")
         await pilot.pause()
         assert not pane.composing

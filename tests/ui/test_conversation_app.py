@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from console.cache import connect
-from tests.ui.test_conversation_harness import flat, notices, screen_text, seed, static_text
+from tests.ui.test_conversation_harness import flat, seed, static_text
+from tests.support.pilot import Typed, notices, press, screen_text, type_text
 
 SIZE = (180, 50)
 
@@ -40,7 +41,7 @@ async def test_r_composes_ctrl_s_queues_failed_shows_reason_R_retries(make_app, 
         await pilot.pause()
         assert app.main.conversation.composing
         # Letters that are keys elsewhere (r, n, j, k, q, e, s) go into the text, not to the app.
-        await pilot.press(*"Thanks, your refund is queued and sent soon. jk")
+        await type_text(pilot, "Thanks, your refund is queued and sent soon. jk")
         await pilot.pause()
         assert app.main.conversation.composer.text == "Thanks, your refund is queued and sent soon. jk"
         await pilot.press("ctrl+s")
@@ -73,7 +74,7 @@ async def test_n_note_and_escape_keeps_the_draft(make_app, seeded):
         await pilot.pause()
         assert app.main.conversation.composing and app.main.conversation.composer.kind == "note"
         assert "NOTE (internal)" in screen_text(app)
-        await pilot.press(*"check the parcel")
+        await type_text(pilot, "check the parcel")
         await pilot.press("escape")
         await pilot.pause()
         assert not app.main.conversation.composing
@@ -115,7 +116,7 @@ async def test_customer_pane_enter_opens_the_conversation_in_the_app(make_app, s
         app.query_one("#cust-identities").focus()
         await pilot.press("L")
         await pilot.pause()
-        await pilot.press(*"mastodon", "enter", "y")  # y: the link, once both customers were shown
+        await press(pilot, Typed("mastodon"), "enter", "y")  # y: the link, once both customers were shown
         await pilot.pause()
         threads = app.query_one("#cust-threads")
         threads.focus()
@@ -160,7 +161,7 @@ async def test_pane_keys_follow_the_keymap(make_app, seeded):
         assert "> Kind regards" in static_text(app.query_one("#conv-body"))
         await pilot.press("r")
         await pilot.pause()
-        await pilot.press(*"via remapped send")
+        await type_text(pilot, "via remapped send")
         assert "ctrl+g send" in static_text(app.query_one("#composer-status"), 200)
         await pilot.press("ctrl+g")
         await pilot.pause()
@@ -174,7 +175,7 @@ async def test_macro_while_composing_keeps_what_was_typed(make_app, seeded):
         await open_in(app, pilot, ids["refund"])
         await pilot.press("r")
         await pilot.pause()
-        await pilot.press(*"Hi Alice")
+        await type_text(pilot, "Hi Alice")
         await app.run_registry_action("choose_macro")  # what the palette does while the composer has focus
         await pilot.pause()
         assert type(app.screen).__name__ == "MacroChooser"

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
-from textual.app import App, ComposeResult
+from textual.app import ComposeResult
 from textual.containers import Horizontal
 
 from console.cache.ingest import apply_batch, ensure_account
@@ -152,16 +152,6 @@ class PaneApp(RegistryBindings, HostApp):
 
     def on_customer_pane_open_thread(self, event: CustomerPane.OpenThread) -> None:
         self.open_thread(event.thread_id)
-
-
-def notices(app: App) -> list[str]:
-    """The notifications shown so far (toasts)."""
-    return [n.message for n in app._notifications]
-
-
-def screen_text(app: App) -> str:
-    """Everything on screen as plain characters (what a person reads)."""
-    return "\n".join(strip.text for strip in app.screen._compositor.render_strips())
 
 
 def static_text(static, width: int = 120) -> str:

@@ -8,12 +8,11 @@ from textual.widgets import OptionList
 from console.cache import connect
 from console.cache.ingest import apply_batch
 from providers.records import Batch, Channel, Direction, Message, Thread
+from tests.support.pilot import Typed, notices, press, screen_text
 from tests.ui.test_conversation_harness import (
     ALICE_MAIL,
     PaneApp,
     ago,
-    notices,
-    screen_text,
     seed,
     static_text,
 )
@@ -84,7 +83,7 @@ async def test_link_an_identity_then_unlink_it_each_after_a_question(cache):
         app.query_one(CustomerPane).link_identity()  # L (the main screen's key: test_customer_keys)
         await pilot.pause()
         assert isinstance(app.screen, LinkChooser)
-        await pilot.press(*"mastodon")
+        await press(pilot, Typed("mastodon"))
         await pilot.pause()
         options = app.screen.query_one(OptionList)
         assert options.option_count == 1
@@ -148,7 +147,7 @@ async def test_add_a_customer_note(cache):
         await pilot.press("enter")  # empty: refused inside the prompt
         await pilot.pause()
         assert isinstance(app.screen, TextPrompt)
-        await pilot.press(*"Allergic to [@click=app.quit]links")
+        await press(pilot, Typed("Allergic to [@click=app.quit]links"))
         await pilot.press("enter")
         await pilot.pause()
         assert not isinstance(app.screen, TextPrompt)
@@ -239,7 +238,7 @@ async def test_actions_on_a_hidden_pane_use_the_open_conversations_customer(cach
         await pilot.pause()
         pane.customer_note()  # as N or the palette does while the pane is hidden
         await pilot.pause()
-        await pilot.press(*"bob note", "enter")
+        await press(pilot, Typed("bob note"), "enter")
         await pilot.pause()
         bob = db.execute("SELECT customer_id FROM threads WHERE id=?", (ids["chat"],)).fetchone()[0]
         assert tuple(db.execute("SELECT customer_id, text FROM customer_notes").fetchone()) == (bob, "bob note")

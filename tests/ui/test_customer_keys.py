@@ -8,8 +8,9 @@ import pytest
 from console.cache import connect
 from console.cache.ingest import apply_batch, ensure_account
 from providers.records import Article, Batch
-from tests.ui.test_conversation_harness import notices, screen_text, seed
+from tests.ui.test_conversation_harness import seed
 from widgets.screens.choosers import ConfirmScreen, LinkChooser, TextPrompt
+from tests.support.pilot import Typed, notices, press, screen_text
 
 SIZES = [(160, 45), (80, 24)]
 
@@ -68,7 +69,7 @@ async def test_N_from_the_inbox_adds_a_note_to_the_open_conversations_customer(m
         await pilot.press("N")
         await pilot.pause()
         assert isinstance(app.screen, TextPrompt)
-        await pilot.press(*"prefers email", "enter")
+        await press(pilot, Typed("prefers email"), "enter")
         await pilot.pause()
         note = app.db.execute("SELECT customer_id, text FROM customer_notes").fetchone()
         assert tuple(note) == (customer_of(app, ids["refund"]), "prefers email")
@@ -84,7 +85,7 @@ async def test_L_then_U_from_the_inbox_link_and_put_the_identity_back(make_app, 
         await pilot.press("L")
         await pilot.pause()
         assert isinstance(app.screen, LinkChooser)
-        await pilot.press(*"mastodon", "enter")
+        await press(pilot, Typed("mastodon"), "enter")
         await pilot.pause()
         assert isinstance(app.screen, ConfirmScreen) and "to: Alice Moreau" in screen_text(app)
         await pilot.press("y")
@@ -110,7 +111,7 @@ async def test_the_customer_pane_shows_the_link_history(make_app, seeded, size):
         if not app.main.customer_visible:
             await pilot.press("c")  # a narrow screen shows the pane on c
             await pilot.pause()
-        await pilot.press("L", *"mastodon", "enter", "y")
+        await press(pilot, "L", Typed("mastodon"), "enter", "y")
         await pilot.pause()
         await pilot.press("U", "y")
         await pilot.pause()

@@ -7,9 +7,10 @@ import pytest
 from console.cache import connect
 from console.cache.ingest import apply_batch, ensure_account
 from providers.records import Dispute, Payment, Refund, Subscription
-from tests.ui.test_conversation_harness import ALICE_MAIL, PaneApp, ago, screen_text, seed
+from tests.ui.test_conversation_harness import ALICE_MAIL, PaneApp, ago, seed
 from widgets.customer import CustomerPane
 from widgets.screens.refund import RefundChooser
+from tests.support.pilot import Typed, press, screen_text
 
 HOSTILE = "\x1b]52;c;cGF3bmVk\x07[@click=app.quit]boom[/] \x1b[2J"
 
@@ -58,7 +59,7 @@ async def test_dollar_picks_a_payment_shows_the_amount_then_refunds_through_the_
         app.query_one(CustomerPane).refund()  # $ (the main screen's key)
         await pilot.pause()
         assert isinstance(app.screen, RefundChooser)
-        await pilot.press("down", "tab", *"25", "tab", *"damaged", "enter")
+        await press(pilot, "down", "tab", Typed("25"), "tab", Typed("damaged"), "enter")
         await pilot.pause()
         assert "Refund €25.00 EUR on ch_old — Enter again" in screen_text(app)
         assert db.execute("SELECT COUNT(*) FROM outbox WHERE kind='refund'").fetchone()[0] == 0

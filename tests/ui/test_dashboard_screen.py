@@ -17,6 +17,7 @@ from providers.records import Channel, Identity
 from tests.support.factories import conversation, load
 from widgets.host import HostApp
 from widgets.screens.dashboard import DashboardScreen
+from tests.support.pilot import painted
 
 CONFIG = """
 [[agents]]
@@ -176,11 +177,6 @@ AGENT_LOAD = """
 name = "Kim Lee"
 capacity = 5
 """
-
-
-def painted(app) -> list[str]:
-    """The lines on the terminal as the user sees them."""
-    return [strip.text for strip in app.screen._compositor.render_strips()]
 
 
 @pytest.mark.parametrize("size", [(160, 45), (80, 24)])

@@ -15,7 +15,7 @@ from console.service import Service
 from providers.records import Batch, Channel, Identity
 from tests.support.factories import conversation, load
 from tests.ui.conftest import CONFIG_TOML, at
-from tests.ui.test_conversation_harness import screen_text
+from tests.support.pilot import Typed, press, screen_text, type_text, wait_until
 
 SIZES = [(160, 45), (80, 24)]
 
@@ -30,14 +30,6 @@ name = "vip"
 when = { words = ["order"] }
 then = { tags = ["vip"] }
 """
-
-
-async def wait_for(pilot, predicate, seconds=3.0):
-    for _ in range(int(seconds / 0.05)):
-        if predicate():
-            return True
-        await pilot.pause(0.05)
-    return predicate()
 
 
 # --------------------------------------------------------------------------- item 3: tags through the pulls
@@ -100,7 +92,7 @@ async def test_an_added_tag_and_everyone_elses_survive_the_providers_next_pulls(
     async with app.run_test(size=size) as pilot:
         await _open(app, pilot, tid, size)
         assert "tags: damaged, refund, shipping, vip" in header(app)
-        await pilot.press("t", *"probe", "enter")
+        await press(pilot, "t", Typed("probe"), "enter")
         await pilot.pause()
         assert "tags: damaged, probe, refund, shipping, vip" in header(app)
         for cursor in ("3", "4"):  # the provider re-sends only its own tags, twice
@@ -165,11 +157,6 @@ def people_cache(tmp_path):
     return path, ids
 
 
-async def type_text(pilot, text):
-    for ch in text:
-        await pilot.press(ch if ch != " " else "space")
-
-
 @pytest.mark.parametrize("size", SIZES)
 @pytest.mark.parametrize("query, expected", [
     ("from:jwagner@example.com", {"t1", "t5"}),  # the whole address: the customer on every channel
@@ -191,7 +178,7 @@ async def test_the_search_bar_finds_people_by_address_handle_phone_and_first_nam
         assert app.main.search_bar.is_open
         await type_text(pilot, query)
         inbox = app.main.inbox
-        assert await wait_for(pilot, lambda: app.main.view.kind == "search" and inbox.total == len(expected))
+        await wait_until(pilot, lambda: app.main.view.kind == "search" and inbox.total == len(expected))
         await pilot.pause(0.2)  # no later result replaces it
         assert {inbox.row_at(i).id for i in range(inbox.total)} == {ids[r] for r in expected}
         await pilot.press("enter")  # to the list: the rows are on screen
@@ -237,7 +224,7 @@ async def test_snoozed_until_the_customer_replies_comes_back_when_they_do(make_a
     app = make_app(config=cfg)
     async with app.run_test(size=size) as pilot:
         await _open(app, pilot, tid, size)
-        await pilot.press("s", *"until reply", "enter")
+        await press(pilot, "s", Typed("until reply"), "enter")
         await pilot.pause(0.2)
         row = app.db.execute("SELECT status, snoozed_until FROM threads WHERE id=?", (tid,)).fetchone()
         assert (row["status"], row["snoozed_until"]) == ("snoozed", None)

@@ -14,6 +14,7 @@ from console.config import Config
 from console.config import parse as parse_config
 from console.engine import AccountState, Engine
 from tests.ui.conftest import CONFIG_TOML, PanesReadyApp, Clock, fill_cache
+from tests.support.pilot import settle, wait_until
 
 SIZES = [(160, 45), (80, 24)]
 ACCOUNTS = """
@@ -25,11 +26,6 @@ provider = "demo"
 name = "live-chat"
 provider = "demo"
 """
-
-
-async def settle(pilot, seconds: float = 0.3):
-    await pilot.pause(seconds)
-    await pilot.wait_for_scheduled_animations()
 
 
 def app_on_empty_cache(tmp_path: Path, config) -> PanesReadyApp:
@@ -81,8 +77,8 @@ async def test_the_first_sync_shows_progress_per_account_until_conversations_arr
         assert "live-chat     starting — 0 messages so far" in text
         assert "Nothing here" not in text and not app.main.inbox.display
         states[0].synced_messages = 480  # the next page is in: the figure follows within a second
-        await settle(pilot, 1.2)
-        assert "support-mail  syncing — 480 messages so far" in guide_text(app)
+        await wait_until(pilot, lambda: "support-mail  syncing — 480 messages so far" in guide_text(app),
+                         what="the guide to show the next page's figure")
         fill_cache(app.db, threads=6)  # conversations arrive
         for st in states:
             st.state = "online"

@@ -9,6 +9,7 @@ from textual.scrollbar import ScrollTo
 
 from console.actions import REGISTRY
 from tests.ui.test_inbox import big_cache
+from tests.support.pilot import settle
 
 SIZES = [(160, 45), (80, 24)]
 ROWS = 300
@@ -24,10 +25,6 @@ def expected(action_id: str, start: int, half: int) -> int:
 def keys_of(app, action_id):
     """Each key the keymap gives the action, as pilot key presses ("g,g" is two presses)."""
     return [spec.split(",") for spec in app.keymap.keys[action_id]]
-
-
-async def settled(pilot):
-    await pilot.pause(0.25)  # the panes follow once the cursor rests (PANE_DELAY)
 
 
 def assert_cursor_in_sight_and_panes_follow(app):
@@ -59,9 +56,9 @@ async def test_every_movement_key_moves_the_cursor_not_only_the_view(big_app, si
         for action_id in MOVES:
             for keys in keys_of(app, action_id):
                 inbox.move_to(START)
-                await settled(pilot)
+                await settle(pilot)
                 await pilot.press(*keys)
-                await settled(pilot)
+                await settle(pilot)
                 assert inbox.cursor == expected(action_id, START, half), f"{'+'.join(keys)} ({action_id})"
                 assert inbox.current_row.subject == f"S{inbox.cursor:05d}"
                 assert_cursor_in_sight_and_panes_follow(app)
@@ -72,16 +69,16 @@ async def test_the_mouse_wheel_moves_the_cursor_with_the_view(big_app, size):
     app = big_app
     async with app.run_test(size=size) as pilot:
         inbox = app.main.inbox
-        await settled(pilot)
+        await settle(pilot)
         for _ in range(10):
             await pilot._post_mouse_events([events.MouseScrollDown], "#inbox", offset=(5, 3))
-        await settled(pilot)
+        await settle(pilot)
         assert inbox.top > 0, "the view scrolled"
         assert inbox.cursor > 0, "and the cursor came with it"
         assert_cursor_in_sight_and_panes_follow(app)
         before = inbox.cursor
         await pilot._post_mouse_events([events.MouseScrollUp], "#inbox", offset=(5, 3))
-        await settled(pilot)
+        await settle(pilot)
         assert inbox.cursor < before
         assert_cursor_in_sight_and_panes_follow(app)
 
@@ -91,14 +88,14 @@ async def test_dragging_the_scrollbar_brings_the_cursor_along(big_app, size):
     app = big_app
     async with app.run_test(size=size) as pilot:
         inbox = app.main.inbox
-        await settled(pilot)
+        await settle(pilot)
         inbox.post_message(ScrollTo(y=200, animate=False))  # what a scrollbar drag sends
-        await settled(pilot)
+        await settle(pilot)
         assert inbox.top == 200
         assert inbox.cursor == 200  # the nearest visible row
         assert_cursor_in_sight_and_panes_follow(app)
         inbox.post_message(ScrollTo(y=20, animate=False))
-        await settled(pilot)
+        await settle(pilot)
         assert inbox.cursor == 20 + inbox.scrollable_content_region.height - 2  # the last visible row
         assert_cursor_in_sight_and_panes_follow(app)
 
@@ -107,13 +104,13 @@ async def test_dragging_the_scrollbar_brings_the_cursor_along(big_app, size):
 async def test_close_after_page_down_acts_on_the_conversation_in_sight(big_app, size):
     app = big_app
     async with app.run_test(size=size) as pilot:
-        await settled(pilot)
+        await settle(pilot)
         await pilot.press("pagedown", "pagedown", "end", "pageup")
-        await settled(pilot)
+        await settle(pilot)
         inbox = app.main.inbox
         seen = inbox.current_row.subject
         assert_cursor_in_sight_and_panes_follow(app)
         await pilot.press("e")
-        await settled(pilot)
+        await settle(pilot)
         closed = [r[0] for r in app.db.execute("SELECT subject FROM threads WHERE status='closed'")]
         assert closed == [seen]

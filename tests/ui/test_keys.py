@@ -7,6 +7,7 @@ import sys
 
 from console.actions import REGISTRY
 from console.config import parse as parse_config
+from tests.support.pilot import type_text
 from tests.ui.conftest import CONFIG_TOML
 from widgets.keys import build_keymap, normalize_key
 
@@ -144,8 +145,7 @@ async def test_composer_keys_are_remapped_too(make_app):
         await pilot.press("r")
         await pilot.pause(0.1)
         assert app.main.conversation.composing
-        for ch in "Hello":
-            await pilot.press(ch)
+        await type_text(pilot, "Hello")
         await pilot.press("ctrl+s")  # the old key no longer sends
         await pilot.pause(0.1)
         assert app.db.execute("SELECT COUNT(*) FROM outbox WHERE thread_id=? AND kind='reply'",

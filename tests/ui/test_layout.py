@@ -7,13 +7,9 @@ from __future__ import annotations
 import pytest
 
 from console.engine import AccountState
+from tests.support.pilot import settle
 
 WIDE, MIDDLE, NARROW = (160, 45), (100, 30), (80, 24)
-
-
-async def settle(pilot, seconds: float = 0.2):
-    await pilot.pause(seconds)
-    await pilot.wait_for_scheduled_animations()
 
 
 def shown(app) -> set[str]:

@@ -10,13 +10,9 @@ import pytest
 
 from console.cache import connect
 from widgets.screens.merge import ConfirmScreen, ConversationChooser, MessageChooser
+from tests.support.pilot import settle
 
 SIZES = [(160, 45), (80, 24)]
-
-
-async def settle(pilot, seconds: float = 0.2):
-    await pilot.pause(seconds)
-    await pilot.wait_for_scheduled_animations()
 
 
 @pytest.fixture
@@ -166,13 +162,13 @@ async def test_read_only_refuses_merge_split_and_unmerge_before_any_chooser(make
     email, chat = one_customer
     app = make_app(read_only=True)
     async with app.run_test(size=size) as pilot:
-        await settle(pilot, 0.4)
+        await settle(pilot)
         while len(app.screen_stack) > 1:  # the dashboard is the supervisor's first screen
             app.pop_screen()
         await start(app, pilot, email)
         for key in ("M", "B", "O"):
             await pilot.press(key)
-            await settle(pilot, 0.1)
+            await settle(pilot)
             assert len(app.screen_stack) == 1, f"{key} opened a chooser in read-only mode"
         assert sum("read-only" in n.message for n in app._notifications) >= 3
     assert row(cache_path, chat)["merged_into"] is None

@@ -10,14 +10,11 @@ import pytest
 from console.config import ConfigError
 from console.config import parse as parse_config
 from tests.ui.conftest import CONFIG_TOML
+from tests.support.pilot import settle
 
 SIZES = [(160, 45), (80, 24)]
 ids = pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
 FAR = 9e15
-
-
-async def settle(pilot, t: float = 0.25):
-    await pilot.pause(t)
 
 
 def shown(app):

@@ -13,6 +13,7 @@ import types
 import pytest
 
 from tests.ui.conftest import FIXED_NOW
+from tests.support.pilot import settle
 
 
 @pytest.fixture(autouse=True)
@@ -27,11 +28,6 @@ def frozen_clocks(monkeypatch):
     yield
     monkeypatch.delenv("TZ")
     time.tzset()
-
-
-async def settle(pilot):
-    await pilot.pause(0.3)
-    await pilot.wait_for_scheduled_animations()
 
 
 def with_priorities(cache_path) -> None:

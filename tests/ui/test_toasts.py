@@ -12,16 +12,12 @@ import pytest
 
 from console.cache import connect
 from tests.ui.test_conversation_harness import seed
+from tests.support.pilot import Typed, press
 
 SIZES = [(160, 45), (80, 24)]
 ACTION_ID = re.compile(r"\b[a-z]+_[a-z_]+\b")
 INTERNAL_ID = re.compile(r"\b(identity|customer|outbox item|conversation|thread) \d+\b")
 DOUBLED = re.compile(r"\b(\w+)\W+\1\b", re.IGNORECASE)
-
-
-def toasts(app) -> list[str]:
-    """Title and message of every toast so far, as one line each (what the agent reads)."""
-    return [" ".join(filter(None, [n.title, n.message])) for n in app._notifications]
 
 
 def plain(text: str) -> list[str]:
@@ -59,7 +55,7 @@ async def opened(app, pilot, tid):
 async def said(app, pilot, *keys: str, then=None) -> str:
     """Press ``keys`` (or run ``then``); the toast they left (the newest one)."""
     before = {id(n) for n in app._notifications}  # shown ones time out: count by identity, not by place
-    await pilot.press(*keys)
+    await press(pilot, *keys)
     if then is not None:
         then()
     await pilot.pause()
@@ -77,11 +73,11 @@ async def test_every_action_from_the_keys_says_what_happened_in_plain_words(make
         await opened(app, pilot, tid)
         steps = [
             ("close", ("e",)), ("reopen", ("o",)), ("mark_unread", ("u",)),
-            ("snooze", ("s", *"tomorrow 9:00", "enter")), ("reopen", ("o",)),
-            ("assign", ("a", *"me", "enter")), ("tag", ("t", *"probe", "enter")),
-            ("priority", ("p", *"urgent", "enter")), ("retry_send", ("R",)), ("macro", ("m", "enter")),
-            ("customer_note", ("N", *"likes kettles", "enter")),
-            ("link", ("L", *"mastodon", "enter", "y")), ("unlink", ("U", "y")),
+            ("snooze", ("s", Typed("tomorrow 9:00"), "enter")), ("reopen", ("o",)),
+            ("assign", ("a", Typed("me"), "enter")), ("tag", ("t", Typed("probe"), "enter")),
+            ("priority", ("p", Typed("urgent"), "enter")), ("retry_send", ("R",)), ("macro", ("m", "enter")),
+            ("customer_note", ("N", Typed("likes kettles"), "enter")),
+            ("link", ("L", Typed("mastodon"), "enter", "y")), ("unlink", ("U", "y")),
         ]
         heard = {}
         for name, keys in steps:

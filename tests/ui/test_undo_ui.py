@@ -14,6 +14,7 @@ import pytest
 from console.actions.undo import UNDO_SECONDS
 from console.config import parse as parse_config
 from tests.ui.conftest import CONFIG_TOML
+from tests.support.pilot import settle, type_text, wait_until
 
 SIZES = [(160, 45), (80, 24)]
 ACCOUNTS = """
@@ -27,11 +28,6 @@ name = "live-chat"
 provider = "demo"
 undo_send = 30
 """
-
-
-async def settle(pilot, seconds: float = 0.2):
-    await pilot.pause(seconds)
-    await pilot.wait_for_scheduled_animations()
 
 
 def toasts(app) -> list:
@@ -120,7 +116,7 @@ async def test_undo_is_refused_in_read_only_mode(make_app, cache_path, size):
     app = make_app(read_only=True)
     before = sqlite3.connect(cache_path).execute("SELECT COUNT(*) FROM audit WHERE result='ok'").fetchone()
     async with app.run_test(size=size) as pilot:
-        await settle(pilot, 0.4)
+        await settle(pilot)
         app.pop_screen()  # the dashboard is the supervisor's first screen
         await settle(pilot)
         await pilot.press("ctrl+z")
@@ -133,8 +129,7 @@ async def test_undo_is_refused_in_read_only_mode(make_app, cache_path, size):
 async def send_reply(pilot, text: str = "We are on it"):
     await pilot.press("r")
     await settle(pilot)
-    for ch in text:
-        await pilot.press("space" if ch == " " else ch)
+    await type_text(pilot, text)
     await pilot.press("ctrl+s")
     await settle(pilot)
 
@@ -152,12 +147,12 @@ async def test_an_email_reply_counts_down_its_undo_send_window_and_ctrl_z_cancel
         due = app.main.host.db.execute("SELECT next_try_at FROM outbox WHERE thread_id=? AND kind='reply'",
                                        (tid,)).fetchone()[0]
         app.clock.at = due - 30  # the moment it was queued
-        await settle(pilot, 1.2)
+        await wait_until(pilot, lambda: "sending in 30 s" in bar.render().plain, what="the 30 s countdown")
         line = bar.render().plain
         assert "sending in 30 s — ctrl+z cancels" in line, line
         assert line.rstrip().endswith("? help")
         app.clock.at = due - 3  # the console's clock moves on: the countdown follows, second by second
-        await settle(pilot, 1.2)
+        await wait_until(pilot, lambda: "sending in 3 s" in bar.render().plain, what="the countdown at 3 s")
         assert "sending in 3 s — ctrl+z cancels" in bar.render().plain
         app.clock.at = time.time()
         await pilot.press("ctrl+z")
@@ -181,8 +176,8 @@ async def test_the_countdown_disappears_when_the_window_ends(make_app, thread_id
         assert "sending in" in app.main.statusbar.render().plain
         due = app.main.host.db.execute("SELECT next_try_at FROM outbox WHERE thread_id=?", (tid,)).fetchone()[0]
         app.clock.at = due + 0.1  # the window is over: the reply may go; nothing frozen at 0 stays
-        await settle(pilot, 1.2)
-        assert "sending in" not in app.main.statusbar.render().plain
+        await wait_until(pilot, lambda: "sending in" not in app.main.statusbar.render().plain,
+                         what="the countdown to leave the status bar")
 
 
 @pytest.mark.parametrize("size", SIZES)

@@ -37,7 +37,8 @@ def desk(rt, tmp_path):
 
 
 def owner(rt, ticket: int) -> str:
-    return rt.ticket(ticket)["Owner"]["Name"] if isinstance(rt.ticket(ticket)["Owner"], dict) else rt.ticket(ticket)["Owner"]
+    held = rt.ticket(ticket)["Owner"]
+    return held["Name"] if isinstance(held, dict) else held
 
 
 def correspondence(rt, ticket: int, text: str) -> int:

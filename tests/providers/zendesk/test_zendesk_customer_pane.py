@@ -12,7 +12,8 @@ from console.cache.ingest import apply_batch, ensure_account
 from providers.base import Batch, Channel, Direction, Identity, Message, Thread
 from tests.providers.zendesk.test_zendesk import first_pull, time_passes
 from tests.support.recorded.zendesk_fake import FakeZendesk
-from tests.ui.test_conversation_harness import PaneApp, screen_text
+from tests.ui.test_conversation_harness import PaneApp
+from tests.support.pilot import screen_text
 
 
 @pytest.fixture

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import time
@@ -77,13 +78,44 @@ def server_folder(prefix: str) -> tuple[Path, Path, str | None]:
     return folder, data, user
 
 
-def stop(proc: subprocess.Popen, timeout: float = 10.0) -> None:
-    """SIGTERM, then SIGKILL if it lingers."""
-    if proc.poll() is not None:
-        return
-    proc.terminate()
+GRACE = 3.0  # s a throw-away test server gets to exit on SIGTERM before it is killed
+_SESSION: list[tuple[subprocess.Popen, bool]] = []  # servers that live as long as the test session
+
+
+def session_server(proc: subprocess.Popen, *, group: bool = False) -> subprocess.Popen:
+    """Mark ``proc`` as a server for the whole session: when the first of them is stopped
+    (the session is ending), all of them get SIGTERM at once and exit side by side."""
+    _SESSION.append((proc, group))
+    return proc
+
+
+def _signal(proc: subprocess.Popen, sig: int, group: bool) -> None:
     try:
-        proc.wait(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait(timeout=5)
+        if group:
+            os.killpg(proc.pid, sig)
+        else:
+            proc.send_signal(sig)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def stop(proc: subprocess.Popen, grace: float = GRACE, *, group: bool = False) -> None:
+    """SIGTERM, then SIGKILL if it lingers past ``grace``; stopped by its pid.
+
+    ``group``: the server was started in a session of its own (``start_new_session``)
+    and forks (workers, per-connection processes): signal its whole process group, and
+    kill what is left of the group once the leader is gone."""
+    if any(p is proc for p, _ in _SESSION):
+        while _SESSION:
+            other, other_group = _SESSION.pop()
+            if other.poll() is None:
+                _signal(other, signal.SIGTERM, other_group)
+    if proc.poll() is None:
+        _signal(proc, signal.SIGTERM, group)
+        try:
+            proc.wait(timeout=grace)
+        except subprocess.TimeoutExpired:
+            _signal(proc, signal.SIGKILL, group)
+            proc.wait(timeout=5)
+    if group:
+        _signal(proc, signal.SIGKILL, group)  # children that outlive the leader (open sessions, forked workers)

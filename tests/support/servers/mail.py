@@ -31,7 +31,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.servers.common import ROOT, free_port, missing, need_binary, wait_for_port
+from tests.support.servers.common import ROOT, free_port, missing, need_binary, session_server, stop, wait_for_port
 
 HINT = "run tests/support/servers/install_mail.sh (apt: dovecot-imapd dovecot-lmtpd)"
 PASSWORD = "s3cret-pw"
@@ -112,18 +112,7 @@ class Dovecot:
         if self.proc is None:
             return
         proc, self.proc = self.proc, None
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait(timeout=5)
-        # Sessions already open (imap processes) outlive the master: end them too, by their group.
-        try:
-            os.killpg(proc.pid, signal.SIGTERM)
-        except (ProcessLookupError, PermissionError):
-            pass
+        stop(proc, group=True)  # sessions already open (imap processes) outlive the master: the group goes too
 
     def add_user(self, prefix: str = "user") -> str:
         """A new, empty mailbox ``prefix-xxxx@example.test``; returns the address.
@@ -212,6 +201,7 @@ def dovecot():
     if not Path("/usr/lib/dovecot/lmtp").exists():
         missing(f"dovecot-lmtpd is not installed: {HINT}")
     dv = start_dovecot()
+    session_server(dv.proc, group=True)
     try:
         yield dv
     finally:
@@ -247,14 +237,7 @@ def start_smtp(dv: Dovecot, *, slow: dict[str, str] | None = None, trace: Path |
 
 
 def stop_smtp(server: SmtpServer) -> None:
-    proc = server.proc
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=5)
+    stop(server.proc, group=True)
 
 
 @pytest.fixture(scope="session")
@@ -264,6 +247,7 @@ def smtp_server(dovecot):
     except ImportError:
         missing("aiosmtpd is not installed: pip install 'aiosmtpd>=1.4'")
     server = start_smtp(dovecot)
+    session_server(server.proc, group=True)
     try:
         yield server
     finally:

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.servers.common import free_port, missing, server_folder, stop, wait_for_port
+from tests.support.servers.common import free_port, missing, server_folder, session_server, stop, wait_for_port
 
 INSTALL_HINT = "run tests/support/servers/install_mariadb.sh (Debian's mariadb-server package)"
 RO_USER, RO_PASSWORD = "support_ro", "ro-secret"
@@ -71,6 +71,7 @@ def mariadb():
                              f"--pid-file={folder}/pid", f"--port={port}", "--bind-address=127.0.0.1",
                              "--skip-name-resolve", "--innodb-buffer-pool-size=16M", *user_args],
                             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=log)
+    session_server(proc)
     try:
         wait_for_port(port, timeout=60, proc=proc)
         server = MariaDB(port, folder)
@@ -80,6 +81,6 @@ def mariadb():
         con.close()
         yield server
     finally:
-        stop(proc, timeout=30)
+        stop(proc)
         log.close()
         shutil.rmtree(folder, ignore_errors=True)

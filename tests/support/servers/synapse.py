@@ -33,7 +33,7 @@ from console.secrets import KeyringKept
 from providers.base import AccountConfig
 from providers.matrix import MatrixProvider
 
-from tests.support.servers.common import TOOLS, free_port, missing, stop
+from tests.support.servers.common import TOOLS, free_port, missing, session_server, stop
 
 SYNAPSE_VENV = TOOLS / "synapse-venv"
 SYNAPSE_PY = SYNAPSE_VENV / "bin" / "python"
@@ -295,7 +295,7 @@ class _Running:
         except BaseException:
             stop(proc)
             raise
-        cls.proc = proc
+        cls.proc = session_server(proc)
         cls.server = SynapseServer(url=url, folder=folder, shared_secret=secret, pid=proc.pid)
         return cls.server
 
