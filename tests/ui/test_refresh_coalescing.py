@@ -20,6 +20,7 @@ from console.cache import queries
 from console.cache.ingest import apply_batch
 from console.config import AccountSettings, Config
 from providers.base import Batch, Channel, Direction, Identity, Message, Thread
+from tests.support.pilot import wait_until
 from tests.support.servers.mail import PASSWORD, dovecot  # noqa: F401
 from tests.ui.conftest import at
 
@@ -37,13 +38,6 @@ def store_batch(app, tag: str, n: int) -> set[int]:
         batch.messages.append(Message(remote_id=f"{tag}-m{k}", thread_remote_id=f"{tag}-{k}",
                                       direction=Direction.INBOUND, author=who, sent_at=at(-60 - k), text="hi"))
     return set(apply_batch(app.db, acc, batch).touched_threads)
-
-
-async def until(pilot, done, *, seconds: float = 3.0) -> None:
-    for _ in range(int(seconds / 0.05)):
-        if done():
-            return
-        await pilot.pause(0.05)
 
 
 def view_ids(app) -> list[int]:
@@ -122,7 +116,8 @@ async def test_a_sync_batch_landing_while_the_cursor_rests_keeps_the_selection_a
             main.changed(store_batch(app, f"rest{page}", 40), synced=True)
             await pilot.pause()
         expected = len(view_ids(app))
-        await until(pilot, lambda: inbox.total == expected and main.statusbar.view_count == expected)
+        await wait_until(pilot, lambda: inbox.total == expected and main.statusbar.view_count == expected,
+                         what="the background count in the inbox and the status bar")
         assert inbox.total == expected == queries.inbox_count(app.db, inbox.filter)
         assert main.statusbar.view_count == expected  # the status bar says the same
         assert inbox.current_thread_id == rested and main.settle() == rested  # the selection did not jump
@@ -136,7 +131,7 @@ async def test_rows_outside_the_window_show_in_cache_order_after_a_sync_batch(ma
         main, inbox = app.main, app.main.inbox
         main.changed(store_batch(app, "far", 700), synced=True)  # more than the window holds
         expected = view_ids(app)
-        await until(pilot, lambda: inbox.total == len(expected))
+        await wait_until(pilot, lambda: inbox.total == len(expected), what="the background count")
         assert inbox.total == len(expected)
         inbox.go_bottom()
         await pilot.pause()
