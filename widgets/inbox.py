@@ -3,7 +3,10 @@
 It never holds the whole view. It keeps a *window* of rows read from SQLite by
 keyset pages around the viewport (``queries.inbox_page``), jumps far with one
 ``queries.inbox_at`` (G, scrollbar drags), and knows the view's size from
-``queries.inbox_count``. Refreshing keeps the cursor on the same conversation.
+``queries.inbox_count``. Refreshing keeps the cursor on the same conversation. A sync's
+re-read (``reload(recount=False)``) re-reads the window only; the view's size is counted
+in a thread worker through the cache's read-only connection and applied when it lands,
+so a large view's COUNT never runs on the event loop while mail arrives.
 
 The first line is the header row (column names, from :mod:`widgets.inbox_row`, so it
 is aligned with the rows at every width); view row ``i`` is drawn on line
@@ -27,7 +30,7 @@ from collections.abc import Callable
 
 from rich.segment import Segment
 from rich.style import Style
-from textual import events
+from textual import events, work
 from textual.geometry import Size
 from textual.message import Message
 from textual.reactive import var
@@ -35,6 +38,7 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from console.cache import queries
+from console.cache.db import open_existing
 from console.cache.queries import Filter, InboxRow
 from widgets.inbox_row import Facts, countdown, fit, header_segments, row_segments
 
@@ -69,6 +73,13 @@ class InboxList(ScrollView, can_focus=True, inherit_bindings=False):
     highlighted: var[int | None] = var(None, init=False)
     """The conversation under the cursor (None in an empty view); watch it to follow the cursor."""
 
+    class Counted(Message):
+        """The view's size changed when a background count landed."""
+
+        def __init__(self, total: int) -> None:
+            super().__init__()
+            self.total = total
+
     class Opened(Message):
         """Enter on a conversation."""
 
@@ -76,10 +87,12 @@ class InboxList(ScrollView, can_focus=True, inherit_bindings=False):
             super().__init__()
             self.thread_id = thread_id
 
-    def __init__(self, db, *, clock: Callable[[], float] = time.time, name: str | None = None,
+    def __init__(self, db, *, clock: Callable[[], float] = time.time, db_path=None, name: str | None = None,
                  id: str | None = "inbox", classes: str | None = None) -> None:
         super().__init__(name=name, id=id, classes=classes)
         self.db = db
+        self.db_path = db_path  # the cache file, for counting off the loop (None: count on it)
+        self._count_generation = 0  # bumped by every count, so a late background count is dropped
         self.clock = clock
         self.filter: Filter = Filter()
         self.total = 0
@@ -109,13 +122,20 @@ class InboxList(ScrollView, can_focus=True, inherit_bindings=False):
         self.refresh()
         self._highlight()
 
-    def reload(self) -> None:
-        """Re-read the view after a change; the cursor stays on the same conversation where it can."""
+    def reload(self, *, recount: bool = True) -> None:
+        """Re-read the view after a change; the cursor stays on the same conversation where it can.
+
+        ``recount=False`` (a sync's batches): the size is counted in a worker and applied when it lands."""
         tid = self.current_thread_id
         screen_row = self.cursor - int(self.scroll_offset.y)
         self._reset_window()
-        self.total = self._count()
+        if recount or self.db_path is None or self.filter.thread_ids is not None:
+            self.total = self._count()
+        else:
+            self._count_in_background(self.filter, self._next_count())
         pos = self._index_of(tid) if tid is not None else None
+        if pos is not None and pos >= self.total:
+            self.total = pos + 1  # rows arrived above it; the background count brings the rest
         if pos is None:
             pos = min(self.cursor, max(0, self.total - 1))
         self.cursor = pos
@@ -127,8 +147,38 @@ class InboxList(ScrollView, can_focus=True, inherit_bindings=False):
         self.refresh()
         self._highlight()
 
+    def _next_count(self) -> int:
+        self._count_generation += 1
+        return self._count_generation
+
+    @work(thread=True, group="inbox-count")
+    def _count_in_background(self, flt: Filter, generation: int) -> None:
+        reader = open_existing(self.db_path)
+        if reader is None:
+            return
+        try:
+            total = queries.inbox_count(reader, flt)
+        except Exception:  # busy or gone: the next re-read counts again
+            return
+        finally:
+            reader.close()
+        self.app.call_from_thread(self._apply_count, flt, generation, total)
+
+    def _apply_count(self, flt: Filter, generation: int, total: int) -> None:
+        """A background count landed: take it unless the view or a newer count has moved on."""
+        if generation != self._count_generation or flt != self.filter or total == self.total:
+            return
+        self.total = total
+        self.cursor = min(self.cursor, max(0, total - 1))
+        self._strip_cache.clear()
+        self._apply_size()
+        self.refresh()
+        self._highlight()
+        self.post_message(self.Counted(total))
+
     def _count(self) -> int:
         """The view's size; a view given by ids (search results, drill-downs) is read whole, by id."""
+        self._next_count()
         if self.filter.thread_ids is not None:
             self._all = queries.inbox_by_ids(self.db, self.filter)
             return len(self._all)

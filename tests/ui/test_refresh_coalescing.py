@@ -16,13 +16,34 @@ from email.utils import format_datetime
 import keyring
 import pytest
 
+from console.cache import queries
 from console.cache.ingest import apply_batch
 from console.config import AccountSettings, Config
 from providers.base import Batch, Channel, Direction, Identity, Message, Thread
+from tests.support.pilot import wait_until
 from tests.support.servers.mail import PASSWORD, dovecot  # noqa: F401
 from tests.ui.conftest import at
 
 SIZE = (160, 50)
+
+
+def store_batch(app, tag: str, n: int) -> set[int]:
+    """Store one sync batch of ``n`` new conversations, as the sync process does; the ids it touched."""
+    acc = app.db.execute("SELECT id FROM accounts WHERE name='support-mail'").fetchone()[0]
+    who = Identity(Channel.EMAIL, f"{tag}@example.com", display_name="Burst Person")
+    batch = Batch(cursor=tag)
+    for k in range(n):
+        batch.threads.append(Thread(remote_id=f"{tag}-{k}", channel=Channel.EMAIL, subject=f"{tag} {k}",
+                                    customer=who, last_message_at=at(-60 - k), unread=True))
+        batch.messages.append(Message(remote_id=f"{tag}-m{k}", thread_remote_id=f"{tag}-{k}",
+                                      direction=Direction.INBOUND, author=who, sent_at=at(-60 - k), text="hi"))
+    return set(apply_batch(app.db, acc, batch).touched_threads)
+
+
+def view_ids(app) -> list[int]:
+    """The open view's conversations in the order the cache gives them."""
+    inbox = app.main.inbox
+    return [r.id for r in queries.inbox_at(app.db, inbox.filter, 0, limit=inbox.total + 1000)]
 
 
 def conversation_text(app) -> str:
@@ -55,17 +76,9 @@ async def test_batches_landing_faster_than_the_screen_re_reads_are_gathered(make
         inbox = main.inbox
         total = inbox.total
         await pilot.pause(0.3)
-        acc = app.db.execute("SELECT id FROM accounts WHERE name='support-mail'").fetchone()[0]
-        who = Identity(Channel.EMAIL, "burst@example.com", display_name="Burst Person")
         before = main.rereads
         for page in range(5):  # five stored batches, told one by one as the sync process tells them
-            batch = Batch(cursor=str(page))
-            batch.threads.append(Thread(remote_id=f"burst{page}", channel=Channel.EMAIL, subject=f"Burst {page}",
-                                        customer=who, last_message_at=at(-60), unread=True))
-            batch.messages.append(Message(remote_id=f"burstm{page}", thread_remote_id=f"burst{page}",
-                                          direction=Direction.INBOUND, author=who, sent_at=at(-60), text="hi"))
-            result = apply_batch(app.db, acc, batch)
-            main.changed(set(result.touched_threads), synced=True)
+            main.changed(store_batch(app, f"burst{page}", 1), synced=True)
             await pilot.pause()
         assert main.rereads - before < 5  # gathered, not one re-read per batch
         for _ in range(40):
@@ -89,6 +102,45 @@ async def test_the_agents_own_change_shows_at_once_while_a_sync_re_read_waits(ma
         await pilot.pause()
         assert main.rereads == waiting + 1
         assert main.inbox.current_thread_id != tid  # closed: it left the open view at once
+
+
+async def test_a_sync_batch_landing_while_the_cursor_rests_keeps_the_selection_and_the_count(make_app):
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        main, inbox = app.main, app.main.inbox
+        inbox.move(3)
+        await pilot.pause()
+        rested = main.settle()
+        screen_line = inbox.line_of(inbox.cursor)
+        for page in range(3):  # batches of new mail, some of it above the cursor
+            main.changed(store_batch(app, f"rest{page}", 40), synced=True)
+            await pilot.pause()
+        expected = len(view_ids(app))
+        await wait_until(pilot, lambda: inbox.total == expected and main.statusbar.view_count == expected,
+                         what="the background count in the inbox and the status bar")
+        assert inbox.total == expected == queries.inbox_count(app.db, inbox.filter)
+        assert main.statusbar.view_count == expected  # the status bar says the same
+        assert inbox.current_thread_id == rested and main.settle() == rested  # the selection did not jump
+        assert inbox.line_of(inbox.cursor) == screen_line  # nor did its row on the screen
+        assert inbox.cursor == view_ids(app).index(rested)
+
+
+async def test_rows_outside_the_window_show_in_cache_order_after_a_sync_batch(make_app):
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        main, inbox = app.main, app.main.inbox
+        main.changed(store_batch(app, "far", 700), synced=True)  # more than the window holds
+        expected = view_ids(app)
+        await wait_until(pilot, lambda: inbox.total == len(expected), what="the background count")
+        assert inbox.total == len(expected)
+        inbox.go_bottom()
+        await pilot.pause()
+        assert inbox.current_thread_id == expected[-1]
+        shown = [inbox.row_at(i).id for i in range(inbox.top, inbox.total)]
+        assert shown == expected[inbox.top:]
+        inbox.go_top()
+        await pilot.pause()
+        assert [inbox.row_at(i).id for i in range(0, 40)] == expected[:40]
 
 
 # --------------------------------------------------------------------------- end to end, real dovecot

@@ -115,6 +115,7 @@ class MainScreen(RegistryBindings, UndoKey, MergeActions, DataActions, Screen):
         self.problems += problems
         self._rest_timer = None
         self._changed: set[int] | None = set()  # gathered for the next re-read (None: anything)
+        self._only_synced = True  # every change gathered came from a sync (its count can land later)
         self._reread_timer = None
         self._last_reread = 0.0
         self.rereads = 0  # re-reads done (for tests and the bench)
@@ -130,7 +131,7 @@ class MainScreen(RegistryBindings, UndoKey, MergeActions, DataActions, Screen):
         with Horizontal(id="main"):
             with Vertical(id="inbox-column"):
                 yield SearchBar(self.host.db, db_path=self.host.db_path, agent=self.host.config.agent_name)
-                yield InboxList(self.host.db, clock=self.host.now)
+                yield InboxList(self.host.db, clock=self.host.now, db_path=self.host.db_path)
                 yield FirstRunGuide(id="first-run")  # instead of the list while there is nothing to list
             # The panes load right after the first frame (their imports and widgets cost first paint).
             yield Vertical(id="conversation-slot")
@@ -285,6 +286,9 @@ class MainScreen(RegistryBindings, UndoKey, MergeActions, DataActions, Screen):
         if pane is not None:
             pane.focus_reading()
 
+    def on_inbox_list_counted(self, _event: InboxList.Counted) -> None:
+        self.update_status()  # the view's count in the status bar
+
     def on_inbox_list_opened(self, event: InboxList.Opened) -> None:
         self.open_thread(event.thread_id)
 
@@ -310,6 +314,7 @@ class MainScreen(RegistryBindings, UndoKey, MergeActions, DataActions, Screen):
             self._changed = None
         else:
             self._changed |= event.thread_ids
+        self._only_synced = self._only_synced and event.synced
         if self._reread_timer is not None and not event.synced:
             self._reread_timer.stop()
             self._reread_timer = None
@@ -325,9 +330,10 @@ class MainScreen(RegistryBindings, UndoKey, MergeActions, DataActions, Screen):
         self._reread_timer = None
         self._last_reread = time.monotonic()
         changed, self._changed = self._changed, set()
+        synced, self._only_synced = self._only_synced, True
         self.inbox.presence = inbox_marks(self.host)  # other agents on the rows ([team])
         self.rereads += 1
-        self.inbox.reload()
+        self.inbox.reload(recount=not synced)
         if self.panes_ready and (changed is None or not changed or self.current in changed):
             self.conversation.reload()
             self.customer.reload()
