@@ -17,6 +17,8 @@ from __future__ import annotations
 import re
 import smtplib
 import ssl
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from email.message import EmailMessage
 from email.utils import format_datetime, formataddr, parseaddr
@@ -102,6 +104,25 @@ def smtp_deliver(msg: EmailMessage, *, host: str, port: int, security: str, logi
     then ends it with :func:`smtp_quit`, so a slow or lost QUIT cannot make a delivered
     reply look unsent. AuthError, TransientError or PermanentError before acceptance.
     """
+    smtp = smtp_session(host=host, port=port, security=security, login=login, timeout=timeout, account=account)
+    with _ended_on_failure(smtp, host, port, timeout):
+        try:
+            smtp.send_message(msg)
+        except smtplib.SMTPRecipientsRefused as exc:
+            raise PermanentError(f"SMTP server {host} refused the recipient(s) "
+                                 f"{', '.join(exc.recipients)}", fix="check the customer's address") from None
+        except smtplib.SMTPResponseException as exc:
+            if 500 <= exc.smtp_code < 600:
+                raise PermanentError(f"SMTP server {host} rejected the message ({exc.smtp_code} {_reason(exc)})",
+                                     fix="read the reason; fix the address or the content and send again") from None
+            raise TransientError(f"SMTP server {host} deferred the message ({exc.smtp_code} {_reason(exc)})",
+                                 fix="it will be retried") from None
+    return smtp
+
+
+def smtp_session(*, host: str, port: int, security: str, login: Login | None, timeout: float,
+                 account: str) -> smtplib.SMTP:
+    """Connect, greet, upgrade to TLS as configured and log in; the open session, or one clean error."""
     context = ssl.create_default_context()
     try:
         if security == "tls":
@@ -110,40 +131,33 @@ def smtp_deliver(msg: EmailMessage, *, host: str, port: int, security: str, logi
             smtp = smtplib.SMTP(host, port, timeout=timeout)
     except BaseException as exc:  # noqa: BLE001
         raise network_error(exc, "SMTP", host, port, timeout) from None
-    try:
-        smtp.ehlo()
-        if security == "starttls":
-            smtp.starttls(context=context)
+    with _ended_on_failure(smtp, host, port, timeout):
+        try:
             smtp.ehlo()
-        if login is not None:
-            _authenticate(smtp, login, host, account)
-        smtp.send_message(msg)
-        return smtp
-    except smtplib.SMTPAuthenticationError as exc:
+            if security == "starttls":
+                smtp.starttls(context=context)
+                smtp.ehlo()
+            if login is not None:
+                _authenticate(smtp, login, host, account)
+        except smtplib.SMTPAuthenticationError as exc:
+            raise AuthError(f"account {account!r}: SMTP server {host} refused the login ({_reason(exc)})",
+                            fix=f"check smtp_username; store the right password with: "
+                                f"switchboard accounts add {account}") from None
+        except smtplib.SMTPNotSupportedError as exc:
+            raise TransientError(f"SMTP server {host}: {exc}",
+                                 fix="check smtp_security (starttls needs server support)") from None
+    return smtp
+
+
+@contextmanager
+def _ended_on_failure(smtp: smtplib.SMTP, host: str, port: int, timeout: float) -> Iterator[None]:
+    """Any failure inside ends the session; a socket or SMTP error the block did not name is a network error."""
+    try:
+        yield
+    except BaseException as exc:
         smtp_quit(smtp)
-        raise AuthError(f"account {account!r}: SMTP server {host} refused the login ({_reason(exc)})",
-                        fix=f"check smtp_username; store the right password with: switchboard accounts add {account}"
-                        ) from None
-    except smtplib.SMTPRecipientsRefused as exc:
-        smtp_quit(smtp)
-        raise PermanentError(f"SMTP server {host} refused the recipient(s) "
-                             f"{', '.join(exc.recipients)}", fix="check the customer's address") from None
-    except smtplib.SMTPResponseException as exc:
-        smtp_quit(smtp)
-        if 500 <= exc.smtp_code < 600:
-            raise PermanentError(f"SMTP server {host} rejected the message ({exc.smtp_code} {_reason(exc)})",
-                                 fix="read the reason; fix the address or the content and send again") from None
-        raise TransientError(f"SMTP server {host} deferred the message ({exc.smtp_code} {_reason(exc)})",
-                             fix="it will be retried") from None
-    except smtplib.SMTPNotSupportedError as exc:
-        smtp_quit(smtp)
-        raise TransientError(f"SMTP server {host}: {exc}", fix="check smtp_security (starttls needs server support)"
-                             ) from None
-    except (smtplib.SMTPException, OSError) as exc:
-        smtp_quit(smtp)
-        raise network_error(exc, "SMTP", host, port, timeout) from None
-    except BaseException:
-        smtp_quit(smtp)
+        if isinstance(exc, (smtplib.SMTPException, OSError)):
+            raise network_error(exc, "SMTP", host, port, timeout) from None
         raise
 
 
@@ -161,27 +175,8 @@ def smtp_quit(smtp: smtplib.SMTP | None) -> None:
 
 
 def smtp_check(*, host: str, port: int, security: str, login: Login | None, timeout: float, account: str) -> None:
-    """Connect and log in, send nothing."""
-    context = ssl.create_default_context()
-    try:
-        smtp = (smtplib.SMTP_SSL(host, port, timeout=timeout, context=context) if security == "tls"
-                else smtplib.SMTP(host, port, timeout=timeout))
-    except BaseException as exc:  # noqa: BLE001
-        raise network_error(exc, "SMTP", host, port, timeout) from None
-    try:
-        smtp.ehlo()
-        if security == "starttls":
-            smtp.starttls(context=context)
-            smtp.ehlo()
-        if login is not None:
-            _authenticate(smtp, login, host, account)
-    except smtplib.SMTPAuthenticationError as exc:
-        raise AuthError(f"account {account!r}: SMTP server {host} refused the login ({_reason(exc)})",
-                        fix=f"store the right password with: switchboard accounts add {account}") from None
-    except (smtplib.SMTPException, OSError) as exc:
-        raise network_error(exc, "SMTP", host, port, timeout) from None
-    finally:
-        smtp_quit(smtp)
+    """Connect and log in, send nothing, end the session."""
+    smtp_quit(smtp_session(host=host, port=port, security=security, login=login, timeout=timeout, account=account))
 
 
 def _authenticate(smtp: smtplib.SMTP, login: Login, host: str, account: str) -> None:
