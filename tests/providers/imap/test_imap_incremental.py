@@ -210,11 +210,6 @@ async def test_a_late_read_ahead_never_blocks_the_next_pull(h):
 
 
 async def test_sync_once_after_new_mail_reads_each_folder_once_and_reports_the_team_state(h, db):
-    client = h.agent_imap()
-    try:
-        client.create_folder("Sent")
-    finally:
-        client.logout()
     h.append(mail("Parcel 12", "Where is parcel 12?", msgid="p12@customer.example"))
     h.append(mail("Re: Parcel 12", "It left the warehouse today.", sender="support@example.test",
                   to="casey@customer.example", msgid="r12@example.test", In_Reply_To="<p12@customer.example>",
