@@ -170,8 +170,10 @@ class JsonApi:
             self.clock_skew = skew if abs(skew) >= 2 else 0.0
 
     def server_time(self, when: datetime) -> datetime:
-        """``when`` (our clock) on the server's clock, to compare with the times the server writes."""
-        return when + timedelta(seconds=self.clock_skew)
+        """``when`` (our clock) on the server's clock, floored to its whole second: the earliest
+        time the server may write for anything that happened at or after ``when`` (servers and
+        their ``Date`` headers truncate to the second, so nothing newer can read as older)."""
+        return (when + timedelta(seconds=self.clock_skew)).replace(microsecond=0)
 
     def detail(self, resp: httpx.Response) -> str:
         """The error body as one short line for a person (hostile text, cleaned)."""

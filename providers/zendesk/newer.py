@@ -20,7 +20,7 @@ KEY_FIELD = "switchboard_key"
 
 
 async def look(adapter, ticket: int, since: datetime, own_keys: frozenset[str], known: frozenset[str]) -> Newer | None:
-    floor = adapter.client.server_time(since).replace(microsecond=0)
+    floor = adapter.client.server_time(since)
     found = []
     for audit in await adapter._all_pages(f"/api/v2/tickets/{ticket}/audits.json", "audits"):
         at = parse_time(audit.get("created_at"))

@@ -95,6 +95,18 @@ async def test_times_the_server_writes_are_read_on_its_clock():
     assert abs((client.server_time(now) - behind).total_seconds()) < 3
 
 
+async def test_a_post_in_the_same_second_as_the_draft_never_reads_as_older():
+    """Servers write whole seconds: a reply made the moment a draft began, stamped with the
+    second it fell in, is still "since the draft began" (else a colleague's reply goes unseen)."""
+    now = datetime.now(timezone.utc)
+    client, _ = api(lambda r: httpx.Response(200, json={}, headers={
+        "Date": format_datetime(now - timedelta(hours=2), usegmt=True)}))
+    await client.get("/ping")
+    began = now.replace(microsecond=999_999)
+    stamped = (began - timedelta(hours=2)).replace(microsecond=0)  # the server's second of that moment
+    assert not stamped < client.server_time(began)
+
+
 NOW = datetime(2027, 1, 15, 9, 30, tzinfo=timezone.utc)
 
 
