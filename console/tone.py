@@ -42,6 +42,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
+from console.phrases import whole_words
 from console.quotes import strip_quoted
 
 TONES = ("angry", "negative", "neutral", "positive")
@@ -50,21 +51,15 @@ KINDS = ("question", "complaint", "praise", "refund", "cancel", "other", "auto_r
 _WORD = re.compile(r"[A-Za-zÀ-ÿ']+")
 
 
-def _words(*alternatives: str) -> re.Pattern:
-    """One case-insensitive pattern matching any of these phrases as whole words (apostrophes optional)."""
-    body = "|".join(a.replace("'", "'?") for a in alternatives)
-    return re.compile(rf"(?<![\w'])(?:{body})(?![\w'])", re.I)
-
-
-_REFUND = _words(
+_REFUND = whole_words(
     r"refunds?", "refunded", "refunding", "refund me", "money back", r"reimburse\w*", "charge ?back",
     r"return (?:it|this|them|the)", "rückerstattung", "geld zurück", "remboursement", "reembolso", "rimborso")
-_CANCEL = _words(
+_CANCEL = whole_words(
     r"cancel\w*", r"unsubscribe\w*", "terminate (?:my|the)", "close my account", "delete my account",
     "stop (?:my|the) (?:subscription|membership)", "end my (?:subscription|contract|membership)", r"kündig\w*",
     r"stornier\w*", "annuler", "résilier", "cancelar")
 # Something is wrong: broken, missing, late, refused, charged wrongly, nobody answered.
-_PROBLEM = _words(
+_PROBLEM = whole_words(
     # broken, damaged, spoilt
     r"brok\w*", "breaks", r"crack\w*", "crushed", "smashed", r"dent(?:s|ed)?", "bent", r"snap\w*", "tear", "torn",
     r"rip(?:s|ped|ping)?", r"leak\w*", r"soak\w*", "hole", "holes", "loose", "stuck", "jammed", "frozen", "peeling",
@@ -148,7 +143,7 @@ _CONTRAST = re.compile(r"\b(?:but|yet|even though|although|despite|anyway)\b(?!\
 _HYPOTHETICAL = re.compile(
     r"\b(?:what happens|what if|what do i do|in case|if|should|whether|suppose|in the event)\b[^.?!,;]*", re.I)
 # Problems said not to be there ("no problems", "nothing wrong with it").
-_NO_PROBLEM = _words(r"no (?:problems?|issues?|complaints?|rush|worries|errors?)", "not a problem", "nothing wrong",
+_NO_PROBLEM = whole_words(r"no (?:problems?|issues?|complaints?|rush|worries|errors?)", "not a problem", "nothing wrong",
                      r"without (?:any )?(?:problems?|issues?|fuss|hassle)", "no damage", "not damaged", "not broken",
                      r"(?<!still )(?:hasn't|has not|hasnt|haven't|have not) (?:been )?(?:shipped|dispatched|sent|gone out|left)(?: yet)?",
                      r"i was \w+ing (?:in |at |on )?(?:the )?wrong", "not late", "never had (?:a|any) (?:problem|issue)s?", "no longer (?:needed|required)",
@@ -158,16 +153,16 @@ _NO_PROBLEM = _words(r"no (?:problems?|issues?|complaints?|rush|worries|errors?)
                      r"can'?t (?:see|find) (?:the |an |any )?(?:option|button|link|setting|page|menu|where|how)",
                      r"(?:have|get|be) (?:it |them |the \w+ |my \w+ )?delivered", "not a single (?:problem|issue|complaint)")
 # Courtesy that says nothing about the message: taken out before praise is looked for.
-_PLEASANTRIES = _words("have a (?:nice|good|great|lovely|wonderful) (?:day|weekend|evening|one|week)",
+_PLEASANTRIES = whole_words("have a (?:nice|good|great|lovely|wonderful) (?:day|weekend|evening|one|week)",
                        "hope (?:you're|you are|all is|this finds you) (?:well|good)", r"sorry to (?:bother|trouble) you",
                        "no rush", "no worries", "(?:kind|best|warm)(?:est)? regards", "best wishes", "many thanks in advance",
                        "thanks in advance", "thank you in advance", "much appreciated in advance", "all the best")
 # The problem is over ("my lost parcel turned up"): with thanks or praise the message is positive.
-_RESOLVED = _words("turned up", "showed up", "finally arrived", r"arrived (?:today|safely|this morning|in the end)",
+_RESOLVED = whole_words("turned up", "showed up", "finally arrived", r"arrived (?:today|safely|this morning|in the end)",
                    "sorted", "fixed", "solved", "resolved", "works now",
                    r"(?:handled|sorted|fixed|resolved|dealt with|solved) (?:out )?(?:my |the |our |this )?(?:complaint|problem|issue|query|return|refund)", "working now", "all good", "all working",
                    "(?<!n.t )(?<!not )(?:received|got) (?:my|the) (?:refund|replacement|money)")
-_STRONG_ANGER = _words(
+_STRONG_ANGER = whole_words(
     # threats to leave, escalate or warn others off
     "charge ?back", r"disput\w+", "lawyer", "solicitor", "legal action", "sue", "court", r"report (?:you|this|it|the)",
     "consumer protection", "trading standards", "ombudsman", "watchdog", "small claims", "formal complaint",
@@ -224,15 +219,15 @@ _STRONG_ANGER = _words(
     "stop sending", "just wow", "(?<!thanks )(?<!thank you )(?<!thx )so much for", "zero (?:help|answers|response|communication)", "nobody has helped",
     "treated like", "no respect", "not good enough")
 # Disbelief that praise uses too ("unreal service"): anger only beside a problem.
-_DISBELIEF = _words("unreal", "insane", "unbelievable", "incredible", "can't believe", "cannot believe", "speechless")
+_DISBELIEF = whole_words("unreal", "insane", "unbelievable", "incredible", "can't believe", "cannot believe", "speechless")
 # Demands: with a problem they make it angry.
-_DEMAND = _words(r"i (?:want|need|expect|demand) (?:my money|a (?:full )?refund|an apology|compensation|answers|a manager|"
+_DEMAND = whole_words(r"i (?:want|need|expect|demand) (?:my money|a (?:full )?refund|an apology|compensation|answers|a manager|"
                  r"someone|this (?:sorted|fixed|resolved))", "i expect", r"just (?:refund|send|fix|cancel|give|tell|sort)",
                  r"let me (?:talk|speak) to", r"(?:i )?don'?t want (?:to|a|another|your)\b",
                  r"(?:refund|cancel|fix|send|sort|answer|call) (?:me|it|this|that)(?: out)? (?:now|today|immediately)", r"(?:fix|sort) (?:it|this)(?: out)?(?: now)?[.!]*$", "do it now", "sort it out",
                  r"(?:i )?don'?t want (?:a|another|your) (?:voucher|discount|code|replacement|apology|credit|gift card)",
                  r"not interested in (?:a|another|your) (?:voucher|discount|code|replacement|credit|gift card)")
-_WEAK_ANGER = _words(
+_WEAK_ANGER = whole_words(
     "anyone there", "anybody there", "is anyone", r"hello\?+", "forever", "omg", "seriously", "literally",
     r"(?:still )?waiting (?:for|since) (?:ages|weeks|days|\d+)", "right now", "immediately", "asap", "urgently",
     "ugh", "argh", r"again\?", "again!", r"seriously[.?!]")
@@ -245,7 +240,7 @@ _SARCASM = re.compile(
     r"(?:job|work|service|effort|stuff)|classy|money well spent|love that for me|10/10|real(?:ly)? helpful|so helpful|"
     r"cheers for that)\b|"
     r"👏|🙄", re.I | re.M)
-_PRAISE = _words(
+_PRAISE = whole_words(
     "great", "awesome", "amazing", "excellent", "fantastic", "wonderful", "brilliant", "perfect", r"perfectly",
     "superb", "lov(?:e|ed|es|ing)", "lovely", "extra mile", "like a glove", r"impress(?:ed|ive)", "helpful",
     "kudos", "well done", "props", "shout-?out", "star", "stars", "above and beyond", r"saved (?:me|my|the)",
@@ -263,12 +258,12 @@ _PRAISE = _words(
     "can't fault", "couldn't be happier", "never disappoints", "held up", "like a dream", r"(?:brilliant|beautiful|wonderful|superb|"
     r"flawless|fantastic|great)ly", "toasty", "snug", "safe and sound", r"kept me (?:dry|warm|toasty|cosy|cozy|comfortable|comfy|safe)", "👌", "💯", "👍", "❤️?", "😍", "🥰", "😊", "🙌", "🎉", "💚",
     "💙", "🙏", "nice one", "good job", "great job", "ace", "champion")
-_THANKS = _words("thanks?", "thank you", "thx", "ty", "cheers", "many thanks", "ta", "danke", "merci", "gracias",
+_THANKS = whole_words("thanks?", "thank you", "thx", "ty", "cheers", "many thanks", "ta", "danke", "merci", "gracias",
                  "grazie")
 # A thanks that only closes a message ("Cheers, Dan"; "Thanks, Anna") says nothing about its tone.
 _SIGN_OFF = re.compile(r"(?:^|[.!?\n])\s*(?:many )?(?:thanks|thank you|cheers|ta|thx)[,!.]?\s*(?:[A-Z][\w.-]*\s*)?\Z")
 # Courtesy that says nothing about the tone: taken out before VADER reads the text.
-_COURTESY = _words("please", "pls", "thanks?", "thank you", "many thanks", "kind(?:est)? regards", "best regards",
+_COURTESY = whole_words("please", "pls", "thanks?", "thank you", "many thanks", "kind(?:est)? regards", "best regards",
                    "warm regards", "regards", "best wishes", "best", "cheers", "kindly", "dear", "hope you're well")
 _QUESTION_START = re.compile(
     r"^\s*(?:hi|hello|hey|dear [^,\n]*|good (?:morning|afternoon|evening))?[,!\s]*(what|what's|how|when|where|why|"
@@ -277,13 +272,13 @@ _QUESTION_START = re.compile(
     re.I | re.M)
 # A statement that asks nothing and praises nothing reports a problem: customers rarely write to support to say
 # that all is as it should be — unless they say they are only letting us know, or give a detail asked for.
-_INFORMING = _words("just letting you know", "just to let you know", "letting you know", "fyi", "for your information",
+_INFORMING = whole_words("just letting you know", "just to let you know", "letting you know", "fyi", "for your information",
                     "heads up", "for your records", r"my (?:order|account|reference|ticket|customer) (?:number|no|ref)\w*",
                     "here is", "here's", "attached", "please find", r"(?:i|i've|i have) (?:just )?(?:moved|changed|updated)",
                     "i'm moving", "i am moving", r"(?:my|the) (?:new )?(?:address|email|e-mail|phone|number|name|postcode|zip)(?: code)? is",
                     r"(?:i'm|i am) (?:away|out|on holiday|travelling)", "works best",
                     "i'll be", "i will be", "never mind", "nevermind", "ignore my", "no longer need")
-_REQUEST = _words("please", "thanks in advance", "thank you in advance", "could you", "can you", "would you",
+_REQUEST = whole_words("please", "thanks in advance", "thank you in advance", "could you", "can you", "would you",
                   "i'd like", "i would like", "i want to", "let me know", "i need", "just checking", "checking whether",
                   "checking if", "wondering", "whether", "is it possible", "do you know", "any chance",
                   "i'm looking for", "i am looking for", "i'm after", "looking to", "need to", "want to", "how do i",
