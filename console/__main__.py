@@ -4,4 +4,5 @@ import sys
 
 from console.cli import main
 
-sys.exit(main())
+if __name__ == "__main__":  # a worker process (tone_pool) imports this module too
+    sys.exit(main())

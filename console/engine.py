@@ -102,7 +102,8 @@ class Engine:
         self._tasks: list[asyncio.Task] = []
         self._stopping = False
         self.dispatcher = Dispatcher(db, notify=self._changed)
-        self.writer = BatchWriter(db, triage=service.process if service is not None else None)
+        self.writer = BatchWriter(db, triage=service.process if service is not None else None,
+                                  foresee=service.foresee if service is not None else None)
         self.team = None  # the presence client ([team]), made by start(): a single pass announces nothing
         for acc in config.accounts:
             self.states[acc.name] = AccountState(acc.name, acc.provider, state="starting" if acc.enabled else "disabled")
@@ -155,6 +156,8 @@ class Engine:
         for p in list(self.providers.values()):
             await self._close(p)
         self.writer.close()
+        if self.service is not None:
+            self.service.close()
 
     def wake_outbox(self, account: str | None = None) -> None:
         """Tell account loops there is outbox work (after ``perform`` queued something)."""
@@ -188,6 +191,7 @@ class Engine:
         await asyncio.gather(*(one(a) for a in self.config.accounts if a.enabled))
         if self.service is not None:
             await self._run_service("tick", time.time())
+            self.service.close()  # the pass is over: its tone workers too
         return self.states
 
     # ------------------------------------------------------------------ one account

@@ -15,19 +15,25 @@ import re._constants as sre  # the standard library's own regex parser (re._pars
 import re._parser as sre_parse
 
 _ANY = None  # an alternative that may begin with any character (\w, ., or nothing)
+_DIGIT = r"\d"  # begins with a digit of any script: its own lookahead, as no single character stands for it
 
 
 def whole_words(*alternatives: str) -> re.Pattern:
     """Any of these phrases as whole words, case-insensitive, apostrophes optional."""
     alts = [a.replace("'", "'?") for a in alternatives]
     starts = [_first_chars(sre_parse.parse(a, re.I)) for a in alts]
-    chars = sorted(set().union(*(s for s in starts if s is not _ANY)))
-    groups = [f"(?={re.escape(c)})(?:{'|'.join(a for a, s in zip(alts, starts) if s is _ANY or c in s)})"
+    chars = sorted(set().union(*(s for s in starts if s is not _ANY)))  # a digit's own group comes before \d's
+    groups = [f"(?={c if c == _DIGIT else re.escape(c)})(?:{'|'.join(a for a, s in zip(alts, starts) if _may_begin(s, c))})"
               for c in chars]
     anywhere = [a for a, s in zip(alts, starts) if s is _ANY]
     if anywhere:
         groups.append(f"(?:{'|'.join(anywhere)})")
     return re.compile(rf"(?<![\w'])(?:{'|'.join(groups)})(?![\w'])", re.I)
+
+
+def _may_begin(starts: set[str] | None, char: str) -> bool:
+    """Whether an alternative that can begin with ``starts`` can begin at ``char``."""
+    return starts is _ANY or char in starts or (_DIGIT in starts and re.fullmatch(r"\d", char) is not None)
 
 
 def _first_chars(items) -> set[str] | None:
@@ -66,6 +72,8 @@ def _set_chars(items) -> set[str] | None:
             chars.add(chr(arg).lower())
         elif op is sre.RANGE and arg[1] - arg[0] < 128:
             chars.update(chr(c).lower() for c in range(arg[0], arg[1] + 1))
+        elif op is sre.CATEGORY and arg is sre.CATEGORY_DIGIT:
+            chars.add(_DIGIT)
         else:
-            return _ANY  # a category (\w, \d) or a negated or wide set
+            return _ANY  # another category (\w, \s), or a negated or wide set
     return chars

@@ -13,10 +13,13 @@ import sqlite3
 import time
 from typing import Any
 
-from console import sla, triage
+from console import sla, tone, triage
 from console.cache import tags as tag_origins
 from console.cache.db import transaction
+from console.cache.ingest import stored_form
 from console.config import Config
+from console.tone_pool import Ahead, TonePool
+from providers.records import Batch, Direction
 
 WAKE_RULE = "snooze ended"
 RR_PREFIX = "round-robin "
@@ -35,6 +38,7 @@ class Service:
                                                "latest_order_max")
         self._last_agent: dict[str, str] = {}  # queue -> agent who got the latest auto-assignment
         self._breaches_checked_to = -1e18  # due times up to here have been checked for breaches (kept in the cache)
+        self._tone_pool: TonePool | None = None  # started by the first large batch
 
     # ------------------------------------------------------------------ engine hooks
 
@@ -77,8 +81,18 @@ class Service:
         """Conversations whose due time no longer holds (by the partial index threads_sla_stale)."""
         return [r[0] for r in db.execute("SELECT id FROM threads WHERE sla_fresh=0")]
 
-    def process(self, db: sqlite3.Connection, result: Any) -> None:
-        """Tone, kind and triage for new and edited inbound messages; queue, assignment and due times for their threads."""
+    def foresee(self, batch: Batch):
+        """Start reading the tone of a large batch's inbound messages on other cores, before it is stored."""
+        stored = {}
+        for m in batch.messages:
+            if m.direction == Direction.INBOUND:
+                text, meta = stored_form(m)
+                stored[(text, meta)] = _json(meta)
+        return self._tones().ahead(stored) if stored else None
+
+    def process(self, db: sqlite3.Connection, result: Any, ahead: Ahead | None = None) -> None:
+        """Tone, kind and triage for new and edited inbound messages; queue, assignment and due times for their
+        threads. ``ahead``: the tones :meth:`foresee` started reading for this batch."""
         now = time.time()
         with transaction(db):
             msgs = []
@@ -87,11 +101,11 @@ class Service:
                 msgs = db.execute(
                     """SELECT id, thread_id, text, meta FROM messages WHERE id IN (SELECT value FROM json_each(?))
                        ORDER BY sent_at, id""", (json.dumps(read),)).fetchall()
-            if msgs:
-                from console import tone  # its lexicon is read only when there is something to read
             for m in msgs:
-                t = tone.classify(m["text"], _json(m["meta"]))
+                t = (ahead and ahead.get((m["text"], m["meta"]))) or tone.classify(m["text"], _json(m["meta"]))
                 db.execute("UPDATE messages SET tone=?, kind=? WHERE id=?", (t.tone, t.kind, m["id"]))
+            if ahead is not None:
+                ahead.cancel()  # what the cache already had
             for thread_id in {m["thread_id"] for m in msgs}:
                 db.execute(
                     """UPDATE threads SET tone=COALESCE((SELECT tone FROM messages WHERE thread_id=?1 AND
@@ -107,6 +121,17 @@ class Service:
                 self._auto_assign(db, thread_id, now)
             touched = set(result.touched_threads) | set(result.new_threads) | {m["thread_id"] for m in msgs}
             self._recompute(db, sorted(touched), now)
+
+    def _tones(self) -> TonePool:
+        if self._tone_pool is None:
+            self._tone_pool = TonePool()
+        return self._tone_pool
+
+    def close(self) -> None:
+        """Stop the tone workers, if a large batch started any."""
+        if self._tone_pool is not None:
+            self._tone_pool.close()
+            self._tone_pool = None
 
     def tick(self, db: sqlite3.Connection, now: float) -> None:
         """Wake snoozed conversations, record breaches, recompute due times of conversations that changed."""

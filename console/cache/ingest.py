@@ -17,7 +17,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from console import identity
 from console.cache.commerce import apply_commerce
@@ -207,10 +207,14 @@ def _thread_id_for(db, account_id: int, m: Message, result: IngestResult) -> int
         last_message_at=m.sent_at, unread=m.direction == Direction.INBOUND), result)
 
 
+def stored_form(m: Message) -> tuple[str, str]:
+    """A message's text and meta exactly as the cache stores them."""
+    return clean_text(m.text), json.dumps({k: v for k, v in m.meta.items()}, default=str)
+
+
 def _upsert_message(db: sqlite3.Connection, account_id: int, m: Message, result: IngestResult) -> None:
     thread_id = _thread_id_for(db, account_id, m, result)
-    text = clean_text(m.text)
-    meta = json.dumps({k: v for k, v in m.meta.items()}, default=str)
+    text, meta = stored_form(m)
     attachments = json.dumps([
         {"name": clean_line(a.name), "content_type": clean_line(a.content_type), "size": int(a.size or 0), "ref": a.ref}
         for a in m.attachments
@@ -282,7 +286,8 @@ def _remove_message(db: sqlite3.Connection, account_id: int, remote_id: str, res
     result.touched_threads.add(row["thread_id"])
 
 
-Triage = Callable[[sqlite3.Connection, IngestResult], None]
+Triage = Callable[[sqlite3.Connection, IngestResult, Any], None]
+Foresee = Callable[[Batch], Any]
 
 
 class BatchWriter:
@@ -295,16 +300,20 @@ class BatchWriter:
     has no second door; it is written in place.
     """
 
-    def __init__(self, db: sqlite3.Connection, triage: Triage | None = None) -> None:
+    def __init__(self, db: sqlite3.Connection, triage: Triage | None = None, foresee: Foresee | None = None) -> None:
+        """``foresee`` sees each batch as it arrives, before its turn to be stored, and what it returns
+        is handed to ``triage`` with the stored result (the service reads tone ahead with it)."""
         from console.cache.db import connect
 
         path = db.execute("PRAGMA database_list").fetchone()[2]
         self.triage = triage
+        self.foresee = foresee
         self._db = connect(path) if path else db
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ingest") if path else None
 
     async def apply(self, account_id: int, batch: Batch) -> IngestResult:
-        return await self.run(lambda db: self._apply(db, account_id, batch))
+        ahead = self.foresee(batch) if self.foresee is not None and self.triage is not None else None
+        return await self.run(lambda db: self._apply(db, account_id, batch, ahead))
 
     async def run(self, write: Callable[[sqlite3.Connection], T]) -> T:
         """Any other write of the sync (the service's ticks) takes its turn in the same thread."""
@@ -312,12 +321,12 @@ class BatchWriter:
             return write(self._db)
         return await asyncio.get_running_loop().run_in_executor(self._pool, write, self._db)
 
-    def _apply(self, db: sqlite3.Connection, account_id: int, batch: Batch) -> IngestResult:
+    def _apply(self, db: sqlite3.Connection, account_id: int, batch: Batch, ahead: Any = None) -> IngestResult:
         try:
             with transaction(db):
                 result = apply_batch(db, account_id, batch)
                 if self.triage is not None and (result.new_inbound or result.touched_threads):
-                    self.triage(db, result)
+                    self.triage(db, result, ahead)
                 return result
         except sqlite3.Error:
             raise

@@ -110,12 +110,18 @@ async def test_a_batch_and_its_triage_are_one_transaction_written_off_the_event_
     class Triage:
         fail = True
 
-        def process(self, conn, result):
+        def process(self, conn, result, ahead):
             seen.append(threading.current_thread() is threading.main_thread())
             if self.fail:
                 raise Crash()
 
+        def foresee(self, batch):
+            return None
+
         def start(self, conn):
+            pass
+
+        def close(self):
             pass
 
         def tick(self, conn, now):
@@ -143,10 +149,16 @@ async def test_a_batch_and_its_triage_are_one_transaction_written_off_the_event_
 
 async def test_a_triage_bug_never_stops_the_sync_the_batch_is_stored_untriaged(db, caplog):
     class Broken:
-        def process(self, conn, result):
+        def process(self, conn, result, ahead):
             raise ValueError("a rule that trips")
 
+        def foresee(self, batch):
+            return None
+
         def start(self, conn):
+            pass
+
+        def close(self):
             pass
 
         def tick(self, conn, now):

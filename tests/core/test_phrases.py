@@ -10,11 +10,11 @@ from console.phrases import whole_words
 PHRASES = [
     "not happy", "(?:un)?acceptable", "refund(?:ed|s)?", "can't log in", "[a-c]ccount locked",
     r"\w+ly awful", r"(?<!very )slow", "Ärger", "é?tat", "x*", "thanks", "thank you so much",
-    "a", "at least", "K", "ok(?:ay)?", r"\d+ days late", "(?:)?broken",
+    "a", "at least", "K", "ok(?:ay)?", r"\d+ days late", "1 star", r"(?:two|\d+) stars?", "(?:)?broken",
 ]
 TEXTS = [
     "I am NOT HAPPY, this is unacceptable and I can't log in: Account locked. Totally awful!",
-    "cant log in, was refunded, refunds take 12 days late, very slow and slow, okay OK ok",
+    "1 star, 1 stars, 2 stars, two star, 3 days late, ٣ days late. cant log in, was refunded, refunds take 12 days late, very slow and slow, okay OK ok",
     "Großer Ärger mit dem État, thanks / Thank You so much, a b at least atleast x xx K k",
     "",
 ] + [line for name in ("tone_tuning.tsv", "tone_heldout.tsv")
