@@ -11,15 +11,17 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from console import sla, tone, triage
+from console import sla, triage
 from console.cache import tags as tag_origins
 from console.cache.db import transaction
 from console.cache.ingest import stored_form
 from console.config import Config
-from console.tone_pool import Ahead, TonePool
 from providers.records import Batch, Direction
+
+if TYPE_CHECKING:  # tone's lexicon and patterns are read only when there is a message to read
+    from console.tone_pool import Ahead, TonePool
 
 WAKE_RULE = "snooze ended"
 RR_PREFIX = "round-robin "
@@ -38,7 +40,7 @@ class Service:
                                                "latest_order_max")
         self._last_agent: dict[str, str] = {}  # queue -> agent who got the latest auto-assignment
         self._breaches_checked_to = -1e18  # due times up to here have been checked for breaches (kept in the cache)
-        self._tone_pool: TonePool | None = None  # started by the first large batch
+        self._tone_pool: TonePool | None = None  # made by the first batch with inbound messages
 
     # ------------------------------------------------------------------ engine hooks
 
@@ -81,14 +83,19 @@ class Service:
         """Conversations whose due time no longer holds (by the partial index threads_sla_stale)."""
         return [r[0] for r in db.execute("SELECT id FROM threads WHERE sla_fresh=0")]
 
-    def foresee(self, batch: Batch):
+    def foresee(self, batch: Batch) -> Ahead | None:
         """Start reading the tone of a large batch's inbound messages on other cores, before it is stored."""
+        inbound = [m for m in batch.messages if m.direction == Direction.INBOUND]
+        if not inbound:
+            return None
+        pool = self._tones()
+        if not pool.worth(len(inbound)):
+            return None  # read in place: no need to clean the texts twice
         stored = {}
-        for m in batch.messages:
-            if m.direction == Direction.INBOUND:
-                text, meta = stored_form(m)
-                stored[(text, meta)] = _json(meta)
-        return self._tones().ahead(stored) if stored else None
+        for m in inbound:
+            text, meta = stored_form(m)
+            stored[(text, meta)] = _json(meta)
+        return pool.ahead(stored)
 
     def process(self, db: sqlite3.Connection, result: Any, ahead: Ahead | None = None) -> None:
         """Tone, kind and triage for new and edited inbound messages; queue, assignment and due times for their
@@ -101,6 +108,8 @@ class Service:
                 msgs = db.execute(
                     """SELECT id, thread_id, text, meta FROM messages WHERE id IN (SELECT value FROM json_each(?))
                        ORDER BY sent_at, id""", (json.dumps(read),)).fetchall()
+            if msgs:
+                from console import tone  # its lexicon is read only when there is something to read
             for m in msgs:
                 t = (ahead and ahead.get((m["text"], m["meta"]))) or tone.classify(m["text"], _json(m["meta"]))
                 db.execute("UPDATE messages SET tone=?, kind=? WHERE id=?", (t.tone, t.kind, m["id"]))
@@ -124,6 +133,8 @@ class Service:
 
     def _tones(self) -> TonePool:
         if self._tone_pool is None:
+            from console.tone_pool import TonePool
+
             self._tone_pool = TonePool()
         return self._tone_pool
 

@@ -59,16 +59,20 @@ class Ahead:
 
 
 class TonePool:
-    def __init__(self, workers: int | None = None) -> None:
+    def __init__(self) -> None:
         cores = os.cpu_count() or 1
-        self.workers = workers if workers is not None else (min(MAX_WORKERS, cores) if cores > 1 else 0)
+        self.workers = min(MAX_WORKERS, cores) if cores > 1 else 0
         self._pool: ProcessPoolExecutor | None = None
         self._broken = self.workers < 1
+
+    def worth(self, count: int) -> bool:
+        """Whether a batch of ``count`` inbound messages goes to the workers."""
+        return count >= BATCH and not self._broken
 
     def ahead(self, messages: dict[Stored, dict]) -> Ahead | None:
         """Start reading the tone of a large batch (stored form -> its meta, parsed); None for a small
         one (read it in place)."""
-        if len(messages) < BATCH or self._broken:
+        if not self.worth(len(messages)):
             return None
         todo = list(messages.items())
         try:
