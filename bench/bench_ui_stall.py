@@ -36,6 +36,7 @@ import statistics
 import sys
 import threading
 import time
+import traceback
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -47,6 +48,7 @@ from tests.support.servers.mail import start_dovecot  # noqa: E402
 
 AGENT = "bench@example.test"
 KEY_EVERY = 0.04  # s between typed keys (jittered)
+STACK_AFTER = 0.04  # s without a tick before --stacks takes the loop thread's stack
 
 
 def mailbox_dir(work: Path, n: int) -> Path:
@@ -70,6 +72,18 @@ def mailbox_dir(work: Path, n: int) -> Path:
     return base
 
 
+def where_the_loop_is(frame) -> str:
+    """The loop thread's stack, innermost last, each frame with the class of its ``self``."""
+    lines = []
+    while frame is not None:
+        owner = frame.f_locals.get("self")
+        name = f"{type(owner).__name__}." if owner is not None else ""
+        path = frame.f_code.co_filename.replace(str(ROOT) + "/", "").split("site-packages/")[-1]
+        lines.append(f"      {path}:{frame.f_lineno} {name}{frame.f_code.co_name}")
+        frame = frame.f_back
+    return "\n".join(reversed(lines[:30]))
+
+
 def figures(stalls: list[float], keys: list[float]) -> dict:
     return {"stall_max": max(stalls, default=float("nan")), "stall_p99": pct(stalls, 99), "key_p50": pct(keys, 50),
             "key_p99": pct(keys, 99), "key_max": max(keys, default=float("nan")), "keys": len(keys)}
@@ -82,7 +96,7 @@ def pct(values: list[float], p: float) -> float:
     return values[min(len(values) - 1, round(p / 100 * (len(values) - 1)))]
 
 
-async def one_run(base: Path, n: int, mode: str, after: float = 15.0) -> dict:
+async def one_run(base: Path, n: int, mode: str, after: float = 15.0, show_stacks: bool = False) -> dict:
     from console.config import load
     from widgets.app import SwitchboardApp
 
@@ -110,6 +124,7 @@ async def one_run(base: Path, n: int, mode: str, after: float = 15.0) -> dict:
         app = Console(db_path=data / "default.sqlite3", config=config, data_dir=data)
         stalls: list[float] = []
         keys: list[float] = []
+        stacks: list[tuple[float, str]] = []  # (how late, the loop thread's stack) with --stacks
         handled: list[float] = []  # arrival times of keys handled since the last frame
         result: dict = {}
         async with app.run_test(headless=True, size=(160, 50)) as pilot:
@@ -147,11 +162,25 @@ async def one_run(base: Path, n: int, mode: str, after: float = 15.0) -> dict:
                     down = not down
                     app._driver.process_message(events.Key(key, key))
 
+            beat = [time.perf_counter()]
+
             async def probe() -> None:
                 while not stop.is_set():
                     t = time.perf_counter()
                     await asyncio.sleep(0.002)
-                    stalls.append(time.perf_counter() - t - 0.002)
+                    beat[0] = time.perf_counter()
+                    stalls.append(beat[0] - t - 0.002)
+
+            def watchdog() -> None:
+                """With --stacks: where the loop's thread is when it has not ticked for STACK_AFTER s."""
+                loop_thread, caught = threading.main_thread().ident, 0.0
+                while not stop.is_set():
+                    time.sleep(0.005)
+                    late = time.perf_counter() - beat[0]
+                    if late > STACK_AFTER and beat[0] != caught:
+                        caught = beat[0]
+                        frame = sys._current_frames().get(loop_thread)
+                        stacks.append((late, where_the_loop_is(frame)))
 
             started = time.perf_counter()
             first_rows = None
@@ -160,9 +189,12 @@ async def one_run(base: Path, n: int, mode: str, after: float = 15.0) -> dict:
             while not (main.panes_ready and main.inbox.total):
                 await asyncio.sleep(0.01)
             first_rows = time.perf_counter() - started
+            beat[0] = time.perf_counter()
             probe_task = loop.create_task(probe())
             typing = threading.Thread(target=typist, daemon=True)
             typing.start()
+            if show_stacks:
+                threading.Thread(target=watchdog, daemon=True).start()
             while True:
                 await asyncio.sleep(0.1)
                 if first_rows is None and main.inbox.total:
@@ -185,7 +217,7 @@ async def one_run(base: Path, n: int, mode: str, after: float = 15.0) -> dict:
             await probe_task
             await pilot.pause(0.2)  # the last keys handled before the app closes
             result = {"during": during, "after": control, "elapsed": elapsed, "rereads": main.rereads,
-                      "messages": getattr(app.engine, "messages", None), "first_rows": first_rows,
+                      "messages": getattr(app.engine, "messages", None), "first_rows": first_rows, "stacks": stacks,
                       "state": ", ".join(s.line(retrying=False) for s in states)}
             await app._stop_engine()
         count = app.db.execute("SELECT COUNT(*) FROM messages").fetchone()[0]
@@ -202,6 +234,8 @@ def main() -> None:
     ap.add_argument("--modes", default="process,thread",
                     help="process (the console), thread (the engine in the UI's process)")
     ap.add_argument("--after", type=float, default=15.0, help="seconds of the control once the sync is done")
+    ap.add_argument("--stacks", action="store_true",
+                    help=f"print where the UI loop was each time it had not ticked for {STACK_AFTER * 1000:.0f} ms")
     ap.add_argument("--work", type=Path, default=Path("/tmp/sb-bench-ui-stall"),
                     help="where the Maildirs are built once and kept")
     args = ap.parse_args()
@@ -209,7 +243,7 @@ def main() -> None:
         print(f"\nfirst sync of {n:,} messages from dovecot, keys typed every ~{KEY_EVERY * 1000:.0f} ms")
         base = mailbox_dir(args.work, n)
         for mode in args.modes.split(","):
-            r = asyncio.run(one_run(base, n, mode, args.after))
+            r = asyncio.run(one_run(base, n, mode, args.after, args.stacks))
             batches = f"{r['messages']} change messages, " if r["messages"] is not None else ""
             print(f"  {mode}: sync {r['elapsed']:.1f} s, {r['stored']:,} messages stored, {batches}"
                   f"{r['rereads']} re-reads; first conversations on screen after {r['first_rows'] or 0:.1f} s; "
@@ -220,6 +254,8 @@ def main() -> None:
                 print(f"    {label:>16}: longest UI-loop stall {ms['stall_max']:6.1f} ms (p99 {ms['stall_p99']:5.1f}); "
                       f"key to frame p50 {ms['key_p50']:5.1f} ms, p99 {ms['key_p99']:6.1f}, max {ms['key_max']:6.1f} "
                       f"({f['keys']} keys)")
+            for late, stack in r["stacks"]:
+                print(f"    the loop had not ticked for {late * 1000:.0f} ms here:\n{stack}")
         print(f"  load average: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
 
 

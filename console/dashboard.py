@@ -44,7 +44,7 @@ from typing import TYPE_CHECKING, Any
 from console import gaps, sla
 from console.errors import ConfigError
 from console.knowledge import STOP_WORDS
-from console.tone import strip_quoted
+from console.quotes import strip_quoted
 
 if TYPE_CHECKING:
     from console.config import Config

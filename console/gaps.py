@@ -17,7 +17,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from console import knowledge, relevance
-from console.tone import strip_quoted
+from console.quotes import strip_quoted
 
 MAX_QUESTIONS = 2000  # the newest questions of the period at most
 SIMILAR = 0.3  # share of a question's terms the cluster must mostly use for it to join

@@ -31,6 +31,7 @@ from console import relevance, sections
 from console.cache.db import transaction
 from console.cache.ingest import upsert_article
 from console.errors import ConfigError
+from console.quotes import strip_quoted  # quoted history and signatures are noise for the search
 
 DEFAULT_FOOTER = "Did this answer your question? Reply and a person will help."
 FOLDER_SOURCE = "folder"
@@ -197,7 +198,6 @@ def _index(db: sqlite3.Connection) -> relevance.Index:
 
 def _asked(db: sqlite3.Connection) -> dict[int, list[str]]:
     """Per article, the customer's first message in each conversation an agent inserted it into."""
-    from console.tone import strip_quoted
 
     out: dict[int, list[str]] = {}
     for r in db.execute(
@@ -257,7 +257,6 @@ def _sentences(body: str) -> tuple[tuple[str, frozenset[str]], ...]:
 
 def conversation_parts(db: sqlite3.Connection, thread_id: int) -> list[tuple[str, float]]:
     """The conversation's question as weighted texts: the customer's latest message, the subject, earlier ones."""
-    from console.tone import strip_quoted  # quoted history and signatures are noise for the search
 
     rows = db.execute(
         """SELECT text FROM messages WHERE thread_id=? AND direction='inbound' AND text != ''
