@@ -204,6 +204,12 @@ def _stemmer():
     return snowballstemmer.stemmer("english")
 
 
+def preload() -> None:
+    """Load the stemmer now, off the screen's loop: its import takes ~40 ms, a stall if the
+    first conversation to open (often mid-sync) had to wait for it."""
+    _stemmer()
+
+
 @lru_cache(maxsize=50_000)
 def _stem(word: str) -> str:
     if word in _CONCEPTS:

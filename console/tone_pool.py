@@ -18,6 +18,8 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import os
+import threading
+import time
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
@@ -29,6 +31,7 @@ BATCH = 64  # inbound messages in one batch before a worker is worth its start
 CHUNK = 16  # messages sent to a worker at a time
 MAX_WORKERS = 2  # on 2 cores: the batch's tone in two halves while the sync process stores it
 NICENESS = 5
+OWNER_CHECK = 1.0  # s between a worker's looks at whether the process that started it still runs
 
 Stored = tuple[str, str]  # (text, meta as JSON), exactly as the cache holds them
 
@@ -78,7 +81,7 @@ class TonePool:
         try:
             if self._pool is None:  # forkserver: a fresh process, not a fork of this threaded one
                 self._pool = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("forkserver"),
-                                                 initializer=_start_worker)
+                                                 initializer=_start_worker, initargs=(os.getpid(),))
             futures: dict[Stored, tuple[Future, int]] = {}
             for start in range(0, len(todo), CHUNK):
                 chunk = todo[start:start + CHUNK]
@@ -101,12 +104,25 @@ class TonePool:
             pool.shutdown(wait=True, cancel_futures=True)
 
 
-def _start_worker() -> None:
+def _start_worker(owner: int) -> None:
     try:
         os.nice(NICENESS)
     except OSError:
         pass  # a platform without nice: the same priority
+    threading.Thread(target=_follow_owner, args=(owner,), daemon=True, name="owner").start()
     tone.classify("warm")  # the lexicon is read once per worker, before the first batch
+
+
+def _follow_owner(owner: int) -> None:
+    """End this worker once its owner is gone. A worker's parent is the forkserver, and each
+    worker holds a copy of the job queue's write end, so a sync process killed with -9 (or by
+    the OOM killer) would otherwise leave its workers and the forkserver waiting forever."""
+    while True:
+        time.sleep(OWNER_CHECK)
+        try:
+            os.kill(owner, 0)
+        except (ProcessLookupError, PermissionError):  # gone (or the pid is another user's now)
+            os._exit(0)
 
 
 def _classify(chunk: list[tuple[str, dict]]) -> list[tone.Tone]:

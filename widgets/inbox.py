@@ -206,7 +206,18 @@ class InboxList(ScrollView, can_focus=True, inherit_bindings=False):
         self._strip_cache.clear()
 
     def _apply_size(self) -> None:
-        self.virtual_size = Size(0, self.total + HEADER_ROWS)
+        """A new row count moves only the scrollbar. Setting ``virtual_size`` plainly lays out the
+        whole screen, a full repaint (50–110 ms on a busy machine, once per re-read during a sync);
+        the scrollbar appearing or going still does, through its own reactive."""
+        size = Size(0, self.total + HEADER_ROWS)
+        if size == self.virtual_size:
+            return
+        if not self.container_size:  # not laid out yet: the first layout takes it
+            self.virtual_size = size
+            return
+        self.set_reactive(InboxList.virtual_size, size)
+        self._scroll_update(size)
+        self.refresh()
 
     def _set_top(self, y: int) -> None:
         """Scroll so view row ``y`` is the first visible one, and repaint (set_scroll alone repaints nothing)."""

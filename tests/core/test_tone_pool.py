@@ -88,3 +88,46 @@ def test_a_small_batch_starts_no_worker(db, service):
     got, expected = stored_tones(db)
     assert len(got) == tone_pool.BATCH - 1 and got == expected
     assert service._tone_pool is None or service._tone_pool._pool is None
+
+
+OWNER = """
+import sys, time
+from console.tone_pool import TonePool
+
+if __name__ == "__main__":
+    pool = TonePool()
+    ahead = pool.ahead({(f"order {n} never came, awful", "{}"): {} for n in range(100)})
+    ahead.get(("order 1 never came, awful", "{}"))
+    print(" ".join(str(pid) for pid in pool._pool._processes), flush=True)
+    time.sleep(120)
+"""
+
+
+def test_a_sync_process_killed_with_minus_9_leaves_no_tone_worker_behind(tmp_path):
+    import subprocess
+    import sys
+    import time
+
+    script = tmp_path / "owner.py"
+    script.write_text(OWNER)
+    root = Path(__file__).resolve().parents[2]
+    owner = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True, cwd=root,
+                             env={**os.environ, "PYTHONPATH": str(root)})
+    try:
+        workers = [int(pid) for pid in owner.stdout.readline().split()]
+        assert len(workers) == tone_pool.MAX_WORKERS
+    finally:
+        owner.kill()
+        owner.wait()
+    deadline = time.monotonic() + 10  # a worker looks at its owner every second
+    while time.monotonic() < deadline and any(alive(pid) for pid in workers):
+        time.sleep(0.1)
+    assert not [pid for pid in workers if alive(pid)], "tone workers outlived the process that started them"
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return Path(f"/proc/{pid}/stat").exists() and Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"

@@ -187,9 +187,11 @@ class MainScreen(RegistryBindings, UndoKey, MergeActions, DataActions, Screen):
         self.set_interval(30.0, self.inbox.refresh)  # countdowns
 
     async def _mount_panes(self) -> None:
+        from console import relevance
         from widgets.conversation import ConversationPane
         from widgets.customer import CustomerPane
 
+        self.run_worker(relevance.preload, thread=True, name="stemmer", exit_on_error=False)
         panes = [ConversationPane(self.host), CustomerPane(self.host)]
         try:
             await self.query_one("#conversation-slot").mount(panes[0])
