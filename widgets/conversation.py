@@ -29,6 +29,7 @@ from console.cache import queries
 from providers.records import PRIORITIES
 from widgets.composer import SEND_ACTION, Composer
 from widgets.host import Host
+from widgets.steady import SteadyStatic
 from widgets.keys import RegistryBindings
 from widgets.presence import presence_line
 from widgets.render import (
@@ -166,11 +167,11 @@ class ConversationPane(RegistryBindings, Widget):
         self._suggestion_labels: list[Text] = []
 
     def compose(self) -> ComposeResult:
-        yield Static(Text("No conversation open — pick one in the inbox and press Enter", style="dim"),
+        yield SteadyStatic(Text("No conversation open — pick one in the inbox and press Enter", style="dim"),
                      id="conv-header")
         with VerticalScroll(id="conv-scroll"):
-            yield Static(Text(""), id="conv-earlier")
-            yield Static(Text(""), id="conv-body")
+            yield SteadyStatic(Text(""), id="conv-earlier")
+            yield SteadyStatic(Text(""), id="conv-body")
         yield OptionList(id="conv-suggestions")
         yield Composer(self.host)
 

@@ -26,6 +26,7 @@ from console.cache import queries
 from console.cache.customer_record import customer_record, payments_of
 from widgets.customer_record import render_record
 from widgets.host import Host
+from widgets.steady import SteadyOptionList, SteadyStatic
 from widgets.screens.refund import RefundChooser
 from widgets.screens.choosers import LinkChooser, TextPrompt, link_question, unlink_question
 from widgets.render import (
@@ -80,17 +81,17 @@ class CustomerPane(Widget):
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="cust-scroll", can_focus=False):
-            yield Static(Text("No customer — open a conversation", style="dim"), id="cust-header")
-            yield Static(Text("Identities"), classes="cust-section", id="cust-identities-title")
-            yield OptionList(id="cust-identities")
-            yield Static(Text("Orders and payments"), classes="cust-section")
-            yield Static(Text(""), id="cust-orders")
-            yield Static(Text("Conversations"), classes="cust-section")
-            yield OptionList(id="cust-threads")
-            yield Static(Text("Notes"), classes="cust-section")
-            yield Static(Text(""), id="cust-notes")
-            yield Static(Text("Links"), classes="cust-section", id="cust-links-title")
-            yield Static(Text(""), id="cust-links")
+            yield SteadyStatic(Text("No customer — open a conversation", style="dim"), id="cust-header")
+            yield SteadyStatic(Text("Identities"), classes="cust-section", id="cust-identities-title")
+            yield SteadyOptionList(id="cust-identities")
+            yield SteadyStatic(Text("Orders and payments"), classes="cust-section")
+            yield SteadyStatic(Text(""), id="cust-orders")
+            yield SteadyStatic(Text("Conversations"), classes="cust-section")
+            yield SteadyOptionList(id="cust-threads")
+            yield SteadyStatic(Text("Notes"), classes="cust-section")
+            yield SteadyStatic(Text(""), id="cust-notes")
+            yield SteadyStatic(Text("Links"), classes="cust-section", id="cust-links-title")
+            yield SteadyStatic(Text(""), id="cust-links")
 
     # ------------------------------------------------------------------ public interface
 
@@ -125,8 +126,8 @@ class CustomerPane(Widget):
 
     def _draw_empty(self) -> None:
         self.query_one("#cust-header", Static).update(Text("No customer — open a conversation", style="dim"))
-        self.query_one("#cust-identities", OptionList).clear_options()
-        self.query_one("#cust-threads", OptionList).clear_options()
+        self.query_one("#cust-identities", SteadyOptionList).replace_options([])
+        self.query_one("#cust-threads", SteadyOptionList).replace_options([])
         self.query_one("#cust-orders", Static).update(Text(""))
         self.query_one("#cust-notes", Static).update(Text(""))
         self.query_one("#cust-links", Static).update(Text(""))
@@ -145,11 +146,9 @@ class CustomerPane(Widget):
                       style="dim")
         self.query_one("#cust-header", Static).update(header)
 
-        ident_list = self.query_one("#cust-identities", OptionList)
+        ident_list = self.query_one("#cust-identities", SteadyOptionList)
         keep = ident_list.highlighted
-        ident_list.clear_options()
-        # One add_options, not one add_option a row: each call lays the whole list out again.
-        ident_list.add_options([Option(self._identity_label(i), id=f"i{i['id']}") for i in h["identities"]])
+        ident_list.replace_options([Option(self._identity_label(i), id=f"i{i['id']}") for i in h["identities"]])
         ids = [i["id"] for i in h["identities"]]
         if self._prefer_identity in ids:
             ident_list.highlighted = ids.index(self._prefer_identity)
@@ -164,8 +163,7 @@ class CustomerPane(Widget):
         self.record = customer_record(self.host.db, cust["id"])
         self.query_one("#cust-orders", Static).update(render_record(self.record, self.host.key_label("refund")))
 
-        thread_list = self.query_one("#cust-threads", OptionList)
-        thread_list.clear_options()
+        thread_list = self.query_one("#cust-threads", SteadyOptionList)
         current_index = None
         threads = h["threads"]
         shown = threads[:MAX_THREADS]
@@ -180,7 +178,7 @@ class CustomerPane(Widget):
         if len(threads) > len(shown):
             more = Text(f"  … all {len(threads)} conversations — Enter lists them in the inbox", style="italic")
             options.append(Option(more, id="more"))
-        thread_list.add_options(options)
+        thread_list.replace_options(options)
         if threads:
             thread_list.highlighted = current_index or 0
 

@@ -123,6 +123,44 @@ async def test_a_sync_batch_landing_while_the_cursor_rests_keeps_the_selection_a
         assert inbox.cursor == view_ids(app).index(rested)
 
 
+async def test_a_re_read_that_finds_the_open_conversation_unchanged_lays_out_nothing(make_app, monkeypatch):
+    """A layout is a full repaint (50–130 ms mid-sync); the panes redraw only what changed."""
+    from textual.widget import Widget
+
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        main = app.main
+        current = main.settle()
+        await wait_until(pilot, lambda: main.conversation.thread_id == current, what="the open conversation")
+        await pilot.pause(0.2)
+        layouts: list[str] = []
+        refresh = Widget.refresh
+
+        def counting(self, *regions, layout=False, **kw):
+            if layout and any(p in (main.conversation, main.customer) for p in self.ancestors_with_self):
+                layouts.append(f"{type(self).__name__}#{self.id}")
+            return refresh(self, *regions, layout=layout, **kw)
+
+        monkeypatch.setattr(Widget, "refresh", counting)
+        before = main.rereads
+        main.changed({current}, synced=True)
+        await wait_until(pilot, lambda: main.rereads > before, what="the re-read")
+        await pilot.pause(0.1)
+        assert layouts == [], f"an unchanged pane laid the screen out: {layouts}"
+
+        row = app.db.execute("SELECT t.remote_id, t.account_id, t.identity_id FROM threads t WHERE t.id=?",
+                             (current,)).fetchone()
+        who = Identity(Channel.EMAIL, "steady@example.com", display_name="Steady Person")
+        batch = Batch(cursor="steady", messages=[Message(
+            remote_id="steady-1", thread_remote_id=row["remote_id"], direction=Direction.INBOUND, author=who,
+            sent_at=at(5), text="One more thing: the parcel came open")])
+        apply_batch(app.db, row["account_id"], batch)
+        main.changed({current}, synced=True)
+        await wait_until(pilot, lambda: "the parcel came open" in conversation_text(app),
+                         what="the new message in the open conversation")
+        assert layouts, "the pane showed a new message without drawing it"
+
+
 async def test_rows_outside_the_window_show_in_cache_order_after_a_sync_batch(make_app):
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:

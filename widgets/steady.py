@@ -1,0 +1,45 @@
+"""Pane parts that redraw only when what they show changes.
+
+``Static.update`` and rebuilding an ``OptionList`` lay out the whole screen, and a layout is
+a full repaint: 50–130 ms on a machine busy with a first sync. The panes re-read the open
+conversation and its customer after every burst a sync stores, and nearly always find the
+same thing; these widgets make that re-read cost a comparison instead of a frame.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from rich.text import Text
+from textual.widgets import OptionList, Static
+from textual.widgets.option_list import Option
+
+
+def _same(a: object, b: object) -> bool:
+    """Whether two contents draw the same (rich's ``Text ==`` ignores the base style and wrapping)."""
+    if isinstance(a, Text) and isinstance(b, Text):
+        return (a.plain, a.spans, str(a.style), a.no_wrap, a.justify, a.overflow, a.end) == \
+               (b.plain, b.spans, str(b.style), b.no_wrap, b.justify, b.overflow, b.end)
+    return type(a) is type(b) and isinstance(a, str) and a == b
+
+
+class SteadyStatic(Static):
+    """A Static whose ``update`` with the content it already shows does nothing."""
+
+    def update(self, content="", *, layout: bool = True) -> None:
+        if not _same(self.content, content):
+            super().update(content, layout=layout)
+
+
+class SteadyOptionList(OptionList):
+    """An OptionList whose options are replaced only when their prompts or ids differ."""
+
+    def replace_options(self, options: Sequence[Option]) -> bool:
+        """Show ``options`` (True), or keep the ones shown because they are the same (False)."""
+        shown = self.options
+        if len(shown) == len(options) and all(
+                a.id == b.id and a.disabled == b.disabled and _same(a.prompt, b.prompt) for a, b in zip(shown, options)):
+            return False
+        self.clear_options()
+        self.add_options(options)
+        return True
