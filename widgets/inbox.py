@@ -170,7 +170,6 @@ class InboxList(ScrollView, can_focus=True, inherit_bindings=False):
             return
         self.total = total
         self.cursor = min(self.cursor, max(0, total - 1))
-        self._strip_cache.clear()
         self._apply_size()
         self.refresh()
         self._highlight()
@@ -203,7 +202,6 @@ class InboxList(ScrollView, can_focus=True, inherit_bindings=False):
     def _reset_window(self) -> None:
         self._rows = []
         self._start = 0
-        self._strip_cache.clear()
 
     def _apply_size(self) -> None:
         """A new row count moves only the scrollbar. Setting ``virtual_size`` plainly lays out the
@@ -512,9 +510,9 @@ class InboxList(ScrollView, can_focus=True, inherit_bindings=False):
         marked = row.id in self.marked
         sla, left = sla_state(row, now, self.sla_settings)
         minute = int(left // 60) if sla != "none" else 0
-        key = (row.id, row.key, row.unread, row.status, row.assignee, row.tone, row.priority, row.outbox_state,
-               row.customer, row.subject, width, selected, marked, self.has_focus, sla, minute,
-               self.presence.get(row.id))
+        # The row itself is in the key (every field it draws from), so a re-read keeps the strips
+        # of the rows it finds unchanged: after a sync batch only new or changed rows are drawn.
+        key = (row, width, selected, marked, self.has_focus, sla, minute, self.presence.get(row.id))
         strip = self._strip_cache.get(key)
         if strip is None:
             segments = row_segments(row, width, Facts(sla, left, marked, self.presence.get(row.id, "")))
