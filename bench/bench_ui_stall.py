@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import os
 import random
 import shutil
@@ -163,6 +164,13 @@ async def one_run(base: Path, n: int, mode: str, after: float = 15.0, show_stack
                     app._driver.process_message(events.Key(key, key))
 
             beat = [time.perf_counter()]
+            gc_running: list[int] = []  # the generation being collected, while a collection runs
+
+            def collector(phase: str, info: dict) -> None:
+                gc_running[:] = [info["generation"]] if phase == "start" else []
+
+            if show_stacks:
+                gc.callbacks.append(collector)
 
             async def probe() -> None:
                 while not stop.is_set():
@@ -180,7 +188,8 @@ async def one_run(base: Path, n: int, mode: str, after: float = 15.0, show_stack
                     if late > STACK_AFTER and beat[0] != caught:
                         caught = beat[0]
                         frame = sys._current_frames().get(loop_thread)
-                        stacks.append((late, where_the_loop_is(frame)))
+                        collecting = f"      (collecting garbage, generation {gc_running[0]})\n" if gc_running else ""
+                        stacks.append((late, collecting + where_the_loop_is(frame)))
 
             started = time.perf_counter()
             first_rows = None

@@ -21,10 +21,13 @@ An API subclasses it to say its name, its error body and its own codes (``refusa
 from __future__ import annotations
 
 import abc
+import json
 import time
 from datetime import datetime, timedelta
 from email.utils import parsedate_to_datetime
+from pathlib import Path
 from typing import Any, ClassVar
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -32,6 +35,7 @@ from providers.base import (
     USER_AGENT,
     AuthError,
     OpenClient,
+    OptionError,
     PermanentError,
     Provider,
     ProviderError,
@@ -247,3 +251,41 @@ class HttpProvider(Provider):
         client, self._client = self._client, None
         if client is not None:
             await client.aclose()
+
+    def url_option(self, option: str, fix: str) -> str:
+        """The ``option`` as a base URL (http or https, with a host), without a trailing slash."""
+        url = self.opts[option].strip().rstrip("/")
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise OptionError(f"account {self.name!r}: {option} {url!r} is not a URL", fix=fix)
+        return url
+
+    def check_timeout(self) -> None:
+        if self.opts["timeout"] <= 0:
+            raise OptionError(f"account {self.name!r}: timeout must be more than 0 seconds", fix="e.g. timeout = 30")
+
+
+class StateFile:
+    """A small JSON file of an adapter's own in its account's ``state_dir`` (none without one):
+    read whole, anything unreadable reading as empty, and replaced whole, so a crash leaves the
+    old file or the new one, never half of either."""
+
+    def __init__(self, state_dir: str, name: str) -> None:
+        self.path = Path(state_dir) / name if state_dir else None
+
+    def read(self) -> dict[str, Any]:
+        if self.path is None or not self.path.exists():
+            return {}
+        try:
+            state = json.loads(self.path.read_text())
+        except (ValueError, OSError):
+            return {}
+        return state if isinstance(state, dict) else {}
+
+    def write(self, state: dict[str, Any]) -> None:
+        if self.path is None:
+            return
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(state))
+        tmp.replace(self.path)

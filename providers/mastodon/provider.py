@@ -32,7 +32,6 @@ from providers.base import (
     PushAction,
     Receipt,
     Thread,
-    TransientError,
     Unsupported,
 )
 from providers.http import HttpProvider
@@ -68,15 +67,9 @@ class MastodonProvider(HttpProvider):
 
     def __init__(self, account) -> None:
         super().__init__(account)
-        instance = self.opts["instance"].strip().rstrip("/")
-        parts = urlsplit(instance)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise OptionError(f"account {self.name!r}: instance {instance!r} is not a URL",
-                              fix='write it as instance = "https://mastodon.example"')
-        if self.opts["timeout"] <= 0:
-            raise OptionError(f"account {self.name!r}: timeout must be more than 0 seconds", fix="e.g. timeout = 30")
-        self.instance = instance
-        self.host = parts.hostname
+        self.instance = self.url_option("instance", 'write it as instance = "https://mastodon.example"')
+        self.check_timeout()
+        self.host = urlsplit(self.instance).hostname
         self._me: dict[str, Any] = {}
         self._limit = DEFAULT_LIMIT
         self._url_length = URL_LENGTH

@@ -24,9 +24,8 @@ from __future__ import annotations
 
 import json
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 from typing import Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 
 from providers.base import (
     Batch,
@@ -43,7 +42,7 @@ from providers.base import (
     RemoteChanged,
     Unsupported,
 )
-from providers.http import HttpProvider
+from providers.http import HttpProvider, StateFile
 from providers.rt import claims
 from providers.rt.client import RtClient
 from providers.rt.convert import (
@@ -85,21 +84,16 @@ class RtProvider(HttpProvider):
 
     def __init__(self, account) -> None:
         super().__init__(account)
-        url = self.opts["url"].strip().rstrip("/")
-        parts = urlsplit(url)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise OptionError(f"account {self.name!r}: url {url!r} is not a URL",
-                              fix='write it as url = "https://rt.example.com" (without /REST/2.0)')
+        url = self.url_option("url", 'write it as url = "https://rt.example.com" (without /REST/2.0)')
         if url.endswith("/REST/2.0"):
             url = url[: -len("/REST/2.0")]
         if not all(isinstance(q, str) and q.strip() for q in self.opts["queues"]):
             raise OptionError(f"account {self.name!r}: queues must be a list of queue names",
                               fix='e.g. queues = ["General", "Billing"]')
-        if self.opts["timeout"] <= 0:
-            raise OptionError(f"account {self.name!r}: timeout must be more than 0 seconds", fix="e.g. timeout = 30")
+        self.check_timeout()
         self.url = url
         self.queues = {q.strip() for q in self.opts["queues"]}
-        self._state_file = Path(self.opts["state_dir"]) / "rt-state.json" if self.opts["state_dir"] else None
+        self._state = StateFile(self.opts["state_dir"], "rt-state.json")
         self._version = "?"  # RT's own, learnt on open
         self._seen: int | None = None  # newest transaction id the cache has (see _adopt_pulled)
         self._pulled: int | None = None  # handed out in the last batch; the cache has it by the next call
@@ -139,22 +133,16 @@ class RtProvider(HttpProvider):
     # ------------------------------------------------------------------ the pulled mark
 
     def _load_state(self) -> None:
-        if self._state_file is None or not self._state_file.exists():
-            return
+        state = self._state.read()
         try:
-            state = json.loads(self._state_file.read_text())
             self._seen = int(state["seen"]) if state.get("seen") is not None else None
-            self._me = self._me or state.get("me")
-        except (ValueError, KeyError, TypeError, OSError):
+        except (ValueError, TypeError):
             self._seen = None  # unreadable: the next pull sets it again
+        me = state.get("me")
+        self._me = self._me or (me if isinstance(me, str) else None)
 
     def _save_state(self) -> None:
-        if self._state_file is None:
-            return
-        self._state_file.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self._state_file.with_suffix(".tmp")
-        tmp.write_text(json.dumps({"seen": self._seen, "me": self._me}))
-        tmp.replace(self._state_file)
+        self._state.write({"seen": self._seen, "me": self._me})
 
     def _adopt_pulled(self, committed: int | None = None) -> None:
         """The engine stores a batch before its next call: the last batch's mark is now the cache's."""

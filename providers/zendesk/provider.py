@@ -20,7 +20,6 @@ from __future__ import annotations
 import json
 import re
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 from typing import Any
 
 from providers.base import (
@@ -38,7 +37,7 @@ from providers.base import (
     RemoteChanged,
     Unsupported,
 )
-from providers.http import HttpProvider
+from providers.http import HttpProvider, StateFile
 from providers.text import clean_line
 from providers.zendesk import newer
 from providers.zendesk.client import ZendeskClient
@@ -76,10 +75,9 @@ class ZendeskProvider(HttpProvider):
         if not SUBDOMAIN.match(sub):
             raise OptionError(f"account {self.name!r}: subdomain {self.opts['subdomain']!r} is not a Zendesk subdomain",
                               fix='write only the NAME of NAME.zendesk.com, e.g. subdomain = "acme"')
-        if self.opts["timeout"] <= 0:
-            raise OptionError(f"account {self.name!r}: timeout must be more than 0 seconds", fix="e.g. timeout = 30")
+        self.check_timeout()
         self.base_url = f"https://{sub}.zendesk.com"
-        self._state_file = Path(self.opts["state_dir"]) / "zendesk-state.json" if self.opts["state_dir"] else None
+        self._state = StateFile(self.opts["state_dir"], "zendesk-state.json")
         self._me: dict[str, Any] = {}
         self._users: dict[int, dict] = {}
         self._customers_sent: set[int] = set()
@@ -113,23 +111,14 @@ class ZendeskProvider(HttpProvider):
     # ------------------------------------------------------------------ what the agent saw
 
     def _load_state(self) -> None:
-        if self._state_file is None or not self._state_file.exists():
-            return
-        try:
-            self._stamps = {str(k): str(v) for k, v in json.loads(self._state_file.read_text())["stamps"].items()}
-        except (ValueError, KeyError, TypeError, AttributeError, OSError):
-            self._stamps = {}
+        stamps = self._state.read().get("stamps")
+        self._stamps = {str(k): str(v) for k, v in stamps.items()} if isinstance(stamps, dict) else {}
 
     def _save_state(self) -> None:
-        if self._state_file is None:
-            return
         if len(self._stamps) > MAX_STAMPS:  # keep the most recently updated tickets
             newest = sorted(self._stamps.items(), key=lambda kv: kv[1])[-MAX_STAMPS:]
             self._stamps = dict(newest)
-        self._state_file.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self._state_file.with_suffix(".tmp")
-        tmp.write_text(json.dumps({"stamps": self._stamps}))
-        tmp.replace(self._state_file)
+        self._state.write({"stamps": self._stamps})
 
     def _adopt_pulled(self) -> None:
         """The engine stores a batch before its next call: the last batch's stamps are now the cache's."""

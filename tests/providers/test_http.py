@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from providers.base import AuthError, PermanentError, TransientError
-from providers.http import JsonApi, seconds_until
+from providers.http import JsonApi, StateFile, seconds_until
 
 
 class Api(JsonApi):
@@ -120,3 +120,17 @@ NOW = datetime(2027, 1, 15, 9, 30, tzinfo=timezone.utc)
 ])
 def test_retry_after_and_reset_headers_in_every_form_the_apis_send(value, expected):
     assert seconds_until(value, NOW.timestamp()) == expected
+
+
+def test_an_adapters_state_file_reads_empty_when_broken_and_is_replaced_whole(tmp_path):
+    state = StateFile(str(tmp_path / "state"), "x-state.json")
+    assert state.read() == {}  # none yet
+    state.write({"seen": 41})
+    assert state.read() == {"seen": 41}
+    assert not list((tmp_path / "state").glob("*.tmp"))
+    for broken in ("{half", "[1, 2]", "\x00\xff"):
+        state.path.write_text(broken, errors="surrogateescape")
+        assert state.read() == {}, broken
+    nowhere = StateFile("", "x-state.json")
+    nowhere.write({"seen": 1})
+    assert nowhere.read() == {} and nowhere.path is None

@@ -9,6 +9,7 @@ still in motion, so keys typed in one burst (``j j r``) act on the row they reac
 
 from __future__ import annotations
 
+import gc
 import time
 from collections.abc import Iterable
 from pathlib import Path
@@ -203,6 +204,12 @@ class MainScreen(RegistryBindings, UndoKey, MergeActions, DataActions, Screen):
         self.panes_ready = True
         self.inbox.sla_settings = self.host.section("sla")
         self.inbox.refresh()  # countdowns with the configured SLA policies
+        # Everything start-up made lives as long as the screen: out of the collector's sight, a full
+        # collection walks only what came since (one of the whole heap stalled a frame 100–140 ms).
+        gc.freeze()
+
+    def on_unmount(self) -> None:
+        gc.unfreeze()  # what the screen held may go now (a test process opens hundreds of screens)
 
     def on_resize(self, event: events.Resize) -> None:
         self._layout_customer(event.size.width)
