@@ -86,7 +86,8 @@ def where_the_loop_is(frame) -> str:
 
 
 def figures(stalls: list[float], keys: list[float]) -> dict:
-    return {"stall_max": max(stalls, default=float("nan")), "stall_p99": pct(stalls, 99), "key_p50": pct(keys, 50),
+    return {"stall_max": max(stalls, default=float("nan")), "stall_p99": pct(stalls, 99),
+            "over_50": sum(1 for s in stalls if s > 0.05), "key_p50": pct(keys, 50),
             "key_p99": pct(keys, 99), "key_max": max(keys, default=float("nan")), "keys": len(keys)}
 
 
@@ -125,7 +126,7 @@ async def one_run(base: Path, n: int, mode: str, after: float = 15.0, show_stack
         app = Console(db_path=data / "default.sqlite3", config=config, data_dir=data)
         stalls: list[float] = []
         keys: list[float] = []
-        stacks: list[tuple[float, str]] = []  # (how late, the loop thread's stack) with --stacks
+        stacks: list[tuple[float | None, str]] = []  # (how late, the loop thread's stack) with --stacks
         handled: list[float] = []  # arrival times of keys handled since the last frame
         result: dict = {}
         async with app.run_test(headless=True, size=(160, 50)) as pilot:
@@ -184,12 +185,14 @@ async def one_run(base: Path, n: int, mode: str, after: float = 15.0, show_stack
                 loop_thread, caught = threading.main_thread().ident, 0.0
                 while not stop.is_set():
                     time.sleep(0.005)
+                    if stacks and stacks[-1][0] is None and beat[0] != caught:  # that stall is over: how long
+                        stacks[-1] = (beat[0] - caught, stacks[-1][1])
                     late = time.perf_counter() - beat[0]
                     if late > STACK_AFTER and beat[0] != caught:
                         caught = beat[0]
                         frame = sys._current_frames().get(loop_thread)
                         collecting = f"      (collecting garbage, generation {gc_running[0]})\n" if gc_running else ""
-                        stacks.append((late, collecting + where_the_loop_is(frame)))
+                        stacks.append((None, collecting + where_the_loop_is(frame)))
 
             started = time.perf_counter()
             first_rows = None
@@ -260,11 +263,13 @@ def main() -> None:
             for phase, label in (("during", "during the sync"), ("after", f"then {args.after:.0f} s idle")):
                 f = r[phase]
                 ms = {k: f[k] * 1000 for k in ("stall_max", "stall_p99", "key_p50", "key_p99", "key_max")}
-                print(f"    {label:>16}: longest UI-loop stall {ms['stall_max']:6.1f} ms (p99 {ms['stall_p99']:5.1f}); "
+                print(f"    {label:>16}: longest UI-loop stall {ms['stall_max']:6.1f} ms (p99 {ms['stall_p99']:5.1f}, "
+                      f"{f['over_50']} over 50 ms); "
                       f"key to frame p50 {ms['key_p50']:5.1f} ms, p99 {ms['key_p99']:6.1f}, max {ms['key_max']:6.1f} "
                       f"({f['keys']} keys)")
             for late, stack in r["stacks"]:
-                print(f"    the loop had not ticked for {late * 1000:.0f} ms here:\n{stack}")
+                print(f"    a stall of {late * 1000 if late else float('nan'):.0f} ms; {STACK_AFTER * 1000:.0f} ms in, "
+                      f"the loop was here:\n{stack}")
         print(f"  load average: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
 
 
