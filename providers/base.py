@@ -37,6 +37,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, ClassVar, Generic, TypeVar, overload
+from urllib.parse import urlsplit
 
 from providers.records import (  # noqa: F401  (re-exported: adapters import from here)
     PRIORITIES,
@@ -304,6 +305,18 @@ class Provider(abc.ABC):
         self.name = account.name
         self.opts = validate_options(self.options, account.options, account.name)
         self.read_only = True  # until open() says otherwise: safe by default
+
+    def url_option(self, option: str, fix: str) -> str:
+        """The ``option`` as a base URL (http or https, with a host), without a trailing slash."""
+        url = self.opts[option].strip().rstrip("/")
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise OptionError(f"account {self.name!r}: {option} {url!r} is not a URL", fix=fix)
+        return url
+
+    def check_timeout(self) -> None:
+        if self.opts["timeout"] <= 0:
+            raise OptionError(f"account {self.name!r}: timeout must be more than 0 seconds", fix="e.g. timeout = 30")
 
     # -- life cycle
 

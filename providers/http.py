@@ -27,7 +27,6 @@ from datetime import datetime, timedelta
 from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Any, ClassVar
-from urllib.parse import urlsplit
 
 import httpx
 
@@ -35,7 +34,6 @@ from providers.base import (
     USER_AGENT,
     AuthError,
     OpenClient,
-    OptionError,
     PermanentError,
     Provider,
     ProviderError,
@@ -251,18 +249,6 @@ class HttpProvider(Provider):
         client, self._client = self._client, None
         if client is not None:
             await client.aclose()
-
-    def url_option(self, option: str, fix: str) -> str:
-        """The ``option`` as a base URL (http or https, with a host), without a trailing slash."""
-        url = self.opts[option].strip().rstrip("/")
-        parts = urlsplit(url)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise OptionError(f"account {self.name!r}: {option} {url!r} is not a URL", fix=fix)
-        return url
-
-    def check_timeout(self) -> None:
-        if self.opts["timeout"] <= 0:
-            raise OptionError(f"account {self.name!r}: timeout must be more than 0 seconds", fix="e.g. timeout = 30")
 
 
 class StateFile:

@@ -95,9 +95,7 @@ class MatrixProvider(Provider):
         if not (uid.startswith("@") and ":" in uid[2:] and len(uid) > 3):
             raise OptionError(f"account {self.name!r}: user_id {uid!r} is not a Matrix id",
                               fix='write the full id, like user_id = "@support:example.com"')
-        if self.opts["timeout"] <= 0:
-            raise OptionError(f"account {self.name!r}: timeout must be more than 0 seconds",
-                              fix="e.g. timeout = 30")
+        self.check_timeout()
         self.verified_devices = parse_verified(self.name, self.opts["verified_devices"])
         self.homeserver = hs.rstrip("/")
         self.user_id = uid

@@ -55,8 +55,7 @@ class SqlProvider(Provider):
         if not self.queries:
             raise OptionError(f"account {self.name!r}: no customers or orders query",
                               fix='add customers = "SELECT email, name … WHERE updated_at > :since"')
-        if self.opts["timeout"] <= 0:
-            raise OptionError(f"account {self.name!r}: timeout must be more than 0", fix="e.g. timeout = 30")
+        self.check_timeout()
         self.needs_secret = self.target.kind != "sqlite"
         self.database: Database | None = None
         self._pending: list[Batch] = []
