@@ -1,16 +1,22 @@
 """Suggested answers against the demo's help centre: customer questions written the way
 customers write (``data/kb_questions.tsv``), each with the article that answers it.
-
-The "tune" part was used while tuning the ranking; it must stay at the targets (top-1
->= 90%, top-3 >= 97%). The "held" part (78 questions and 9 unanswerable: the tenth batch,
-written and labelled before the tenth tuning pass and committed before the ranking read it)
-was never used to tune: its figure is printed on its own — top-1 84.6% / top-3 88.5%, 7 of 9
-unanswerable showing nothing, when first read — below the targets, and held to a floor just
-under what was measured. Earlier batches, each read once before it was tuned on
-(top-1/top-3): 90.2/95.1, 83.3/91.0, 85.9/91.0, 94.9/94.9, 88.5/89.7, 83.3/87.2, then the
-eighth 89.7/91.0 and the ninth 89.7/92.3 (both read with the ranking unchanged, then tuned on
-in the tenth pass).
 Questions no article answers must show nothing rather than noise.
+
+Splits. "tune" was used while tuning the ranking; it must stay at the targets (top-1 >= 90%,
+top-3 >= 97%). "held" (the tenth batch), "fresh" (the eleventh: 100 questions and 12
+unanswerable, long emails with the question buried, slang, mixed topics) and "final" (the
+twelfth: 37 and 6) were written and committed before the ranking read them and never tuned
+on: they are the unseen figures, far below the targets, each held to a floor at what it
+measured (a change can keep or raise them, never lower them).
+
+History, each batch read once before it was tuned on (top-1/top-3): 90.2/95.1, 83.3/91.0,
+85.9/91.0, 94.9/94.9, 88.5/89.7, 83.3/87.2, 89.7/91.0, 89.7/92.3; then, unchanged since,
+held 84.6/88.5 (7 of 9 unanswerable hidden), fresh 60.0/65.0 (9 of 12), final 78.4/83.8 (4
+of 6). Ten passes of words (stemming, synonyms, concept phrases, field weights) brought each
+tuned batch to the targets and none of the next. A static embedding model beside the words
+(bundled in the wordllama wheel) was tried: fresh 65.0/68.0 and final 81.1/83.8, and two
+more unanswerable questions shown an article ("do you do gift wrapping" -> gift cards) —
+too little for numpy, tokenizers and 127 MB of install, so it was not taken.
 """
 
 from __future__ import annotations
@@ -41,8 +47,12 @@ def help_centre(db):
     return db
 
 
-@pytest.mark.parametrize("split,min_top1,min_top3", [("tune", 0.90, 0.97), ("held", 0.84, 0.88)])
-def test_the_answering_article_comes_first(help_centre, split, min_top1, min_top3, capsys):
+# split, top-1 and top-3 floors, unanswerable questions that must show nothing (the targets: 90% and 97%)
+FLOORS = [("tune", 0.90, 0.97, 53), ("held", 0.84, 0.88, 7), ("fresh", 0.60, 0.65, 9), ("final", 0.78, 0.83, 4)]
+
+
+@pytest.mark.parametrize("split,min_top1,min_top3,min_hidden", FLOORS)
+def test_the_answering_article_comes_first(help_centre, split, min_top1, min_top3, min_hidden, capsys):
     remote = dict(help_centre.execute("SELECT id, remote_id FROM articles"))
     asked = [(e, q) for e, q in questions(split) if e != "none"]
     top1 = top3 = 0
@@ -59,11 +69,14 @@ def test_the_answering_article_comes_first(help_centre, split, min_top1, min_top
         print(f"\nsuggestions ({split}): {len(asked)} questions, top-1 {top1 / len(asked):.1%}, "
               f"top-3 {top3 / len(asked):.1%}; {hidden} of {len(unanswerable)} unanswerable ones show nothing")
     assert top1 / len(asked) >= min_top1 and top3 / len(asked) >= min_top3, "\n".join(wrong)
+    assert hidden >= min_hidden, [q for q in unanswerable if knowledge.search(help_centre, q, 3)]
 
 
 def test_the_set_is_big_enough_and_every_article_is_asked_about():
     asked = questions("tune") + questions("held")
     assert len([q for e, q in asked if e != "none"]) >= 100 and len(questions("held")) >= 60
+    assert len([q for e, q in questions("fresh") if e != "none"]) >= 80
+    assert len([q for e, q in questions("final") if e != "none"]) >= 30
     assert {e for e, _ in asked} >= {f"kb-{i + 1:03d}" for i in range(len(content.ARTICLES))}
 
 
