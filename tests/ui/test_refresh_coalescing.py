@@ -244,3 +244,42 @@ async def test_the_start_up_heap_is_out_of_the_collectors_sight_while_the_screen
         await wait_until(pilot, lambda: app.main.panes_ready, what="the panes")
         assert gc.get_freeze_count() > 10_000
     assert gc.get_freeze_count() == 0, "the screen's objects stay frozen after it closed"
+
+
+async def test_a_step_asks_each_widget_for_the_two_lines_it_changed_only(make_app, monkeypatch):
+    """Textual draws every widget under an update over its whole height; a step redraws two lines."""
+    from textual.widget import Widget
+
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        main = app.main
+        await wait_until(pilot, lambda: main.panes_ready, what="the panes")
+        await pilot.pause(0.3)
+        asked: list[tuple[str, int]] = []
+        render_lines = Widget.render_lines
+
+        def recording(self, crop):
+            asked.append((type(self).__name__, crop.height))
+            return render_lines(self, crop)
+
+        monkeypatch.setattr(Widget, "render_lines", recording)
+        monkeypatch.setattr("widgets.screens.main.PANE_DELAY", 30.0)  # the panes stay where they are
+        before = main.inbox.cursor
+        await pilot.press("j")
+        await pilot.pause(0.05)
+        assert main.inbox.cursor == before + 1
+        assert ("InboxList", 2) in asked, asked
+        assert all(height <= 2 for _, height in asked), f"a step drew more than its two lines: {asked}"
+
+
+async def test_the_selection_changing_repaints_the_panes_not_the_whole_screen(make_app):
+    """The current conversation is a var: the panes draw what they change; the inbox and the bar stay."""
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        main = app.main
+        await wait_until(pilot, lambda: main.panes_ready, what="the panes")
+        await pilot.pause(0.3)
+        other = app.db.execute("SELECT id FROM threads WHERE id != ? LIMIT 1", (main.current,)).fetchone()[0]
+        main.current = other
+        assert main.conversation.thread_id == other
+        assert not main._repaint_required, "choosing a conversation marked the whole screen for a repaint"

@@ -19,7 +19,7 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.css.query import NoMatches
 from textual.message import Message
-from textual.reactive import reactive
+from textual.reactive import var
 from textual.screen import Screen
 from textual.widget import MountError
 
@@ -30,6 +30,7 @@ from console.cache.queries import ALL_STATES, Filter
 from console.errors import UserError
 from console.views import View, ViewQueryError, builtin_views, jump_letters, queue_views, saved_views
 from widgets import queue_flow
+from widgets.compositor import LineCompositor
 from widgets.host import Host
 from widgets.first_run import FirstRunGuide, guide_mode
 from widgets.inbox import InboxList
@@ -96,10 +97,12 @@ DataActions = type("DataActions", (), {
 class MainScreen(RegistryBindings, UndoKey, MergeActions, DataActions, Screen):
     """The agent's desk. Every main-screen key is an ``action_<id>`` here."""
 
-    current: reactive[int | None] = reactive(None, init=False)
+    current: var[int | None] = var(None, init=False)
+    """The open conversation; the panes follow it (a var: a new value repaints nothing by itself)."""
 
     def __init__(self, host: Host) -> None:
         super().__init__(id="main-screen")
+        self._compositor = LineCompositor()  # a step repaints two lines, not every pane's whole height
         self.host = host
         config = host.config
         self.problems: list[str] = []
