@@ -1,7 +1,8 @@
 """The conversation pane: header, messages, suggested articles, and the composer.
 
-Messages are drawn as one ``Static`` holding one pre-wrapped ``Text`` (only the
-newest ``PAGE`` are read and drawn; ``[`` shows earlier ones; each message's lines
+Messages are drawn as one pre-wrapped ``Text`` in a line-by-line view
+(:mod:`widgets.text_view`: a new conversation repaints the pane, never lays out the
+screen; only the newest ``PAGE`` are read and drawn; ``[`` shows earlier ones; each message's lines
 are cached), so a conversation with thousands of messages opens as fast as a short
 one and no widget is built per message. Inbound, outbound and internal notes
 differ in indentation, gutter glyph, colour AND a text label, so they read apart
@@ -19,7 +20,6 @@ from typing import Any
 from rich.console import Console
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.containers import VerticalScroll
 from textual.widget import Widget
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
@@ -30,6 +30,7 @@ from providers.records import PRIORITIES
 from widgets.composer import SEND_ACTION, Composer
 from widgets.host import Host
 from widgets.steady import SteadyStatic
+from widgets.text_view import TextView
 from widgets.keys import RegistryBindings
 from widgets.presence import presence_line
 from widgets.render import (
@@ -146,8 +147,6 @@ class ConversationPane(RegistryBindings, Widget):
     ConversationPane #conv-header { padding: 0 1; background: $boost; height: auto; }
     ConversationPane #conv-scroll { height: 1fr; }
     ConversationPane #conv-scroll:focus { background-tint: $foreground 3%; }
-    ConversationPane #conv-earlier { color: $text-muted; padding: 0 1; }
-    ConversationPane #conv-body { text-wrap: nowrap; text-overflow: clip; }
     ConversationPane #conv-suggestions { height: auto; max-height: 4; border: none; border-top: solid $secondary;
                                          scrollbar-size-vertical: 1; }
     ConversationPane Composer { display: none; }
@@ -169,14 +168,11 @@ class ConversationPane(RegistryBindings, Widget):
     def compose(self) -> ComposeResult:
         yield SteadyStatic(Text("No conversation open — pick one in the inbox and press Enter", style="dim"),
                      id="conv-header")
-        with VerticalScroll(id="conv-scroll"):
-            yield SteadyStatic(Text(""), id="conv-earlier")
-            yield SteadyStatic(Text(""), id="conv-body")
+        yield TextView(id="conv-scroll")
         yield OptionList(id="conv-suggestions")
         yield Composer(self.host)
 
     def on_mount(self) -> None:
-        self.query_one("#conv-earlier").display = False
         self.query_one("#conv-suggestions").display = False
         self.set_interval(15, self._tick)  # the SLA countdown and relative times stay current
 
@@ -210,8 +206,7 @@ class ConversationPane(RegistryBindings, Widget):
     def reload(self, scroll_end: bool = False) -> None:
         """Read the conversation again (after sync or an action); keeps the reading position."""
         header = self.query_one("#conv-header", Static)
-        body = self.query_one("#conv-body", Static)
-        earlier = self.query_one("#conv-earlier", Static)
+        body = self.query_one("#conv-scroll", TextView)
         db = self.host.db
         row = queries.thread(db, self.thread_id) if self.thread_id is not None else None
         self.thread_row = row
@@ -221,29 +216,29 @@ class ConversationPane(RegistryBindings, Widget):
             else:
                 header.update(Text("No conversation open — pick one in the inbox and press Enter", style="dim"))
             body.update(Text(""))
-            earlier.display = False
             self._message_count = 0
             return
-        scroll = self.query_one("#conv-scroll", VerticalScroll)
-        at_end = scroll.scroll_y >= scroll.max_scroll_y - 1
+        at_end = body.scroll_y >= body.max_scroll_y - 1
         msgs, total = queries.messages_tail(db, self.thread_id, self.shown)
         grew = total > self._message_count
         self._message_count = total
         now = self.host.now()
         header.update(self.render_header(row, now))
         hidden = total - len(msgs)
-        earlier.display = hidden > 0
-        if hidden:
-            earlier.update(Text(f"… {hidden} earlier message{'s' if hidden != 1 else ''} — press "
-                                f"{self.host.key_label('earlier_messages')} to show {min(hidden, PAGE)} more"))
         retry_key = self.host.key_label("retry_send")
         fold_key = self.host.key_label("toggle_quotes")
-        width = max(20, (scroll.size.width or 102) - 2)  # the scrollbar takes two columns
-        text = Text("\n").join(self._message_text(m, now, retry_key, fold_key, width) for m in msgs)
-        text.no_wrap = True  # already wrapped to the pane's width
-        body.update(text if msgs else Text("No messages yet", style="dim"))
+        width = max(20, (body.scrollable_content_region.width or 101) - 1)
+        parts = [self._message_text(m, now, retry_key, fold_key, width) for m in msgs]
+        if hidden:
+            parts.insert(0, Text(f" … {hidden} earlier message{'s' if hidden != 1 else ''} — press "
+                                 f"{self.host.key_label('earlier_messages')} to show {min(hidden, PAGE)} more\n",
+                                 style="dim"))
+        body.update(Text("\n").join(parts) if msgs else Text("No messages yet", style="dim"))
         if scroll_end or (at_end and grew):
-            self.call_after_refresh(scroll.scroll_end, animate=False)
+            if body.container_size:
+                body.scroll_to_end()
+            else:  # not laid out yet: its height is known after the first layout
+                self.call_after_refresh(body.scroll_to_end)
 
     def _message_text(self, m: sqlite3.Row, now: float, retry_key: str, fold_key: str, width: int) -> Text:
         """render_message, remembered while nothing the agent would see has changed (live refreshes are cheap)."""
@@ -480,8 +475,7 @@ class ConversationPane(RegistryBindings, Widget):
         if self._message_count > self.shown:
             self.shown += PAGE
             self.reload()
-            scroll = self.query_one("#conv-scroll", VerticalScroll)
-            self.call_after_refresh(scroll.scroll_home, animate=False)
+            self.query_one("#conv-scroll", TextView).scroll_to_start()
 
     def on_resize(self, event) -> None:
         if self.thread_row is not None:

@@ -12,10 +12,11 @@ from collections.abc import Sequence
 
 from rich.text import Text
 from textual.widgets import OptionList, Static
+from textual.visual import visualize
 from textual.widgets.option_list import Option
 
 
-def _same(a: object, b: object) -> bool:
+def draws_same(a: object, b: object) -> bool:
     """Whether two contents draw the same (rich's ``Text ==`` ignores the base style and wrapping)."""
     if isinstance(a, Text) and isinstance(b, Text):
         return (a.plain, a.spans, str(a.style), a.no_wrap, a.justify, a.overflow, a.end) == \
@@ -24,11 +25,24 @@ def _same(a: object, b: object) -> bool:
 
 
 class SteadyStatic(Static):
-    """A Static whose ``update`` with the content it already shows does nothing."""
+    """A Static whose ``update`` with the content it already shows does nothing, and whose new
+    content of the same height repaints it without a layout."""
 
     def update(self, content="", *, layout: bool = True) -> None:
-        if not _same(self.content, content):
-            super().update(content, layout=layout)
+        if draws_same(self.content, content):
+            return
+        super().update(content, layout=layout and not self._keeps_height(content))
+
+    def _keeps_height(self, content) -> bool:
+        """Whether ``content`` fills exactly the lines the widget has now (auto height, laid out)."""
+        styles = self.styles
+        width = self.content_region.width
+        if not width or (styles.width is not None and styles.width.is_auto):
+            return False
+        if styles.height is None or not styles.height.is_auto:
+            return True  # the layout gives it its height; content does not change it
+        return visualize(self, content, markup=self._render_markup).get_height(styles, width) == \
+            self.content_region.height
 
 
 class SteadyOptionList(OptionList):
@@ -38,7 +52,7 @@ class SteadyOptionList(OptionList):
         """Show ``options`` (True), or keep the ones shown because they are the same (False)."""
         shown = self.options
         if len(shown) == len(options) and all(
-                a.id == b.id and a.disabled == b.disabled and _same(a.prompt, b.prompt) for a, b in zip(shown, options)):
+                a.id == b.id and a.disabled == b.disabled and draws_same(a.prompt, b.prompt) for a, b in zip(shown, options)):
             return False
         self.clear_options()
         self.add_options(options)

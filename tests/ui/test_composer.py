@@ -71,7 +71,7 @@ async def test_note_is_internal_and_labelled(cache_path):
         msg = db.execute("SELECT direction, text FROM messages WHERE thread_id=? ORDER BY id DESC LIMIT 1",
                          (ids["refund"],)).fetchone()
         assert tuple(msg) == ("note", "Customer is VIP, refund ok")
-        text = static_text(app.query_one("#conv-body"))
+        text = static_text(app.query_one("#conv-scroll"))
         assert "✎ INTERNAL NOTE" in text and "internal — never sent to the customer" in text
 
 
@@ -299,7 +299,7 @@ async def test_ctrl_t_switches_reply_private_note_where_the_channel_can(cache_pa
         await pilot.pause()
         assert db.execute("SELECT kind FROM outbox WHERE thread_id=? ORDER BY id DESC", (ids["social"],)).fetchone()[0] \
             == "move_private"
-        assert "sent privately" in static_text(app.query_one("#conv-body"))
+        assert "sent privately" in static_text(app.query_one("#conv-scroll"))
 
 
 async def test_ctrl_t_on_email_is_reply_and_note_only(cache_path):

@@ -57,7 +57,7 @@ async def test_r_composes_ctrl_s_queues_failed_shows_reason_R_retries(make_app, 
         app.changed({tid})
         await pilot.pause()
         assert "✗ failed: 550 mailbox unavailable" in screen_text(app)
-        assert "✗ failed: 550 mailbox unavailable — press R to retry" in flat(static_text(app.query_one("#conv-body")))
+        assert "✗ failed: 550 mailbox unavailable — press R to retry" in flat(static_text(app.query_one("#conv-scroll")))
         await pilot.press("R")
         await pilot.pause()
         assert app.db.execute("SELECT state FROM outbox WHERE id=?", (row["id"],)).fetchone()[0] == "queued"
@@ -126,7 +126,7 @@ async def test_customer_pane_enter_opens_the_conversation_in_the_app(make_app, s
         await pilot.press("enter")
         await pilot.pause(0.1)
         assert app.main.conversation.thread_id == ids["social"]
-        assert "@shop my kettle leaks" in static_text(app.query_one("#conv-body"))
+        assert "@shop my kettle leaks" in static_text(app.query_one("#conv-scroll"))
 
 
 async def test_z_folds_quotes_when_the_pane_has_focus(make_app, seeded):
@@ -135,10 +135,10 @@ async def test_z_folds_quotes_when_the_pane_has_focus(make_app, seeded):
     async with app.run_test(size=SIZE) as pilot:
         await open_in(app, pilot, ids["refund"])
         app.query_one("#conv-scroll").focus()
-        assert "quoted lines (z to show)" in static_text(app.query_one("#conv-body"))
+        assert "quoted lines (z to show)" in static_text(app.query_one("#conv-scroll"))
         await pilot.press("z")
         await pilot.pause()
-        assert "> Kind regards" in static_text(app.query_one("#conv-body"))
+        assert "> Kind regards" in static_text(app.query_one("#conv-scroll"))
 
 
 async def test_pane_keys_follow_the_keymap(make_app, seeded):
@@ -152,13 +152,13 @@ async def test_pane_keys_follow_the_keymap(make_app, seeded):
         assert not app.startup_problems
         await open_in(app, pilot, ids["refund"])
         app.query_one("#conv-scroll").focus()
-        assert "quoted lines (Q to show)" in static_text(app.query_one("#conv-body"))
+        assert "quoted lines (Q to show)" in static_text(app.query_one("#conv-scroll"))
         await pilot.press("z")
         await pilot.pause()
-        assert "> Kind regards" not in static_text(app.query_one("#conv-body"))
+        assert "> Kind regards" not in static_text(app.query_one("#conv-scroll"))
         await pilot.press("Q")
         await pilot.pause()
-        assert "> Kind regards" in static_text(app.query_one("#conv-body"))
+        assert "> Kind regards" in static_text(app.query_one("#conv-scroll"))
         await pilot.press("r")
         await pilot.pause()
         await type_text(pilot, "via remapped send")

@@ -68,7 +68,7 @@ async def test_m_merges_the_customers_chat_into_the_email_after_asking(make_app,
         assert row(cache_path, chat)["merged_into"] == email
         assert list(app._notifications)[-1].message == \
             "“Where is my parcel #1001” (chat) merged into this conversation — ctrl+z to undo"
-        shown = app.main.conversation.query_one("#conv-body").render().plain
+        shown = app.main.conversation.query_one("#conv-scroll").content.plain
         assert "parcel tracking says lost" in shown  # the chat's messages are in the conversation now
         assert app.main.inbox.total == before - 1  # and the chat is no longer a row of its own
 

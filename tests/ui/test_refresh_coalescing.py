@@ -20,7 +20,7 @@ from console.cache import queries
 from console.cache.ingest import apply_batch
 from console.config import AccountSettings, Config
 from providers.base import Batch, Channel, Direction, Identity, Message, Thread
-from tests.support.pilot import wait_until
+from tests.support.pilot import screen_text, wait_until
 from tests.support.servers.mail import PASSWORD, dovecot  # noqa: F401
 from tests.ui.conftest import at
 
@@ -49,7 +49,7 @@ def view_ids(app) -> list[int]:
 def conversation_text(app) -> str:
     from tests.ui.test_conversation_app import flat, static_text
 
-    return flat(static_text(app.query_one("#conv-body")))
+    return flat(static_text(app.query_one("#conv-scroll")))
 
 
 async def test_a_burst_of_changes_is_one_re_read_that_names_every_conversation_in_it(make_app):
@@ -124,7 +124,8 @@ async def test_a_sync_batch_landing_while_the_cursor_rests_keeps_the_selection_a
 
 
 async def test_a_re_read_that_finds_the_open_conversation_unchanged_lays_out_nothing(make_app, monkeypatch):
-    """A layout is a full repaint (50–130 ms mid-sync); the panes redraw only what changed."""
+    """A layout is a full repaint (50–130 ms mid-sync); the panes redraw only what changed, and a new
+    message in the open conversation is drawn without one."""
     from textual.widget import Widget
 
     app = make_app()
@@ -156,9 +157,9 @@ async def test_a_re_read_that_finds_the_open_conversation_unchanged_lays_out_not
             sent_at=at(5), text="One more thing: the parcel came open")])
         apply_batch(app.db, row["account_id"], batch)
         main.changed({current}, synced=True)
-        await wait_until(pilot, lambda: "the parcel came open" in conversation_text(app),
-                         what="the new message in the open conversation")
-        assert layouts, "the pane showed a new message without drawing it"
+        await wait_until(pilot, lambda: "the parcel came open" in screen_text(app),
+                         what="the new message on screen")
+        assert not [w for w in layouts if w.startswith("TextView")], f"a new message laid the screen out: {layouts}"
 
 
 async def test_rows_outside_the_window_show_in_cache_order_after_a_sync_batch(make_app):
@@ -283,3 +284,64 @@ async def test_the_selection_changing_repaints_the_panes_not_the_whole_screen(ma
         main.current = other
         assert main.conversation.thread_id == other
         assert not main._repaint_required, "choosing a conversation marked the whole screen for a repaint"
+
+
+async def test_another_conversation_is_drawn_at_its_newest_message_without_a_layout_of_its_own(make_app, monkeypatch):
+    """The messages are a line-by-line view: a new conversation sets its height and scrolls to the end at once."""
+    from textual.widget import Widget
+
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        main = app.main
+        await wait_until(pilot, lambda: main.panes_ready, what="the panes")
+        await pilot.pause(0.3)
+        layouts: list[str] = []
+        refresh = Widget.refresh
+
+        def counting(self, *regions, layout=False, **kw):
+            if layout:
+                layouts.append(f"{type(self).__name__}#{self.id}")
+            return refresh(self, *regions, layout=layout, **kw)
+
+        monkeypatch.setattr(Widget, "refresh", counting)
+        body = main.conversation.query_one("#conv-scroll")
+        for other, in app.db.execute("SELECT id FROM threads WHERE id != ? ORDER BY id", (main.current,)).fetchall():
+            layouts.clear()
+            main.current = other
+            assert not [w for w in layouts if w.endswith(("#conv-scroll", "#conv-body"))], layouts
+            await pilot.pause(0.05)
+            newest = app.db.execute("SELECT text FROM messages WHERE thread_id=? ORDER BY sent_at DESC, id DESC",
+                                    (other,)).fetchone()[0]
+            assert body.scroll_y == body.max_scroll_y
+            assert newest.split()[-1] in screen_text(app), f"the newest message of {other} is not in view"
+
+
+async def test_new_text_of_the_same_height_repaints_a_pane_part_in_place(monkeypatch):
+    from rich.text import Text
+    from textual.app import App
+    from textual.widget import Widget
+
+    from widgets.steady import SteadyStatic
+
+    class One(App):
+        def compose(self):
+            yield SteadyStatic(Text("subject\nchannel line"), id="part")
+
+    app = One()
+    async with app.run_test(size=(60, 10)) as pilot:
+        part = app.query_one("#part", SteadyStatic)
+        layouts: list[bool] = []
+        refresh = Widget.refresh
+
+        def counting(self, *regions, layout=False, **kw):
+            if self is part:
+                layouts.append(layout)
+            return refresh(self, *regions, layout=layout, **kw)
+
+        monkeypatch.setattr(Widget, "refresh", counting)
+        part.update(Text("another subject\nanother channel line"))
+        assert layouts == [False]
+        part.update(Text("a subject\nchannel\nand a third line"))
+        assert layouts == [False, True]
+        await pilot.pause()
+        assert part.size.height == 3

@@ -142,10 +142,10 @@ async def test_a_reply_waiting_out_its_undo_send_window_says_when_not_online(mak
         await opened(app, pilot, tid)
         result = app.perform("reply", tid, text="On its way.")
         await opened(app, pilot, tid)  # back from the next conversation that sending opened
-        body = flat(static_text(app.query_one("#conv-body"), width=200))
+        body = flat(static_text(app.query_one("#conv-scroll"), width=200))
         assert "⏳ queued for sending" in body and "online" not in body
         app.db.execute("UPDATE outbox SET next_try_at=? WHERE id=?", (time.time() + 30, result.data["outbox_id"]))
         app.changed({tid})
         await pilot.pause()
-        body = flat(static_text(app.query_one("#conv-body"), width=200))
+        body = flat(static_text(app.query_one("#conv-scroll"), width=200))
         assert re.search(r"⏳ queued — sends at \d\d:\d\d:\d\d unless cancelled", body)
