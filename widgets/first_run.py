@@ -14,9 +14,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from rich.text import Text
-from textual.widgets import Static
 
 from widgets.statusbar import STATE_STYLE, STATE_WORD
+from widgets.steady import SteadyStatic
 
 FIRST_SYNC_STATES = ("starting", "syncing")
 
@@ -85,7 +85,7 @@ def progress_text(configured: list[str], accounts: list) -> Text:
     return text
 
 
-class FirstRunGuide(Static):
+class FirstRunGuide(SteadyStatic):
     """The inbox column's text while there is nothing to list (see the module docstring)."""
 
     DEFAULT_CSS = """
