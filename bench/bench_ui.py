@@ -20,8 +20,10 @@ Prints figures (it asserts nothing) to compare with shared/notes/performance.md:
 - real terminal: ``switchboard --data-dir DIR --profile NAME`` in a tmux pane; time
   until the inbox rows appear in ``tmux capture-pane`` (a private tmux server); a step
   (``j``) and a half page (``ctrl+d``) until the program writes its next frame (seen in
-  the pane's output, piped to a file); and the console's CPU while idle for 10 s (from
-  /proc) at ``TEXTUAL_FPS=120`` (what `switchboard` sets) and at Textual's default 60.
+  the pane's output, piped to a file), with keys 400 ms apart (the panes have followed the
+  last key) and 150 ms apart (a key may land while the panes draw the last one); and the
+  console's CPU while idle for 10 s (from /proc) at ``TEXTUAL_FPS=120`` (what
+  `switchboard` sets) and at Textual's default 60.
 """
 
 from __future__ import annotations
@@ -41,6 +43,8 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+PANES_SETTLED = 0.4  # s between keys: the panes have followed the last one (100 ms rest, then drawing)
+KEY_GAP = 0.15  # s between keys: the next key may arrive while the panes draw the last one
 SEARCH_WORDS = ["parcel", "refund", "warranty", "norway", "invoice", "tracking", "password", "titanium", "ref",
                 "refu", "damaged tent", "from:Emma", "channel:chat refund", "status:closed thank", "zzzqx"]
 
@@ -347,7 +351,7 @@ def tmux_figures(path: Path, runs: int, idle_seconds: float = 10.0, fps: tuple[s
     xdg = tempfile.mkdtemp(prefix="sb-bench-xdg-")
     out = Path(xdg) / "pane.out"
     session_name = "bench"
-    figures: dict = {"paint": [], "step": [], "page": [], "idle_cpu": {}}
+    figures: dict = {"paint": [], "step": [], "page": [], "step_busy": [], "page_busy": [], "idle_cpu": {}}
     tmux = Tmux()
     try:
         figures["floor"] = tmux_floor(tmux, out)
@@ -380,14 +384,15 @@ def tmux_figures(path: Path, runs: int, idle_seconds: float = 10.0, fps: tuple[s
                     out.write_bytes(b"")
                     tmux.run("pipe-pane", "-t", session_name, f"cat >> {out}")
                     time.sleep(0.3)
-                    for key, name in (("j", "step"), ("C-d", "page")) * 10:
-                        if "exit=" in tmux.capture(session_name):
-                            print("tmux: switchboard exited:\n" + tmux.capture(session_name)[-1500:])
-                            break
-                        ms = key_to_frame(tmux, session_name, out, key)
-                        if ms is not None:
-                            figures[name].append(ms)
-                        time.sleep(0.15)  # the frame is complete and the panes have followed
+                    for gap, suffix in ((PANES_SETTLED, ""), (KEY_GAP, "_busy")):
+                        for key, name in (("j", "step"), ("C-d", "page")) * 10:
+                            if "exit=" in tmux.capture(session_name):
+                                print("tmux: switchboard exited:\n" + tmux.capture(session_name)[-1500:])
+                                break
+                            ms = key_to_frame(tmux, session_name, out, key)
+                            if ms is not None:
+                                figures[name + suffix].append(ms)
+                            time.sleep(gap)
                     tmux.run("pipe-pane", "-t", session_name, check=False)
             tmux.run("kill-session", "-t", session_name, check=False)
             time.sleep(0.3)
@@ -452,10 +457,13 @@ def main(argv: list[str] | None = None) -> int:
             if t["paint"]:
                 print(f"tmux: start → inbox rows visible:   median {statistics.median(t['paint']):.0f} ms "
                       f"(min {min(t['paint']):.0f}, max {max(t['paint']):.0f}, runs {len(t['paint'])})")
-            if t["step"]:
-                print(f"tmux: j → next frame written:       {fmt(t['step'])}")
-            if t["page"]:
-                print(f"tmux: ctrl+d → next frame written:  {fmt(t['page'])}")
+            for suffix, when in (("", f"keys {PANES_SETTLED * 1000:.0f} ms apart, the panes settled"),
+                                 ("_busy", f"keys {KEY_GAP * 1000:.0f} ms apart, the panes may still be drawing")):
+                print(f"tmux, {when}:")
+                if t["step" + suffix]:
+                    print(f"  j → next frame written:       {fmt(t['step' + suffix])}")
+                if t["page" + suffix]:
+                    print(f"  ctrl+d → next frame written:  {fmt(t['page' + suffix])}")
             if t["floor"]:
                 print(f"tmux: floor (a program echoing the key): {fmt(t['floor'])}")
             for rate, pct in t["idle_cpu"].items():
