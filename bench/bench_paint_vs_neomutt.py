@@ -6,7 +6,9 @@ In the same run: neomutt (Debian, installed by bench/install_peers.sh) opening a
 ``--messages`` support mails (``bench_imap.make_mailbox``), from process start until its
 index shows the message count, first with an empty header cache, then warm; and
 ``switchboard`` on a cache of 100,000 conversations (``bench.bigcache``, built if missing)
-until its inbox rows appear (``bench_ui.tmux_figures``). Prints medians; asserts nothing.
+until its inbox rows appear (``bench_ui.tmux_figures``); and, as the floor under any Textual
+program, a bare Textual app showing one line of text, from process start until that text
+appears. Prints medians; asserts nothing.
 """
 
 from __future__ import annotations
@@ -59,6 +61,38 @@ def neomutt_paint(tmux: Tmux, maildir: Path, work: Path, n: int) -> float | None
         time.sleep(0.3)
 
 
+BARE_TEXTUAL = """
+from textual.app import App
+from textual.widgets import Static
+
+class Bare(App):
+    def compose(self):
+        yield Static("bare textual app painted")
+
+Bare().run()
+"""
+
+
+def bare_textual_paint(tmux: Tmux, work: Path, runs: int) -> list[float]:
+    """Process start -> first frame of a Textual app with one Static: what Textual itself costs here."""
+    script = work / "bare_textual.py"
+    script.write_text(BARE_TEXTUAL)
+    times = []
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        tmux.run("new-session", "-d", "-s", "bare", "-x", "160", "-y", "50", f"{sys.executable} {script}; sleep 30")
+        try:
+            while time.perf_counter() - t0 < 20:
+                if "bare textual app painted" in tmux.capture("bare"):
+                    times.append((time.perf_counter() - t0) * 1000)
+                    break
+                time.sleep(0.002)
+        finally:
+            tmux.run("kill-session", "-t", "bare", check=False)
+            time.sleep(0.3)
+    return times
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--messages", type=int, default=100_000)
@@ -78,6 +112,7 @@ def main() -> None:
         try:
             cold = neomutt_paint(tmux, maildir, work, args.messages)
             warm = [t for t in (neomutt_paint(tmux, maildir, work, args.messages) for _ in range(args.runs)) if t]
+            bare = bare_textual_paint(tmux, work, max(5, args.runs))
         finally:
             tmux.close()
         ours = tmux_figures(args.cache, args.runs, fps=("120",)) or {"paint": []}
@@ -89,7 +124,11 @@ def main() -> None:
         if ours["paint"]:
             print(f"switchboard, cache of {conversations:,} conversations: start -> inbox rows median "
                   f"{statistics.median(ours['paint']):,.0f} ms (min {min(ours['paint']):,.0f}, runs {len(ours['paint'])})")
-        for name, label in (("step", "j"), ("page", "ctrl+d")):
+        if bare:
+            print(f"a bare Textual app (one Static), start -> its text: median {statistics.median(bare):,.0f} ms "
+                  f"(min {min(bare):,.0f}, runs {len(bare)})")
+        for name, label in (("step", "j"), ("page", "ctrl+d"), ("step_busy", "j, keys 150 ms apart"),
+                            ("page_busy", "ctrl+d, keys 150 ms apart")):
             if ours.get(name):
                 print(f"switchboard: {label} -> next frame written: {fmt(ours[name])}")
         if ours.get("floor"):
