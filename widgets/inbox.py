@@ -31,7 +31,6 @@ from collections.abc import Callable
 from rich.segment import Segment
 from rich.style import Style
 from textual import events, work
-from textual.geometry import Size
 from textual.message import Message
 from textual.reactive import var
 from textual.scroll_view import ScrollView
@@ -41,6 +40,7 @@ from console.cache import queries
 from console.cache.db import open_existing
 from console.cache.queries import Filter, InboxRow
 from widgets.inbox_row import Facts, countdown, fit, header_segments, row_segments
+from widgets.steady import set_virtual_height
 
 __all__ = ["InboxList", "countdown", "sla_state"]
 
@@ -204,18 +204,8 @@ class InboxList(ScrollView, can_focus=True, inherit_bindings=False):
         self._start = 0
 
     def _apply_size(self) -> None:
-        """A new row count moves only the scrollbar. Setting ``virtual_size`` plainly lays out the
-        whole screen, a full repaint (50–110 ms on a busy machine, once per re-read during a sync);
-        the scrollbar appearing or going still does, through its own reactive."""
-        size = Size(0, self.total + HEADER_ROWS)
-        if size == self.virtual_size:
-            return
-        if not self.container_size:  # not laid out yet: the first layout takes it
-            self.virtual_size = size
-            return
-        self.set_reactive(InboxList.virtual_size, size)
-        self._scroll_update(size)
-        self.refresh()
+        """A new row count moves only the scrollbar (no layout: widgets.steady.set_virtual_height)."""
+        set_virtual_height(self, self.total + HEADER_ROWS)
 
     def _set_top(self, y: int) -> None:
         """Scroll so view row ``y`` is the first visible one, and repaint (set_scroll alone repaints nothing)."""

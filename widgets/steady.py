@@ -1,4 +1,4 @@
-"""Pane parts that redraw only when what they show changes.
+"""Pane parts that redraw only when what they show changes, and without a layout when they can.
 
 ``Static.update`` and rebuilding an ``OptionList`` lay out the whole screen, and a layout is
 a full repaint: 50–130 ms on a machine busy with a first sync. The panes re-read the open
@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from rich.text import Text
+from textual.geometry import Size
+from textual.scroll_view import ScrollView
 from textual.widgets import OptionList, Static
 from textual.visual import visualize
 from textual.widgets.option_list import Option
@@ -22,6 +24,21 @@ def draws_same(a: object, b: object) -> bool:
         return (a.plain, a.spans, str(a.style), a.no_wrap, a.justify, a.overflow, a.end) == \
                (b.plain, b.spans, str(b.style), b.no_wrap, b.justify, b.overflow, b.end)
     return type(a) is type(b) and isinstance(a, str) and a == b
+
+
+def set_virtual_height(view: ScrollView, height: int) -> None:
+    """Give a line-by-line view a new height: only its scrollbar moves. Setting ``virtual_size``
+    plainly lays out the whole screen, a full repaint (50–110 ms on a busy machine); the
+    scrollbar appearing or going still does, through its own reactive."""
+    size = Size(0, height)
+    if size == view.virtual_size:
+        return
+    if not view.container_size:  # not laid out yet: the first layout takes it
+        view.virtual_size = size
+        return
+    view.set_reactive(ScrollView.virtual_size, size)
+    view._scroll_update(size)
+    view.refresh()
 
 
 class SteadyStatic(Static):

@@ -15,11 +15,10 @@ import io
 
 from rich.console import Console
 from rich.text import Text
-from textual.geometry import Size
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from widgets.steady import draws_same
+from widgets.steady import draws_same, set_virtual_height
 
 # Turns styled text into segments; it never writes anywhere.
 _SEGMENTS = Console(file=io.StringIO(), width=1000, color_system="truecolor", legacy_windows=False)
@@ -59,19 +58,8 @@ class TextView(ScrollView, can_focus=True):
         if self._lines and not self._lines[-1].plain and text.plain.endswith("\n"):
             self._lines.pop()  # a final newline ends the last line; it is not one more
         self._strips = {}
-        self._apply_size()
+        set_virtual_height(self, len(self._lines))
         self.refresh()
-
-    def _apply_size(self) -> None:
-        """Set the virtual height without a layout (the inbox does the same: widgets.inbox)."""
-        size = Size(0, len(self._lines))
-        if size == self.virtual_size:
-            return
-        if not self.container_size:  # not laid out yet: the first layout takes it
-            self.virtual_size = size
-            return
-        self.set_reactive(TextView.virtual_size, size)
-        self._scroll_update(size)
 
     def scroll_to_end(self) -> None:
         self.set_scroll(None, max(0, len(self._lines) - self.scrollable_content_region.height))

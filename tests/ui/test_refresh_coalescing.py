@@ -46,6 +46,30 @@ def view_ids(app) -> list[int]:
     return [r.id for r in queries.inbox_at(app.db, inbox.filter, 0, limit=inbox.total + 1000)]
 
 
+def record_refreshes(monkeypatch, keep) -> list:
+    """Every ``Widget.refresh`` from now on: ``keep(widget, layout)`` says what to record (None: nothing)."""
+    from textual.widget import Widget
+
+    seen: list = []
+    refresh = Widget.refresh
+
+    def recording(self, *regions, layout=False, **kw):
+        entry = keep(self, layout)
+        if entry is not None:
+            seen.append(entry)
+        return refresh(self, *regions, layout=layout, **kw)
+
+    monkeypatch.setattr(Widget, "refresh", recording)
+    return seen
+
+
+async def panes_at_rest(app, pilot):
+    """The main screen, once its panes are mounted and have shown the first conversation."""
+    await wait_until(pilot, lambda: app.main.panes_ready, what="the panes")
+    await pilot.pause(0.3)
+    return app.main
+
+
 def conversation_text(app) -> str:
     from tests.ui.test_conversation_app import flat, static_text
 
@@ -126,7 +150,6 @@ async def test_a_sync_batch_landing_while_the_cursor_rests_keeps_the_selection_a
 async def test_a_re_read_that_finds_the_open_conversation_unchanged_lays_out_nothing(make_app, monkeypatch):
     """A layout is a full repaint (50–130 ms mid-sync); the panes redraw only what changed, and a new
     message in the open conversation is drawn without one."""
-    from textual.widget import Widget
 
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
@@ -134,15 +157,9 @@ async def test_a_re_read_that_finds_the_open_conversation_unchanged_lays_out_not
         current = main.settle()
         await wait_until(pilot, lambda: main.conversation.thread_id == current, what="the open conversation")
         await pilot.pause(0.2)
-        layouts: list[str] = []
-        refresh = Widget.refresh
-
-        def counting(self, *regions, layout=False, **kw):
-            if layout and any(p in (main.conversation, main.customer) for p in self.ancestors_with_self):
-                layouts.append(f"{type(self).__name__}#{self.id}")
-            return refresh(self, *regions, layout=layout, **kw)
-
-        monkeypatch.setattr(Widget, "refresh", counting)
+        panes = (main.conversation, main.customer)
+        layouts = record_refreshes(monkeypatch, lambda w, layout: f"{type(w).__name__}#{w.id}" if layout and any(
+            p in panes for p in w.ancestors_with_self) else None)
         before = main.rereads
         main.changed({current}, synced=True)
         await wait_until(pilot, lambda: main.rereads > before, what="the re-read")
@@ -253,9 +270,7 @@ async def test_a_step_asks_each_widget_for_the_two_lines_it_changed_only(make_ap
 
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
-        main = app.main
-        await wait_until(pilot, lambda: main.panes_ready, what="the panes")
-        await pilot.pause(0.3)
+        main = await panes_at_rest(app, pilot)
         asked: list[tuple[str, int]] = []
         render_lines = Widget.render_lines
 
@@ -277,9 +292,7 @@ async def test_the_selection_changing_repaints_the_panes_not_the_whole_screen(ma
     """The current conversation is a var: the panes draw what they change; the inbox and the bar stay."""
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
-        main = app.main
-        await wait_until(pilot, lambda: main.panes_ready, what="the panes")
-        await pilot.pause(0.3)
+        main = await panes_at_rest(app, pilot)
         other = app.db.execute("SELECT id FROM threads WHERE id != ? LIMIT 1", (main.current,)).fetchone()[0]
         main.current = other
         assert main.conversation.thread_id == other
@@ -288,22 +301,10 @@ async def test_the_selection_changing_repaints_the_panes_not_the_whole_screen(ma
 
 async def test_another_conversation_is_drawn_at_its_newest_message_without_a_layout_of_its_own(make_app, monkeypatch):
     """The messages are a line-by-line view: a new conversation sets its height and scrolls to the end at once."""
-    from textual.widget import Widget
-
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
-        main = app.main
-        await wait_until(pilot, lambda: main.panes_ready, what="the panes")
-        await pilot.pause(0.3)
-        layouts: list[str] = []
-        refresh = Widget.refresh
-
-        def counting(self, *regions, layout=False, **kw):
-            if layout:
-                layouts.append(f"{type(self).__name__}#{self.id}")
-            return refresh(self, *regions, layout=layout, **kw)
-
-        monkeypatch.setattr(Widget, "refresh", counting)
+        main = await panes_at_rest(app, pilot)
+        layouts = record_refreshes(monkeypatch, lambda w, layout: f"{type(w).__name__}#{w.id}" if layout else None)
         body = main.conversation.query_one("#conv-scroll")
         for other, in app.db.execute("SELECT id FROM threads WHERE id != ? ORDER BY id", (main.current,)).fetchall():
             layouts.clear()
@@ -319,7 +320,6 @@ async def test_another_conversation_is_drawn_at_its_newest_message_without_a_lay
 async def test_new_text_of_the_same_height_repaints_a_pane_part_in_place(monkeypatch):
     from rich.text import Text
     from textual.app import App
-    from textual.widget import Widget
 
     from widgets.steady import SteadyStatic
 
@@ -330,15 +330,7 @@ async def test_new_text_of_the_same_height_repaints_a_pane_part_in_place(monkeyp
     app = One()
     async with app.run_test(size=(60, 10)) as pilot:
         part = app.query_one("#part", SteadyStatic)
-        layouts: list[bool] = []
-        refresh = Widget.refresh
-
-        def counting(self, *regions, layout=False, **kw):
-            if self is part:
-                layouts.append(layout)
-            return refresh(self, *regions, layout=layout, **kw)
-
-        monkeypatch.setattr(Widget, "refresh", counting)
+        layouts = record_refreshes(monkeypatch, lambda w, layout: layout if w is part else None)
         part.update(Text("another subject\nanother channel line"))
         assert layouts == [False]
         part.update(Text("a subject\nchannel\nand a third line"))
