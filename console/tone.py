@@ -42,7 +42,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from console.phrases import whole_words
+from console.phrases import Caseless, whole_words
 from console.quotes import strip_quoted
 
 TONES = ("angry", "negative", "neutral", "positive")
@@ -136,12 +136,12 @@ _PROBLEM = whole_words(
     "issues", "a problem", "an issue", r"ignor\w+", "poor", "bad", "terrible", "awful", "horrible", "rubbish")
 # What was expected against what happened, in a statement ("it was navy but this is black", "I cancelled but was
 # charged"): the turn is the problem. Not when a question or request follows ("I know it's late but can I…").
-_CONTRAST = re.compile(r"\b(?:but|yet|even though|although|despite|anyway)\b(?!\s+(?:i(?:'m| am| was)? (?:wondering|"
+_CONTRAST = Caseless(r"\b(?:but|yet|even though|although|despite|anyway)\b(?!\s+(?:i(?:'m| am| was)? (?:wondering|"
                        r"would|'d|just)|could|can|would|please|just|if|do|is|are|otherwise|also|other than|thanks|"
-                       r"thank you|still love|i love|i still|love))", re.I)
+                       r"thank you|still love|i love|i still|love))")
 # Hypotheticals ("what if it's lost?", "if it doesn't fit can I…") name no problem that happened.
-_HYPOTHETICAL = re.compile(
-    r"\b(?:what happens|what if|what do i do|in case|if|should|whether|suppose|in the event)\b[^.?!,;]*", re.I)
+_HYPOTHETICAL = Caseless(
+    r"\b(?:what happens|what if|what do i do|in case|if|should|whether|suppose|in the event)\b[^.?!,;]*")
 # Problems said not to be there ("no problems", "nothing wrong with it").
 _NO_PROBLEM = whole_words(r"no (?:problems?|issues?|complaints?|rush|worries|errors?)", "not a problem", "nothing wrong",
                      r"without (?:any )?(?:problems?|issues?|fuss|hassle)", "no damage", "not damaged", "not broken",
@@ -231,7 +231,7 @@ _WEAK_ANGER = whole_words(
     "anyone there", "anybody there", "is anyone", r"hello\?+", "forever", "omg", "seriously", "literally",
     r"(?:still )?waiting (?:for|since) (?:ages|weeks|days|\d+)", "right now", "immediately", "asap", "urgently",
     "ugh", "argh", r"again\?", "again!", r"seriously[.?!]")
-_SARCASM = re.compile(
+_SARCASM = Caseless(
     r"(?:^|[.!?…]\s*)(?:oh\s+|wow\s+|just\s+)?(?:great|lovely|fantastic|brilliant|wonderful|perfect|awesome|amazing|super|"
     r"nice|superb|marvellous|fab)\s*[.,!…]|"
     r"\b(?:well done|brilliant work|great (?:job|work|service)|nice one|good job|thanks a lot|thanks for (?:ruining|that)|"
@@ -239,7 +239,7 @@ _SARCASM = re.compile(
     r"(?:cracking|great|brilliant|fantastic|top|stellar|amazing|excellent|good|nice|superb|fine|smashing) "
     r"(?:job|work|service|effort|stuff)|classy|money well spent|love that for me|10/10|real(?:ly)? helpful|so helpful|"
     r"cheers for that)\b|"
-    r"👏|🙄", re.I | re.M)
+    r"👏|🙄", re.M)
 _PRAISE = whole_words(
     "great", "awesome", "amazing", "excellent", "fantastic", "wonderful", "brilliant", "perfect", r"perfectly",
     "superb", "lov(?:e|ed|es|ing)", "lovely", "extra mile", "like a glove", r"impress(?:ed|ive)", "helpful",
@@ -265,11 +265,10 @@ _SIGN_OFF = re.compile(r"(?:^|[.!?\n])\s*(?:many )?(?:thanks|thank you|cheers|ta
 # Courtesy that says nothing about the tone: taken out before VADER reads the text.
 _COURTESY = whole_words("please", "pls", "thanks?", "thank you", "many thanks", "kind(?:est)? regards", "best regards",
                    "warm regards", "regards", "best wishes", "best", "cheers", "kindly", "dear", "hope you're well")
-_QUESTION_START = re.compile(
+_QUESTION_START = Caseless(
     r"^\s*(?:hi|hello|hey|dear [^,\n]*|good (?:morning|afternoon|evening))?[,!\s]*(what|what's|how|when|where|why|"
     r"which|who|can|could|do|does|did|is|are|any|wie|wann|wo|warum|kann|können|quand|"
-    r"comment|où|pourquoi|cuándo|cómo|dónde)\b",
-    re.I | re.M)
+    r"comment|où|pourquoi|cuándo|cómo|dónde)\b", re.M)
 # A statement that asks nothing and praises nothing reports a problem: customers rarely write to support to say
 # that all is as it should be — unless they say they are only letting us know, or give a detail asked for.
 _INFORMING = whole_words("just letting you know", "just to let you know", "letting you know", "fyi", "for your information",
@@ -284,8 +283,9 @@ _REQUEST = whole_words("please", "thanks in advance", "thank you in advance", "c
                   "i'm looking for", "i am looking for", "i'm after", "looking to", "need to", "want to", "how do i",
                   "how can i", "how to")
 # What follows a "turned up" that is no happy ending ("turned up a day late", "arrived today damaged").
-_STILL_WRONG = re.compile(r"\s+(?:a |an )?(?:(?!my |the |our |your )\w+ )?(?:late|damaged|broken|empty|open|wet|torn|wrong|"
-                          r"missing|faulty|dented|crushed|soaked)\b", re.I)
+_STILL_WRONG = Caseless(r"\s+(?:a |an )?(?:(?!my |the |our |your )\w+ )?(?:late|damaged|broken|empty|open|wet|torn|wrong|"
+                        r"missing|faulty|dented|crushed|soaked)\b")
+_LEAVING = Caseless(r"\b(?:cancel\w*|clos\w+|delet\w+) (?:my account|everything)")
 _SPACES = re.compile(r"[ \t]{2,}")
 _HANDLE = re.compile(r"(?<![\w.])@[\w.-]+")
 _SENTENCE = re.compile(r"[^.!?\n]+[.!?]*")
@@ -316,7 +316,19 @@ class Signals:
 
 @lru_cache(maxsize=1)
 def _analyser():
-    from vaderSentiment.vaderSentiment import BOOSTER_DICT, SentimentIntensityAnalyzer, SentiText  # lazy: a lexicon
+    from vaderSentiment.vaderSentiment import (  # lazy: a lexicon
+        BOOSTER_DICT,
+        N_SCALAR,
+        NEGATE,
+        SentimentIntensityAnalyzer,
+        SentiText,
+    )
+
+    negate = frozenset(NEGATE)
+
+    def _negated(word: str) -> bool:  # stock ``negated([word])``: the word lower-cased is a negation or has "n't"
+        word = word.lower()
+        return word in negate or "n't" in word
 
     class Analyser(SentimentIntensityAnalyzer):
         """VADER with the same scores in linear time. Its negation and idiom checks lower-case
@@ -345,8 +357,31 @@ def _analyser():
 
         @staticmethod
         def _negation_check(valence, words_and_emoticons, start_i, i):
-            lo = max(0, i - 3)
-            return SentimentIntensityAnalyzer._negation_check(valence, words_and_emoticons[lo:i + 3], start_i, i - lo)
+            """Stock VADER's check, reading only the (at most three) words before ``i`` it looks at, and its
+            ``negated`` of one word as a set lookup (stock scans its whole word list for each)."""
+            def low(back: int) -> str:
+                return str(words_and_emoticons[i - back]).lower()
+
+            if start_i == 0:
+                if _negated(low(1)):
+                    valence = valence * N_SCALAR
+            elif start_i == 1:
+                two, one = low(2), low(1)
+                if two == "never" and (one == "so" or one == "this"):
+                    valence = valence * 1.25
+                elif two == "without" and one == "doubt":
+                    pass
+                elif _negated(two):
+                    valence = valence * N_SCALAR
+            elif start_i == 2:
+                three, two, one = low(3), low(2), low(1)
+                if three == "never" and (two == "so" or two == "this") or (one == "so" or one == "this"):
+                    valence = valence * 1.25
+                elif three == "without" and (two == "doubt" or one == "doubt"):
+                    pass
+                elif _negated(three):
+                    valence = valence * N_SCALAR
+            return valence
 
         @staticmethod
         def _special_idioms_check(valence, words_and_emoticons, i):
@@ -379,7 +414,7 @@ def signals(body: str) -> Signals:
         problem = tuple(f"{m.group(0).lower()} …" for sentence in _SENTENCE.findall(told)
                         if not sentence.rstrip().endswith("?") and not _REQUEST.search(sentence)
                         for m in [_CONTRAST.search(sentence)] if m and not _PRAISE.search(sentence[m.end():]))[:1]
-    courteous = _COURTESY.sub(" ", _PLEASANTRIES.sub(" ", body))
+    courteous = _COURTESY.sub(" ", _without_pleasantries(body))
     polarity = _analyser().polarity_scores(courteous)["compound"] if courteous.strip() else 0.0
     if not problem and _reports(body, polarity):
         problem = ("a report that asks nothing",)
@@ -387,7 +422,7 @@ def signals(body: str) -> Signals:
     weak = list(_found(_WEAK_ANGER, body))
     if (problem and _SARCASM.search(body)) or ("🙄" in body and _PRAISE.search(body)):  # praise with an eye-roll
         strong.append("sarcasm")
-    if problem and re.search(r"\b(?:cancel\w*|clos\w+|delet\w+) (?:my account|everything)", body, re.I):
+    if problem and _LEAVING.search(body):
         strong.append("leaving")
     for mark in ("?!", "!?", "??", "!!"):
         if mark in body:
@@ -402,7 +437,7 @@ def signals(body: str) -> Signals:
         strong += _found(_DISBELIEF, body)
     if _ANGRY_EMOJI.search(body):
         weak.append("angry emoji")
-    praise = bool(_PRAISE.search(_PLEASANTRIES.sub(" ", body)))
+    praise = bool(_PRAISE.search(_without_pleasantries(body)))
     return Signals(problem=problem, strong_anger=tuple(strong), weak_anger=tuple(weak), praise=praise,
                    polarity=polarity)
 
@@ -414,13 +449,22 @@ def _reports(body: str, polarity: float) -> bool:
             and not _thanks(body) and not _INFORMING.search(body))
 
 
+# One message's body is read by several tests that share these steps: each is worked out once per body
+# (a few recent bodies are kept; the results are those of the plain calls).
+@lru_cache(maxsize=8)
+def _without_pleasantries(body: str) -> str:
+    return _PLEASANTRIES.sub(" ", body)
+
+
+@lru_cache(maxsize=8)
 def _asks(body: str) -> bool:
     return "?" in body or bool(_QUESTION_START.search(body)) or bool(_REQUEST.search(body))
 
 
+@lru_cache(maxsize=8)
 def _thanks(body: str) -> bool:
     """Thanks for something, not a sign-off under the message ("Cheers, Dan")."""
-    return bool(_THANKS.search(_SIGN_OFF.sub(" ", _PLEASANTRIES.sub(" ", body))))
+    return bool(_THANKS.search(_SIGN_OFF.sub(" ", _without_pleasantries(body))))
 
 
 def classify(text: str, meta: dict[str, Any] | None = None) -> Tone:

@@ -59,7 +59,7 @@ from providers.base import (
     Unsupported,
 )
 from providers.imap import claims, keywords, newer, send, threads
-from providers.imap.fetch import changes_since, fetch_bodies
+from providers.imap.fetch import changes_since, fetch_bodies, fetch_flags
 from providers.imap.folders import OptionalFolder, folder_name
 from providers.imap.idle import FolderIdle, Mark, NoIdle
 from providers.imap.store import FILE as STORE_FILE, MapStore, StoreError
@@ -441,8 +441,8 @@ class ImapProvider(Provider):
             here = state.uids_of_threads(list(due)).get(folder, {})
             if here:
                 restate_uids[folder] = here
-                for uid, data in self._fetch_chunks(sorted(here), ["FLAGS"]).items():
-                    flags[(folder, uid)] = keywords.normalise(data.get(b"FLAGS", ()))
+                for uid, found in self._fetch_flags(sorted(here)).items():
+                    flags[(folder, uid)] = keywords.normalise(found)
 
         late = self._due_late(state, folders, due)
         complete = [t for t in due if t not in late]
@@ -503,10 +503,10 @@ class ImapProvider(Provider):
             self._window = {key: window}
         return window[:bisect.bisect_left(window, fs.backfill_below)]
 
-    def _fetch_chunks(self, uids: list[int], items: list[str]) -> dict[int, dict]:
-        out: dict[int, dict] = {}
+    def _fetch_flags(self, uids: list[int]) -> dict[int, tuple[bytes, ...]]:
+        out: dict[int, tuple[bytes, ...]] = {}
         for i in range(0, len(uids), FETCH_CHUNK * 4):
-            out.update(self._client.fetch(uids[i:i + FETCH_CHUNK * 4], items))
+            out.update(fetch_flags(self._client, uids[i:i + FETCH_CHUNK * 4]))
         return out
 
     def _ingest(self, state: SyncState, folder: str, fs: FolderState, uids: list[int], outbound_folder: bool,

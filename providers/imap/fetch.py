@@ -94,6 +94,30 @@ _VANISHED = re.compile(rb"^(?:\(EARLIER\)\s*)?([\d:,]+)")
 _FLAGS = re.compile(rb"\bFLAGS \(([^)]*)\)")
 
 
+def fetch_flags(client: IMAPClient, uids: list[int]) -> dict[int, tuple[bytes, ...]]:
+    """UID FETCH the FLAGS of ``uids`` of the selected folder: {uid: flags as IMAPClient gives them}.
+    Flags are atoms (no spaces, parentheses or quotes), so each response is read with a regular
+    expression, not IMAPClient's lexer. Messages expunged meanwhile are missing."""
+    if not uids:
+        return {}
+    imap = client._imap
+    imap.untagged_responses.pop("FETCH", None)  # only this command's answer counts
+    tag = imap._command("UID", "FETCH", ",".join(str(u) for u in uids), "(UID FLAGS)")
+    typ, data = imap._command_complete("FETCH", tag)
+    if typ != "OK":
+        raise IMAPClientError(f"FETCH FLAGS failed: {data[0].decode('utf-8', 'replace') if data and data[0] else typ}")
+    _, fetched = imap._untagged_response(typ, data, "FETCH")
+    wanted = set(uids)
+    out: dict[int, tuple[bytes, ...]] = {}
+    for line in fetched or []:
+        if isinstance(line, tuple):  # a literal (none is asked for): its item text only
+            line = line[0]
+        uid, flags = _UID.search(line or b""), _FLAGS.search(line or b"")
+        if uid and flags and int(uid.group(1)) in wanted:
+            out[int(uid.group(1))] = tuple(flags.group(1).split())
+    return out
+
+
 def uid_set(text: bytes) -> list[tuple[int, int]]:
     """An IMAP sequence set ("3:5,9") as inclusive ranges."""
     out = []

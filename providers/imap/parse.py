@@ -104,7 +104,25 @@ def _eight_bit_text(value: Header) -> str:
         return raw.decode("windows-1252", errors="replace")
 
 
-def _raw_header(msg: Message, name: str) -> str:
+class _Heads:
+    """A message's headers by lower-cased name, each the first of its name, read as ``Message.get``
+    reads it (the policy's ``header_fetch_parse``). ``Message.get`` scans and lower-cases every
+    header for each name asked; the parse asks for fifteen."""
+
+    __slots__ = ("msg", "first")
+
+    def __init__(self, msg: Message) -> None:
+        self.msg = msg
+        self.first: dict[str, tuple[str, object]] = {}
+        for k, v in msg._headers:
+            self.first.setdefault(k.lower(), (k, v))
+
+    def get(self, name: str):
+        found = self.first.get(name.lower())
+        return None if found is None else self.msg.policy.header_fetch_parse(*found)
+
+
+def _raw_header(msg: Message | _Heads, name: str) -> str:
     value = msg.get(name)
     if value is None:
         return ""
@@ -113,7 +131,7 @@ def _raw_header(msg: Message, name: str) -> str:
     return str(value)
 
 
-def _header(msg: Message, name: str, warnings: list[str]) -> str:
+def _header(msg: Message | _Heads, name: str, warnings: list[str]) -> str:
     try:
         return decode_words(_raw_header(msg, name))
     except Exception as exc:
@@ -197,6 +215,9 @@ def _decoded_text(part: Message, warnings: list[str]) -> str:
 
 
 def _filename(part: Message) -> str:
+    ctype = part.get("content-type")
+    if isinstance(ctype, str) and "name" not in ctype.lower() and part.get("content-disposition") is None:
+        return ""  # no Content-Disposition and no name= in Content-Type: get_filename() finds none
     try:
         name = part.get_filename()  # RFC 2231 (filename*=) is handled here
     except Exception:
@@ -271,7 +292,7 @@ def attachment_bytes(raw: bytes, path: str) -> bytes | None:
 # --------------------------------------------------------------------------- classification
 
 
-def _auto_reply(msg: Message, sender: Address | None, warnings: list[str]) -> bool:
+def _auto_reply(msg: Message | _Heads, sender: Address | None, warnings: list[str]) -> bool:
     auto = _header(msg, "Auto-Submitted", warnings).strip().lower()
     if auto and auto != "no":
         return True
@@ -342,18 +363,21 @@ def _parse(raw: bytes, fallback_date: datetime | None) -> ParsedMail:
     for defect in getattr(msg, "defects", [])[:3]:
         warnings.append(f"malformed: {type(defect).__name__}")
 
-    mid_list = message_ids(_header(msg, "Message-ID", warnings))
-    subject = clean_line(_header(msg, "Subject", warnings))
-    senders = _addresses(_raw_header(msg, "From"))
+    heads = _Heads(msg)
+    mid_list = message_ids(_header(heads, "Message-ID", warnings))
+    subject = clean_line(_header(heads, "Subject", warnings))
+    senders = _addresses(_raw_header(heads, "From"))
     sender = senders[0] if senders else None
-    date = _date(_header(msg, "Date", warnings)) or fallback_date
+    date = _date(_header(heads, "Date", warnings)) or fallback_date
     if mid_list:
         message_id, synthetic = mid_list[0], False
     else:
-        head = "\n".join([_header(msg, h, warnings) for h in ("Date", "From", "To", "Subject")]).encode()
+        head = "\n".join([_header(heads, h, warnings) for h in ("Date", "From", "To", "Subject")]).encode()
         message_id, synthetic = synthetic_message_id(head + raw[:4096]), True
 
-    msg = _repair_boundary(msg, warnings)
+    repaired = _repair_boundary(msg, warnings)
+    if repaired is not msg:
+        msg, heads = repaired, _Heads(repaired)
     parts = {"plain": [], "html": [], "attachments": []}
     try:
         _walk(msg, "", parts, warnings)
@@ -381,16 +405,16 @@ def _parse(raw: bytes, fallback_date: datetime | None) -> ParsedMail:
         synthetic_id=synthetic,
         subject=subject,
         sender=sender,
-        to=_addresses(_raw_header(msg, "To")),
-        cc=_addresses(_raw_header(msg, "Cc")),
-        reply_to=_addresses(_raw_header(msg, "Reply-To")),
+        to=_addresses(_raw_header(heads, "To")),
+        cc=_addresses(_raw_header(heads, "Cc")),
+        reply_to=_addresses(_raw_header(heads, "Reply-To")),
         date=date,
-        in_reply_to=message_ids(_header(msg, "In-Reply-To", warnings)),
-        references=message_ids(_header(msg, "References", warnings)),
+        in_reply_to=message_ids(_header(heads, "In-Reply-To", warnings)),
+        references=message_ids(_header(heads, "References", warnings)),
         text=text.strip(),
         attachments=parts["attachments"],
-        auto_reply=_auto_reply(msg, sender, warnings),
+        auto_reply=_auto_reply(heads, sender, warnings),
         bounce=_bounce(msg, sender),
-        headers={"x-switchboard-thread": clean_line(_header(msg, "X-Switchboard-Thread", warnings))},
+        headers={"x-switchboard-thread": clean_line(_header(heads, "X-Switchboard-Thread", warnings))},
         warnings=warnings,
     )

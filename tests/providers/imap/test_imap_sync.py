@@ -460,3 +460,23 @@ async def test_server_killed_mid_sync_then_back_recovers_without_loss(h):
     finally:
         dv.stop()
         shutil.rmtree(dv.dir, ignore_errors=True)
+
+
+async def test_flags_are_read_as_imapclient_reads_them_and_a_uid_not_there_is_missing(h):
+    from providers.imap.fetch import fetch_flags
+
+    for n in range(3):
+        h.append(mail(f"Order {n}", "where is it"), flags=[b"\\Seen", b"$Switchboard-Tag-vip"][:n])
+
+    def read() -> tuple[dict, dict]:
+        c = h.agent_imap()
+        try:
+            c.select_folder("INBOX", readonly=True)
+            uids = sorted(c.search("ALL"))
+            return fetch_flags(c, [*uids, max(uids) + 50]), {u: d[b"FLAGS"] for u, d in c.fetch(uids, ["FLAGS"]).items()}
+        finally:
+            c.logout()
+
+    ours, imapclient = await asyncio.to_thread(read)
+    assert ours == imapclient and len(ours) == 3
+    assert sum(b"\\Seen" in f for f in ours.values()) == 2 and sum(b"$Switchboard-Tag-vip" in f for f in ours.values()) == 1
