@@ -2,17 +2,11 @@
 
 from __future__ import annotations
 
+from providers.base import FixableError
 
-class UserError(Exception):
+
+class UserError(FixableError):
     """A mistake or condition the user can fix. The CLI prints ``str(err)`` and exits 2."""
-
-    def __init__(self, message: str, *, fix: str = "") -> None:
-        super().__init__(message)
-        self.fix = fix
-
-    def __str__(self) -> str:
-        base = super().__str__()
-        return f"{base} — {self.fix}" if self.fix else base
 
 
 class ConfigError(UserError):

@@ -69,11 +69,9 @@ ENTRY_POINT_GROUP = "switchboard.providers"
 # --------------------------------------------------------------------------- errors
 
 
-class ProviderError(Exception):
-    """Base of every error an adapter raises on purpose.
-
-    ``str(err)`` is one line for a person: what went wrong and how to fix it.
-    """
+class FixableError(Exception):
+    """An error for a person: ``str(err)`` is one line, what went wrong and how to fix it
+    (the core's :class:`console.errors.UserError` is one too)."""
 
     def __init__(self, message: str, *, fix: str = "") -> None:
         super().__init__(message)
@@ -82,6 +80,10 @@ class ProviderError(Exception):
     def __str__(self) -> str:
         base = super().__str__()
         return f"{base} — {self.fix}" if self.fix else base
+
+
+class ProviderError(FixableError):
+    """Base of every error an adapter raises on purpose."""
 
 
 class OptionError(ProviderError):
