@@ -30,19 +30,7 @@ from console.cache import connect  # noqa: E402
 from console.cache.ingest import apply_batch, ensure_account  # noqa: E402
 from providers.base import PushAction  # noqa: E402
 from providers.matrix import MatrixProvider  # noqa: E402
-from tests.support.servers.synapse import EncryptedCustomer, _Running, matrix_account  # noqa: E402
-
-
-class _Folders:
-    """The one method of pytest's tmp_path_factory the Synapse starter uses."""
-
-    def __init__(self, root: Path) -> None:
-        self.root = root
-
-    def mktemp(self, name: str) -> Path:
-        path = self.root / f"{name}-{uuid.uuid4().hex[:6]}"
-        path.mkdir()
-        return path
+from tests.support.servers.synapse import EncryptedCustomer, Folders, _Running, matrix_account  # noqa: E402
 
 
 async def timed_pull(p: MatrixProvider, db, account_id: int) -> float:
@@ -56,7 +44,7 @@ async def timed_pull(p: MatrixProvider, db, account_id: int) -> float:
 
 
 async def run(n: int, root: Path) -> None:
-    server = _Running.start(_Folders(root))
+    server = _Running.start(Folders(root))
     try:
         agent = await server.register()
         customer = await EncryptedCustomer.start(server, root / "customer")

@@ -24,7 +24,6 @@ import statistics
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -37,18 +36,8 @@ from console.team.keys import conversation_key  # noqa: E402
 from console.team.settings import HEARTBEAT, MIN_INTERVAL, TTL  # noqa: E402
 from providers.base import AccountConfig, KeptSecrets  # noqa: E402
 from providers.matrix.presence import MatrixTeam, sync_filter  # noqa: E402
-from tests.support.servers.synapse import API, _Running  # noqa: E402
+from tests.support.servers.synapse import API, Folders, _Running  # noqa: E402
 from tests.support.team import make_team_room  # noqa: E402
-
-
-class _Folders:
-    def __init__(self, root: Path) -> None:
-        self.root = root
-
-    def mktemp(self, name: str) -> Path:
-        path = self.root / f"{name}-{uuid.uuid4().hex[:6]}"
-        path.mkdir()
-        return path
 
 
 async def raw_sync(url: str, token: str, room: str, since: str | None) -> tuple[int, dict]:
@@ -62,7 +51,7 @@ async def raw_sync(url: str, token: str, room: str, since: str | None) -> tuple[
 
 
 async def run(n: int, root: Path) -> None:
-    server = _Running.start(_Folders(root))
+    server = _Running.start(Folders(root))
     try:
         owner = await server.register()
         agents = [await server.register() for _ in range(n)]

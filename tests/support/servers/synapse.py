@@ -307,6 +307,18 @@ class _Running:
             cls.proc = cls.server = None
 
 
+class Folders:
+    """The one method of pytest's tmp_path_factory the starter uses, for programs outside pytest (the benches)."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def mktemp(self, name: str) -> Path:
+        path = self.root / f"{name}-{uuid.uuid4().hex[:6]}"
+        path.mkdir()
+        return path
+
+
 @pytest.fixture(scope="session")
 def synapse(tmp_path_factory):
     """A running Synapse for the whole test session; stopped by pid at the end."""
