@@ -227,7 +227,7 @@ class ConversationPane(RegistryBindings, Widget):
         hidden = total - len(msgs)
         retry_key = self.host.key_label("retry_send")
         fold_key = self.host.key_label("toggle_quotes")
-        width = max(20, (body.scrollable_content_region.width or 101) - 1)
+        width = max(20, (body.scrollable_content_region.width or 101) - 1)  # a column's margin before the scrollbar
         parts = [self._message_text(m, now, retry_key, fold_key, width) for m in msgs]
         if hidden:
             parts.insert(0, Text(f" … {hidden} earlier message{'s' if hidden != 1 else ''} — press "
@@ -235,10 +235,7 @@ class ConversationPane(RegistryBindings, Widget):
                                  style="dim"))
         body.update(Text("\n").join(parts) if msgs else Text("No messages yet", style="dim"))
         if scroll_end or (at_end and grew):
-            if body.container_size:
-                body.scroll_to_end()
-            else:  # not laid out yet: its height is known after the first layout
-                self.call_after_refresh(body.scroll_to_end)
+            body.scroll_to_end()
 
     def _message_text(self, m: sqlite3.Row, now: float, retry_key: str, fold_key: str, width: int) -> Text:
         """render_message, remembered while nothing the agent would see has changed (live refreshes are cheap)."""

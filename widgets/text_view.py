@@ -11,17 +11,11 @@ changes the layout either (its track takes the background's colour: only the thu
 
 from __future__ import annotations
 
-import io
-
-from rich.console import Console
 from rich.text import Text
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from widgets.steady import draws_same, set_virtual_height
-
-# Turns styled text into segments; it never writes anywhere.
-_SEGMENTS = Console(file=io.StringIO(), width=1000, color_system="truecolor", legacy_windows=False)
 
 
 class TextView(ScrollView, can_focus=True):
@@ -33,21 +27,16 @@ class TextView(ScrollView, can_focus=True):
                scrollbar-background-active: $background; }
     """
 
-    def __init__(self, text: Text | None = None, *, id: str | None = None, classes: str | None = None) -> None:
+    def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
         self._text = Text("")
         self._lines: list[Text] = []
-        self._strips: dict[int, Strip] = {}
-        self.update(text or Text(""))
+        self._strips: dict[int, Strip] = {}  # line -> its segments, unstyled and uncropped (any width)
 
     @property
     def content(self) -> Text:
         """The whole text shown (also the part scrolled out of view)."""
         return self._text
-
-    @property
-    def line_count(self) -> int:
-        return len(self._lines)
 
     def update(self, text: Text) -> None:
         """Show ``text``; the scroll position stays where it was (within the new length)."""
@@ -62,6 +51,13 @@ class TextView(ScrollView, can_focus=True):
         self.refresh()
 
     def scroll_to_end(self) -> None:
+        """Show the last lines: at once, or after the first layout when the view's height is not known yet."""
+        if self.container_size:
+            self._show_last_lines()
+        else:  # once, after the next refresh (a hidden view stays unlaid: no waiting for it)
+            self.call_after_refresh(self._show_last_lines)
+
+    def _show_last_lines(self) -> None:
         self.set_scroll(None, max(0, len(self._lines) - self.scrollable_content_region.height))
         self.refresh()
 
@@ -78,8 +74,5 @@ class TextView(ScrollView, can_focus=True):
         strip = self._strips.get(index)
         if strip is None:
             line = self._lines[index]
-            strip = self._strips[index] = Strip(list(line.render(_SEGMENTS)), line.cell_len)
+            strip = self._strips[index] = Strip(list(line.render(self.app.console)), line.cell_len)
         return strip.apply_style(style).crop_extend(0, width, style)
-
-    def on_resize(self) -> None:
-        self._strips = {}
