@@ -33,12 +33,14 @@ from rich.style import Style
 from textual import events, work
 from textual.message import Message
 from textual.reactive import var
+from textual.cache import LRUCache
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from console.cache import queries
 from console.cache.db import open_existing
 from console.cache.queries import Filter, InboxRow
+from widgets.compositor import RowStylesCache, line_scrollbar
 from widgets.inbox_row import Facts, countdown, fit, header_segments, row_segments
 from widgets.steady import set_virtual_height
 
@@ -48,6 +50,8 @@ PAGE = 120  # rows per keyset page
 MAX_WINDOW = 600  # rows kept around the viewport
 WHEEL_ROWS = 3  # rows one notch of the mouse wheel moves (the cursor and the view together)
 HEADER_ROWS = 1  # the column names above the rows
+STRIPS_KEPT = 600  # drawn rows kept (a few pages: the view, the rows drawn ahead, the way back)
+WARM_DELAY = 0.03  # seconds the view rests before the rows a half page away are drawn ahead
 
 DIM = Style(dim=True)
 CURSOR_FOCUSED = Style(bgcolor="#2f5f9f", color="white")
@@ -101,11 +105,17 @@ class InboxList(ScrollView, can_focus=True, inherit_bindings=False):
         self._rows: list[InboxRow] = []
         self._start = 0  # view index of self._rows[0]
         self._all: list[InboxRow] | None = None  # list mode: a view given by thread ids, read whole
-        self._strip_cache: dict[tuple, Strip] = {}
+        self._strip_cache: LRUCache[tuple, Strip] = LRUCache(STRIPS_KEPT)
+        self._styles_cache = RowStylesCache()  # a row scrolled to another line is not styled again
+        self._warm_timer = None
         self.sla_settings = None  # console.sla's defaults until the screen hands over the configured ones
         self.presence: dict[int, str] = {}  # thread id -> other agents on it, e.g. "✎Priya" (widgets.presence)
         self.fetches = 0  # queries run (for tests and the bench)
         self._moving = False  # the cursor is moving the view (no scroll-follow)
+
+    @property
+    def vertical_scrollbar(self):
+        return line_scrollbar(self)
 
     # ------------------------------------------------------------------ data window
 
@@ -220,6 +230,7 @@ class InboxList(ScrollView, can_focus=True, inherit_bindings=False):
         if self.show_vertical_scrollbar:
             self.vertical_scrollbar.position = y
         self.refresh()
+        self._warm_later()
 
     def _viewport_height(self) -> int:
         """Rows visible under the header."""
@@ -485,16 +496,21 @@ class InboxList(ScrollView, can_focus=True, inherit_bindings=False):
             key = ("header", width, len(self.marked))
             strip = self._strip_cache.get(key)
             if strip is None:
-                strip = self._strip_cache[key] = Strip(header_segments(width, len(self.marked)), width)
+                strip = Strip(header_segments(width, len(self.marked)), width)
+                self._strip_cache.set(key, strip)
             return strip
         index = self.top + y - HEADER_ROWS
         if self.total == 0:
             if y == HEADER_ROWS:
                 return Strip([Segment(fit("  Nothing here. Press v for another view, / to search.", width), DIM)])
             return Strip.blank(width)
+        return self._row_strip(index, width) or Strip.blank(width)
+
+    def _row_strip(self, index: int, width: int) -> Strip | None:
+        """The strip of view row ``index`` (the same object while nothing it draws changes)."""
         row = self.row_at(index)
         if row is None:
-            return Strip.blank(width)
+            return None
         now = self.clock()
         selected = index == self.cursor
         marked = row.id in self.marked
@@ -510,7 +526,23 @@ class InboxList(ScrollView, can_focus=True, inherit_bindings=False):
                 cursor_style = CURSOR_FOCUSED if self.has_focus else CURSOR_BLURRED
                 segments = [Segment(s.text, (s.style or Style()) + cursor_style) for s in segments]
             strip = Strip(segments, width)
-            if len(self._strip_cache) > 400:
-                self._strip_cache.clear()
-            self._strip_cache[key] = strip
+            self._strip_cache.set(key, strip)
         return strip
+
+    def _warm_later(self) -> None:
+        """After the view moved and once it rests: draw the rows half a page beyond each edge ahead."""
+        if self._warm_timer is not None:
+            self._warm_timer.stop()
+        self._warm_timer = self.set_timer(WARM_DELAY, self._warm_ahead)
+
+    def _warm_ahead(self) -> None:
+        self._warm_timer = None
+        width = self.scrollable_content_region.width or self.size.width
+        if not self.total or not width:
+            return
+        height = self._viewport_height()
+        reach = height // 2 + 1
+        bottom = self.top + height
+        indexes = [*range(bottom, min(self.total, bottom + reach)), *range(max(0, self.top - reach), self.top)]
+        strips = [strip for i in indexes if (strip := self._row_strip(i, width)) is not None]
+        self._styles_cache.warm(self, strips)
