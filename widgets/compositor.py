@@ -140,39 +140,44 @@ class LineScrollBar(ScrollBar):
     def __init__(self, vertical: bool = True, name: str | None = None, *, thickness: int = 1) -> None:
         super().__init__(vertical, name, thickness=thickness)
         self._styles_cache = RowStylesCache()
-        self._bar: list[Segment] | None = None
-        self._strips: dict[tuple[Segment, int], Strip] = {}
+        self._drawn: tuple | None = None  # what the bar showed when its lines were made
+        self._lines: list[Strip] | None = None
+        self._strips: dict[tuple, Strip] = {}
 
     def render_lines(self, crop: Region) -> list[Strip]:
-        self._bar = None  # the thumb may have moved: read it once for this frame
+        self._lines = self._bar_lines()  # once a frame: the thumb may have moved
         return super().render_lines(crop)
 
     def render_line(self, y: int) -> Strip:
-        if self._bar is None:
-            self._bar = self._cells()
-        if self._bar is None or y >= len(self._bar):
+        if self._lines is None or y >= len(self._lines):
             return super().render_line(y)
-        width = self.size.width
-        key = (self._bar[y], width)
-        strip = self._strips.get(key)
-        if strip is None:
-            if len(self._strips) >= 64:
-                self._strips.clear()
-            strip = self._strips[key] = Strip([self._bar[y]], width)
-        return strip
+        return self._lines[y]
 
-    def _cells(self) -> list[Segment] | None:
-        """The bar's cells top to bottom, as Textual's renderer draws them; None: let it draw itself."""
+    def _bar_lines(self) -> list[Strip] | None:
+        """The bar's lines top to bottom, as Textual's renderer draws them; None: let it draw itself."""
         bar = self.render()
         if not (self.vertical and isinstance(bar, ScrollBarRender)):
             return None
+        base = self.visual_style.rich_style  # under every cell, as Textual's own drawing puts it
+        drawn = (self.size, bar.virtual_size, bar.window_size, bar.position, bar.style, base)
+        if drawn == self._drawn and self._lines is not None:
+            return self._lines
         style = self.app.console.get_style(bar.style)
         cells = bar.render_bar(size=self.size.height, virtual_size=bar.virtual_size, window_size=bar.window_size,
                                position=bar.position, thickness=self.size.width, vertical=True,
                                back_color=style.bgcolor or Color.parse("#555555"),
                                bar_color=style.color or Color.parse("bright_magenta")).segments
-        base = self.visual_style.rich_style  # under every cell, as Textual's own drawing puts it
-        return [Segment(cell.text, base + cell.style) for cell in cells]
+        if len(self._strips) >= 64:
+            self._strips.clear()
+        lines = []
+        for cell in cells:
+            key = (cell, self.size.width, base)
+            strip = self._strips.get(key)
+            if strip is None:
+                strip = self._strips[key] = Strip([Segment(cell.text, base + cell.style)], self.size.width)
+            lines.append(strip)
+        self._drawn = drawn
+        return lines
 
 
 def line_scrollbar(widget) -> ScrollBar:

@@ -108,6 +108,7 @@ class InboxList(ScrollView, can_focus=True, inherit_bindings=False):
         self._strip_cache: LRUCache[tuple, Strip] = LRUCache(STRIPS_KEPT)
         self._styles_cache = RowStylesCache()  # a row scrolled to another line is not styled again
         self._warm_timer = None
+        self._frame_width: int | None = None  # the rows' width while a frame is drawn
         self.sla_settings = None  # console.sla's defaults until the screen hands over the configured ones
         self.presence: dict[int, str] = {}  # thread id -> other agents on it, e.g. "✎Priya" (widgets.presence)
         self.fetches = 0  # queries run (for tests and the bench)
@@ -490,8 +491,18 @@ class InboxList(ScrollView, can_focus=True, inherit_bindings=False):
 
     # ------------------------------------------------------------------ rendering
 
+    def render_lines(self, crop):
+        self._frame_width = self._line_width()  # once a frame, not once a line
+        try:
+            return super().render_lines(crop)
+        finally:
+            self._frame_width = None
+
+    def _line_width(self) -> int:
+        return self.scrollable_content_region.width or self.size.width
+
     def render_line(self, y: int) -> Strip:
-        width = self.scrollable_content_region.width or self.size.width
+        width = self._frame_width or self._line_width()
         if y < HEADER_ROWS:
             key = ("header", width, len(self.marked))
             strip = self._strip_cache.get(key)
@@ -537,7 +548,7 @@ class InboxList(ScrollView, can_focus=True, inherit_bindings=False):
 
     def _warm_ahead(self) -> None:
         self._warm_timer = None
-        width = self.scrollable_content_region.width or self.size.width
+        width = self._line_width()
         if not self.total or not width:
             return
         height = self._viewport_height()
