@@ -15,6 +15,7 @@ from rich.text import Text
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from widgets.compositor import RowStylesCache, line_scrollbar
 from widgets.steady import draws_same, set_virtual_height
 
 
@@ -32,6 +33,11 @@ class TextView(ScrollView, can_focus=True):
         self._text = Text("")
         self._lines: list[Text] = []
         self._strips: dict[int, Strip] = {}  # line -> its segments, unstyled and uncropped (any width)
+        self._styles_cache = RowStylesCache()  # a line scrolled to another row is not styled again
+
+    @property
+    def vertical_scrollbar(self):
+        return line_scrollbar(self)
 
     @property
     def content(self) -> Text:
