@@ -180,11 +180,19 @@ class LineScrollBar(ScrollBar):
         return lines
 
 
-def line_scrollbar(widget) -> ScrollBar:
-    """``widget``'s vertical scrollbar as a :class:`LineScrollBar` (for a ``vertical_scrollbar`` property)."""
-    if widget._vertical_scrollbar is None:
-        widget._vertical_scrollbar = bar = LineScrollBar(vertical=True, name="vertical",
-                                                         thickness=widget.scrollbar_size_vertical)
-        bar.display = False
-        widget.app._start_widget(widget, bar)
-    return widget._vertical_scrollbar
+class KeptLines:
+    """For a line-by-line view (a ``ScrollView``, listed before it): its styled lines are kept
+    (:class:`RowStylesCache`) and so are its scrollbar's (:class:`LineScrollBar`)."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self._styles_cache = RowStylesCache()  # a line scrolled to another row is not styled again
+
+    @property
+    def vertical_scrollbar(self) -> ScrollBar:
+        if self._vertical_scrollbar is None:
+            self._vertical_scrollbar = bar = LineScrollBar(vertical=True, name="vertical",
+                                                           thickness=self.scrollbar_size_vertical)
+            bar.display = False
+            self.app._start_widget(self, bar)
+        return self._vertical_scrollbar

@@ -40,7 +40,7 @@ from textual.strip import Strip
 from console.cache import queries
 from console.cache.db import open_existing
 from console.cache.queries import Filter, InboxRow
-from widgets.compositor import RowStylesCache, line_scrollbar
+from widgets.compositor import KeptLines
 from widgets.inbox_row import Facts, countdown, fit, header_segments, row_segments
 from widgets.steady import set_virtual_height
 
@@ -67,7 +67,7 @@ def sla_state(row: InboxRow, now: float, settings=None) -> tuple[str, float]:
     return sla.state(row, now, settings)
 
 
-class InboxList(ScrollView, can_focus=True, inherit_bindings=False):
+class InboxList(KeptLines, ScrollView, can_focus=True, inherit_bindings=False):
     """The conversation list of the current view (no key bindings of its own: see the module docstring)."""
 
     DEFAULT_CSS = """
@@ -106,17 +106,12 @@ class InboxList(ScrollView, can_focus=True, inherit_bindings=False):
         self._start = 0  # view index of self._rows[0]
         self._all: list[InboxRow] | None = None  # list mode: a view given by thread ids, read whole
         self._strip_cache: LRUCache[tuple, Strip] = LRUCache(STRIPS_KEPT)
-        self._styles_cache = RowStylesCache()  # a row scrolled to another line is not styled again
         self._warm_timer = None
         self._frame_width: int | None = None  # the rows' width while a frame is drawn
         self.sla_settings = None  # console.sla's defaults until the screen hands over the configured ones
         self.presence: dict[int, str] = {}  # thread id -> other agents on it, e.g. "✎Priya" (widgets.presence)
         self.fetches = 0  # queries run (for tests and the bench)
         self._moving = False  # the cursor is moving the view (no scroll-follow)
-
-    @property
-    def vertical_scrollbar(self):
-        return line_scrollbar(self)
 
     # ------------------------------------------------------------------ data window
 

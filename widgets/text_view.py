@@ -15,11 +15,11 @@ from rich.text import Text
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from widgets.compositor import RowStylesCache, line_scrollbar
+from widgets.compositor import KeptLines
 from widgets.steady import draws_same, set_virtual_height
 
 
-class TextView(ScrollView, can_focus=True):
+class TextView(KeptLines, ScrollView, can_focus=True):
     """Shows one ``Text`` already wrapped to the view's width (one line per ``\\n``)."""
 
     DEFAULT_CSS = """
@@ -33,11 +33,6 @@ class TextView(ScrollView, can_focus=True):
         self._text = Text("")
         self._lines: list[Text] = []
         self._strips: dict[int, Strip] = {}  # line -> its segments, unstyled and uncropped (any width)
-        self._styles_cache = RowStylesCache()  # a line scrolled to another row is not styled again
-
-    @property
-    def vertical_scrollbar(self):
-        return line_scrollbar(self)
 
     @property
     def content(self) -> Text:

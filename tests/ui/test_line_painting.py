@@ -16,7 +16,7 @@ from textual.geometry import Region, Size
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from widgets.compositor import covered, line_scrollbar
+from widgets.compositor import KeptLines, covered
 from tests.ui.test_refresh_coalescing import panes_at_rest, store_batch
 
 SIZE = (160, 50)
@@ -110,15 +110,7 @@ async def test_the_rows_half_a_page_away_are_drawn_before_the_page_key(make_app,
 
 
 class Lines(ScrollView):
-    """A plain line view of 300 lines; ``kept`` uses the line scrollbar."""
-
-    def __init__(self, kept: bool) -> None:
-        super().__init__()
-        self.kept = kept
-
-    @property
-    def vertical_scrollbar(self):
-        return line_scrollbar(self) if self.kept else super().vertical_scrollbar
+    """A plain line view of 300 lines, with Textual's scrollbar."""
 
     def on_mount(self) -> None:
         self.virtual_size = Size(20, 300)
@@ -127,13 +119,17 @@ class Lines(ScrollView):
         return Strip.blank(self.size.width)
 
 
+class KeptLinesView(KeptLines, Lines):
+    """The same view with the kept lines and the line scrollbar."""
+
+
 class TwoBars(App):
     CSS = "Lines { width: 30; height: 1fr; }"
 
     def compose(self) -> ComposeResult:
         with Horizontal():
-            yield Lines(kept=False)
-            yield Lines(kept=True)
+            yield Lines()
+            yield KeptLinesView()
 
 
 async def test_the_line_scrollbar_draws_what_textuals_draws_at_every_position():
