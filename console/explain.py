@@ -115,13 +115,14 @@ def _articles_key(source: sqlite3.Connection | None) -> tuple:
     file = next((r[2] for r in source.execute("PRAGMA database_list") if r[1] == "main"), "")
     return (id(source) if not file else file,) + tuple(source.execute(
         "SELECT COUNT(*), COALESCE(MAX(id), 0), TOTAL(LENGTH(title) + LENGTH(body) + LENGTH(tags) + LENGTH(url)), "
-        "TOTAL(id * (LENGTH(title) + LENGTH(body) + LENGTH(tags))) FROM articles").fetchone())
+        "TOTAL(id * (LENGTH(title) + LENGTH(body) + LENGTH(tags) + LENGTH(questions))) FROM articles").fetchone())
 
 
 def _copy_articles(source: sqlite3.Connection, db: sqlite3.Connection) -> None:
-    rows = source.execute("SELECT source, remote_id, title, body, tags, url FROM articles").fetchall()
+    rows = source.execute("SELECT source, remote_id, title, body, tags, url, questions FROM articles").fetchall()
     for r in rows:
-        upsert_article(db, r["source"], r["remote_id"], r["title"], r["body"], json.loads(r["tags"] or "[]"), r["url"])
+        upsert_article(db, r["source"], r["remote_id"], r["title"], r["body"], json.loads(r["tags"] or "[]"), r["url"],
+                       json.loads(r["questions"] or "[]"))
     db.commit()
 
 

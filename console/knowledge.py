@@ -5,13 +5,17 @@ not shown.
 Suggestions are offered to the agent, who edits and sends; nothing here sends.
 
 A folder article is one ``.md`` file; its title comes from front matter
-(``title: …``) or the first ``# heading``, else the file name; ``tags:`` and
-``url:`` may be given in the front matter::
+(``title: …``) or the first ``# heading``, else the file name; ``tags:``,
+``url:`` and ``questions:`` (other ways customers ask what it answers, one per
+line; they count as the article's own words) may be given in the front matter::
 
     ---
     title: How refunds work
     tags: [billing, refund]
     url: https://help.example.com/refunds
+    questions:
+      - still no money back, it's been a week
+      - when does the cash hit my card?
     ---
     Body in Markdown …
 """
@@ -27,7 +31,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from console import relevance, sections
+from console import meaning, relevance, sections
 from console.cache.db import transaction
 from console.cache.ingest import upsert_article
 from console.errors import ConfigError
@@ -99,7 +103,7 @@ def parse(raw: dict, where: str = "config.toml", base: Path | None = None) -> Se
 
 
 def read_article(path: Path) -> dict[str, Any]:
-    """title, tags, url, body of one Markdown file."""
+    """title, tags, url, questions, body of one Markdown file."""
     text = path.read_text(encoding="utf-8", errors="replace").replace("\r\n", "\n")
     meta: dict[str, Any] = {}
     if text.startswith("---\n"):
@@ -118,19 +122,32 @@ def read_article(path: Path) -> dict[str, Any]:
     tags = meta.get("tags", [])
     if isinstance(tags, str):
         tags = [t.strip() for t in tags.split(",") if t.strip()]
+    questions = meta.get("questions", [])
+    if isinstance(questions, str):
+        questions = [questions] if questions.strip() else []
     return {"title": title, "tags": [str(t) for t in tags], "url": str(meta.get("url", "")), "body": text.strip(),
-            "meta": meta}
+            "questions": [str(q) for q in questions], "meta": meta}
 
 
 def front_matter(block: str) -> dict[str, Any]:
-    """A small subset of YAML: ``key: value`` lines; ``[a, b]`` lists; true/false; quoted strings."""
+    """A small subset of YAML: ``key: value`` lines; ``[a, b]`` lists and ``- item`` lines under
+    ``key:``; true/false; quoted strings."""
     out: dict[str, Any] = {}
+    listing: list | None = None  # the list that ``- item`` lines add to
     for line in block.splitlines():
-        if not line.strip() or line.lstrip().startswith("#") or ":" not in line:
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        if line.lstrip().startswith("- ") and listing is not None:
+            listing.append(line.lstrip()[2:].strip().strip("'\""))
+            continue
+        listing = None
+        if ":" not in line:
             continue
         key, _, value = line.partition(":")
         value = value.strip()
-        if value.startswith("[") and value.endswith("]"):
+        if not value:
+            listing = out[key.strip()] = []
+        elif value.startswith("[") and value.endswith("]"):
             out[key.strip()] = [v.strip().strip("'\"") for v in value[1:-1].split(",") if v.strip()]
         elif value.lower() in ("true", "false"):
             out[key.strip()] = value.lower() == "true"
@@ -150,7 +167,7 @@ def index_folder(db: sqlite3.Connection, folder: Path) -> int:
             art = read_article(path)
             rel = path.relative_to(folder).as_posix()
             seen.append(rel)
-            upsert_article(db, FOLDER_SOURCE, rel, art["title"], art["body"], art["tags"], art["url"])
+            upsert_article(db, FOLDER_SOURCE, rel, art["title"], art["body"], art["tags"], art["url"], art["questions"])
         db.execute("DELETE FROM articles WHERE source=? AND remote_id NOT IN (SELECT value FROM json_each(?))",
                    (FOLDER_SOURCE, json.dumps(seen)))
     return len(seen)
@@ -184,13 +201,14 @@ LEARN_FROM = 50  # the latest insertions of each article whose questions teach t
 def _index(db: sqlite3.Connection) -> relevance.Index:
     """The ranking index of every article, rebuilt only when the articles or their insertions change."""
     key = tuple(db.execute(
-        "SELECT COUNT(*), COALESCE(MAX(id), 0), TOTAL(LENGTH(title) + LENGTH(body) + LENGTH(tags)), "
-        "TOTAL(id * (LENGTH(title) + LENGTH(tags))), (SELECT COALESCE(MAX(id), 0) FROM article_uses) "
+        "SELECT COUNT(*), COALESCE(MAX(id), 0), TOTAL(LENGTH(title) + LENGTH(body) + LENGTH(tags) + LENGTH(questions)), "
+        "TOTAL(id * (LENGTH(title) + LENGTH(tags) + LENGTH(questions))), "
+        "(SELECT COALESCE(MAX(id), 0) FROM article_uses) "
         "FROM articles").fetchone())
     index = _index_cache.get(key)
     if index is None:
-        rows = db.execute("SELECT id, title, body, tags FROM articles ORDER BY id").fetchall()
-        index = relevance.Index.build([(r[0], r[1], r[2], _tags(r[3])) for r in rows], _asked(db))
+        rows = db.execute("SELECT id, title, body, tags, questions FROM articles ORDER BY id").fetchall()
+        index = relevance.Index.build([(r[0], r[1], r[2], _strings(r[3]), _strings(r[4])) for r in rows], _asked(db))
         _index_cache.clear()
         _index_cache[key] = index
     return index
@@ -211,7 +229,8 @@ def _asked(db: sqlite3.Connection) -> dict[int, list[str]]:
     return out
 
 
-def _tags(text: str) -> list[str]:
+def _strings(text: str) -> list[str]:
+    """A JSON list of strings from the cache (tags, questions); anything else reads as none."""
     try:
         value = json.loads(text or "[]")
     except ValueError:
@@ -223,7 +242,7 @@ def ranked(db: sqlite3.Connection, parts: list[tuple[str, float]], limit: int = 
            min_confidence: float = MIN_CONFIDENCE) -> list[Suggestion]:
     """Articles for weighted texts ((text, weight), …), best first; poor fits are left out."""
     query = [(term, word, weight) for text, weight in parts for term, word in relevance.analyse(text)]
-    matches = [m for m in _index(db).rank(query, limit * 4) if m.confidence >= min_confidence and m.evidence][:limit]
+    matches = [m for m in _index(db).rank(query, limit * 4, meaning.vector(parts)) if m.fits(min_confidence)][:limit]
     if not matches:
         return []
     rows = {r["id"]: r for r in db.execute(

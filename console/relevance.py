@@ -32,12 +32,20 @@ from collections import Counter
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-# "asked": the questions of conversations an agent answered with the article (learned from insertions).
-FIELD_WEIGHTS = {"title": 5.0, "tags": 2.5, "body": 1.0, "asked": 1.5}
-# A concept in an article's title or tags is what it is about; in its body it is often a passing mention
-# ("…contact us with the code and the receipt" in the gift-card article).
-CONCEPT_FIELD_WEIGHTS = {"title": 5.0, "tags": 2.5, "body": 0.4, "asked": 1.5}
-OWN_FIELDS = ("title", "tags", "body")  # only the article's own words count towards its confidence
+import numpy as np
+
+from console import meaning
+
+# "questions": the other ways customers ask what the article answers, written with it (the article's own
+# words); "asked": the questions of conversations an agent answered with the article (learned from insertions).
+FIELD_WEIGHTS = {"title": 5.0, "tags": 2.5, "body": 1.0, "questions": 1.5, "asked": 1.5}
+# A concept in an article's title, tags or questions is what it is about; in its body it is often a passing
+# mention ("…contact us with the code and the receipt" in the gift-card article).
+CONCEPT_FIELD_WEIGHTS = {"title": 5.0, "tags": 2.5, "body": 0.4, "questions": 1.5, "asked": 1.5}
+# A word in this share of an article's questions is what it answers, as a word of its title is.
+QUESTION_SHARE = 0.1
+# A word the questions of more articles than this use names the situation, not the need ("my boots").
+SPREAD = 12
 # A concept is what the customer asks about ("exchange"); the things named beside it ("jacket") count for less.
 CONCEPT_WEIGHT = 2.5
 # Where a question names a specific need beside a general one, the specific one is the question ("I sent my
@@ -49,6 +57,13 @@ NARROWS = {"refund": ("return", "shipcost"), "return": ("cancel",), "exchange": 
            "promotion": ("damaged", "warranty"), "giftcard": ("damaged",), "signin": ("damaged",)}
 SURE = 0.45  # a share of the question's weight that shows an article on one matching word of its title or tags
 PASSING = 0.3  # the share two words found only in an article's body must reach ("best time of year" is no answer)
+# Meaning (``console.meaning``): the likeness to an article's nearest question adds this much to its score
+# (words give the best article 1); a likeness of NEAR shows the article whatever its words, and one of AGREE
+# lets words found only in its questions show it.
+MEANING_WEIGHT = 3.0
+NEAR = 0.7
+AGREE = 0.4
+LEARNED_WEIGHT = 1.0  # the likeness to the nearest question an agent answered with the article (it never shows one)
 K1 = 1.2
 B = 0.5
 
@@ -205,9 +220,10 @@ def _stemmer():
 
 
 def preload() -> None:
-    """Load the stemmer now, off the screen's loop: its import takes ~40 ms, a stall if the
-    first conversation to open (often mid-sync) had to wait for it."""
+    """Load the stemmer and the meaning model now, off the screen's loop (~40 ms and ~0.45 s): a stall
+    if the first conversation to open (often mid-sync) had to wait for them."""
     _stemmer()
+    meaning.preload()
 
 
 @lru_cache(maxsize=50_000)
@@ -240,65 +256,161 @@ def analyse(text: str, keep_words: bool = False) -> list[tuple[str, str]]:
     return out
 
 
+def _per_question(questions) -> Counter:
+    return Counter(t for q in questions for t in {t for t, _ in analyse(q)})
+
+
 @dataclass
 class Doc:
     key: int
     fields: dict[str, Counter]
     length: dict[str, int]
+    questions: int = 0  # how many ways to ask it the article has
+
+    def writes(self, term: str) -> bool:
+        """``term`` is in the article's title, tags or body."""
+        return any(self.fields[f][term] for f in ("title", "tags", "body"))
+
+
+class _Tally:
+    """Evidence as the words of a question are matched one by one."""
+
+    def __init__(self) -> None:
+        self.weight, self.terms, self.concepts, self.headed = 0.0, [], 0, False
+
+    def add(self, weight: float, word: str, concept: bool, headed: bool) -> None:
+        self.weight += weight
+        self.terms.append(word)
+        self.concepts += concept
+        self.headed = self.headed or headed
+
+    def evidence(self, total: float) -> Evidence:
+        return Evidence(round(self.weight / total, 4) if total else 0.0, tuple(self.terms), self.concepts, self.headed)
+
+
+@dataclass
+class Evidence:
+    """What of a question an article's words carry."""
+    share: float = 0.0  # 0 … 1: of the question's weight (by inverse document frequency)
+    terms: tuple[str, ...] = ()  # the customer's words that matched
+    concepts: int = 0  # how many of the question's concepts
+    headed: bool = False  # a matched word is what the article is about (``Index.is_about``), not a passing mention
+
+    @property
+    def enough(self) -> bool:
+        """A concept of the question, two of its words, or a good share of its weight on a word the article
+        is about — one shared noun ("are your jackets vegan?") or one word the article mentions in passing
+        ("is your website down?") is no sign of an answer."""
+        if self.concepts:
+            return True
+        if len(self.terms) >= 2:
+            return self.headed or self.share >= PASSING
+        return self.headed and self.share >= SURE
 
 
 @dataclass
 class Match:
     key: int
     score: float
-    confidence: float  # 0 … 1: share of the query's weight this article matches
-    terms: tuple[str, ...]  # the customer's words that matched
-    concepts: int = 0  # how many of the question's concepts the article's own words carry
-    headed: bool = False  # a matched word is in the article's title or tags, not only its body
+    heard: Evidence  # the article's own words, the ways customers ask it included
+    written: Evidence  # its title, tags and body alone
+    near: float = -1.0  # how alike in meaning the question is to the nearest of the article's questions
 
     @property
-    def evidence(self) -> bool:
-        """Enough to show: a concept of the question, two of its words, or a good share of its weight on a
-        word the article is about (its title or tags) — one shared noun ("are your jackets vegan?") or one
-        word the article mentions in passing ("is your website down?") is no sign of an answer."""
-        if self.concepts:
+    def confidence(self) -> float:
+        return self.heard.share
+
+    @property
+    def terms(self) -> tuple[str, ...]:
+        return self.heard.terms
+
+    def fits(self, min_confidence: float) -> bool:
+        """Worth showing: the question means what one of the article's questions means; or the article's
+        written words are evidence enough; or its questions' words are, and the meaning agrees (customers
+        name products in every kind of question: "do you sell bikes?" shares two words with "you sold me
+        a bike light that's been recalled", and means something else). Evidence needs at least
+        ``min_confidence`` of the question's weight."""
+        if self.near >= NEAR:
             return True
-        if len(self.terms) >= 2:
-            return self.headed or self.confidence >= PASSING
-        return self.headed and self.confidence >= SURE
+        if self.written.share >= min_confidence and self.written.enough:
+            return True
+        return self.heard.share >= min_confidence and self.heard.enough and self.near >= AGREE
+
+
+@dataclass
+class Meanings:
+    """Questions as meaning vectors (rows), each with the article it belongs to (its index in ``Index.docs``)."""
+    vectors: np.ndarray
+    owners: np.ndarray
+
+    @classmethod
+    def of(cls, owned: list[tuple[int, str]]) -> Meanings:
+        return cls(meaning.vectors([q for _, q in owned]), np.array([i for i, _ in owned], dtype=np.intp))
+
+    def nearest(self, meant: np.ndarray | None, articles: int) -> np.ndarray:
+        """Per article, how alike in meaning ``meant`` is to the nearest of its questions (-1 … 1; -1: none)."""
+        near = np.full(articles, -1.0)
+        if meant is not None and len(self.owners) and meant.any():
+            np.maximum.at(near, self.owners, self.vectors @ meant)
+        return near
 
 
 @dataclass
 class Index:
     docs: list[Doc] = field(default_factory=list)
     df: Counter = field(default_factory=Counter)
+    spread: Counter = field(default_factory=Counter)  # in how many articles' questions each term appears
     avg: dict[str, float] = field(default_factory=dict)
+    questions: Meanings = field(default_factory=lambda: Meanings.of([]))  # the articles' questions
+    asked: Meanings = field(default_factory=lambda: Meanings.of([]))  # the questions they were inserted for
 
     @classmethod
-    def build(cls, articles: list[tuple[int, str, str, list[str]]], asked: dict[int, list[str]] | None = None) -> Index:
-        """From (key, title, body, tags) rows, and per key the questions it was inserted for."""
+    def build(cls, articles: list[tuple[int, str, str, list[str], list[str]]],
+              asked: dict[int, list[str]] | None = None) -> Index:
+        """From (key, title, body, tags, questions) rows, and per key the questions it was inserted for.
+
+        A word counts once per question (in how many of the ways to ask it does it appear)."""
         index = cls()
         asked = asked or {}
-        for key, title, body, tags in articles:
+        for key, title, body, tags, questions in articles:
             fields = {"title": Counter(t for t, _ in analyse(title, keep_words=True)),
                       "tags": Counter(t for t, _ in analyse(" . ".join(tags), keep_words=True)),
                       "body": Counter(t for t, _ in analyse(body, keep_words=True)),
-                      "asked": Counter(t for q in asked.get(key, ()) for t in {t for t, _ in analyse(q)})}
-            doc = Doc(key, fields, {f: sum(c.values()) for f, c in fields.items()})
+                      "questions": _per_question(questions),
+                      "asked": _per_question(asked.get(key, ()))}
+            doc = Doc(key, fields, {f: sum(c.values()) for f, c in fields.items()}, len(questions))
             index.docs.append(doc)
             index.df.update(set().union(*fields.values()))
+            index.spread.update(fields["questions"].keys())
         # A field's average length over the articles that have it: questions learned for one article are
         # not measured against 25 articles that have none.
         index.avg = {f: (sum(d.length[f] for d in index.docs) / (sum(1 for d in index.docs if d.length[f]) or 1)) or 1.0
                      for f in FIELD_WEIGHTS}
+        index.questions = Meanings.of([(i, q) for i, row in enumerate(articles) for q in row[4]])
+        index.asked = Meanings.of([(i, q) for i, row in enumerate(articles) for q in asked.get(row[0], ())])
         return index
+
+    def says(self, doc: Doc, term: str) -> bool:
+        """The article's own words carry ``term``: its title, tags or body, or its questions where few other
+        articles' questions use it (the product named in a delivery question — "my sleeping bag hasn't come" —
+        is not what the article answers: customers name products in questions of every kind)."""
+        return doc.writes(term) or (doc.fields["questions"][term] and self.spread[term] <= SPREAD)
+
+    def is_about(self, doc: Doc, term: str) -> bool:
+        """``term`` is what the article is about: in its title or tags, or in a good share of its questions."""
+        return bool(doc.fields["title"][term] or doc.fields["tags"][term]) or (
+            self.says(doc, term) and doc.fields["questions"][term] >= QUESTION_SHARE * doc.questions)
 
     def idf(self, term: str) -> float:
         n, df = len(self.docs), self.df.get(term, 0)
         return math.log(1 + (n - df + 0.5) / (df + 0.5))
 
-    def rank(self, query: list[tuple[str, str, float]], limit: int) -> list[Match]:
-        """Best articles for weighted query terms (term, customer's word, weight), best first."""
+    def rank(self, query: list[tuple[str, str, float]], limit: int, meant: np.ndarray | None = None) -> list[Match]:
+        """Best articles for weighted query terms (term, customer's word, weight), best first.
+
+        With ``meant`` (the question's meaning, ``console.meaning.vector``) an article also ranks by how alike
+        the question is to the nearest of its questions: words score each article against the best one, and
+        the likeness adds to that (``MEANING_WEIGHT``)."""
         weights: dict[str, float] = {}
         words: dict[str, str] = {}
         for term, word, w in query:
@@ -316,22 +428,29 @@ class Index:
                         weights[CONCEPT + g] *= 0.5
         idf = {t: self.idf(t) for t in weights}
         total = sum(idf[t] * w for t, w in weights.items())
-        out = []
+        scored = []
         for doc in self.docs:
-            score, matched, hit, concepts, headed = 0.0, 0.0, [], 0, False
+            score, heard, written = 0.0, _Tally(), _Tally()
             for term, w in weights.items():
                 fw = CONCEPT_FIELD_WEIGHTS if term in _CONCEPTS else FIELD_WEIGHTS
                 tf = sum(fw[f] * doc.fields[f][term] /
                          (1 - B + B * doc.length[f] / self.avg[f]) for f in FIELD_WEIGHTS if doc.fields[f][term])
                 if tf:
                     score += w * idf[term] * tf * (K1 + 1) / (tf + K1)
-                    if any(doc.fields[f][term] for f in OWN_FIELDS):  # learning reorders, it never vouches
-                        matched += w * idf[term]
-                        hit.append(words[term])
-                        concepts += term in _CONCEPTS
-                        headed = headed or bool(doc.fields["title"][term] or doc.fields["tags"][term])
-            if score > 0:
-                out.append(Match(doc.key, round(score, 4), round(matched / total, 4) if total else 0.0, tuple(hit),
-                                 concepts, headed))
+                    if self.says(doc, term):  # learning reorders, it never vouches
+                        heard.add(w * idf[term], words[term], term in _CONCEPTS, self.is_about(doc, term))
+                        if doc.writes(term):
+                            written.add(w * idf[term], words[term], term in _CONCEPTS,
+                                        bool(doc.fields["title"][term] or doc.fields["tags"][term]))
+            scored.append((doc, score, Match(doc.key, 0.0, heard.evidence(total), written.evidence(total))))
+        best = max(score for _, score, _ in scored) or 1.0
+        out = []
+        n = len(self.docs)
+        for (doc, score, match), near, learned in zip(scored, self.questions.nearest(meant, n),
+                                                      self.asked.nearest(meant, n)):
+            match.score = round(score / best + MEANING_WEIGHT * max(near, 0.0) + LEARNED_WEIGHT * max(learned, 0.0), 4)
+            match.near = round(float(near), 4)
+            if match.score > 0:
+                out.append(match)
         out.sort(key=lambda m: (-m.score, m.key))
         return out[:limit]

@@ -244,6 +244,7 @@ class Article:
     body: str
     tags: list[str] = field(default_factory=list)
     url: str = ""
+    questions: list[str] = field(default_factory=list)  # other ways customers ask what it answers
 
 
 @dataclass(slots=True)

@@ -96,7 +96,7 @@ def apply_batch(db: sqlite3.Connection, account_id: int, batch: Batch) -> Ingest
         _customer_since(db, result.touched_threads, order_customers)
         source = db.execute("SELECT name FROM accounts WHERE id=?", (account_id,)).fetchone()[0]
         for art in batch.articles:
-            upsert_article(db, source, art.remote_id, art.title, art.body, art.tags, art.url)
+            upsert_article(db, source, art.remote_id, art.title, art.body, art.tags, art.url, art.questions)
         db.execute(
             "UPDATE accounts SET cursor=?, last_sync_at=? WHERE id=?", (batch.cursor, time.time(), account_id)
         )
@@ -121,15 +121,16 @@ def _customer_since(db: sqlite3.Connection, threads: set[int], customers: set[in
            WHERE id IN (SELECT value FROM json_each(?))""", (json.dumps(sorted(ids)),))
 
 
-def upsert_article(db, source, remote_id, title, body, tags, url="") -> None:
+def upsert_article(db, source, remote_id, title, body, tags, url="", questions=()) -> None:
     db.execute(
-        """INSERT INTO articles(source, remote_id, title, body, tags, url) VALUES (?,?,?,?,?,?)
+        """INSERT INTO articles(source, remote_id, title, body, tags, url, questions) VALUES (?,?,?,?,?,?,?)
            ON CONFLICT(source, remote_id) DO UPDATE SET title=excluded.title, body=excluded.body,
-             tags=excluded.tags, url=excluded.url
+             tags=excluded.tags, url=excluded.url, questions=excluded.questions
            WHERE articles.title != excluded.title OR articles.body != excluded.body
-             OR articles.tags != excluded.tags OR articles.url != excluded.url""",
+             OR articles.tags != excluded.tags OR articles.url != excluded.url
+             OR articles.questions != excluded.questions""",
         (source, remote_id, clean_line(title), clean_text(body), json.dumps([clean_line(t) for t in tags]),
-         clean_line(url)),
+         clean_line(url), json.dumps([q for q in (clean_line(q) for q in questions) if q])),
     )
 
 

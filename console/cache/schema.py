@@ -485,9 +485,16 @@ _SLA_FRESH = """
         CREATE INDEX triage_log_sla ON triage_log(id) WHERE effects LIKE '%"sla"%';
         """
 
+# An article may carry the other ways customers ask what it answers (a question-answering
+# knowledge base's "alternative questions"): the ranking reads them as the article's own words.
+_ARTICLE_QUESTIONS = """
+        ALTER TABLE articles ADD COLUMN questions TEXT NOT NULL DEFAULT '[]';  -- JSON list of strings
+        """
+
 # Each migration is SQL run in one transaction with the version bump; a step that
 # needs Python (data rewrites) may be a callable taking the connection instead.
 MIGRATIONS: list[str | Callable[[sqlite3.Connection], None]] = [_V1, _V2, _OUTBOX_CLAIMS, _COMMERCE, _REPLY_LIMITS,
                                                                _account_errors, _tag_origins, _ARTICLE_USES, _WORKFLOW,
-                                                               _FTS_PREFIXES, _TEAM_PRESENCE, _SLA_FRESH]
+                                                               _FTS_PREFIXES, _TEAM_PRESENCE, _SLA_FRESH,
+                                                               _ARTICLE_QUESTIONS]
 SCHEMA_VERSION = len(MIGRATIONS)

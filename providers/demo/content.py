@@ -9,6 +9,7 @@ answers find something.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
 
 @dataclass(frozen=True)
@@ -402,3 +403,13 @@ ARTICLES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
      "If a product is recalled we contact every customer who bought it and offer a full refund or free repair. "
      "Current notices are listed on our safety page.", ("safety", "recall")),
 )
+
+
+def article_questions() -> dict[str, tuple[str, ...]]:
+    """Per article id (``kb-001`` …), the other ways customers ask what it answers (``questions.tsv``)."""
+    out: dict[str, list[str]] = {}
+    for line in (Path(__file__).parent / "questions.tsv").read_text(encoding="utf-8").splitlines():
+        if line.strip() and not line.startswith("#"):
+            article, _, question = line.partition("\t")
+            out.setdefault(article, []).append(question)
+    return {article: tuple(questions) for article, questions in out.items()}
