@@ -25,7 +25,7 @@ from console.cache.ingest import apply_batch, ensure_account
 from console.config import parse as parse_config
 from console.explain import explain
 from providers.demo import content
-from providers.records import Article, Batch
+from providers.records import Batch
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "tests" / "core" / "data"
@@ -66,8 +66,7 @@ def main() -> None:
     items = texts()
     kb = connect(":memory:")
     acc = ensure_account(kb, "help-center", "demo", "knowledge")
-    apply_batch(kb, acc, Batch(cursor="k", articles=[
-        Article(f"kb-{i + 1:03d}", t, b, list(tags), "") for i, (t, b, tags) in enumerate(content.ARTICLES)]))
+    apply_batch(kb, acc, Batch(cursor="k", articles=content.help_centre()))
     config = parse_config((ROOT / "console" / "demo_config.toml").read_text(encoding="utf-8"), "demo_config.toml")
     print(f"{len(items)} messages and questions from tests/core/data, {args.repeats} passes, "
           f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores")

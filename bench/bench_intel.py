@@ -20,7 +20,7 @@ from console.cache.ingest import apply_batch, ensure_account
 from console.config import parse as parse_config
 from console.explain import explain
 from providers.demo import content
-from providers.records import Article, Batch
+from providers.records import Batch
 
 DATA = Path(__file__).resolve().parents[1] / "tests" / "core" / "data"
 DEMO_CONFIG = Path(__file__).resolve().parents[1] / "console" / "demo_config.toml"
@@ -54,8 +54,7 @@ def main() -> None:
     texts = messages()
     db = connect(":memory:")
     acc = ensure_account(db, "help-center", "demo", "knowledge")
-    apply_batch(db, acc, Batch(cursor="k", articles=[
-        Article(f"kb-{i + 1:03d}", t, b, list(tags), "") for i, (t, b, tags) in enumerate(content.ARTICLES)]))
+    apply_batch(db, acc, Batch(cursor="k", articles=content.help_centre()))
     config = parse_config(DEMO_CONFIG.read_text(encoding="utf-8"), "demo_config.toml")
     per_message("tone.classify", tone.classify, texts)
     per_message("knowledge.search (26 articles)", lambda text: knowledge.search(db, text, 3), texts)

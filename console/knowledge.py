@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from console import meaning, relevance, sections
-from console.cache.db import transaction
+from console.cache.db import open_existing, transaction
 from console.cache.ingest import upsert_article
 from console.errors import ConfigError
 from console.quotes import strip_quoted  # quoted history and signatures are noise for the search
@@ -212,6 +212,20 @@ def _index(db: sqlite3.Connection) -> relevance.Index:
         _index_cache.clear()
         _index_cache[key] = index
     return index
+
+
+def prepare(path: Path | None) -> None:
+    """Build the ranking index from a connection of its own (a worker's, off the screen's loop): reading
+    the articles' questions and their meaning takes ~0.7 s the first time, a stall if the first
+    conversation to open waited for it."""
+    relevance.preload()
+    db = open_existing(path) if path is not None else None
+    if db is None:
+        return
+    try:
+        _index(db)
+    finally:
+        db.close()
 
 
 def _asked(db: sqlite3.Connection) -> dict[int, list[str]]:

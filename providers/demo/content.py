@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from providers.records import Article
+
 
 @dataclass(frozen=True)
 class Topic:
@@ -405,11 +407,15 @@ ARTICLES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
 )
 
 
-def article_questions() -> dict[str, tuple[str, ...]]:
-    """Per article id (``kb-001`` …), the other ways customers ask what it answers (``questions.tsv``)."""
-    out: dict[str, list[str]] = {}
+
+def help_centre(url: str = "") -> list[Article]:
+    """The help centre's articles (``kb-001`` …), each with its questions (``questions.tsv``); ``url`` is
+    the address its article numbers follow (``…/articles/001``), none when empty."""
+    asked: dict[str, list[str]] = {}
     for line in (Path(__file__).parent / "questions.tsv").read_text(encoding="utf-8").splitlines():
         if line.strip() and not line.startswith("#"):
             article, _, question = line.partition("\t")
-            out.setdefault(article, []).append(question)
-    return {article: tuple(questions) for article, questions in out.items()}
+            asked.setdefault(article, []).append(question)
+    return [Article(remote_id=f"kb-{i + 1:03d}", title=title, body=body, tags=list(tags),
+                    url=f"{url}/articles/{i + 1:03d}" if url else "", questions=asked.get(f"kb-{i + 1:03d}", []))
+            for i, (title, body, tags) in enumerate(ARTICLES)]

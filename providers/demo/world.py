@@ -288,11 +288,7 @@ class _Builder:
             tags = (["vip"] if spent > VIP_SPEND else []) + (["plus-member"] if rng.random() < 0.15 else [])
             idents = [p.email] + ([p.chat] if p.chat else []) + list(p.social)
             customers.append(Customer(remote_id=f"cus-{p.key[1:]}", name=p.name, identities=idents, tags=tags))
-        questions = C.article_questions()
-        articles = [Article(remote_id=f"kb-{i + 1:03d}", title=title, body=body, tags=list(tags),
-                            url=f"https://help.northwind.example/articles/{i + 1:03d}",
-                            questions=list(questions.get(f"kb-{i + 1:03d}", ())))
-                    for i, (title, body, tags) in enumerate(C.ARTICLES)]
+        articles = C.help_centre("https://help.northwind.example")
 
         pools = {ch: [p for p in people + prospects if p.on(ch)] for ch in CONVERSATION_CHANNELS}
         threads: dict[Channel, list[Thread]] = {ch: [] for ch in CONVERSATION_CHANNELS}

@@ -28,7 +28,7 @@ import pytest
 from console import knowledge
 from console.cache.ingest import apply_batch, ensure_account
 from providers.demo import content
-from providers.records import Article, Batch
+from providers.records import Batch
 
 DATA = Path(__file__).parent / "data" / "kb_questions.tsv"
 
@@ -42,16 +42,13 @@ def questions(split: str) -> list[tuple[str, str]]:
 @pytest.fixture
 def help_centre(db):
     acc = ensure_account(db, "help-center", "demo", "knowledge")
-    questions = content.article_questions()
-    apply_batch(db, acc, Batch(cursor="k", articles=[
-        Article(f"kb-{i + 1:03d}", title, body, list(tags), "", list(questions[f"kb-{i + 1:03d}"]))
-        for i, (title, body, tags) in enumerate(content.ARTICLES)]))
+    apply_batch(db, acc, Batch(cursor="k", articles=content.help_centre()))
     return db
 
 
 # split, top-1 and top-3 floors, unanswerable questions that must show nothing
 FLOORS = [("tune", None, None, 45), ("held", 1.0, 1.0, 6), ("fresh", 0.88, 0.93, 8), ("final", 0.94, 0.97, 3),
-          ("a", 0.97, 0.98, 9), ("b", 0.0, 0.0, 0)]
+          ("a", 0.97, 0.98, 9), ("b", 0.96, 0.98, 8)]
 TARGETS = 0.90, 0.97
 
 
@@ -99,7 +96,7 @@ def test_the_set_is_big_enough_and_every_article_is_asked_about():
     articles = {f"kb-{i + 1:03d}" for i in range(len(content.ARTICLES))}
     assert set(answerable["a"]) == set(answerable["b"]) == articles
     # none of them is one of the articles' own questions
-    own = {q.lower() for qs in content.article_questions().values() for q in qs}
+    own = {q.lower() for article in content.help_centre() for q in article.questions}
     assert not [q for split, *_ in FLOORS for _, q in questions(split) if q.lower() in own]
 
 
