@@ -114,6 +114,14 @@ def test_demo_uses_the_demo_rules_and_help_centre(tmp_path):
     assert out["suggestions"][0]["url"].startswith("https://help.northwind.example/")
 
 
+def test_demo_suggestions_read_the_help_centres_questions_and_meaning(tmp_path):
+    # none of these words is in the article ("charged", "twice", "hold" are): the demo's articles carry the
+    # ways customers ask them, and the explanation copies those with the articles
+    proc = sb(tmp_path, "--demo", "explain", "--text", "the bank shows you took the money two times??")
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["suggestions"][0]["title"] == "Charged twice? Authorisation holds explained"
+
+
 @pytest.mark.parametrize("args,message", [
     (["--account", "nope", "--text", "hi"], "no account named 'nope'"),
     (["--text", "   "], "the message is empty"),

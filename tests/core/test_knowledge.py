@@ -3,6 +3,7 @@ and the block an agent inserts (never sent by itself)."""
 
 from __future__ import annotations
 
+import json
 import shutil
 from datetime import timedelta
 from pathlib import Path
@@ -144,3 +145,26 @@ def test_unsearchable_latest_message_falls_back_to_the_conversation(kb):
 def test_missing_folder_is_a_startup_error(tmp_path):
     with pytest.raises(ConfigError, match=r"knowledge.folder '.*nowhere' is not a folder"):
         Service(parse_config(f'[knowledge]\nfolder = "{tmp_path / "nowhere"}"'))
+
+
+def test_a_folder_articles_questions_find_it_in_the_customers_words(db, tmp_path):
+    folder = tmp_path / "kb"
+    shutil.copytree(KB, folder)
+    question = "could you wrap it as a birthday present for my dad?"
+    body = "---\ntitle: Gift wrapping\ntags: [orders]\n{}---\nTick the box at checkout: paper, ribbon and a card.\n"
+    (folder / "wrapping.md").write_text(body.format(""), encoding="utf-8")
+    knowledge.index_folder(db, folder)
+    assert "Gift wrapping" not in [s.title for s in knowledge.search(db, question)]  # no word of it in the article
+    (folder / "wrapping.md").write_text(body.format(
+        "questions:\n  - do you wrap presents?\n  - 'can you gift wrap my order, it is for a birthday'\n"
+        "  - is wrapping extra\n"), encoding="utf-8")
+    knowledge.index_folder(db, folder)
+    row = db.execute("SELECT questions FROM articles WHERE remote_id='wrapping.md'").fetchone()
+    assert json.loads(row[0]) == ["do you wrap presents?", "can you gift wrap my order, it is for a birthday",
+                                  "is wrapping extra"]
+    assert knowledge.search(db, question)[0].title == "Gift wrapping"
+
+
+def test_front_matter_lists_either_way_and_keeps_commas_inside_a_question():
+    meta = knowledge.front_matter("tags: [a, b]\nquestions:\n  - one, two\n  - \"three\"\nurl: x")
+    assert meta == {"tags": ["a", "b"], "questions": ["one, two", "three"], "url": "x"}
