@@ -1,13 +1,16 @@
 """How well a help article answers a customer's words: the ranking behind suggested answers.
 
 Customers rarely use the article's words ("my delivery is MIA" means tracking, "P&P"
-means shipping costs). Both sides are read the same way: common misspellings are read as
-the word meant (``SPELLINGS``: "adress", "recieved"), phrases customers use are
-rewritten to one concept word (``PHRASES``), words are stemmed (Snowball, English),
-and stems that mean the same are folded together (``SYNONYMS``). Articles are scored
-BM25-style with their own weights for title, tags and body, and for the questions agents
-answered with the article (learned from what they inserted); the query's words can carry
-weights too (the latest message counts more than the subject or earlier ones).
+means shipping costs). An article brings its title, tags and body, and the other ways
+customers ask what it answers (its questions); what agents inserted it for is learned
+beside them. Words: both sides are read the same way — common misspellings are read as
+the word meant (``SPELLINGS``: "adress", "recieved"), phrases customers use are rewritten
+to one concept word (``PHRASES``), words are stemmed (Snowball, English), and stems that
+mean the same are folded together (``SYNONYMS``). Articles are scored BM25-style with
+their own weights for title, tags, body, questions and learned questions; the query's
+words can carry weights too (the latest message counts more than the subject or earlier
+ones). Meaning: the question is compared with each of the article's questions as
+sentence vectors (``console.meaning``), and the nearest one's likeness adds to the score.
 
 A concept is what the customer asks about, so it counts more than the things named
 beside it ("exchange" over "jacket"), and counts fully in an article's title and tags
@@ -15,13 +18,13 @@ but little in its body (a passing mention). Where a question names a specific ne
 beside a general one (a refund beside a return), the general one counts half
 (``NARROWS``).
 
-``Index.rank`` returns each article's score and a *confidence*: the share of the
-query's weight (by inverse document frequency) that the article's own words match (what
-agents inserted raises an article that fits; it cannot make one fit). Words the
-knowledge base has never seen count against it, so "do you sell bikes?" matches
-nothing well and is not shown; and one shared noun, or words the article only mentions in
-passing, are no evidence either (``Match.evidence``: "are your jackets vegan?" and "is your
-website down?" show nothing).
+``Index.rank`` returns each article's score and what of the question its own words carry
+(``Evidence``: the share of the query's weight, by inverse document frequency, that they
+match). Words the knowledge base has never seen count against it, so "do you sell bikes?"
+matches nothing well and is not shown; one shared noun, or words the article only
+mentions in passing, are no evidence either ("are your jackets vegan?", "is your website
+down?"); words found only in the article's questions are evidence when the meaning agrees
+(``Match.fits``). What agents inserted raises an article that fits; it never makes one fit.
 """
 
 from __future__ import annotations
@@ -277,6 +280,10 @@ class Doc:
         """``term`` is in the article's title, tags or body."""
         return any(self.fields[f][term] for f in ("title", "tags", "body"))
 
+    def heads(self, term: str) -> bool:
+        """``term`` is in the article's title or tags."""
+        return bool(self.fields["title"][term] or self.fields["tags"][term])
+
 
 class _Tally:
     """Evidence as the words of a question are matched one by one."""
@@ -404,8 +411,7 @@ class Index:
 
     def is_about(self, doc: Doc, term: str) -> bool:
         """``term`` is what the article is about: in its title or tags, or in a good share of its questions."""
-        return bool(doc.fields["title"][term] or doc.fields["tags"][term]) or (
-            self.says(doc, term) and doc.fields["questions"][term] >= QUESTION_SHARE * doc.questions)
+        return doc.heads(term) or (self.says(doc, term) and doc.fields["questions"][term] >= QUESTION_SHARE * doc.questions)
 
     def idf(self, term: str) -> float:
         n, df = len(self.docs), self.df.get(term, 0)
@@ -446,17 +452,16 @@ class Index:
                     if self.says(doc, term):  # learning reorders, it never vouches
                         heard.add(w * idf[term], words[term], term in _CONCEPTS, self.is_about(doc, term))
                         if doc.writes(term):
-                            written.add(w * idf[term], words[term], term in _CONCEPTS,
-                                        bool(doc.fields["title"][term] or doc.fields["tags"][term]))
-            scored.append((doc, score, Match(doc.key, 0.0, heard.evidence(total), written.evidence(total))))
-        best = max(score for _, score, _ in scored) or 1.0
+                            written.add(w * idf[term], words[term], term in _CONCEPTS, doc.heads(term))
+            scored.append((score, heard, written))
+        best = max(score for score, _, _ in scored) or 1.0
         out = []
         n = len(self.docs)
-        for (doc, score, match), near, learned in zip(scored, self.questions.nearest(meant, n),
-                                                      self.asked.nearest(meant, n)):
-            match.score = round(score / best + MEANING_WEIGHT * max(near, 0.0) + LEARNED_WEIGHT * max(learned, 0.0), 4)
-            match.near = round(float(near), 4)
-            if match.score > 0:
-                out.append(match)
+        for doc, (score, heard, written), near, learned in zip(self.docs, scored, self.questions.nearest(meant, n),
+                                                               self.asked.nearest(meant, n)):
+            score = score / best + MEANING_WEIGHT * max(near, 0.0) + LEARNED_WEIGHT * max(learned, 0.0)
+            if score > 0:
+                out.append(Match(doc.key, round(score, 4), heard.evidence(total), written.evidence(total),
+                                 round(float(near), 4)))
         out.sort(key=lambda m: (-m.score, m.key))
         return out[:limit]
