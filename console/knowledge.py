@@ -189,6 +189,9 @@ class Suggestion:
 
 # Suggestions below this confidence (share of the question's weight an article matches) are not shown.
 MIN_CONFIDENCE = 0.1
+# Once one article fits, one that ranks close to it (this share of its score) is shown after it: the agent
+# sees the near alternatives, and a question nothing fits still shows nothing.
+RUNNER_UP = 0.8
 LATEST, SUBJECT, EARLIER = 1.0, 0.6, 0.4  # how much each part of a conversation counts in its question
 
 
@@ -256,7 +259,10 @@ def ranked(db: sqlite3.Connection, parts: list[tuple[str, float]], limit: int = 
            min_confidence: float = MIN_CONFIDENCE) -> list[Suggestion]:
     """Articles for weighted texts ((text, weight), …), best first; poor fits are left out."""
     query = [(term, word, weight) for text, weight in parts for term, word in relevance.analyse(text)]
-    matches = [m for m in _index(db).rank(query, limit * 4, meaning.vector(parts)) if m.fits(min_confidence)][:limit]
+    candidates = _index(db).rank(query, limit * 4, meaning.vector(parts))
+    fitting = [m for m in candidates if m.fits(min_confidence)]
+    close = [m for m in candidates if fitting and m not in fitting and m.score >= RUNNER_UP * fitting[0].score]
+    matches = (fitting + close)[:limit]
     if not matches:
         return []
     rows = {r["id"]: r for r in db.execute(
