@@ -15,9 +15,11 @@ beside those words added 3-5 points. Then the answerable questions of the first 
 became the demo articles' questions, with 1,216 more from three writers who saw only the articles,
 and the meaning model compares a question with those: held, fresh, final and "a" were read
 while choosing the weights (below); "b", sealed until then, was read once (96.9/98.5), and
-"c", from a third writer testing the search with buried needs, after it (87.5/89.4). Each split
-is held to a floor at what it measured; all answerable questions together reach the top-1
-target (>= 90%) and fall short of the top-3 one (97%) at 96.4%.
+"c", from a third writer testing the search with buried needs, after it (87.5/89.4); "d", from a
+fourth with the same brief, sealed until the ranking was final, once (87.5/90.4); "e", a fifth
+writer's mixed inbox, likewise (91.5/94.6). Each split is held to a floor at what it measured;
+all answerable questions together reach the top-1 target (>= 90%: 92.9%) and fall short of the
+top-3 one (97%) at 95.3%.
 """
 
 from __future__ import annotations
@@ -49,11 +51,12 @@ def help_centre(db):
 
 # split, top-1 and top-3 floors, unanswerable questions that must show nothing
 FLOORS = [("tune", None, None, 45), ("held", 1.0, 1.0, 6), ("fresh", 0.88, 0.94, 8), ("final", 0.94, 0.97, 3),
-          ("a", 0.97, 0.98, 9), ("b", 0.96, 0.98, 8), ("c", 0.87, 0.90, 8)]
+          ("a", 0.97, 0.98, 9), ("b", 0.96, 0.98, 8), ("c", 0.87, 0.90, 8), ("d", 0.87, 0.90, 7),
+          ("e", 0.91, 0.94, 10)]
 TARGETS = 0.90, 0.97
-# All the answerable questions together: top-1 reaches its target; top-3 measured 96.4%, short of 97% ("c"'s
-# long messages with the need buried are what is missing).
-ALL_TOP3 = 0.96
+# All the answerable questions together: top-1 reaches its target; top-3 measured 95.3%, short of 97% ("c" and
+# "d": long messages with the need buried, and situations that name no topic, are what is missing).
+ALL_TOP3 = 0.95
 
 
 def figures(db, split: str | None) -> tuple[int, int, int, list[str], list[str]]:
@@ -96,9 +99,9 @@ def test_all_the_questions_together(help_centre, capsys):
 
 def test_the_set_is_big_enough_and_every_article_is_asked_about():
     answerable = {split: [e for e, _ in questions(split) if e != "none"] for split, *_ in FLOORS}
-    assert len(answerable["b"]) >= 100 and len(answerable["c"]) >= 100 and sum(map(len, answerable.values())) >= 500
+    assert min(len(answerable[split]) for split in "bcde") >= 100 and sum(map(len, answerable.values())) >= 700
     articles = {f"kb-{i + 1:03d}" for i in range(len(content.ARTICLES))}
-    assert set(answerable["a"]) == set(answerable["b"]) == set(answerable["c"]) == articles
+    assert all(set(answerable[split]) == articles for split in "abcde")
     # none of them is one of the articles' own questions
     own = {q.lower() for article in content.help_centre() for q in article.questions}
     assert not [q for split, *_ in FLOORS for _, q in questions(split) if q.lower() in own]
