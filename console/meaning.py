@@ -32,21 +32,30 @@ def preload() -> None:
     _model()
 
 
-_known: dict[str, np.ndarray] = {}  # text -> vector: an index rebuilt after an insertion reuses the rest
+_known: dict[str, np.ndarray] = {}  # article question -> vector: an index rebuilt after an insertion reuses the rest
 KNOWN = 50_000
 
 
-def vectors(texts: list[str]) -> np.ndarray:
-    """One unit vector per text (rows), float32; a text with no words gives a zero row."""
-    missing = list(dict.fromkeys(t for t in texts if t not in _known))
-    if missing:
-        if len(_known) + len(missing) > KNOWN:
-            _known.clear()
-        for text, row in zip(missing, np.nan_to_num(np.asarray(_model().embed(missing, norm=True), dtype=np.float32))):
-            _known[text] = row
+def _embed(texts: list[str]) -> np.ndarray:
+    return np.nan_to_num(np.asarray(_model().embed(texts, norm=True), dtype=np.float32))
+
+
+def vectors(texts: list[str], keep: bool = False) -> np.ndarray:
+    """One unit vector per text (rows), float32; a text with no words gives a zero row. With ``keep`` (the
+    index's questions, met again at every rebuild) each vector is kept; a customer's message is not."""
     if not texts:
         return np.zeros((0, DIMENSIONS), dtype=np.float32)
-    return np.stack([_known[t] for t in texts])
+    if not keep:
+        return _embed(texts)
+    found = {t: v for t in dict.fromkeys(texts) if (v := _known.get(t)) is not None}
+    missing = [t for t in dict.fromkeys(texts) if t not in found]
+    if missing:
+        fresh = dict(zip(missing, _embed(missing)))
+        if len(_known) + len(fresh) > KNOWN:
+            _known.clear()
+        _known.update(fresh)
+        found.update(fresh)
+    return np.stack([found[t] for t in texts])
 
 
 def vector(parts: list[tuple[str, float]]) -> np.ndarray:

@@ -358,7 +358,7 @@ class Meanings:
 
     @classmethod
     def of(cls, owned: list[tuple[int, str]]) -> Meanings:
-        return cls(meaning.vectors([q for _, q in owned]), np.array([i for i, _ in owned], dtype=np.intp))
+        return cls(meaning.vectors([q for _, q in owned], keep=True), np.array([i for i, _ in owned], dtype=np.intp))
 
     def nearest(self, meant: np.ndarray | None, articles: int) -> np.ndarray:
         """Per article, how alike in meaning ``meant`` is to the nearest of its questions (-1 … 1; -1: none)."""
