@@ -260,7 +260,8 @@ def ranked(db: sqlite3.Connection, parts: list[tuple[str, float]], limit: int = 
     """Articles for weighted texts ((text, weight), …), best first; poor fits are left out."""
     query = [(term, word, weight) for text, weight in parts for term, word in relevance.analyse(text)]
     candidates = _index(db).rank(query, limit * 4, meaning.vector(parts))
-    fitting = [m for m in candidates if m.fits(min_confidence)]
+    words = sum(weight * len(relevance.words(text)) for text, weight in parts)
+    fitting = [m for m in candidates if m.fits(min_confidence, words)]
     close = [m for m in candidates if fitting and m not in fitting and m.score >= RUNNER_UP * fitting[0].score]
     matches = (fitting + close)[:limit]
     if not matches:

@@ -24,7 +24,8 @@ match). Words the knowledge base has never seen count against it, so "do you sel
 matches nothing well and is not shown; one shared noun, or words the article only
 mentions in passing, are no evidence either ("are your jackets vegan?", "is your website
 down?"); words found only in the article's questions are evidence when the meaning agrees
-(``Match.fits``). What agents inserted raises an article that fits; it never makes one fit.
+(``Match.fits``). A long message needs less likeness than a short one: greetings and background
+spread its meaning. What agents inserted raises an article that fits; it never makes one fit.
 """
 
 from __future__ import annotations
@@ -66,6 +67,14 @@ PASSING = 0.3  # the share two words found only in an article's body must reach 
 MEANING_WEIGHT = 3.0
 NEAR = 0.7
 AGREE = 0.4
+# A long message's meaning is spread over greetings and background, so its likeness to any one short question
+# is lower: the likeness an article needs falls with the message's length (natural log of its words) and with
+# what its words show. Shown when near + HEARD_SHARE·share + LENGTH·ln(words) + ENOUGH·(words are evidence)
+# reaches LIKELY; fitted (logistic) on the labelled questions that were read while tuning.
+LIKELY, HEARD_SHARE, LENGTH, ENOUGH = 1.5, 0.65, 0.25, 0.3
+# From this many words on, words found only in an article's questions count in that rule without the meaning
+# agreeing (a long message's likeness says too little); in a shorter one they count only where it agrees.
+LONG = 12
 LEARNED_WEIGHT = 1.0  # the likeness to the nearest question an agent answered with the article (it never shows one)
 K1 = 1.2
 B = 0.5
@@ -229,6 +238,11 @@ def preload() -> None:
     meaning.preload()
 
 
+def words(text: str) -> list[str]:
+    """The words of ``text`` as written (the length ``Match.fits`` reads)."""
+    return _WORD.findall(text)
+
+
 @lru_cache(maxsize=50_000)
 def _stem(word: str) -> str:
     if word in _CONCEPTS:
@@ -337,17 +351,23 @@ class Match:
     def terms(self) -> tuple[str, ...]:
         return self.heard.terms
 
-    def fits(self, min_confidence: float) -> bool:
+    def fits(self, min_confidence: float, words: float) -> bool:
         """Worth showing: the question means what one of the article's questions means; or the article's
         written words are evidence enough; or its questions' words are, and the meaning agrees (customers
         name products in every kind of question: "do you sell bikes?" shares two words with "you sold me
-        a bike light that's been recalled", and means something else). Evidence needs at least
-        ``min_confidence`` of the question's weight."""
+        a bike light that's been recalled", and means something else); or, for a message of ``words``
+        words, likeness and evidence together are enough for its length (``LIKELY``). Evidence needs at
+        least ``min_confidence`` of the question's weight."""
         if self.near >= NEAR:
             return True
         if self.written.share >= min_confidence and self.written.enough:
             return True
-        return self.heard.share >= min_confidence and self.heard.enough and self.near >= AGREE
+        if self.heard.share >= min_confidence and self.heard.enough and self.near >= AGREE:
+            return True
+        # its questions' words count where the meaning agrees, or where a long message's meaning is too spread to say
+        said = self.heard if self.near >= AGREE or words >= LONG else self.written
+        likely = self.near + HEARD_SHARE * said.share + LENGTH * math.log(max(words, 1.0)) + ENOUGH * said.enough
+        return said.share >= min_confidence and likely >= LIKELY
 
 
 @dataclass

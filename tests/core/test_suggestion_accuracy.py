@@ -17,9 +17,14 @@ and the meaning model compares a question with those: held, fresh, final and "a"
 while choosing the weights (below); "b", sealed until then, was read once (96.9/98.5), and
 "c", from a third writer testing the search with buried needs, after it (87.5/89.4); "d", from a
 fourth with the same brief, sealed until the ranking was final, once (87.5/90.4); "e", a fifth
-writer's mixed inbox, likewise (91.5/94.6). Each split is held to a floor at what it measured;
-all answerable questions together reach the top-1 target (>= 90%: 92.9%) and fall short of the
-top-3 one (97%) at 95.3%.
+writer's mixed inbox, likewise (91.5/94.6). Together those fell short of the top-3 target: most
+misses were long messages showing nothing, the right article first but the likeness of a message
+diluted by greetings and background below the bar. ``Match.fits`` then learned a length rule,
+fitted on the splits read before; "x" and "y", from two more writers, sealed until it was final,
+were read once before it (95.1/96.1 and 87.9/91.6) and once after (97.1/99.0 and 95.3/97.2;
+one more of y's unanswerable questions shows something, 7 of 12 show nothing). Each split is
+held to a floor at what it measures now; all answerable questions together reach both targets
+(94.6% top-1, 97.8% top-3).
 """
 
 from __future__ import annotations
@@ -28,7 +33,7 @@ from pathlib import Path
 
 import pytest
 
-from console import knowledge
+from console import knowledge, relevance
 from console.cache.ingest import apply_batch, ensure_account
 from providers.demo import content
 from providers.records import Batch
@@ -50,13 +55,10 @@ def help_centre(db):
 
 
 # split, top-1 and top-3 floors, unanswerable questions that must show nothing
-FLOORS = [("tune", None, None, 45), ("held", 1.0, 1.0, 6), ("fresh", 0.88, 0.94, 8), ("final", 0.94, 0.97, 3),
-          ("a", 0.97, 0.98, 9), ("b", 0.96, 0.98, 8), ("c", 0.87, 0.90, 8), ("d", 0.87, 0.90, 7),
-          ("e", 0.91, 0.94, 10)]
+FLOORS = [("tune", None, None, 45), ("held", 1.0, 1.0, 6), ("fresh", 0.91, 0.97, 8), ("final", 0.97, 1.0, 3),
+          ("a", 0.97, 0.98, 9), ("b", 0.96, 0.99, 8), ("c", 0.88, 0.95, 8), ("d", 0.90, 0.95, 7),
+          ("e", 0.93, 0.97, 10), ("x", 0.97, 0.99, 8), ("y", 0.95, 0.97, 7)]
 TARGETS = 0.90, 0.97
-# All the answerable questions together: top-1 reaches its target; top-3 measured 95.3%, short of 97% ("c" and
-# "d": long messages with the need buried, and situations that name no topic, are what is missing).
-ALL_TOP3 = 0.95
 
 
 def figures(db, split: str | None) -> tuple[int, int, int, list[str], list[str]]:
@@ -94,14 +96,14 @@ def test_all_the_questions_together(help_centre, capsys):
     n, top1, top3, wrong, shown = figures(help_centre, None)
     with capsys.disabled():
         print(f"\nsuggestions (all {n} answerable): top-1 {top1 / n:.1%}, top-3 {top3 / n:.1%}")
-    assert top1 / n >= TARGETS[0] and top3 / n >= ALL_TOP3, "\n".join(wrong)
+    assert top1 / n >= TARGETS[0] and top3 / n >= TARGETS[1], "\n".join(wrong)
 
 
 def test_the_set_is_big_enough_and_every_article_is_asked_about():
     answerable = {split: [e for e, _ in questions(split) if e != "none"] for split, *_ in FLOORS}
-    assert min(len(answerable[split]) for split in "bcde") >= 100 and sum(map(len, answerable.values())) >= 700
+    assert min(len(answerable[split]) for split in "bcdexy") >= 100 and sum(map(len, answerable.values())) >= 1000
     articles = {f"kb-{i + 1:03d}" for i in range(len(content.ARTICLES))}
-    assert all(set(answerable[split]) == articles for split in "abcde")
+    assert all(set(answerable[split]) == articles for split in "abcdexy")
     # none of them is one of the articles' own questions
     own = {q.lower() for article in content.help_centre() for q in article.questions}
     assert not [q for split, *_ in FLOORS for _, q in questions(split) if q.lower() in own]
@@ -124,6 +126,23 @@ def test_customer_words_find_the_article_words(help_centre, question, title):
 def test_a_poor_fit_is_not_shown(help_centre):
     assert knowledge.search(help_centre, "do you sell bikes?") == []
     assert knowledge.search(help_centre, "what is the capital of Peru") == []
+
+
+def test_a_long_message_needs_less_likeness_than_a_short_one():
+    # Greetings and background spread a long message's meaning: the same likeness and evidence that are not
+    # enough in six words are enough in forty-five.
+    evidence = relevance.Evidence(0.3, ("snug",), 0, False)
+    match = relevance.Match(1, 2.0, heard=evidence, written=relevance.Evidence(), near=0.45)
+    assert match.fits(knowledge.MIN_CONFIDENCE, words=45)
+    assert not match.fits(knowledge.MIN_CONFIDENCE, words=6)
+    # words found only in the article's questions count for a short message only where the meaning agrees
+    products = relevance.Match(1, 2.0, heard=relevance.Evidence(1.0, ("sell", "bikes"), 0, False),
+                               written=relevance.Evidence(), near=0.36)
+    assert not products.fits(knowledge.MIN_CONFIDENCE, words=4)
+    # however long the message, a sliver of its words is no evidence ("I've been a customer for years …")
+    sliver = relevance.Match(1, 2.0, heard=relevance.Evidence(0.09, ("years", "next"), 0, True),
+                             written=relevance.Evidence(), near=0.3)
+    assert not sliver.fits(knowledge.MIN_CONFIDENCE, words=38)
 
 
 def test_words_an_article_only_mentions_in_passing_are_no_answer(help_centre):
