@@ -113,9 +113,7 @@ def _articles_key(source: sqlite3.Connection | None) -> tuple:
     if source is None:
         return ()
     file = next((r[2] for r in source.execute("PRAGMA database_list") if r[1] == "main"), "")
-    return (id(source) if not file else file,) + tuple(source.execute(
-        "SELECT COUNT(*), COALESCE(MAX(id), 0), TOTAL(LENGTH(title) + LENGTH(body) + LENGTH(tags) + LENGTH(url)), "
-        "TOTAL(id * (LENGTH(title) + LENGTH(body) + LENGTH(tags) + LENGTH(questions))) FROM articles").fetchone())
+    return (id(source) if not file else file,) + knowledge.articles_version(source)
 
 
 def _copy_articles(source: sqlite3.Connection, db: sqlite3.Connection) -> None:

@@ -25,6 +25,7 @@ from __future__ import annotations
 import json
 import re
 import sqlite3
+import threading
 import time
 from dataclasses import dataclass
 from functools import lru_cache
@@ -201,13 +202,18 @@ _index_cache: dict[tuple, relevance.Index] = {}
 LEARN_FROM = 50  # the latest insertions of each article whose questions teach the ranking
 
 
+def articles_version(db: sqlite3.Connection) -> tuple:
+    """Changes whenever an article is added, removed or edited (what the caches of articles are keyed on)."""
+    return tuple(db.execute(
+        "SELECT COUNT(*), COALESCE(MAX(id), 0), "
+        "TOTAL(LENGTH(title) + LENGTH(body) + LENGTH(tags) + LENGTH(url) + LENGTH(questions)), "
+        "TOTAL(id * (LENGTH(title) + LENGTH(body) + LENGTH(tags) + LENGTH(url) + LENGTH(questions))) "
+        "FROM articles").fetchone())
+
+
 def _index(db: sqlite3.Connection) -> relevance.Index:
     """The ranking index of every article, rebuilt only when the articles or their insertions change."""
-    key = tuple(db.execute(
-        "SELECT COUNT(*), COALESCE(MAX(id), 0), TOTAL(LENGTH(title) + LENGTH(body) + LENGTH(tags) + LENGTH(questions)), "
-        "TOTAL(id * (LENGTH(title) + LENGTH(tags) + LENGTH(questions))), "
-        "(SELECT COALESCE(MAX(id), 0) FROM article_uses) "
-        "FROM articles").fetchone())
+    key = articles_version(db) + tuple(db.execute("SELECT COALESCE(MAX(id), 0) FROM article_uses").fetchone())
     index = _index_cache.get(key)
     if index is None:
         rows = db.execute("SELECT id, title, body, tags, questions FROM articles ORDER BY id").fetchall()
@@ -217,18 +223,27 @@ def _index(db: sqlite3.Connection) -> relevance.Index:
     return index
 
 
+_prepared = threading.Event()
+
+
 def prepare(path: Path | None) -> None:
-    """Build the ranking index from a connection of its own (a worker's, off the screen's loop): reading
-    the articles' questions and their meaning takes ~0.7 s the first time, a stall if the first
-    conversation to open waited for it."""
-    relevance.preload()
-    db = open_existing(path) if path is not None else None
-    if db is None:
-        return
+    """Load the ranking's models and build its index from a connection of its own (a worker's, off the
+    screen's loop): ~0.7 s the first time, a stall if the first conversation to open waited for it.
+    Once it has run (or failed), ``prepared`` is true and suggestions are worked out where they are asked."""
     try:
-        _index(db)
+        relevance.preload()
+        db = open_existing(path) if path is not None else None
+        if db is not None:
+            try:
+                _index(db)
+            finally:
+                db.close()
     finally:
-        db.close()
+        _prepared.set()
+
+
+def prepared() -> bool:
+    return _prepared.is_set()
 
 
 def _asked(db: sqlite3.Connection) -> dict[int, list[str]]:

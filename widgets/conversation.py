@@ -19,6 +19,7 @@ from typing import Any
 
 from rich.console import Console
 from rich.text import Text
+from textual import work
 from textual.app import ComposeResult
 from textual.widget import Widget
 from textual.widgets import OptionList, Static
@@ -164,6 +165,7 @@ class ConversationPane(RegistryBindings, Widget):
         self._suggestions: list[tuple[int, str]] = []  # (article id, title)
         self._rendered: dict[tuple, Text] = {}
         self._suggestion_labels: list[Text] = []
+        self._preparing = False  # the ranking's models and index are being readied (``_prepare_suggestions``)
 
     def compose(self) -> ComposeResult:
         yield SteadyStatic(Text("No conversation open — pick one in the inbox and press Enter", style="dim"),
@@ -374,7 +376,11 @@ class ConversationPane(RegistryBindings, Widget):
         lst.clear_options()
         self._suggestions = []
         self._suggestion_labels = []
-        if self.thread_id is not None:
+        if self.thread_id is not None and not knowledge.prepared():
+            if not self._preparing:
+                self._preparing = True
+                self._prepare_suggestions()  # lists them when it is done
+        elif self.thread_id is not None:
             try:
                 found = list(knowledge.suggest(self.host.db, self.thread_id, limit=3) or [])
             except Exception as exc:  # the pane must open even if the suggester trips
@@ -399,6 +405,15 @@ class ConversationPane(RegistryBindings, Widget):
         lst.border_title = (f"Suggested articles ({keys} inserts one · "
                             f"{self.host.key_label('insert_suggestion')} while writing)"
                             if self._suggestions else None)
+
+    @work(thread=True, group="suggestions", exit_on_error=False)
+    def _prepare_suggestions(self) -> None:
+        """Load the meaning model and build the ranking index off the screen's loop (~0.5 s the first time:
+        the first conversation shown right after first paint waited for it), then list the suggestions."""
+        try:
+            knowledge.prepare(self.host.db_path)
+        finally:
+            self.app.call_from_thread(self._load_suggestions)
 
     def _fit_suggestions(self) -> None:
         """One line per article (the composer needs the room): cut to the pane's width."""

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import threading
 import time
 
 import pytest
 from textual.widgets import Static
 
+from console import knowledge
 from console.cache import connect
 from console.cache.ingest import apply_batch
 from providers.records import Batch, Direction, Message
@@ -273,11 +275,31 @@ async def test_outbox_states_queued_sent_failed_held_and_retry(cache):
         assert row["state"] == "queued" and json.loads(row["args"]).get("force") is True
 
 
+async def suggestions_listed(app, pilot) -> None:
+    """The ranking is readied in a worker the first time; the list follows when it is done."""
+    await pilot.pause()
+    await app.workers.wait_for_complete()
+    await pilot.pause()
+
+
+async def test_suggestions_are_readied_off_the_screens_loop(cache, monkeypatch):
+    db, ids = cache
+    monkeypatch.setattr(knowledge, "_prepared", threading.Event())  # as in a new process
+    ran_on = []
+    real = knowledge.prepare
+    monkeypatch.setattr(knowledge, "prepare", lambda path: (ran_on.append(threading.current_thread()), real(path)))
+    app = PaneApp(db, thread_id=ids["refund"])
+    async with app.run_test(size=(160, 50)) as pilot:
+        await suggestions_listed(app, pilot)
+        assert ran_on and threading.main_thread() not in ran_on
+        assert "How refunds work" in screen_text(app)
+
+
 async def test_suggested_articles_listed_and_ctrl_k_inserts(cache):
     db, ids = cache
     app = PaneApp(db, thread_id=ids["refund"])
     async with app.run_test(size=(160, 50)) as pilot:
-        await pilot.pause()
+        await suggestions_listed(app, pilot)
         suggestions = app.query_one("#conv-suggestions")
         assert suggestions.display and suggestions.option_count >= 1
         assert "How refunds work" in screen_text(app)
@@ -297,7 +319,7 @@ async def test_no_suggestions_no_list(cache):
     db, ids = cache
     app = PaneApp(db, thread_id=ids["chat"])
     async with app.run_test(size=(160, 50)) as pilot:
-        await pilot.pause()
+        await suggestions_listed(app, pilot)
         assert not app.query_one("#conv-suggestions").display
         pane = app.query_one(ConversationPane)
         pane.open_composer("reply")

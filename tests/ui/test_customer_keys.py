@@ -128,6 +128,8 @@ async def test_2_from_the_inbox_inserts_the_second_suggested_article(make_app, s
     app = make_app(path=path)
     async with app.run_test(size=size) as pilot:
         await opened(app, pilot, ids["refund"])
+        await app.workers.wait_for_complete()  # the ranking is readied in a worker the first time
+        await pilot.pause()
         pane = app.main.conversation
         titles = [title for _, title in pane._suggestions]
         assert len(titles) == 3

@@ -12,7 +12,6 @@ from __future__ import annotations
 import gc
 import time
 from collections.abc import Iterable
-from functools import partial
 from pathlib import Path
 
 from textual import events
@@ -192,12 +191,9 @@ class MainScreen(RegistryBindings, UndoKey, MergeActions, DataActions, Screen):
         self.set_interval(30.0, self.inbox.refresh)  # countdowns
 
     async def _mount_panes(self) -> None:
-        from console import knowledge
         from widgets.conversation import ConversationPane
         from widgets.customer import CustomerPane
 
-        self.run_worker(partial(knowledge.prepare, self.host.db_path), thread=True, name="suggestions",
-                        exit_on_error=False)
         panes = [ConversationPane(self.host), CustomerPane(self.host)]
         try:
             await self.query_one("#conversation-slot").mount(panes[0])
